@@ -1,0 +1,39 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "meshsim",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "meshsim", targets: ["meshsim"]),
+        .library(name: "MeshConfig", targets: ["MeshConfig"]),
+        .library(name: "MeshRouting", targets: ["MeshRouting"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // A C ABI over RE2 (the regex engine of Istio and Envoy); keeps C++ out of Swift modules.
+        .target(
+            name: "CRE2",
+            linkerSettings: [.linkedLibrary("re2"), .linkedLibrary("stdc++")]
+        ),
+        .target(
+            name: "MeshConfig",
+            dependencies: ["CRE2", .product(name: "Yams", package: "Yams")]
+        ),
+        .target(name: "MeshRouting", dependencies: ["MeshConfig", "CRE2"]),
+        .executableTarget(
+            name: "meshsim",
+            dependencies: [
+                "MeshConfig", "MeshRouting",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "MeshConfigTests", dependencies: ["MeshConfig"]),
+        .testTarget(name: "MeshRoutingTests", dependencies: ["MeshRouting", "MeshConfig"]),
+    ],
+    swiftLanguageModes: [.v6],
+    cxxLanguageStandard: .cxx17
+)

@@ -1,0 +1,63 @@
+import CRE2
+
+/// A compiled RE2 pattern: the engine Istio validates with and Envoy matches with.
+/// Immutable after compile, so one instance is safely shared across threads.
+public final class RE2Regex: @unchecked Sendable, CustomStringConvertible {
+    public let pattern: String
+    private let handle: OpaquePointer
+
+    public struct CompileError: Error, CustomStringConvertible, Sendable {
+        public let pattern: String
+        public let message: String
+        public var description: String { "invalid RE2 regex \"\(pattern)\": \(message)" }
+    }
+
+    public init(_ pattern: String) throws {
+        var error: UnsafeMutablePointer<CChar>? = nil
+        let compiled: OpaquePointer? = pattern.utf8CString.withUnsafeBufferPointer { buffer in
+            meshsim_re2_compile(buffer.baseAddress, buffer.count - 1, &error)
+        }
+        guard let compiled else {
+            let message = error.map { String(cString: $0) } ?? "unknown error"
+            if let error { meshsim_re2_free_error(error) }
+            throw CompileError(pattern: pattern, message: message)
+        }
+        self.pattern = pattern
+        self.handle = compiled
+    }
+
+    deinit { meshsim_re2_delete(handle) }
+
+    /// The whole of `text` matches (Envoy's `safe_regex` semantics).
+    public func fullMatch(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { meshsim_re2_full_match(handle, $0.baseAddress, $0.count) != 0 }
+    }
+
+    public func fullMatch(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        meshsim_re2_full_match(handle, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count) != 0
+    }
+
+    public func partialMatch(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { meshsim_re2_partial_match(handle, $0.baseAddress, $0.count) != 0 }
+    }
+
+    /// RE2's program size, the cost measure Envoy bounds (`max_program_size`).
+    public var programSize: Int { Int(meshsim_re2_program_size(handle)) }
+
+    /// Every match replaced by `rewrite` (`\1` refers to groups); nil when `rewrite` names a missing group.
+    public func replacingAll(in text: String, with rewrite: String) -> String? {
+        var text = text
+        var rewrite = rewrite
+        return text.withUTF8 { t in
+            rewrite.withUTF8 { r -> String? in
+                guard let out = meshsim_re2_global_replace(handle, t.baseAddress, t.count, r.baseAddress, r.count) else { return nil }
+                defer { meshsim_re2_free_error(out) }
+                return String(cString: out)
+            }
+        }
+    }
+
+    public var description: String { pattern }
+}

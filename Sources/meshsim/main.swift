@@ -1,0 +1,2 @@
+import MeshConfig
+print(ConfigLoader().load(paths: CommandLine.arguments.dropFirst().map { $0 }).diagnostics)
