@@ -37,11 +37,13 @@ public struct NodeDecoder {
         } catch let failure as DecodeFailure {
             throw failure
         } catch let error as DecodingError {
-            throw Self.failure(from: error, base: path, root: node)
+            throw Self.failure(from: error, line: node.mark?.line)
         }
     }
 
-    static func failure(from error: DecodingError, base: FieldPath, root: Node) -> DecodeFailure {
+    /// Turns a `DecodingError` thrown by a type's own `init(from:)` into a failure at the node
+    /// being decoded (its coding path is already absolute, since ours is built from the full path).
+    static func failure(from error: DecodingError, line: Int?) -> DecodeFailure {
         let context: DecodingError.Context
         let message: String
         switch error {
@@ -58,10 +60,9 @@ public struct NodeDecoder {
             context = c
             message = c.debugDescription
         @unknown default:
-            return DecodeFailure(path: base, line: root.mark?.line, message: "\(error)")
+            return DecodeFailure(path: .root, line: line, message: "\(error)")
         }
-        let path = FieldPath(base.components + context.codingPath.map(PathComponent.init))
-        return DecodeFailure(path: path, line: root.mark?.line, message: message)
+        return DecodeFailure(path: FieldPath(context.codingPath.map(PathComponent.init)), line: line, message: message)
     }
 
     static func typeName(_ type: Any.Type) -> String {
@@ -217,7 +218,11 @@ struct KeyedNodeContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
         let node = try value(key)
         let child = try decoder.child(node, decoder.path.key(key.stringValue), lenient: T.self is LenientlyDecoded.Type)
-        return try T(from: child)
+        do {
+            return try T(from: child)
+        } catch let error as DecodingError {
+            throw NodeDecoder.failure(from: error, line: node.mark?.line)
+        }
     }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
@@ -262,7 +267,11 @@ struct UnkeyedNodeContainer: UnkeyedDecodingContainer {
 
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
         let (node, path) = try next()
-        return try T(from: try decoder.child(node, path, lenient: T.self is LenientlyDecoded.Type))
+        do {
+            return try T(from: try decoder.child(node, path, lenient: T.self is LenientlyDecoded.Type))
+        } catch let error as DecodingError {
+            throw NodeDecoder.failure(from: error, line: node.mark?.line)
+        }
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {

@@ -1,0 +1,18 @@
+import ArgumentParser
+
+@main
+struct Meshsim: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "meshsim",
+        abstract: "Test Istio traffic routing locally: validate, analyze, explain and serve real Istio YAML.",
+        subcommands: [
+            Version.self,
+        ]
+    )
+}
+
+struct Version: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print meshsim's version.")
+    static let current = "0.1.0"
+    func run() { print("meshsim \(Self.current)") }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import Testing
+
+@testable import MeshConfig
+
+@Suite struct ConfigLoaderTests {
+    let loader = ConfigLoader()
+
+    @Test func decodesVirtualServiceWithShortHostsAndNamespaceDefault() throws {
+        let result = loader.load(text: """
+            apiVersion: networking.istio.io/v1
+            kind: VirtualService
+            metadata:
+              name: reviews
+            spec:
+              hosts: [reviews]
+              http:
+              - route:
+                - destination: {host: reviews, subset: v1}
+                  weight: 95
+                - destination: {host: reviews, subset: v2}
+                  weight: 5
+            """, file: "vs.yaml")
+        #expect(result.diagnostics.isEmpty)
+        let vs = try #require(result.resources.virtualServices.first)
+        #expect(vs.qualifiedName == "default/reviews")
+        #expect(vs.spec.http?[0].route?.map(\.weight) == [95, 5])
+        #expect(vs.location.line(forSpecPath: ["http", 0, "route", 1]) == 11)
+    }
+
+    @Test func unknownFieldIsAnErrorWithPathAndLine() {
+        let result = loader.load(text: """
+            apiVersion: networking.istio.io/v1beta1
+            kind: DestinationRule
+            metadata: {name: reviews, namespace: shop}
+            spec:
+              host: reviews
+              subsets:
+              - name: v1
+                lables: {version: v1}
+            """, file: "dr.yaml")
+        #expect(result.resources.destinationRules.isEmpty)
+        #expect(result.errors.map(\.description) == [
+            "dr.yaml:8: error: DestinationRule shop/reviews: subsets[0].lables: unknown field \"lables\""
+        ])
+    }
+
+    @Test func wrongTypesAndBadEnumsNameTheField() {
+        let result = loader.load(text: """
+            apiVersion: networking.istio.io/v1
+            kind: DestinationRule
+            metadata: {name: r}
+            spec:
+              host: r
+              trafficPolicy:
+                loadBalancer: {simple: FASTEST}
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: VirtualService
+            metadata: {name: v}
+            spec:
+              hosts: [r]
+              http:
+              - timeout: soon
+                route: [{destination: {host: r}}]
+            """, file: "x.yaml")
+        let messages = result.errors.map(\.description)
+        #expect(messages.count == 2)
+        #expect(messages[0].hasPrefix("x.yaml:7: error: DestinationRule default/r: trafficPolicy.loadBalancer.simple: unknown value \"FASTEST\""))
+        #expect(messages[1].hasPrefix("x.yaml:15: error: VirtualService default/v: http[0].timeout: invalid duration \"soon\""))
+    }
+
+    @Test func kubernetesKindsIgnoreUnknownFieldsAndOtherKindsAreSkipped() throws {
+        let result = loader.load(text: """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata: {name: reviews-v1, uid: abc}
+            spec:
+              replicas: 2
+              strategy: {type: RollingUpdate}
+              selector: {matchLabels: {app: reviews}}
+              template:
+                metadata: {labels: {app: reviews, version: v1}}
+                spec: {containers: [{name: app, image: x, resources: {}}]}
+            ---
+            apiVersion: serving.knative.dev/v1
+            kind: Service
+            metadata: {name: knative}
+            ---
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: cm}
+            """, file: "k.yaml")
+        #expect(result.errors.isEmpty)
+        #expect(result.diagnostics.filter { $0.severity == .note }.count == 2)
+        let deployment = try #require(result.resources.deployments.first)
+        #expect(deployment.spec.effectiveReplicas == 2)
+        #expect(ServiceRegistry.pods(of: deployment).map(\.name) == ["reviews-v1-0", "reviews-v1-1"])
+    }
+
+    @Test func readsJSONAndKubectlLists() {
+        let result = loader.load(text: """
+            {"apiVersion": "v1", "kind": "List", "items": [
+              {"apiVersion": "networking.istio.io/v1alpha3", "kind": "ServiceEntry",
+               "metadata": {"name": "ext"}, "spec": {"hosts": ["api.example.com"], "ports": [{"number": 80, "name": "http", "protocol": "HTTP"}]}}
+            ]}
+            """, file: "l.json")
+        #expect(result.errors.isEmpty)
+        #expect(result.resources.serviceEntries.first?.spec.hosts == ["api.example.com"])
+    }
+
+    @Test(arguments: [
+        "[" + String(repeating: "[", count: 5000),
+        "a: [1, 2\nb: }",
+        "\u{0}\u{1}\u{2}garbage: [",
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: x}\nspec: [1, 2]",
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nspec: {}",
+        "- just\n- a list",
+    ])
+    func garbageGivesAnErrorNotACrash(text: String) {
+        let result = loader.load(text: text, file: "bad.yaml")
+        #expect(result.hasErrors)
+        #expect(result.resources.isEmpty)
+    }
+
+    @Test func aliasBombIsBounded() {
+        var text = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+        for i in 1..<9 {
+            text += "a\(i): &a\(i) [" + Array(repeating: "*a\(i - 1)", count: 10).joined(separator: ", ") + "]\n"
+        }
+        text += "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: x}\nspec: {hosts: *a8}\n"
+        let result = loader.load(text: text, file: "bomb.yaml")
+        #expect(result.hasErrors)
+    }
+
+    @Test func randomBytesNeverCrash() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            let bytes = (0..<Int.random(in: 0..<400, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            _ = loader.load(data: Data(bytes), file: "random.yaml")
+        }
+    }
+
+    @Test func missingPathIsAnError() {
+        let result = loader.load(paths: ["/nonexistent/meshsim/configs"])
+        #expect(result.errors.first?.message == "no such file or directory")
+    }
+}
+
+@Suite struct HostNameTests {
+    @Test func shortNamesExpandByNamespace() {
+        #expect(HostName.fullyQualified("reviews", namespace: "default") == "reviews.default.svc.cluster.local")
+        #expect(HostName.fullyQualified("reviews.prod", namespace: "default") == "reviews.prod")
+        #expect(HostName.fullyQualified("*", namespace: "default") == "*")
+        #expect(HostName.fullyQualified("10.0.0.1", namespace: "default") == "10.0.0.1")
+    }
+
+    @Test func wildcardsMatchSuffixes() {
+        #expect(HostName.matches(pattern: "*.example.com", host: "a.example.com"))
+        #expect(HostName.matches(pattern: "*.example.com", host: "a.b.example.com"))
+        #expect(!HostName.matches(pattern: "*.example.com", host: "example.com"))
+        #expect(HostName.overlaps("*.example.com", "*.b.example.com"))
+        #expect(!HostName.overlaps("*.example.com", "*.example.org"))
+    }
+
+    @Test func durationsParseLikeGo() {
+        #expect(IstioDuration(parsing: "1.5s")?.nanoseconds == 1_500_000_000)
+        #expect(IstioDuration(parsing: "1h30m")?.seconds == 5400)
+        #expect(IstioDuration(parsing: "300ms")?.milliseconds == 300)
+        #expect(IstioDuration(parsing: "10") == nil)
+        #expect(IstioDuration(parsing: "s") == nil)
+    }
+}
