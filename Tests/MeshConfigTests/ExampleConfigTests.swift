@@ -1,0 +1,35 @@
+import Foundation
+import Testing
+
+@testable import MeshConfig
+
+/// The repository's configs/ directory, found from this file's path.
+let configsDirectory = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("configs").path
+
+@Suite struct ExampleConfigTests {
+    @Test(arguments: ["reviews", "header-routing", "broken-labels", "rate-limited-canary", "rollout/05-canary-5.yaml"])
+    func everyExampleDecodesWithoutErrors(example: String) {
+        let result = ConfigLoader().load(paths: ["\(configsDirectory)/\(example)"])
+        #expect(result.diagnostics.isEmpty, "\(result.diagnostics)")
+        #expect(!result.resources.isEmpty)
+    }
+
+    @Test func reviewsWorkloadsFormTwoSubsetsOfTwoPods() {
+        let result = ConfigLoader().load(paths: ["\(configsDirectory)/reviews"])
+        let registry = ServiceRegistry(result.resources)
+        let host = "reviews.default.svc.cluster.local"
+        #expect(registry.workloads(forHost: host).count == 4)
+        #expect(registry.workloads(forHost: host, selector: ["version": "v2"]).map(\.name) == ["reviews-v2-0", "reviews-v2-1"])
+        #expect(registry.service(forHost: host)?.ports.first?.protocol == .http)
+    }
+
+    @Test func brokenLabelsV2SubsetSelectsNothing() {
+        let result = ConfigLoader().load(paths: ["\(configsDirectory)/broken-labels"])
+        let registry = ServiceRegistry(result.resources)
+        let host = "reviews.default.svc.cluster.local"
+        #expect(registry.workloads(forHost: host, selector: ["version": "v2"]).isEmpty)
+        #expect(registry.workloads(forHost: host).count == 3)
+    }
+}
