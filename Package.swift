@@ -33,6 +33,8 @@ let package = Package(
         ),
         .testTarget(name: "MeshConfigTests", dependencies: ["MeshConfig"]),
         .testTarget(name: "MeshRoutingTests", dependencies: ["MeshRouting", "MeshConfig"]),
+        // Runs the built binary as a user would; depends on it so that it is built first.
+        .testTarget(name: "MeshsimCLITests", dependencies: ["meshsim"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17
