@@ -303,6 +303,33 @@ import Testing
         ])
     }
 
+    @Test func aRootPrefixShadowsLaterPrefixesButNotOtherMethods() {
+        let yaml = """
+            apiVersion: networking.istio.io/v1
+            kind: VirtualService
+            metadata: {name: api, namespace: default}
+            spec:
+              hosts: [api.example.com]
+              http:
+              - name: everything
+                match:
+                - uri: {prefix: /}
+                route:
+                - destination: {host: api.example.com}
+              - name: v2
+                match:
+                - uri: {prefix: /v2}
+                - uri: {prefix: /v2}
+                  method: {exact: POST}
+                route:
+                - destination: {host: api.example.com}
+            """
+        // Istio takes a match without a method as GET, so only the first /v2 match is covered.
+        #expect(messages(analyze(yaml), code: "IST0131").map(\.message) == [
+            #"VirtualService rule "v2" match #0 of prefix /v2 is not used (duplicate/overlapping match in rule #0 of prefix / on "everything")."#,
+        ])
+    }
+
     @Test func headerRoutingBeforeACatchAllIsReachable() {
         let yaml = """
             apiVersion: networking.istio.io/v1

@@ -30,6 +30,8 @@ struct VisibleHostIndex {
 
     /// `scope/fqdn`, where scope is `*` (every namespace) or a namespace name.
     private var entries: [String: Entry] = [:]
+    /// The wildcard hosts among them (`*.example.com`), in key order so lookups are stable.
+    private var wildcards: [(scope: String, suffix: Substring, entry: Entry)] = []
 
     static let exportToAll = "*"
     static let exportToLocal = "."
@@ -56,6 +58,11 @@ struct VisibleHostIndex {
                 entries[Self.key(scope, service.namespace, service.name)] = entry
             }
         }
+        for (key, entry) in entries.sorted(by: { $0.key < $1.key }) {
+            guard let slash = key.firstIndex(of: "/") else { continue }
+            let host = key[key.index(after: slash)...]
+            if host.hasPrefix("*") { wildcards.append((String(key[..<slash]), host.dropFirst(), entry)) }
+        }
     }
 
     private static func visibleNamespaces(annotation: String?, namespace: String) -> [String] {
@@ -78,15 +85,9 @@ struct VisibleHostIndex {
         for scope in scopes {
             if let entry = entries[Self.key(scope, namespace, host)] { return entry }
         }
-        // Wildcard ServiceEntry hosts last (the costly check), in a stable order.
+        // Wildcard ServiceEntry hosts last, as Istio checks them.
         let hostSuffix = host.hasPrefix("*") ? String(host.dropFirst()) : host
-        for key in entries.keys.sorted() {
-            guard let slash = key.firstIndex(of: "/") else { continue }
-            let scope = String(key[..<slash]), entryHost = String(key[key.index(after: slash)...])
-            guard entryHost.hasPrefix("*"), scope == Self.exportToAll || scope == namespace else { continue }
-            if hostSuffix.hasSuffix(entryHost.dropFirst()) { return entries[key] }
-        }
-        return nil
+        return wildcards.first { ($0.scope == Self.exportToAll || $0.scope == namespace) && hostSuffix.hasSuffix($0.suffix) }?.entry
     }
 
     /// Istio's `GetResourceNameFromHost`: `name.namespace.svc.cluster.local` names a service in
