@@ -62,7 +62,8 @@ struct Analyze: ParsableCommand {
             return
         }
         let loaded = config.load(extra: paths)
-        let messages = Self.validationMessages(loaded.resources) + Analyzer().analyze(loaded.resources)
+        let analysis = Analyzer().analyze(loaded.resources)
+        let messages = Self.validationMessages(loaded.resources, besides: analysis) + analysis
         let shown = messages.filter { $0.level.isAtLeast(outputThreshold.level) }
 
         switch output {
@@ -88,12 +89,13 @@ struct Analyze: ParsableCommand {
         }
     }
 
-    /// Schema validation of each resource, reported as istioctl does (IST0106, IST0133).
-    static func validationMessages(_ resources: MeshResources) -> [AnalysisMessage] {
-        // VALIDATION CALL SITE: replace `[]` with `Validator().validate(resources)` once branch
-        // `validation` is merged; nothing else here changes.
-        let diagnostics: [ConfigDiagnostic] = []
-        return AnalysisMessage.sortedAndDeduplicated(diagnostics.compactMap(AnalysisMessage.init(validation:)))
+    /// Schema validation of each resource, as istioctl's schema analyzer reports it (IST0106,
+    /// IST0133; the unreachable-rule warnings as IST0130/IST0131). Findings the analysis already
+    /// reports word for word (the unreachable rules) are left to it, so each prints once.
+    static func validationMessages(_ resources: MeshResources, besides analysis: [AnalysisMessage]) -> [AnalysisMessage] {
+        let reported = Set(analysis.map(\.description))
+        let validation = Validator().validate(resources).compactMap(AnalysisMessage.init(validation:))
+        return AnalysisMessage.sortedAndDeduplicated(validation.filter { !reported.contains($0.description) })
     }
 
     /// istioctl's line when nothing is printed: it names the files read (`given` are the paths

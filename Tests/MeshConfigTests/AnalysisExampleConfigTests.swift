@@ -113,4 +113,21 @@ import Testing
         #expect(AnalysisMessage(validation: warning)?.description == "Warning [IST0133] (Namespace shop ns.yaml:2) Schema validation warning: w")
         #expect(AnalysisMessage(validation: ConfigDiagnostic(severity: .note, file: "x", line: nil, message: "n")) == nil)
     }
+
+    @Test func unreachableRuleWarningsBecomeTheirOwnCodes() {
+        // What istioctl's schema analyzer does with Istio's AnalysisAwareError warnings.
+        func convert(_ text: String) -> AnalysisMessage? {
+            AnalysisMessage(validation: ConfigDiagnostic(
+                severity: .warning, file: "vs.yaml", line: 9, resource: "VirtualService default/r", field: ["http", .index(1)], message: text))
+        }
+        let unused = convert("virtualService rule \"b\" not used (all matches used by prior rules)")
+        #expect(unused?.code == "IST0130")
+        #expect(unused?.message == "VirtualService rule \"b\" not used (all matches used by prior rules).")
+        let ineffective = convert("virtualService rule #1 match #0 is not used (duplicate/overlapping match in rule #0)")
+        #expect(ineffective?.code == "IST0131")
+        #expect(ineffective?.level == .info)
+        #expect(ineffective?.message == "VirtualService rule #1 match #0 is not used (duplicate/overlapping match in rule #0).")
+        // A name that merely looks like the wording stays a schema warning.
+        #expect(convert("virtualService rule is odd")?.code == "IST0133")
+    }
 }

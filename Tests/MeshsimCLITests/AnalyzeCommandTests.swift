@@ -87,6 +87,41 @@ import Testing
         #expect(bad.status == 64)
     }
 
+    static let invalidAndUnreachable = """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: reviews, namespace: default}
+        spec:
+          selector: {app: reviews}
+          ports:
+          - {name: http, port: 9080}
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: reviews, namespace: default}
+        spec:
+          hosts: [reviews]
+          http:
+          - route:
+            - destination: {host: reviews}
+              weight: -5
+          - route:
+            - destination: {host: reviews, subset: v3}
+        """
+
+    @Test func validationFindingsComeFirstAndEachFindingPrintsOnce() throws {
+        let output = try MeshsimRunner.run(["analyze", "-"], stdin: Self.invalidAndUnreachable)
+        #expect(output.status == 1)
+        // Validation (IST0106), then analysis; the unreachable rule, which validation also
+        // finds, is printed once, as IST0130.
+        #expect(output.stdout == """
+            Error [IST0106] (VirtualService default/reviews <stdin>:17) Schema validation error: http[0].route[0].weight: weight -5 < 0
+            Error [IST0101] (VirtualService default/reviews <stdin>:19) Referenced host+subset in destinationrule not found: "reviews+v3"
+            Warning [IST0130] (VirtualService default/reviews <stdin>:18) VirtualService rule #1 not used (only the last rule can have no matches).
+
+            """)
+    }
+
     @Test func unreadableInputFails() throws {
         let missing = try MeshsimRunner.run(["analyze", "configs/no-such-dir"])
         #expect(missing.status == 1)

@@ -104,15 +104,20 @@ extension AnalysisMessage: Encodable {
 }
 
 extension AnalysisMessage {
-    /// A validation finding as istioctl reports schema validation: errors as IST0106
-    /// SchemaValidationError, warnings as IST0133 SchemaWarning. Nil for infos and notes,
-    /// which have no Istio code.
+    /// A validation finding as istioctl's schema analyzer reports it: errors as IST0106
+    /// SchemaValidationError; the unreachable-rule warnings as IST0130/IST0131; other warnings as
+    /// IST0133 SchemaWarning. Nil for infos and notes, which have no Istio code.
     public init?(validation diagnostic: ConfigDiagnostic) {
         let type: AnalysisMessageType
         let text: (String) -> String
         switch diagnostic.severity {
         case .error: (type, text) = (.schemaValidationError, IstioText.schemaValidationError)
-        case .warning: (type, text) = (.schemaWarning, IstioText.schemaWarning)
+        case .warning:
+            if let unreachable = UnreachableRuleWarning.type(of: diagnostic.message) {
+                (type, text) = (unreachable, UnreachableRuleWarning.analysisText)
+            } else {
+                (type, text) = (.schemaWarning, IstioText.schemaWarning)
+            }
         case .info, .note: return nil
         }
         // The diagnostic names its resource as `Kind namespace/name` (or `Kind name`).
@@ -129,7 +134,9 @@ extension AnalysisMessage {
             }
         }
         let field = diagnostic.field.flatMap { $0.isEmpty ? nil : $0 }
-        let detail = field.map { "\($0): \(diagnostic.message)" } ?? diagnostic.message
+        // Schema messages name the field in their text; IST0130/IST0131 have their own wording.
+        let isSchema = type == .schemaValidationError || type == .schemaWarning
+        let detail = isSchema ? field.map { "\($0): \(diagnostic.message)" } ?? diagnostic.message : diagnostic.message
         self.init(
             type: type, resourceKind: kind, resourceNamespace: namespace, resourceName: name,
             file: diagnostic.file, line: diagnostic.line, field: field, message: text(detail))

@@ -95,14 +95,6 @@ enum IstioText {
         "DestinationRule \(rule) in namespace \(namespace) has TLS mode set to \(mode) but no caCertificates are set to validate server identity for host: \(host) at port \(port)"
     }
 
-    static func unreachableRule(_ rule: String, _ reason: String) -> String {
-        "VirtualService rule \(rule) not used (\(reason))."
-    }
-
-    static func ineffectiveMatch(_ rule: String, _ match: String, _ duplicateOf: String) -> String {
-        "VirtualService rule \(rule) match \(match) is not used (duplicate/overlapping match in rule \(duplicateOf))."
-    }
-
     static let serviceEntryAddressesRequired = "ServiceEntry addresses are required for this protocol."
 
     static func deploymentConflictingPorts(_ deployment: String, _ services: [String], _ targetPort: String, _ ports: [Int]) -> String {

@@ -20,7 +20,7 @@ struct PortNameAnalyzer: ResourceAnalyzer {
             let isExternalName = service.spec.type == "ExternalName"
             for (i, port) in (service.spec.ports ?? []).enumerated() {
                 let number = port.port ?? 0
-                let known = IstioProtocol.isSupported(port: number, name: port.name ?? "", protocol: port.protocol, appProtocol: port.appProtocol)
+                let known = IstioProtocol.isKnown(servicePort: number, name: port.name ?? "", protocol: port.protocol, appProtocol: port.appProtocol)
                 guard !known || (port.name == "tcp" && isExternalName) else { continue }
                 let field: FieldPath = ["ports", .index(i), "name"]
                 if isExternalName {
@@ -36,16 +36,13 @@ struct PortNameAnalyzer: ResourceAnalyzer {
     }
 }
 
-/// Istio's protocol selection for a Kubernetes Service port (`kube.ConvertProtocol`), reduced to
-/// the question the analyzers ask: does Istio know the protocol, or must it sniff?
-enum IstioProtocol {
-    private static let names: Set<String> = [
-        "tcp", "udp", "grpc", "grpc-web", "http", "http_proxy", "http2", "https", "tls", "mongo", "redis", "mysql",
-    ]
+extension IstioProtocol {
     /// SMTP, DNS, MySQL and MongoDB ports are TCP without a name saying so.
     private static let wellKnownTCPPorts: Set<Int> = [25, 53, 3306, 27017]
 
-    static func isSupported(port: Int, name: String, protocol: String?, appProtocol: String?) -> Bool {
+    /// Istio's protocol selection for a Kubernetes Service port (`kube.ConvertProtocol`), reduced
+    /// to the question the port-name analyzer asks: does Istio know the protocol, or must it sniff?
+    static func isKnown(servicePort port: Int, name: String, protocol: String?, appProtocol: String?) -> Bool {
         if `protocol` == "UDP" { return true }
         var text = name
         if let appProtocol {
@@ -54,7 +51,7 @@ enum IstioProtocol {
         }
         if text.lowercased().hasPrefix("grpc-web") { return true }
         let prefix = text.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? text
-        return names.contains(prefix.lowercased()) || wellKnownTCPPorts.contains(port)
+        return IstioProtocol(parsing: prefix) != nil || wellKnownTCPPorts.contains(port)
     }
 }
 
