@@ -47,6 +47,17 @@ public struct TrafficPolicy: Decodable, Sendable, Hashable {
         public var targetHost: String?
         public var targetPort: UInt32?
     }
+    /// Envoy's retry budget: retries allowed as a share of active requests.
+    public struct RetryBudget: Decodable, Sendable, Hashable {
+        public var percent: Double?
+        public var minRetryConcurrency: UInt32?
+        public var budgetInterval: IstioDuration?
+        public init(percent: Double? = nil, minRetryConcurrency: UInt32? = nil, budgetInterval: IstioDuration? = nil) {
+            self.percent = percent
+            self.minRetryConcurrency = minRetryConcurrency
+            self.budgetInterval = budgetInterval
+        }
+    }
     public struct ProxyProtocol: Decodable, Sendable, Hashable {
         public enum Version: String, IstioEnum {
             case v1 = "V1"
@@ -62,8 +73,9 @@ public struct TrafficPolicy: Decodable, Sendable, Hashable {
     public var portLevelSettings: [PortTrafficPolicy]?
     public var tunnel: TunnelSettings?
     public var proxyProtocol: ProxyProtocol?
+    public var retryBudget: RetryBudget?
 
-    public init(loadBalancer: LoadBalancerSettings? = nil, connectionPool: ConnectionPoolSettings? = nil, outlierDetection: OutlierDetection? = nil, tls: ClientTLSSettings? = nil, portLevelSettings: [PortTrafficPolicy]? = nil, tunnel: TunnelSettings? = nil, proxyProtocol: ProxyProtocol? = nil) {
+    public init(loadBalancer: LoadBalancerSettings? = nil, connectionPool: ConnectionPoolSettings? = nil, outlierDetection: OutlierDetection? = nil, tls: ClientTLSSettings? = nil, portLevelSettings: [PortTrafficPolicy]? = nil, tunnel: TunnelSettings? = nil, proxyProtocol: ProxyProtocol? = nil, retryBudget: RetryBudget? = nil) {
         self.loadBalancer = loadBalancer
         self.connectionPool = connectionPool
         self.outlierDetection = outlierDetection
@@ -71,6 +83,7 @@ public struct TrafficPolicy: Decodable, Sendable, Hashable {
         self.portLevelSettings = portLevelSettings
         self.tunnel = tunnel
         self.proxyProtocol = proxyProtocol
+        self.retryBudget = retryBudget
     }
 }
 
@@ -136,13 +149,15 @@ public struct LoadBalancerSettings: Decodable, Sendable, Hashable {
     public var simple: SimpleLB?
     public var consistentHash: ConsistentHashLB?
     public var localityLbSetting: LocalityLoadBalancerSetting?
+    public var zoneAwareLbSetting: ZoneAwareLoadBalancerSetting?
     public var warmupDurationSecs: IstioDuration?
     public var warmup: WarmupConfiguration?
 
-    public init(simple: SimpleLB? = nil, consistentHash: ConsistentHashLB? = nil, localityLbSetting: LocalityLoadBalancerSetting? = nil, warmupDurationSecs: IstioDuration? = nil, warmup: WarmupConfiguration? = nil) {
+    public init(simple: SimpleLB? = nil, consistentHash: ConsistentHashLB? = nil, localityLbSetting: LocalityLoadBalancerSetting? = nil, zoneAwareLbSetting: ZoneAwareLoadBalancerSetting? = nil, warmupDurationSecs: IstioDuration? = nil, warmup: WarmupConfiguration? = nil) {
         self.simple = simple
         self.consistentHash = consistentHash
         self.localityLbSetting = localityLbSetting
+        self.zoneAwareLbSetting = zoneAwareLbSetting
         self.warmupDurationSecs = warmupDurationSecs
         self.warmup = warmup
     }
@@ -161,6 +176,28 @@ public struct LocalityLoadBalancerSetting: Decodable, Sendable, Hashable {
     public var failover: [Failover]?
     public var failoverPriority: [String]?
     public var enabled: Bool?
+}
+
+/// Envoy's zone-aware routing: region and zone tiers are automatic, `failover` orders regions.
+public struct ZoneAwareLoadBalancerSetting: Decodable, Sendable, Hashable {
+    public struct Failover: Decodable, Sendable, Hashable {
+        public var from: String?
+        public var to: String?
+        public init(from: String? = nil, to: String? = nil) {
+            self.from = from
+            self.to = to
+        }
+    }
+    public var enabled: Bool?
+    public var failover: [Failover]?
+    public var failoverPriority: [String]?
+    public var minClusterSize: UInt64?
+    public init(enabled: Bool? = nil, failover: [Failover]? = nil, failoverPriority: [String]? = nil, minClusterSize: UInt64? = nil) {
+        self.enabled = enabled
+        self.failover = failover
+        self.failoverPriority = failoverPriority
+        self.minClusterSize = minClusterSize
+    }
 }
 
 public struct ConnectionPoolSettings: Decodable, Sendable, Hashable {
@@ -197,7 +234,17 @@ public struct ConnectionPoolSettings: Decodable, Sendable, Hashable {
         public var h2UpgradePolicy: H2UpgradePolicy?
         public var useClientProtocol: Bool?
         public var maxConcurrentStreams: Int32?
-        public init(http1MaxPendingRequests: Int32? = nil, http2MaxRequests: Int32? = nil, maxRequestsPerConnection: Int32? = nil, maxRetries: Int32? = nil, idleTimeout: IstioDuration? = nil, h2UpgradePolicy: H2UpgradePolicy? = nil, useClientProtocol: Bool? = nil, maxConcurrentStreams: Int32? = nil) {
+        public var http2KeepAlive: ConnectionKeepalive?
+        /// HTTP/2 PING keepalive on upstream connections.
+        public struct ConnectionKeepalive: Decodable, Sendable, Hashable {
+            public var interval: IstioDuration?
+            public var timeout: IstioDuration?
+            public init(interval: IstioDuration? = nil, timeout: IstioDuration? = nil) {
+                self.interval = interval
+                self.timeout = timeout
+            }
+        }
+        public init(http1MaxPendingRequests: Int32? = nil, http2MaxRequests: Int32? = nil, maxRequestsPerConnection: Int32? = nil, maxRetries: Int32? = nil, idleTimeout: IstioDuration? = nil, h2UpgradePolicy: H2UpgradePolicy? = nil, useClientProtocol: Bool? = nil, maxConcurrentStreams: Int32? = nil, http2KeepAlive: ConnectionKeepalive? = nil) {
             self.http1MaxPendingRequests = http1MaxPendingRequests
             self.http2MaxRequests = http2MaxRequests
             self.maxRequestsPerConnection = maxRequestsPerConnection
@@ -206,6 +253,7 @@ public struct ConnectionPoolSettings: Decodable, Sendable, Hashable {
             self.h2UpgradePolicy = h2UpgradePolicy
             self.useClientProtocol = useClientProtocol
             self.maxConcurrentStreams = maxConcurrentStreams
+            self.http2KeepAlive = http2KeepAlive
         }
     }
     public var tcp: TCPSettings?

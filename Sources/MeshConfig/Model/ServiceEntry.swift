@@ -23,6 +23,8 @@ public struct ServiceEntrySpec: Decodable, Sendable, Hashable {
         case `static` = "STATIC"
         case dns = "DNS"
         case dnsRoundRobin = "DNS_ROUND_ROBIN"
+        /// Envoy's dynamic forward proxy: wildcard hosts resolved per request.
+        case dynamicDNS = "DYNAMIC_DNS"
     }
 
     public var hosts: [String]?

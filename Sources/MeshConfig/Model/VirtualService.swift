@@ -160,13 +160,16 @@ public struct HTTPRedirect: Decodable, Sendable, Hashable {
     public var derivePort: DerivePort?
     public var scheme: String?
     public var redirectCode: UInt32?
-    public init(uri: String? = nil, authority: String? = nil, port: UInt32? = nil, derivePort: DerivePort? = nil, scheme: String? = nil, redirectCode: UInt32? = nil) {
+    /// Replaces the matched URI prefix in the redirect (requires every URI match to be a prefix match).
+    public var prefixRewrite: String?
+    public init(uri: String? = nil, authority: String? = nil, port: UInt32? = nil, derivePort: DerivePort? = nil, scheme: String? = nil, redirectCode: UInt32? = nil, prefixRewrite: String? = nil) {
         self.uri = uri
         self.authority = authority
         self.port = port
         self.derivePort = derivePort
         self.scheme = scheme
         self.redirectCode = redirectCode
+        self.prefixRewrite = prefixRewrite
     }
 }
 

@@ -46,24 +46,49 @@ public enum HostName {
         }
     }
 
+    /// An IPv6 address without zone, with the rules of Go's netip.ParseAddr (which Istio validates
+    /// with): 1–4 hex digits per group, at most one `::` standing for at least one zero group, and
+    /// an optional dotted IPv4 tail in place of the last two groups.
     public static func isIPv6(_ text: String) -> Bool {
-        guard text.contains(":"), text.count <= 45 else { return false }
-        var body = Substring(text)
-        // An embedded IPv4 tail (::ffff:1.2.3.4) counts as two groups.
-        var extraGroups = 0
-        if let lastColon = body.lastIndex(of: ":"), body[body.index(after: lastColon)...].contains(".") {
-            guard isIPv4(String(body[body.index(after: lastColon)...])) else { return false }
-            body = body[...lastColon] + "0"
-            extraGroups = 1
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 2, bytes.count <= 45 else { return false }
+        let colon = UInt8(ascii: ":"), dot = UInt8(ascii: ".")
+        var groups = 0
+        var ellipsis: Int? = nil
+        var i = 0
+        if bytes[0] == colon && bytes[1] == colon {
+            ellipsis = 0
+            i = 2
+            if i == bytes.count { return true }
         }
-        let doubleColons = body.components(separatedBy: "::").count - 1
-        guard doubleColons <= 1 else { return false }
-        let groups = body.split(separator: ":", omittingEmptySubsequences: true)
-        guard groups.allSatisfy({ g in g.count <= 4 && g.allSatisfy { $0.isHexDigit } }) else { return false }
-        let total = groups.count + extraGroups
-        if doubleColons == 1 { return total <= 7 }
-        // Without `::`, no empty group may appear.
-        guard !body.hasPrefix(":"), !body.hasSuffix(":") else { return false }
-        return total == 8
+        while groups < 8 {
+            var digits = 0
+            while i + digits < bytes.count, Character(UnicodeScalar(bytes[i + digits])).isHexDigit {
+                digits += 1
+                if digits > 4 { return false }
+            }
+            guard digits > 0 else { return false }
+            if i + digits < bytes.count && bytes[i + digits] == dot {
+                // The IPv4 tail takes two groups and must end the address.
+                guard ellipsis != nil || groups == 6, groups + 2 <= 8 else { return false }
+                guard isIPv4(String(decoding: bytes[i...], as: UTF8.self)) else { return false }
+                groups += 2
+                i = bytes.count
+                break
+            }
+            groups += 1
+            i += digits
+            if i == bytes.count { break }
+            guard bytes[i] == colon, i + 1 < bytes.count else { return false }
+            i += 1
+            if bytes[i] == colon {
+                guard ellipsis == nil else { return false }
+                ellipsis = groups
+                i += 1
+                if i == bytes.count { break }
+            }
+        }
+        guard i == bytes.count else { return false }
+        return ellipsis == nil ? groups == 8 : groups < 8
     }
 }

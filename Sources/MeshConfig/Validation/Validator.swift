@@ -1,0 +1,62 @@
+/// Istio's per-resource validation: what `istioctl validate`, the Istio validation webhook and
+/// the CRD schema reject (errors) or accept with a warning, for every VirtualService,
+/// DestinationRule, ServiceEntry and WorkloadEntry. Each resource is judged on its own;
+/// cross-resource findings (a subset no DestinationRule defines, …) are analysis, not validation.
+public struct Validator: Sendable {
+    public init() {}
+
+    /// Every diagnostic for every Istio resource, ordered by file and line.
+    public func validate(_ resources: MeshResources) -> [ConfigDiagnostic] {
+        var diagnostics: [ConfigDiagnostic] = []
+        for resource in resources.virtualServices { diagnostics += validate(resource) }
+        for resource in resources.destinationRules { diagnostics += validate(resource) }
+        for resource in resources.serviceEntries { diagnostics += validate(resource) }
+        for resource in resources.workloadEntries { diagnostics += validate(resource) }
+        return Self.ordered(diagnostics)
+    }
+
+    public func validate(_ resource: VirtualService) -> [ConfigDiagnostic] {
+        check(resource) { findings in
+            VirtualServiceRules.validate(resource.spec, namespace: resource.namespace, annotations: resource.annotations, into: &findings)
+        }
+    }
+
+    public func validate(_ resource: DestinationRule) -> [ConfigDiagnostic] {
+        check(resource) { findings in
+            DestinationRuleRules.validate(resource.spec, namespace: resource.namespace, into: &findings)
+        }
+    }
+
+    public func validate(_ resource: ServiceEntry) -> [ConfigDiagnostic] {
+        check(resource) { findings in
+            ServiceEntryRules.validate(resource.spec, namespace: resource.namespace, labels: resource.labels, into: &findings)
+        }
+    }
+
+    public func validate(_ resource: WorkloadEntry) -> [ConfigDiagnostic] {
+        check(resource) { findings in
+            WorkloadEntryRules.schemaLimits(resource.spec, at: .root, into: &findings)
+            WorkloadEntryRules.validate(resource.spec, servicePorts: nil, allowFQDNAddresses: true, at: .root, into: &findings)
+        }
+    }
+
+    /// Metadata first (a rejected annotation stops validation, as in Istio), then the spec.
+    private func check<Spec>(_ resource: Resource<Spec>, spec validateSpec: (inout ValidationFindings) -> Void) -> [ConfigDiagnostic] {
+        let metadata = MetadataRules.problems(resource.metadata)
+        var diagnostics = metadata.map { resource.diagnostic(.error, rootPath: $0.path, $0.message) }
+        if metadata.contains(where: \.stopsValidation) { return diagnostics }
+        var findings = ValidationFindings()
+        validateSpec(&findings)
+        diagnostics += findings.items.map { resource.diagnostic($0.severity, $0.path, $0.message) }
+        return diagnostics
+    }
+
+    /// By file, then line; findings on one line keep Istio's order.
+    static func ordered(_ diagnostics: [ConfigDiagnostic]) -> [ConfigDiagnostic] {
+        diagnostics.enumerated().sorted { a, b in
+            if a.element.file != b.element.file { return a.element.file < b.element.file }
+            let lineA = a.element.line ?? 0, lineB = b.element.line ?? 0
+            return lineA != lineB ? lineA < lineB : a.offset < b.offset
+        }.map(\.element)
+    }
+}
