@@ -34,7 +34,7 @@ struct Validate: ParsableCommand {
 
     func run() throws {
         let loaded = ConfigLoader(defaultNamespace: config.namespace).load(paths: config.files + paths)
-        let diagnostics = loaded.diagnostics + Validator().validate(loaded.resources)
+        let diagnostics = (loaded.diagnostics + Validator().validate(loaded.resources)).sortedByLocation()
         switch output {
         case .text:
             for diagnostic in diagnostics { print(diagnostic.description) }

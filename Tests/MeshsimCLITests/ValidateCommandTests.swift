@@ -109,6 +109,19 @@ private let invalidVirtualService = """
         #expect(missing.stdout.contains("nope.yaml: error: no such file or directory"))
     }
 
+    @Test func diagnosticsAreOrderedByFileAndLine() throws {
+        let scratch = try ScratchDirectory()
+        let broken = try scratch.write("b.yaml", "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: se}\nspec: {hosts: [a.b], bogus: 1}\n")
+        let invalid = try scratch.write("a.yaml", invalidVirtualService)
+        let output = try MeshsimRunner.run(["validate", "-f", broken, invalid])
+        #expect(output.status == 1)
+        #expect(output.stdout.split(separator: "\n").map(String.init) == [
+            "\(invalid):12: error: VirtualService default/reviews: http[0].route[1].weight: weight -5 < 0",
+            "\(broken):4: error: ServiceEntry default/se: bogus: unknown field \"bogus\"",
+            "invalid: 1 Istio resource in 2 files, 2 errors, 0 warnings",
+        ])
+    }
+
     @Test func jsonOutputListsEveryDiagnostic() throws {
         let output = try MeshsimRunner.run(["validate", "--output", "json", "-"], stdin: invalidVirtualService + """
 

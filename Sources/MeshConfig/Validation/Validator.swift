@@ -12,7 +12,7 @@ public struct Validator: Sendable {
         for resource in resources.destinationRules { diagnostics += validate(resource) }
         for resource in resources.serviceEntries { diagnostics += validate(resource) }
         for resource in resources.workloadEntries { diagnostics += validate(resource) }
-        return Self.ordered(diagnostics)
+        return diagnostics.sortedByLocation()
     }
 
     public func validate(_ resource: VirtualService) -> [ConfigDiagnostic] {
@@ -50,10 +50,12 @@ public struct Validator: Sendable {
         diagnostics += findings.items.map { resource.diagnostic($0.severity, $0.path, $0.message) }
         return diagnostics
     }
+}
 
-    /// By file, then line; findings on one line keep Istio's order.
-    static func ordered(_ diagnostics: [ConfigDiagnostic]) -> [ConfigDiagnostic] {
-        diagnostics.enumerated().sorted { a, b in
+extension Array where Element == ConfigDiagnostic {
+    /// By file, then line (file-level diagnostics first); diagnostics on one line keep their order.
+    public func sortedByLocation() -> [ConfigDiagnostic] {
+        enumerated().sorted { a, b in
             if a.element.file != b.element.file { return a.element.file < b.element.file }
             let lineA = a.element.line ?? 0, lineB = b.element.line ?? 0
             return lineA != lineB ? lineA < lineB : a.offset < b.offset
