@@ -13,6 +13,8 @@ final class RawHTTPClient: Sendable {
         /// Lower-cased names.
         var headers: [String: String]
         var body: String
+        /// When the last byte arrived, for ordering between connections.
+        var receivedAt: ContinuousClock.Instant
     }
 
     private let channel: any Channel
@@ -106,7 +108,7 @@ private final class ResponseParsingHandler: ChannelInboundHandler {
         let body = String(decoding: pending[bodyStart..<bodyStart + length], as: UTF8.self)
         pending.removeFirst(bodyStart + length)
         if (100..<200).contains(status) { return parseOne() }
-        return RawHTTPClient.Response(status: status, headers: headers, body: body)
+        return RawHTTPClient.Response(status: status, headers: headers, body: body, receivedAt: .now)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
