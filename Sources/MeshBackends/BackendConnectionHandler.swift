@@ -244,13 +244,11 @@ final class BackendConnectionHandler: ChannelDuplexHandler {
     private func closeAfterWriting(_ response: ByteBuffer?, context: ChannelHandlerContext) {
         closing = true
         queued.removeAll()
-        guard let response else {
-            context.close(promise: nil)
-            return
-        }
         needsFlush = false
+        // Close only once every answer written before is on the wire: closing fails pending
+        // writes, so even with nothing to add, an empty write marks the point to close at.
         let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(response)).whenComplete { _ in
+        context.writeAndFlush(wrapOutboundOut(response ?? channel.allocator.buffer(capacity: 0))).whenComplete { _ in
             channel.close(promise: nil)
         }
     }
@@ -262,15 +260,19 @@ final class BackendConnectionHandler: ChannelDuplexHandler {
         context.flush()
     }
 
+    /// Reads the path on the bytes (no String slicing on the hot path).
     private static func route(of uri: String) -> Route {
-        var path = Substring(uri)
-        if let query = path.firstIndex(of: "?") { path = path[..<query] }
-        if path == "/echo" { return .echo }
-        let statusPrefix = "/status/"
-        guard path.hasPrefix(statusPrefix) else { return .greeting }
+        let bytes = uri.utf8
+        let path = bytes[..<(bytes.firstIndex(of: UInt8(ascii: "?")) ?? bytes.endIndex)]
+        if path.elementsEqual("/echo".utf8) { return .echo }
+        let statusPrefix = "/status/".utf8
+        guard path.starts(with: statusPrefix) else { return .greeting }
         let digits = path.dropFirst(statusPrefix.count)
-        guard digits.count == 3, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let code = Int(digits), (200...599).contains(code)
-        else { return .invalidStatus }
+        guard digits.count == 3, digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
+            return .invalidStatus
+        }
+        let code = digits.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+        guard (200...599).contains(code) else { return .invalidStatus }
         return .status(HTTPResponseStatus(statusCode: code))
     }
 }

@@ -149,8 +149,12 @@ import Testing
                 }
             }
             try await client.send(batch)
-            let responses = try await client.responses(codes.count)
-            #expect(responses.count == codes.count)
+            // A second batch arrives while the first is still queued (reading may be paused).
+            try await client.send(String(repeating: "GET /status/299 HTTP/1.1\r\nHost: reviews\r\n\r\n", count: 30))
+            let all = try await client.responses(codes.count + 30)
+            #expect(all.count == codes.count + 30)
+            #expect(all.dropFirst(codes.count).allSatisfy { $0.status == 299 })
+            let responses = Array(all.prefix(codes.count))
             for (i, response) in responses.enumerated() {
                 if i % 5 == 0 {
                     #expect(response.status == 200)
@@ -159,8 +163,20 @@ import Testing
                     #expect(response.status == codes[i], "response \(i)")
                 }
             }
-            #expect(backend.stats.requestsServed == codes.count)
+            #expect(backend.stats.requestsServed == codes.count + 30)
             await client.close()
+        }
+    }
+
+    @Test func halfClosedClientGetsEveryAnswerThenTheClose() async throws {
+        try await withBackend(profile: BehaviorProfile(latency: .fixed(nanoseconds: 50_000_000))) { backend in
+            let client = try await RawHTTPClient.connect(port: backend.port)
+            try await client.send("GET /status/201 HTTP/1.1\r\nHost: a\r\n\r\nGET /status/202 HTTP/1.1\r\nHost: a\r\n\r\n")
+            try await client.shutdownOutput()
+            let responses = try await client.responses(2)
+            #expect(responses.map(\.status) == [201, 202])
+            #expect(try await client.waitForClose())
+            #expect(backend.stats.requestsServed == 2)
         }
     }
 

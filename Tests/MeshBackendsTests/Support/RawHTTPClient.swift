@@ -57,6 +57,11 @@ final class RawHTTPClient: Sendable {
         try await waitUntil(seconds: seconds) { collector.snapshot.closed }
     }
 
+    /// Half-closes: the server sees end of input but can still answer.
+    func shutdownOutput() async throws {
+        try await channel.close(mode: .output)
+    }
+
     var receivedCount: Int { collector.snapshot.responses.count }
     var isClosed: Bool { collector.snapshot.closed }
 
