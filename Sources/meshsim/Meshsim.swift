@@ -6,9 +6,10 @@ struct Meshsim: AsyncParsableCommand {
         commandName: "meshsim",
         abstract: "Test Istio traffic routing locally: validate, analyze, explain and serve real Istio YAML.",
         subcommands: [
-            Version.self,
             Validate.self,
             Analyze.self,
+            Backend.self,
+            Version.self,
         ]
     )
 }

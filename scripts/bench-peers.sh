@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# HTTP/1.1 proxies compared in one run on one machine: meshsim, nginx and HAProxy in front of
+# the same two backends (v1, v2: `meshsim backend`), each with the same routing (x-user-group:
+# beta -> v2, otherwise 95/5 v1/v2), plus the backend direct. wrk drives each in turn with the
+# same connections and duration. Load generator, proxy and backends share this machine's cores,
+# so read the ratios, not the absolute numbers.
+#
+#   scripts/bench-peers.sh [DURATION_SECONDS=10] [CONNECTIONS=50]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=${1:-10}
+connections=${2:-50}
+
+bash scripts/install-deps.sh
+swift build -c release --product meshsim >/dev/null
+meshsim=$(swift build -c release --show-bin-path)/meshsim
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+wait_port() { # port: wait until something accepts, at most 10 s
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "nothing listening on 127.0.0.1:$1" >&2; return 1
+}
+
+v1=$(free_port); v2=$(free_port)
+"$meshsim" backend --listen "127.0.0.1:$v1" --name reviews-v1 --version v1 >"$work/v1.log" 2>&1 & pids+=($!)
+"$meshsim" backend --listen "127.0.0.1:$v2" --name reviews-v2 --version v2 >"$work/v2.log" 2>&1 & pids+=($!)
+wait_port "$v1"; wait_port "$v2"
+
+# meshsim: the backends as a ServiceEntry with labelled static endpoints.
+mesh=$(free_port)
+cat >"$work/mesh.yaml" <<YAML
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: reviews}
+spec:
+  hosts: [reviews.bench.local]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  endpoints:
+  - {address: 127.0.0.1, ports: {http: $v1}, labels: {version: v1}}
+  - {address: 127.0.0.1, ports: {http: $v2}, labels: {version: v2}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews}
+spec:
+  host: reviews.bench.local
+  trafficPolicy: {loadBalancer: {simple: ROUND_ROBIN}}
+  subsets:
+  - {name: v1, labels: {version: v1}}
+  - {name: v2, labels: {version: v2}}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews}
+spec:
+  hosts: [reviews.bench.local]
+  http:
+  - match: [{headers: {x-user-group: {exact: beta}}}]
+    route: [{destination: {host: reviews.bench.local, subset: v2}}]
+  - route:
+    - {destination: {host: reviews.bench.local, subset: v1}, weight: 95}
+    - {destination: {host: reviews.bench.local, subset: v2}, weight: 5}
+YAML
+"$meshsim" serve -f "$work/mesh.yaml" --listen "127.0.0.1:$mesh" --workers 1 --no-debug-headers >"$work/mesh.log" 2>&1 & pids+=($!)
+
+# nginx: split_clients on the request id for 95/5, a map for the header rule.
+ngx=$(free_port)
+mkdir -p "$work/nginx"
+cat >"$work/nginx/nginx.conf" <<NGINX
+worker_processes 1;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  upstream v1 { server 127.0.0.1:$v1; keepalive 64; }
+  upstream v2 { server 127.0.0.1:$v2; keepalive 64; }
+  split_clients "\$request_id" \$split { 95% v1; * v2; }
+  map \$http_x_user_group \$pool { beta v2; default \$split; }
+  server {
+    listen 127.0.0.1:$ngx;
+    location / {
+      proxy_pass http://\$pool;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$host;
+    }
+  }
+}
+NGINX
+nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" -g 'daemon off;' 2>"$work/nginx/stderr" & pids+=($!)
+
+# HAProxy: weighted servers 95/5 in one backend, an ACL for the header rule.
+hap=$(free_port)
+cat >"$work/haproxy.cfg" <<HAP
+global
+  nbthread 1
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  option http-keep-alive
+frontend fe
+  bind 127.0.0.1:$hap
+  acl beta req.hdr(x-user-group) -m str beta
+  use_backend v2 if beta
+  default_backend split
+backend split
+  balance roundrobin
+  http-reuse always
+  server v1 127.0.0.1:$v1 weight 95
+  server v2 127.0.0.1:$v2 weight 5
+backend v2
+  http-reuse always
+  server v2 127.0.0.1:$v2
+HAP
+haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 & pids+=($!)
+
+wait_port "$mesh"; wait_port "$ngx"; wait_port "$hap"
+
+run() { # name port host
+  local out
+  out=$(wrk -t1 -c"$connections" -d"${duration}s" --latency -H "Host: $3" "http://127.0.0.1:$2/" 2>&1)
+  local rps p99 errors
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  errors=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out" | tr '\n' ' ')
+  printf '%-10s %12s req/s   p99 %-10s %s\n' "$1" "$rps" "$p99" "$errors"
+  eval "rps_$1=$rps"
+}
+
+echo "wrk -t1 -c$connections -d${duration}s, keep-alive; 1 worker each; all on $(nproc) cores"
+run direct "$v1" reviews.bench.local
+run meshsim "$mesh" reviews.bench.local
+run nginx "$ngx" reviews.bench.local
+run haproxy "$hap" reviews.bench.local
+awk -v m="$rps_meshsim" -v n="$rps_nginx" -v h="$rps_haproxy" 'BEGIN {
+  printf "meshsim/nginx   %.2f\nmeshsim/haproxy %.2f\n", m / n, m / h }'
