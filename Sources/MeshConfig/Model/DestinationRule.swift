@@ -275,8 +275,11 @@ public struct OutlierDetection: Decodable, Sendable, Hashable {
     public var minHealthPercent: Int32?
     /// Deprecated; `consecutive5xxErrors` replaces it.
     public var consecutiveErrors: Int32?
+    /// HTTP statuses (100–599) counted as errors toward `consecutive5xxErrors` and
+    /// `consecutiveGatewayErrors` instead of 5xx; unset means 5xx.
+    public var outlierDetectionHttpErrorCodes: [UInt32]?
 
-    public init(splitExternalLocalOriginErrors: Bool? = nil, consecutiveLocalOriginFailures: UInt32? = nil, consecutiveGatewayErrors: UInt32? = nil, consecutive5xxErrors: UInt32? = nil, interval: IstioDuration? = nil, baseEjectionTime: IstioDuration? = nil, maxEjectionPercent: Int32? = nil, minHealthPercent: Int32? = nil, consecutiveErrors: Int32? = nil) {
+    public init(splitExternalLocalOriginErrors: Bool? = nil, consecutiveLocalOriginFailures: UInt32? = nil, consecutiveGatewayErrors: UInt32? = nil, consecutive5xxErrors: UInt32? = nil, interval: IstioDuration? = nil, baseEjectionTime: IstioDuration? = nil, maxEjectionPercent: Int32? = nil, minHealthPercent: Int32? = nil, consecutiveErrors: Int32? = nil, outlierDetectionHttpErrorCodes: [UInt32]? = nil) {
         self.splitExternalLocalOriginErrors = splitExternalLocalOriginErrors
         self.consecutiveLocalOriginFailures = consecutiveLocalOriginFailures
         self.consecutiveGatewayErrors = consecutiveGatewayErrors
@@ -286,6 +289,7 @@ public struct OutlierDetection: Decodable, Sendable, Hashable {
         self.maxEjectionPercent = maxEjectionPercent
         self.minHealthPercent = minHealthPercent
         self.consecutiveErrors = consecutiveErrors
+        self.outlierDetectionHttpErrorCodes = outlierDetectionHttpErrorCodes
     }
 }
 

@@ -32,6 +32,8 @@ public struct HTTPRoute: Decodable, Sendable, Hashable {
     public var fault: HTTPFaultInjection?
     public var mirror: Destination?
     public var mirrors: [HTTPMirrorPolicy]?
+    /// Deprecated integer percentage for `mirror`; `mirrorPercentage` replaces it. Istio's CRD
+    /// also accepts it as `mirror_percent` (its one alternative field name).
     public var mirrorPercent: UInt32?
     public var mirrorPercentage: Percent?
     public var corsPolicy: CorsPolicy?
@@ -54,6 +56,36 @@ public struct HTTPRoute: Decodable, Sendable, Hashable {
         self.mirrorPercentage = mirrorPercentage
         self.corsPolicy = corsPolicy
         self.headers = headers
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, match, route, redirect, directResponse, delegate, rewrite, timeout, retries, fault
+        case mirror, mirrors, mirrorPercent, mirrorPercentage, corsPolicy, headers
+        /// `+kubebuilder:altName=mirror_percent` in virtual_service.proto: the CRD lists both spellings.
+        case mirrorPercentAltName = "mirror_percent"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        match = try c.decodeIfPresent([HTTPMatchRequest].self, forKey: .match)
+        route = try c.decodeIfPresent([HTTPRouteDestination].self, forKey: .route)
+        redirect = try c.decodeIfPresent(HTTPRedirect.self, forKey: .redirect)
+        directResponse = try c.decodeIfPresent(HTTPDirectResponse.self, forKey: .directResponse)
+        delegate = try c.decodeIfPresent(Delegate.self, forKey: .delegate)
+        rewrite = try c.decodeIfPresent(HTTPRewrite.self, forKey: .rewrite)
+        timeout = try c.decodeIfPresent(IstioDuration.self, forKey: .timeout)
+        retries = try c.decodeIfPresent(HTTPRetry.self, forKey: .retries)
+        fault = try c.decodeIfPresent(HTTPFaultInjection.self, forKey: .fault)
+        mirror = try c.decodeIfPresent(Destination.self, forKey: .mirror)
+        mirrors = try c.decodeIfPresent([HTTPMirrorPolicy].self, forKey: .mirrors)
+        // Istio's JSON decoder (golang/protobuf jsonpb) reads the proto name, then the JSON name,
+        // so `mirrorPercent` wins when both are written.
+        let altMirrorPercent = try c.decodeIfPresent(UInt32.self, forKey: .mirrorPercentAltName)
+        mirrorPercent = try c.decodeIfPresent(UInt32.self, forKey: .mirrorPercent) ?? altMirrorPercent
+        mirrorPercentage = try c.decodeIfPresent(Percent.self, forKey: .mirrorPercentage)
+        corsPolicy = try c.decodeIfPresent(CorsPolicy.self, forKey: .corsPolicy)
+        headers = try c.decodeIfPresent(Headers.self, forKey: .headers)
     }
 }
 
