@@ -8,10 +8,13 @@ let package = Package(
         .executable(name: "meshsim", targets: ["meshsim"]),
         .library(name: "MeshConfig", targets: ["MeshConfig"]),
         .library(name: "MeshRouting", targets: ["MeshRouting"]),
+        .library(name: "MeshLoad", targets: ["MeshLoad"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // A C ABI over RE2 (the regex engine of Istio and Envoy); keeps C++ out of Swift modules.
@@ -24,15 +27,37 @@ let package = Package(
             dependencies: ["CRE2", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "MeshRouting", dependencies: ["MeshConfig", "CRE2"]),
+        // The load generator (HTTP/1.1 client on its own event loops) and split-accuracy statistics.
+        .target(
+            name: "MeshLoad",
+            dependencies: [
+                "MeshRouting", "MeshConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                // For the --mix file: composed by Yams, decoded strictly by MeshConfig's NodeDecoder.
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .executableTarget(
             name: "meshsim",
             dependencies: [
-                "MeshConfig", "MeshRouting",
+                "MeshConfig", "MeshRouting", "MeshLoad",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "MeshConfigTests", dependencies: ["MeshConfig"]),
         .testTarget(name: "MeshRoutingTests", dependencies: ["MeshRouting", "MeshConfig"]),
+        .testTarget(
+            name: "MeshLoadTests",
+            dependencies: [
+                "MeshLoad", "MeshConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         // Runs the built binary as a user would; depends on it so that it is built first.
         .testTarget(name: "MeshsimCLITests", dependencies: ["meshsim"]),
     ],
