@@ -7,6 +7,7 @@ struct Meshsim: AsyncParsableCommand {
         abstract: "Test Istio traffic routing locally: validate, analyze, explain and serve real Istio YAML.",
         subcommands: [
             Version.self,
+            Load.self,
         ]
     )
 }

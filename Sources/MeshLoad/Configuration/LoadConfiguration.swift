@@ -116,11 +116,15 @@ public struct LoadConfiguration: Sendable {
         guard connections >= 1, connections <= 100_000 else { throw LoadInputError("--connections must be between 1 and 100000") }
         guard threads >= 1, threads <= 256 else { throw LoadInputError("--threads must be between 1 and 256") }
         guard duration != nil || requestLimit != nil else { throw LoadInputError("give --duration or --requests (or both)") }
-        if let duration { guard duration > .zero else { throw LoadInputError("--duration must be positive") } }
+        if let duration {
+            guard duration > .zero, duration <= .seconds(366 * 86400) else { throw LoadInputError("--duration must be positive and at most a year") }
+        }
         if let requestLimit { guard requestLimit >= 1 else { throw LoadInputError("--requests must be at least 1") } }
-        guard warmup >= .zero else { throw LoadInputError("--warmup cannot be negative") }
-        guard requestTimeout > .zero else { throw LoadInputError("--timeout must be positive") }
-        guard reportInterval >= .milliseconds(10) else { throw LoadInputError("the report interval must be at least 10ms") }
+        guard warmup >= .zero, warmup <= .seconds(86400) else { throw LoadInputError("--warmup must be between 0 and a day") }
+        guard requestTimeout > .zero, requestTimeout <= .seconds(3600) else { throw LoadInputError("--timeout must be positive and at most an hour") }
+        guard reportInterval >= .milliseconds(10), reportInterval <= .seconds(3600) else {
+            throw LoadInputError("the report interval must be between 10ms and an hour")
+        }
         guard alpha > 0, alpha < 1 else { throw LoadInputError("alpha must be between 0 and 1") }
         guard !subsetHeader.isEmpty, subsetHeader.utf8.allSatisfy(HeaderField.isTokenByte) else {
             throw LoadInputError("invalid subset header name \"\(subsetHeader)\"")

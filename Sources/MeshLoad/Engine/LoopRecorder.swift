@@ -90,12 +90,13 @@ final class LoopRecorder {
     private var warmupCompleted = 0
     private var backlog = 0
 
-    /// The subset a destination header value names: its text after the last `|`, or the whole
-    /// value when it has none (a backend's `x-meshsim-version: v2`) or nothing follows the `|`.
+    /// The subset a destination header value names: its text after the last `|`; the whole value
+    /// when it has none (a backend's `x-meshsim-version: v2`); the host when nothing follows the `|`.
     func subsetIndex(forHeaderValue value: [UInt8]) -> Int {
-        var start = value.startIndex
-        if let bar = value.lastIndex(of: UInt8(ascii: "|")), bar + 1 < value.endIndex { start = bar + 1 }
-        let name = value[start...]
+        var name = value[...]
+        if let bar = value.lastIndex(of: UInt8(ascii: "|")) {
+            name = bar + 1 < value.endIndex ? value[(bar + 1)...] : value[..<bar]
+        }
         for (index, known) in subsetNames.enumerated() where known.elementsEqual(name) { return index }
         subsetNames.append(Array(name))
         return subsetNames.count - 1
