@@ -29,6 +29,8 @@ let package = Package(
             dependencies: [
                 "MeshConfig", "MeshRouting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // `meshsim test` reads its CASES.yaml with the same strict decoder as the configs.
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .testTarget(name: "MeshConfigTests", dependencies: ["MeshConfig"]),

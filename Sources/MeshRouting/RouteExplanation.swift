@@ -104,8 +104,7 @@ extension RoutingSnapshot {
             return RouteExplanation(
                 authority: request.authority, method: request.method, path: request.path, virtualHost: table.name, port: table.port,
                 virtualService: table.virtualService, rule: nil, matchIndex: nil, matchName: nil, matchConditions: nil,
-                skippedRules: skipped, action: .noRoute, status: 404, responseFlags: "NR", destinations: [], route: nil,
-                notes: ["no rule of \(table.virtualService ?? "the virtual host") matches: Envoy answers 404 (NR)"])
+                skippedRules: skipped, action: .noRoute, status: 404, responseFlags: "NR", destinations: [], route: nil, notes: [])
         }
         let block = blockIndex >= 0 ? rule.blocks[blockIndex] : nil
         var notes: [String] = []
@@ -169,6 +168,14 @@ extension RoutingSnapshot {
         case .weighted(let set): return set.forwards.first
         case .redirect, .directResponse: return nil
         }
+    }
+
+    /// The hosts the snapshot has virtual hosts for (FQDNs and wildcard patterns), each once,
+    /// those of VirtualServices first.
+    public var hosts: [String] {
+        var seen: Set<String> = []
+        let ordered = tables.filter { $0.virtualService != nil } + tables.filter { $0.virtualService == nil }
+        return ordered.map(\.host).filter { seen.insert($0).inserted }
     }
 
     /// Every exact domain of the snapshot's virtual hosts without a port, sorted (for messages).

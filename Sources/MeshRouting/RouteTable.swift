@@ -70,7 +70,9 @@ struct RedirectTemplate: Sendable {
 final class RouteTable: Sendable {
     /// `namespace/name`, nil for a default route.
     let virtualService: String?
-    /// The host the table serves, as Istio names the virtual host (`reviews.default.svc.cluster.local:9080`).
+    /// The host the table serves (FQDN, or a wildcard pattern).
+    let host: String
+    /// As Istio names the virtual host: `reviews.default.svc.cluster.local:9080`.
     let name: String
     let port: Int
     let rules: [CompiledRule]
@@ -78,9 +80,10 @@ final class RouteTable: Sendable {
     /// another port, a gateway or a source the client is not): index and why.
     let droppedRules: [(index: Int, reason: String)]
 
-    init(virtualService: String?, name: String, port: Int, rules: [CompiledRule], droppedRules: [(index: Int, reason: String)]) {
+    init(virtualService: String?, host: String, port: Int, rules: [CompiledRule], droppedRules: [(index: Int, reason: String)]) {
         self.virtualService = virtualService
-        self.name = name
+        self.host = host
+        self.name = "\(host):\(port)"
         self.port = port
         self.rules = rules
         self.droppedRules = droppedRules

@@ -118,11 +118,11 @@ struct SnapshotCompiler {
                     notes.append(entry.vs.diagnostic(.note, ["hosts"], "service \(service.hostname) has no HTTP port; no route is built for it"))
                 }
                 for (i, port) in ports.enumerated() {
-                    let table = buildTable(entry.vs, entry.rules, name: "\(service.hostname):\(port.number)", listenPort: port.number)
+                    let table = buildTable(entry.vs, entry.rules, host: service.hostname, listenPort: port.number)
                     addDomains(for: service, port: port.number, includingPortless: i == 0, table: table)
                 }
             case .host(let host):
-                let table = buildTable(entry.vs, entry.rules, name: "\(host):80", listenPort: 80)
+                let table = buildTable(entry.vs, entry.rules, host: host, listenPort: 80)
                 addDomain(host, table: table)
                 addDomain("\(host):80", table: table)
                 // A cluster-local name whose Service was not given (routing files alone): meshsim
@@ -134,7 +134,7 @@ struct SnapshotCompiler {
                         .note, ["hosts"], "no Service or ServiceEntry declares \(host); meshsim routes its names on any port and cannot check endpoints"))
                 }
             case .wildcardHost(let host):
-                let table = buildTable(entry.vs, entry.rules, name: "\(host):80", listenPort: 80)
+                let table = buildTable(entry.vs, entry.rules, host: host, listenPort: 80)
                 let kind: PatternDomain.Kind = host == "*" ? .any : .suffix
                 patterns.append(PatternDomain(kind: kind, bytes: Array(host.dropFirst().utf8), port: 80, table: table))
             }
@@ -158,7 +158,7 @@ struct SnapshotCompiler {
                     cluster: cluster, route: .defaultRoute, timeout: nil, retries: .istioDefault, fault: nil, rewrite: nil,
                     rewriteRegex: nil, requestHeaders: nil, responseHeaders: nil, mirrors: [])
                 let rule = CompiledRule(ref: .defaultRoute, blocks: [], action: .forward(forward), destinations: [DestinationEntry(cluster: cluster, weight: 100)])
-                tables.append(RouteTable(virtualService: nil, name: "\(service.hostname):\(port.number)", port: port.number, rules: [rule], droppedRules: []))
+                tables.append(RouteTable(virtualService: nil, host: service.hostname, port: port.number, rules: [rule], droppedRules: []))
                 addDomains(for: service, port: port.number, includingPortless: i == 0, table: tables.count - 1)
             }
         }
@@ -210,7 +210,7 @@ struct SnapshotCompiler {
 
     // MARK: Tables
 
-    private mutating func buildTable(_ vs: VirtualService, _ templates: [RuleTemplate], name: String, listenPort: Int) -> Int {
+    private mutating func buildTable(_ vs: VirtualService, _ templates: [RuleTemplate], host: String, listenPort: Int) -> Int {
         var rules: [CompiledRule] = []
         var dropped: [(index: Int, reason: String)] = []
         for template in templates where template.isValid {
@@ -222,7 +222,7 @@ struct SnapshotCompiler {
             let (action, destinations) = compileAction(template, vs: vs, listenPort: listenPort)
             rules.append(CompiledRule(ref: template.ref, blocks: blocks, action: action, destinations: destinations))
         }
-        tables.append(RouteTable(virtualService: vs.qualifiedName, name: name, port: listenPort, rules: rules, droppedRules: dropped))
+        tables.append(RouteTable(virtualService: vs.qualifiedName, host: host, port: listenPort, rules: rules, droppedRules: dropped))
         return tables.count - 1
     }
 
