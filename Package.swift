@@ -45,6 +45,8 @@ let package = Package(
             dependencies: [
                 "MeshConfig", "MeshRouting", "MeshLoad",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // `meshsim test` reads its CASES.yaml with the same strict decoder as the configs.
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .testTarget(name: "MeshConfigTests", dependencies: ["MeshConfig"]),
@@ -52,7 +54,7 @@ let package = Package(
         .testTarget(
             name: "MeshLoadTests",
             dependencies: [
-                "MeshLoad", "MeshConfig",
+                "MeshLoad", "MeshConfig", "MeshRouting",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -7,6 +7,8 @@ struct Meshsim: AsyncParsableCommand {
         abstract: "Test Istio traffic routing locally: validate, analyze, explain and serve real Istio YAML.",
         subcommands: [
             Version.self,
+            RouteCommand.self,
+            TestCommand.self,
             Load.self,
         ]
     )
