@@ -112,8 +112,7 @@ final class ConnectionSlot {
     /// Takes the next request if this connection is free, and sends it (connecting first if needed).
     func pump(now: UInt64) {
         guard !done, request == nil, timer == nil else { return }
-        if let period = plan.openLoopPeriod {
-            _ = period
+        if plan.openLoopPeriod != nil {
             let intended = plan.intendedTime(nextSequence)
             if let stop = worker.stopAt, intended >= stop || now >= stop {
                 finish(now: now)
