@@ -10,6 +10,9 @@ struct Meshsim: AsyncParsableCommand {
             Analyze.self,
             Backend.self,
             Version.self,
+            RouteCommand.self,
+            TestCommand.self,
+            Load.self,
         ]
     )
 }
