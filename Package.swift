@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // A C ABI over RE2 (the regex engine of Istio and Envoy); keeps C++ out of Swift modules.
@@ -24,10 +25,21 @@ let package = Package(
             dependencies: ["CRE2", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "MeshRouting", dependencies: ["MeshConfig", "CRE2"]),
+        // Simulated workloads (v1, v2, …) with behaviour profiles; the proxy's upstreams in tests and demos.
+        .target(
+            name: "MeshBackends",
+            dependencies: [
+                "MeshConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "meshsim",
             dependencies: [
-                "MeshConfig", "MeshRouting",
+                "MeshConfig", "MeshRouting", "MeshBackends",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 // `meshsim test` reads its CASES.yaml with the same strict decoder as the configs.
                 .product(name: "Yams", package: "Yams"),
@@ -35,6 +47,16 @@ let package = Package(
         ),
         .testTarget(name: "MeshConfigTests", dependencies: ["MeshConfig"]),
         .testTarget(name: "MeshRoutingTests", dependencies: ["MeshRouting", "MeshConfig"]),
+        .testTarget(
+            name: "MeshBackendsTests",
+            dependencies: [
+                "MeshBackends", "MeshConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         // Runs the built binary as a user would; depends on it so that it is built first.
         .testTarget(name: "MeshsimCLITests", dependencies: ["meshsim"]),
     ],

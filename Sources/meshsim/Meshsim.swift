@@ -9,6 +9,7 @@ struct Meshsim: AsyncParsableCommand {
             Version.self,
             RouteCommand.self,
             TestCommand.self,
+            Backend.self,
         ]
     )
 }

@@ -1,0 +1,278 @@
+import NIOCore
+import NIOHTTP1
+
+/// Answers the HTTP/1.1 requests of one connection for a simulated pod.
+///
+/// It sits right above NIO's request decoder and writes response bytes itself (no response
+/// encoder, no `HTTPServerPipelineHandler`). Pipelined requests are answered in order: while one
+/// is being answered, the ones behind it wait in a queue that keeps only their head and a count
+/// of body bytes (bodies are counted, never kept), and reading pauses only if that queue grows
+/// long, so an ordinary keep-alive connection never toggles read interest.
+final class BackendConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// Requests parsed ahead of the one being answered before reading pauses.
+    static let maximumQueuedRequests = 16
+
+    private enum Route {
+        case greeting
+        case echo
+        case status(HTTPResponseStatus)
+        case invalidStatus
+    }
+
+    private struct Request {
+        var head: HTTPRequestHead
+        var route: Route
+        var keepAlive: Bool
+        var isHEAD: Bool
+        var expectsContinue: Bool
+        var bodyBytes = 0
+        var ended = false
+        var admission: Admission? = nil
+        var waitingForLatency = false
+        var latencyElapsed = false
+    }
+
+    private let pod: PodCore
+    private var current: Request?
+    private var queued = CircularBuffer<Request>(initialCapacity: 4)
+    private var latencyTask: Scheduled<Void>?
+    private var inReadCycle = false
+    private var needsFlush = false
+    private var readHeldBack = false
+    private var inputClosed = false
+    private var parseFailed = false
+    private var closing = false
+
+    init(pod: PodCore) {
+        self.pod = pod
+    }
+
+    // MARK: Inbound
+
+    func channelActive(context: ChannelHandlerContext) {
+        pod.recordConnection()
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        inReadCycle = true
+        guard !closing, !parseFailed else { return }
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            let request = Request(
+                head: head, route: Self.route(of: head.uri), keepAlive: head.isKeepAlive, isHEAD: head.method == .HEAD,
+                expectsContinue: head.headers.contains(name: "expect")
+                    && head.headers["expect"].contains { $0.lowercased() == "100-continue" })
+            if current == nil {
+                current = request
+                advance(context: context)
+            } else {
+                queued.append(request)
+            }
+        case .body(let body):
+            if !queued.isEmpty {
+                queued[queued.index(before: queued.endIndex)].bodyBytes += body.readableBytes
+            } else {
+                current?.bodyBytes += body.readableBytes
+            }
+        case .end:
+            if !queued.isEmpty {
+                queued[queued.index(before: queued.endIndex)].ended = true
+            } else if current != nil {
+                current?.ended = true
+                advance(context: context)
+            }
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        inReadCycle = false
+        flushIfNeeded(context: context)
+        context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event {
+            // The client will send nothing more: answer what it asked, then close.
+            inputClosed = true
+            advance(context: context)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        guard error is HTTPParserError else {
+            // An I/O error: the connection is gone or unusable.
+            closing = true
+            context.close(promise: nil)
+            return
+        }
+        guard !parseFailed else { return }
+        parseFailed = true
+        pod.recordMalformedRequest()
+        // A request whose bytes stopped parsing midway gets no answer of its own; the ones
+        // complete before it are still answered, then a 400 and close.
+        if let last = queued.last, !last.ended {
+            queued.removeLast()
+        } else if let request = current, !request.ended {
+            if let admission = request.admission { pod.complete(admission, answered: false, bodyBytes: request.bodyBytes) }
+            current = nil
+            latencyTask?.cancel()
+            latencyTask = nil
+        }
+        advance(context: context)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closing = true
+        latencyTask?.cancel()
+        latencyTask = nil
+        if let request = current, let admission = request.admission {
+            pod.complete(admission, answered: false, bodyBytes: request.bodyBytes)
+        }
+        current = nil
+        queued.removeAll()
+        context.fireChannelInactive()
+    }
+
+    // MARK: Outbound
+
+    func read(context: ChannelHandlerContext) {
+        if queued.count >= Self.maximumQueuedRequests || closing {
+            readHeldBack = true
+        } else {
+            context.read()
+        }
+    }
+
+    // MARK: Answering
+
+    /// Moves the connection forward as far as it can: admits the next request, waits for its
+    /// body and its latency, answers, and repeats; at idle, closes if the connection is done.
+    private func advance(context: ChannelHandlerContext) {
+        while !closing {
+            if current == nil {
+                guard let next = queued.popFirst() else { break }
+                current = next
+                if readHeldBack && queued.count < Self.maximumQueuedRequests {
+                    readHeldBack = false
+                    context.read()
+                }
+            }
+            guard var request = current else { break }
+            if request.admission == nil {
+                request.admission = pod.admit()
+                if request.expectsContinue && !request.ended {
+                    context.write(wrapOutboundOut(ResponseWriter.continueHead), promise: nil)
+                    needsFlush = true
+                }
+                current = request
+            }
+            guard request.ended, !request.waitingForLatency, let admission = request.admission else { break }
+            if admission.latencyNanoseconds > 0 && !request.latencyElapsed {
+                current?.waitingForLatency = true
+                scheduleLatency(admission.latencyNanoseconds, context: context)
+                break
+            }
+            answer(request, admission: admission, context: context)
+        }
+        if current == nil && queued.isEmpty && !closing {
+            if parseFailed {
+                let behavior = pod.behavior
+                let response = ResponseWriter.render(
+                    status: .badRequest, behavior: behavior, body: "malformed HTTP/1.1 request\n", keepAlive: false,
+                    headOnly: false, allocator: context.channel.allocator)
+                closeAfterWriting(response, context: context)
+            } else if inputClosed {
+                closeAfterWriting(nil, context: context)
+            }
+        }
+        flushIfNeeded(context: context)
+    }
+
+    private func scheduleLatency(_ nanoseconds: Int64, context: ChannelHandlerContext) {
+        let loopBoundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
+        latencyTask = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(nanoseconds)) { [self] in
+            latencyTask = nil
+            guard current != nil else { return }
+            current?.waitingForLatency = false
+            current?.latencyElapsed = true
+            advance(context: loopBoundContext.value)
+        }
+    }
+
+    private func answer(_ request: Request, admission: Admission, context: ChannelHandlerContext) {
+        let behavior = admission.behavior
+        let keepAlive = request.keepAlive && !parseFailed
+        let response: ByteBuffer
+        switch (admission.outcome, request.route) {
+        case (.rejectedOverConcurrency, _):
+            response = behavior.overloaded.bytes(keepAlive: keepAlive, headOnly: request.isHEAD)
+        case (.injectedError, _):
+            response = behavior.injectedError.bytes(keepAlive: keepAlive, headOnly: request.isHEAD)
+        case (.normal, .greeting):
+            response = behavior.ok.bytes(keepAlive: keepAlive, headOnly: request.isHEAD)
+        case (.normal, .echo):
+            response = ResponseWriter.render(
+                status: .ok, behavior: behavior, contentType: "application/json",
+                body: ResponseWriter.echoJSON(head: request.head, bodyBytes: request.bodyBytes, identity: behavior.identity),
+                keepAlive: keepAlive, headOnly: request.isHEAD, allocator: context.channel.allocator)
+        case (.normal, .status(let status)):
+            response = ResponseWriter.render(
+                status: status, behavior: behavior, body: "\(status.code) \(status.reasonPhrase)\n", keepAlive: keepAlive,
+                headOnly: request.isHEAD, allocator: context.channel.allocator)
+        case (.normal, .invalidStatus):
+            response = ResponseWriter.render(
+                status: .badRequest, behavior: behavior, body: "/status/NNN takes a status code from 200 to 599\n",
+                keepAlive: keepAlive, headOnly: request.isHEAD, allocator: context.channel.allocator)
+        }
+        current = nil
+        pod.complete(admission, answered: true, bodyBytes: request.bodyBytes)
+        if keepAlive {
+            context.write(wrapOutboundOut(response), promise: nil)
+            needsFlush = true
+        } else {
+            closeAfterWriting(response, context: context)
+        }
+    }
+
+    private func closeAfterWriting(_ response: ByteBuffer?, context: ChannelHandlerContext) {
+        closing = true
+        queued.removeAll()
+        needsFlush = false
+        // Close only once every answer written before is on the wire: closing fails pending
+        // writes, so even with nothing to add, an empty write marks the point to close at.
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(response ?? channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
+    private func flushIfNeeded(context: ChannelHandlerContext) {
+        // Inside a read cycle, channelReadComplete flushes once for every answer of the batch.
+        guard needsFlush, !inReadCycle else { return }
+        needsFlush = false
+        context.flush()
+    }
+
+    /// Reads the path on the bytes (no String slicing on the hot path).
+    private static func route(of uri: String) -> Route {
+        let bytes = uri.utf8
+        let path = bytes[..<(bytes.firstIndex(of: UInt8(ascii: "?")) ?? bytes.endIndex)]
+        if path.elementsEqual("/echo".utf8) { return .echo }
+        let statusPrefix = "/status/".utf8
+        guard path.starts(with: statusPrefix) else { return .greeting }
+        let digits = path.dropFirst(statusPrefix.count)
+        guard digits.count == 3, digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
+            return .invalidStatus
+        }
+        let code = digits.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+        guard (200...599).contains(code) else { return .invalidStatus }
+        return .status(HTTPResponseStatus(statusCode: code))
+    }
+}

@@ -1,0 +1,105 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// One simulated pod: an HTTP/1.1 server on the caller's event loops that answers as its
+/// identity, with the latency, errors and concurrency limit of its profile.
+public final class SimulatedBackend: Sendable {
+    public let host: String
+    public let port: Int
+    private let core: PodCore
+    private let serverChannel: any Channel
+    private let connections: NIOLockedValueBox<OpenConnections>
+
+    /// Accepted connections, closed on shutdown so that a stopped pod answers nothing more.
+    private struct OpenConnections {
+        var channels: [ObjectIdentifier: any Channel] = [:]
+        var isShutDown = false
+    }
+
+    private init(host: String, port: Int, core: PodCore, serverChannel: any Channel, connections: NIOLockedValueBox<OpenConnections>) {
+        self.host = host
+        self.port = port
+        self.core = core
+        self.serverChannel = serverChannel
+        self.connections = connections
+    }
+
+    /// Binds `host:port` (port 0: any free port) and starts answering.
+    public static func start(
+        identity: BackendIdentity, profile: BehaviorProfile, host: String = "127.0.0.1", port: Int = 0,
+        group: any EventLoopGroup, seed: UInt64
+    ) async throws -> SimulatedBackend {
+        let core = PodCore(behavior: PodBehavior(identity: identity, profile: profile), seed: seed)
+        let connections = NIOLockedValueBox(OpenConnections())
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelInitializer { channel in
+                let id = ObjectIdentifier(channel)
+                let accepted = connections.withLockedValue { open in
+                    guard !open.isShutDown else { return false }
+                    open.channels[id] = channel
+                    return true
+                }
+                guard accepted else { return channel.close() }
+                channel.closeFuture.whenComplete { _ in
+                    _ = connections.withLockedValue { $0.channels.removeValue(forKey: id) }
+                }
+                return channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+                    try pipeline.addHandler(BackendConnectionHandler(pod: core))
+                }
+            }
+            .bind(host: host, port: port)
+            .get()
+        guard let boundPort = channel.localAddress?.port else {
+            try? await channel.close()
+            throw SimulatedBackendError.noLocalAddress(host: host, port: port)
+        }
+        return SimulatedBackend(host: host, port: boundPort, core: core, serverChannel: channel, connections: connections)
+    }
+
+    public var identity: BackendIdentity { core.behavior.identity }
+    public var profile: BehaviorProfile { core.behavior.profile }
+    public var stats: BackendStats { core.stats }
+
+    /// Changes who the pod is and how it behaves, keeping its port and connections; requests
+    /// already started finish with the behaviour they started with.
+    public func update(identity: BackendIdentity, profile: BehaviorProfile) {
+        let current = core.behavior
+        guard current.identity != identity || current.profile != profile else { return }
+        core.replaceBehavior(PodBehavior(identity: identity, profile: profile))
+    }
+
+    /// Stops listening and closes every connection (requests in flight get no answer, as when
+    /// a pod is killed). Idempotent.
+    public func shutdown() async throws {
+        do {
+            try await serverChannel.close()
+        } catch ChannelError.alreadyClosed {}
+        let open = connections.withLockedValue { open in
+            open.isShutDown = true
+            return Array(open.channels.values)
+        }
+        for connection in open {
+            do {
+                try await connection.close()
+            } catch ChannelError.alreadyClosed {}
+        }
+    }
+}
+
+public enum SimulatedBackendError: Error, Sendable, Hashable, CustomStringConvertible {
+    case noLocalAddress(host: String, port: Int)
+
+    public var description: String {
+        switch self {
+        case .noLocalAddress(let host, let port): return "listener on \(host):\(port) has no local address"
+        }
+    }
+}

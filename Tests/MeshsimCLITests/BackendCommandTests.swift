@@ -1,0 +1,132 @@
+import Foundation
+import Testing
+
+@Suite struct BackendCommandTests {
+    /// A `meshsim backend` process whose output is read while it runs.
+    final class RunningBackend: @unchecked Sendable {
+        let process = Process()
+        private let lock = NSLock()
+        private var output = Data()
+
+        init(_ arguments: [String]) throws {
+            process.executableURL = MeshsimRunner.binary
+            process.arguments = ["backend"] + arguments
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = pipe
+            process.standardInput = FileHandle.nullDevice
+            pipe.fileHandleForReading.readabilityHandler = { [self] handle in
+                let chunk = handle.availableData
+                lock.lock()
+                output.append(chunk)
+                lock.unlock()
+            }
+            try process.run()
+        }
+
+        var text: String {
+            lock.lock()
+            defer { lock.unlock() }
+            return String(decoding: output, as: UTF8.self)
+        }
+
+        /// Polls (every 20 ms, at most `seconds`) until `condition` holds.
+        func wait(seconds: Double = 30, until condition: () -> Bool) -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while Date() < deadline {
+                if condition() { return true }
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+            return condition()
+        }
+
+        /// The port from the `listening on http://127.0.0.1:PORT` line.
+        func listeningPort() -> Int? {
+            _ = wait { text.contains("listening on http://") || !process.isRunning }
+            guard let match = text.firstMatch(of: /listening on http:\/\/127\.0\.0\.1:(\d+)/) else { return nil }
+            return Int(match.1)
+        }
+
+        /// SIGTERM, then a bounded wait for exit; SIGKILL if it does not go.
+        func stop() -> Bool {
+            if process.isRunning { process.terminate() }
+            let exited = wait(seconds: 20) { !process.isRunning }
+            if !exited { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+            return exited
+        }
+    }
+
+    static func curl(_ url: String) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        process.arguments = ["-sS", "-i", "--max-time", "20", url]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test func servesUntilSIGTERMThenExitsCleanly() throws {
+        let backend = try RunningBackend([
+            "--listen", "127.0.0.1:0", "--name", "ratings", "--version", "v3", "--body-bytes", "100", "--seed", "5",
+        ])
+        defer { _ = backend.stop() }
+        let port = try #require(backend.listeningPort(), "no listening line in: \(backend.text)")
+
+        let answer = try Self.curl("http://127.0.0.1:\(port)/anything")
+        #expect(answer.status == 0, "\(answer.output)")
+        #expect(answer.output.hasPrefix("HTTP/1.1 200 OK"))
+        #expect(answer.output.contains("x-meshsim-workload: ratings\r\n"))
+        #expect(answer.output.contains("x-meshsim-version: v3\r\n"))
+        #expect(answer.output.contains("x-meshsim-pod: ratings-0\r\n"))
+        #expect(answer.output.contains("content-length: 100\r\n"))
+        let status = try Self.curl("http://127.0.0.1:\(port)/status/418")
+        #expect(status.output.hasPrefix("HTTP/1.1 418"))
+
+        #expect(backend.stop(), "did not exit on SIGTERM")
+        #expect(backend.process.terminationReason == .exit)
+        #expect(backend.process.terminationStatus == 0)
+        #expect(backend.text.contains("2 requests served"))
+        let after = try Self.curl("http://127.0.0.1:\(port)/")
+        #expect(after.status != 0, "still answering after exit")
+    }
+
+    @Test func behaviourFlagsApply() throws {
+        let backend = try RunningBackend(["--listen", "127.0.0.1:0", "--name", "flaky", "--error-rate", "100%", "--error-code", "502"])
+        defer { _ = backend.stop() }
+        let port = try #require(backend.listeningPort(), "no listening line in: \(backend.text)")
+        let answer = try Self.curl("http://127.0.0.1:\(port)/")
+        #expect(answer.output.hasPrefix("HTTP/1.1 502"))
+        #expect(answer.output.contains("x-meshsim-fault: error-rate\r\n"))
+        #expect(backend.stop())
+        #expect(backend.process.terminationStatus == 0)
+    }
+
+    @Test(arguments: [
+        (["--name", "x", "--error-rate", "lots"], "--error-rate: invalid value \"lots\""),
+        (["--name", "x", "--latency", "p50=9ms,p99=1ms"], "--latency: invalid value \"p50=9ms,p99=1ms\""),
+        (["--name", "x", "--max-concurrency", "0"], "--max-concurrency: invalid value \"0\""),
+        (["--name", "x", "--listen", "localhost"], "--listen: expected host:port"),
+        (["--name", "x", "--listen", "127.0.0.1:70000"], "--listen: expected host:port"),
+        (["--name", "two words"], "--name: \"two words\""),
+        (["--version", "v1"], "--name"),
+    ])
+    func badFlagsFailWithAClearMessage(arguments: [String], message: String) throws {
+        let output = try MeshsimRunner.run(["backend"] + arguments, timeout: 30)
+        #expect(output.status != 0)
+        #expect(output.stderr.contains(message), "\(output.stderr)")
+    }
+
+    @Test func anAddressInUseIsAnError() throws {
+        let first = try RunningBackend(["--listen", "127.0.0.1:0", "--name", "first"])
+        defer { _ = first.stop() }
+        let port = try #require(first.listeningPort(), "no listening line in: \(first.text)")
+        let second = try MeshsimRunner.run(["backend", "--listen", "127.0.0.1:\(port)", "--name", "second"], timeout: 30)
+        #expect(second.status != 0)
+        #expect(second.stderr.contains("cannot listen on 127.0.0.1:\(port)"), "\(second.stderr)")
+    }
+}
