@@ -10,6 +10,7 @@ struct Meshsim: AsyncParsableCommand {
             RouteCommand.self,
             TestCommand.self,
             Backend.self,
+            Serve.self,
         ]
     )
 }
