@@ -44,7 +44,7 @@ extension Exchange: UpstreamConnectionDelegate {
             responseFraming = .untilClose
             closeAfterResponse = true
         }
-        if !requestEnded && !bodyless {
+        if !requestEnded && requestFraming != .none && !bodyless {
             // The upstream answered before the request body ended; the connection cannot be
             // reused for a next request once this response is out.
             closeAfterResponse = true
@@ -155,7 +155,8 @@ extension Exchange: UpstreamConnectionDelegate {
         }
         abandonUpstream()
         endAttempt()
-        if !requestEnded { closeAfterResponse = true }
+        // A body still on its way is not read: the connection cannot carry a next request.
+        if !requestEnded && requestFraming != .none { closeAfterResponse = true }
         var headers = HTTPHeaders()
         let bodyBytes = body?.utf8.count ?? 0
         headers.add(name: "content-length", value: String(bodyBytes))

@@ -66,6 +66,7 @@ final class Exchange {
     var responseComplete = false
     var closeAfterResponse: Bool
     var finished = false
+    var notifyOnRequestEnd = false
 
     var routeTimer: Scheduled<Void>?
     var perTryTimer: Scheduled<Void>?
@@ -222,6 +223,13 @@ final class Exchange {
     }
 
     func receiveEnd() {
+        if notifyOnRequestEnd {
+            // Answered before the (bodyless) request's end was decoded; the connection stays.
+            notifyOnRequestEnd = false
+            requestEnded = true
+            downstream.exchangeFinished(self, closeConnection: closeAfterResponse)
+            return
+        }
         guard !finished else { return }
         requestEnded = true
         if let upstream, pendingBody.isEmpty {
@@ -295,7 +303,11 @@ final class Exchange {
             worker.stats.unrouted.record(code: responseCode, flags: flags, milliseconds: milliseconds)
         }
         if let accessLog = worker.accessLog { logAccess(to: accessLog, milliseconds: Int(milliseconds)) }
-        if notifyDownstream {
+        guard notifyDownstream else { return }
+        if !requestEnded && requestFraming == .none && !closeAfterResponse {
+            // The end of a bodyless request comes with its head; wait for it, then go on.
+            notifyOnRequestEnd = true
+        } else {
             downstream.exchangeFinished(self, closeConnection: closeAfterResponse || !requestEnded)
         }
     }
