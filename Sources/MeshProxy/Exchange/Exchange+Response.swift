@@ -214,14 +214,7 @@ extension Exchange: UpstreamConnectionDelegate {
             headers.add(name: "x-envoy-original-path", value: originalPath)
         }
         if authority != headers.first(name: "host") { headers.replaceOrAdd(name: "host", value: authority) }
-        let clientIP = downstream.remoteIP
-        if !clientIP.isEmpty {
-            if let existing = headers.first(name: "x-forwarded-for") {
-                headers.replaceOrAdd(name: "x-forwarded-for", value: existing + ", " + clientIP)
-            } else {
-                headers.add(name: "x-forwarded-for", value: clientIP)
-            }
-        }
+        if !downstream.remoteIP.isEmpty { headers.replaceOrAdd(name: "x-forwarded-for", value: forwardedFor) }
         if !headers.contains(name: "x-forwarded-proto") { headers.add(name: "x-forwarded-proto", value: "http") }
         if !headers.contains(name: "x-request-id") { headers.add(name: "x-request-id", value: requestID) }
         if let routeTimeout {

@@ -312,13 +312,20 @@ final class Exchange {
         }
     }
 
+    /// `x-forwarded-for` as forwarded: the client's value with the peer's address appended.
+    var forwardedFor: String {
+        let clientIP = downstream.remoteIP
+        guard let existing = head.headers.first(name: "x-forwarded-for") else { return clientIP }
+        return clientIP.isEmpty ? existing : existing + ", " + clientIP
+    }
+
     private func logAccess(to log: AccessLogWriter, milliseconds: Int) {
         let path = head.headers.first(name: "x-envoy-original-path") ?? request?.path ?? head.uri
         log.log(AccessLogEntry(
             startEpochNanoseconds: startWallClock, method: head.method.rawValue, path: path,
             protocolName: "HTTP/\(head.version.major).\(head.version.minor)", responseCode: responseCode, flags: flags,
             bytesReceived: requestBodyBytes, bytesSent: responseBytes, durationMilliseconds: milliseconds,
-            upstreamServiceTime: upstreamServiceTime, forwardedFor: head.headers.first(name: "x-forwarded-for"),
+            upstreamServiceTime: upstreamServiceTime, forwardedFor: forwardedFor,
             userAgent: head.headers.first(name: "user-agent"), requestID: requestID, authority: request?.authority,
             upstreamHost: upstreamHost))
     }
