@@ -1,6 +1,14 @@
 import NIOCore
 import NIOHTTP1
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// What an upstream connection reports to the request it currently serves.
 protocol UpstreamConnectionDelegate: AnyObject {
     func upstreamResponseHead(_ head: HTTPResponseHead)
@@ -31,7 +39,9 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPClientRequestPart
 
     private(set) var context: ChannelHandlerContext?
-    unowned(unsafe) var pool: EndpointPool?
+    /// Strong: a pool retired by a config swap must outlive its connections still in use.
+    /// The cycle ends when the connection closes (`connectionClosed` clears it).
+    var pool: EndpointPool?
     /// The request using the connection; nil while idle in the pool.
     var delegate: UpstreamConnectionDelegate?
     var requestsServed = 0
@@ -145,11 +155,3 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
         context?.close(promise: nil)
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif

@@ -9,7 +9,7 @@ import Darwin
 /// A plain blocking TCP client on 127.0.0.1, for sending exactly the bytes a test needs
 /// (malformed requests, pipelining, slow headers) and reading exactly what comes back. Every
 /// read is bounded by a receive timeout, so a test never hangs on a silent server.
-final class RawConnection {
+final class RawConnection: @unchecked Sendable {
     struct Failure: Error, CustomStringConvertible {
         var description: String
     }
@@ -51,11 +51,34 @@ final class RawConnection {
 
     deinit { close(descriptor) }
 
-    func send(_ text: String) throws {
-        try send(Array(text.utf8))
+    func send(_ text: String) async throws {
+        try await send(Array(text.utf8))
     }
 
-    func send(_ bytes: [UInt8]) throws {
+    func send(_ bytes: [UInt8]) async throws {
+        try await offload { try self.sendBlocking(bytes) }
+    }
+
+    /// Everything until the server closes the connection.
+    func readUntilClose() async throws -> [UInt8] {
+        try await offload { try self.readUntilCloseBlocking() }
+    }
+
+    /// Whether the server closed the connection (EOF) within the receive timeout.
+    func waitForClose() async -> Bool {
+        (try? await offload { self.waitForCloseBlocking() }) ?? false
+    }
+
+    /// Reads one response: head, then a Content-Length, chunked, or (for `untilClose`) EOF body.
+    func readResponse(headRequest: Bool = false) async throws -> Response {
+        try await offload { try self.readResponseBlocking(headRequest: headRequest) }
+    }
+
+    private func offload<T>(_ work: @escaping () throws -> T) async throws -> T {
+        try await onOwnThread(work)
+    }
+
+    private func sendBlocking(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
             let written = bytes[offset...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -78,15 +101,13 @@ final class RawConnection {
         return false
     }
 
-    /// Everything until the server closes the connection.
-    func readUntilClose() throws -> [UInt8] {
+    private func readUntilCloseBlocking() throws -> [UInt8] {
         while try fill() {}
         defer { buffer.removeAll() }
         return buffer
     }
 
-    /// Whether the server closed the connection (EOF) within the receive timeout.
-    func waitForClose() -> Bool {
+    private func waitForCloseBlocking() -> Bool {
         do {
             while try fill() {}
             return isClosed
@@ -95,8 +116,7 @@ final class RawConnection {
         }
     }
 
-    /// Reads one response: head, then a Content-Length, chunked, or (for `untilClose`) EOF body.
-    func readResponse(headRequest: Bool = false) throws -> Response {
+    private func readResponseBlocking(headRequest: Bool) throws -> Response {
         var headEnd: Int? = nil
         while headEnd == nil {
             headEnd = Self.find([13, 10, 13, 10], in: buffer)
@@ -122,7 +142,7 @@ final class RawConnection {
         } else if response.header("transfer-encoding")?.lowercased() == "chunked" {
             response.body = try readChunkedBody()
         } else {
-            response.body = try readUntilClose()
+            response.body = try readUntilCloseBlocking()
         }
         return response
     }
@@ -171,4 +191,23 @@ final class RawConnection {
         guard bound == 0 else { throw Failure(description: "bind failed") }
         return Int(UInt16(bigEndian: address.sin_port))
     }
+}
+
+/// Runs blocking work (a socket read, waiting for a process) on a thread of its own, never on
+/// Swift's cooperative pool or libdispatch's CPU-wide global queue: tests run in parallel, and
+/// either pool blocked by a few waiting reads would stall every other test's awaits.
+func onOwnThread<T>(_ work: @escaping () throws -> T) async throws -> T {
+    let box = UncheckedBox(work)
+    return try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread {
+            continuation.resume(with: Result { try box.value() })
+        }
+        thread.start()
+    }
+}
+
+/// Carries a closure to the thread that runs it; each connection is used by one test at a time.
+private struct UncheckedBox<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }
