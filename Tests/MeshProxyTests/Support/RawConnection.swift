@@ -18,6 +18,8 @@ final class RawConnection: @unchecked Sendable {
         var status: Int
         var headers: [(String, String)]
         var body: [UInt8]
+        /// The body's size, also when it was counted rather than kept.
+        var bodyLength = 0
         var bodyText: String { String(decoding: body, as: UTF8.self) }
 
         func header(_ name: String) -> String? {
@@ -70,8 +72,9 @@ final class RawConnection: @unchecked Sendable {
     }
 
     /// Reads one response: head, then a Content-Length, chunked, or (for `untilClose`) EOF body.
-    func readResponse(headRequest: Bool = false) async throws -> Response {
-        try await offload { try self.readResponseBlocking(headRequest: headRequest) }
+    /// With `keepBody: false` a Content-Length body is counted and dropped (large downloads).
+    func readResponse(headRequest: Bool = false, keepBody: Bool = true) async throws -> Response {
+        try await offload { try self.readResponseBlocking(headRequest: headRequest, keepBody: keepBody) }
     }
 
     private func offload<T>(_ work: @escaping () throws -> T) async throws -> T {
@@ -116,7 +119,7 @@ final class RawConnection: @unchecked Sendable {
         }
     }
 
-    private func readResponseBlocking(headRequest: Bool) throws -> Response {
+    private func readResponseBlocking(headRequest: Bool, keepBody: Bool) throws -> Response {
         var headEnd: Int? = nil
         while headEnd == nil {
             headEnd = Self.find([13, 10, 13, 10], in: buffer)
@@ -135,7 +138,17 @@ final class RawConnection: @unchecked Sendable {
         }
         var response = Response(status: status, headers: headers, body: [])
         if status == 100 || headRequest || status == 204 || status == 304 { return response }
-        if let length = response.header("content-length").flatMap(Int.init) {
+        if let length = response.header("content-length").flatMap(Int.init), !keepBody {
+            var remaining = length
+            while remaining > 0 {
+                if buffer.isEmpty { guard try fill() else { throw Failure(description: "closed in body") } }
+                let taken = min(remaining, buffer.count)
+                buffer.removeFirst(taken)
+                remaining -= taken
+            }
+            response.bodyLength = length
+            return response
+        } else if let length = response.header("content-length").flatMap(Int.init) {
             while buffer.count < length { guard try fill() else { throw Failure(description: "closed in body") } }
             response.body = Array(buffer[0..<length])
             buffer.removeFirst(length)
@@ -144,6 +157,7 @@ final class RawConnection: @unchecked Sendable {
         } else {
             response.body = try readUntilCloseBlocking()
         }
+        response.bodyLength = response.body.count
         return response
     }
 
