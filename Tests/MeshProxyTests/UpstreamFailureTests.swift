@@ -44,6 +44,22 @@ import Testing
         }
     }
 
+    @Test func upstreamResetBeforeHeadersIs503UR() async throws {
+        let server = try ResettingServer()
+        defer { server.stop() }
+        try await TestMesh.with(yaml: Self.deadService(port: server.port)) { mesh in
+            let connection = try RawConnection(port: mesh.port)
+            try await connection.send("GET / HTTP/1.1\r\nHost: dead.example\r\n\r\n")
+            let response = try await connection.readResponse()
+            #expect(response.status == 503)
+            #expect(response.bodyText == "upstream connect error or disconnect/reset before headers. reset reason: connection termination")
+            let stats = await mesh.proxy.collectStats()
+            #expect(stats.requestCount(cluster: "outbound|\(server.port)||dead.example", responseCode: 503, flags: .upstreamRemoteReset) == 1)
+            // Istio's default retry conditions do not include a reset: one try.
+            #expect(server.connectionsAccepted == 1)
+        }
+    }
+
     @Test func routeWithRetriesDisabledFailsAfterOneTry() async throws {
         let port = try RawConnection.unusedPort()
         try await TestMesh.with(yaml: Self.deadService(port: port, retries: "\n    retries: {attempts: 0}")) { mesh in

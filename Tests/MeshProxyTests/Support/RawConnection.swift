@@ -225,3 +225,63 @@ private struct UncheckedBox<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
 }
+
+/// A listener on 127.0.0.1 that reads each request's first bytes and resets the connection
+/// (SO_LINGER 0, so the close sends RST): an upstream that dies before answering.
+final class ResettingServer: @unchecked Sendable {
+    let port: Int
+    private let descriptor: Int32
+    private let lock = NSLock()
+    private var stopped = false
+    private var accepted = 0
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.descriptor = descriptor
+        var one: Int32 = 1
+        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Bool in
+                bind(descriptor, pointer, length) == 0 && listen(descriptor, 16) == 0 && getsockname(descriptor, pointer, &length) == 0
+            }
+        }
+        guard ok else { throw RawConnection.Failure(description: "cannot listen") }
+        port = Int(UInt16(bigEndian: address.sin_port))
+        Thread { [self] in serve() }.start()
+    }
+
+    var connectionsAccepted: Int { lock.lock(); defer { lock.unlock() }; return accepted }
+
+    private func serve() {
+        while true {
+            let client = accept(descriptor, nil, nil)
+            lock.lock()
+            let done = stopped
+            if client >= 0 && !done { accepted += 1 }
+            lock.unlock()
+            if client < 0 || done {
+                if client >= 0 { close(client) }
+                return
+            }
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            _ = buffer.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
+            var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+            setsockopt(client, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+            close(client)
+        }
+    }
+
+    /// Stops accepting (a last connection wakes the blocked accept) and closes the listener.
+    func stop() {
+        lock.lock()
+        stopped = true
+        lock.unlock()
+        if let wake = try? RawConnection(port: port) { _ = wake }
+        shutdown(descriptor, Int32(SHUT_RDWR))
+        close(descriptor)
+    }
+}
