@@ -1,13 +1,6 @@
 import NIOCore
 import NIOHTTP1
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// What an upstream connection reports to the request it currently serves.
 protocol UpstreamConnectionDelegate: AnyObject {
@@ -129,13 +122,9 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if error is HTTPParserError {
-            failure = .protocolError
-        } else if let io = error as? IOError, io.errnoCode == ECONNRESET {
-            failure = .remoteReset
-        } else {
-            failure = .remoteReset
-        }
+        // A response that does not parse is a protocol error (502 UPE); any socket error
+        // (ECONNRESET above all) is a reset.
+        failure = error is HTTPParserError ? .protocolError : .remoteReset
         context.close(promise: nil)
     }
 
