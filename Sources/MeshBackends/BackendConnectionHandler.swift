@@ -13,6 +13,10 @@ final class BackendConnectionHandler: ChannelDuplexHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
+    /// Sent down the pipeline when the pod stops with a grace period: finish what was asked,
+    /// then close.
+    struct Drain: Sendable {}
+
     /// Requests parsed ahead of the one being answered before reading pauses.
     static let maximumQueuedRequests = 16
 
@@ -46,6 +50,7 @@ final class BackendConnectionHandler: ChannelDuplexHandler {
     private var inputClosed = false
     private var parseFailed = false
     private var closing = false
+    private var draining = false
 
     init(pod: PodCore) {
         self.pod = pod
@@ -99,6 +104,11 @@ final class BackendConnectionHandler: ChannelDuplexHandler {
         if case ChannelEvent.inputClosed = event {
             // The client will send nothing more: answer what it asked, then close.
             inputClosed = true
+            advance(context: context)
+            return
+        }
+        if event is Drain {
+            draining = true
             advance(context: context)
             return
         }
@@ -188,7 +198,7 @@ final class BackendConnectionHandler: ChannelDuplexHandler {
                     status: .badRequest, behavior: behavior, body: "malformed HTTP/1.1 request\n", keepAlive: false,
                     headOnly: false, allocator: context.channel.allocator)
                 closeAfterWriting(response, context: context)
-            } else if inputClosed {
+            } else if inputClosed || draining {
                 closeAfterWriting(nil, context: context)
             }
         }
@@ -208,7 +218,7 @@ final class BackendConnectionHandler: ChannelDuplexHandler {
 
     private func answer(_ request: Request, admission: Admission, context: ChannelHandlerContext) {
         let behavior = admission.behavior
-        let keepAlive = request.keepAlive && !parseFailed
+        let keepAlive = request.keepAlive && !parseFailed && !draining
         let response: ByteBuffer
         switch (admission.outcome, request.route) {
         case (.rejectedOverConcurrency, _):

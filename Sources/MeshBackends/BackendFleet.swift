@@ -20,22 +20,29 @@ public final class BackendFleet: Sendable {
     private let group: any EventLoopGroup
     private let host: String
     private let seed: UInt64
+    private let drainPeriod: TimeAmount
     private let published = NIOLockedValueBox(Published())
+    /// Pods removed by an update, finishing their requests in the background.
+    private let draining = NIOLockedValueBox<[SimulatedBackend]>([])
     /// Serialises start, update and shutdown; readers use `published` without waiting.
     private let changes = FleetChangeQueue()
 
-    private init(group: any EventLoopGroup, host: String, seed: UInt64) {
+    private init(group: any EventLoopGroup, host: String, seed: UInt64, drainPeriod: TimeAmount) {
         self.group = group
         self.host = host
         self.seed = seed
+        self.drainPeriod = drainPeriod
     }
 
     /// Starts a pod for every replica of every Deployment. Throws `BackendFleetError` (with
-    /// file:line) for bad `meshsim.dev/*` annotations before starting anything.
+    /// file:line) for bad `meshsim.dev/*` annotations before starting anything. Pods that a
+    /// later update removes get `drainPeriod` to answer the requests they already hold, like a
+    /// terminating pod.
     public static func start(
-        resources: MeshResources, group: any EventLoopGroup, seed: UInt64 = 1, host: String = "127.0.0.1"
+        resources: MeshResources, group: any EventLoopGroup, seed: UInt64 = 1, host: String = "127.0.0.1",
+        drainPeriod: TimeAmount = .seconds(5)
     ) async throws -> BackendFleet {
-        let fleet = BackendFleet(group: group, host: host, seed: seed)
+        let fleet = BackendFleet(group: group, host: host, seed: seed, drainPeriod: drainPeriod)
         try await fleet.update(to: resources)
         return fleet
     }
@@ -52,6 +59,8 @@ public final class BackendFleet: Sendable {
     /// Hot reload: starts the pods that are new, stops the ones that are gone, and keeps the
     /// others on the same ports (with their identity and profile updated in place). If the new
     /// resources have a bad annotation or a new pod cannot start, the fleet stays as it was.
+    /// Returns once the new set is published; gone pods stop listening at once and drain in the
+    /// background.
     public func update(to resources: MeshResources) async throws {
         let desired = try Self.pods(of: resources, seed: seed)
         try await changes.run { [self] in
@@ -76,19 +85,25 @@ public final class BackendFleet: Sendable {
             // Publish first, so nobody is handed a pod that is about to stop.
             published.withLockedValue { $0 = next }
             for (key, backend) in running where desired[key] == nil {
-                try await backend.shutdown()
+                draining.withLockedValue { $0.append(backend) }
+                let period = drainPeriod
+                Task { [self] in
+                    try? await backend.shutdown(drainingFor: period)
+                    draining.withLockedValue { $0.removeAll { $0 === backend } }
+                }
             }
         }
     }
 
-    /// Stops every pod.
+    /// Stops every pod at once, draining ones included.
     public func shutdown() async throws {
         try await changes.run { [self] in
             let running = published.withLockedValue { published in
                 defer { published = Published() }
                 return published.backends
             }
-            for backend in running.values { try await backend.shutdown() }
+            let stopping = draining.withLockedValue { $0 }
+            for backend in Array(running.values) + stopping { try await backend.shutdown() }
         }
     }
 

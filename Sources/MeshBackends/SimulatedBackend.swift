@@ -79,17 +79,39 @@ public final class SimulatedBackend: Sendable {
     /// Stops listening and closes every connection (requests in flight get no answer, as when
     /// a pod is killed). Idempotent.
     public func shutdown() async throws {
-        do {
-            try await serverChannel.close()
-        } catch ChannelError.alreadyClosed {}
-        let open = connections.withLockedValue { open in
-            open.isShutDown = true
-            return Array(open.channels.values)
-        }
-        for connection in open {
+        for connection in try await stopListening() {
             do {
                 try await connection.close()
             } catch ChannelError.alreadyClosed {}
+        }
+    }
+
+    /// Stops like a pod given time to terminate: no new connections; the request in progress on
+    /// each connection is answered (with `connection: close`; requests pipelined behind it are
+    /// not), idle connections close at once, and whatever is still open after `gracePeriod` is
+    /// closed.
+    public func shutdown(drainingFor gracePeriod: TimeAmount) async throws {
+        let open = try await stopListening()
+        guard !open.isEmpty else { return }
+        for connection in open {
+            connection.pipeline.fireUserInboundEventTriggered(BackendConnectionHandler.Drain())
+        }
+        let loop = serverChannel.eventLoop
+        let deadline = loop.scheduleTask(in: gracePeriod) {
+            for connection in open { connection.close(promise: nil) }
+        }
+        try? await EventLoopFuture.andAllComplete(open.map(\.closeFuture), on: loop).get()
+        deadline.cancel()
+    }
+
+    /// Closes the listener and returns the connections open at that moment; none is accepted after.
+    private func stopListening() async throws -> [any Channel] {
+        do {
+            try await serverChannel.close()
+        } catch ChannelError.alreadyClosed {}
+        return connections.withLockedValue { open in
+            open.isShutDown = true
+            return Array(open.channels.values)
         }
     }
 }

@@ -112,6 +112,30 @@ import Testing
         }
     }
 
+    /// A pod removed by an update finishes the request it holds, like a terminating pod.
+    @Test func removedPodDrainsItsRequestInFlight() async throws {
+        var initial = try Self.load("reviews")
+        let index = try #require(initial.deployments.firstIndex { $0.name == "reviews-v1" })
+        initial.deployments[index].spec.template?.metadata?.annotations = ["meshsim.dev/latency": "400ms"]
+        var scaledDown = initial
+        scaledDown.deployments[index].spec.replicas = 1
+
+        try await Self.withFleet(initial) { fleet in
+            let leaving = try #require(fleet.addresses["default/reviews-v1-1"])
+            let pod = try #require(fleet.backends["default/reviews-v1-1"])
+            let client = try await RawHTTPClient.connect(port: leaving.port)
+            try await client.send("GET / HTTP/1.1\r\nHost: reviews\r\n\r\n")
+            #expect(try await waitUntil { pod.stats.inFlight == 1 })
+            try await fleet.update(to: scaledDown)
+            #expect(fleet.addresses["default/reviews-v1-1"] == nil)
+            let answer = try await client.responses(1)
+            #expect(answer.first?.status == 200)
+            #expect(answer.first?.headers["x-meshsim-pod"] == "reviews-v1-1")
+            #expect(answer.first?.headers["connection"] == "close")
+            #expect(try await client.waitForClose())
+        }
+    }
+
     @Test func badAnnotationIsReportedWithFileAndLineAndChangesNothing() async throws {
         let initial = try Self.load("reviews")
         var broken = initial

@@ -215,6 +215,30 @@ import Testing
         }
     }
 
+    @Test(arguments: [
+        ("\u{0}\u{1}\u{2}\u{3} binary junk\r\n\r\n", true),
+        ("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\nabc\r\n0\r\n\r\n", true),
+        ("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", true),
+        ("GET / HTTP/9.9\r\nHost: a\r\n\r\n", true),
+        ("GET / HTTP/1.1\r\nBad Header Name: x\r\n\r\n", true),
+        // The server may close while the client is still sending, so the 400 can be lost to a reset.
+        ("GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + String(repeating: "x", count: 100_000) + "\r\n\r\n", false),
+    ])
+    func hostileInputGets400AndClose(input: String, answerIsCertain: Bool) async throws {
+        try await withBackend { backend in
+            let client = try await RawHTTPClient.connect(port: backend.port)
+            try await client.send(input)
+            #expect(try await client.waitForClose())
+            if answerIsCertain || client.receivedCount > 0 {
+                #expect(try await client.responses(1).map(\.status) == [400])
+            }
+            #expect(backend.stats.malformedRequests == 1)
+            #expect(backend.stats.inFlight == 0)
+            let after = try ProcessRunner.curl(["-D", "-", "http://127.0.0.1:\(backend.port)/"])
+            #expect(CurlResponse(after.stdout)?.status == 200)
+        }
+    }
+
     @Test func shutdownClosesOpenConnectionsAndStopsListening() async throws {
         let backend = try await SimulatedBackend.start(
             identity: BackendIdentity(workload: "w", version: "v1", pod: "w-0"), profile: BehaviorProfile(),
@@ -227,5 +251,42 @@ import Testing
         let refused = try ProcessRunner.curl(["http://127.0.0.1:\(backend.port)/"], timeout: 5)
         #expect(refused.status != 0)
         try await backend.shutdown()  // idempotent
+    }
+
+    @Test func drainingShutdownAnswersTheRequestInProgress() async throws {
+        let backend = try await SimulatedBackend.start(
+            identity: BackendIdentity(workload: "w", version: "v1", pod: "w-0"),
+            profile: BehaviorProfile(latency: .fixed(nanoseconds: 300_000_000)), group: MultiThreadedEventLoopGroup.singleton,
+            seed: 1)
+        let busy = try await RawHTTPClient.connect(port: backend.port)
+        let idle = try await RawHTTPClient.connect(port: backend.port)
+        try await busy.send("GET /status/202 HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(try await waitUntil { backend.stats.inFlight == 1 && backend.stats.connectionsAccepted == 2 })
+
+        try await backend.shutdown(drainingFor: .seconds(30))
+        let answer = try await busy.responses(1)
+        #expect(answer.first?.status == 202)
+        #expect(answer.first?.headers["connection"] == "close")
+        #expect(try await busy.waitForClose())
+        #expect(try await idle.waitForClose())
+        #expect(backend.stats.requestsServed == 1)
+        let refused = try ProcessRunner.curl(["http://127.0.0.1:\(backend.port)/"], timeout: 5)
+        #expect(refused.status != 0)
+        try await backend.shutdown()
+    }
+
+    @Test func drainingGivesUpAfterTheGracePeriod() async throws {
+        let backend = try await SimulatedBackend.start(
+            identity: BackendIdentity(workload: "w", version: "v1", pod: "w-0"),
+            profile: BehaviorProfile(latency: .fixed(nanoseconds: 60_000_000_000)), group: MultiThreadedEventLoopGroup.singleton,
+            seed: 1)
+        let stuck = try await RawHTTPClient.connect(port: backend.port)
+        try await stuck.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(try await waitUntil { backend.stats.inFlight == 1 })
+        try await backend.shutdown(drainingFor: .milliseconds(200))
+        #expect(try await stuck.waitForClose())
+        #expect(stuck.receivedCount == 0)
+        #expect(try await waitUntil { backend.stats.inFlight == 0 })
+        #expect(backend.stats.requestsServed == 0)
     }
 }
