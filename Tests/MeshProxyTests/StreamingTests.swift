@@ -6,12 +6,12 @@ import Testing
 @Suite struct StreamingTests {
     static let mebibyte = 1 << 20
 
-    /// A 256 MiB upload, with Content-Length and chunked: the pod counts every byte while the
+    /// A 64 MiB upload, with Content-Length and chunked: the pod counts every byte while the
     /// proxy never holds more than a read's worth of it.
     @Test(arguments: [false, true])
     func largeUploadStreamsWithBoundedBuffering(chunked: Bool) async throws {
         try await TestMesh.with(files: [TestConfigs.path("reviews"), TestConfigs.path("rollout/00-all-v1.yaml")]) { mesh in
-            let total = 256 * Self.mebibyte
+            let total = 64 * Self.mebibyte
             let piece = [UInt8](repeating: UInt8(ascii: "x"), count: Self.mebibyte)
             let connection = try RawConnection(port: mesh.port)
             if chunked {
