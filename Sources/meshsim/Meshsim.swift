@@ -8,11 +8,12 @@ struct Meshsim: AsyncParsableCommand {
         subcommands: [
             Validate.self,
             Analyze.self,
-            Backend.self,
-            Version.self,
             RouteCommand.self,
             TestCommand.self,
+            Serve.self,
+            Backend.self,
             Load.self,
+            Version.self,
         ]
     )
 }
