@@ -52,7 +52,7 @@ struct SnapshotCompiler {
 
     mutating func compile() {
         // Which VirtualServices a sidecar sees, each compiled once.
-        var eligible: [(vs: VirtualService, rules: [RuleTemplate])] = []
+        var eligible: [(vs: VirtualService, rules: [RuleTemplate], headerNames: [String])] = []
         for vs in resources.virtualServices {
             guard let hosts = vs.spec.hosts, !hosts.isEmpty else { continue }  // a delegate: only reachable through `delegate`
             let gateways = vs.spec.gateways ?? []
@@ -66,9 +66,12 @@ struct SnapshotCompiler {
             }
             guard let http = vs.spec.http, !http.isEmpty else { continue }
             var templateErrors: [ConfigDiagnostic] = []
-            let rules = http.enumerated().map { RuleTemplate(vs: vs, index: $0.offset, route: $0.element, options: options, diagnostics: &templateErrors) }
+            var headerNames: [String] = []
+            let rules = http.enumerated().map {
+                RuleTemplate(vs: vs, index: $0.offset, route: $0.element, options: options, headerNames: &headerNames, diagnostics: &templateErrors)
+            }
             errors += templateErrors
-            eligible.append((vs, rules))
+            eligible.append((vs, rules, headerNames))
         }
 
         // Bind hosts: exact names first, in load order, then wildcards to what is left.
@@ -118,11 +121,11 @@ struct SnapshotCompiler {
                     notes.append(entry.vs.diagnostic(.note, ["hosts"], "service \(service.hostname) has no HTTP port; no route is built for it"))
                 }
                 for (i, port) in ports.enumerated() {
-                    let table = buildTable(entry.vs, entry.rules, host: service.hostname, listenPort: port.number)
+                    let table = buildTable(entry.vs, entry.rules, headerNames: entry.headerNames, host: service.hostname, listenPort: port.number)
                     addDomains(for: service, port: port.number, includingPortless: i == 0, table: table)
                 }
             case .host(let host):
-                let table = buildTable(entry.vs, entry.rules, host: host, listenPort: 80)
+                let table = buildTable(entry.vs, entry.rules, headerNames: entry.headerNames, host: host, listenPort: 80)
                 addDomain(host, table: table)
                 addDomain("\(host):80", table: table)
                 // A cluster-local name whose Service was not given (routing files alone): meshsim
@@ -134,7 +137,7 @@ struct SnapshotCompiler {
                         .note, ["hosts"], "no Service or ServiceEntry declares \(host); meshsim routes its names on any port and cannot check endpoints"))
                 }
             case .wildcardHost(let host):
-                let table = buildTable(entry.vs, entry.rules, host: host, listenPort: 80)
+                let table = buildTable(entry.vs, entry.rules, headerNames: entry.headerNames, host: host, listenPort: 80)
                 let kind: PatternDomain.Kind = host == "*" ? .any : .suffix
                 patterns.append(PatternDomain(kind: kind, bytes: Array(host.dropFirst().utf8), port: 80, table: table))
             }
@@ -210,7 +213,7 @@ struct SnapshotCompiler {
 
     // MARK: Tables
 
-    private mutating func buildTable(_ vs: VirtualService, _ templates: [RuleTemplate], host: String, listenPort: Int) -> Int {
+    private mutating func buildTable(_ vs: VirtualService, _ templates: [RuleTemplate], headerNames: [String], host: String, listenPort: Int) -> Int {
         var rules: [CompiledRule] = []
         var dropped: [(index: Int, reason: String)] = []
         for template in templates where template.isValid {
@@ -222,7 +225,7 @@ struct SnapshotCompiler {
             let (action, destinations) = compileAction(template, vs: vs, listenPort: listenPort)
             rules.append(CompiledRule(ref: template.ref, blocks: blocks, action: action, destinations: destinations))
         }
-        tables.append(RouteTable(virtualService: vs.qualifiedName, host: host, port: listenPort, rules: rules, droppedRules: dropped))
+        tables.append(RouteTable(virtualService: vs.qualifiedName, host: host, port: listenPort, rules: rules, droppedRules: dropped, headerNames: headerNames))
         return tables.count - 1
     }
 
