@@ -1,3 +1,4 @@
+import Foundation
 import MeshConfig
 
 /// Calls `body` with the UTF-8 bytes of `string`, without copying when the string is native
@@ -62,6 +63,10 @@ extension UnsafeBufferPointer where Element == UInt8 {
     @inline(__always)
     func hasPrefix(_ other: UnsafeBufferPointer<UInt8>, ignoringCase: Bool = false) -> Bool {
         guard count >= other.count else { return false }
+        if other.isEmpty { return true }
+        if !ignoringCase, let mine = baseAddress, let theirs = other.baseAddress {
+            return memcmp(mine, theirs, other.count) == 0
+        }
         var i = 0
         if ignoringCase {
             while i < other.count {
