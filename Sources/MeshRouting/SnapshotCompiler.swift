@@ -76,7 +76,7 @@ struct SnapshotCompiler {
 
         // Bind hosts: exact names first, in load order, then wildcards to what is left.
         var claimedServices: [String: Int] = [:]
-        var claimedDomains: Set<String> = []
+        var claimedDomains: [String: Int] = [:]
         var bindings: [(vsIndex: Int, target: BindingTarget)] = []
         var wildcardHosts: [(vsIndex: Int, host: String)] = []
         for (vsIndex, entry) in eligible.enumerated() {
@@ -93,7 +93,10 @@ struct SnapshotCompiler {
                     }
                     claimedServices[host] = vsIndex
                     bindings.append((vsIndex, .service(service)))
-                } else if claimedDomains.insert(host).inserted {
+                } else if let owner = claimedDomains[host] {
+                    if owner != vsIndex { shadowed(entry.vs, host: host, by: eligible[owner].vs) }
+                } else {
+                    claimedDomains[host] = vsIndex
                     bindings.append((vsIndex, .host(host)))
                 }
             }
@@ -107,7 +110,12 @@ struct SnapshotCompiler {
             bindings.append((best.vsIndex, .service(service)))
         }
         for (vsIndex, host) in wildcardHosts where !registry.services.contains(where: { HostName.matches(pattern: host, host: $0.hostname) }) {
-            if claimedDomains.insert(host).inserted { bindings.append((vsIndex, .wildcardHost(host))) }
+            if let owner = claimedDomains[host] {
+                if owner != vsIndex { shadowed(eligible[vsIndex].vs, host: host, by: eligible[owner].vs) }
+            } else {
+                claimedDomains[host] = vsIndex
+                bindings.append((vsIndex, .wildcardHost(host)))
+            }
         }
 
         var used: Set<Int> = []
