@@ -93,7 +93,7 @@ final class FixtureServer {
         let beta = try MeshsimRunner.run(["load", server.url, "--requests", "100", "--concurrency", "2", "-H", "x-user-group: beta", "--exact", "--check", "--quiet"] + configs)
         #expect(beta.status == 0)
         #expect(beta.stdout.contains("configs: default/reviews rule beta-users"))
-        let mix = try MeshsimRunner.run(["load", server.url, "--requests", "1000", "--concurrency", "4", "--mix", MeshsimRunner.configs("load-mix.yaml"), "--exact", "--check", "--quiet"])
+        let mix = try MeshsimRunner.run(["load", server.url, "--requests", "1000", "--concurrency", "4", "--mix", MeshsimRunner.scenario("load-mix.yaml"), "--exact", "--check", "--quiet"])
         #expect(mix.status == 0)
         #expect(mix.stdout.contains("split of class beta"))
         #expect(mix.stdout.contains("split of class plain"))

@@ -27,6 +27,11 @@ struct MeshsimRunner {
         repositoryRoot.appendingPathComponent("configs").appendingPathComponent(relative).path
     }
 
+    /// A file under scenarios/ (route test cases, load mixes: inputs that are not Istio resources).
+    static func scenario(_ relative: String) -> String {
+        repositoryRoot.appendingPathComponent("scenarios").appendingPathComponent(relative).path
+    }
+
     /// Runs meshsim with `arguments`, feeding `stdin`, killing it if it outlives `timeout` seconds.
     static func run(_ arguments: [String], stdin: String? = nil, timeout: TimeInterval = 60) throws -> Output {
         let process = Process()

@@ -6,7 +6,7 @@ import Testing
     let headerRouting = ["-f", MeshsimRunner.configs("reviews"), "-f", MeshsimRunner.configs("header-routing")]
 
     @Test func theExampleCasesRunGreenWithFullCoverage() throws {
-        let output = try MeshsimRunner.run(["test"] + headerRouting + [MeshsimRunner.configs("route-tests.yaml"), "--fail-under", "100"])
+        let output = try MeshsimRunner.run(["test"] + headerRouting + [MeshsimRunner.scenario("route-tests.yaml"), "--fail-under", "100"])
         #expect(output.status == 0, "\(output.stdout)\(output.stderr)")
         #expect(output.stdout.contains("PASS  beta users always reach v2"))
         #expect(output.stdout.contains("coverage: 2/2 rules (100%)"))
