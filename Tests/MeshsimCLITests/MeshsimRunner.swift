@@ -33,7 +33,18 @@ struct MeshsimRunner {
     }
 
     /// Runs meshsim with `arguments`, feeding `stdin`, killing it if it outlives `timeout` seconds.
-    static func run(_ arguments: [String], stdin: String? = nil, timeout: TimeInterval = 60) throws -> Output {
+    /// The waiting happens on a thread of its own: blocking one of the few threads of Swift's
+    /// cooperative pool (two on this machine) would stall every other test running meanwhile.
+    static func run(_ arguments: [String], stdin: String? = nil, timeout: TimeInterval = 60) async throws -> Output {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(with: Result { try runBlocking(arguments, stdin: stdin, timeout: timeout) })
+            }
+            thread.start()
+        }
+    }
+
+    private static func runBlocking(_ arguments: [String], stdin: String?, timeout: TimeInterval) throws -> Output {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
