@@ -50,8 +50,8 @@ final class RunningProcess: @unchecked Sendable {
             try? await Task.sleep(for: .milliseconds(20))
         }
         self.process.waitUntilExit()
-        let out = (try? String(contentsOf: self.stdoutURL, encoding: .utf8)) ?? ""
-        let err = (try? String(contentsOf: self.stderrURL, encoding: .utf8)) ?? ""
+        let out = Self.text(at: self.stdoutURL)
+        let err = Self.text(at: self.stderrURL)
         try? FileManager.default.removeItem(at: self.stdoutURL)
         try? FileManager.default.removeItem(at: self.stderrURL)
         return ProcessResult(status: self.process.terminationStatus, stdout: out, stderr: err, timedOut: timedOut)
@@ -67,7 +67,13 @@ final class RunningProcess: @unchecked Sendable {
         self.process.waitUntilExit()
     }
 
-    var stderrSoFar: String { (try? String(contentsOf: self.stderrURL, encoding: .utf8)) ?? "" }
+    var stderrSoFar: String { Self.text(at: self.stderrURL) }
+
+    /// Lossy: a response body on stdout may not be UTF-8.
+    private static func text(at url: URL) -> String {
+        guard let data = try? Data(contentsOf: url) else { return "" }
+        return String(decoding: data, as: UTF8.self)
+    }
 }
 
 func run(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(60)) async throws -> ProcessResult {
