@@ -35,6 +35,9 @@ final class NGHTTP2Session {
     var pendingOutput: ByteBuffer
     private var pendingOutputPromises: [EventLoopPromise<Void>] = []
     private var isFlushing = false
+    private var flushRequestedWhileFlushing = false
+    /// close() arrived while nghttp2 was on the stack (a callback closed the channel).
+    private var deleteSessionWhenIdle = false
     private(set) var isReceiving = false
     private var flushScheduled = false
     private(set) var isClosed = false
@@ -146,9 +149,18 @@ final class NGHTTP2Session {
         }
         for promise in self.pendingOutputPromises { promise.fail(ChannelError.ioOnClosedChannel) }
         self.pendingOutputPromises.removeAll()
+        if self.isReceiving || self.isFlushing {
+            self.deleteSessionWhenIdle = true  // nghttp2 is on the stack; free it once it returns.
+        } else {
+            self.deleteSession()
+        }
+        self.context = nil
+    }
+
+    private func deleteSession() {
+        self.deleteSessionWhenIdle = false
         if let session { nghttp2_session_del(session) }
         self.session = nil
-        self.context = nil
     }
 
     // MARK: Input
@@ -165,6 +177,10 @@ final class NGHTTP2Session {
         self.isReceiving = false
         self.inboundBuffer = nil
         self.inboundBase = nil
+        if self.deleteSessionWhenIdle {
+            self.deleteSession()
+            return false
+        }
         if result < 0 {
             self.terminateAfterFatalError(Int32(result))
             return false
@@ -219,24 +235,37 @@ final class NGHTTP2Session {
     /// Serialises what nghttp2 has queued while the channel is writable, then flushes.
     /// Closes the channel once nghttp2 wants neither to read nor to write (after GOAWAY).
     func flush() {
-        guard let session, let context, !self.isFlushing else { return }
-        self.isFlushing = true
-        while context.channel.isWritable {
-            var data: UnsafePointer<UInt8>?
-            let count = nghttp2_session_mem_send(session, &data)
-            if count < 0 {
-                self.isFlushing = false
-                self.terminateAfterFatalError(Int32(count))
-                return
-            }
-            guard count > 0, let data else { break }
-            self.pendingOutput.writeBytes(UnsafeRawBufferPointer(start: data, count: count))
-            if self.pendingOutput.readableBytes >= 64 * 1024 { self.writePendingOutput() }
+        guard self.session != nil, let context else { return }
+        if self.isFlushing {
+            // Re-entered, typically from channelWritabilityChanged inside context.flush():
+            // the running pass goes round once more instead.
+            self.flushRequestedWhileFlushing = true
+            return
         }
-        self.writePendingOutput()
-        context.flush()
+        self.isFlushing = true
+        var passes = 0
+        repeat {
+            self.flushRequestedWhileFlushing = false
+            passes += 1
+            while let session = self.session, context.channel.isWritable {
+                var data: UnsafePointer<UInt8>?
+                let count = nghttp2_session_mem_send(session, &data)
+                if count < 0 {
+                    self.isFlushing = false
+                    self.terminateAfterFatalError(Int32(count))
+                    return
+                }
+                guard count > 0, let data else { break }
+                self.pendingOutput.writeBytes(UnsafeRawBufferPointer(start: data, count: count))
+                if self.pendingOutput.readableBytes >= 64 * 1024 { self.writePendingOutput() }
+            }
+            self.writePendingOutput()
+            context.flush()  // May re-enter through writability or close the channel.
+        } while self.flushRequestedWhileFlushing && passes < 16 && self.session != nil
         self.isFlushing = false
-        if nghttp2_session_want_read(session) == 0 && nghttp2_session_want_write(session) == 0 {
+        if self.flushRequestedWhileFlushing { self.scheduleFlush() }
+        if self.deleteSessionWhenIdle { self.deleteSession() }
+        if let session = self.session, nghttp2_session_want_read(session) == 0, nghttp2_session_want_write(session) == 0 {
             context.close(promise: nil)
         }
     }

@@ -30,7 +30,8 @@ final class ServerObservations: Sendable {
 /// - `/download?bytes=N` streams N pattern bytes (`PatternBytes`) while the stream is writable;
 /// - `/trailers` answers a body then gRPC trailers; `/reset?code=N` resets the stream;
 /// - `/inspect` answers the request's pseudo-headers, stream id and header names;
-/// - `/hold` answers only once the request ends (for idle-timeout tests).
+/// - `/hold` answers only once the request ends (for idle-timeout tests);
+/// - `/goaway` starts a graceful shutdown of its connection, then answers.
 final class AnswerDelegate: HTTP2ServerDelegate {
     private enum Route {
         case echo
@@ -75,6 +76,9 @@ final class AnswerDelegate: HTTP2ServerDelegate {
                 let names = head.headers.map { $0.name }.joined(separator: ",")
                 let text = "stream=\(stream) method=\(head.method) scheme=\(head.scheme) authority=\(head.authority) path=\(head.path) headers=\(names)\n"
                 try connection.sendResponse(HTTP2ResponseHead(status: 200), body: ByteBuffer(string: text), stream: stream)
+            case "/goaway":
+                connection.initiateGracefulShutdown()
+                try connection.sendResponse(HTTP2ResponseHead(status: 200), body: ByteBuffer(string: "bye\n"), stream: stream)
             case "/hold":
                 self.routes[stream] = .hold
                 if endStream { try self.answerHold(stream: stream, connection: connection) }
