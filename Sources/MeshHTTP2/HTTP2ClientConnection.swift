@@ -96,10 +96,10 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
         return max(0, self.maxConcurrentStreams - self.openStreamCount)
     }
 
-    /// False once GOAWAY was received or sent, or the connection closed.
+    /// False once GOAWAY was received or sent, stream ids ran out, or the connection closed.
     public var isAcceptingStreams: Bool {
-        guard let core = self.core, core.session != nil, self.isActive else { return false }
-        return !core.goAwayReceived && !core.goAwaySent
+        guard let core = self.core, let session = core.session, self.isActive else { return false }
+        return !core.goAwayReceived && !core.goAwaySent && nghttp2_session_get_next_stream_id(session) <= UInt32(Int32.max)
     }
 
     /// Response body bytes queued to send (all streams) and their high-water mark.
@@ -179,7 +179,7 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
     public func close() {
         guard let core = self.core, let session = core.session else { return }
         _ = nghttp2_session_terminate_session(session, HTTP2ErrorCode.noError.rawValue)
-        core.flush()
+        core.scheduleFlush()
     }
 
     private func requireCore() throws -> NGHTTP2Session {

@@ -144,7 +144,7 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
         self.shutdown?.deadline = eventLoop.scheduleTask(in: self.configuration.gracefulShutdownTimeout) {
             loopBound.value.core?.context?.close(promise: nil)
         }
-        core.flush()
+        core.scheduleFlush()
     }
 
     private func finishGracefulShutdown() {

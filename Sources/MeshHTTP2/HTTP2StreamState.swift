@@ -39,7 +39,8 @@ final class HTTP2StreamState {
     var localEnded = false
     var trailers: HTTPHeaders?
     var deferred = false
-    var queue = CircularBuffer<OutboundChunk>(initialCapacity: 2)
+    /// Short (a few chunks up to the high watermark); an Array allocates nothing while empty.
+    var queue: [OutboundChunk] = []
     var queuedBytes = 0
     var isWritable = true
     var localResetSent = false

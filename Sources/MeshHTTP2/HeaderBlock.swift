@@ -9,6 +9,11 @@ enum HeaderBlock {
     /// Connection-specific fields that RFC 9113 §8.2.2 forbids in HTTP/2; a proxy forwarding an
     /// HTTP/1.1 head gets them dropped here rather than the peer resetting the stream.
     static func isConnectionSpecific(_ lowercasedName: String, value: String) -> Bool {
+        // Cheap pre-check on the length: most names cannot be one of these.
+        switch lowercasedName.utf8.count {
+        case 2, 4, 7, 10, 14, 16, 17: break
+        default: return false
+        }
         switch lowercasedName {
         case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "host",
             "http2-settings":
@@ -28,7 +33,8 @@ enum HeaderBlock {
         var fields: [(String, String)] = pseudo
         fields.reserveCapacity(pseudo.count + headers.count)
         for (name, value) in headers {
-            let lowered = name.lowercased()
+            // HTTP/2 field names are lower-case; most callers already write them so.
+            let lowered = name.utf8.contains { $0 &- UInt8(ascii: "A") < 26 } ? name.lowercased() : name
             if lowered.hasPrefix(":") || Self.isConnectionSpecific(lowered, value: value) { continue }
             fields.append((lowered, value))
         }
@@ -60,6 +66,12 @@ enum HeaderBlock {
     }
 
     private static func copy(_ string: String, to destination: UnsafeMutablePointer<UInt8>) -> Int {
+        if let count = string.utf8.withContiguousStorageIfAvailable({ bytes -> Int in
+            if let base = bytes.baseAddress { destination.update(from: base, count: bytes.count) }
+            return bytes.count
+        }) {
+            return count
+        }
         var count = 0
         for byte in string.utf8 {
             destination[count] = byte

@@ -105,12 +105,13 @@ extension NGHTTP2Session {
         // Copy now: nghttp2 owns these bytes only for the duration of the call.
         let valueString = String(decoding: value, as: UTF8.self)
         if name.first == UInt8(ascii: ":") {
-            switch String(decoding: name, as: UTF8.self) {
-            case ":method": stream.method = valueString
-            case ":scheme": stream.scheme = valueString
-            case ":authority": stream.authority = valueString
-            case ":path": stream.path = valueString
-            case ":status": stream.status = Int(valueString) ?? 0
+            // Told apart by length and one letter, without making a String of the name.
+            switch (name.count, name.count > 2 ? name[2] : 0) {
+            case (7, UInt8(ascii: "e")): stream.method = valueString  // :method
+            case (7, UInt8(ascii: "c")): stream.scheme = valueString  // :scheme
+            case (10, UInt8(ascii: "u")): stream.authority = valueString  // :authority
+            case (5, UInt8(ascii: "a")): stream.path = valueString  // :path
+            case (7, UInt8(ascii: "t")): stream.status = Int(valueString) ?? 0  // :status
             default: break  // nghttp2's HTTP messaging checks reject unknown pseudo-headers.
             }
         } else {

@@ -235,7 +235,9 @@ final class NGHTTP2Session {
     /// Serialises what nghttp2 has queued while the channel is writable, then flushes.
     /// Closes the channel once nghttp2 wants neither to read nor to write (after GOAWAY).
     func flush() {
-        guard self.session != nil, let context else { return }
+        // Inside mem_recv (a delegate reacting to an event) nghttp2 must not be re-entered; the
+        // handler flushes on channelReadComplete.
+        guard self.session != nil, !self.isReceiving, let context else { return }
         if self.isFlushing {
             // Re-entered, typically from channelWritabilityChanged inside context.flush():
             // the running pass goes round once more instead.
@@ -325,7 +327,7 @@ final class NGHTTP2Session {
             if finished {
                 stream.queue.removeFirst()
             } else {
-                stream.queue[stream.queue.startIndex] = chunk
+                stream.queue[0] = chunk
             }
             remaining -= take
         }
@@ -471,7 +473,8 @@ final class NGHTTP2Session {
     }
 
     func failQueuedWrites(_ stream: HTTP2StreamState, error: any Error) {
-        while let chunk = stream.queue.popFirst() { chunk.promise?.fail(error) }
+        for chunk in stream.queue { chunk.promise?.fail(error) }
+        stream.queue.removeAll()
         self.outboundQueuedBytes -= stream.queuedBytes
         stream.queuedBytes = 0
     }

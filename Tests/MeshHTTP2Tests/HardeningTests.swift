@@ -55,6 +55,21 @@ import Testing
         }
     }
 
+    @Test func requestWithoutPathIsResetWithProtocolError() async throws {
+        try await withAnswerServer { server in
+            let connection = try RawHTTP2Connection(port: server.port)
+            connection.handshake()
+            // :method GET, :scheme http, :authority — no :path (RFC 9113 §8.3.1).
+            let block: [UInt8] = [0x82, 0x86, 0x01] + FrameBuilder.literal("localhost")
+            connection.send(FrameBuilder.headers(stream: 1, block: block, endStream: true))
+            let reset = connection.readFrames { $0.type == RawFrame.rstStream || $0.type == RawFrame.goAway }.match
+            #expect(reset?.type == RawFrame.rstStream)
+            #expect(reset?.streamID == 1)
+            #expect(reset?.errorCode == Self.protocolError)
+            #expect(connection.get(stream: 3) == 200)
+        }
+    }
+
     @Test func oversizedHeaderBlockGets431AndTheConnectionKeepsServing() async throws {
         try await withAnswerServer { server in
             let connection = try RawHTTP2Connection(port: server.port)

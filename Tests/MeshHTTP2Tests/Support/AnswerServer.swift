@@ -21,7 +21,12 @@ final class ServerObservations: Sendable {
 
     func record(queued: Int) { self.state.withLock { $0.maxOutboundQueuedBytes = max($0.maxOutboundQueuedBytes, queued) } }
     func record(reset: HTTP2StreamReset) { self.state.withLock { $0.resets.append(reset) } }
-    func recordCompleted() { self.state.withLock { $0.completedStreams += 1 } }
+    func recordCompleted(queued: Int) {
+        self.state.withLock {
+            $0.completedStreams += 1
+            $0.maxOutboundQueuedBytes = max($0.maxOutboundQueuedBytes, queued)
+        }
+    }
 }
 
 /// The h2c server of the tests, on `HTTP2ServerConnection`:
@@ -49,8 +54,9 @@ final class AnswerDelegate: HTTP2ServerDelegate {
     }
 
     func requestHead(_ head: HTTP2RequestHead, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
-        let path = head.path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.path
-        let query = head.path.split(separator: "?", maxSplits: 1).dropFirst().first.map(String.init) ?? ""
+        let questionMark = head.path.firstIndex(of: "?")
+        let path = questionMark.map { String(head.path[..<$0]) } ?? head.path
+        let query = questionMark.map { String(head.path[head.path.index(after: $0)...]) } ?? ""
         do {
             switch path {
             case "/echo":
@@ -141,14 +147,13 @@ final class AnswerDelegate: HTTP2ServerDelegate {
     }
 
     func streamReset(_ reset: HTTP2StreamReset, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
-        self.routes[stream] = nil
+        if !self.routes.isEmpty { self.routes[stream] = nil }
         self.observations.record(reset: reset)
     }
 
     func streamClosed(_ stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
-        self.routes[stream] = nil
-        self.observations.record(queued: connection.maxOutboundQueuedBytes)
-        self.observations.recordCompleted()
+        if !self.routes.isEmpty { self.routes[stream] = nil }
+        self.observations.recordCompleted(queued: connection.maxOutboundQueuedBytes)
     }
 }
 
