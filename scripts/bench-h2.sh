@@ -30,6 +30,8 @@ server_pid=$!
 for _ in $(seq 1 300); do [ -s "$work/port" ] && break; sleep 0.1; done
 [ -s "$work/port" ] || { echo "answer server did not start" >&2; cat "$work/server.log" >&2; exit 1; }
 mesh_port=$(cat "$work/port")
+mesh_pid=$(pgrep -P "$server_pid" -f xctest | head -1)
+[ -n "$mesh_pid" ] || { echo "cannot find the answer server process" >&2; exit 1; }
 
 # nghttpd with one worker, same body.
 mkdir -p "$work/docroot"
@@ -48,13 +50,24 @@ for _ in 1 2 3 4 5; do
 done
 [ -n "$nghttpd_port" ] || { echo "nghttpd did not start" >&2; exit 1; }
 
+# CPU time the server process spent (user + system), in clock ticks: unlike req/s, it does not
+# depend on what else the machine is running.
+ticks_per_second=$(getconf CLK_TCK)
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
 run() {
-  local name=$1 url=$2
+  local name=$1 url=$2 pid=$3
   echo "== $name: h2load -n $requests -c $clients -m $streams $url"
+  local before after
+  before=$(cpu_ticks "$pid")
   h2load -n "$requests" -c "$clients" -m "$streams" "$url" | grep -E "^(finished in|requests:|status codes:|time for request:)"
+  after=$(cpu_ticks "$pid")
+  awk -v t=$((after - before)) -v hz="$ticks_per_second" -v n="$requests" \
+    'BEGIN { printf "server CPU: %.2f s, %.2f us per request\n", t / hz, t / hz * 1e6 / n }'
 }
 echo "machine: $(nproc) cores; h2load and the server share them"
-run "MeshHTTP2 answer server (1 event loop)" "http://127.0.0.1:$mesh_port/hello"
-run "nghttpd (1 worker)" "http://127.0.0.1:$nghttpd_port/hello"
-run "MeshHTTP2 answer server (1 event loop), again" "http://127.0.0.1:$mesh_port/hello"
-run "nghttpd (1 worker), again" "http://127.0.0.1:$nghttpd_port/hello"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+run "MeshHTTP2 answer server (1 event loop)" "http://127.0.0.1:$mesh_port/hello" "$mesh_pid"
+run "nghttpd (1 worker)" "http://127.0.0.1:$nghttpd_port/hello" "$nghttpd_pid"
+run "MeshHTTP2 answer server (1 event loop), again" "http://127.0.0.1:$mesh_port/hello" "$mesh_pid"
+run "nghttpd (1 worker), again" "http://127.0.0.1:$nghttpd_port/hello" "$nghttpd_pid"

@@ -30,39 +30,55 @@ enum HeaderBlock {
         headers: HTTPHeaders,
         _ body: (UnsafePointer<nghttp2_nv>?, Int) -> Result
     ) -> Result {
-        var fields: [(String, String)] = pseudo
-        fields.reserveCapacity(pseudo.count + headers.count)
-        for (name, value) in headers {
-            // HTTP/2 field names are lower-case; most callers already write them so.
-            let lowered = name.utf8.contains { $0 &- UInt8(ascii: "A") < 26 } ? name.lowercased() : name
-            if lowered.hasPrefix(":") || Self.isConnectionSpecific(lowered, value: value) { continue }
-            fields.append((lowered, value))
-        }
+        // Two passes over the fields (size, then copy) instead of building an array of them.
         var byteCount = 0
-        for (name, value) in fields { byteCount += name.utf8.count + value.utf8.count }
-
+        var fieldCount = 0
+        for (name, value) in pseudo {
+            byteCount += name.utf8.count + value.utf8.count
+            fieldCount += 1
+        }
+        for (name, value) in headers {
+            guard let lowered = Self.wireName(name, value: value) else { continue }
+            byteCount += lowered.utf8.count + value.utf8.count
+            fieldCount += 1
+        }
         return withUnsafeTemporaryAllocation(byteCount: max(byteCount, 1), alignment: 1) { storage in
-            withUnsafeTemporaryAllocation(of: nghttp2_nv.self, capacity: max(fields.count, 1)) { nvs in
+            withUnsafeTemporaryAllocation(of: nghttp2_nv.self, capacity: max(fieldCount, 1)) { nvs in
                 guard let base = storage.baseAddress?.assumingMemoryBound(to: UInt8.self),
                     let nvBase = nvs.baseAddress
                 else { return body(nil, 0) }
                 var offset = 0
-                for (index, (name, value)) in fields.enumerated() {
+                var index = 0
+                func append(_ name: String, _ value: String) {
                     let namePointer = base + offset
-                    offset += Self.copy(name, to: namePointer)
-                    let valuePointer = base + offset
-                    offset += Self.copy(value, to: valuePointer)
+                    let nameLength = Self.copy(name, to: namePointer)
+                    let valuePointer = namePointer + nameLength
+                    let valueLength = Self.copy(value, to: valuePointer)
+                    offset += nameLength + valueLength
                     nvBase[index] = nghttp2_nv(
                         name: namePointer,
                         value: valuePointer,
-                        namelen: name.utf8.count,
-                        valuelen: value.utf8.count,
+                        namelen: nameLength,
+                        valuelen: valueLength,
                         flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)
                     )
+                    index += 1
                 }
-                return body(UnsafePointer(nvBase), fields.count)
+                for (name, value) in pseudo { append(name, value) }
+                for (name, value) in headers {
+                    if let lowered = Self.wireName(name, value: value) { append(lowered, value) }
+                }
+                return body(UnsafePointer(nvBase), index)
             }
         }
+    }
+
+    /// The lower-case name to send, or nil for a field HTTP/2 does not carry.
+    private static func wireName(_ name: String, value: String) -> String? {
+        // HTTP/2 field names are lower-case; most callers already write them so.
+        let lowered = name.utf8.contains { $0 &- UInt8(ascii: "A") < 26 } ? name.lowercased() : name
+        if lowered.utf8.first == UInt8(ascii: ":") || Self.isConnectionSpecific(lowered, value: value) { return nil }
+        return lowered
     }
 
     private static func copy(_ string: String, to destination: UnsafeMutablePointer<UInt8>) -> Int {

@@ -76,7 +76,7 @@ extension NGHTTP2Session {
 
     func onBeginHeaders(_ frame: UnsafePointer<nghttp2_frame>) -> Int32 {
         let id = frame.pointee.hd.stream_id
-        if let stream = self.streams[id] {
+        if let stream = self.lookup(id) {
             stream.beginHeaderBlock()
             stream.sawActivity = true
             return 0
@@ -91,7 +91,7 @@ extension NGHTTP2Session {
     func onHeader(_ frame: UnsafePointer<nghttp2_frame>, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>)
         -> Int32
     {
-        guard let stream = self.streams[frame.pointee.hd.stream_id] else { return 0 }
+        guard let stream = self.lookup(frame.pointee.hd.stream_id) else { return 0 }
         // Keep decoding an oversized block (HPACK state must stay in sync) but store nothing more.
         if stream.headerBlockTooLarge { return 0 }
         stream.headerBlockBytes += name.count + value.count + 32
@@ -124,17 +124,17 @@ extension NGHTTP2Session {
         let header = frame.pointee.hd
         switch header.type {
         case Self.frameHeaders:
-            guard let stream = self.streams[header.stream_id] else { return 0 }
+            guard let stream = self.lookup(header.stream_id) else { return 0 }
             self.onHeadersReceived(stream, endStream: header.flags & Self.flagEndStream != 0)
         case Self.frameData:
-            guard let stream = self.streams[header.stream_id] else { return 0 }
+            guard let stream = self.lookup(header.stream_id) else { return 0 }
             stream.sawActivity = true
             if header.flags & Self.flagEndStream != 0 {
                 stream.remoteEnded = true
                 if !stream.detached { self.events.sessionReceivedEnd(stream, trailers: nil) }
             }
         case Self.frameRstStream:
-            if let stream = self.streams[header.stream_id] { stream.receivedReset = true }
+            if let stream = self.lookup(header.stream_id) { stream.receivedReset = true }
             if self.role == .server && !self.takeResetToken(), let session {
                 // Rapid reset (CVE-2023-44487): the peer cancels streams faster than allowed.
                 _ = nghttp2_session_terminate_session(session, HTTP2ErrorCode.enhanceYourCalm.rawValue)
@@ -181,7 +181,7 @@ extension NGHTTP2Session {
     }
 
     func onDataChunk(streamID: Int32, data: UnsafePointer<UInt8>, length: Int) -> Int32 {
-        guard let stream = self.streams[streamID] else {
+        guard let stream = self.lookup(streamID) else {
             if let session { _ = nghttp2_session_consume_connection(session, length) }
             return 0
         }
@@ -196,7 +196,7 @@ extension NGHTTP2Session {
     }
 
     func onStreamClose(streamID: Int32, errorCode: UInt32) -> Int32 {
-        guard let stream = self.streams.removeValue(forKey: streamID) else { return 0 }
+        guard let stream = self.removeStream(streamID) else { return 0 }
         if stream.unconsumedBytes > 0, let session {
             // The application can no longer consume these: give the connection window back.
             _ = nghttp2_session_consume_connection(session, stream.unconsumedBytes)
@@ -228,7 +228,7 @@ extension NGHTTP2Session {
         case Self.frameGoAway:
             self.goAwaySent = true
         case Self.frameHeaders where header.flags & Self.flagEndStream != 0:
-            if let stream = self.streams[header.stream_id], stream.resetAfterResponse, !stream.remoteEnded {
+            if let stream = self.lookup(header.stream_id), stream.resetAfterResponse, !stream.remoteEnded {
                 // The refusal (431/408) is complete; tell the client to stop sending its body.
                 self.resetStream(stream, code: .noError)
             }

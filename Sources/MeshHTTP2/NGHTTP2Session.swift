@@ -29,6 +29,9 @@ final class NGHTTP2Session {
     private(set) var session: OpaquePointer?
     unowned let events: any NGHTTP2SessionEvents
     var streams: [Int32: HTTP2StreamState] = [:]
+    /// The stream of the previous lookup: frames and header fields of one stream come in runs,
+    /// so this spares most dictionary hashing.
+    private var lastStream: HTTP2StreamState?
 
     /// The handler's context while it is in the pipeline; output is written through it.
     var context: ChannelHandlerContext?
@@ -110,6 +113,18 @@ final class NGHTTP2Session {
         if let session { nghttp2_session_del(session) }
     }
 
+    func lookup(_ id: Int32) -> HTTP2StreamState? {
+        if let last = self.lastStream, last.id == id { return last }
+        let found = self.streams[id]
+        if found != nil { self.lastStream = found }
+        return found
+    }
+
+    func removeStream(_ id: Int32) -> HTTP2StreamState? {
+        if self.lastStream?.id == id { self.lastStream = nil }
+        return self.streams.removeValue(forKey: id)
+    }
+
     static func error(_ code: Int32) -> HTTP2CodecError {
         .library(code: code, message: String(cString: nghttp2_strerror(code)))
     }
@@ -141,6 +156,7 @@ final class NGHTTP2Session {
         self.idleSweep = nil
         let open = self.streams.values.sorted { $0.id < $1.id }
         self.streams.removeAll()
+        self.lastStream = nil
         for stream in open {
             self.failQueuedWrites(stream, error: ChannelError.ioOnClosedChannel)
             if !stream.detached {
@@ -306,7 +322,7 @@ final class NGHTTP2Session {
 
     /// The NO_COPY path: the frame header, then the queued body bytes as ByteBuffer slices.
     func sendData(streamID: Int32, frameHeader: UnsafePointer<UInt8>, length: Int, padding: Int) -> Int32 {
-        guard let stream = self.streams[streamID], stream.queuedBytes >= length, let context else {
+        guard let stream = self.lookup(streamID), stream.queuedBytes >= length, let context else {
             return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue
         }
         self.pendingOutput.writeBytes(UnsafeRawBufferPointer(start: frameHeader, count: 9))
@@ -347,7 +363,7 @@ final class NGHTTP2Session {
 
     /// The data provider's read callback: how much of the queue may go into the next DATA frame.
     func readData(streamID: Int32, length: Int, flags: UnsafeMutablePointer<UInt32>) -> Int {
-        guard let session, let stream = self.streams[streamID] else {
+        guard let session, let stream = self.lookup(streamID) else {
             return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
         }
         if stream.queuedBytes == 0 && !stream.localEnded {
@@ -372,7 +388,7 @@ final class NGHTTP2Session {
     // MARK: Application calls
 
     func stream(_ id: HTTP2StreamID) throws -> HTTP2StreamState {
-        guard let stream = self.streams[id.value], !stream.detached else { throw HTTP2CodecError.unknownStream(id) }
+        guard let stream = self.lookup(id.value), !stream.detached else { throw HTTP2CodecError.unknownStream(id) }
         return stream
     }
 
@@ -464,7 +480,7 @@ final class NGHTTP2Session {
 
     /// Hands `count` received body bytes back to the peer's flow-control windows.
     func consume(_ id: HTTP2StreamID, _ count: Int) {
-        guard let session, count > 0, let stream = self.streams[id.value] else { return }
+        guard let session, count > 0, let stream = self.lookup(id.value) else { return }
         let returned = min(count, stream.unconsumedBytes)
         guard returned > 0 else { return }
         stream.unconsumedBytes -= returned
