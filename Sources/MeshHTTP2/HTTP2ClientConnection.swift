@@ -7,7 +7,12 @@ import NIOPosix
 /// Body chunks must be handed back with `connection.consume(_:stream:)` as they are used.
 public protocol HTTP2ClientStreamDelegate: AnyObject {
     /// The final response head (1xx are skipped). With `endStream` nothing follows.
-    func responseHead(_ head: HTTP2ResponseHead, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection)
+    func responseHead(
+        _ head: HTTP2ResponseHead,
+        endStream: Bool,
+        stream: HTTP2StreamID,
+        connection: HTTP2ClientConnection
+    )
     func responseBody(_ chunk: ByteBuffer, stream: HTTP2StreamID, connection: HTTP2ClientConnection)
     func responseEnd(trailers: HTTPHeaders?, stream: HTTP2StreamID, connection: HTTP2ClientConnection)
     /// The stream failed (reset by either side, refused by GOAWAY, or the connection closed).
@@ -17,7 +22,8 @@ public protocol HTTP2ClientStreamDelegate: AnyObject {
 }
 
 extension HTTP2ClientStreamDelegate {
-    public func streamWritabilityChanged(_ isWritable: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {}
+    public func streamWritabilityChanged(_ isWritable: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
+    }
 }
 
 /// Connection-level events, for pools.
@@ -31,7 +37,11 @@ public protocol HTTP2ClientConnectionDelegate: AnyObject {
 
 extension HTTP2ClientConnectionDelegate {
     public func streamCapacityChanged(_ connection: HTTP2ClientConnection) {}
-    public func goAwayReceived(lastStreamID: HTTP2StreamID, errorCode: HTTP2ErrorCode, connection: HTTP2ClientConnection) {}
+    public func goAwayReceived(
+        lastStreamID: HTTP2StreamID,
+        errorCode: HTTP2ErrorCode,
+        connection: HTTP2ClientConnection
+    ) {}
     public func connectionClosed(_ connection: HTTP2ClientConnection) {}
 }
 
@@ -75,7 +85,10 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
             }
             .connect(host: host, port: port)
             .flatMapThrowing { channel in
-                NIOLoopBound(try channel.pipeline.syncOperations.handler(type: HTTP2ClientConnection.self), eventLoop: channel.eventLoop)
+                NIOLoopBound(
+                    try channel.pipeline.syncOperations.handler(type: HTTP2ClientConnection.self),
+                    eventLoop: channel.eventLoop
+                )
             }
     }
 
@@ -99,7 +112,8 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
     /// False once GOAWAY was received or sent, stream ids ran out, or the connection closed.
     public var isAcceptingStreams: Bool {
         guard let core = self.core, let session = core.session, self.isActive else { return false }
-        return !core.goAwayReceived && !core.goAwaySent && nghttp2_session_get_next_stream_id(session) <= UInt32(Int32.max)
+        return !core.goAwayReceived && !core.goAwaySent
+            && nghttp2_session_get_next_stream_id(session) <= UInt32(Int32.max)
     }
 
     /// Response body bytes queued to send (all streams) and their high-water mark.
@@ -192,7 +206,12 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
     public func handlerAdded(context: ChannelHandlerContext) {
         self.eventLoop = context.eventLoop
         do {
-            let core = try NGHTTP2Session(role: .client, configuration: self.configuration, events: self, allocator: context.channel.allocator)
+            let core = try NGHTTP2Session(
+                role: .client,
+                configuration: self.configuration,
+                events: self,
+                allocator: context.channel.allocator
+            )
             core.context = context
             self.core = core
             try core.start()
@@ -246,7 +265,12 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
 
 extension HTTP2ClientConnection: NGHTTP2SessionEvents {
     func sessionReceivedHead(_ stream: HTTP2StreamState, endStream: Bool) {
-        stream.clientDelegate?.responseHead(stream.responseHead, endStream: endStream, stream: HTTP2StreamID(stream.id), connection: self)
+        stream.clientDelegate?.responseHead(
+            stream.responseHead,
+            endStream: endStream,
+            stream: HTTP2StreamID(stream.id),
+            connection: self
+        )
     }
 
     func sessionReceivedBody(_ stream: HTTP2StreamState, _ chunk: ByteBuffer) {
@@ -273,11 +297,19 @@ extension HTTP2ClientConnection: NGHTTP2SessionEvents {
         let delegate = stream.clientDelegate
         stream.detached = true
         self.core?.resetStream(stream, code: .cancel)
-        delegate?.streamReset(HTTP2StreamReset(code: .cancel, origin: .idleTimeout), stream: HTTP2StreamID(stream.id), connection: self)
+        delegate?.streamReset(
+            HTTP2StreamReset(code: .cancel, origin: .idleTimeout),
+            stream: HTTP2StreamID(stream.id),
+            connection: self
+        )
     }
 
     func sessionStreamWritabilityChanged(_ stream: HTTP2StreamState) {
-        stream.clientDelegate?.streamWritabilityChanged(stream.isWritable, stream: HTTP2StreamID(stream.id), connection: self)
+        stream.clientDelegate?.streamWritabilityChanged(
+            stream.isWritable,
+            stream: HTTP2StreamID(stream.id),
+            connection: self
+        )
     }
 
     func sessionReceivedGoAway(lastStreamID: Int32, errorCode: HTTP2ErrorCode) {
@@ -302,7 +334,12 @@ private final class ResponseCollector: HTTP2ClientStreamDelegate {
         self.body = allocator.buffer(capacity: 0)
     }
 
-    func responseHead(_ head: HTTP2ResponseHead, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
+    func responseHead(
+        _ head: HTTP2ResponseHead,
+        endStream: Bool,
+        stream: HTTP2StreamID,
+        connection: HTTP2ClientConnection
+    ) {
         self.head = head
         if endStream { self.promise.succeed(HTTP2Response(head: head, body: self.body, trailers: nil)) }
     }

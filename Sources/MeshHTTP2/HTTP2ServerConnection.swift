@@ -10,7 +10,12 @@ import NIOHTTP1
 /// or the client stops sending once the stream window is full.
 public protocol HTTP2ServerDelegate: AnyObject {
     /// A request head. When `endStream` is true no body or end event follows.
-    func requestHead(_ head: HTTP2RequestHead, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection)
+    func requestHead(
+        _ head: HTTP2RequestHead,
+        endStream: Bool,
+        stream: HTTP2StreamID,
+        connection: HTTP2ServerConnection
+    )
     /// A slice of a DATA frame's payload (not a copy of it).
     func requestBody(_ chunk: ByteBuffer, stream: HTTP2StreamID, connection: HTTP2ServerConnection)
     /// The request finished, with its trailers if it had any.
@@ -25,7 +30,8 @@ public protocol HTTP2ServerDelegate: AnyObject {
 }
 
 extension HTTP2ServerDelegate {
-    public func streamWritabilityChanged(_ isWritable: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {}
+    public func streamWritabilityChanged(_ isWritable: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
+    }
     public func streamClosed(_ stream: HTTP2StreamID, connection: HTTP2ServerConnection) {}
 }
 
@@ -180,7 +186,12 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
             self.core = core
             try core.start()
             if let upgrade = self.upgrade {
-                try self.adoptUpgradedRequest(upgrade.request, isHead: upgrade.isHead, settings: upgrade.settings, core: core)
+                try self.adoptUpgradedRequest(
+                    upgrade.request,
+                    isHead: upgrade.isHead,
+                    settings: upgrade.settings,
+                    core: core
+                )
                 self.upgrade = nil
             }
         } catch {
@@ -235,7 +246,12 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
         context.close(promise: nil)
     }
 
-    private func adoptUpgradedRequest(_ request: HTTP2RequestHead, isHead: Bool, settings: [UInt8], core: NGHTTP2Session)
+    private func adoptUpgradedRequest(
+        _ request: HTTP2RequestHead,
+        isHead: Bool,
+        settings: [UInt8],
+        core: NGHTTP2Session
+    )
         throws
     {
         guard let session = core.session else { throw HTTP2CodecError.connectionGoingAway }
@@ -258,7 +274,12 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
 
 extension HTTP2ServerConnection: NGHTTP2SessionEvents {
     func sessionReceivedHead(_ stream: HTTP2StreamState, endStream: Bool) {
-        self.delegate.requestHead(stream.requestHead, endStream: endStream, stream: HTTP2StreamID(stream.id), connection: self)
+        self.delegate.requestHead(
+            stream.requestHead,
+            endStream: endStream,
+            stream: HTTP2StreamID(stream.id),
+            connection: self
+        )
     }
 
     func sessionReceivedBody(_ stream: HTTP2StreamState, _ chunk: ByteBuffer) {

@@ -16,7 +16,15 @@ enum NGHTTP2Callbacks {
             guard let session = NGHTTP2Callbacks.session(userData), let frame else { return NGHTTP2Callbacks.failure }
             return session.onBeginHeaders(frame)
         }
-        nghttp2_session_callbacks_set_on_header_callback(callbacks) { _, frame, name, nameLength, value, valueLength, _, userData in
+        nghttp2_session_callbacks_set_on_header_callback(callbacks) {
+            _,
+            frame,
+            name,
+            nameLength,
+            value,
+            valueLength,
+            _,
+            userData in
             guard let session = NGHTTP2Callbacks.session(userData), let frame, let name, let value else {
                 return NGHTTP2Callbacks.failure
             }
@@ -88,7 +96,11 @@ extension NGHTTP2Session {
         return 0
     }
 
-    func onHeader(_ frame: UnsafePointer<nghttp2_frame>, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>)
+    func onHeader(
+        _ frame: UnsafePointer<nghttp2_frame>,
+        name: UnsafeBufferPointer<UInt8>,
+        value: UnsafeBufferPointer<UInt8>
+    )
         -> Int32
     {
         guard let stream = self.lookup(frame.pointee.hd.stream_id) else { return 0 }

@@ -60,7 +60,12 @@ final class NGHTTP2Session {
     private var resetTokensUpdated = NIODeadline.now()
     private var idleSweep: Scheduled<Void>?
 
-    init(role: Role, configuration: HTTP2Configuration, events: any NGHTTP2SessionEvents, allocator: ByteBufferAllocator)
+    init(
+        role: Role,
+        configuration: HTTP2Configuration,
+        events: any NGHTTP2SessionEvents,
+        allocator: ByteBufferAllocator
+    )
         throws
     {
         self.role = role
@@ -133,10 +138,22 @@ final class NGHTTP2Session {
     func start() throws {
         guard let session else { return }
         var settings: [nghttp2_settings_entry] = [
-            .init(settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue), value: self.configuration.maxConcurrentStreams),
-            .init(settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), value: UInt32(self.configuration.initialStreamWindowSize)),
-            .init(settings_id: Int32(NGHTTP2_SETTINGS_MAX_FRAME_SIZE.rawValue), value: UInt32(self.configuration.maxFrameSize)),
-            .init(settings_id: Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue), value: UInt32(self.configuration.maxHeaderListSize)),
+            .init(
+                settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue),
+                value: self.configuration.maxConcurrentStreams
+            ),
+            .init(
+                settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue),
+                value: UInt32(self.configuration.initialStreamWindowSize)
+            ),
+            .init(
+                settings_id: Int32(NGHTTP2_SETTINGS_MAX_FRAME_SIZE.rawValue),
+                value: UInt32(self.configuration.maxFrameSize)
+            ),
+            .init(
+                settings_id: Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue),
+                value: UInt32(self.configuration.maxHeaderListSize)
+            ),
             .init(settings_id: Int32(NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES.rawValue), value: 1),
         ]
         if self.role == .client {
@@ -144,7 +161,12 @@ final class NGHTTP2Session {
         }
         var rv = nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), settings, settings.count)
         guard rv == 0 else { throw Self.error(rv) }
-        rv = nghttp2_session_set_local_window_size(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, self.configuration.connectionWindowSize)
+        rv = nghttp2_session_set_local_window_size(
+            session,
+            UInt8(NGHTTP2_FLAG_NONE.rawValue),
+            0,
+            self.configuration.connectionWindowSize
+        )
         guard rv == 0 else { throw Self.error(rv) }
     }
 
@@ -160,7 +182,10 @@ final class NGHTTP2Session {
         for stream in open {
             self.failQueuedWrites(stream, error: ChannelError.ioOnClosedChannel)
             if !stream.detached {
-                self.events.sessionClosedStream(stream, reset: HTTP2StreamReset(code: .cancel, origin: .connectionClosed))
+                self.events.sessionClosedStream(
+                    stream,
+                    reset: HTTP2StreamReset(code: .cancel, origin: .connectionClosed)
+                )
             }
         }
         for promise in self.pendingOutputPromises { promise.fail(ChannelError.ioOnClosedChannel) }
@@ -283,7 +308,8 @@ final class NGHTTP2Session {
         self.isFlushing = false
         if self.flushRequestedWhileFlushing { self.scheduleFlush() }
         if self.deleteSessionWhenIdle { self.deleteSession() }
-        if let session = self.session, nghttp2_session_want_read(session) == 0, nghttp2_session_want_write(session) == 0 {
+        if let session = self.session, nghttp2_session_want_read(session) == 0, nghttp2_session_want_write(session) == 0
+        {
             context.close(promise: nil)
         }
     }
@@ -403,9 +429,13 @@ final class NGHTTP2Session {
         guard !stream.sentHead else {
             throw HTTP2CodecError.invalidStreamState(HTTP2StreamID(stream.id), "response head already sent")
         }
-        let rv = HeaderBlock.withNameValues(pseudo: [(":status", String(head.status))], headers: head.headers) { nva, count in
+        let rv = HeaderBlock.withNameValues(pseudo: [(":status", String(head.status))], headers: head.headers) {
+            nva,
+            count in
             if endStream { return nghttp2_submit_response(session, stream.id, nva, count, nil) }
-            return withUnsafePointer(to: Self.dataProvider) { nghttp2_submit_response(session, stream.id, nva, count, $0) }
+            return withUnsafePointer(to: Self.dataProvider) {
+                nghttp2_submit_response(session, stream.id, nva, count, $0)
+            }
         }
         guard rv == 0 else { throw Self.error(rv) }
         stream.sentHead = true
@@ -422,7 +452,9 @@ final class NGHTTP2Session {
         ]
         let id = HeaderBlock.withNameValues(pseudo: pseudo, headers: head.headers) { nva, count in
             if endStream { return nghttp2_submit_request(session, nil, nva, count, nil, nil) }
-            return withUnsafePointer(to: Self.dataProvider) { nghttp2_submit_request(session, nil, nva, count, $0, nil) }
+            return withUnsafePointer(to: Self.dataProvider) {
+                nghttp2_submit_request(session, nil, nva, count, $0, nil)
+            }
         }
         guard id > 0 else { throw Self.error(id) }
         let stream = HTTP2StreamState(id: id)
@@ -435,7 +467,9 @@ final class NGHTTP2Session {
         return stream
     }
 
-    func enqueueBody(_ stream: HTTP2StreamState, _ bytes: ByteBuffer, endStream: Bool, promise: EventLoopPromise<Void>?) throws {
+    func enqueueBody(_ stream: HTTP2StreamState, _ bytes: ByteBuffer, endStream: Bool, promise: EventLoopPromise<Void>?)
+        throws
+    {
         guard stream.sentHead, stream.hasDataProvider, !stream.localEnded else {
             promise?.fail(HTTP2CodecError.invalidStreamState(HTTP2StreamID(stream.id), "body outside an open body"))
             throw HTTP2CodecError.invalidStreamState(HTTP2StreamID(stream.id), "body sent before head or after end")

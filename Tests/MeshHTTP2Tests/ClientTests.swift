@@ -61,9 +61,14 @@ import Testing
     }
 
     @Test func trailersFromNghttpd() async throws {
-        let nghttpd = try await Nghttpd.start(files: ["page.bin": Self.page], arguments: ["--trailer", "x-served-by: nghttpd"])
+        let nghttpd = try await Nghttpd.start(
+            files: ["page.bin": Self.page],
+            arguments: ["--trailer", "x-served-by: nghttpd"]
+        )
         defer { nghttpd.stop() }
-        let response = try await withClient(port: nghttpd.port) { client in try await client.request(Self.get("/page.bin")) }
+        let response = try await withClient(port: nghttpd.port) { client in
+            try await client.request(Self.get("/page.bin"))
+        }
         #expect(response.body.readableBytes == Self.page.count)
         #expect(response.trailers?["x-served-by"] == ["nghttpd"])
     }
@@ -78,7 +83,9 @@ import Testing
             let stream = try await client.openRecordedStream(Self.get("/big.bin"), endStream: true, consume: false)
             let window = Int(HTTP2Configuration.default.initialStreamWindowSize)
             let received = { (events: [ClientEvents.Event]) in
-                events.reduce(0) { total, event in if case .body(stream, let bytes) = event { total + bytes } else { total } }
+                events.reduce(0) { total, event in
+                    if case .body(stream, let bytes) = event { total + bytes } else { total }
+                }
             }
             #expect(await client.events.wait { received($0) == window })
             // A full round trip on the same connection: nothing more arrived for the stalled stream.
@@ -86,7 +93,11 @@ import Testing
             #expect(Array(between.body.readableBytesView) == Self.page)
             #expect(received(client.events.all) == window)
             try await client.onLoop { try $0.resetStream(stream, code: .cancel) }
-            #expect(await client.events.wait { $0.contains(.reset(stream, HTTP2StreamReset(code: .cancel, origin: .local))) })
+            #expect(
+                await client.events.wait {
+                    $0.contains(.reset(stream, HTTP2StreamReset(code: .cancel, origin: .local)))
+                }
+            )
             let after = try await client.request(Self.get("/page.bin"))
             #expect(Array(after.body.readableBytesView) == Self.page)
         }
@@ -134,11 +145,16 @@ import Testing
     @Test func clientResetReachesTheServerDelegate() async throws {
         try await withAnswerServer { server in
             try await withClient(port: server.port) { client in
-                let stream = try await client.openRecordedStream(HTTP2RequestHead(method: "POST", authority: "localhost", path: "/hold"), endStream: false)
+                let stream = try await client.openRecordedStream(
+                    HTTP2RequestHead(method: "POST", authority: "localhost", path: "/hold"),
+                    endStream: false
+                )
                 try await client.onLoop { try $0.sendBody(ByteBuffer(string: "partial"), stream: stream) }
                 try await client.onLoop { try $0.resetStream(stream, code: .cancel) }
                 let deadline = ContinuousClock.now + .seconds(10)
-                while server.observations.resets.isEmpty && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+                while server.observations.resets.isEmpty && ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
                 #expect(server.observations.resets == [HTTP2StreamReset(code: .cancel, origin: .remote)])
             }
         }
@@ -149,7 +165,10 @@ import Testing
         configuration.streamIdleTimeout = .milliseconds(300)
         try await withAnswerServer(configuration: configuration) { server in
             try await withClient(port: server.port) { client in
-                let stalled = try await client.openRecordedStream(HTTP2RequestHead(method: "POST", authority: "localhost", path: "/hold"), endStream: false)
+                let stalled = try await client.openRecordedStream(
+                    HTTP2RequestHead(method: "POST", authority: "localhost", path: "/hold"),
+                    endStream: false
+                )
                 #expect(await client.events.wait { $0.contains(.head(stalled, status: 408, endStream: true)) })
                 #expect(server.observations.resets == [HTTP2StreamReset(code: .cancel, origin: .idleTimeout)])
                 #expect(try await client.request(Self.get("/")).head.status == 200)
@@ -160,11 +179,16 @@ import Testing
     @Test func gracefulShutdownFinishesInFlightStreams() async throws {
         try await withAnswerServer { server in
             try await withClient(port: server.port) { client in
-                let inFlight = try await client.openRecordedStream(HTTP2RequestHead(method: "POST", authority: "localhost", path: "/hold"), endStream: false)
+                let inFlight = try await client.openRecordedStream(
+                    HTTP2RequestHead(method: "POST", authority: "localhost", path: "/hold"),
+                    endStream: false
+                )
                 let bye = try await client.request(Self.get("/goaway"))
                 #expect(bye.head.status == 200)
                 // First the notice (2^31-1), then, a PING round trip later, the real last stream id.
-                #expect(await client.events.wait { $0.contains(.goAway(lastStreamID: HTTP2StreamID(Int32.max), .noError)) })
+                #expect(
+                    await client.events.wait { $0.contains(.goAway(lastStreamID: HTTP2StreamID(Int32.max), .noError)) }
+                )
                 #expect(await client.events.wait { $0.contains(.goAway(lastStreamID: HTTP2StreamID(3), .noError)) })
                 #expect(try await client.onLoop { $0.isAcceptingStreams } == false)
                 // The stream opened before the GOAWAY still completes.

@@ -8,14 +8,21 @@ import Testing
 @Suite(.serialized) struct CurlTests {
     @Test func priorKnowledgeRequestReachesTheDelegateWithItsHeaders() async throws {
         try await withAnswerServer { server in
-        let result = try await run(
-            "curl",
-            ["-sS", "--http2-prior-knowledge", "-H", "X-Custom: Yes", "-w", "\\n%{http_version} %{response_code}", "\(server.url)/inspect?q=1"]
-        )
-        #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout.contains("stream=1 method=GET scheme=http authority=127.0.0.1:\(server.port) path=/inspect?q=1"))
-        #expect(result.stdout.contains("x-custom"))
-        #expect(result.stdout.hasSuffix("\n2 200"))
+            let result = try await run(
+                "curl",
+                [
+                    "-sS", "--http2-prior-knowledge", "-H", "X-Custom: Yes", "-w",
+                    "\\n%{http_version} %{response_code}", "\(server.url)/inspect?q=1",
+                ]
+            )
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(
+                result.stdout.contains(
+                    "stream=1 method=GET scheme=http authority=127.0.0.1:\(server.port) path=/inspect?q=1"
+                )
+            )
+            #expect(result.stdout.contains("x-custom"))
+            #expect(result.stdout.hasSuffix("\n2 200"))
         }
     }
 
@@ -36,7 +43,9 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("HTTP/1.1 101"))
         #expect(result.stderr.contains("HTTP/2 200"))
-        #expect(result.stdout.contains("stream=1 method=GET scheme=http authority=127.0.0.1:\(server.port) path=/inspect"))
+        #expect(
+            result.stdout.contains("stream=1 method=GET scheme=http authority=127.0.0.1:\(server.port) path=/inspect")
+        )
         // Hop-by-hop fields of the HTTP/1.1 request do not reach the HTTP/2 delegate.
         #expect(!result.stdout.lowercased().contains("http2-settings"))
         #expect(!result.stdout.lowercased().contains("upgrade"))
@@ -61,11 +70,17 @@ import Testing
         let output = directory.path("echo.bin")
         try Self.writePattern(to: input, count: 64 << 20, seed: 7)
         let (server, result) = try await withAnswerServer { server in
-            (server, try await run(
-            "curl",
-            ["-sS", "--http2-prior-knowledge", "-T", input, "-o", output, "-w", "%{http_code}", "\(server.url)/echo"],
-            timeout: .seconds(180)
-        ))
+            (
+                server,
+                try await run(
+                    "curl",
+                    [
+                        "-sS", "--http2-prior-knowledge", "-T", input, "-o", output, "-w", "%{http_code}",
+                        "\(server.url)/echo",
+                    ],
+                    timeout: .seconds(180)
+                )
+            )
         }
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout == "200")
@@ -80,11 +95,17 @@ import Testing
         let output = directory.path("download.bin")
         let size = 64 << 20
         let (server, result) = try await withAnswerServer { server in
-            (server, try await run(
-            "curl",
-            ["-sS", "--http2-prior-knowledge", "-o", output, "-w", "%{http_code}", "\(server.url)/download?bytes=\(size)"],
-            timeout: .seconds(180)
-        ))
+            (
+                server,
+                try await run(
+                    "curl",
+                    [
+                        "-sS", "--http2-prior-knowledge", "-o", output, "-w", "%{http_code}",
+                        "\(server.url)/download?bytes=\(size)",
+                    ],
+                    timeout: .seconds(180)
+                )
+            )
         }
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout == "200")

@@ -36,7 +36,9 @@ import Testing
             // PING must be on stream 0 (RFC 9113 §6.7).
             let pingOnStream = try RawHTTP2Connection(port: server.port)
             pingOnStream.handshake()
-            pingOnStream.send(FrameBuilder.frame(type: RawFrame.ping, stream: 1, payload: [UInt8](repeating: 0, count: 8)))
+            pingOnStream.send(
+                FrameBuilder.frame(type: RawFrame.ping, stream: 1, payload: [UInt8](repeating: 0, count: 8))
+            )
             #expect(Self.goAway(on: pingOnStream)?.errorCode == Self.protocolError)
 
             // A SETTINGS payload must be a multiple of 6 bytes.
@@ -83,7 +85,13 @@ import Testing
             #expect(connection.get(stream: 3) == 200)
             // Too many fields, each small: refused the same way.
             let many = (0..<150).map { ("x-f\($0)", "v") }
-            connection.send(FrameBuilder.headers(stream: 5, block: FrameBuilder.getBlock(path: "/", extraHeaders: many), endStream: true))
+            connection.send(
+                FrameBuilder.headers(
+                    stream: 5,
+                    block: FrameBuilder.getBlock(path: "/", extraHeaders: many),
+                    endStream: true
+                )
+            )
             #expect(connection.awaitStatus(stream: 5) == 431)
             #expect(connection.get(stream: 7) == 200)
         }
@@ -98,7 +106,13 @@ import Testing
         try await withAnswerServer(configuration: configuration) { server in
             let open = { (connection: RawHTTP2Connection) in
                 for stream: Int32 in [1, 3, 5] {
-                    connection.send(FrameBuilder.headers(stream: stream, block: FrameBuilder.simpleGetBlock(path: "/hold"), endStream: false))
+                    connection.send(
+                        FrameBuilder.headers(
+                            stream: stream,
+                            block: FrameBuilder.simpleGetBlock(path: "/hold"),
+                            endStream: false
+                        )
+                    )
                 }
             }
             // Before the client acknowledges the server's SETTINGS: the third stream is refused.

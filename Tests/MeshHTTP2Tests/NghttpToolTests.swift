@@ -29,7 +29,11 @@ import Testing
         let input = directory.path("body.bin")
         try Data((0..<300_000).map { UInt8($0 % 199) }).write(to: URL(fileURLWithPath: input))
         let result = try await withAnswerServer { server in
-            try await run("nghttp", ["-v", "-n", "-d", input, "--trailer", "x-checksum: 42", "\(server.url)/echo"], timeout: .seconds(30))
+            try await run(
+                "nghttp",
+                ["-v", "-n", "-d", input, "--trailer", "x-checksum: 42", "\(server.url)/echo"],
+                timeout: .seconds(30)
+            )
         }
         #expect(result.status == 0, "\(result.stderr)")
         // Echoed trailers prove the request trailers reached the delegate.
@@ -46,11 +50,19 @@ import Testing
 
     @Test func h2loadCompletesEveryRequest() async throws {
         let (result, completed) = try await withAnswerServer { server in
-            let result = try await run("h2load", ["-n", "20000", "-c", "10", "-m", "10", "\(server.url)/"], timeout: .seconds(120))
+            let result = try await run(
+                "h2load",
+                ["-n", "20000", "-c", "10", "-m", "10", "\(server.url)/"],
+                timeout: .seconds(120)
+            )
             return (result, server.observations.completedStreams)
         }
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout.contains("requests: 20000 total, 20000 started, 20000 done, 20000 succeeded, 0 failed, 0 errored, 0 timeout"))
+        #expect(
+            result.stdout.contains(
+                "requests: 20000 total, 20000 started, 20000 done, 20000 succeeded, 0 failed, 0 errored, 0 timeout"
+            )
+        )
         #expect(result.stdout.contains("status codes: 20000 2xx"))
         #expect(completed == 20000)
     }

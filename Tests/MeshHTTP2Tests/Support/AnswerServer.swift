@@ -19,7 +19,9 @@ final class ServerObservations: Sendable {
     var resets: [HTTP2StreamReset] { self.state.withLock { $0.resets } }
     var completedStreams: Int { self.state.withLock { $0.completedStreams } }
 
-    func record(queued: Int) { self.state.withLock { $0.maxOutboundQueuedBytes = max($0.maxOutboundQueuedBytes, queued) } }
+    func record(queued: Int) {
+        self.state.withLock { $0.maxOutboundQueuedBytes = max($0.maxOutboundQueuedBytes, queued) }
+    }
     func record(reset: HTTP2StreamReset) { self.state.withLock { $0.resets.append(reset) } }
     func recordCompleted(queued: Int) {
         self.state.withLock {
@@ -53,7 +55,12 @@ final class AnswerDelegate: HTTP2ServerDelegate {
         self.observations = observations
     }
 
-    func requestHead(_ head: HTTP2RequestHead, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
+    func requestHead(
+        _ head: HTTP2RequestHead,
+        endStream: Bool,
+        stream: HTTP2StreamID,
+        connection: HTTP2ServerConnection
+    ) {
         let questionMark = head.path.firstIndex(of: "?")
         let path = questionMark.map { String(head.path[..<$0]) } ?? head.path
         let query = questionMark.map { String(head.path[head.path.index(after: $0)...]) } ?? ""
@@ -61,11 +68,18 @@ final class AnswerDelegate: HTTP2ServerDelegate {
             switch path {
             case "/echo":
                 self.routes[stream] = .echo
-                try connection.sendResponseHead(HTTP2ResponseHead(status: 200, headers: ["content-type": "application/octet-stream"]), stream: stream, endStream: false)
+                try connection.sendResponseHead(
+                    HTTP2ResponseHead(status: 200, headers: ["content-type": "application/octet-stream"]),
+                    stream: stream,
+                    endStream: false
+                )
                 if endStream { try connection.sendEnd(stream: stream) }
             case "/download":
                 let total = Int(query.replacingOccurrences(of: "bytes=", with: "")) ?? 0
-                try connection.sendResponseHead(HTTP2ResponseHead(status: 200, headers: ["content-length": String(total)]), stream: stream)
+                try connection.sendResponseHead(
+                    HTTP2ResponseHead(status: 200, headers: ["content-length": String(total)]),
+                    stream: stream
+                )
                 self.routes[stream] = .download(remaining: total, offset: 0)
                 try self.produce(stream: stream, connection: connection)
             case "/trailers":
@@ -80,16 +94,29 @@ final class AnswerDelegate: HTTP2ServerDelegate {
                 try connection.resetStream(stream, code: HTTP2ErrorCode(code))
             case "/inspect":
                 let names = head.headers.map { $0.name }.joined(separator: ",")
-                let text = "stream=\(stream) method=\(head.method) scheme=\(head.scheme) authority=\(head.authority) path=\(head.path) headers=\(names)\n"
-                try connection.sendResponse(HTTP2ResponseHead(status: 200), body: ByteBuffer(string: text), stream: stream)
+                let text =
+                    "stream=\(stream) method=\(head.method) scheme=\(head.scheme) authority=\(head.authority) path=\(head.path) headers=\(names)\n"
+                try connection.sendResponse(
+                    HTTP2ResponseHead(status: 200),
+                    body: ByteBuffer(string: text),
+                    stream: stream
+                )
             case "/goaway":
                 connection.initiateGracefulShutdown()
-                try connection.sendResponse(HTTP2ResponseHead(status: 200), body: ByteBuffer(string: "bye\n"), stream: stream)
+                try connection.sendResponse(
+                    HTTP2ResponseHead(status: 200),
+                    body: ByteBuffer(string: "bye\n"),
+                    stream: stream
+                )
             case "/hold":
                 self.routes[stream] = .hold
                 if endStream { try self.answerHold(stream: stream, connection: connection) }
             default:
-                try connection.sendResponse(HTTP2ResponseHead(status: 200, headers: ["content-type": "text/plain"]), body: Self.hello, stream: stream)
+                try connection.sendResponse(
+                    HTTP2ResponseHead(status: 200, headers: ["content-type": "text/plain"]),
+                    body: Self.hello,
+                    stream: stream
+                )
             }
         } catch {
             try? connection.resetStream(stream, code: .internalError)
@@ -178,7 +205,11 @@ final class HTTP1Answer: ChannelInboundHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard case .end = Self.unwrapInboundIn(data) else { return }
         let body = ByteBuffer(string: "hello over http/1.1\n")
-        let head = HTTPResponseHead(version: .http1_1, status: .ok, headers: ["content-length": String(body.readableBytes), "x-protocol": "http/1.1"])
+        let head = HTTPResponseHead(
+            version: .http1_1,
+            status: .ok,
+            headers: ["content-length": String(body.readableBytes), "x-protocol": "http/1.1"]
+        )
         context.write(Self.wrapOutboundOut(.head(head)), promise: nil)
         context.write(Self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         context.writeAndFlush(Self.wrapOutboundOut(.end(nil)), promise: nil)
@@ -199,14 +230,16 @@ final class AnswerServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let channel: any Channel
 
-    private init(port: Int, observations: ServerObservations, group: MultiThreadedEventLoopGroup, channel: any Channel) {
+    private init(port: Int, observations: ServerObservations, group: MultiThreadedEventLoopGroup, channel: any Channel)
+    {
         self.port = port
         self.observations = observations
         self.group = group
         self.channel = channel
     }
 
-    static func start(mode: Mode = .sniffing, configuration: HTTP2Configuration = .default) async throws -> AnswerServer {
+    static func start(mode: Mode = .sniffing, configuration: HTTP2Configuration = .default) async throws -> AnswerServer
+    {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let observations = ServerObservations()
         do {
@@ -220,10 +253,16 @@ final class AnswerServer: Sendable {
                         switch mode {
                         case .sniffing:
                             try channel.pipeline.syncOperations.addHandler(
-                                HTTP2ProtocolSniffer.server(configuration: configuration, makeDelegate: makeDelegate, http1Handlers: { [HTTP1Answer()] })
+                                HTTP2ProtocolSniffer.server(
+                                    configuration: configuration,
+                                    makeDelegate: makeDelegate,
+                                    http1Handlers: { [HTTP1Answer()] }
+                                )
                             )
                         case .http2Only:
-                            try channel.pipeline.syncOperations.addHandler(HTTP2ServerConnection(configuration: configuration, delegate: makeDelegate()))
+                            try channel.pipeline.syncOperations.addHandler(
+                                HTTP2ServerConnection(configuration: configuration, delegate: makeDelegate())
+                            )
                         }
                     }
                 }

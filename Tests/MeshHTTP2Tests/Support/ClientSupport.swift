@@ -19,7 +19,12 @@ final class TestClient: Sendable {
     static func connect(port: Int, configuration: HTTP2Configuration = .default) async throws -> TestClient {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         do {
-            let connection = try await HTTP2ClientConnection.connect(host: "127.0.0.1", port: port, group: group, configuration: configuration).get()
+            let connection = try await HTTP2ClientConnection.connect(
+                host: "127.0.0.1",
+                port: port,
+                group: group,
+                configuration: configuration
+            ).get()
             let client = TestClient(group: group, connection: connection)
             let events = client.events
             try await client.onLoop { connection in connection.delegate = events }
@@ -31,12 +36,16 @@ final class TestClient: Sendable {
     }
 
     /// Runs `body` with the connection on its event loop.
-    func onLoop<Result: Sendable>(_ body: @escaping @Sendable (HTTP2ClientConnection) throws -> Result) async throws -> Result {
+    func onLoop<Result: Sendable>(_ body: @escaping @Sendable (HTTP2ClientConnection) throws -> Result) async throws
+        -> Result
+    {
         let connection = self.connection
         return try await connection.eventLoop.submit { try body(connection.value) }.get()
     }
 
-    func request(_ head: HTTP2RequestHead, body: ByteBuffer? = nil, trailers: HTTPHeaders? = nil) async throws -> HTTP2Response {
+    func request(_ head: HTTP2RequestHead, body: ByteBuffer? = nil, trailers: HTTPHeaders? = nil) async throws
+        -> HTTP2Response
+    {
         let connection = self.connection
         return try await connection.eventLoop.flatSubmit {
             do {
@@ -49,10 +58,16 @@ final class TestClient: Sendable {
 
     /// Opens a stream whose events are recorded in `events` under the returned id.
     /// With `consume: false` received body is never handed back: the server stalls at the window.
-    func openRecordedStream(_ head: HTTP2RequestHead, endStream: Bool, consume: Bool = true) async throws -> HTTP2StreamID {
+    func openRecordedStream(_ head: HTTP2RequestHead, endStream: Bool, consume: Bool = true) async throws
+        -> HTTP2StreamID
+    {
         let events = self.events
         return try await self.onLoop { connection in
-            try connection.openStream(head, endStream: endStream, delegate: RecordingStreamDelegate(events: events, consume: consume))
+            try connection.openStream(
+                head,
+                endStream: endStream,
+                delegate: RecordingStreamDelegate(events: events, consume: consume)
+            )
         }
     }
 
@@ -64,7 +79,11 @@ final class TestClient: Sendable {
 }
 
 /// Runs `body` with a connected client and always shuts it down.
-func withClient<Result>(port: Int, configuration: HTTP2Configuration = .default, _ body: (TestClient) async throws -> Result)
+func withClient<Result>(
+    port: Int,
+    configuration: HTTP2Configuration = .default,
+    _ body: (TestClient) async throws -> Result
+)
     async throws -> Result
 {
     let client = try await TestClient.connect(port: port, configuration: configuration)
@@ -123,7 +142,12 @@ final class RecordingStreamDelegate: HTTP2ClientStreamDelegate {
         self.consume = consume
     }
 
-    func responseHead(_ head: HTTP2ResponseHead, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
+    func responseHead(
+        _ head: HTTP2ResponseHead,
+        endStream: Bool,
+        stream: HTTP2StreamID,
+        connection: HTTP2ClientConnection
+    ) {
         self.events.append(.head(stream, status: head.status, endStream: endStream))
     }
 
@@ -160,7 +184,10 @@ final class Nghttpd {
         }
         for _ in 0..<5 {
             let port = try reserveFreePort()
-            let process = try RunningProcess("nghttpd", ["--no-tls", "-a", "127.0.0.1", "-d", docroot.url.path] + arguments + [String(port)])
+            let process = try RunningProcess(
+                "nghttpd",
+                ["--no-tls", "-a", "127.0.0.1", "-d", docroot.url.path] + arguments + [String(port)]
+            )
             if await waitUntilListening(port: port, timeout: .seconds(5)), process.process.isRunning {
                 return Nghttpd(port: port, docroot: docroot, process: process)
             }

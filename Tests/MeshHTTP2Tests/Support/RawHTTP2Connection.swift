@@ -30,7 +30,9 @@ enum FrameBuilder {
 
     static func frame(type: UInt8, flags: UInt8 = 0, stream: Int32 = 0, payload: [UInt8] = []) -> [UInt8] {
         let length = payload.count
-        var bytes: [UInt8] = [UInt8((length >> 16) & 0xff), UInt8((length >> 8) & 0xff), UInt8(length & 0xff), type, flags]
+        var bytes: [UInt8] = [
+            UInt8((length >> 16) & 0xff), UInt8((length >> 8) & 0xff), UInt8(length & 0xff), type, flags,
+        ]
         bytes += withUnsafeBytes(of: UInt32(bitPattern: stream).bigEndian, Array.init)
         return bytes + payload
     }
@@ -96,7 +98,12 @@ enum FrameBuilder {
             let end = min(block.count, offset + maxFrame)
             let last = end == block.count
             let flags: UInt8 = (last ? 0x4 : 0) | (first && endStream ? 0x1 : 0)
-            out += frame(type: first ? RawFrame.headers : RawFrame.continuation, flags: flags, stream: stream, payload: Array(block[offset..<end]))
+            out += frame(
+                type: first ? RawFrame.headers : RawFrame.continuation,
+                flags: flags,
+                stream: stream,
+                payload: Array(block[offset..<end])
+            )
             offset = end
             first = false
         } while offset < block.count
@@ -119,7 +126,9 @@ final class RawHTTP2Connection {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let rv = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(self.socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(self.socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard rv == 0 else {
             close(self.socket)
@@ -140,7 +149,9 @@ final class RawHTTP2Connection {
     func send(_ bytes: [UInt8]) -> Bool {
         var offset = 0
         while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { Glibc.send(self.socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let written = bytes[offset...].withUnsafeBytes {
+                Glibc.send(self.socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             if written <= 0 { return false }
             offset += written
         }
@@ -153,7 +164,9 @@ final class RawHTTP2Connection {
     }
 
     /// Reads frames until `stop` returns true for one (returned), the peer closes, or the deadline.
-    func readFrames(timeout: Duration = .seconds(10), until stop: (RawFrame) -> Bool) -> (frames: [RawFrame], match: RawFrame?) {
+    func readFrames(timeout: Duration = .seconds(10), until stop: (RawFrame) -> Bool) -> (
+        frames: [RawFrame], match: RawFrame?
+    ) {
         let deadline = ContinuousClock.now + timeout
         var frames: [RawFrame] = []
         while ContinuousClock.now < deadline {
@@ -180,7 +193,12 @@ final class RawHTTP2Connection {
         let length = (Int(self.inbound[0]) << 16) | (Int(self.inbound[1]) << 8) | Int(self.inbound[2])
         guard self.inbound.count >= 9 + length else { return nil }
         let stream = Int32(bitPattern: RawFrame.uint32(self.inbound, at: 5) & 0x7fff_ffff)
-        let frame = RawFrame(type: self.inbound[3], flags: self.inbound[4], streamID: stream, payload: Array(self.inbound[9..<9 + length]))
+        let frame = RawFrame(
+            type: self.inbound[3],
+            flags: self.inbound[4],
+            streamID: stream,
+            payload: Array(self.inbound[9..<9 + length])
+        )
         self.inbound.removeFirst(9 + length)
         return frame
     }
@@ -201,7 +219,10 @@ final class RawHTTP2Connection {
                 offset += used
                 if flags & Int32(NGHTTP2_HD_INFLATE_EMIT.rawValue) != 0 {
                     let name = String(decoding: UnsafeBufferPointer(start: nv.name, count: nv.namelen), as: UTF8.self)
-                    fields[name] = String(decoding: UnsafeBufferPointer(start: nv.value, count: nv.valuelen), as: UTF8.self)
+                    fields[name] = String(
+                        decoding: UnsafeBufferPointer(start: nv.value, count: nv.valuelen),
+                        as: UTF8.self
+                    )
                 }
                 if flags & Int32(NGHTTP2_HD_INFLATE_FINAL.rawValue) != 0 { break }
                 if used == 0 && flags == 0 { break }
