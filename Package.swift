@@ -56,6 +56,7 @@ let package = Package(
             dependencies: [
                 "MeshHTTP2", "CNGHTTP2",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]

@@ -51,6 +51,23 @@ import Testing
         #expect(!result.stdout.lowercased().contains("upgrade"))
     }
 
+    /// Upgrades the codec declines are answered over HTTP/1.1 instead of failing.
+    @Test(arguments: [
+        ["-H", "HTTP2-Settings: !!not-base64!!"],
+        ["-H", "HTTP2-Settings: AAMAAABk", "-d", "a request body"],
+    ])
+    func declinedUpgradeIsServedOverHTTP11(_ extra: [String]) async throws {
+        let (_, result) = try await withAnswerServer { server in
+            let upgrade = ["-H", "Connection: Upgrade, HTTP2-Settings", "-H", "Upgrade: h2c"]
+            return (
+                server, try await run("curl", ["-sS", "-i", "--http1.1"] + upgrade + extra + ["\(server.url)/inspect"])
+            )
+        }
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.hasPrefix("HTTP/1.1 200"))
+        #expect(result.stdout.hasSuffix("hello over http/1.1\n"))
+    }
+
     @Test func trailersReachCurl() async throws {
         let (_, result) = try await withAnswerServer { server in
             (server, try await run("curl", ["-sS", "-v", "--http2-prior-knowledge", "\(server.url)/trailers"]))
