@@ -21,6 +21,7 @@ protocol NGHTTP2SessionEvents: AnyObject {
 
 /// One `nghttp2_session` bound to one NIO channel: feeds it input, drains its output with
 /// backpressure and keeps per-stream state. All methods run on the channel's event loop.
+/// The hot stored properties skip dynamic exclusivity checks (see HTTP2StreamState).
 final class NGHTTP2Session {
     enum Role { case server, client }
 
@@ -28,30 +29,30 @@ final class NGHTTP2Session {
     let configuration: HTTP2Configuration
     private(set) var session: OpaquePointer?
     unowned let events: any NGHTTP2SessionEvents
-    var streams: [Int32: HTTP2StreamState] = [:]
+    @exclusivity(unchecked) var streams: [Int32: HTTP2StreamState] = [:]
     /// The stream of the previous lookup: frames and header fields of one stream come in runs,
     /// so this spares most dictionary hashing.
-    private var lastStream: HTTP2StreamState?
+    @exclusivity(unchecked) private var lastStream: HTTP2StreamState?
 
     /// The handler's context while it is in the pipeline; output is written through it.
     var context: ChannelHandlerContext?
-    var pendingOutput: ByteBuffer
-    private var pendingOutputPromises: [EventLoopPromise<Void>] = []
-    private var isFlushing = false
-    private var flushRequestedWhileFlushing = false
+    @exclusivity(unchecked) var pendingOutput: ByteBuffer
+    @exclusivity(unchecked) private var pendingOutputPromises: [EventLoopPromise<Void>] = []
+    @exclusivity(unchecked) private var isFlushing = false
+    @exclusivity(unchecked) private var flushRequestedWhileFlushing = false
     /// close() arrived while nghttp2 was on the stack (a callback closed the channel).
     private var deleteSessionWhenIdle = false
-    private(set) var isReceiving = false
-    private var flushScheduled = false
+    @exclusivity(unchecked) private(set) var isReceiving = false
+    @exclusivity(unchecked) private var flushScheduled = false
     private(set) var isClosed = false
 
     /// The buffer being fed to `mem_recv`; DATA payloads inside it are delivered as slices.
-    private var inboundBuffer: ByteBuffer?
-    private var inboundBase: UnsafeRawPointer?
+    @exclusivity(unchecked) private var inboundBuffer: ByteBuffer?
+    @exclusivity(unchecked) private var inboundBase: UnsafeRawPointer?
 
     // Statistics the tests and operators read.
-    private(set) var outboundQueuedBytes = 0
-    private(set) var maxOutboundQueuedBytes = 0
+    @exclusivity(unchecked) private(set) var outboundQueuedBytes = 0
+    @exclusivity(unchecked) private(set) var maxOutboundQueuedBytes = 0
     var goAwaySent = false
     var goAwayReceived = false
 
