@@ -198,4 +198,36 @@ import Testing
             }
         }
     }
+
+    @Test func gracefulShutdownClosesAfterItsTimeoutWhenAStreamNeverFinishes() async throws {
+        var configuration = HTTP2Configuration()
+        configuration.gracefulShutdownTimeout = .milliseconds(300)
+        try await withAnswerServer(configuration: configuration) { server in
+            try await withClient(port: server.port) { client in
+                let stuck = try await client.openRecordedStream(
+                    HTTP2RequestHead(method: "POST", authority: "localhost", path: "/hold"),
+                    endStream: false
+                )
+                _ = try await client.request(Self.get("/goaway"))
+                #expect(await client.events.wait { $0.contains(.closed) })
+                #expect(
+                    client.events.all.contains(
+                        .reset(stuck, HTTP2StreamReset(code: .cancel, origin: .connectionClosed))
+                    )
+                )
+            }
+        }
+    }
+
+    @Test func responseHeadersOverTheClientsLimitResetTheStream() async throws {
+        var configuration = HTTP2Configuration()
+        configuration.maxHeaderListSize = 64  // `:status` alone is 42; with content-type it is over.
+        try await withAnswerServer { server in
+            try await withClient(port: server.port, configuration: configuration) { client in
+                await #expect(throws: HTTP2StreamReset(code: .internalError, origin: .local)) {
+                    try await client.request(Self.get("/"))
+                }
+            }
+        }
+    }
 }

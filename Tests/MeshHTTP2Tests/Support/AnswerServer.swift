@@ -293,6 +293,7 @@ struct TestFailure: Error, CustomStringConvertible {
 }
 
 /// Runs `body` against a fresh server and always stops the server afterwards.
+@discardableResult
 func withAnswerServer<Result>(
     mode: AnswerServer.Mode = .sniffing,
     configuration: HTTP2Configuration = .default,

@@ -79,6 +79,7 @@ final class TestClient: Sendable {
 }
 
 /// Runs `body` with a connected client and always shuts it down.
+@discardableResult
 func withClient<Result>(
     port: Int,
     configuration: HTTP2Configuration = .default,
