@@ -44,6 +44,7 @@ final class NGHTTP2Session {
     private var deleteSessionWhenIdle = false
     @exclusivity(unchecked) private(set) var isReceiving = false
     @exclusivity(unchecked) private var flushScheduled = false
+    private var isTerminating = false
     private(set) var isClosed = false
 
     /// The buffer being fed to `mem_recv`; DATA payloads inside it are delivered as slices.
@@ -247,7 +248,9 @@ final class NGHTTP2Session {
 
     /// After `mem_recv` failed: a GOAWAY with the fitting code, then close.
     private func terminateAfterFatalError(_ code: Int32) {
-        guard let session else { return }
+        // The flush below may fail the same way; one termination is enough.
+        guard let session, !self.isTerminating else { return }
+        self.isTerminating = true
         let errorCode: HTTP2ErrorCode
         switch code {
         case NGHTTP2_ERR_FLOODED.rawValue: errorCode = .enhanceYourCalm
