@@ -230,4 +230,22 @@ import Testing
             }
         }
     }
+
+    @Test func quiescingTheServerDrainsInFlightStreamsWithGoAway() async throws {
+        try await withAnswerServer { server in
+            try await withClient(port: server.port) { client in
+                let inFlight = try await client.openRecordedStream(
+                    HTTP2RequestHead(method: "POST", authority: "localhost", path: "/hold"),
+                    endStream: false
+                )
+                // The server has seen the stream once a later request on the connection is answered.
+                #expect(try await client.request(Self.get("/")).head.status == 200)
+                try await server.quiesce()
+                #expect(await client.events.wait { $0.contains(.goAway(lastStreamID: HTTP2StreamID(3), .noError)) })
+                try await client.onLoop { try $0.sendEnd(stream: inFlight) }
+                #expect(await client.events.wait { $0.contains(.end(inFlight, trailers: [])) })
+                #expect(await client.events.wait { $0.contains(.closed) })
+            }
+        }
+    }
 }

@@ -48,6 +48,17 @@ import Testing
         #expect(received == 300_000)
     }
 
+    /// nghttp's own HTTP/1.1 Upgrade (a second client implementation of RFC 7540 §3.2).
+    @Test func nghttpUpgradesFromHTTP11() async throws {
+        let result = try await withAnswerServer { server in
+            try await run("nghttp", ["-v", "-u", "\(server.url)/inspect"], timeout: .seconds(30))
+        }
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("HTTP Upgrade response"))
+        #expect(result.stdout.contains("HTTP Upgrade success"))
+        #expect(result.stdout.contains("stream=1 method=GET scheme=http"))
+    }
+
     @Test func h2loadCompletesEveryRequest() async throws {
         let (result, completed) = try await withAnswerServer { server in
             let result = try await run(

@@ -229,9 +229,16 @@ final class AnswerServer: Sendable {
     let observations: ServerObservations
     private let group: MultiThreadedEventLoopGroup
     private let channel: any Channel
+    private let connections: ConnectionList
 
-    private init(port: Int, observations: ServerObservations, group: MultiThreadedEventLoopGroup, channel: any Channel)
-    {
+    private init(
+        port: Int,
+        observations: ServerObservations,
+        group: MultiThreadedEventLoopGroup,
+        channel: any Channel,
+        connections: ConnectionList
+    ) {
+        self.connections = connections
         self.port = port
         self.observations = observations
         self.group = group
@@ -242,13 +249,15 @@ final class AnswerServer: Sendable {
     {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let observations = ServerObservations()
+        let connections = ConnectionList()
         do {
             let channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
+                    connections.add(channel)
+                    return channel.eventLoop.makeCompletedFuture {
                         let makeDelegate = { AnswerDelegate(observations: observations) as any HTTP2ServerDelegate }
                         switch mode {
                         case .sniffing:
@@ -272,7 +281,13 @@ final class AnswerServer: Sendable {
                 try await channel.close()
                 throw TestFailure("server has no port")
             }
-            return AnswerServer(port: port, observations: observations, group: group, channel: channel)
+            return AnswerServer(
+                port: port,
+                observations: observations,
+                group: group,
+                channel: channel,
+                connections: connections
+            )
         } catch {
             try await group.shutdownGracefully()
             throw error
@@ -281,10 +296,26 @@ final class AnswerServer: Sendable {
 
     var url: String { "http://127.0.0.1:\(self.port)" }
 
-    func stop() async throws {
+    /// What a server's shutdown does (NIO's ServerQuiescingHelper): stop accepting, then ask
+    /// every open connection to quiesce.
+    func quiesce() async throws {
         try await self.channel.close()
+        for connection in self.connections.all {
+            connection.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        }
+    }
+
+    func stop() async throws {
+        try? await self.channel.close()
         try await self.group.shutdownGracefully()
     }
+}
+
+/// The accepted connections of a server.
+final class ConnectionList: Sendable {
+    private let channels = Mutex<[any Channel]>([])
+    func add(_ channel: any Channel) { self.channels.withLock { $0.append(channel) } }
+    var all: [any Channel] { self.channels.withLock { $0 } }
 }
 
 struct TestFailure: Error, CustomStringConvertible {
