@@ -148,19 +148,7 @@ public final class HTTP2CleartextUpgrader: HTTPServerProtocolUpgrader {
         guard let settings = Self.settingsPayload(upgradeRequest) else {
             return context.eventLoop.makeFailedFuture(HTTP2CodecError.badUpgradeRequest("malformed HTTP2-Settings"))
         }
-        var headers = HTTPHeaders()
-        for (name, value) in upgradeRequest.headers {
-            let lowered = name.lowercased()
-            if HeaderBlock.isConnectionSpecific(lowered, value: value) { continue }
-            headers.add(name: lowered, value: value)
-        }
-        let request = HTTP2RequestHead(
-            method: upgradeRequest.method.rawValue,
-            scheme: "http",
-            authority: upgradeRequest.headers.first(name: "host") ?? "",
-            path: upgradeRequest.uri,
-            headers: headers
-        )
+        let request = HTTP2RequestHead(http1: upgradeRequest)
         let handler = HTTP2ServerConnection(
             configuration: self.configuration,
             delegate: self.makeDelegate(),
