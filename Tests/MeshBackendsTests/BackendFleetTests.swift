@@ -118,7 +118,7 @@ import Testing
         var initial = try Self.load("reviews")
         let index = try #require(initial.deployments.firstIndex { $0.name == "reviews-v1" })
         // Long enough that a busy 2-core machine still sees the request in flight before the update.
-        initial.deployments[index].spec.template?.metadata?.annotations = ["meshsim.dev/latency": "3s"]
+        initial.deployments[index].spec.template?.metadata?.annotations = ["meshsim.dev/latency": "8s"]
         var scaledDown = initial
         scaledDown.deployments[index].spec.replicas = 1
 
