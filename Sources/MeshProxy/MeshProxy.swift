@@ -102,6 +102,7 @@ public final class MeshProxy: Sendable {
                                 // HTTP/2 has its own per-stream idle timeout; the guard's
                                 // per-request timers do not apply to a multiplexed connection.
                                 connectionGuard.requestHeadReceived()
+                                worker.markHTTP2(channel)
                                 let remoteIP = channel.remoteAddress?.ipAddress ?? ""
                                 try pipeline.addHandler(HTTP2ServerConnection(
                                     configuration: http2Configuration,
@@ -177,6 +178,16 @@ public final class MeshProxy: Sendable {
         }
         guard !alreadyStopped else { return }
         try? await serverChannel.close()
+        // HTTP/2 clients get GOAWAY and their streams in flight finish (bounded by the codec's
+        // gracefulShutdownTimeout); HTTP/1.1 connections are closed as before.
+        var draining: [EventLoopFuture<Void>] = []
+        for slot in workers {
+            let worker = slot.worker
+            if let futures = try? await slot.eventLoop.submit({ worker.value.drainHTTP2() }).get() {
+                draining += futures
+            }
+        }
+        for future in draining { try? await future.get() }
         for slot in workers {
             let worker = slot.worker
             try? await slot.eventLoop.submit { worker.value.closeAll() }.get()

@@ -156,6 +156,29 @@ import Testing
         }
     }
 
+    /// Shutdown sends GOAWAY to HTTP/2 clients and lets the stream in flight finish.
+    @Test func shutdownDrainsHTTP2StreamsInFlight() async throws {
+        let yaml = TestMesh.service("slow", versions: ["v1": ["meshsim.dev/latency": "1s"]])
+        try await TestMesh.with(yaml: yaml) { mesh in
+            let client = try await H2Client.connect(port: mesh.port)
+            do {
+                async let response = client.request(HTTP2RequestHead(method: "GET", authority: "slow", path: "/"))
+                let inFlight = await TestMesh.waitUntil { mesh.fleet.stats.values.reduce(0) { $0 + $1.inFlight } == 1 }
+                #expect(inFlight)
+                try await mesh.proxy.shutdown()
+                #expect(try await response.head.status == 200)
+                // GOAWAY arrived: the connection takes no new stream.
+                await #expect(throws: (any Error).self) {
+                    _ = try await client.request(HTTP2RequestHead(method: "GET", authority: "slow", path: "/"))
+                }
+            } catch {
+                await client.shutdown()
+                throw error
+            }
+            await client.shutdown()
+        }
+    }
+
     /// A malformed frame ends that connection (GOAWAY); other connections keep being served.
     @Test func malformedFrameEndsOnlyItsConnection() async throws {
         try await TestMesh.with(files: [TestConfigs.path("reviews"), TestConfigs.path("rollout/00-all-v1.yaml")]) { mesh in

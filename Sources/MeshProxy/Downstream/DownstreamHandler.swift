@@ -164,6 +164,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
             let pipeline = context.pipeline.syncOperations
             pipeline.removeHandler(context: context, promise: nil)
             try pipeline.addHandler(connection, position: .after(decoder))
+            worker.markHTTP2(context.channel)
             pipeline.removeHandler(decoder, promise: nil)
         } catch {
             context.close(promise: nil)
