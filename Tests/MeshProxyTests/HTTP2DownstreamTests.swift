@@ -2,6 +2,7 @@ import Foundation
 import MeshHTTP2
 import MeshProxy
 import NIOCore
+import NIOHTTP1
 import Testing
 
 /// HTTP/2 clients (prior knowledge and `Upgrade: h2c`) on the proxy's one port, beside HTTP/1.1:
@@ -176,6 +177,51 @@ import Testing
                 throw error
             }
             await client.shutdown()
+        }
+    }
+
+    /// The stats key tells HTTP/1.1, HTTP/2 and gRPC apart, and carries gRPC's status.
+    @Test func statsKeyCarriesRequestProtocolAndGRPCStatus() async throws {
+        let yaml = TestMesh.service("greeter", versions: ["v1": [:]]) + """
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: VirtualService
+            metadata: {name: greeter, namespace: default}
+            spec:
+              hosts: [greeter]
+              http:
+              - match: [{uri: {prefix: /helloworld.Greeter/Fail}}]
+                fault: {abort: {grpcStatus: "14", percentage: {value: 100}}}
+                route: [{destination: {host: greeter}}]
+              - route: [{destination: {host: greeter}}]
+            """
+        try await TestMesh.with(yaml: yaml) { mesh in
+            let cluster = "outbound|9080||greeter.default.svc.cluster.local"
+            let client = try await H2Client.connect(port: mesh.port)
+            do {
+                // A gRPC-shaped unary call: 5-byte length prefix, then the message.
+                var message = ByteBuffer(bytes: [0, 0, 0, 0, 5])
+                message.writeString("hello")
+                let grpcHeaders: HTTPHeaders = ["content-type": "application/grpc", "te": "trailers"]
+                let ok = try await client.request(
+                    HTTP2RequestHead(method: "POST", authority: "greeter", path: "/helloworld.Greeter/SayHello", headers: grpcHeaders), body: message)
+                #expect(ok.head.status == 200)
+                let failed = try await client.request(
+                    HTTP2RequestHead(method: "POST", authority: "greeter", path: "/helloworld.Greeter/Fail", headers: grpcHeaders), body: message)
+                #expect(failed.head.status == 200)
+                #expect(failed.head.headers.first(name: "grpc-status") == "14")
+                _ = try await client.request(HTTP2RequestHead(method: "GET", authority: "greeter", path: "/"))
+            } catch {
+                await client.shutdown()
+                throw error
+            }
+            await client.shutdown()
+            _ = try await Self.curl(["-o", "/dev/null", "--http1.1", "-H", "Host: greeter", "http://127.0.0.1:\(mesh.port)/"])
+            let stats = await mesh.proxy.collectStats()
+            #expect(stats.requestCount(cluster: cluster, requestProtocol: "grpc") == 2)
+            #expect(stats.requestCount(cluster: cluster, flags: .faultInjected, requestProtocol: "grpc", grpcResponseStatus: "14") == 1)
+            #expect(stats.requestCount(cluster: cluster, requestProtocol: "http/2") == 1)
+            #expect(stats.requestCount(cluster: cluster, requestProtocol: "http") == 1)
         }
     }
 

@@ -104,12 +104,10 @@ final class HTTP2DownstreamStream: ExchangeDownstream {
     func exchangeFinished(_ finished: Exchange, closeConnection: Bool) {
         guard exchange === finished else { return }
         exchange = nil
+        // A request body still arriving is read and its window handed back (`requestBody`
+        // with no exchange). No RST_STREAM(NO_ERROR): nghttp2 would send it ahead of queued
+        // DATA and cut the answer short.
         owner.finished(self)
-        if !finished.requestEnded, !closed {
-            // Answered before the client finished sending: RFC 9113 §8.1 lets the server
-            // stop the rest with RST_STREAM(NO_ERROR) once the response is complete.
-            try? connection?.resetStream(id, code: .noError)
-        }
     }
 
     func abort() {

@@ -32,6 +32,7 @@ extension Exchange: UpstreamConnectionDelegate {
         HeaderRules.apply(forward?.responseHeaders, to: &headers)
         addDebugHeaders(to: &headers)
 
+        if requestProtocol == .grpc { grpcStatus = headers.first(name: "grpc-status") }
         let bodyless = head.method == .HEAD || (100..<200).contains(status) || status == 204 || status == 304
         if let stream = downstream.http2 {
             // HTTP/2 frames the body itself; a bodyless answer ends with its HEADERS.
@@ -99,6 +100,7 @@ extension Exchange: UpstreamConnectionDelegate {
 
     func upstreamResponseEnd(trailers: HTTPHeaders?) {
         guard !finished, responseStarted else { return }
+        if requestProtocol == .grpc, let status = trailers?.first(name: "grpc-status") { grpcStatus = status }
         if let stream = downstream.http2 {
             // Trailers (gRPC's `grpc-status`) pass through; a bodyless answer already ended.
             if responseFraming != .none { stream.sendEnd(trailers: trailers.flatMap { $0.isEmpty ? nil : $0 }) }
@@ -194,6 +196,7 @@ extension Exchange: UpstreamConnectionDelegate {
         headers.add(name: "date", value: worker.date.current())
         headers.add(name: "server", value: "meshsim")
         for (name, value) in extraHeaders { headers.add(name: name, value: value) }
+        if requestProtocol == .grpc { grpcStatus = headers.first(name: "grpc-status") }
         addDebugHeaders(to: &headers)
         responseStarted = true
         responseCode = status

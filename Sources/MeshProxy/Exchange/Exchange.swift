@@ -71,6 +71,9 @@ final class Exchange {
     var closeAfterResponse: Bool
     var finished = false
     var notifyOnRequestEnd = false
+    /// `grpc-status` of the answer to a gRPC request (trailers, or a trailers-only head).
+    var grpcStatus: String?
+    var requestProtocol: RequestProtocol { RequestProtocol(head: head) }
 
     var routeTimer: Scheduled<Void>?
     var perTryTimer: Scheduled<Void>?
@@ -340,9 +343,11 @@ final class Exchange {
         let elapsed = NIODeadline.now() - startTime
         let milliseconds = Double(elapsed.nanoseconds) / 1_000_000
         if let clusterRuntime {
-            clusterRuntime.counters.requests.record(code: responseCode, flags: flags, milliseconds: milliseconds)
+            clusterRuntime.counters.requests.record(
+                code: responseCode, flags: flags, milliseconds: milliseconds, requestProtocol: requestProtocol, grpcStatus: grpcStatus)
         } else {
-            worker.stats.unrouted.record(code: responseCode, flags: flags, milliseconds: milliseconds)
+            worker.stats.unrouted.record(
+                code: responseCode, flags: flags, milliseconds: milliseconds, requestProtocol: requestProtocol, grpcStatus: grpcStatus)
         }
         if let accessLog = worker.accessLog { logAccess(to: accessLog, milliseconds: Int(milliseconds)) }
         guard notifyDownstream else { return }
