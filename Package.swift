@@ -58,7 +58,7 @@ let package = Package(
         .target(
             name: "MeshProxy",
             dependencies: [
-                "MeshRouting", "MeshConfig", "MeshBackends",
+                "MeshRouting", "MeshConfig", "MeshBackends", "MeshHTTP2",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -125,7 +125,7 @@ let package = Package(
         .testTarget(
             name: "MeshProxyTests",
             dependencies: [
-                "MeshProxy", "MeshRouting", "MeshConfig", "MeshBackends",
+                "MeshProxy", "MeshRouting", "MeshConfig", "MeshBackends", "MeshHTTP2",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -72,6 +72,28 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
         self.upgrade = (request, isHeadRequest, settingsPayload)
     }
 
+    /// A connection taken over from HTTP/1.1 by `Upgrade: h2c` in a pipeline of your own (one
+    /// that does not use NIO's upgrade handler): `upgradeRequest` becomes stream 1. Throws
+    /// `badUpgradeRequest` when its HTTP2-Settings header is missing or malformed.
+    public convenience init(
+        configuration: HTTP2Configuration = .default,
+        delegate: any HTTP2ServerDelegate,
+        upgradeRequest: HTTPRequestHead
+    ) throws {
+        guard upgradeRequest.headers["http2-settings"].count == 1,
+            let settings = HTTP2CleartextUpgrader.settingsPayload(upgradeRequest)
+        else {
+            throw HTTP2CodecError.badUpgradeRequest("malformed HTTP2-Settings")
+        }
+        self.init(
+            configuration: configuration,
+            delegate: delegate,
+            upgradedRequest: HTTP2RequestHead(http1: upgradeRequest),
+            isHeadRequest: upgradeRequest.method == .HEAD,
+            settingsPayload: settings
+        )
+    }
+
     // MARK: Statistics
 
     /// Streams open on this connection.

@@ -1,12 +1,21 @@
+import NIOHTTP1
+
 /// One event loop's counters. Only that loop touches them, so recording is a few plain adds
 /// with no lock or atomic; `MeshProxy.collectStats()` copies each loop's on its own thread.
 final class WorkerStats {
     /// Counters of one cluster (or of requests that reached none), keyed by code and flags.
     final class RequestCounters {
-        private var entries: [UInt64: StatsSnapshot.RequestStats] = [:]
+        private struct Key: Hashable {
+            var code: Int
+            var flags: UInt32
+            var requestProtocol: RequestProtocol
+            var grpcStatus: String?
+        }
+        private var entries: [Key: StatsSnapshot.RequestStats] = [:]
 
-        func record(code: Int, flags: ResponseFlags, milliseconds: Double) {
-            let key = UInt64(UInt32(truncatingIfNeeded: code)) << 32 | UInt64(flags.rawValue)
+        func record(code: Int, flags: ResponseFlags, milliseconds: Double, requestProtocol: RequestProtocol = .http,
+                    grpcStatus: String? = nil) {
+            let key = Key(code: code, flags: flags.rawValue, requestProtocol: requestProtocol, grpcStatus: grpcStatus)
             let bucket = Self.bucketIndex(milliseconds)
             entries[key, default: StatsSnapshot.RequestStats()].count += 1
             entries[key]?.durationBuckets[bucket] += 1
@@ -26,7 +35,8 @@ final class WorkerStats {
         func export(cluster: String?, into snapshot: inout StatsSnapshot) {
             for (key, value) in entries {
                 let requestKey = StatsSnapshot.RequestKey(
-                    cluster: cluster, responseCode: Int(key >> 32), responseFlags: ResponseFlags(rawValue: UInt32(truncatingIfNeeded: key)))
+                    cluster: cluster, responseCode: key.code, responseFlags: ResponseFlags(rawValue: key.flags),
+                    requestProtocol: key.requestProtocol.rawValue, grpcResponseStatus: key.grpcStatus)
                 snapshot.requests[requestKey, default: StatsSnapshot.RequestStats()].add(value)
             }
         }
@@ -60,5 +70,21 @@ final class WorkerStats {
 
     func noteQueuedResponseBytes(_ bytes: Int) {
         if bytes > downstream.maxQueuedResponseBytes { downstream.maxQueuedResponseBytes = bytes }
+    }
+}
+
+/// The request protocol label of the stats key (Istio's `request_protocol`).
+enum RequestProtocol: String {
+    case http = "http"
+    case http2 = "http/2"
+    case grpc = "grpc"
+
+    init(head: HTTPRequestHead) {
+        guard head.version.major == 2 else {
+            self = .http
+            return
+        }
+        let isGRPC = head.headers.first(name: "content-type").map { $0.lowercased().hasPrefix("application/grpc") } ?? false
+        self = isGRPC ? .grpc : .http2
     }
 }
