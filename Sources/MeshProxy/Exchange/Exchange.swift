@@ -56,6 +56,8 @@ final class Exchange {
     var upstreamNeedsFlush = false
     var upstreamKeepAlive = true
     var upstreamHost: String?
+    /// The stats slot of the endpoint the latest attempt went to (0: none yet).
+    var upstreamWorkloadSlot: UInt32 = 0
 
     // The response.
     var responseStarted = false
@@ -298,9 +300,10 @@ final class Exchange {
         let elapsed = NIODeadline.now() - startTime
         let milliseconds = Double(elapsed.nanoseconds) / 1_000_000
         if let clusterRuntime {
-            clusterRuntime.counters.requests.record(code: responseCode, flags: flags, milliseconds: milliseconds)
+            clusterRuntime.counters.requests.record(
+                code: responseCode, flags: flags, workload: upstreamWorkloadSlot, milliseconds: milliseconds)
         } else {
-            worker.stats.unrouted.record(code: responseCode, flags: flags, milliseconds: milliseconds)
+            worker.stats.unrouted.record(code: responseCode, flags: flags, workload: 0, milliseconds: milliseconds)
         }
         if let accessLog = worker.accessLog { logAccess(to: accessLog, milliseconds: Int(milliseconds)) }
         guard notifyDownstream else { return }

@@ -1,12 +1,16 @@
+import MeshConfig
+
 /// One event loop's counters. Only that loop touches them, so recording is a few plain adds
 /// with no lock or atomic; `MeshProxy.collectStats()` copies each loop's on its own thread.
 final class WorkerStats {
-    /// Counters of one cluster (or of requests that reached none), keyed by code and flags.
+    /// Counters of one cluster (or of requests that reached none), keyed by the endpoint's
+    /// workload, the code and the flags packed in one integer.
     final class RequestCounters {
         private var entries: [UInt64: StatsSnapshot.RequestStats] = [:]
 
-        func record(code: Int, flags: ResponseFlags, milliseconds: Double) {
-            let key = UInt64(UInt32(truncatingIfNeeded: code)) << 32 | UInt64(flags.rawValue)
+        /// `workload` is a slot of `WorkerStats.workloadSlot(for:)`, 0 when no endpoint was reached.
+        func record(code: Int, flags: ResponseFlags, workload: UInt32, milliseconds: Double) {
+            let key = UInt64(workload) << 40 | UInt64(UInt16(truncatingIfNeeded: code)) << 24 | UInt64(flags.rawValue & 0xFF_FFFF)
             let bucket = Self.bucketIndex(milliseconds)
             entries[key, default: StatsSnapshot.RequestStats()].count += 1
             entries[key]?.durationBuckets[bucket] += 1
@@ -23,10 +27,13 @@ final class WorkerStats {
             return low
         }
 
-        func export(cluster: String?, into snapshot: inout StatsSnapshot) {
+        func export(cluster: String?, workloads: [StatsSnapshot.DestinationWorkload], into snapshot: inout StatsSnapshot) {
             for (key, value) in entries {
+                let slot = Int(key >> 40)
                 let requestKey = StatsSnapshot.RequestKey(
-                    cluster: cluster, responseCode: Int(key >> 32), responseFlags: ResponseFlags(rawValue: UInt32(truncatingIfNeeded: key)))
+                    cluster: cluster, responseCode: Int((key >> 24) & 0xFFFF),
+                    responseFlags: ResponseFlags(rawValue: UInt32(truncatingIfNeeded: key & 0xFF_FFFF)),
+                    destination: slot > 0 && slot <= workloads.count ? workloads[slot - 1] : nil)
                 snapshot.requests[requestKey, default: StatsSnapshot.RequestStats()].add(value)
             }
         }
@@ -35,6 +42,9 @@ final class WorkerStats {
     /// Per-cluster counters; gauges of pools live in the pools and are read at export.
     final class ClusterCounters {
         let requests = RequestCounters()
+        /// What the cluster serves, kept after the cluster leaves the config so that its
+        /// counters still carry their labels.
+        var descriptor: StatsSnapshot.ClusterDescriptor?
         var activeRequests = 0
         var pendingRequests = 0
         var connectionsOpened: UInt64 = 0
@@ -46,12 +56,26 @@ final class WorkerStats {
     private(set) var clusters: [String: ClusterCounters] = [:]
     let unrouted = RequestCounters()
     var downstream = StatsSnapshot.DownstreamStats()
+    /// Workloads requests reached, by slot - 1; a slot is a small integer the request path can
+    /// carry and key on instead of the workload's strings.
+    private(set) var workloads: [StatsSnapshot.DestinationWorkload] = []
+    private var workloadSlots: [StatsSnapshot.DestinationWorkload: UInt32] = [:]
 
     func counters(forCluster name: String) -> ClusterCounters {
         if let existing = clusters[name] { return existing }
         let created = ClusterCounters()
         clusters[name] = created
         return created
+    }
+
+    /// The slot of a workload (from 1), assigned on first sight; called when a snapshot is installed.
+    func workloadSlot(for workload: Workload) -> UInt32 {
+        let destination = StatsSnapshot.DestinationWorkload(workload)
+        if let slot = workloadSlots[destination] { return slot }
+        workloads.append(destination)
+        let slot = UInt32(workloads.count)
+        workloadSlots[destination] = slot
+        return slot
     }
 
     func noteBufferedRequestBytes(_ bytes: Int) {
