@@ -34,7 +34,7 @@ public struct ConfigFileSet: Sendable {
             hasher.combine(path)
             if path == "-" {
                 let data = FileHandle.standardInput.readDataToEndOfFile()
-                hasher.combine(data)
+                Self.combine(data, into: &hasher)
                 sources.append(ConfigSource(name: "<stdin>", content: String(decoding: data, as: UTF8.self)))
                 loaded.merge(loader.load(data: data, file: "<stdin>"))
                 continue
@@ -56,12 +56,19 @@ public struct ConfigFileSet: Sendable {
                     loaded.diagnostics.append(ConfigDiagnostic(severity: .error, file: file, line: nil, message: "cannot read file"))
                     continue
                 }
-                hasher.combine(data)
+                Self.combine(data, into: &hasher)
                 sources.append(ConfigSource(name: file, content: String(decoding: data, as: UTF8.self)))
                 loaded.merge(loader.load(data: data, file: file))
             }
         }
         return ConfigFileSet(paths: paths, sources: sources, fingerprint: hasher.finalize(), loaded: loaded)
+    }
+
+    /// Every byte: `Data`'s own hash looks only at its length and first bytes, and would miss an
+    /// edit that keeps the size (`weight: 90` → `weight: 30`).
+    static func combine(_ data: Data, into hasher: inout Hasher) {
+        hasher.combine(data.count)
+        data.withUnsafeBytes { hasher.combine(bytes: $0) }
     }
 
     /// Only the fingerprint, for a poll that finds nothing changed (no decoding).
@@ -77,7 +84,7 @@ public struct ConfigFileSet: Sendable {
             for file in isDirectory.boolValue ? ConfigLoader.configFiles(under: path) : [path] {
                 hasher.combine(file)
                 if let data = FileManager.default.contents(atPath: file) {
-                    hasher.combine(data)
+                    Self.combine(data, into: &hasher)
                 } else {
                     hasher.combine("unreadable")
                 }

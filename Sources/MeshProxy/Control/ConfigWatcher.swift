@@ -13,12 +13,14 @@ public final class ConfigWatcher: Sendable {
         self.task = NIOLockedValueBox(task)
     }
 
-    /// Starts polling. `baseline` is the fingerprint of what the controller serves now
-    /// (`ConfigFileSet.fingerprint`), so that only later changes count.
+    /// Starts polling. `baseline` is the fingerprint of the files the controller serves
+    /// (`ConfigFileSet.fingerprint`), so that only later changes count; by default, the files as
+    /// they are now.
     public static func start(
-        paths: [String], controller: ConfigController, baseline: Int, interval: Duration = .seconds(1), settle: Duration? = nil
+        paths: [String], controller: ConfigController, baseline: Int? = nil, interval: Duration = .seconds(1), settle: Duration? = nil
     ) -> ConfigWatcher {
         let settle = settle ?? min(interval, .milliseconds(250))
+        let baseline = baseline ?? ConfigFileSet.fingerprint(paths: paths)
         let task = Task.detached {
             var seen = baseline
             while !Task.isCancelled {

@@ -198,6 +198,16 @@ public struct StatsSnapshot: Sendable, Hashable {
         }.reduce(0) { $0 + $1.value.count }
     }
 
+    /// Counts and durations of the requests of `cluster` with this code and flags, whatever
+    /// endpoint they reached.
+    public func requestStats(cluster: String?, responseCode: Int, flags: ResponseFlags) -> RequestStats {
+        var total = RequestStats()
+        for (key, value) in requests where key.cluster == cluster && key.responseCode == responseCode && key.responseFlags == flags {
+            total.add(value)
+        }
+        return total
+    }
+
     public var totalRequests: UInt64 { requests.values.reduce(0) { $0 + $1.count } }
 
     mutating func merge(_ other: StatsSnapshot) {

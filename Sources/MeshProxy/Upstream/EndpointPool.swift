@@ -74,15 +74,19 @@ final class EndpointPool {
     /// Returns a connection after a request; `reusable` says whether its framing allows another.
     func release(_ connection: UpstreamConnection, reusable: Bool) {
         connection.delegate = nil
-        guard reusable, connection.isOpen, !retired,
+        guard reusable, connection.isOpen,
               maxRequestsPerConnection == 0 || connection.requestsServed < maxRequestsPerConnection
         else {
             connection.close()
             return
         }
+        // A retired pool still serves the requests that were waiting on it when a reload
+        // replaced it (they keep the config they started with); only then are its connections closed.
         if let waiter = waiters.popFirst() {
             leavePending()
             waiter.poolDidProvide(connection)
+        } else if retired {
+            connection.close()
         } else {
             idle.append(connection)
         }
