@@ -16,6 +16,13 @@ struct Serve: AsyncParsableCommand {
             x-meshsim-route and x-meshsim-destination unless --no-debug-headers. With --split exact and \
             --workers 1, every window of sum(weights) requests holds each destination's share exactly; \
             with more workers the split is exact per worker.
+
+            The -f files are watched: an edit is validated and applied without a restart (requests \
+            in flight finish on the configuration they started with); an invalid edit is rejected \
+            whole with file:line and the running configuration stays. The admin server \
+            (--admin, default 127.0.0.1:15000) serves /stats/prometheus (Istio's metrics), /stats, \
+            /config_dump, /clusters, /ready, /config/revisions, and takes POST /config (meshsim \
+            apply) and POST /config/rollback (meshsim rollback).
             """)
 
     enum SplitOption: String, ExpressibleByArgument, CaseIterable {

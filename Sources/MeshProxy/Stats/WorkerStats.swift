@@ -6,15 +6,33 @@ final class WorkerStats {
     /// Counters of one cluster (or of requests that reached none), keyed by the endpoint's
     /// workload, the code and the flags packed in one integer.
     final class RequestCounters {
-        private var entries: [UInt64: StatsSnapshot.RequestStats] = [:]
+        /// One outcome's counters, updated in place.
+        final class Cell {
+            var stats = StatsSnapshot.RequestStats()
+        }
+
+        private var entries: [UInt64: Cell] = [:]
+        /// Most requests of a cluster end alike: the last outcome's cell skips the lookup.
+        private var lastKey = UInt64.max
+        private var lastCell: Cell?
 
         /// `workload` is a slot of `WorkerStats.workloadSlot(for:)`, 0 when no endpoint was reached.
         func record(code: Int, flags: ResponseFlags, workload: UInt32, milliseconds: Double) {
             let key = UInt64(workload) << 40 | UInt64(UInt16(truncatingIfNeeded: code)) << 24 | UInt64(flags.rawValue & 0xFF_FFFF)
-            let bucket = Self.bucketIndex(milliseconds)
-            entries[key, default: StatsSnapshot.RequestStats()].count += 1
-            entries[key]?.durationBuckets[bucket] += 1
-            entries[key]?.durationSumMilliseconds += milliseconds
+            let cell: Cell
+            if key == lastKey, let last = lastCell {
+                cell = last
+            } else if let existing = entries[key] {
+                cell = existing
+            } else {
+                cell = Cell()
+                entries[key] = cell
+            }
+            lastKey = key
+            lastCell = cell
+            cell.stats.count += 1
+            cell.stats.durationBuckets[Self.bucketIndex(milliseconds)] += 1
+            cell.stats.durationSumMilliseconds += milliseconds
         }
 
         static func bucketIndex(_ milliseconds: Double) -> Int {
@@ -28,7 +46,8 @@ final class WorkerStats {
         }
 
         func export(cluster: String?, workloads: [StatsSnapshot.DestinationWorkload], into snapshot: inout StatsSnapshot) {
-            for (key, value) in entries {
+            for (key, cell) in entries {
+                let value = cell.stats
                 let slot = Int(key >> 40)
                 let requestKey = StatsSnapshot.RequestKey(
                     cluster: cluster, responseCode: Int((key >> 24) & 0xFFFF),
