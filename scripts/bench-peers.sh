@@ -75,7 +75,7 @@ spec:
     - {destination: {host: reviews.bench.local, subset: v1}, weight: 95}
     - {destination: {host: reviews.bench.local, subset: v2}, weight: 5}
 YAML
-"$meshsim" serve -f "$work/mesh.yaml" --listen "127.0.0.1:$mesh" --workers 1 --no-debug-headers >"$work/mesh.log" 2>&1 & pids+=($!)
+"$meshsim" serve -f "$work/mesh.yaml" --listen "127.0.0.1:$mesh" --admin 127.0.0.1:0 --workers 1 --no-debug-headers >"$work/mesh.log" 2>&1 & pids+=($!)
 
 # nginx: split_clients on the request id for 95/5, a map for the header rule.
 ngx=$(free_port)

@@ -10,6 +10,9 @@ public final class Cluster: Sendable, Hashable, CustomStringConvertible {
     public let port: Int
     /// Short name, for `destination_service_name`.
     public let serviceName: String
+    /// Namespace of the Service or ServiceEntry behind `host`, for `destination_service_namespace`;
+    /// "unknown" when the registry declares none.
+    public let serviceNamespace: String
     public let `protocol`: PortProtocol
     /// May be empty: the proxy answers 503 (UH, or NC when `state` is `.undefinedSubset`).
     public let endpoints: [Endpoint]
@@ -27,7 +30,8 @@ public final class Cluster: Sendable, Hashable, CustomStringConvertible {
     public let destinationRule: String?
 
     init(
-        host: String, subset: String?, port: Int, serviceName: String, protocol: PortProtocol, endpoints: [Endpoint],
+        host: String, subset: String?, port: Int, serviceName: String, serviceNamespace: String = "unknown",
+        protocol: PortProtocol, endpoints: [Endpoint],
         loadBalancer: LoadBalancerPolicy, connectionPool: ConnectionPoolSettings?, outlierDetection: OutlierDetection?,
         tls: ClientTLSSettings?, subsetLabels: [String: String], state: ClusterState, destinationRule: String?
     ) {
@@ -36,6 +40,7 @@ public final class Cluster: Sendable, Hashable, CustomStringConvertible {
         self.subset = subset
         self.port = port
         self.serviceName = serviceName
+        self.serviceNamespace = serviceNamespace
         self.protocol = `protocol`
         self.endpoints = endpoints
         self.loadBalancer = loadBalancer

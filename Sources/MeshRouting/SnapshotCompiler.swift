@@ -326,6 +326,7 @@ struct SnapshotCompiler {
         let endpoints = selected.map { Endpoint(workload: $0, address: address(of: $0, servicePort: servicePort, port: port), weight: $0.weight) }
         let cluster = Cluster(
             host: host, subset: subset, port: port, serviceName: service?.shortName ?? host,
+            serviceNamespace: service?.namespace ?? "unknown",
             protocol: servicePort?.protocol ?? .unknown, endpoints: endpoints, loadBalancer: LoadBalancerPolicy(policy.loadBalancer),
             connectionPool: policy.connectionPool, outlierDetection: policy.outlierDetection, tls: policy.tls,
             subsetLabels: definition?.labels ?? [:], state: state, destinationRule: rule?.name)

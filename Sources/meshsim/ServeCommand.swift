@@ -16,6 +16,13 @@ struct Serve: AsyncParsableCommand {
             x-meshsim-route and x-meshsim-destination unless --no-debug-headers. With --split exact and \
             --workers 1, every window of sum(weights) requests holds each destination's share exactly; \
             with more workers the split is exact per worker.
+
+            The -f files are watched: an edit is validated and applied without a restart (requests \
+            in flight finish on the configuration they started with); an invalid edit is rejected \
+            whole with file:line and the running configuration stays. The admin server \
+            (--admin, default 127.0.0.1:15000) serves /stats/prometheus (Istio's metrics), /stats, \
+            /config_dump, /clusters, /ready, /config/revisions, and takes POST /config (meshsim \
+            apply) and POST /config/rollback (meshsim rollback).
             """)
 
     enum SplitOption: String, ExpressibleByArgument, CaseIterable {
@@ -42,16 +49,41 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Write Envoy's default access log to PATH, or - for standard output.")
     var accessLog: String?
 
+    @Option(help: ArgumentHelp(
+        "host:port of the admin server (metrics, config dump, apply, rollback); port 0 picks a free port; off disables it.",
+        discussion: "Default 127.0.0.1:15000; if that port is taken, serve goes on without an admin server."))
+    var admin: String?
+
+    @Option(help: "Seconds between checks of the -f files for changes (hot reload).")
+    var watchInterval: Double = 1
+
+    @Flag(help: "Do not watch the -f files; change the configuration through the admin server only.")
+    var noWatch = false
+
+    @Option(help: "Applied revisions kept for rollback.")
+    var revisionHistory: Int = 20
+
+    static let defaultAdmin = "127.0.0.1:15000"
+
     func validate() throws {
         if config.files.isEmpty { throw ValidationError("no configuration given: pass -f PATH (a file or directory)") }
         _ = try listenAddress()
+        _ = try adminAddress()
         if let workers, !(1...256).contains(workers) { throw ValidationError("--workers: expected 1 to 256, got \(workers)") }
+        if !(watchInterval > 0 && watchInterval <= 3600) { throw ValidationError("--watch-interval: expected seconds in (0, 3600], got \(watchInterval)") }
+        if !(1...10_000).contains(revisionHistory) { throw ValidationError("--revision-history: expected 1 to 10000, got \(revisionHistory)") }
     }
 
     func run() async throws {
         let (host, port) = try listenAddress()
-        let result = config.load()
+        // Decode and validate as every later reload will: a configuration with errors starts nothing.
+        let files = ConfigFileSet.read(paths: config.files, namespace: config.namespace)
+        let result = files.loaded
+        for diagnostic in result.diagnostics { printError(diagnostic.description) }
         if result.hasErrors { throw ExitCode.failure }
+        let validation = Validator().validate(result.resources)
+        for diagnostic in validation { printError(diagnostic.description) }
+        if validation.contains(where: { $0.severity == .error }) { throw ExitCode.failure }
         let seed = self.seed ?? UInt64(Date().timeIntervalSince1970 * 1000)
         var proxyConfiguration = ProxyConfiguration(host: host, port: port)
         proxyConfiguration.workers = workers ?? System.coreCount
@@ -70,6 +102,18 @@ struct Serve: AsyncParsableCommand {
             printError("meshsim serve: cannot start: \(error)")
             throw ExitCode.failure
         }
+        let controller = ConfigController(
+            mesh: mesh, resources: result.resources, sources: files.sources, namespace: config.namespace,
+            warnings: validation.filter { $0.severity == .warning }, historyLimit: revisionHistory,
+            log: { printError("meshsim serve: \($0)") })
+        let adminServer: AdminServer?
+        do {
+            adminServer = try await startAdmin(controller)
+        } catch {
+            printError("meshsim serve: cannot start the admin server on \(admin ?? Self.defaultAdmin): \(error)")
+            try? await mesh.stop()
+            throw ExitCode.failure
+        }
         let snapshot = mesh.snapshot
         for diagnostic in snapshot.diagnostics { printError(diagnostic.description) }
         let shownHost = host.contains(":") ? "[\(host)]" : host
@@ -80,24 +124,53 @@ struct Serve: AsyncParsableCommand {
             routing \(hosts.count) host\(hosts.count == 1 ? "" : "s") (\(hosts.joined(separator: ", "))), \(snapshot.clusters.count) clusters, \(mesh.fleet.addresses.count) pods
 
             """)
+        if let adminServer {
+            let address = adminServer.localAddress.ipAddress ?? "127.0.0.1"
+            let shown = address.contains(":") ? "[\(address)]" : address
+            writeStdout("admin on http://\(shown):\(adminServer.port) (/stats/prometheus, /config_dump, POST /config)\n")
+        }
+        let watcher = startWatcher(controller, baseline: files.fingerprint)
 
         let signal = await signals.wait()
+        watcher?.stop()
+        try? await adminServer?.shutdown()
         let stats = await mesh.proxy.collectStats()
         try await mesh.stop()
         writeStdout("meshsim serve stopped on signal \(signal): \(stats.totalRequests) requests\n")
     }
 
-    /// `host:port` or `[v6]:port`.
     func listenAddress() throws -> (String, Int) {
-        guard let colon = listen.lastIndex(of: ":") else {
-            throw ValidationError("--listen: expected host:port, got \"\(listen)\"")
+        try HostPort.parse(listen, option: "--listen")
+    }
+
+    /// nil when `--admin off`.
+    func adminAddress() throws -> (String, Int)? {
+        let text = admin ?? Self.defaultAdmin
+        if text == "off" || text == "none" { return nil }
+        return try HostPort.parse(text, option: "--admin")
+    }
+
+    /// The admin server, or nil when disabled. When `--admin` was not given and the default port
+    /// is taken (another serve runs), goes on without one rather than failing.
+    private func startAdmin(_ controller: ConfigController) async throws -> AdminServer? {
+        guard let (host, port) = try adminAddress() else { return nil }
+        do {
+            return try await AdminServer.start(controller: controller, host: host, port: port)
+        } catch where admin == nil {
+            printError("meshsim serve: no admin server: cannot listen on \(Self.defaultAdmin) (\(error)); pass --admin 127.0.0.1:0 for a free port")
+            return nil
         }
-        var host = String(listen[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty, let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
-            throw ValidationError("--listen: expected host:port, got \"\(listen)\"")
+    }
+
+    /// Hot reload of the -f paths, unless disabled or one of them is standard input.
+    private func startWatcher(_ controller: ConfigController, baseline: Int) -> ConfigWatcher? {
+        if noWatch { return nil }
+        if config.files.contains("-") {
+            printError("meshsim serve: not watching for changes: the configuration includes standard input")
+            return nil
         }
-        return (host, port)
+        return ConfigWatcher.start(
+            paths: config.files, controller: controller, baseline: baseline, interval: .milliseconds(Int64(watchInterval * 1000)))
     }
 
     private func writeStdout(_ text: String) {

@@ -200,9 +200,9 @@ import Testing
             #expect(stats.requestCount(cluster: cluster, responseCode: 200, flags: .delayInjected) == 1)
             #expect(stats.requestCount(cluster: cluster, responseCode: 200, flags: []) == 1)
             // The delayed request took at least its delay: it sits above the 100 ms bucket.
-            let delayedStats = stats.requests[.init(cluster: cluster, responseCode: 200, responseFlags: .delayInjected)]
+            let delayedStats = stats.requestStats(cluster: cluster, responseCode: 200, flags: .delayInjected)
             let bucketOf150ms = 7  // bounds ... 100, 250: the (100, 250] bucket
-            #expect(delayedStats?.durationBuckets[bucketOf150ms...].reduce(0, +) == 1)
+            #expect(delayedStats.durationBuckets[bucketOf150ms...].reduce(0, +) == 1)
         }
     }
 

@@ -11,16 +11,21 @@ final class ClusterRuntime {
     private(set) var pools: [EndpointPool?] = []
     /// Indices of endpoints that have an address.
     private(set) var reachable: [Int] = []
+    /// Parallel to `cluster.endpoints`: each endpoint's workload slot in the loop's stats, so
+    /// that a request records where it went with one integer.
+    private(set) var workloadSlots: [UInt32] = []
     private var poolsByAddress: [EndpointAddress: EndpointPool] = [:]
     private var roundRobinNext = 0
     private var ring: HashRing?
     private let eventLoop: EventLoop
     private let registry: CircuitBreakerRegistry
     private let defaultConnectTimeout: TimeAmount
+    private let stats: WorkerStats
 
-    init(cluster: Cluster, counters: WorkerStats.ClusterCounters, eventLoop: EventLoop, registry: CircuitBreakerRegistry, defaultConnectTimeout: TimeAmount) {
+    init(cluster: Cluster, stats: WorkerStats, eventLoop: EventLoop, registry: CircuitBreakerRegistry, defaultConnectTimeout: TimeAmount) {
         self.cluster = cluster
-        self.counters = counters
+        self.stats = stats
+        self.counters = stats.counters(forCluster: cluster.name)
         self.eventLoop = eventLoop
         self.registry = registry
         self.defaultConnectTimeout = defaultConnectTimeout
@@ -31,6 +36,10 @@ final class ClusterRuntime {
     func update(to newCluster: Cluster) {
         let limitsChanged = newCluster.connectionPool != cluster.connectionPool || pools.isEmpty
         cluster = newCluster
+        counters.descriptor = StatsSnapshot.ClusterDescriptor(
+            host: newCluster.host, subset: newCluster.subset, port: newCluster.port, serviceName: newCluster.serviceName,
+            serviceNamespace: newCluster.serviceNamespace)
+        workloadSlots = newCluster.endpoints.map { stats.workloadSlot(for: $0.workload) }
         if limitsChanged { limits = registry.limits(for: newCluster) }
         let connectTimeout = newCluster.connectionPool?.tcp?.connectTimeout.map { TimeAmount.nanoseconds($0.nanoseconds) } ?? defaultConnectTimeout
         let perConnection = Int(max(0, newCluster.connectionPool?.http?.maxRequestsPerConnection ?? 0))
@@ -129,9 +138,14 @@ final class ClusterRuntime {
 
     /// Gauges for stats export.
     func export(into stats: inout StatsSnapshot.ClusterStats) {
-        for pool in poolsByAddress.values {
+        for (address, pool) in poolsByAddress {
             stats.activeConnections += pool.openConnections
             stats.idleConnections += pool.idleCount
+            var endpoint = StatsSnapshot.EndpointStats()
+            endpoint.activeRequests = pool.activeRequests
+            endpoint.activeConnections = pool.openConnections
+            endpoint.connectFailures = pool.connectFailures
+            stats.endpoints["\(address.host):\(address.port)"] = endpoint
         }
     }
 }

@@ -19,7 +19,14 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     private let idleTimeout: TimeAmount
     private let stats: WorkerStats
     private var phase = Phase.idle
+    /// When the current phase times out; nil while a request is served.
+    private var deadline: NIODeadline?
+    /// One timer per connection, re-armed lazily: a request only moves `deadline`. The timer
+    /// never fires later than `headerTimeout` from when it was set, so a phase whose deadline
+    /// is nearer than the timer's is still caught in time (it re-checks and re-arms for the
+    /// rest). Scheduling and cancelling a NIO timer per request cost more than the proxying.
     private var timer: Scheduled<Void>?
+    private var timerFiresAt: NIODeadline?
     private var context: ChannelHandlerContext?
 
     init(headerTimeout: TimeAmount, idleTimeout: TimeAmount, stats: WorkerStats) {
@@ -34,7 +41,7 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        timer?.cancel()
+        cancelTimer()
         self.context = nil
     }
 
@@ -44,8 +51,8 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
+        cancelTimer()
+        deadline = nil
         context.fireChannelInactive()
     }
 
@@ -57,11 +64,10 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
         context.fireChannelRead(data)
     }
 
-    /// The decoder produced a request head: no timer while the request is served.
+    /// The decoder produced a request head: no deadline while the request is served.
     func requestHeadReceived() {
         phase = .busy
-        timer?.cancel()
-        timer = nil
+        deadline = nil
     }
 
     /// The exchange ended and the connection stays open for the next request.
@@ -71,16 +77,44 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func arm(_ amount: TimeAmount) {
+        let now = NIODeadline.now()
+        let newDeadline = now + amount
+        deadline = newDeadline
+        // A timer that fires by the new deadline will look again then.
+        if let firesAt = timerFiresAt, firesAt <= newDeadline { return }
+        schedule(at: min(newDeadline, now + headerTimeout))
+    }
+
+    private func schedule(at when: NIODeadline) {
         timer?.cancel()
         guard let context else { return }
-        timer = context.eventLoop.assumeIsolated().scheduleTask(in: amount) { [weak self] in
-            self?.fire()
+        timerFiresAt = when
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: when) { [weak self] in
+            self?.timerFired()
         }
+    }
+
+    private func cancelTimer() {
+        timer?.cancel()
+        timer = nil
+        timerFiresAt = nil
+    }
+
+    private func timerFired() {
+        timer = nil
+        timerFiresAt = nil
+        // Serving a request: the timer is set again when the connection goes idle.
+        guard let deadline else { return }
+        let now = NIODeadline.now()
+        if now < deadline {
+            schedule(at: min(deadline, now + headerTimeout))
+            return
+        }
+        fire()
     }
 
     private func fire() {
         guard let context else { return }
-        timer = nil
         switch phase {
         case .busy:
             return

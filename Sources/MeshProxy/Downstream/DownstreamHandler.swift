@@ -3,11 +3,11 @@ import NIOCore
 import NIOHTTP1
 
 /// The HTTP/1.1 server side of one downstream connection: it turns decoded request parts into
-/// `Exchange`s, one at a time. Pipelined requests wait in a small queue (they are only what
-/// one socket read already brought; no further read happens while a request is in flight),
-/// so responses go out in order without NIO's `HTTPServerPipelineHandler` and its extra
-/// `epoll_ctl` calls. Reads from the socket happen only when the current exchange can take
-/// more request body (backpressure towards the client).
+/// `Exchange`s, one at a time. Pipelined requests wait in a small queue (at most what one
+/// socket read brought; reading stops while it holds anything), so responses go out in order
+/// without NIO's `HTTPServerPipelineHandler` and its extra `epoll_ctl` calls. While a request's
+/// body is arriving, the socket is read only when the exchange can take more of it
+/// (backpressure towards the client).
 final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, ExchangeDownstream {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = ByteBuffer
@@ -184,6 +184,11 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
     private var shouldRead: Bool {
         if closing { return false }
         guard let exchange else { return queue.isEmpty }
+        // Once the request is read whole, keep reading until something arrives (a pipelined
+        // request, or the client closing): the queue then holds at most one socket read, and
+        // the socket's read interest stays registered instead of costing two `epoll_ctl` calls
+        // per request.
+        if exchange.requestEnded { return queue.isEmpty }
         return exchange.wantsRequestData
     }
 

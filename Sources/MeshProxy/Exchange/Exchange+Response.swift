@@ -240,7 +240,9 @@ extension Exchange: UpstreamConnectionDelegate {
         var headers = head.headers
         HeaderRules.removeHopByHop(from: &headers)
         if headers.contains(name: "expect") { headers.remove(name: "expect") }
-        for name in HeaderRules.envoyControlHeaders where headers.contains(name: name) { headers.remove(name: name) }
+        if HeaderRules.hasEnvoyHeader(headers) {
+            for name in HeaderRules.envoyControlHeaders where headers.contains(name: name) { headers.remove(name: name) }
+        }
         let originalPath = request?.path ?? head.uri
         var path = originalPath
         var authority = request?.authority ?? ""

@@ -26,6 +26,7 @@ extension Exchange: PoolWaiter {
         pool.activeRequests += 1
         upstreamPool = pool
         triedEndpoints.append(index)
+        if index < clusterRuntime.workloadSlots.count { upstreamWorkloadSlot = clusterRuntime.workloadSlots[index] }
         upstreamHost = "\(pool.address.host):\(pool.address.port)"
         attemptStart = .now()
         armPerTryTimeout()

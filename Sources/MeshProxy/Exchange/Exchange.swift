@@ -60,6 +60,8 @@ final class Exchange {
     var upstreamNeedsFlush = false
     var upstreamKeepAlive = true
     var upstreamHost: String?
+    /// The stats slot of the endpoint the latest attempt went to (0: none yet).
+    var upstreamWorkloadSlot: UInt32 = 0
 
     // The response.
     var responseStarted = false
@@ -344,10 +346,12 @@ final class Exchange {
         let milliseconds = Double(elapsed.nanoseconds) / 1_000_000
         if let clusterRuntime {
             clusterRuntime.counters.requests.record(
-                code: responseCode, flags: flags, milliseconds: milliseconds, requestProtocol: requestProtocol, grpcStatus: grpcStatus)
+                code: responseCode, flags: flags, workload: upstreamWorkloadSlot, milliseconds: milliseconds,
+                requestProtocol: requestProtocol, grpcStatus: grpcStatus)
         } else {
             worker.stats.unrouted.record(
-                code: responseCode, flags: flags, milliseconds: milliseconds, requestProtocol: requestProtocol, grpcStatus: grpcStatus)
+                code: responseCode, flags: flags, workload: 0, milliseconds: milliseconds, requestProtocol: requestProtocol,
+                grpcStatus: grpcStatus)
         }
         if let accessLog = worker.accessLog { logAccess(to: accessLog, milliseconds: Int(milliseconds)) }
         guard notifyDownstream else { return }

@@ -16,15 +16,22 @@ enum MeshClient {
     static func send(to address: String, port: Int, group: EventLoopGroup, method: String, host: String, path: String,
                      headers: [(String, String)], body: String?) async throws -> MeshResponse {
         let promise = group.any().makePromise(of: MeshResponse.self)
-        let channel = try await ClientBootstrap(group: group)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(ResponseCollector(promise: promise))
+        let channel: Channel
+        do {
+            channel = try await ClientBootstrap(group: group)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        try channel.pipeline.syncOperations.addHandler(ResponseCollector(promise: promise))
+                    }
                 }
-            }
-            .connect(host: address, port: port)
-            .get()
+                .connect(host: address, port: port)
+                .get()
+        } catch {
+            // Nobody will read the response; a promise left pending is a leak NIO reports.
+            promise.fail(error)
+            throw error
+        }
         var requestHeaders = HTTPHeaders([("host", host)])
         for (name, value) in headers { requestHeaders.add(name: name, value: value) }
         if let body { requestHeaders.add(name: "content-length", value: String(body.utf8.count)) }

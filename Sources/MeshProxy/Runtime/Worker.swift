@@ -82,7 +82,7 @@ final class Worker {
 
     private func makeState(for cluster: Cluster) -> ClusterRuntime {
         ClusterRuntime(
-            cluster: cluster, counters: stats.counters(forCluster: cluster.name), eventLoop: eventLoop,
+            cluster: cluster, stats: stats, eventLoop: eventLoop,
             registry: shared.circuitBreakers, defaultConnectTimeout: configuration.limits.upstreamConnectTimeout)
     }
 
@@ -127,10 +127,11 @@ final class Worker {
         snapshot.workers = 1
         snapshot.revision = self.snapshot.revision
         snapshot.downstream = stats.downstream
-        stats.unrouted.export(cluster: nil, into: &snapshot)
+        stats.unrouted.export(cluster: nil, workloads: stats.workloads, into: &snapshot)
         for (name, counters) in stats.clusters {
-            counters.requests.export(cluster: name, into: &snapshot)
+            counters.requests.export(cluster: name, workloads: stats.workloads, into: &snapshot)
             var cluster = StatsSnapshot.ClusterStats()
+            cluster.descriptor = counters.descriptor
             cluster.activeRequests = counters.activeRequests
             cluster.pendingRequests = counters.pendingRequests
             cluster.connectionsOpened = counters.connectionsOpened

@@ -1,3 +1,5 @@
+import MeshConfig
+
 /// Everything the proxy counted, summed over its event loops at one moment. The admin server
 /// renders it as Istio's metrics (`istio_requests_total`, `istio_request_duration_milliseconds`);
 /// tests read it directly.
@@ -8,12 +10,68 @@ public struct StatsSnapshot: Sendable, Hashable {
         0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1_800_000, 3_600_000,
     ]
 
+    /// The workload (pod) a request was sent to: what Istio's `destination_workload`,
+    /// `destination_version`, `destination_app` and canonical-service labels describe.
+    public struct DestinationWorkload: Sendable, Hashable {
+        /// The pod or endpoint (`reviews-v2-0`).
+        public var instance: String
+        /// The workload (Deployment, WorkloadEntry or ServiceEntry) name, Istio's `destination_workload`.
+        public var name: String
+        public var namespace: String
+        public var labels: [String: String]
+
+        public init(instance: String, name: String, namespace: String, labels: [String: String]) {
+            self.instance = instance
+            self.name = name
+            self.namespace = namespace
+            self.labels = labels
+        }
+
+        init(_ workload: Workload) {
+            self.init(instance: workload.name, name: workload.workloadName, namespace: workload.namespace, labels: workload.labels)
+        }
+
+        /// The `version` label, or "unknown" (Istio's `destination_version`).
+        public var version: String { labels["version"] ?? "unknown" }
+        /// The `app` label (or `app.kubernetes.io/name`), or "unknown" (Istio's `destination_app`).
+        public var app: String { labels["app"] ?? labels["app.kubernetes.io/name"] ?? "unknown" }
+        /// Istio's canonical service: its label, else `app.kubernetes.io/name`, else `app`, else the workload name.
+        public var canonicalService: String {
+            labels["service.istio.io/canonical-name"] ?? labels["app.kubernetes.io/name"] ?? labels["app"] ?? name
+        }
+        /// Istio's canonical revision: its label, else `app.kubernetes.io/version`, else `version`, else "latest".
+        public var canonicalRevision: String {
+            labels["service.istio.io/canonical-revision"] ?? labels["app.kubernetes.io/version"] ?? labels["version"] ?? "latest"
+        }
+    }
+
+    /// The service a cluster sends to, as Istio's `destination_service*` labels name it.
+    public struct ClusterDescriptor: Sendable, Hashable {
+        /// Fully qualified (`reviews.default.svc.cluster.local`).
+        public var host: String
+        public var subset: String?
+        public var port: Int
+        public var serviceName: String
+        public var serviceNamespace: String
+
+        public init(host: String, subset: String?, port: Int, serviceName: String, serviceNamespace: String) {
+            self.host = host
+            self.subset = subset
+            self.port = port
+            self.serviceName = serviceName
+            self.serviceNamespace = serviceNamespace
+        }
+    }
+
     public struct RequestKey: Sendable, Hashable, Comparable, CustomStringConvertible {
         /// The Envoy cluster (`outbound|9080|v2|reviews.default.svc.cluster.local`), or nil when the
         /// request never reached one (no route, direct response, redirect).
         public var cluster: String?
         public var responseCode: Int
         public var responseFlags: ResponseFlags
+        /// The endpoint the last attempt went to; nil when none was reached (no route, no
+        /// healthy upstream, overflow, an answer before any attempt).
+        public var destination: DestinationWorkload?
         /// Istio's `request_protocol` as meshsim reports it: `http` (HTTP/1.x), `http/2`, or
         /// `grpc` (an HTTP/2 request with `content-type: application/grpc…`).
         public var requestProtocol: String
@@ -21,22 +79,24 @@ public struct StatsSnapshot: Sendable, Hashable {
         /// the head of a trailers-only answer); nil otherwise.
         public var grpcResponseStatus: String?
 
-        public init(cluster: String?, responseCode: Int, responseFlags: ResponseFlags, requestProtocol: String = "http",
-                    grpcResponseStatus: String? = nil) {
+        public init(cluster: String?, responseCode: Int, responseFlags: ResponseFlags, destination: DestinationWorkload? = nil,
+                    requestProtocol: String = "http", grpcResponseStatus: String? = nil) {
             self.cluster = cluster
             self.responseCode = responseCode
             self.responseFlags = responseFlags
+            self.destination = destination
             self.requestProtocol = requestProtocol
             self.grpcResponseStatus = grpcResponseStatus
         }
 
         public static func < (a: RequestKey, b: RequestKey) -> Bool {
-            ((a.cluster ?? ""), a.responseCode, a.responseFlags.rawValue, a.requestProtocol, a.grpcResponseStatus ?? "")
-                < ((b.cluster ?? ""), b.responseCode, b.responseFlags.rawValue, b.requestProtocol, b.grpcResponseStatus ?? "")
+            ((a.cluster ?? ""), a.responseCode, a.responseFlags.rawValue, a.destination?.instance ?? "", a.requestProtocol, a.grpcResponseStatus ?? "")
+                < ((b.cluster ?? ""), b.responseCode, b.responseFlags.rawValue, b.destination?.instance ?? "", b.requestProtocol, b.grpcResponseStatus ?? "")
         }
 
         public var description: String {
-            "\(cluster ?? "-") \(responseCode) \(responseFlags) \(requestProtocol)" + (grpcResponseStatus.map { " grpc-status=\($0)" } ?? "")
+            "\(cluster ?? "-") \(destination?.instance ?? "-") \(responseCode) \(responseFlags) \(requestProtocol)"
+                + (grpcResponseStatus.map { " grpc-status=\($0)" } ?? "")
         }
     }
 
@@ -57,8 +117,26 @@ public struct StatsSnapshot: Sendable, Hashable {
         }
     }
 
+    /// Pool state of one endpoint (address) of a cluster, summed over the event loops.
+    public struct EndpointStats: Sendable, Hashable {
+        public var activeRequests = 0
+        public var activeConnections = 0
+        public var connectFailures: UInt64 = 0
+        public init() {}
+
+        mutating func add(_ o: EndpointStats) {
+            activeRequests += o.activeRequests
+            activeConnections += o.activeConnections
+            connectFailures += o.connectFailures
+        }
+    }
+
     /// Upstream pool state and counters of one cluster.
     public struct ClusterStats: Sendable, Hashable {
+        /// nil only for a cluster no loop has described yet.
+        public var descriptor: ClusterDescriptor?
+        /// By endpoint address (`127.0.0.1:40123`), for endpoints in the loops' current config.
+        public var endpoints: [String: EndpointStats] = [:]
         public var activeRequests = 0
         public var pendingRequests = 0
         public var activeConnections = 0
@@ -71,6 +149,8 @@ public struct StatsSnapshot: Sendable, Hashable {
         public init() {}
 
         mutating func add(_ o: ClusterStats) {
+            if descriptor == nil { descriptor = o.descriptor }
+            for (address, stats) in o.endpoints { endpoints[address, default: EndpointStats()].add(stats) }
             activeRequests += o.activeRequests
             pendingRequests += o.pendingRequests
             activeConnections += o.activeConnections
@@ -131,6 +211,16 @@ public struct StatsSnapshot: Sendable, Hashable {
                 && (requestProtocol == nil || key.requestProtocol == requestProtocol)
                 && (grpcResponseStatus == nil || key.grpcResponseStatus == grpcResponseStatus)
         }.reduce(0) { $0 + $1.value.count }
+    }
+
+    /// Counts and durations of the requests of `cluster` with this code and flags, whatever
+    /// endpoint they reached.
+    public func requestStats(cluster: String?, responseCode: Int, flags: ResponseFlags) -> RequestStats {
+        var total = RequestStats()
+        for (key, value) in requests where key.cluster == cluster && key.responseCode == responseCode && key.responseFlags == flags {
+            total.add(value)
+        }
+        return total
     }
 
     public var totalRequests: UInt64 { requests.values.reduce(0) { $0 + $1.count } }

@@ -1,25 +1,46 @@
+import MeshConfig
 import NIOHTTP1
 
 /// One event loop's counters. Only that loop touches them, so recording is a few plain adds
 /// with no lock or atomic; `MeshProxy.collectStats()` copies each loop's on its own thread.
 final class WorkerStats {
-    /// Counters of one cluster (or of requests that reached none), keyed by code and flags.
+    /// Counters of one cluster (or of requests that reached none), keyed by the endpoint's
+    /// workload, the code and the flags packed in one integer.
     final class RequestCounters {
-        private struct Key: Hashable {
-            var code: Int
-            var flags: UInt32
-            var requestProtocol: RequestProtocol
-            var grpcStatus: String?
+        /// One outcome's counters, updated in place.
+        final class Cell {
+            var stats = StatsSnapshot.RequestStats()
         }
-        private var entries: [Key: StatsSnapshot.RequestStats] = [:]
 
-        func record(code: Int, flags: ResponseFlags, milliseconds: Double, requestProtocol: RequestProtocol = .http,
-                    grpcStatus: String? = nil) {
-            let key = Key(code: code, flags: flags.rawValue, requestProtocol: requestProtocol, grpcStatus: grpcStatus)
-            let bucket = Self.bucketIndex(milliseconds)
-            entries[key, default: StatsSnapshot.RequestStats()].count += 1
-            entries[key]?.durationBuckets[bucket] += 1
-            entries[key]?.durationSumMilliseconds += milliseconds
+        private var entries: [UInt64: Cell] = [:]
+        /// Most requests of a cluster end alike: the last outcome's cell skips the lookup.
+        private var lastKey = UInt64.max
+        private var lastCell: Cell?
+
+        /// The key packs, from the top: the workload slot (20 bits), the gRPC status (6 bits,
+        /// `noGRPCStatus` when none), the protocol (2 bits), the code (12 bits), the flags (24 bits).
+        static let noGRPCStatus: UInt64 = 63
+
+        /// `workload` is a slot of `WorkerStats.workloadSlot(for:)`, 0 when no endpoint was reached.
+        func record(code: Int, flags: ResponseFlags, workload: UInt32, milliseconds: Double,
+                    requestProtocol: RequestProtocol = .http, grpcStatus: String? = nil) {
+            let grpc = grpcStatus.flatMap { UInt64($0) }.map { min($0, Self.noGRPCStatus - 1) } ?? Self.noGRPCStatus
+            let key = UInt64(workload & 0xF_FFFF) << 44 | grpc << 38 | UInt64(requestProtocol.index) << 36
+                | UInt64(UInt16(truncatingIfNeeded: code) & 0xFFF) << 24 | UInt64(flags.rawValue & 0xFF_FFFF)
+            let cell: Cell
+            if key == lastKey, let last = lastCell {
+                cell = last
+            } else if let existing = entries[key] {
+                cell = existing
+            } else {
+                cell = Cell()
+                entries[key] = cell
+            }
+            lastKey = key
+            lastCell = cell
+            cell.stats.count += 1
+            cell.stats.durationBuckets[Self.bucketIndex(milliseconds)] += 1
+            cell.stats.durationSumMilliseconds += milliseconds
         }
 
         static func bucketIndex(_ milliseconds: Double) -> Int {
@@ -32,11 +53,16 @@ final class WorkerStats {
             return low
         }
 
-        func export(cluster: String?, into snapshot: inout StatsSnapshot) {
-            for (key, value) in entries {
+        func export(cluster: String?, workloads: [StatsSnapshot.DestinationWorkload], into snapshot: inout StatsSnapshot) {
+            for (key, cell) in entries {
+                let value = cell.stats
+                let slot = Int(key >> 44)
                 let requestKey = StatsSnapshot.RequestKey(
-                    cluster: cluster, responseCode: key.code, responseFlags: ResponseFlags(rawValue: key.flags),
-                    requestProtocol: key.requestProtocol.rawValue, grpcResponseStatus: key.grpcStatus)
+                    cluster: cluster, responseCode: Int((key >> 24) & 0xFFF),
+                    responseFlags: ResponseFlags(rawValue: UInt32(truncatingIfNeeded: key & 0xFF_FFFF)),
+                    destination: slot > 0 && slot <= workloads.count ? workloads[slot - 1] : nil,
+                    requestProtocol: RequestProtocol(index: Int((key >> 36) & 0x3)).rawValue,
+                    grpcResponseStatus: (key >> 38) & 0x3F == Self.noGRPCStatus ? nil : String((key >> 38) & 0x3F))
                 snapshot.requests[requestKey, default: StatsSnapshot.RequestStats()].add(value)
             }
         }
@@ -45,6 +71,9 @@ final class WorkerStats {
     /// Per-cluster counters; gauges of pools live in the pools and are read at export.
     final class ClusterCounters {
         let requests = RequestCounters()
+        /// What the cluster serves, kept after the cluster leaves the config so that its
+        /// counters still carry their labels.
+        var descriptor: StatsSnapshot.ClusterDescriptor?
         var activeRequests = 0
         var pendingRequests = 0
         var connectionsOpened: UInt64 = 0
@@ -56,12 +85,26 @@ final class WorkerStats {
     private(set) var clusters: [String: ClusterCounters] = [:]
     let unrouted = RequestCounters()
     var downstream = StatsSnapshot.DownstreamStats()
+    /// Workloads requests reached, by slot - 1; a slot is a small integer the request path can
+    /// carry and key on instead of the workload's strings.
+    private(set) var workloads: [StatsSnapshot.DestinationWorkload] = []
+    private var workloadSlots: [StatsSnapshot.DestinationWorkload: UInt32] = [:]
 
     func counters(forCluster name: String) -> ClusterCounters {
         if let existing = clusters[name] { return existing }
         let created = ClusterCounters()
         clusters[name] = created
         return created
+    }
+
+    /// The slot of a workload (from 1), assigned on first sight; called when a snapshot is installed.
+    func workloadSlot(for workload: Workload) -> UInt32 {
+        let destination = StatsSnapshot.DestinationWorkload(workload)
+        if let slot = workloadSlots[destination] { return slot }
+        workloads.append(destination)
+        let slot = UInt32(workloads.count)
+        workloadSlots[destination] = slot
+        return slot
     }
 
     func noteBufferedRequestBytes(_ bytes: Int) {
@@ -74,10 +117,14 @@ final class WorkerStats {
 }
 
 /// The request protocol label of the stats key (Istio's `request_protocol`).
-enum RequestProtocol: String {
+enum RequestProtocol: String, CaseIterable {
     case http = "http"
     case http2 = "http/2"
     case grpc = "grpc"
+
+    /// A small integer for packed stats keys.
+    var index: Int { Self.allCases.firstIndex(of: self) ?? 0 }
+    init(index: Int) { self = index < Self.allCases.count ? Self.allCases[index] : .http }
 
     init(head: HTTPRequestHead) {
         guard head.version.major == 2 else {

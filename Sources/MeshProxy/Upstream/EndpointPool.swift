@@ -35,6 +35,8 @@ final class EndpointPool {
     private(set) var openConnections = 0
     /// Requests in flight on this endpoint, read by the LEAST_REQUEST balancer.
     var activeRequests = 0
+    /// Connects that failed (Envoy's per-host `cx_connect_fail`).
+    private(set) var connectFailures: UInt64 = 0
     /// Set when the endpoint left the config: idle connections close, returned ones too.
     private(set) var retired = false
 
@@ -72,15 +74,19 @@ final class EndpointPool {
     /// Returns a connection after a request; `reusable` says whether its framing allows another.
     func release(_ connection: UpstreamConnection, reusable: Bool) {
         connection.delegate = nil
-        guard reusable, connection.isOpen, !retired,
+        guard reusable, connection.isOpen,
               maxRequestsPerConnection == 0 || connection.requestsServed < maxRequestsPerConnection
         else {
             connection.close()
             return
         }
+        // A retired pool still serves the requests that were waiting on it when a reload
+        // replaced it (they keep the config they started with); only then are its connections closed.
         if let waiter = waiters.popFirst() {
             leavePending()
             waiter.poolDidProvide(connection)
+        } else if retired {
+            connection.close()
         } else {
             idle.append(connection)
         }
@@ -110,9 +116,11 @@ final class EndpointPool {
     }
 
     /// Opens connections while waiters outnumber connections being made and the cluster's
-    /// `maxConnections` allows; beyond it, waiters wait for a returned connection.
+    /// `maxConnections` allows; beyond it, waiters wait for a returned connection. A retired
+    /// pool still connects for its waiters (a request that began on an older snapshot, or a
+    /// retry after a reload, finishes there); those connections close once used.
     private func openConnectionsForWaiters() {
-        while waiters.count > connecting && !retired {
+        while waiters.count > connecting {
             if let limits, !limits.tryAcquireConnection() { return }
             connect()
         }
@@ -171,6 +179,7 @@ final class EndpointPool {
     private func connectFailed(_ error: Error) {
         openConnections -= 1
         counters.connectFailures += 1
+        connectFailures += 1
         limits?.releaseConnection()
         // The request that caused this attempt (the oldest waiter) learns of the failure; Envoy
         // fails pending requests once no connection is on its way for them.

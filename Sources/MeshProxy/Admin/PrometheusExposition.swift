@@ -1,0 +1,114 @@
+import MeshRouting
+
+/// `GET /stats/prometheus`: Istio's standard request metrics and Envoy's upstream and
+/// downstream gauges, in Prometheus' text exposition format (0.0.4). Series with the same labels
+/// (pods of one Deployment, say) are summed, as Istio's per-proxy output would hold them once.
+struct PrometheusExposition {
+    let stats: StatsSnapshot
+    let snapshot: RoutingSnapshot
+    let sourceNamespace: String
+
+    /// Envoy's `http` connection manager stat prefix for the proxy's listener.
+    static let connectionManagerPrefix = "meshsim"
+
+    func render() -> String {
+        var out = ""
+        renderRequests(into: &out)
+        renderClusters(into: &out)
+        renderDownstream(into: &out)
+        Self.family("meshsim_config_revision", type: "gauge", help: "Revision of the routing configuration the proxy serves.", into: &out)
+        out += "meshsim_config_revision \(snapshot.revision)\n"
+        return out
+    }
+
+    private func renderRequests(into out: inout String) {
+        var series: [String: StatsSnapshot.RequestStats] = [:]
+        for (key, value) in stats.requests {
+            let descriptor = key.cluster.flatMap { stats.clusters[$0]?.descriptor }
+            let labels = Self.labelText(IstioMetricLabels.labels(for: key, cluster: descriptor, sourceNamespace: sourceNamespace))
+            series[labels, default: StatsSnapshot.RequestStats()].add(value)
+        }
+        let ordered = series.sorted { $0.key < $1.key }
+
+        Self.family("istio_requests_total", type: "counter", help: "Requests the proxy handled.", into: &out)
+        for (labels, value) in ordered {
+            out += "istio_requests_total{\(labels)} \(value.count)\n"
+        }
+        Self.family("istio_request_duration_milliseconds", type: "histogram", help: "Duration of requests, from the first byte received to the last byte sent.", into: &out)
+        let bounds = StatsSnapshot.durationBucketBounds
+        for (labels, value) in ordered {
+            var cumulative: UInt64 = 0
+            for (index, bound) in bounds.enumerated() {
+                cumulative += index < value.durationBuckets.count ? value.durationBuckets[index] : 0
+                out += "istio_request_duration_milliseconds_bucket{\(labels),le=\"\(Self.number(bound))\"} \(cumulative)\n"
+            }
+            out += "istio_request_duration_milliseconds_bucket{\(labels),le=\"+Inf\"} \(value.count)\n"
+            out += "istio_request_duration_milliseconds_sum{\(labels)} \(Self.number(value.durationSumMilliseconds))\n"
+            out += "istio_request_duration_milliseconds_count{\(labels)} \(value.count)\n"
+        }
+    }
+
+    private func renderClusters(into out: inout String) {
+        let clusters = stats.clusters.sorted { $0.key < $1.key }
+        let metrics: [(name: String, type: String, help: String, value: (StatsSnapshot.ClusterStats) -> String)] = [
+            ("envoy_cluster_upstream_cx_active", "gauge", "Upstream connections open.", { String($0.activeConnections) }),
+            ("envoy_cluster_upstream_cx_total", "counter", "Upstream connections opened.", { String($0.connectionsOpened) }),
+            ("envoy_cluster_upstream_cx_connect_fail", "counter", "Upstream connects that failed.", { String($0.connectFailures) }),
+            ("envoy_cluster_upstream_rq_active", "gauge", "Requests in flight to the cluster.", { String($0.activeRequests) }),
+            ("envoy_cluster_upstream_rq_pending_active", "gauge", "Requests waiting for a connection.", { String($0.pendingRequests) }),
+            ("envoy_cluster_upstream_rq_pending_overflow", "counter", "Requests refused by a circuit breaker (503 UO).", { String($0.overflows) }),
+            ("envoy_cluster_upstream_rq_retry", "counter", "Retries.", { String($0.retries) }),
+        ]
+        for metric in metrics {
+            Self.family(metric.name, type: metric.type, help: metric.help, into: &out)
+            for (name, cluster) in clusters {
+                out += "\(metric.name){cluster_name=\"\(Self.escape(name))\"} \(metric.value(cluster))\n"
+            }
+        }
+    }
+
+    private func renderDownstream(into out: inout String) {
+        let label = "envoy_http_conn_manager_prefix=\"\(Self.connectionManagerPrefix)\""
+        let downstream = stats.downstream
+        let metrics: [(String, String, String, String)] = [
+            ("envoy_http_downstream_cx_active", "gauge", "Client connections open.", String(downstream.activeConnections)),
+            ("envoy_http_downstream_cx_total", "counter", "Client connections accepted.", String(downstream.connectionsAccepted)),
+            ("envoy_http_downstream_rq_active", "gauge", "Client requests in progress.", String(downstream.activeRequests)),
+        ]
+        for (name, type, help, value) in metrics {
+            Self.family(name, type: type, help: help, into: &out)
+            out += "\(name){\(label)} \(value)\n"
+        }
+    }
+
+    // MARK: text format
+
+    static func family(_ name: String, type: String, help: String, into out: inout String) {
+        out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+    }
+
+    static func labelText(_ labels: [(String, String)]) -> String {
+        labels.map { "\($0.0)=\"\(escape($0.1))\"" }.joined(separator: ",")
+    }
+
+    /// Prometheus label value escaping: backslash, double quote, line feed.
+    static func escape(_ value: String) -> String {
+        guard value.contains(where: { $0 == "\\" || $0 == "\"" || $0 == "\n" }) else { return value }
+        var out = ""
+        for character in value {
+            switch character {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+
+    /// Whole numbers without a fraction (`le="1000"`, as Envoy writes bucket bounds), others as Swift prints them.
+    static func number(_ value: Double) -> String {
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        return String(value)
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import MeshProxy
+import Testing
+
+/// The per-connection work the proxy keeps cheap on the request path: one lazily re-armed timer
+/// for the header and idle timeouts, reading ahead while a request is served, and hop-by-hop
+/// header removal without a lookup per header.
+@Suite struct ConnectionUpkeepTests {
+    static func configuration(headerTimeout: TimeAmountMilliseconds, idleTimeout: TimeAmountMilliseconds) -> ProxyConfiguration {
+        var limits = ProxyConfiguration.Limits()
+        limits.requestHeaderTimeout = .milliseconds(headerTimeout)
+        limits.idleTimeout = .milliseconds(idleTimeout)
+        return TestMesh.configuration(limits: limits)
+    }
+
+    typealias TimeAmountMilliseconds = Int64
+
+    static let files = [TestConfigs.path("reviews"), TestConfigs.path("rollout/00-all-v1.yaml")]
+
+    @Test func headerTimeoutStillAppliesToALaterRequestOnAKeptAliveConnection() async throws {
+        try await TestMesh.with(files: Self.files, configuration: Self.configuration(headerTimeout: 300, idleTimeout: 60_000)) { mesh in
+            let connection = try RawConnection(port: mesh.port, receiveTimeoutSeconds: 10)
+            for _ in 0..<3 {
+                try await connection.send("GET / HTTP/1.1\r\nHost: reviews\r\n\r\n")
+                #expect(try await connection.readResponse().status == 200)
+            }
+            // The fourth request's head never ends: 408 after the header timeout, then the close.
+            try await connection.send("GET / HTTP/1.1\r\nHost: rev")
+            let response = try await connection.readResponse()
+            #expect(response.status == 408)
+            #expect(await connection.waitForClose())
+            #expect(await mesh.proxy.collectStats().downstream.headerTimeouts == 1)
+        }
+    }
+
+    @Test func anIdleTimeoutShorterThanTheHeaderTimeoutClosesInTime() async throws {
+        // Idle 200 ms, header 60 s: the connection must go after about 200 ms, well inside the
+        // client's 10 s receive timeout, not after the longer header timeout.
+        try await TestMesh.with(files: Self.files, configuration: Self.configuration(headerTimeout: 60_000, idleTimeout: 200)) { mesh in
+            let connection = try RawConnection(port: mesh.port, receiveTimeoutSeconds: 10)
+            try await connection.send("GET / HTTP/1.1\r\nHost: reviews\r\n\r\n")
+            #expect(try await connection.readResponse().status == 200)
+            #expect(await connection.waitForClose())
+            #expect(await mesh.proxy.collectStats().downstream.headerTimeouts == 0)
+        }
+    }
+
+    @Test func aClientGoneMidRequestIsNoticedWhileTheRequestIsServed() async throws {
+        // v1 answers after 2 s; the client closes before. The proxy reads on while it waits for
+        // the upstream, so it sees the close and ends the request as DC, not as the 200 it would
+        // record had it only noticed when writing the answer.
+        let yaml = TestMesh.service("slow", versions: ["v1": ["meshsim.dev/latency": "2s"]])
+        try await TestMesh.with(yaml: yaml) { mesh in
+            var connection: RawConnection? = try RawConnection(port: mesh.port)
+            try await connection?.send("GET / HTTP/1.1\r\nHost: slow\r\n\r\n")
+            #expect(await TestMesh.waitUntil { await mesh.proxy.collectStats().downstream.activeRequests == 1 })
+            connection = nil
+            #expect(await TestMesh.waitUntil { await mesh.proxy.collectStats().downstream.activeRequests == 0 })
+            let stats = await mesh.proxy.collectStats()
+            let cluster = "outbound|9080||slow.default.svc.cluster.local"
+            #expect(stats.requestCount(cluster: cluster, flags: .downstreamConnectionTermination) == 1)
+            #expect(stats.requestCount(cluster: cluster, responseCode: 200) == 0)
+        }
+    }
+
+    @Test func hopByHopAndEnvoyControlHeadersAreNotForwarded() async throws {
+        try await TestMesh.with(files: Self.files) { mesh in
+            let connection = try RawConnection(port: mesh.port)
+            try await connection.send(
+                "GET /echo HTTP/1.1\r\nHost: reviews\r\nConnection: keep-alive, X-Drop-Me\r\nX-Drop-Me: 1\r\nKeep-Alive: timeout=5\r\n"
+                    + "TE: trailers\r\nX-Envoy-Max-Retries: 0\r\nX-Kept: yes\r\nUpgrade: websocket\r\n\r\n")
+            let response = try await connection.readResponse()
+            #expect(response.status == 200)
+            let echo = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
+            let headers = try #require(echo?["headers"] as? [String: String])
+            #expect(headers["x-kept"] == "yes")
+            #expect(headers["te"] == "trailers")
+            for gone in ["x-drop-me", "keep-alive", "upgrade", "x-envoy-max-retries"] {
+                #expect(headers[gone] == nil, "\(gone) was forwarded")
+            }
+            // The connection header the backend sees is its own hop's, not the client's list.
+            #expect(headers["connection"]?.lowercased().contains("x-drop-me") != true)
+        }
+    }
+}
