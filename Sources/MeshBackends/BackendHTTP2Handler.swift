@@ -134,7 +134,7 @@ final class BackendHTTP2Handler: HTTP2ServerDelegate {
             // Trailers-only: the status travels in the only HEADERS frame, which ends the stream.
             headers.add(name: "x-meshsim-fault", value: failure.fault)
             headers.add(name: "grpc-status", value: String(GRPCStatus.unavailable))
-            headers.add(name: "grpc-message", value: GRPCStatus.percentEncoded(failure.message))
+            headers.add(name: "grpc-message", value: GRPCMessage.percentEncoded(failure.message))
             try connection.sendResponseHead(HTTP2ResponseHead(status: 200, headers: headers), stream: stream, endStream: true)
             return
         }
@@ -156,22 +156,8 @@ final class BackendHTTP2Handler: HTTP2ServerDelegate {
     }
 }
 
-/// gRPC status codes and the `grpc-message` encoding (gRPC over HTTP/2 protocol document).
-public enum GRPCStatus {
-    public static let ok = 0
-    public static let unavailable = 14
-
-    /// Percent-encodes what is not printable ASCII or is `%`, as `grpc-message` requires.
-    public static func percentEncoded(_ message: String) -> String {
-        var encoded = ""
-        for byte in message.utf8 {
-            if byte >= 0x20 && byte <= 0x7E && byte != UInt8(ascii: "%") {
-                encoded.unicodeScalars.append(Unicode.Scalar(byte))
-            } else {
-                let hex = String(byte, radix: 16, uppercase: true)
-                encoded += "%" + (hex.count == 1 ? "0" + hex : hex)
-            }
-        }
-        return encoded
-    }
+/// The gRPC status codes the simulated pods answer with.
+enum GRPCStatus {
+    static let ok = 0
+    static let unavailable = 14
 }
