@@ -109,7 +109,10 @@ let package = Package(
             name: "MeshLoadTests",
             dependencies: [
                 "MeshLoad", "MeshConfig", "MeshRouting",
+                // `load --http2` runs against a simulated h2c pod.
+                "MeshBackends",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -65,6 +65,9 @@ public final class SimulatedBackend: Sendable {
                     try pipeline.addHandler(HTTP2ProtocolSniffer { detected, channel in
                         switch detected {
                         case .http2PriorKnowledge:
+                            // An HTTP/2 client that stops sending has left: its streams end with
+                            // the connection (HTTP/1.1 keeps half-closure to answer what it read).
+                            try channel.syncOptions?.setOption(.allowRemoteHalfClosure, value: false)
                             try channel.pipeline.syncOperations.addHandler(
                                 HTTP2ServerConnection(delegate: BackendHTTP2Handler(pod: core)))
                         case .http1:
