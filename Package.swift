@@ -34,7 +34,7 @@ let package = Package(
         .target(
             name: "MeshBackends",
             dependencies: [
-                "MeshConfig",
+                "MeshConfig", "MeshHTTP2",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -45,7 +45,7 @@ let package = Package(
         .target(
             name: "MeshLoad",
             dependencies: [
-                "MeshRouting", "MeshConfig",
+                "MeshRouting", "MeshConfig", "MeshHTTP2",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -98,7 +98,7 @@ let package = Package(
         .testTarget(
             name: "MeshBackendsTests",
             dependencies: [
-                "MeshBackends", "MeshConfig",
+                "MeshBackends", "MeshConfig", "MeshHTTP2",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -109,7 +109,10 @@ let package = Package(
             name: "MeshLoadTests",
             dependencies: [
                 "MeshLoad", "MeshConfig", "MeshRouting",
+                // `load --http2` runs against a simulated h2c pod.
+                "MeshBackends",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(
