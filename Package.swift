@@ -8,11 +8,13 @@ let package = Package(
         .executable(name: "meshsim", targets: ["meshsim"]),
         .library(name: "MeshConfig", targets: ["MeshConfig"]),
         .library(name: "MeshRouting", targets: ["MeshRouting"]),
+        .library(name: "MeshProxy", targets: ["MeshProxy"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
     ],
     targets: [
         // A C ABI over RE2 (the regex engine of Istio and Envoy); keeps C++ out of Swift modules.
@@ -36,11 +38,27 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        // The data plane: listeners, codecs, per-event-loop routing state, upstream pools, stats.
+        .target(
+            name: "MeshProxy",
+            dependencies: [
+                "MeshRouting", "MeshConfig", "MeshBackends",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                // Only for state Envoy keeps proxy-wide (circuit breakers, the listener's
+                // connection cap); per-request counters stay per event loop.
+                .product(name: "Atomics", package: "swift-atomics"),
+            ]
+        ),
         .executableTarget(
             name: "meshsim",
             dependencies: [
-                "MeshConfig", "MeshRouting", "MeshBackends",
+                "MeshConfig", "MeshRouting", "MeshBackends", "MeshProxy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // `meshsim test` reads its CASES.yaml with the same strict decoder as the configs.
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .testTarget(name: "MeshConfigTests", dependencies: ["MeshConfig"]),
@@ -49,6 +67,16 @@ let package = Package(
             name: "MeshBackendsTests",
             dependencies: [
                 "MeshBackends", "MeshConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "MeshProxyTests",
+            dependencies: [
+                "MeshProxy", "MeshRouting", "MeshConfig", "MeshBackends",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -8,6 +8,9 @@ struct Meshsim: AsyncParsableCommand {
         subcommands: [
             Validate.self,
             Analyze.self,
+            RouteCommand.self,
+            TestCommand.self,
+            Serve.self,
             Backend.self,
             Version.self,
         ]

@@ -1,0 +1,137 @@
+import MeshRouting
+import NIOCore
+
+/// One event loop's view of a cluster: its endpoints' pools, the load balancer's state and the
+/// cluster's counters. Survives config swaps that keep the cluster's name, so pools stay warm.
+final class ClusterRuntime {
+    private(set) var cluster: Cluster
+    let counters: WorkerStats.ClusterCounters
+    private(set) var limits: ClusterLimits?
+    /// Parallel to `cluster.endpoints`; nil where the endpoint has no address (not started).
+    private(set) var pools: [EndpointPool?] = []
+    /// Indices of endpoints that have an address.
+    private(set) var reachable: [Int] = []
+    private var poolsByAddress: [EndpointAddress: EndpointPool] = [:]
+    private var roundRobinNext = 0
+    private var ring: HashRing?
+    private let eventLoop: EventLoop
+    private let registry: CircuitBreakerRegistry
+    private let defaultConnectTimeout: TimeAmount
+
+    init(cluster: Cluster, counters: WorkerStats.ClusterCounters, eventLoop: EventLoop, registry: CircuitBreakerRegistry, defaultConnectTimeout: TimeAmount) {
+        self.cluster = cluster
+        self.counters = counters
+        self.eventLoop = eventLoop
+        self.registry = registry
+        self.defaultConnectTimeout = defaultConnectTimeout
+        update(to: cluster)
+    }
+
+    /// Adopts a new revision of the cluster, keeping pools of endpoints that stay.
+    func update(to newCluster: Cluster) {
+        let limitsChanged = newCluster.connectionPool != cluster.connectionPool || pools.isEmpty
+        cluster = newCluster
+        if limitsChanged { limits = registry.limits(for: newCluster) }
+        let connectTimeout = newCluster.connectionPool?.tcp?.connectTimeout.map { TimeAmount.nanoseconds($0.nanoseconds) } ?? defaultConnectTimeout
+        let perConnection = Int(max(0, newCluster.connectionPool?.http?.maxRequestsPerConnection ?? 0))
+        var kept: [EndpointAddress: EndpointPool] = [:]
+        pools = newCluster.endpoints.map { endpoint in
+            guard let address = endpoint.address else { return nil }
+            if let existing = kept[address] { return existing }
+            var pool = poolsByAddress[address]
+            if let current = pool, current.limits !== limits || current.maxRequestsPerConnection != perConnection || current.connectTimeout != connectTimeout {
+                current.retire()
+                pool = nil
+            }
+            let chosen = pool ?? EndpointPool(
+                address: address, eventLoop: eventLoop, limits: limits, counters: counters,
+                connectTimeout: connectTimeout, maxRequestsPerConnection: perConnection)
+            kept[address] = chosen
+            return chosen
+        }
+        for (address, pool) in poolsByAddress where kept[address] !== pool { pool.retire() }
+        poolsByAddress = kept
+        reachable = pools.indices.filter { pools[$0] != nil }
+        ring = nil
+        if roundRobinNext >= reachable.count { roundRobinNext = 0 }
+    }
+
+    func retire() {
+        for pool in poolsByAddress.values { pool.retire() }
+    }
+
+    /// Picks an endpoint index per the cluster's load balancer; nil when none is reachable.
+    /// `avoiding` holds endpoints already tried by this request (Istio's previous-hosts retry
+    /// predicate), honoured while another endpoint is left.
+    func pickEndpoint(hashKey: UInt64?, random: inout FastRandom, avoiding tried: [Int]) -> Int? {
+        guard !reachable.isEmpty else { return nil }
+        if reachable.count == 1 { return reachable[0] }
+        switch cluster.loadBalancer {
+        case .consistentHash:
+            // Consistent hashing keeps a key on its endpoint, retries included (Istio drops
+            // the previous-hosts predicate for it).
+            if ring == nil { ring = buildRing() }
+            if let hashKey, let index = ring?.endpoint(for: hashKey) { return index }
+            return reachable[random.below(reachable.count)]
+        default:
+            // Up to five tries to find an endpoint this request has not used yet (Istio's
+            // HostSelectionRetryMaxAttempts), then take what the balancer gives.
+            var choice = pickOnce(random: &random)
+            var attempts = 1
+            while tried.contains(choice) && attempts < 5 && tried.count < reachable.count {
+                choice = pickOnce(random: &random)
+                attempts += 1
+            }
+            return choice
+        }
+    }
+
+    private func pickOnce(random: inout FastRandom) -> Int {
+        switch cluster.loadBalancer {
+        case .roundRobin:
+            let index = reachable[roundRobinNext % reachable.count]
+            roundRobinNext = (roundRobinNext + 1) % reachable.count
+            return index
+        case .random, .passthrough:
+            return weightedRandom(random: &random)
+        case .leastRequest:
+            // Envoy's default: power of two choices over active requests; the first pick wins ties.
+            let first = reachable[random.below(reachable.count)]
+            let second = reachable[random.below(reachable.count)]
+            let a = pools[first]?.activeRequests ?? 0
+            let b = pools[second]?.activeRequests ?? 0
+            return b < a ? second : first
+        case .consistentHash:
+            return reachable[random.below(reachable.count)]
+        }
+    }
+
+    private func weightedRandom(random: inout FastRandom) -> Int {
+        let total = reachable.reduce(0) { $0 + Int(max(cluster.endpoints[$1].weight, 1)) }
+        var draw = random.below(total)
+        for index in reachable {
+            let weight = Int(max(cluster.endpoints[index].weight, 1))
+            if draw < weight { return index }
+            draw -= weight
+        }
+        return reachable[reachable.count - 1]
+    }
+
+    private func buildRing() -> HashRing {
+        let members = reachable.compactMap { index -> (index: Int, key: String, weight: UInt32)? in
+            guard let address = cluster.endpoints[index].address else { return nil }
+            return (index, "\(address.host):\(address.port)", cluster.endpoints[index].weight)
+        }
+        return HashRing(endpoints: members, minimumRingSize: minimumRingSize)
+    }
+
+    private var minimumRingSize: Int { 1024 }
+
+    /// Gauges for stats export.
+    func export(into stats: inout StatsSnapshot.ClusterStats) {
+        for pool in poolsByAddress.values {
+            stats.activeConnections += pool.openConnections
+            stats.idleConnections += pool.idleCount
+        }
+    }
+}

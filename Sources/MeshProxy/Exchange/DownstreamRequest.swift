@@ -1,0 +1,67 @@
+import MeshRouting
+import NIOHTTP1
+
+/// A decoded request as routing sees it: `RequestAttributes` over NIO's head, without copying
+/// headers. Absolute-form targets (`GET http://reviews/ HTTP/1.1`, what `curl -x` sends) give
+/// the authority and path; otherwise the Host header does.
+struct DownstreamRequest: RequestAttributes {
+    let head: HTTPRequestHead
+    let authority: String
+    let path: String
+    let isAbsoluteForm: Bool
+
+    var method: String { head.method.rawValue }
+    var scheme: String { "http" }
+
+    func header(_ lowercasedName: String) -> String? {
+        head.headers.first(name: lowercasedName)
+    }
+
+    enum ParseError: Error {
+        case missingHost
+        case conflictingHosts
+        case invalidTarget
+    }
+
+    init(head: HTTPRequestHead) throws {
+        self.head = head
+        let uri = head.uri
+        if let schemeEnd = Self.absoluteFormAuthorityStart(uri) {
+            let rest = uri[schemeEnd...]
+            let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
+            let authority = rest[..<authorityEnd]
+            guard !authority.isEmpty, !authority.contains("@") else { throw ParseError.invalidTarget }
+            self.authority = String(authority)
+            var path = String(rest[authorityEnd...])
+            if path.isEmpty || path.first == "?" { path = "/" + path }
+            self.path = path
+            isAbsoluteForm = true
+            return
+        }
+        guard uri.first == "/" || uri == "*" else { throw ParseError.invalidTarget }
+        // Two Host headers that disagree are how requests get smuggled past a proxy.
+        let hosts = head.headers[canonicalForm: "host"]
+        if hosts.count > 1 && Set(hosts).count > 1 { throw ParseError.conflictingHosts }
+        guard let host = hosts.first.map(String.init), !host.isEmpty else {
+            if head.version.major == 1 && head.version.minor == 0 {
+                authority = ""
+                path = uri
+                isAbsoluteForm = false
+                return
+            }
+            throw ParseError.missingHost
+        }
+        authority = host
+        path = uri
+        isAbsoluteForm = false
+    }
+
+    /// Index after `http://` or `https://` (case-insensitive) when `uri` is in absolute form.
+    private static func absoluteFormAuthorityStart(_ uri: String) -> String.Index? {
+        guard let first = uri.utf8.first, first == UInt8(ascii: "h") || first == UInt8(ascii: "H") else { return nil }
+        let lower = uri.prefix(8).lowercased()
+        if lower.hasPrefix("http://") { return uri.index(uri.startIndex, offsetBy: 7) }
+        if lower.hasPrefix("https://") { return uri.index(uri.startIndex, offsetBy: 8) }
+        return nil
+    }
+}

@@ -1,0 +1,227 @@
+import MeshConfig
+import MeshRouting
+import NIOCore
+import NIOHTTP1
+
+/// The response side: upstream events, the downstream head, streaming, local replies.
+extension Exchange: UpstreamConnectionDelegate {
+    func upstreamResponseHead(_ upstreamHead: HTTPResponseHead) {
+        guard !finished else { return }
+        let status = Int(upstreamHead.status.code)
+        upstreamServiceTime = Int((NIODeadline.now() - attemptStart).nanoseconds / 1_000_000)
+        if canRetry(.status(status)) {
+            // The rest of this response is not wanted; the connection goes with it.
+            abandonUpstream()
+            endAttempt()
+            retry()
+            return
+        }
+        perTryTimer?.cancel()
+        perTryTimer = nil
+        if retriesDone > 0, let forward, RetryRules.allows(.status(status), policy: forward.retries, header: nil) {
+            flags.insert(.upstreamRetryLimitExceeded)
+        }
+        upstreamKeepAlive = upstreamHead.isKeepAlive
+        var headers = upstreamHead.headers
+        let upstreamLength = headers.first(name: "content-length")
+        HeaderRules.removeHopByHop(from: &headers)
+        headers.replaceOrAdd(name: "server", value: "meshsim")
+        if !headers.contains(name: "date") { headers.add(name: "date", value: worker.date.current()) }
+        if let upstreamServiceTime { headers.replaceOrAdd(name: "x-envoy-upstream-service-time", value: String(upstreamServiceTime)) }
+        if let setCookie { headers.add(name: "set-cookie", value: setCookie) }
+        HeaderRules.apply(forward?.responseHeaders, to: &headers)
+        addDebugHeaders(to: &headers)
+
+        let bodyless = head.method == .HEAD || (100..<200).contains(status) || status == 204 || status == 304
+        if bodyless {
+            responseFraming = .none
+        } else if upstreamLength != nil {
+            responseFraming = .contentLength
+        } else if head.version == .http1_1 {
+            responseFraming = .chunked
+            headers.add(name: "transfer-encoding", value: "chunked")
+        } else {
+            responseFraming = .untilClose
+            closeAfterResponse = true
+        }
+        if !requestEnded && requestFraming != .none && !bodyless {
+            // The upstream answered before the request body ended; the connection cannot be
+            // reused for a next request once this response is out.
+            closeAfterResponse = true
+        }
+        addConnectionHeader(to: &headers)
+        responseStarted = true
+        responseCode = status
+        var buffer = downstream.context?.channel.allocator.buffer(capacity: 512) ?? ByteBuffer()
+        ResponseSerializer.writeHead(status: status, reason: nil, version: head.version, headers: headers, into: &buffer)
+        downstream.write(buffer)
+    }
+
+    func upstreamResponseBody(_ buffer: ByteBuffer) {
+        guard !finished, responseStarted else { return }
+        let size = buffer.readableBytes
+        guard size > 0 else { return }
+        responseBytes += size
+        switch responseFraming {
+        case .none:
+            return
+        case .contentLength, .untilClose:
+            downstream.write(buffer)
+        case .chunked:
+            var header = downstream.context?.channel.allocator.buffer(capacity: 16) ?? ByteBuffer()
+            ResponseSerializer.writeChunkHeader(size: size, into: &header)
+            downstream.write(header)
+            downstream.write(buffer)
+            downstream.write(worker.crlf)
+        }
+        if !downstream.isWritable {
+            // Backpressure: stop reading the upstream until the client drains.
+            upstream?.holdReads()
+            worker.stats.noteQueuedResponseBytes(downstream.queuedBytes)
+        }
+    }
+
+    func upstreamReadComplete() {
+        if responseStarted { downstream.flush() }
+    }
+
+    func upstreamResponseEnd() {
+        guard !finished, responseStarted else { return }
+        if responseFraming == .chunked { downstream.write(worker.lastChunk) }
+        downstream.flush()
+        responseComplete = true
+        if let upstream {
+            self.upstream = nil
+            upstream.requestsServed += 1
+            upstreamPool?.release(upstream, reusable: upstreamKeepAlive && upstreamRequestEnded)
+        }
+        endAttempt()
+        if responseFraming == .untilClose { closeAfterResponse = true }
+        finish()
+    }
+
+    func upstreamWritabilityChanged() {
+        guard let upstream, upstream.isWritable else { return }
+        drainPendingBody()
+    }
+
+    func upstreamFailed(_ reason: UpstreamFailure) {
+        guard !finished, let failed = upstream else { return }
+        upstream = nil
+        let stale = failed.wasReused && !failed.receivedResponse
+        endAttempt()
+        if !responseStarted {
+            switch reason {
+            case .connectionTermination, .remoteReset: lastResetReason = "connection termination"
+            case .protocolError: lastResetReason = "protocol error"
+            }
+            // A keep-alive connection the server closed while idle: try again on a fresh one
+            // without spending the retry budget.
+            if stale && replay != nil && !staleRetryUsed {
+                staleRetryUsed = true
+                retry(countAgainstBudget: false)
+                return
+            }
+            if reason != .protocolError && canRetry(.reset) {
+                retry()
+                return
+            }
+            switch reason {
+            case .connectionTermination: flags.insert(.upstreamConnectionTermination)
+            case .remoteReset: flags.insert(.upstreamRemoteReset)
+            case .protocolError: flags.insert(.upstreamProtocolError)
+            }
+            if retriesDone > 0 { flags.insert(.upstreamRetryLimitExceeded) }
+            localReply(status: reason == .protocolError ? 502 : 503, body: resetBody())
+            return
+        }
+        // Mid-response: the client cannot be told; close its connection as Envoy does.
+        flags.insert(.upstreamConnectionTermination)
+        downstream.abort()
+        finish(notifyDownstream: false)
+        downstream.exchangeFinished(self, closeConnection: true)
+    }
+
+    // MARK: local replies
+
+    /// An answer from the proxy itself (no route, no healthy upstream, overflow, fault abort,
+    /// timeout, direct response, redirect): head and body in one buffer and one flush.
+    func localReply(status: Int, body: String?, extraHeaders: [(String, String)] = []) {
+        guard !responseStarted else {
+            downstream.abort()
+            finish(notifyDownstream: false)
+            downstream.exchangeFinished(self, closeConnection: true)
+            return
+        }
+        abandonUpstream()
+        endAttempt()
+        // A body still on its way is not read: the connection cannot carry a next request.
+        if !requestEnded && requestFraming != .none { closeAfterResponse = true }
+        var headers = HTTPHeaders()
+        let bodyBytes = body?.utf8.count ?? 0
+        headers.add(name: "content-length", value: String(bodyBytes))
+        if bodyBytes > 0 { headers.add(name: "content-type", value: "text/plain") }
+        headers.add(name: "date", value: worker.date.current())
+        headers.add(name: "server", value: "meshsim")
+        for (name, value) in extraHeaders { headers.add(name: name, value: value) }
+        addDebugHeaders(to: &headers)
+        addConnectionHeader(to: &headers)
+        responseStarted = true
+        responseCode = status
+        responseComplete = true
+        responseBytes = head.method == .HEAD ? 0 : bodyBytes
+        var buffer = downstream.context?.channel.allocator.buffer(capacity: 256 + bodyBytes) ?? ByteBuffer()
+        ResponseSerializer.writeHead(status: status, version: head.version, headers: headers, into: &buffer)
+        if let body, head.method != .HEAD { buffer.writeString(body) }
+        downstream.write(buffer)
+        downstream.flush()
+        finish()
+    }
+
+    private func addDebugHeaders(to headers: inout HTTPHeaders) {
+        guard worker.configuration.debugHeaders else { return }
+        if let route { headers.add(name: "x-meshsim-route", value: route.headerValue) }
+        if let cluster = forward?.cluster { headers.add(name: "x-meshsim-destination", value: cluster.destinationHeaderValue) }
+    }
+
+    private func addConnectionHeader(to headers: inout HTTPHeaders) {
+        if closeAfterResponse {
+            headers.replaceOrAdd(name: "connection", value: "close")
+        } else if head.version == .http1_0 {
+            headers.replaceOrAdd(name: "connection", value: "keep-alive")
+        }
+    }
+
+    // MARK: the upstream request
+
+    /// The request as the upstream gets it: origin-form target (rewritten), hop-by-hop headers
+    /// gone, forwarding headers added, route header operations applied, the client's framing kept.
+    func upstreamRequestHead() -> HTTPRequestHead {
+        var headers = head.headers
+        HeaderRules.removeHopByHop(from: &headers)
+        if headers.contains(name: "expect") { headers.remove(name: "expect") }
+        for name in HeaderRules.envoyControlHeaders where headers.contains(name: name) { headers.remove(name: name) }
+        let originalPath = request?.path ?? head.uri
+        var path = originalPath
+        var authority = request?.authority ?? ""
+        if let forward, let rewrite = forward.rewrite {
+            if let request, let rewritten = PathRewriter.rewrite(path: originalPath, forward: forward, snapshot: snapshot, request: request) {
+                path = rewritten
+            }
+            if let newAuthority = rewrite.authority, !newAuthority.isEmpty { authority = newAuthority }
+        }
+        if path != originalPath && !headers.contains(name: "x-envoy-original-path") {
+            headers.add(name: "x-envoy-original-path", value: originalPath)
+        }
+        if authority != headers.first(name: "host") { headers.replaceOrAdd(name: "host", value: authority) }
+        if !downstream.remoteIP.isEmpty { headers.replaceOrAdd(name: "x-forwarded-for", value: forwardedFor) }
+        if !headers.contains(name: "x-forwarded-proto") { headers.add(name: "x-forwarded-proto", value: "http") }
+        if !headers.contains(name: "x-request-id") { headers.add(name: "x-request-id", value: requestID) }
+        if let routeTimeout {
+            headers.replaceOrAdd(name: "x-envoy-expected-rq-timeout-ms", value: String(routeTimeout.nanoseconds / 1_000_000))
+        }
+        HeaderRules.apply(forward?.requestHeaders, to: &headers)
+        if requestFraming == .chunked { headers.add(name: "transfer-encoding", value: "chunked") }
+        return HTTPRequestHead(version: .http1_1, method: head.method, uri: path, headers: headers)
+    }
+}

@@ -1,0 +1,332 @@
+import MeshConfig
+import MeshRouting
+import NIOCore
+import NIOHTTP1
+
+/// One request from its head to the end of its response: routing, fault injection, endpoint
+/// pick, upstream attempts with retries and timeouts, streaming both ways, the answer Envoy
+/// would give when something fails, and the stats and access-log record at the end. Lives on
+/// its connection's event loop; the snapshot it routes with is the one current when its head
+/// arrived, whatever is applied meanwhile.
+final class Exchange {
+    let worker: Worker
+    let downstream: DownstreamHandler
+    let head: HTTPRequestHead
+    let snapshot: RoutingSnapshot
+    let startTime = NIODeadline.now()
+    let startWallClock: Int64
+    var request: DownstreamRequest?
+    var requestID = ""
+
+    // Request body.
+    let requestFraming: RequestFraming
+    private(set) var requestEnded = false
+    var requestBodyBytes = 0
+    /// Body not yet written upstream: while connecting, during a retry backoff, or while the
+    /// upstream connection is not writable. Bounded by one socket read, since the downstream
+    /// is not read while this holds anything.
+    var pendingBody = CircularBuffer<ByteBuffer>()
+    var pendingBytes = 0
+    /// The body so far, kept to replay on a retry; nil once it outgrows the retry buffer.
+    var replay: [ByteBuffer]? = []
+    var replayBytes = 0
+
+    // Routing.
+    var forward: Forward?
+    var route: RouteRef?
+    var clusterRuntime: ClusterRuntime?
+    var flags = ResponseFlags()
+    var hashKey: UInt64?
+    var setCookie: String?
+    var routeTimeout: TimeAmount?
+    var retryBudget = 0
+    var retriesDone = 0
+    var triedEndpoints: [Int] = []
+    var upstreamStarted = false
+    var staleRetryUsed = false
+    var lastResetReason = ""
+
+    // The current upstream attempt.
+    var upstream: UpstreamConnection?
+    var upstreamPool: EndpointPool?
+    var waitingPool: EndpointPool?
+    var holdsRequestSlot = false
+    var attemptStart = NIODeadline.now()
+    var upstreamRequestEnded = false
+    var upstreamNeedsFlush = false
+    var upstreamKeepAlive = true
+    var upstreamHost: String?
+
+    // The response.
+    var responseStarted = false
+    var responseCode = 0
+    var responseFraming = BodyFraming.none
+    var responseBytes = 0
+    var upstreamServiceTime: Int?
+    var responseComplete = false
+    var closeAfterResponse: Bool
+    var finished = false
+    var notifyOnRequestEnd = false
+
+    var routeTimer: Scheduled<Void>?
+    var perTryTimer: Scheduled<Void>?
+    var waitTimer: Scheduled<Void>?
+
+    enum RequestFraming {
+        case none
+        case contentLength
+        case chunked
+    }
+
+    init(worker: Worker, downstream: DownstreamHandler, head: HTTPRequestHead) {
+        self.worker = worker
+        self.downstream = downstream
+        self.head = head
+        self.snapshot = worker.snapshot
+        self.startWallClock = worker.accessLog == nil ? 0 : HTTPDateCache.wallClockNanoseconds()
+        self.closeAfterResponse = !head.isKeepAlive
+        if head.headers.contains(name: "transfer-encoding") {
+            requestFraming = .chunked
+        } else if let length = head.headers.first(name: "content-length"), length != "0" {
+            requestFraming = .contentLength
+        } else {
+            requestFraming = .none
+        }
+    }
+
+    /// Whether the downstream may be read for more of this request's body.
+    var wantsRequestData: Bool {
+        guard !requestEnded, !finished, let upstream, pendingBytes == 0 else { return false }
+        return upstream.isWritable
+    }
+
+    // MARK: start
+
+    func start() {
+        let request: DownstreamRequest
+        do {
+            request = try DownstreamRequest(head: head)
+        } catch {
+            worker.stats.downstream.protocolErrors += 1
+            flags.insert(.downstreamProtocolError)
+            closeAfterResponse = true
+            localReply(status: 400, body: "bad request")
+            return
+        }
+        self.request = request
+        requestID = head.headers.first(name: "x-request-id") ?? RequestID.make(using: &worker.random)
+
+        // Envoy answers `Expect: 100-continue` itself and does not forward the expectation.
+        if head.version == .http1_1, let expect = head.headers.first(name: "expect"), expect.lowercased() == "100-continue" {
+            downstream.write(worker.continueResponse)
+            downstream.flush()
+        }
+
+        switch snapshot.route(request, picker: &worker.picker) {
+        case .noRoute:
+            flags.insert(.noRouteFound)
+            localReply(status: 404, body: nil)
+        case .directResponse(let status, let body, let route):
+            self.route = route
+            localReply(status: status, body: body)
+        case .redirect(let status, let location, let route):
+            self.route = route
+            localReply(status: status, body: nil, extraHeaders: [("location", location)])
+        case .forward(let forward):
+            self.forward = forward
+            self.route = forward.route
+            clusterRuntime = worker.clusterRuntime(for: forward.cluster)
+            applyFaults(forward.fault)
+        }
+    }
+
+    /// Istio's fault injection: a delay (DI) first, then an abort (FI), each drawn with its
+    /// percentage on this loop's generator.
+    private func applyFaults(_ fault: FaultPolicy?) {
+        if let delay = FaultDecision.delay(fault, random: &worker.random) {
+            flags.insert(.delayInjected)
+            waitTimer = worker.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
+                waitTimer = nil
+                abortOrProceed(fault)
+            }
+            return
+        }
+        abortOrProceed(fault)
+    }
+
+    private func abortOrProceed(_ fault: FaultPolicy?) {
+        guard !finished else { return }
+        if let abort = FaultDecision.abort(fault, random: &worker.random) {
+            flags.insert(.faultInjected)
+            localReply(status: abort.status, body: "fault filter abort", extraHeaders: abort.grpcStatus.map { [("grpc-status", $0)] } ?? [])
+            return
+        }
+        proceedUpstream()
+    }
+
+    private func proceedUpstream() {
+        guard let forward, let clusterRuntime, let request else { return }
+        if forward.cluster.state == .undefinedSubset {
+            // Istio builds no cluster for a subset no DestinationRule defines: Envoy's NC.
+            flags.insert(.noClusterFound)
+            localReply(status: 503, body: nil)
+            return
+        }
+        guard !clusterRuntime.reachable.isEmpty else {
+            flags.insert(.noHealthyUpstream)
+            localReply(status: 503, body: "no healthy upstream")
+            return
+        }
+        if case .consistentHash(let key) = clusterRuntime.cluster.loadBalancer {
+            let computed = ConsistentHashing.hash(for: key, request: request, sourceIP: downstream.remoteIP)
+            hashKey = computed.hash
+            setCookie = computed.setCookie
+        }
+        routeTimeout = Self.timeout(header: head.headers.first(name: "x-envoy-upstream-rq-timeout-ms"), route: forward.timeout)
+        retryBudget = RetryRules.budget(policy: forward.retries, header: head.headers.first(name: "x-envoy-max-retries"))
+        upstreamStarted = true
+        if requestEnded { armRouteTimeout() }
+        attempt()
+    }
+
+    /// `x-envoy-upstream-rq-timeout-ms` overrides the route's timeout; 0 disables it.
+    static func timeout(header: String?, route: IstioDuration?) -> TimeAmount? {
+        if let header, let milliseconds = Int64(header) {
+            return milliseconds > 0 ? .milliseconds(milliseconds) : nil
+        }
+        guard let route, route.nanoseconds > 0 else { return nil }
+        return .nanoseconds(route.nanoseconds)
+    }
+
+    // MARK: request body from downstream
+
+    func receiveBody(_ buffer: ByteBuffer) {
+        guard !finished else { return }
+        requestBodyBytes += buffer.readableBytes
+        if replay != nil {
+            if replayBytes + buffer.readableBytes <= worker.configuration.limits.retryBufferBytes {
+                replay?.append(buffer)
+                replayBytes += buffer.readableBytes
+            } else {
+                replay = nil
+                replayBytes = 0
+            }
+        }
+        if let upstream, pendingBody.isEmpty, upstream.isWritable {
+            upstream.write(.body(.byteBuffer(buffer)))
+            upstreamNeedsFlush = true
+        } else {
+            pendingBody.append(buffer)
+            pendingBytes += buffer.readableBytes
+            worker.stats.noteBufferedRequestBytes(pendingBytes)
+        }
+    }
+
+    func receiveEnd() {
+        if notifyOnRequestEnd {
+            // Answered before the (bodyless) request's end was decoded; the connection stays.
+            notifyOnRequestEnd = false
+            requestEnded = true
+            downstream.exchangeFinished(self, closeConnection: closeAfterResponse)
+            return
+        }
+        guard !finished else { return }
+        requestEnded = true
+        if let upstream, pendingBody.isEmpty {
+            upstream.write(.end(nil))
+            upstream.flush()
+            upstreamNeedsFlush = false
+            upstreamRequestEnded = true
+        }
+        if upstreamStarted { armRouteTimeout() }
+        if responseComplete { finish() }
+    }
+
+    func downstreamReadComplete() {
+        if upstreamNeedsFlush, let upstream {
+            upstreamNeedsFlush = false
+            upstream.flush()
+        }
+    }
+
+    /// Writes what waited for the upstream, then lets the downstream be read again.
+    func drainPendingBody() {
+        guard let upstream else { return }
+        while let part = pendingBody.popFirst() {
+            upstream.write(.body(.byteBuffer(part)))
+        }
+        pendingBytes = 0
+        if requestEnded && !upstreamRequestEnded {
+            upstream.write(.end(nil))
+            upstreamRequestEnded = true
+        }
+        upstream.flush()
+        upstreamNeedsFlush = false
+        downstream.resumeReadingIfWanted()
+    }
+
+    // MARK: downstream events
+
+    func downstreamWritabilityChanged() {
+        if downstream.isWritable { upstream?.resumeReads() }
+    }
+
+    func downstreamClosed() {
+        guard !finished else { return }
+        if !responseComplete {
+            flags.insert(.downstreamConnectionTermination)
+            if !responseStarted { responseCode = 0 }
+        }
+        finish(notifyDownstream: false)
+    }
+
+    // MARK: end
+
+    func finish(notifyDownstream: Bool = true) {
+        guard !finished else { return }
+        finished = true
+        routeTimer?.cancel()
+        routeTimer = nil
+        waitTimer?.cancel()
+        waitTimer = nil
+        endAttempt()
+        if let upstream {
+            // Abandoned mid-exchange: the connection's state is unknown, so it goes.
+            self.upstream = nil
+            upstream.close()
+        }
+        let elapsed = NIODeadline.now() - startTime
+        let milliseconds = Double(elapsed.nanoseconds) / 1_000_000
+        if let clusterRuntime {
+            clusterRuntime.counters.requests.record(code: responseCode, flags: flags, milliseconds: milliseconds)
+        } else {
+            worker.stats.unrouted.record(code: responseCode, flags: flags, milliseconds: milliseconds)
+        }
+        if let accessLog = worker.accessLog { logAccess(to: accessLog, milliseconds: Int(milliseconds)) }
+        guard notifyDownstream else { return }
+        if !requestEnded && requestFraming == .none && !closeAfterResponse {
+            // The end of a bodyless request comes with its head; wait for it, then go on.
+            notifyOnRequestEnd = true
+        } else {
+            downstream.exchangeFinished(self, closeConnection: closeAfterResponse || !requestEnded)
+        }
+    }
+
+    /// `x-forwarded-for` as forwarded: the client's value with the peer's address appended.
+    var forwardedFor: String {
+        let clientIP = downstream.remoteIP
+        guard let existing = head.headers.first(name: "x-forwarded-for") else { return clientIP }
+        return clientIP.isEmpty ? existing : existing + ", " + clientIP
+    }
+
+    private func logAccess(to log: AccessLogWriter, milliseconds: Int) {
+        let path = head.headers.first(name: "x-envoy-original-path") ?? request?.path ?? head.uri
+        log.log(AccessLogEntry(
+            startEpochNanoseconds: startWallClock, method: head.method.rawValue, path: path,
+            protocolName: "HTTP/\(head.version.major).\(head.version.minor)", responseCode: responseCode, flags: flags,
+            bytesReceived: requestBodyBytes, bytesSent: responseBytes, durationMilliseconds: milliseconds,
+            upstreamServiceTime: upstreamServiceTime, forwardedFor: forwardedFor,
+            userAgent: head.headers.first(name: "user-agent"), requestID: requestID, authority: request?.authority,
+            upstreamHost: upstreamHost))
+    }
+}

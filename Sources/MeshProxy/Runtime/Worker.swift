@@ -1,0 +1,128 @@
+import MeshRouting
+import NIOCore
+
+/// Everything one event loop owns (Envoy's worker): the routing snapshot it serves, its
+/// destination picker and random generator, cluster states with their connection pools, and
+/// its counters. Only its loop touches it, so the request path takes no lock.
+final class Worker {
+    let index: Int
+    let eventLoop: EventLoop
+    let configuration: ProxyConfiguration
+    let shared: SharedProxyState
+    private(set) var snapshot: RoutingSnapshot
+    var picker: DestinationPicker
+    var random: FastRandom
+    var date = HTTPDateCache()
+    let stats = WorkerStats()
+    let accessLog: AccessLogWriter?
+    /// Constant bytes written often, allocated once per loop.
+    let continueResponse: ByteBuffer
+    let crlf: ByteBuffer
+    let lastChunk: ByteBuffer
+    /// Cluster states by the identity of the current snapshot's cluster objects (fast path),
+    /// and by name (requests that began on an older snapshot, and pool reuse across swaps).
+    private var runtimesByIdentity: [ObjectIdentifier: ClusterRuntime] = [:]
+    private var runtimesByName: [String: ClusterRuntime] = [:]
+    /// Open downstream connections, closed at shutdown.
+    private var downstreamChannels: [ObjectIdentifier: Channel] = [:]
+
+    init(index: Int, eventLoop: EventLoop, configuration: ProxyConfiguration, shared: SharedProxyState, snapshot: RoutingSnapshot) {
+        self.index = index
+        self.eventLoop = eventLoop
+        self.configuration = configuration
+        self.shared = shared
+        self.snapshot = snapshot
+        self.picker = DestinationPicker(mode: configuration.pickerMode(forLoop: index))
+        let seed: UInt64
+        switch configuration.split {
+        case .random(let s): seed = s
+        case .exact: seed = 0
+        }
+        self.random = FastRandom(seed: seed &+ 0x5EED &+ UInt64(index))
+        self.accessLog = shared.accessLogSink.map { AccessLogWriter(sink: $0, eventLoop: eventLoop) }
+        let allocator = ByteBufferAllocator()
+        continueResponse = allocator.buffer(string: ResponseSerializer.continueResponse)
+        crlf = allocator.buffer(string: "\r\n")
+        lastChunk = allocator.buffer(string: "0\r\n\r\n")
+        install(snapshot)
+    }
+
+    /// Publishes a new snapshot on this loop. Requests in flight keep the one they started with.
+    func install(_ newSnapshot: RoutingSnapshot) {
+        snapshot = newSnapshot
+        var byIdentity: [ObjectIdentifier: ClusterRuntime] = [:]
+        var byName: [String: ClusterRuntime] = [:]
+        for cluster in newSnapshot.clusters {
+            let state: ClusterRuntime
+            if let existing = runtimesByName[cluster.name] {
+                existing.update(to: cluster)
+                state = existing
+            } else {
+                state = makeState(for: cluster)
+            }
+            byIdentity[ObjectIdentifier(cluster)] = state
+            byName[cluster.name] = state
+        }
+        for (name, state) in runtimesByName where byName[name] == nil { state.retire() }
+        runtimesByIdentity = byIdentity
+        runtimesByName = byName
+    }
+
+    func clusterRuntime(for cluster: Cluster) -> ClusterRuntime {
+        if let state = runtimesByIdentity[ObjectIdentifier(cluster)] { return state }
+        // A cluster of an older snapshot (the request started before a swap) or one the
+        // snapshot did not list: keep serving it by name.
+        if let state = runtimesByName[cluster.name] { return state }
+        let state = makeState(for: cluster)
+        runtimesByName[cluster.name] = state
+        return state
+    }
+
+    private func makeState(for cluster: Cluster) -> ClusterRuntime {
+        ClusterRuntime(
+            cluster: cluster, counters: stats.counters(forCluster: cluster.name), eventLoop: eventLoop,
+            registry: shared.circuitBreakers, defaultConnectTimeout: configuration.limits.upstreamConnectTimeout)
+    }
+
+    // MARK: downstream connections
+
+    func track(_ channel: Channel) {
+        downstreamChannels[ObjectIdentifier(channel)] = channel
+        stats.downstream.activeConnections += 1
+        stats.downstream.connectionsAccepted += 1
+    }
+
+    func untrack(_ channel: Channel) {
+        if downstreamChannels.removeValue(forKey: ObjectIdentifier(channel)) != nil {
+            stats.downstream.activeConnections -= 1
+        }
+    }
+
+    /// Closes every connection this loop holds, downstream and upstream.
+    func closeAll() {
+        for channel in downstreamChannels.values { channel.close(promise: nil) }
+        for state in runtimesByName.values { state.retire() }
+        accessLog?.flush()
+    }
+
+    func exportStats() -> StatsSnapshot {
+        var snapshot = StatsSnapshot()
+        snapshot.workers = 1
+        snapshot.revision = self.snapshot.revision
+        snapshot.downstream = stats.downstream
+        stats.unrouted.export(cluster: nil, into: &snapshot)
+        for (name, counters) in stats.clusters {
+            counters.requests.export(cluster: name, into: &snapshot)
+            var cluster = StatsSnapshot.ClusterStats()
+            cluster.activeRequests = counters.activeRequests
+            cluster.pendingRequests = counters.pendingRequests
+            cluster.connectionsOpened = counters.connectionsOpened
+            cluster.connectFailures = counters.connectFailures
+            cluster.overflows = counters.overflows
+            cluster.retries = counters.retries
+            runtimesByName[name]?.export(into: &cluster)
+            snapshot.clusters[name] = cluster
+        }
+        return snapshot
+    }
+}

@@ -1,0 +1,182 @@
+import MeshRouting
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// Who waits for a connection from a pool.
+protocol PoolWaiter: AnyObject {
+    func poolDidProvide(_ connection: UpstreamConnection)
+    func poolDidFail(_ error: Error)
+}
+
+/// This event loop's keep-alive connections to one endpoint of one cluster (Envoy's per-worker
+/// connection pool). Only its loop touches it: no locks. The cluster's circuit breakers
+/// (`ClusterLimits`), when set, bound connections and pending requests proxy-wide.
+final class EndpointPool {
+    enum Acquisition {
+        case ready(UpstreamConnection)
+        /// The waiter is called back when a connection is ready or cannot be made.
+        case pending
+        /// `http1MaxPendingRequests` is reached: 503 UO.
+        case overflow
+    }
+
+    let address: EndpointAddress
+    let eventLoop: EventLoop
+    let limits: ClusterLimits?
+    let counters: WorkerStats.ClusterCounters
+    let connectTimeout: TimeAmount
+    let maxRequestsPerConnection: Int
+
+    private var idle: [UpstreamConnection] = []
+    private var waiters = CircularBuffer<PoolWaiter>()
+    private var connecting = 0
+    /// Open connections (idle, in use, or connecting).
+    private(set) var openConnections = 0
+    /// Requests in flight on this endpoint, read by the LEAST_REQUEST balancer.
+    var activeRequests = 0
+    /// Set when the endpoint left the config: idle connections close, returned ones too.
+    private(set) var retired = false
+
+    var idleCount: Int { idle.count }
+
+    init(address: EndpointAddress, eventLoop: EventLoop, limits: ClusterLimits?, counters: WorkerStats.ClusterCounters,
+         connectTimeout: TimeAmount, maxRequestsPerConnection: Int) {
+        self.address = address
+        self.eventLoop = eventLoop
+        self.limits = limits
+        self.counters = counters
+        self.connectTimeout = connectTimeout
+        self.maxRequestsPerConnection = maxRequestsPerConnection
+    }
+
+    func acquire(for waiter: PoolWaiter) -> Acquisition {
+        while let connection = idle.popLast() {
+            if connection.isOpen { return .ready(connection) }
+        }
+        // Envoy counts a request as pending from here until a connection is ready for it.
+        if let limits, !limits.tryAcquirePending() { return .overflow }
+        counters.pendingRequests += 1
+        waiters.append(waiter)
+        openConnectionsForWaiters()
+        return .pending
+    }
+
+    /// A waiter that gave up (timeout, client gone) before a connection came.
+    func cancel(_ waiter: PoolWaiter) {
+        guard let index = waiters.firstIndex(where: { $0 === waiter }) else { return }
+        waiters.remove(at: index)
+        leavePending()
+    }
+
+    /// Returns a connection after a request; `reusable` says whether its framing allows another.
+    func release(_ connection: UpstreamConnection, reusable: Bool) {
+        connection.delegate = nil
+        guard reusable, connection.isOpen, !retired,
+              maxRequestsPerConnection == 0 || connection.requestsServed < maxRequestsPerConnection
+        else {
+            connection.close()
+            return
+        }
+        if let waiter = waiters.popFirst() {
+            leavePending()
+            waiter.poolDidProvide(connection)
+        } else {
+            idle.append(connection)
+        }
+    }
+
+    /// Called by the connection when its channel closes, whatever the reason.
+    func connectionClosed(_ connection: UpstreamConnection) {
+        if let index = idle.firstIndex(where: { $0 === connection }) { idle.remove(at: index) }
+        openConnections -= 1
+        limits?.releaseConnection()
+        connection.pool = nil
+        openConnectionsForWaiters()
+    }
+
+    /// Closes idle connections and refuses returns; used when the endpoint leaves the config
+    /// and at shutdown.
+    func retire() {
+        retired = true
+        let closing = idle
+        idle.removeAll()
+        for connection in closing { connection.close() }
+    }
+
+    private func leavePending() {
+        counters.pendingRequests -= 1
+        limits?.releasePending()
+    }
+
+    /// Opens connections while waiters outnumber connections being made and the cluster's
+    /// `maxConnections` allows; beyond it, waiters wait for a returned connection.
+    private func openConnectionsForWaiters() {
+        while waiters.count > connecting && !retired {
+            if let limits, !limits.tryAcquireConnection() { return }
+            connect()
+        }
+    }
+
+    private func connect() {
+        connecting += 1
+        openConnections += 1
+        counters.connectionsOpened += 1
+        let future = ClientBootstrap(group: eventLoop)
+            .connectTimeout(connectTimeout)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    var encoderConfiguration = HTTPRequestEncoder.Configuration()
+                    // The exchange frames requests itself (it keeps the client's framing).
+                    encoderConfiguration.automaticallySetFramingHeaders = false
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(HTTPRequestEncoder(configuration: encoderConfiguration))
+                    try sync.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop)))
+                    try sync.addHandler(UpstreamConnection())
+                }
+            }
+            .connect(host: address.host, port: address.port)
+        future.assumeIsolated().whenComplete { result in
+            self.connecting -= 1
+            switch result {
+            case .success(let channel):
+                guard let connection = try? channel.pipeline.syncOperations.handler(type: UpstreamConnection.self) else {
+                    channel.close(promise: nil)
+                    self.connectFailed(ChannelError.ioOnClosedChannel)
+                    return
+                }
+                connection.pool = self
+                if !channel.isActive {
+                    // Closed between connect and now; channelInactive already ran without a pool.
+                    self.connectionClosedBeforeUse()
+                    return
+                }
+                self.release(connection, reusable: true)
+            case .failure(let error):
+                self.connectFailed(error)
+            }
+        }
+    }
+
+    private func connectionClosedBeforeUse() {
+        openConnections -= 1
+        limits?.releaseConnection()
+        if let waiter = waiters.popFirst() {
+            leavePending()
+            waiter.poolDidFail(ChannelError.ioOnClosedChannel)
+        }
+    }
+
+    private func connectFailed(_ error: Error) {
+        openConnections -= 1
+        counters.connectFailures += 1
+        limits?.releaseConnection()
+        // The request that caused this attempt (the oldest waiter) learns of the failure; Envoy
+        // fails pending requests once no connection is on its way for them.
+        if let waiter = waiters.popFirst() {
+            leavePending()
+            waiter.poolDidFail(error)
+        }
+    }
+}

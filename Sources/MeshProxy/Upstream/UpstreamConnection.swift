@@ -1,0 +1,155 @@
+import NIOCore
+import NIOHTTP1
+
+/// What an upstream connection reports to the request it currently serves.
+protocol UpstreamConnectionDelegate: AnyObject {
+    func upstreamResponseHead(_ head: HTTPResponseHead)
+    func upstreamResponseBody(_ buffer: ByteBuffer)
+    func upstreamResponseEnd()
+    func upstreamReadComplete()
+    func upstreamWritabilityChanged()
+    /// The connection closed or failed before the response ended.
+    func upstreamFailed(_ reason: UpstreamFailure)
+}
+
+enum UpstreamFailure: Sendable {
+    /// The peer closed the connection (EOF).
+    case connectionTermination
+    /// The peer reset the connection (ECONNRESET) or the socket failed.
+    case remoteReset
+    /// The response could not be parsed.
+    case protocolError
+}
+
+/// One keep-alive HTTP/1.1 connection to an endpoint, owned by this event loop's pool. It is
+/// the last handler of its pipeline (request encoder, response decoder, this) and forwards
+/// response parts to whichever request holds it; it holds reads while the downstream cannot
+/// take more (backpressure).
+final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    private(set) var context: ChannelHandlerContext?
+    unowned(unsafe) var pool: EndpointPool?
+    /// The request using the connection; nil while idle in the pool.
+    var delegate: UpstreamConnectionDelegate?
+    var requestsServed = 0
+    private(set) var isOpen = true
+    /// Whether the connection was used before, so a failure on it may be a stale keep-alive.
+    var wasReused: Bool { requestsServed > 0 }
+    private var readsHeld = false
+    private var readPending = false
+    private var failure: UpstreamFailure = .connectionTermination
+    /// Whether any part of the current response arrived.
+    private(set) var receivedResponse = false
+
+    var isWritable: Bool { context?.channel.isWritable ?? false }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    // MARK: writing the request
+
+    func beginRequest() {
+        receivedResponse = false
+        failure = .connectionTermination
+    }
+
+    func write(_ part: HTTPClientRequestPart) {
+        context?.write(wrapOutboundOut(part), promise: nil)
+    }
+
+    func flush() {
+        context?.flush()
+    }
+
+    // MARK: backpressure
+
+    func holdReads() {
+        readsHeld = true
+    }
+
+    func resumeReads() {
+        guard readsHeld else { return }
+        readsHeld = false
+        if readPending, let context {
+            readPending = false
+            context.read()
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if readsHeld {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    // MARK: events
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        receivedResponse = true
+        guard let delegate else {
+            // Bytes while idle: the server misbehaves; the connection cannot be trusted.
+            close()
+            return
+        }
+        switch part {
+        case .head(let head): delegate.upstreamResponseHead(head)
+        case .body(let buffer): delegate.upstreamResponseBody(buffer)
+        case .end: delegate.upstreamResponseEnd()
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        delegate?.upstreamReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        delegate?.upstreamWritabilityChanged()
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if error is HTTPParserError {
+            failure = .protocolError
+        } else if let io = error as? IOError, io.errnoCode == ECONNRESET {
+            failure = .remoteReset
+        } else {
+            failure = .remoteReset
+        }
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        isOpen = false
+        let delegate = self.delegate
+        self.delegate = nil
+        pool?.connectionClosed(self)
+        delegate?.upstreamFailed(failure)
+        context.fireChannelInactive()
+    }
+
+    func close() {
+        guard isOpen else { return }
+        isOpen = false
+        delegate = nil
+        context?.close(promise: nil)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif

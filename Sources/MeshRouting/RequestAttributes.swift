@@ -1,0 +1,78 @@
+import MeshConfig
+
+/// What routing reads of a request. The proxy conforms NIO's request head to it without
+/// copying headers; the CLI and tests use `RouteRequest`.
+public protocol RequestAttributes {
+    /// Host or :authority, may carry ":port".
+    var authority: String { get }
+    var method: String { get }
+    /// The request target path, may carry "?query".
+    var path: String { get }
+    /// "http" unless known otherwise.
+    var scheme: String { get }
+    /// The first value of a header; `lowercasedName` is already lower-case.
+    func header(_ lowercasedName: String) -> String?
+}
+
+/// A request as a plain value, for the CLI, tests and benchmarks.
+public struct RouteRequest: RequestAttributes, Sendable, Hashable {
+    public var authority: String
+    public var method: String
+    public var path: String
+    public var scheme: String
+    /// Header names are stored lower-cased, in the order given (the first of a name wins).
+    public private(set) var headers: [Header]
+
+    public struct Header: Sendable, Hashable {
+        public var name: String
+        public var value: String
+    }
+
+    public init(
+        authority: String, method: String = "GET", path: String = "/",
+        headers: [(String, String)] = [], scheme: String = "http"
+    ) {
+        self.authority = authority
+        self.method = method
+        self.path = path
+        self.scheme = scheme
+        self.headers = headers.map { Header(name: $0.0.lowercased(), value: $0.1) }
+    }
+
+    public func header(_ lowercasedName: String) -> String? {
+        for header in headers where header.name == lowercasedName { return header.value }
+        return nil
+    }
+}
+
+/// Where the simulated pods (and other workloads) of a snapshot listen.
+public struct EndpointAddress: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// How the snapshot sees the (simulated) client that sends every request: meshsim has no
+/// source workload, so match conditions about the source are decided against these values.
+public struct RoutingOptions: Sendable, Hashable {
+    /// The client proxy's namespace: short host names (`reviews`) resolve in it, as a sidecar's
+    /// virtual host domains do, and `sourceNamespace`/`exportTo` are checked against it.
+    public var clientNamespace: String
+    /// The client workload's labels for `sourceLabels` matches (none by default, so a match
+    /// block with `sourceLabels` never holds).
+    public var clientLabels: [String: String]
+    /// Istio's root namespace, the last place a DestinationRule is looked up.
+    public var rootNamespace: String
+
+    public init(clientNamespace: String = "default", clientLabels: [String: String] = [:], rootNamespace: String = "istio-system") {
+        self.clientNamespace = clientNamespace
+        self.clientLabels = clientLabels
+        self.rootNamespace = rootNamespace
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import MeshConfig
+
+/// A route's retry policy, as Istio hands it to Envoy.
+public struct RetryPolicy: Sendable, Hashable {
+    /// Retries after the first try (Envoy's `num_retries`); 0 disables retries.
+    public let attempts: Int
+    /// Envoy retry conditions (`connect-failure`, `5xx`, `retriable-status-codes`, …).
+    public let retryOn: [String]
+    /// Status codes retried under `retriable-status-codes`.
+    public let retriableStatusCodes: [Int]
+    public let perTryTimeout: IstioDuration?
+    /// Prefer a host not tried yet (Envoy's previous_hosts predicate); Istio's default is on.
+    public let retryIgnorePreviousHosts: Bool
+    public let backoff: IstioDuration?
+
+    public init(
+        attempts: Int, retryOn: [String], retriableStatusCodes: [Int] = [], perTryTimeout: IstioDuration? = nil,
+        retryIgnorePreviousHosts: Bool = true, backoff: IstioDuration? = nil
+    ) {
+        self.attempts = attempts
+        self.retryOn = retryOn
+        self.retriableStatusCodes = retriableStatusCodes
+        self.perTryTimeout = perTryTimeout
+        self.retryIgnorePreviousHosts = retryIgnorePreviousHosts
+        self.backoff = backoff
+    }
+
+    /// Istio's mesh default (pilot `retry.DefaultPolicy`): 2 retries on
+    /// connect-failure, refused-stream, unavailable, cancelled and a 503 status.
+    public static let istioDefault = RetryPolicy(
+        attempts: 2, retryOn: ["connect-failure", "refused-stream", "unavailable", "cancelled", "retriable-status-codes"],
+        retriableStatusCodes: [503])
+
+    public static let disabled = RetryPolicy(attempts: 0, retryOn: [], retryIgnorePreviousHosts: false)
+
+    public var isEnabled: Bool { attempts > 0 }
+
+    /// Istio's ConvertPolicy: nil keeps the default; `attempts: 0` disables; otherwise the
+    /// default with the given fields replaced. Numbers in `retryOn` are status codes.
+    init(_ retry: HTTPRetry?) {
+        guard let retry else {
+            self = .istioDefault
+            return
+        }
+        guard let attempts = retry.attempts, attempts > 0 else {
+            self = .disabled
+            return
+        }
+        var retryOn = RetryPolicy.istioDefault.retryOn
+        var codes = RetryPolicy.istioDefault.retriableStatusCodes
+        if let text = retry.retryOn, !text.isEmpty {
+            retryOn = []
+            codes = []
+            for part in text.split(separator: ",") {
+                let item = part.trimmingCharacters(in: .whitespaces)
+                if item.isEmpty { continue }
+                if let code = Int(item), (100...599).contains(code) {
+                    codes.append(code)
+                } else {
+                    retryOn.append(item)
+                }
+            }
+            if !codes.isEmpty && !retryOn.contains("retriable-status-codes") { retryOn.append("retriable-status-codes") }
+        }
+        self.init(
+            attempts: Int(attempts), retryOn: retryOn, retriableStatusCodes: codes, perTryTimeout: retry.perTryTimeout,
+            retryIgnorePreviousHosts: retry.retryIgnorePreviousHosts ?? true, backoff: retry.backoff)
+    }
+}
+
+/// Fault injection of a route (Envoy's fault filter, per route).
+public struct FaultPolicy: Sendable, Hashable {
+    public struct Delay: Sendable, Hashable {
+        public let duration: IstioDuration
+        /// Share of requests delayed, in percent (0–100).
+        public let percentage: Double
+        /// The same share as Envoy stores it: parts per million.
+        public let perMillion: UInt32
+    }
+    public struct Abort: Sendable, Hashable {
+        /// HTTP status to answer with (a gRPC abort carries 200 with `grpc-status`).
+        public let httpStatus: Int?
+        public let grpcStatus: String?
+        public let percentage: Double
+        public let perMillion: UInt32
+    }
+    public let delay: Delay?
+    public let abort: Abort?
+
+    /// Istio's TranslateFault: `percentage` (or the deprecated integer `percent`) unset means
+    /// 0%, so nothing is injected; exponential delays are not supported (dropped, as Istio does).
+    init?(_ fault: HTTPFaultInjection?) {
+        guard let fault else { return nil }
+        var delay: Delay? = nil
+        if let d = fault.delay, let fixed = d.fixedDelay {
+            let percent = d.percentage?.value ?? Double(d.percent ?? 0)
+            delay = Delay(duration: fixed, percentage: percent, perMillion: FaultPolicy.perMillion(percent))
+        }
+        var abort: Abort? = nil
+        if let a = fault.abort, a.httpStatus != nil || a.grpcStatus != nil {
+            let percent = a.percentage?.value ?? 0
+            abort = Abort(
+                httpStatus: a.httpStatus.map(Int.init), grpcStatus: a.grpcStatus, percentage: percent,
+                perMillion: FaultPolicy.perMillion(percent))
+        }
+        guard delay != nil || abort != nil else { return nil }
+        self.delay = delay
+        self.abort = abort
+    }
+
+    static func perMillion(_ percent: Double) -> UInt32 {
+        UInt32(max(0, min(100, percent)) * 10_000)
+    }
+}
+
+/// A request mirror (shadow): a copy goes to `cluster` for `percentage` of requests; its
+/// answer is dropped.
+public struct MirrorPolicy: Sendable, Hashable {
+    public let cluster: Cluster
+    public let percentage: Double
+}

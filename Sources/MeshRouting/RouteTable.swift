@@ -1,0 +1,154 @@
+import MeshConfig
+
+/// What a rule does once it matches.
+enum RuleAction: Sendable {
+    case forward(Forward)
+    case weighted(WeightedSet)
+    case redirect(RedirectTemplate)
+    case directResponse(status: Int, body: String?)
+}
+
+/// One destination of a rule as written, for explanations (weight-0 ones included).
+struct DestinationEntry: Sendable {
+    let cluster: Cluster
+    /// The weight Envoy uses: a single destination's weight is ignored (it takes everything,
+    /// shown as 100); with several, an omitted weight is 0 and a weight of 0 is never chosen.
+    let weight: UInt64
+}
+
+/// One HTTP rule of a VirtualService compiled for one port.
+struct CompiledRule: Sendable {
+    let ref: RouteRef
+    /// Empty when the rule has no `match`: it takes every request.
+    let blocks: [MatchBlock]
+    let action: RuleAction
+    let destinations: [DestinationEntry]
+
+    /// The index (into `blocks`) of the first block that holds, -1 for a rule without blocks, nil if none holds.
+    @inline(__always)
+    func matchingBlock(_ request: some RequestAttributes, path: UnsafeBufferPointer<UInt8>, query: UnsafeBufferPointer<UInt8>) -> Int? {
+        if blocks.isEmpty { return -1 }
+        for (i, block) in blocks.enumerated() where block.holds(request, path: path, query: query) { return i }
+        return nil
+    }
+}
+
+/// A redirect: Envoy's RedirectAction as Istio fills it.
+struct RedirectTemplate: Sendable {
+    let status: Int
+    let scheme: String?
+    let authority: String?
+    /// Port to put in the location; nil keeps the request's authority as is.
+    let port: Int?
+    let uri: String?
+
+    func location(for request: some RequestAttributes) -> String {
+        let scheme = self.scheme ?? request.scheme
+        var host = authority ?? request.authority
+        if let port {
+            host = AuthorityParts(host).host
+            let isDefault = (scheme == "http" && port == 80) || (scheme == "https" && port == 443)
+            if !isDefault { host += ":\(port)" }
+        }
+        var path = request.path
+        if let uri {
+            // The request's query survives unless the new path brings its own (Envoy's path_redirect).
+            if uri.contains("?") {
+                path = uri
+            } else if let q = request.path.firstIndex(of: "?") {
+                path = uri + request.path[q...]
+            } else {
+                path = uri
+            }
+        }
+        return "\(scheme)://\(host)\(path)"
+    }
+}
+
+/// The routes of one virtual host on one port: the rules of the VirtualService bound to it, or
+/// the default route of a service no VirtualService covers.
+final class RouteTable: Sendable {
+    /// `namespace/name`, nil for a default route.
+    let virtualService: String?
+    /// The host the table serves (FQDN, or a wildcard pattern).
+    let host: String
+    /// As Istio names the virtual host: `reviews.default.svc.cluster.local:9080`.
+    let name: String
+    let port: Int
+    let rules: [CompiledRule]
+    /// Rules of the VirtualService that cannot apply on this port (every match block names
+    /// another port, a gateway or a source the client is not): index and why.
+    let droppedRules: [(index: Int, reason: String)]
+
+    init(virtualService: String?, host: String, port: Int, rules: [CompiledRule], droppedRules: [(index: Int, reason: String)]) {
+        self.virtualService = virtualService
+        self.host = host
+        self.name = "\(host):\(port)"
+        self.port = port
+        self.rules = rules
+        self.droppedRules = droppedRules
+    }
+}
+
+/// A request authority split into host and port, on the bytes (IPv6 literals in brackets).
+struct AuthorityParts {
+    let host: String
+    let port: Int?
+
+    init(_ authority: String) {
+        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
+            host = String(authority[...close])
+            let rest = authority[authority.index(after: close)...]
+            port = rest.hasPrefix(":") ? Int(rest.dropFirst()) : nil
+        } else if let colon = authority.lastIndex(of: ":"), !authority[..<colon].contains(":") {
+            host = String(authority[..<colon])
+            port = Int(authority[authority.index(after: colon)...])
+        } else {
+            host = authority
+            port = nil
+        }
+    }
+}
+
+/// A virtual host domain matched on the authority's host part: a host name on any port, a
+/// wildcard (`*.example.com`), or `*` alone.
+struct PatternDomain: Sendable {
+    enum Kind: Sendable { case host, suffix, any }
+    let kind: Kind
+    /// The lower-cased host, or the suffix including its dot (`.example.com`).
+    let bytes: [UInt8]
+    /// The port the domain serves (an authority without port is taken as this one); nil for any port.
+    let port: Int?
+    let table: Int
+
+    @inline(__always)
+    func covers(host: UnsafeBufferPointer<UInt8>, port requestPort: Int?) -> Bool {
+        if let requestPort, let port, requestPort != port { return false }
+        switch kind {
+        case .host: return host.equals(bytes, ignoringCase: true)
+        case .suffix: return host.count > bytes.count && host.hasSuffixIgnoringCase(bytes)
+        case .any: return true
+        }
+    }
+
+    /// Envoy's order: exact names, then wildcards from the longest suffix, then `*`.
+    static func precedes(_ a: PatternDomain, _ b: PatternDomain) -> Bool {
+        func rank(_ d: PatternDomain) -> Int {
+            switch d.kind {
+            case .host: return 0
+            case .suffix: return 1
+            case .any: return 2
+            }
+        }
+        if rank(a) != rank(b) { return rank(a) < rank(b) }
+        return a.bytes.count > b.bytes.count
+    }
+
+    var text: String {
+        switch kind {
+        case .host: return String(decoding: bytes, as: UTF8.self)
+        case .suffix: return "*" + String(decoding: bytes, as: UTF8.self)
+        case .any: return "*"
+        }
+    }
+}

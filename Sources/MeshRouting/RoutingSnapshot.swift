@@ -1,0 +1,147 @@
+import MeshConfig
+
+/// The compiled, immutable routing table. Built once per config revision, shared by all
+/// event loops (it is Sendable), never mutated.
+public final class RoutingSnapshot: Sendable {
+    public let revision: Int
+    public let registry: ServiceRegistry
+    public let options: RoutingOptions
+    /// Every cluster any route can reach (and each service's default cluster), in build order.
+    public let clusters: [Cluster]
+    /// Warnings and notes found while compiling (a VirtualService shadowed by an older one for
+    /// the same host, one bound to gateways only, …). Errors throw instead.
+    public let diagnostics: [ConfigDiagnostic]
+    /// The VirtualServices the sidecar uses, with their rules, for coverage reports.
+    public let virtualServices: [VirtualServiceInfo]
+
+    let clusterIndex: [String: Cluster]
+    let tables: [RouteTable]
+    /// Exact virtual host domains (lower-cased, with and without `:port`) to a table.
+    let domains: [String: Int]
+    /// Domains matched on the host part: names on any port, then wildcards, most specific first.
+    let patternDomains: [PatternDomain]
+    let epoch: PickerEpoch
+
+    /// Compiles resources. `addresses` maps a workload key ("namespace/name", e.g.
+    /// "default/reviews-v1-0") to where it listens; workloads with a real address
+    /// (ServiceEntry/WorkloadEntry) use theirs. Throws `RoutingCompileError` (carrying
+    /// [ConfigDiagnostic] with file:line) for anything that cannot be compiled.
+    public convenience init(resources: MeshResources, revision: Int = 0, addresses: [String: EndpointAddress] = [:]) throws {
+        try self.init(resources: resources, revision: revision, addresses: addresses, options: RoutingOptions())
+    }
+
+    /// As above, with the simulated client's namespace and labels.
+    public init(resources: MeshResources, revision: Int = 0, addresses: [String: EndpointAddress] = [:], options: RoutingOptions) throws {
+        var compiler = SnapshotCompiler(resources: resources, options: options, addresses: addresses)
+        compiler.compile()
+        if !compiler.errors.isEmpty { throw RoutingCompileError(diagnostics: compiler.errors) }
+        self.revision = revision
+        self.registry = compiler.registry
+        self.options = options
+        self.clusters = compiler.clusterOrder
+        self.clusterIndex = compiler.clusters
+        self.diagnostics = compiler.notes
+        self.virtualServices = compiler.virtualServiceInfos
+        self.tables = compiler.tables
+        self.domains = compiler.domains
+        self.patternDomains = compiler.patterns.sorted(by: PatternDomain.precedes)
+        self.epoch = PickerEpoch(slotCount: compiler.slotCount)
+    }
+
+    public func cluster(named name: String) -> Cluster? { clusterIndex[name] }
+
+    /// The hot path: no allocation per call beyond what the answer needs (a redirect's
+    /// location); picks with the caller's per-event-loop picker state.
+    public func route(_ request: some RequestAttributes, picker: inout DestinationPicker) -> RouteDecision {
+        guard let tableIndex = table(forAuthority: request.authority) else { return .noRoute }
+        let table = tables[tableIndex]
+        return withUTF8Bytes(request.path) { bytes -> RouteDecision in
+            let (path, query) = RoutingSnapshot.split(bytes)
+            for rule in table.rules where rule.matchingBlock(request, path: path, query: query) != nil {
+                return decide(rule, request, picker: &picker)
+            }
+            return .noRoute
+        }
+    }
+
+    @inline(__always)
+    private func decide(_ rule: CompiledRule, _ request: some RequestAttributes, picker: inout DestinationPicker) -> RouteDecision {
+        switch rule.action {
+        case .forward(let forward):
+            return .forward(forward)
+        case .weighted(let set):
+            return .forward(set.forwards[picker.pick(set, epoch: epoch)])
+        case .redirect(let redirect):
+            return .redirect(status: redirect.status, location: redirect.location(for: request), route: rule.ref)
+        case .directResponse(let status, let body):
+            return .directResponse(status: status, body: body, route: rule.ref)
+        }
+    }
+
+    /// The path (without query or fragment) and the query (without `?`), as views of `bytes`.
+    @inline(__always)
+    static func split(_ bytes: UnsafeBufferPointer<UInt8>) -> (path: UnsafeBufferPointer<UInt8>, query: UnsafeBufferPointer<UInt8>) {
+        var i = 0
+        while i < bytes.count {
+            let byte = bytes[i]
+            if byte == UInt8(ascii: "?") {
+                var end = i + 1
+                while end < bytes.count && bytes[end] != UInt8(ascii: "#") { end += 1 }
+                return (bytes.slice(0..<i), bytes.slice((i + 1)..<end))
+            }
+            if byte == UInt8(ascii: "#") { break }
+            i += 1
+        }
+        return (bytes.slice(0..<i), UnsafeBufferPointer(start: nil, count: 0))
+    }
+
+    /// The virtual host for an authority, as Envoy picks it: an exact domain (case-insensitive),
+    /// else the most specific pattern.
+    @inline(__always)
+    func table(forAuthority authority: String) -> Int? {
+        if let index = domains[authority] { return index }
+        if authority.utf8.contains(where: { $0 &- 65 < 26 }), let index = domains[authority.lowercased()] { return index }
+        if patternDomains.isEmpty { return nil }
+        return withUTF8Bytes(authority) { bytes -> Int? in
+            let (host, port) = RoutingSnapshot.splitAuthority(bytes)
+            for domain in patternDomains where domain.covers(host: host, port: port) { return domain.table }
+            return nil
+        }
+    }
+
+    /// Host bytes and port of an authority (`host`, `host:port`, `[v6]:port`).
+    @inline(__always)
+    static func splitAuthority(_ bytes: UnsafeBufferPointer<UInt8>) -> (UnsafeBufferPointer<UInt8>, Int?) {
+        var colon: Int? = nil
+        var i = bytes.count - 1
+        while i >= 0 {
+            let byte = bytes[i]
+            if byte == UInt8(ascii: ":") { colon = i; break }
+            if byte == UInt8(ascii: "]") || !(byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) { break }
+            i -= 1
+        }
+        guard let colon, colon + 1 < bytes.count else { return (bytes, nil) }
+        var port = 0
+        for j in (colon + 1)..<bytes.count {
+            port = port &* 10 &+ Int(bytes[j] &- UInt8(ascii: "0"))
+            if port > 65535 { return (bytes, nil) }
+        }
+        return (bytes.slice(0..<colon), port)
+    }
+}
+
+/// A VirtualService in use by the snapshot, with its HTTP rules, for coverage reports.
+public struct VirtualServiceInfo: Sendable, Hashable {
+    public struct Rule: Sendable, Hashable {
+        public let index: Int
+        public let name: String?
+        public let line: Int
+        public var ref: RouteRef
+    }
+    /// `namespace/name`.
+    public let name: String
+    public let hosts: [String]
+    public let file: String
+    public let line: Int
+    public let rules: [Rule]
+}

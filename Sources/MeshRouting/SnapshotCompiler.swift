@@ -1,0 +1,354 @@
+import MeshConfig
+
+/// Turns resources into route tables, domains and clusters, the way istiod builds a sidecar's
+/// outbound HTTP routes (`pilot/pkg/networking/core/route/route.go`,
+/// `BuildSidecarVirtualHostWrapper`):
+/// - a VirtualService applies to sidecars when its `gateways` is empty or names `mesh`, and it
+///   is exported to the client's namespace;
+/// - each host of it binds to the registry service of that name (wildcards to every service
+///   they cover, the most specific wildcard winning); a host no service has gets a virtual host
+///   on port 80 only, as Istio does for non-registry hosts;
+/// - when two VirtualServices name the same host, the first loaded wins (Istio keeps the oldest
+///   and drops the duplicate domain; it does not merge them for sidecars, see IST0109);
+/// - a service without a VirtualService gets Istio's default route: its whole-service cluster.
+struct SnapshotCompiler {
+    let resources: MeshResources
+    let options: RoutingOptions
+    let registry: ServiceRegistry
+    let addresses: [String: EndpointAddress]
+    let destinationRules: DestinationRuleIndex
+
+    var errors: [ConfigDiagnostic] = []
+    var notes: [ConfigDiagnostic] = []
+    var clusters: [String: Cluster] = [:]
+    var clusterOrder: [Cluster] = []
+    var tables: [RouteTable] = []
+    var domains: [String: Int] = [:]
+    var patterns: [PatternDomain] = []
+    var slotCount = 0
+    var virtualServiceInfos: [VirtualServiceInfo] = []
+
+    /// Registry services by lower-cased exact hostname.
+    private let servicesByHost: [String: MeshService]
+
+    init(resources: MeshResources, options: RoutingOptions, addresses: [String: EndpointAddress]) {
+        self.resources = resources
+        self.options = options
+        self.addresses = addresses
+        self.registry = ServiceRegistry(resources)
+        self.destinationRules = DestinationRuleIndex(resources.destinationRules, options: options)
+        var byHost: [String: MeshService] = [:]
+        for service in registry.services where byHost[service.hostname.lowercased()] == nil {
+            byHost[service.hostname.lowercased()] = service
+        }
+        self.servicesByHost = byHost
+    }
+
+    private enum BindingTarget {
+        case service(MeshService)
+        case host(String)
+        case wildcardHost(String)
+    }
+
+    mutating func compile() {
+        // Which VirtualServices a sidecar sees, each compiled once.
+        var eligible: [(vs: VirtualService, rules: [RuleTemplate])] = []
+        for vs in resources.virtualServices {
+            guard let hosts = vs.spec.hosts, !hosts.isEmpty else { continue }  // a delegate: only reachable through `delegate`
+            let gateways = vs.spec.gateways ?? []
+            if !gateways.isEmpty && !gateways.contains("mesh") {
+                notes.append(vs.diagnostic(.note, ["gateways"], "bound to gateways \(gateways.joined(separator: ", ")) only, not to sidecars (mesh): meshsim does not route it"))
+                continue
+            }
+            guard Visibility.isExported(vs.spec.exportTo, from: vs.namespace, to: options.clientNamespace) else {
+                notes.append(vs.diagnostic(.note, ["exportTo"], "not exported to the client namespace \(options.clientNamespace)"))
+                continue
+            }
+            guard let http = vs.spec.http, !http.isEmpty else { continue }
+            var templateErrors: [ConfigDiagnostic] = []
+            let rules = http.enumerated().map { RuleTemplate(vs: vs, index: $0.offset, route: $0.element, options: options, diagnostics: &templateErrors) }
+            errors += templateErrors
+            eligible.append((vs, rules))
+        }
+
+        // Bind hosts: exact names first, in load order, then wildcards to what is left.
+        var claimedServices: [String: Int] = [:]
+        var claimedDomains: Set<String> = []
+        var bindings: [(vsIndex: Int, target: BindingTarget)] = []
+        var wildcardHosts: [(vsIndex: Int, host: String)] = []
+        for (vsIndex, entry) in eligible.enumerated() {
+            for written in entry.vs.spec.hosts ?? [] {
+                let host = HostName.fullyQualified(written, namespace: entry.vs.namespace).lowercased()
+                if HostName.isWildcard(host) {
+                    wildcardHosts.append((vsIndex, host))
+                    continue
+                }
+                if let service = servicesByHost[host] {
+                    if let owner = claimedServices[host] {
+                        shadowed(entry.vs, host: host, by: eligible[owner].vs)
+                        continue
+                    }
+                    claimedServices[host] = vsIndex
+                    bindings.append((vsIndex, .service(service)))
+                } else if claimedDomains.insert(host).inserted {
+                    bindings.append((vsIndex, .host(host)))
+                }
+            }
+        }
+        for service in registry.services where claimedServices[service.hostname.lowercased()] == nil {
+            let name = service.hostname.lowercased()
+            let covering = wildcardHosts.filter { HostName.matches(pattern: $0.host, host: name) }
+            // The most specific wildcard wins; among equals, the first loaded.
+            guard let best = covering.max(by: { $0.host.count < $1.host.count || ($0.host.count == $1.host.count && $0.vsIndex > $1.vsIndex) }) else { continue }
+            claimedServices[name] = best.vsIndex
+            bindings.append((best.vsIndex, .service(service)))
+        }
+        for (vsIndex, host) in wildcardHosts where !registry.services.contains(where: { HostName.matches(pattern: host, host: $0.hostname) }) {
+            if claimedDomains.insert(host).inserted { bindings.append((vsIndex, .wildcardHost(host))) }
+        }
+
+        var used: Set<Int> = []
+        for binding in bindings {
+            let entry = eligible[binding.vsIndex]
+            used.insert(binding.vsIndex)
+            switch binding.target {
+            case .service(let service):
+                let ports = service.ports.filter { $0.protocol.isHTTP && $0.number > 0 }
+                if ports.isEmpty {
+                    notes.append(entry.vs.diagnostic(.note, ["hosts"], "service \(service.hostname) has no HTTP port; no route is built for it"))
+                }
+                for (i, port) in ports.enumerated() {
+                    let table = buildTable(entry.vs, entry.rules, host: service.hostname, listenPort: port.number)
+                    addDomains(for: service, port: port.number, includingPortless: i == 0, table: table)
+                }
+            case .host(let host):
+                let table = buildTable(entry.vs, entry.rules, host: host, listenPort: 80)
+                addDomain(host, table: table)
+                addDomain("\(host):80", table: table)
+                // A cluster-local name whose Service was not given (routing files alone): meshsim
+                // assumes the Service exists and answers to its sidecar names on any port.
+                let names = kubernetesNames(host)
+                if names.count > 1 {
+                    for name in names { patterns.append(PatternDomain(kind: .host, bytes: Array(name.utf8), port: nil, table: table)) }
+                    notes.append(entry.vs.diagnostic(
+                        .note, ["hosts"], "no Service or ServiceEntry declares \(host); meshsim routes its names on any port and cannot check endpoints"))
+                }
+            case .wildcardHost(let host):
+                let table = buildTable(entry.vs, entry.rules, host: host, listenPort: 80)
+                let kind: PatternDomain.Kind = host == "*" ? .any : .suffix
+                patterns.append(PatternDomain(kind: kind, bytes: Array(host.dropFirst().utf8), port: 80, table: table))
+            }
+        }
+        for vsIndex in used.sorted() {
+            let vs = eligible[vsIndex].vs
+            virtualServiceInfos.append(VirtualServiceInfo(
+                name: vs.qualifiedName, hosts: vs.spec.hosts ?? [], file: vs.location.file, line: vs.location.line,
+                rules: eligible[vsIndex].rules.map {
+                    VirtualServiceInfo.Rule(
+                        index: $0.index, name: $0.route.name, line: vs.location.line(forSpecPath: ["http", .index($0.index)]),
+                        ref: RouteRef(virtualService: vs.qualifiedName, ruleIndex: $0.index, ruleName: $0.route.name))
+                }))
+        }
+
+        // Services no VirtualService covers: Istio's default route to the whole service.
+        for service in registry.services where claimedServices[service.hostname.lowercased()] == nil {
+            for (i, port) in service.ports.enumerated() where port.protocol.isHTTP && port.number > 0 {
+                let cluster = self.cluster(host: service.hostname, subset: nil, port: port.number)
+                let forward = Forward(
+                    cluster: cluster, route: .defaultRoute, timeout: nil, retries: .istioDefault, fault: nil, rewrite: nil,
+                    rewriteRegex: nil, requestHeaders: nil, responseHeaders: nil, mirrors: [])
+                let rule = CompiledRule(ref: .defaultRoute, blocks: [], action: .forward(forward), destinations: [DestinationEntry(cluster: cluster, weight: 100)])
+                tables.append(RouteTable(virtualService: nil, host: service.hostname, port: port.number, rules: [rule], droppedRules: []))
+                addDomains(for: service, port: port.number, includingPortless: i == 0, table: tables.count - 1)
+            }
+        }
+    }
+
+    private mutating func shadowed(_ vs: VirtualService, host: String, by owner: VirtualService) {
+        notes.append(vs.diagnostic(
+            .warning, ["hosts"],
+            "host \(host) is already defined by VirtualService \(owner.qualifiedName); a sidecar uses only the oldest (IST0109), so this one is ignored for it"))
+    }
+
+    // MARK: Domains
+
+    /// The names a sidecar's virtual host answers to for a service (Istio's
+    /// `generateVirtualHostDomains`): the FQDN, and for a Kubernetes service `name.ns.svc`,
+    /// `name.ns`, plus `name` when the client is in the service's namespace; each with
+    /// `:port`, and without it on the service's first HTTP port (meshsim has one listener).
+    private mutating func addDomains(for service: MeshService, port: Int, includingPortless: Bool, table: Int) {
+        let host = service.hostname.lowercased()
+        if HostName.isWildcard(host) {
+            let kind: PatternDomain.Kind = host == "*" ? .any : .suffix
+            patterns.append(PatternDomain(kind: kind, bytes: Array(host.dropFirst().utf8), port: port, table: table))
+            return
+        }
+        var names = [host]
+        if case .kubernetesService = service.origin { names = kubernetesNames(host) }
+        for name in names {
+            addDomain("\(name):\(port)", table: table)
+            if includingPortless { addDomain(name, table: table) }
+        }
+    }
+
+    /// `name.ns.svc.cluster.local`, `name.ns.svc`, `name.ns`, and `name` when the client is in
+    /// `ns`; just the host for any other name.
+    private func kubernetesNames(_ host: String) -> [String] {
+        let suffix = ".svc.\(HostName.clusterDomain)"
+        guard host.hasSuffix(suffix) else { return [host] }
+        let parts = host.dropLast(suffix.count).split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return [host] }
+        var names = [host, "\(parts[0]).\(parts[1]).svc", "\(parts[0]).\(parts[1])"]
+        if String(parts[1]) == options.clientNamespace.lowercased() { names.append(String(parts[0])) }
+        return names
+    }
+
+    /// The first virtual host to claim a domain keeps it (Envoy rejects duplicates; Istio drops them).
+    private mutating func addDomain(_ domain: String, table: Int) {
+        if domains[domain] == nil { domains[domain] = table }
+    }
+
+    // MARK: Tables
+
+    private mutating func buildTable(_ vs: VirtualService, _ templates: [RuleTemplate], host: String, listenPort: Int) -> Int {
+        var rules: [CompiledRule] = []
+        var dropped: [(index: Int, reason: String)] = []
+        for template in templates where template.isValid {
+            let (blocks, reason) = template.blocks(forPort: listenPort)
+            if let reason {
+                dropped.append((template.index, reason))
+                continue
+            }
+            let (action, destinations) = compileAction(template, vs: vs, listenPort: listenPort)
+            rules.append(CompiledRule(ref: template.ref, blocks: blocks, action: action, destinations: destinations))
+        }
+        tables.append(RouteTable(virtualService: vs.qualifiedName, host: host, port: listenPort, rules: rules, droppedRules: dropped))
+        return tables.count - 1
+    }
+
+    private mutating func compileAction(_ template: RuleTemplate, vs: VirtualService, listenPort: Int) -> (RuleAction, [DestinationEntry]) {
+        let route = template.route
+        if let redirect = route.redirect {
+            var port: Int? = redirect.port.map(Int.init)
+            if port == nil && redirect.derivePort == .fromRequestPort { port = listenPort }
+            return (.redirect(RedirectTemplate(
+                status: Int(redirect.redirectCode ?? 301), scheme: redirect.scheme, authority: redirect.authority, port: port, uri: redirect.uri)), [])
+        }
+        if let direct = route.directResponse {
+            return (.directResponse(status: Int(direct.status ?? 200), body: template.directResponseBody), [])
+        }
+        let written = route.route ?? []
+        let mirrors = mirrorPolicies(route, vs: vs, listenPort: listenPort)
+        var entries: [DestinationEntry] = []
+        var forwards: [Forward] = []
+        for destination in written {
+            let cluster = self.cluster(for: destination.destination, vs: vs, listenPort: listenPort)
+            // One destination takes everything whatever its weight (Istio emits a plain cluster).
+            let weight = written.count == 1 ? 100 : UInt64(max(0, destination.weight ?? 0))
+            entries.append(DestinationEntry(cluster: cluster, weight: weight))
+            forwards.append(Forward(
+                cluster: cluster, route: template.ref, timeout: template.timeout, retries: template.retries, fault: template.fault,
+                rewrite: route.rewrite, rewriteRegex: template.rewriteRegex,
+                requestHeaders: HeaderOperations.merged(route.headers?.request, destination.headers?.request),
+                responseHeaders: HeaderOperations.merged(route.headers?.response, destination.headers?.response), mirrors: mirrors))
+        }
+        let chosen = entries.indices.filter { entries[$0].weight > 0 }
+        if chosen.count == 1 { return (.forward(forwards[chosen[0]]), entries) }
+        let set = WeightedSet(slot: slotCount, forwards: chosen.map { forwards[$0] }, weights: chosen.map { entries[$0].weight })
+        slotCount += chosen.count
+        return (.weighted(set), entries)
+    }
+
+    private mutating func mirrorPolicies(_ route: HTTPRoute, vs: VirtualService, listenPort: Int) -> [MirrorPolicy] {
+        var out: [MirrorPolicy] = []
+        if let mirror = route.mirror {
+            // Istio: mirrorPercentage, else the deprecated mirrorPercent, else 100%; an explicit 0 disables.
+            let percent = route.mirrorPercentage?.value ?? route.mirrorPercent.map(Double.init) ?? 100
+            if percent > 0 { out.append(MirrorPolicy(cluster: cluster(for: mirror, vs: vs, listenPort: listenPort), percentage: percent)) }
+        }
+        for mirror in route.mirrors ?? [] {
+            guard let destination = mirror.destination else { continue }
+            let percent = mirror.percentage?.value ?? 100
+            if percent > 0 { out.append(MirrorPolicy(cluster: cluster(for: destination, vs: vs, listenPort: listenPort), percentage: percent)) }
+        }
+        return out
+    }
+
+    // MARK: Clusters
+
+    /// Istio's GetDestinationCluster: the destination's port, else the service's only port,
+    /// else the port the request came in on.
+    private mutating func cluster(for destination: Destination?, vs: VirtualService, listenPort: Int) -> Cluster {
+        let host = HostName.fullyQualified(destination?.host ?? "", namespace: vs.namespace).lowercased()
+        let service = registry.service(forHost: host)
+        var port = listenPort
+        if let number = destination?.port?.number {
+            port = Int(number)
+        } else if let ports = service?.ports, ports.count == 1 {
+            port = ports[0].number
+        }
+        return cluster(host: host, subset: destination?.subset, port: port)
+    }
+
+    mutating func cluster(host: String, subset: String?, port: Int) -> Cluster {
+        let name = Cluster.name(host: host, subset: subset, port: port)
+        if let existing = clusters[name] { return existing }
+        let service = registry.service(forHost: host)
+        let rule = destinationRules.rule(forHost: host, serviceNamespace: service?.namespace)
+        let all = service?.workloads ?? []
+        var definition: Subset? = nil
+        var state: ClusterState
+        var selected: [Workload] = []
+        if let subset {
+            definition = rule?.subset(named: subset)
+        }
+        if subset != nil && definition == nil {
+            // No DestinationRule defines the subset, so istiod builds no such cluster. Only when
+            // nothing at all is known of the host (routing files alone) is this left unchecked.
+            state = (rule == nil && (service == nil || all.isEmpty)) ? .unchecked : .undefinedSubset
+        } else {
+            selected = all.filter { $0.matches(definition?.labels ?? [:]) }
+            state = all.isEmpty ? .unchecked : (selected.isEmpty ? .noHealthyUpstream : .ready)
+        }
+        let servicePort = service?.ports.first { $0.number == port }
+        let policy = ClusterTrafficPolicy(destination: rule?.trafficPolicy, subset: definition?.trafficPolicy, port: port)
+        let endpoints = selected.map { Endpoint(workload: $0, address: address(of: $0, servicePort: servicePort, port: port), weight: $0.weight) }
+        let cluster = Cluster(
+            host: host, subset: subset, port: port, serviceName: service?.shortName ?? host,
+            protocol: servicePort?.protocol ?? .unknown, endpoints: endpoints, loadBalancer: LoadBalancerPolicy(policy.loadBalancer),
+            connectionPool: policy.connectionPool, outlierDetection: policy.outlierDetection, tls: policy.tls,
+            subsetLabels: definition?.labels ?? [:], state: state, destinationRule: rule?.name)
+        clusters[name] = cluster
+        clusterOrder.append(cluster)
+        return cluster
+    }
+
+    /// Where a workload listens: the address the caller gave for it, else its own address (a
+    /// WorkloadEntry or ServiceEntry endpoint) on its named port, the target port, or the
+    /// service port.
+    private func address(of workload: Workload, servicePort: ServicePortInfo?, port: Int) -> EndpointAddress? {
+        if let known = addresses["\(workload.namespace)/\(workload.name)"] { return known }
+        guard let host = workload.address else { return nil }
+        var target = port
+        if let name = servicePort?.name, let named = workload.ports[name] {
+            target = Int(named)
+        } else if case .int(let number)? = servicePort?.targetPort {
+            target = number
+        }
+        return EndpointAddress(host: host, port: target)
+    }
+}
+
+extension HeaderOperations {
+    /// Route-level operations, then destination-level ones; the destination wins on a name both set.
+    static func merged(_ route: HeaderOperations?, _ destination: HeaderOperations?) -> HeaderOperations? {
+        guard route != nil || destination != nil else { return nil }
+        var set = route?.set ?? [:]
+        for (name, value) in destination?.set ?? [:] { set[name] = value }
+        var add = route?.add ?? [:]
+        for (name, value) in destination?.add ?? [:] { add[name] = value }
+        var remove = route?.remove ?? []
+        for name in destination?.remove ?? [] where !remove.contains(name) { remove.append(name) }
+        return HeaderOperations(set: set.isEmpty ? nil : set, add: add.isEmpty ? nil : add, remove: remove.isEmpty ? nil : remove)
+    }
+}

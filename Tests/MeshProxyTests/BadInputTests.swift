@@ -1,0 +1,120 @@
+import MeshProxy
+import Testing
+
+/// Malformed, oversized, ambiguous and slow input: each is refused the way it should be, the
+/// connection closes, and the proxy goes on serving everyone else.
+@Suite struct BadInputTests {
+    static var limits: ProxyConfiguration.Limits {
+        var limits = ProxyConfiguration.Limits()
+        limits.maxRequestHeaderBytes = 8 * 1024
+        limits.requestHeaderTimeout = .milliseconds(300)
+        limits.maxConnections = 3
+        return limits
+    }
+
+    static func withMesh(_ body: (LocalMesh) async throws -> Void) async throws {
+        try await TestMesh.with(
+            files: [TestConfigs.path("reviews"), TestConfigs.path("rollout/00-all-v1.yaml")],
+            configuration: TestMesh.configuration(limits: limits)
+        ) { mesh in
+            try await body(mesh)
+            // Whatever happened, the proxy still answers.
+            let after = try await mesh.send(host: "reviews")
+            #expect(after.status == 200)
+        }
+    }
+
+    /// Sends `bytes`, expects `status` with `connection: close`, then the close.
+    static func expectRefusal(_ bytes: String, status: Int, port: Int) throws {
+        let connection = try RawConnection(port: port)
+        try connection.send(bytes)
+        let response = try connection.readResponse()
+        #expect(response.status == status, "for \(bytes.debugDescription)")
+        #expect(response.header("connection") == "close")
+        #expect(connection.waitForClose())
+    }
+
+    @Test(arguments: [
+        "GARBAGE\r\n\r\n",
+        "GET / HTTP/9.9\r\nHost: reviews\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost reviews\r\n\r\n",
+        "GET / HTTP/1.1\r\nHo st: reviews\r\n\r\n",
+    ])
+    func malformedRequestIs400(request: String) async throws {
+        try await Self.withMesh { mesh in try Self.expectRefusal(request, status: 400, port: mesh.port) }
+    }
+
+    @Test func headersOverTheLimitAre431() async throws {
+        try await Self.withMesh { mesh in
+            let big = String(repeating: "a", count: 16 * 1024)
+            try Self.expectRefusal("GET / HTTP/1.1\r\nHost: reviews\r\nX-Big: \(big)\r\n\r\n", status: 431, port: mesh.port)
+            let many = (0..<200).map { "X-H\($0): v\r\n" }.joined()
+            try Self.expectRefusal("GET / HTTP/1.1\r\nHost: reviews\r\n\(many)\r\n", status: 431, port: mesh.port)
+            let stats = await mesh.proxy.collectStats()
+            #expect(stats.downstream.protocolErrors == 2)
+        }
+    }
+
+    @Test func contentLengthWithTransferEncodingIsRefused() async throws {
+        try await Self.withMesh { mesh in
+            try Self.expectRefusal(
+                "POST /echo HTTP/1.1\r\nHost: reviews\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: reviews\r\n\r\n",
+                status: 400, port: mesh.port)
+            // Nothing reached a pod.
+            #expect(mesh.fleet.stats.values.reduce(0) { $0 + $1.requestsServed } == 0)
+        }
+    }
+
+    @Test func differingContentLengthsAreRefused() async throws {
+        try await Self.withMesh { mesh in
+            try Self.expectRefusal("POST /echo HTTP/1.1\r\nHost: reviews\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde", status: 400, port: mesh.port)
+            #expect(mesh.fleet.stats.values.reduce(0) { $0 + $1.requestsServed } == 0)
+        }
+    }
+
+    @Test func obsoleteLineFoldingIsRefused() async throws {
+        try await Self.withMesh { mesh in
+            try Self.expectRefusal("GET / HTTP/1.1\r\nHost: reviews\r\nX-Folded: one\r\n two\r\n\r\n", status: 400, port: mesh.port)
+        }
+    }
+
+    @Test func missingOrConflictingHostIsRefused() async throws {
+        try await Self.withMesh { mesh in
+            try Self.expectRefusal("GET / HTTP/1.1\r\n\r\n", status: 400, port: mesh.port)
+            try Self.expectRefusal("GET / HTTP/1.1\r\nHost: reviews\r\nHost: other\r\n\r\n", status: 400, port: mesh.port)
+        }
+    }
+
+    @Test func slowHeadersAreClosedAfterTheHeaderTimeoutWithoutBlockingOthers() async throws {
+        try await Self.withMesh { mesh in
+            let slow = try RawConnection(port: mesh.port)
+            try slow.send("GET / HTTP/1.1\r\nHost: rev")
+            // Meanwhile another client is served on the same event loop.
+            let other = try RawConnection(port: mesh.port)
+            try other.send("GET / HTTP/1.1\r\nHost: reviews\r\n\r\n")
+            #expect(try other.readResponse().status == 200)
+            let response = try slow.readResponse()
+            #expect(response.status == 408)
+            #expect(slow.waitForClose())
+            #expect(await mesh.proxy.collectStats().downstream.headerTimeouts == 1)
+        }
+    }
+
+    @Test func connectionsBeyondTheListenerCapAreClosed() async throws {
+        try await Self.withMesh { mesh in
+            var held: [RawConnection] = []
+            for _ in 0..<3 {
+                let connection = try RawConnection(port: mesh.port)
+                try connection.send("GET / HTTP/1.1\r\nHost: reviews\r\n\r\n")
+                #expect(try connection.readResponse().status == 200)
+                held.append(connection)
+            }
+            let extra = try RawConnection(port: mesh.port)
+            #expect(extra.waitForClose())
+            #expect(await mesh.proxy.collectStats().downstream.connectionsOverflowed == 1)
+            held.removeAll()
+            // Room again once the held connections are gone (the check after this body sends one more).
+            #expect(await TestMesh.waitUntil { await mesh.proxy.collectStats().downstream.activeConnections == 0 })
+        }
+    }
+}

@@ -1,0 +1,163 @@
+import MeshProxy
+import NIOHTTP1
+import Testing
+
+/// Requests through a live proxy reach what the YAML says, and the proxy answers as Envoy
+/// does when there is nowhere to go.
+@Suite struct RoutingBehaviourTests {
+    @Test func exactSplitGivesExactCountsOverAThousandRequests() async throws {
+        try await TestMesh.with(files: [TestConfigs.path("reviews"), TestConfigs.path("rollout/05-canary-5.yaml")]) { mesh in
+            let connection = try RawConnection(port: mesh.port)
+            var destinations: [String: Int] = [:]
+            for _ in 0..<1000 {
+                try connection.send("GET / HTTP/1.1\r\nHost: reviews\r\n\r\n")
+                let response = try connection.readResponse()
+                #expect(response.status == 200)
+                #expect(response.header("x-meshsim-route") == "default/reviews/canary")
+                destinations[response.header("x-meshsim-version") ?? "?", default: 0] += 1
+            }
+            #expect(destinations == ["v1": 950, "v2": 50])
+            let stats = await mesh.proxy.collectStats()
+            #expect(stats.requestCount(cluster: "outbound|9080|v1|reviews.default.svc.cluster.local", responseCode: 200) == 950)
+            #expect(stats.requestCount(cluster: "outbound|9080|v2|reviews.default.svc.cluster.local", responseCode: 200) == 50)
+        }
+    }
+
+    @Test func seededRandomSplitRepeats() async throws {
+        func run() async throws -> [String] {
+            try await TestMesh.with(
+                files: [TestConfigs.path("reviews"), TestConfigs.path("rollout/50-canary-50.yaml")],
+                configuration: TestMesh.configuration(split: .random(seed: 42))
+            ) { mesh in
+                let connection = try RawConnection(port: mesh.port)
+                var versions: [String] = []
+                for _ in 0..<40 {
+                    try connection.send("GET / HTTP/1.1\r\nHost: reviews\r\n\r\n")
+                    versions.append(try connection.readResponse().header("x-meshsim-version") ?? "?")
+                }
+                return versions
+            }
+        }
+        let first = try await run()
+        let second = try await run()
+        #expect(first == second)
+        #expect(Set(first) == ["v1", "v2"])
+    }
+
+    @Test func headerRouteSendsBetaUsersToV2() async throws {
+        try await TestMesh.with(files: [TestConfigs.path("reviews"), TestConfigs.path("header-routing")]) { mesh in
+            let connection = try RawConnection(port: mesh.port)
+            for _ in 0..<20 {
+                try connection.send("GET /api HTTP/1.1\r\nHost: reviews\r\nX-User-Group: beta\r\n\r\n")
+                let response = try connection.readResponse()
+                #expect(response.status == 200)
+                #expect(response.header("x-meshsim-version") == "v2")
+                #expect(response.header("x-meshsim-route") == "default/reviews/beta-users")
+                #expect(response.header("x-meshsim-destination") == "reviews.default.svc.cluster.local|v2")
+            }
+            try connection.send("GET /api HTTP/1.1\r\nHost: reviews\r\nX-User-Group: alpha\r\n\r\n")
+            #expect(try connection.readResponse().header("x-meshsim-route") == "default/reviews/canary")
+        }
+    }
+
+    @Test func absoluteFormTargetRoutesByItsAuthority() async throws {
+        try await TestMesh.with(files: [TestConfigs.path("reviews"), TestConfigs.path("rollout/100-all-v2.yaml")]) { mesh in
+            let connection = try RawConnection(port: mesh.port)
+            try connection.send("GET http://reviews/echo?x=1 HTTP/1.1\r\nHost: something-else\r\n\r\n")
+            let response = try connection.readResponse()
+            #expect(response.status == 200)
+            #expect(response.header("x-meshsim-version") == "v2")
+            // The pod sees an origin-form target and the authority as Host.
+            #expect(response.bodyText.contains("\"path\":\"/echo?x=1\""))
+            #expect(response.bodyText.contains("\"host\":\"reviews\""))
+        }
+    }
+
+    @Test func unknownHostIs404NoRouteWithoutRouteHeader() async throws {
+        try await TestMesh.with(files: [TestConfigs.path("reviews")]) { mesh in
+            let connection = try RawConnection(port: mesh.port)
+            try connection.send("GET / HTTP/1.1\r\nHost: nowhere.example\r\n\r\n")
+            let response = try connection.readResponse()
+            #expect(response.status == 404)
+            #expect(response.header("x-meshsim-route") == nil)
+            #expect(response.header("server") == "meshsim")
+            // The connection stays usable after a local reply.
+            try connection.send("GET / HTTP/1.1\r\nHost: reviews\r\n\r\n")
+            #expect(try connection.readResponse().status == 200)
+            let stats = await mesh.proxy.collectStats()
+            #expect(stats.requestCount(cluster: nil, responseCode: 404, flags: .noRouteFound) == 1)
+        }
+    }
+
+    @Test func brokenLabelsFailExactlyTheV2ShareWithNoHealthyUpstream() async throws {
+        try await TestMesh.with(files: [TestConfigs.path("broken-labels")]) { mesh in
+            let connection = try RawConnection(port: mesh.port)
+            var codes: [Int: Int] = [:]
+            for _ in 0..<1000 {
+                try connection.send("GET / HTTP/1.1\r\nHost: reviews\r\n\r\n")
+                let response = try connection.readResponse()
+                codes[response.status, default: 0] += 1
+                if response.status == 503 {
+                    #expect(response.bodyText == "no healthy upstream")
+                    #expect(response.header("x-meshsim-destination") == "reviews.default.svc.cluster.local|v2")
+                }
+            }
+            #expect(codes == [200: 950, 503: 50])
+            let stats = await mesh.proxy.collectStats()
+            #expect(stats.requestCount(cluster: "outbound|9080|v2|reviews.default.svc.cluster.local", responseCode: 503, flags: .noHealthyUpstream) == 50)
+        }
+    }
+
+    @Test func directResponseRedirectHeaderOperationsAndRewrite() async throws {
+        let yaml = TestMesh.service("shop", versions: ["v1": [:]]) + """
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: VirtualService
+            metadata: {name: shop, namespace: default}
+            spec:
+              hosts: [shop]
+              http:
+              - name: teapot
+                match: [{uri: {exact: /teapot}}]
+                directResponse: {status: 418, body: {string: "short and stout"}}
+              - name: moved
+                match: [{uri: {prefix: /old}}]
+                redirect: {uri: /new, authority: shop.example}
+              - name: api
+                match: [{uri: {prefix: /api}}]
+                rewrite: {uri: /echo, authority: shop-internal}
+                headers:
+                  request:
+                    set: {x-added: yes}
+                    remove: [x-secret]
+                  response:
+                    add: {x-served-by: meshsim-test}
+                route: [{destination: {host: shop}}]
+            """
+        try await TestMesh.with(yaml: yaml) { mesh in
+            let connection = try RawConnection(port: mesh.port)
+            try connection.send("GET /teapot HTTP/1.1\r\nHost: shop\r\n\r\n")
+            let teapot = try connection.readResponse()
+            #expect(teapot.status == 418)
+            #expect(teapot.bodyText == "short and stout")
+            #expect(teapot.header("x-meshsim-route") == "default/shop/teapot")
+
+            try connection.send("GET /old/page HTTP/1.1\r\nHost: shop\r\n\r\n")
+            let moved = try connection.readResponse()
+            #expect(moved.status == 301)
+            #expect(moved.header("location") == "http://shop.example/new")
+
+            // The pod answers /echo only, so reaching it proves the prefix was replaced.
+            try connection.send("GET /api?id=7 HTTP/1.1\r\nHost: shop\r\nX-Secret: s3\r\n\r\n")
+            let api = try connection.readResponse()
+            #expect(api.status == 200)
+            #expect(api.header("x-served-by") == "meshsim-test")
+            let echoed = api.bodyText
+            #expect(echoed.contains("\"path\":\"/echo?id=7\""))
+            #expect(echoed.contains("\"host\":\"shop-internal\""))
+            #expect(echoed.contains("\"x-added\":\"yes\""))
+            #expect(echoed.contains("\"x-envoy-original-path\":\"/api?id=7\""))
+            #expect(!echoed.contains("x-secret"))
+        }
+    }
+}

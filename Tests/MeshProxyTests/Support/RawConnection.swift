@@ -1,0 +1,174 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A plain blocking TCP client on 127.0.0.1, for sending exactly the bytes a test needs
+/// (malformed requests, pipelining, slow headers) and reading exactly what comes back. Every
+/// read is bounded by a receive timeout, so a test never hangs on a silent server.
+final class RawConnection {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    struct Response {
+        var status: Int
+        var headers: [(String, String)]
+        var body: [UInt8]
+        var bodyText: String { String(decoding: body, as: UTF8.self) }
+
+        func header(_ name: String) -> String? {
+            headers.first { $0.0.lowercased() == name.lowercased() }?.1
+        }
+    }
+
+    private let descriptor: Int32
+    private var buffer: [UInt8] = []
+    private(set) var isClosed = false
+
+    init(port: Int, receiveTimeoutSeconds: Int = 20) throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw Failure(description: "socket() failed") }
+        var timeout = timeval(tv_sec: receiveTimeoutSeconds, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var one: Int32 = 1
+        setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else {
+            close(descriptor)
+            throw Failure(description: "connect to 127.0.0.1:\(port) failed: errno \(errno)")
+        }
+    }
+
+    deinit { close(descriptor) }
+
+    func send(_ text: String) throws {
+        try send(Array(text.utf8))
+    }
+
+    func send(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard written > 0 else { throw Failure(description: "send failed: errno \(errno)") }
+            offset += written
+        }
+    }
+
+    /// Reads more bytes into the buffer; false on EOF or timeout.
+    private func fill() throws -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+        if count > 0 {
+            buffer.append(contentsOf: chunk[0..<count])
+            return true
+        }
+        if count == 0 { isClosed = true }
+        if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { throw Failure(description: "receive timed out") }
+        if count < 0 { isClosed = true }
+        return false
+    }
+
+    /// Everything until the server closes the connection.
+    func readUntilClose() throws -> [UInt8] {
+        while try fill() {}
+        defer { buffer.removeAll() }
+        return buffer
+    }
+
+    /// Whether the server closed the connection (EOF) within the receive timeout.
+    func waitForClose() -> Bool {
+        do {
+            while try fill() {}
+            return isClosed
+        } catch {
+            return false
+        }
+    }
+
+    /// Reads one response: head, then a Content-Length, chunked, or (for `untilClose`) EOF body.
+    func readResponse(headRequest: Bool = false) throws -> Response {
+        var headEnd: Int? = nil
+        while headEnd == nil {
+            headEnd = Self.find([13, 10, 13, 10], in: buffer)
+            if headEnd == nil { guard try fill() else { throw Failure(description: "closed before a response head (\(buffer.count) bytes)") } }
+        }
+        let end = headEnd! + 4
+        let headText = String(decoding: buffer[0..<headEnd!], as: UTF8.self)
+        buffer.removeFirst(end)
+        var lines = headText.components(separatedBy: "\r\n")
+        let statusLine = lines.removeFirst()
+        let parts = statusLine.split(separator: " ")
+        guard parts.count >= 2, let status = Int(parts[1]) else { throw Failure(description: "bad status line \(statusLine)") }
+        let headers: [(String, String)] = lines.compactMap { line in
+            guard let colon = line.firstIndex(of: ":") else { return nil }
+            return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+        }
+        var response = Response(status: status, headers: headers, body: [])
+        if status == 100 || headRequest || status == 204 || status == 304 { return response }
+        if let length = response.header("content-length").flatMap(Int.init) {
+            while buffer.count < length { guard try fill() else { throw Failure(description: "closed in body") } }
+            response.body = Array(buffer[0..<length])
+            buffer.removeFirst(length)
+        } else if response.header("transfer-encoding")?.lowercased() == "chunked" {
+            response.body = try readChunkedBody()
+        } else {
+            response.body = try readUntilClose()
+        }
+        return response
+    }
+
+    private func readChunkedBody() throws -> [UInt8] {
+        var body: [UInt8] = []
+        while true {
+            var lineEnd = Self.find([13, 10], in: buffer)
+            while lineEnd == nil {
+                guard try fill() else { throw Failure(description: "closed in chunk size") }
+                lineEnd = Self.find([13, 10], in: buffer)
+            }
+            let sizeText = String(decoding: buffer[0..<lineEnd!], as: UTF8.self)
+            guard let size = Int(sizeText.split(separator: ";").first ?? "", radix: 16) else { throw Failure(description: "bad chunk size") }
+            buffer.removeFirst(lineEnd! + 2)
+            while buffer.count < size + 2 { guard try fill() else { throw Failure(description: "closed in chunk") } }
+            body += buffer[0..<size]
+            buffer.removeFirst(size + 2)
+            if size == 0 { return body }
+        }
+    }
+
+    static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
+        guard haystack.count >= needle.count else { return nil }
+        for i in 0...(haystack.count - needle.count) where haystack[i] == needle[0] {
+            if Array(haystack[i..<(i + needle.count)]) == needle { return i }
+        }
+        return nil
+    }
+
+    /// A port on 127.0.0.1 where nothing listens (bound, then released).
+    static func unusedPort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
+                guard bind(fd, pointer, length) == 0 else { return -1 }
+                return getsockname(fd, pointer, &length)
+            }
+        }
+        guard bound == 0 else { throw Failure(description: "bind failed") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}

@@ -1,0 +1,207 @@
+import MeshProxy
+import Testing
+
+/// What the proxy answers when the upstream fails, with Envoy's status, body and flags.
+@Suite struct UpstreamFailureTests {
+    /// A ServiceEntry whose only endpoint is a port where nothing listens.
+    static func deadService(port: Int, retries: String = "") -> String {
+        """
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: {name: dead, namespace: default}
+        spec:
+          hosts: [dead.example]
+          ports: [{number: \(port), name: http, protocol: HTTP}]
+          resolution: STATIC
+          endpoints: [{address: 127.0.0.1}]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: dead, namespace: default}
+        spec:
+          hosts: [dead.example]
+          http:
+          - name: only
+            route: [{destination: {host: dead.example}}]\(retries)
+        """
+    }
+
+    @Test func connectFailureIs503UFAfterIstiosDefaultRetries() async throws {
+        let port = try RawConnection.unusedPort()
+        try await TestMesh.with(yaml: Self.deadService(port: port)) { mesh in
+            let connection = try RawConnection(port: mesh.port)
+            try connection.send("GET / HTTP/1.1\r\nHost: dead.example\r\n\r\n")
+            let response = try connection.readResponse()
+            #expect(response.status == 503)
+            #expect(response.bodyText.hasPrefix("upstream connect error or disconnect/reset before headers. retried and the latest reset reason: remote connection failure"))
+            #expect(response.bodyText.contains("Connection refused"))
+            let stats = await mesh.proxy.collectStats()
+            let cluster = "outbound|\(port)||dead.example"
+            #expect(stats.requestCount(cluster: cluster, responseCode: 503, flags: [.upstreamConnectionFailure, .upstreamRetryLimitExceeded]) == 1)
+            // One try and Istio's two retries.
+            #expect(stats.clusters[cluster]?.connectFailures == 3)
+            #expect(stats.clusters[cluster]?.retries == 2)
+        }
+    }
+
+    @Test func routeWithRetriesDisabledFailsAfterOneTry() async throws {
+        let port = try RawConnection.unusedPort()
+        try await TestMesh.with(yaml: Self.deadService(port: port, retries: "\n    retries: {attempts: 0}")) { mesh in
+            let response = try await mesh.send(host: "dead.example")
+            #expect(response.status == 503)
+            #expect(response.body.hasPrefix("upstream connect error or disconnect/reset before headers. reset reason: remote connection failure"))
+            let stats = await mesh.proxy.collectStats()
+            #expect(stats.requestCount(cluster: "outbound|\(port)||dead.example", responseCode: 503, flags: .upstreamConnectionFailure) == 1)
+            #expect(stats.clusters["outbound|\(port)||dead.example"]?.connectFailures == 1)
+        }
+    }
+
+    @Test func routeTimeoutShorterThanThePodsLatencyIs504UT() async throws {
+        let yaml = TestMesh.service("slow", versions: ["v1": ["meshsim.dev/latency": "3s"]]) + """
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: VirtualService
+            metadata: {name: slow, namespace: default}
+            spec:
+              hosts: [slow]
+              http:
+              - name: bounded
+                timeout: 200ms
+                route: [{destination: {host: slow}}]
+            """
+        try await TestMesh.with(yaml: yaml) { mesh in
+            let connection = try RawConnection(port: mesh.port)
+            try connection.send("GET / HTTP/1.1\r\nHost: slow\r\n\r\n")
+            let response = try connection.readResponse()
+            #expect(response.status == 504)
+            #expect(response.bodyText == "upstream request timeout")
+            #expect(response.header("x-meshsim-route") == "default/slow/bounded")
+            let stats = await mesh.proxy.collectStats()
+            #expect(stats.requestCount(cluster: "outbound|9080||slow.default.svc.cluster.local", responseCode: 504, flags: .upstreamRequestTimeout) == 1)
+        }
+    }
+
+    @Test func circuitBreakerOverflowIs503UOWithOverloadedHeader() async throws {
+        let yaml = TestMesh.service("busy", versions: ["v1": ["meshsim.dev/latency": "5s"]]) + """
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: DestinationRule
+            metadata: {name: busy, namespace: default}
+            spec:
+              host: busy
+              trafficPolicy:
+                connectionPool:
+                  http: {http2MaxRequests: 1}
+            """
+        try await TestMesh.with(yaml: yaml) { mesh in
+            let first = try RawConnection(port: mesh.port)
+            try first.send("GET / HTTP/1.1\r\nHost: busy\r\n\r\n")
+            let cluster = "outbound|9080||busy.default.svc.cluster.local"
+            // Wait (bounded) until the first request holds the cluster's only request slot.
+            let busy = await TestMesh.waitUntil { await mesh.proxy.collectStats().clusters[cluster]?.activeRequests == 1 }
+            #expect(busy)
+            let second = try RawConnection(port: mesh.port)
+            try second.send("GET / HTTP/1.1\r\nHost: busy\r\n\r\n")
+            let response = try second.readResponse()
+            #expect(response.status == 503)
+            #expect(response.header("x-envoy-overloaded") == "true")
+            #expect(response.bodyText == "upstream connect error or disconnect/reset before headers. reset reason: overflow")
+            let stats = await mesh.proxy.collectStats()
+            #expect(stats.requestCount(cluster: cluster, responseCode: 503, flags: .upstreamOverflow) == 1)
+            #expect(stats.clusters[cluster]?.overflows == 1)
+        }
+    }
+
+    @Test func pendingRequestsBeyondTheLimitOverflow() async throws {
+        let yaml = TestMesh.service("narrow", versions: ["v1": ["meshsim.dev/latency": "5s"]]) + """
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: DestinationRule
+            metadata: {name: narrow, namespace: default}
+            spec:
+              host: narrow
+              trafficPolicy:
+                connectionPool:
+                  tcp: {maxConnections: 1}
+                  http: {http1MaxPendingRequests: 1}
+            """
+        try await TestMesh.with(yaml: yaml) { mesh in
+            let cluster = "outbound|9080||narrow.default.svc.cluster.local"
+            let first = try RawConnection(port: mesh.port)
+            try first.send("GET / HTTP/1.1\r\nHost: narrow\r\n\r\n")
+            #expect(await TestMesh.waitUntil {
+                let c = await mesh.proxy.collectStats().clusters[cluster]
+                return c?.activeRequests == 1 && c?.pendingRequests == 0 && c?.activeConnections == 1
+            })
+            // The second waits for the only connection; the third has no room to wait.
+            let second = try RawConnection(port: mesh.port)
+            try second.send("GET / HTTP/1.1\r\nHost: narrow\r\n\r\n")
+            #expect(await TestMesh.waitUntil { await mesh.proxy.collectStats().clusters[cluster]?.pendingRequests == 1 })
+            let third = try RawConnection(port: mesh.port)
+            try third.send("GET / HTTP/1.1\r\nHost: narrow\r\n\r\n")
+            let response = try third.readResponse()
+            #expect(response.status == 503)
+            #expect(response.header("x-envoy-overloaded") == "true")
+        }
+    }
+
+    @Test func faultAbortIsFIAndDelayIsDI() async throws {
+        let yaml = TestMesh.service("faulty", versions: ["v1": [:]]) + """
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: VirtualService
+            metadata: {name: faulty, namespace: default}
+            spec:
+              hosts: [faulty]
+              http:
+              - name: aborted
+                match: [{headers: {x-fault: {exact: abort}}}]
+                fault: {abort: {httpStatus: 418, percentage: {value: 100}}}
+                route: [{destination: {host: faulty}}]
+              - name: delayed
+                match: [{headers: {x-fault: {exact: delay}}}]
+                fault: {delay: {fixedDelay: 150ms, percentage: {value: 100}}}
+                route: [{destination: {host: faulty}}]
+              - name: never
+                fault: {abort: {httpStatus: 500, percentage: {value: 0}}}
+                route: [{destination: {host: faulty}}]
+            """
+        try await TestMesh.with(yaml: yaml) { mesh in
+            let connection = try RawConnection(port: mesh.port)
+            try connection.send("GET / HTTP/1.1\r\nHost: faulty\r\nx-fault: abort\r\n\r\n")
+            let aborted = try connection.readResponse()
+            #expect(aborted.status == 418)
+            #expect(aborted.bodyText == "fault filter abort")
+            try connection.send("GET / HTTP/1.1\r\nHost: faulty\r\nx-fault: delay\r\n\r\n")
+            let delayed = try connection.readResponse()
+            #expect(delayed.status == 200)
+            try connection.send("GET / HTTP/1.1\r\nHost: faulty\r\n\r\n")
+            #expect(try connection.readResponse().status == 200)
+
+            let stats = await mesh.proxy.collectStats()
+            let cluster = "outbound|9080||faulty.default.svc.cluster.local"
+            #expect(stats.requestCount(cluster: cluster, responseCode: 418, flags: .faultInjected) == 1)
+            #expect(stats.requestCount(cluster: cluster, responseCode: 200, flags: .delayInjected) == 1)
+            #expect(stats.requestCount(cluster: cluster, responseCode: 200, flags: []) == 1)
+            // The delayed request took at least its delay: it sits above the 100 ms bucket.
+            let delayedStats = stats.requests[.init(cluster: cluster, responseCode: 200, responseFlags: .delayInjected)]
+            let bucketOf150ms = 7  // bounds ... 100, 250: the (100, 250] bucket
+            #expect(delayedStats?.durationBuckets[bucketOf150ms...].reduce(0, +) == 1)
+        }
+    }
+
+    @Test func retriableStatusIsRetriedOnAnotherPodThenReturned() async throws {
+        let yaml = TestMesh.service("flaky", versions: ["v1": ["meshsim.dev/error-rate": "100%"]], replicas: 2)
+        try await TestMesh.with(yaml: yaml) { mesh in
+            let response = try await mesh.send(host: "flaky")
+            #expect(response.status == 503)
+            let stats = await mesh.proxy.collectStats()
+            let cluster = "outbound|9080||flaky.default.svc.cluster.local"
+            // Istio's default policy retries a 503 twice; the last answer is returned with URX.
+            #expect(stats.clusters[cluster]?.retries == 2)
+            #expect(stats.requestCount(cluster: cluster, responseCode: 503, flags: .upstreamRetryLimitExceeded) == 1)
+            let served = mesh.fleet.stats.values.reduce(0) { $0 + $1.requestsServed }
+            #expect(served == 3)
+        }
+    }
+}

@@ -1,0 +1,227 @@
+import MeshConfig
+import Testing
+
+@testable import MeshRouting
+
+/// The repository's configs/ examples and Istio's documented Bookinfo examples, routed.
+@Suite struct ExampleRoutingTests {
+    func shares(_ snapshot: RoutingSnapshot, _ request: RouteRequest = request(), count: Int = 100) -> [String: Int] {
+        var picker = DestinationPicker(mode: .exact)
+        var out: [String: Int] = [:]
+        for _ in 0..<count {
+            if case .forward(let f) = snapshot.route(request, picker: &picker) { out[f.cluster.subset ?? "-", default: 0] += 1 }
+        }
+        return out
+    }
+
+    @Test func headerRoutingSendsBetaToV2AndSplitsTheRest() throws {
+        let snapshot = try snapshot(configs: "reviews", "header-routing")
+        #expect(shares(snapshot, request(headers: [("x-user-group", "beta")])) == ["v2": 100])
+        #expect(shares(snapshot) == ["v1": 95, "v2": 5])
+        let beta = snapshot.explain(request("/api", headers: [("X-User-Group", "beta")]))
+        #expect(beta.virtualService == "default/reviews")
+        #expect(beta.rule == .init(index: 0, name: "beta-users"))
+        #expect(beta.matchIndex == 0)
+        #expect(beta.status == 200)
+        #expect(beta.destinations.map(\.subset) == ["v2"])
+        #expect(beta.destinations.map(\.endpoints) == [["reviews-v2-0", "reviews-v2-1"]])
+        let rest = snapshot.explain(request())
+        #expect(rest.rule == .init(index: 1, name: "canary"))
+        #expect(rest.matchIndex == nil)
+        #expect(rest.skippedRules.map(\.index) == [0])
+        #expect(rest.destinations.map(\.fraction) == [0.95, 0.05])
+    }
+
+    @Test(arguments: [
+        ("rollout/00-all-v1.yaml", ["v1": 100]), ("rollout/05-canary-5.yaml", ["v1": 95, "v2": 5]),
+        ("rollout/25-canary-25.yaml", ["v1": 75, "v2": 25]), ("rollout/50-canary-50.yaml", ["v1": 50, "v2": 50]),
+        ("rollout/100-all-v2.yaml", ["v2": 100]),
+    ])
+    func everyRolloutStepSplitsAsWritten(step: String, expected: [String: Int]) throws {
+        let snapshot = try snapshot(configs: "reviews", step)
+        #expect(shares(snapshot) == expected)
+        let explanation = snapshot.explain(request())
+        #expect(explanation.status == 200)
+        #expect(explanation.destinations.allSatisfy { $0.state == .ready })
+    }
+
+    @Test func reviewsAloneUsesTheDefaultRouteToAllFourPods() throws {
+        let snapshot = try snapshot(configs: "reviews")
+        let explanation = snapshot.explain(request())
+        #expect(explanation.virtualService == nil)
+        #expect(explanation.destinations.map(\.cluster) == [cluster(nil)])
+        #expect(explanation.destinations.first?.endpoints.count == 4)
+    }
+
+    @Test func brokenLabelsSendsTheV2ShareToAnEmptyCluster() throws {
+        let snapshot = try snapshot(configs: "broken-labels")
+        let explanation = snapshot.explain(request())
+        #expect(explanation.status == 503)
+        #expect(explanation.responseFlags == "UH")
+        #expect(explanation.destinations.map(\.status) == [200, 503])
+        #expect(explanation.destinations.map(\.responseFlags) == ["-", "UH"])
+        #expect(explanation.notes.contains { $0.contains("5%") && $0.contains("UH") })
+        guard let v2 = snapshot.cluster(named: cluster("v2")) else {
+            Issue.record("no v2 cluster")
+            return
+        }
+        #expect(v2.endpoints.isEmpty)
+        #expect(v2.state == .noHealthyUpstream)
+        #expect(shares(snapshot) == ["v1": 95, "v2": 5])
+    }
+
+    @Test func rateLimitedCanaryCarriesTheSubsetsConnectionPoolAndRetries() throws {
+        let snapshot = try snapshot(configs: "rate-limited-canary")
+        #expect(snapshot.cluster(named: cluster("v2"))?.connectionPool?.http?.http1MaxPendingRequests == 5)
+        #expect(snapshot.cluster(named: cluster("v1"))?.connectionPool == nil)
+        guard case .forward(let f) = snapshot.decide(request()) else {
+            Issue.record("not forwarded")
+            return
+        }
+        #expect(f.retries.attempts == 2)
+        #expect(f.retries.retryOn.contains("5xx"))
+    }
+
+    @Test func routingFilesAloneLeaveEndpointsUnchecked() throws {
+        let snapshot = try snapshot(configs: "header-routing")
+        let explanation = snapshot.explain(request(headers: [("x-user-group", "beta")]))
+        #expect(explanation.status == 200)
+        #expect(explanation.destinations.first?.state == .unchecked)
+        #expect(explanation.notes.contains { $0.contains("not checked") })
+    }
+
+    // Istio's Bookinfo request-routing task and VirtualService reference examples.
+
+    let bookinfoReviews = """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: reviews, namespace: prod}
+        spec:
+          selector: {app: reviews}
+          ports: [{name: http, port: 9080}]
+        ---
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: reviews-v1, namespace: prod}
+        spec:
+          template: {metadata: {labels: {app: reviews, version: v1}}}
+        ---
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: reviews-v2, namespace: prod}
+        spec:
+          template: {metadata: {labels: {app: reviews, version: v2}}}
+        ---
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: reviews-v3, namespace: prod}
+        spec:
+          template: {metadata: {labels: {app: reviews, version: v3}}}
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: {name: reviews, namespace: prod}
+        spec:
+          host: reviews
+          subsets:
+          - {name: v1, labels: {version: v1}}
+          - {name: v2, labels: {version: v2}}
+          - {name: v3, labels: {version: v3}}
+
+        """
+
+    func bookinfo(_ virtualService: String) throws -> RoutingSnapshot {
+        try snapshot(bookinfoReviews + "---\n" + virtualService, options: RoutingOptions(clientNamespace: "prod"))
+    }
+
+    @Test func requestRoutingTaskSendsJasonToV2() throws {
+        let snapshot = try bookinfo(
+            """
+            apiVersion: networking.istio.io/v1
+            kind: VirtualService
+            metadata: {name: reviews, namespace: prod}
+            spec:
+              hosts:
+              - reviews
+              http:
+              - match:
+                - headers:
+                    end-user:
+                      exact: jason
+                route:
+                - destination:
+                    host: reviews
+                    subset: v2
+              - route:
+                - destination:
+                    host: reviews
+                    subset: v1
+            """)
+        let host = "reviews.prod.svc.cluster.local"
+        #expect(snapshot.clusterName(request(headers: [("end-user", "jason")])) == cluster("v2", host: host))
+        #expect(snapshot.clusterName(request(headers: [("end-user", "Jason")])) == cluster("v1", host: host))
+        #expect(snapshot.clusterName(request()) == cluster("v1", host: host))
+    }
+
+    @Test func trafficShiftingTaskSplitsFiftyFifty() throws {
+        let snapshot = try bookinfo(
+            """
+            apiVersion: networking.istio.io/v1
+            kind: VirtualService
+            metadata: {name: reviews, namespace: prod}
+            spec:
+              hosts:
+              - reviews
+              http:
+              - route:
+                - destination:
+                    host: reviews
+                    subset: v1
+                  weight: 50
+                - destination:
+                    host: reviews
+                    subset: v3
+                  weight: 50
+            """)
+        #expect(shares(snapshot) == ["v1": 50, "v3": 50])
+    }
+
+    @Test func referenceExampleRewritesCatalogPathsToV2() throws {
+        let snapshot = try bookinfo(
+            """
+            apiVersion: networking.istio.io/v1
+            kind: VirtualService
+            metadata: {name: reviews-route, namespace: prod}
+            spec:
+              hosts:
+              - reviews.prod.svc.cluster.local
+              http:
+              - name: "reviews-v2-routes"
+                match:
+                - uri:
+                    prefix: "/wpcatalog"
+                - uri:
+                    prefix: "/consumercatalog"
+                rewrite:
+                  uri: "/newcatalog"
+                route:
+                - destination:
+                    host: reviews.prod.svc.cluster.local
+                    subset: v2
+              - name: "reviews-v1-route"
+                route:
+                - destination:
+                    host: reviews.prod.svc.cluster.local
+                    subset: v1
+            """)
+        guard case .forward(let f) = snapshot.decide(request("/consumercatalog/items")) else {
+            Issue.record("not forwarded")
+            return
+        }
+        #expect(f.cluster.subset == "v2")
+        #expect(f.rewrite?.uri == "/newcatalog")
+        #expect(f.route.headerValue == "prod/reviews-route/reviews-v2-routes")
+        #expect(snapshot.explain(request("/consumercatalog")).matchIndex == 1)
+        #expect(snapshot.ruleHeader(request("/catalog")) == "prod/reviews-route/reviews-v1-route")
+    }
+}
