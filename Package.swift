@@ -9,12 +9,14 @@ let package = Package(
         .library(name: "MeshConfig", targets: ["MeshConfig"]),
         .library(name: "MeshRouting", targets: ["MeshRouting"]),
         .library(name: "MeshProxy", targets: ["MeshProxy"]),
+        .library(name: "MeshLoad", targets: ["MeshLoad"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // A C ABI over RE2 (the regex engine of Istio and Envoy); keeps C++ out of Swift modules.
@@ -52,10 +54,23 @@ let package = Package(
                 .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
+        // The load generator (HTTP/1.1 client on its own event loops) and split-accuracy statistics.
+        .target(
+            name: "MeshLoad",
+            dependencies: [
+                "MeshRouting", "MeshConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                // For the --mix file: composed by Yams, decoded strictly by MeshConfig's NodeDecoder.
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .executableTarget(
             name: "meshsim",
             dependencies: [
-                "MeshConfig", "MeshRouting", "MeshBackends", "MeshProxy",
+                "MeshConfig", "MeshRouting", "MeshBackends", "MeshProxy", "MeshLoad",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 // `meshsim test` reads its CASES.yaml with the same strict decoder as the configs.
                 .product(name: "Yams", package: "Yams"),
@@ -81,6 +96,15 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "MeshLoadTests",
+            dependencies: [
+                "MeshLoad", "MeshConfig", "MeshRouting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         // Runs the built binary as a user would; depends on it so that it is built first.

@@ -10,6 +10,7 @@ struct Meshsim: AsyncParsableCommand {
             Analyze.self,
             RouteCommand.self,
             TestCommand.self,
+            Load.self,
             Serve.self,
             Backend.self,
             Version.self,

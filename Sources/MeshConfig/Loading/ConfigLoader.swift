@@ -113,7 +113,8 @@ public struct ConfigLoader: Sendable {
         return result
     }
 
-    static func yamlDiagnostic(_ error: Error, file: String) -> ConfigDiagnostic {
+    /// A YAML syntax error as a diagnostic with the line libyaml reported.
+    public static func yamlDiagnostic(_ error: Error, file: String) -> ConfigDiagnostic {
         if let yaml = error as? YamlError {
             switch yaml {
             case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _), .composer(let context, let problem, let mark, _):

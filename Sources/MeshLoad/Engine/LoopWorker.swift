@@ -1,0 +1,296 @@
+import NIOCore
+import NIOPosix
+
+/// The part of a run on one event loop: its connections, its recorder, a timeout sweep.
+/// Confined to `eventLoop`; the coordinator talks to it only through `eventLoop.submit`.
+final class LoopWorker {
+    let eventLoop: any EventLoop
+    let plan: RunPlan
+    let recorder = LoopRecorder()
+    private(set) var slots: [ConnectionSlot] = []
+    /// No request goes out at or after this time (the send deadline, or an early stop).
+    private(set) var stopAt: UInt64?
+    private var finishedSlots = 0
+    private(set) var finished = false
+    private let onFinished: @Sendable () -> Void
+    private var sweep: Scheduled<Void>?
+    let sweepInterval: TimeAmount
+
+    init(eventLoop: any EventLoop, plan: RunPlan, slotIndices: [Int], onFinished: @escaping @Sendable () -> Void) {
+        self.eventLoop = eventLoop
+        self.plan = plan
+        self.stopAt = plan.sendDeadline
+        self.onFinished = onFinished
+        // Timeouts are checked by one sweep per loop rather than a timer per request.
+        let tenth = Int64(plan.timeoutNanos / 10)
+        self.sweepInterval = .nanoseconds(min(max(tenth, 1_000_000), 100_000_000))
+        self.slots = slotIndices.map { ConnectionSlot(worker: self, index: $0) }
+    }
+
+    func start() {
+        let now = uptimeNanos()
+        for slot in slots { slot.pump(now: now) }
+        if slots.isEmpty { markFinished() }
+        scheduleSweep()
+    }
+
+    /// Ends the send window now (if it is not over already); requests in flight still finish.
+    func stopIssuing() {
+        let now = uptimeNanos()
+        stopAt = min(stopAt ?? now, now)
+        for slot in slots { slot.stopIfIdle(now: now) }
+    }
+
+    /// Gives up on requests still in flight (counted as timeouts) and closes every connection.
+    func forceStop() {
+        let now = uptimeNanos()
+        stopAt = min(stopAt ?? now, now)
+        for slot in slots { slot.abort(now: now) }
+    }
+
+    func slotFinished() {
+        finishedSlots += 1
+        if finishedSlots == slots.count { markFinished() }
+    }
+
+    private func markFinished() {
+        guard !finished else { return }
+        finished = true
+        sweep?.cancel()
+        sweep = nil
+        onFinished()
+    }
+
+    private func scheduleSweep() {
+        guard !finished else { return }
+        sweep = eventLoop.assumeIsolated().scheduleTask(in: sweepInterval) { [self] in
+            let now = uptimeNanos()
+            for slot in slots { slot.checkTimeout(now: now) }
+            scheduleSweep()
+        }
+    }
+}
+
+/// One connection's life in a run: claims the next request, (re)connects when needed, sends,
+/// records the outcome, repeats until the send window closes or the requests run out.
+final class ConnectionSlot {
+    private struct Request {
+        var classIndex: Int
+        var measured: Bool
+        /// Latency is measured from here: the send time (closed loop) or the intended send time (open loop).
+        var latencyBase: UInt64
+        var sentAt: UInt64?
+    }
+
+    private unowned let worker: LoopWorker
+    /// Global connection number, 0..<totalSlots.
+    let index: Int
+    /// Open loop: this connection's next sequence number (index, index + N, index + 2N, …).
+    private var nextSequence: Int
+    private var channel: (any Channel)?
+    private var handler: ClientConnectionHandler?
+    private var connecting = false
+    /// Bumped for every connection attempt, so a late answer from an abandoned one is ignored.
+    private var generation = 0
+    private var request: Request?
+    /// An open-loop wait for the next intended time, or a back-off after a failed connect.
+    private var timer: Scheduled<Void>?
+    private(set) var done = false
+
+    init(worker: LoopWorker, index: Int) {
+        self.worker = worker
+        self.index = index
+        self.nextSequence = index
+    }
+
+    private var plan: RunPlan { worker.plan }
+
+    /// Takes the next request if this connection is free, and sends it (connecting first if needed).
+    func pump(now: UInt64) {
+        guard !done, request == nil, timer == nil else { return }
+        if let period = plan.openLoopPeriod {
+            _ = period
+            let intended = plan.intendedTime(nextSequence)
+            if let stop = worker.stopAt, intended >= stop || now >= stop {
+                finish(now: now)
+                return
+            }
+            if intended > now {
+                timer = worker.eventLoop.assumeIsolated().scheduleTask(deadline: NIODeadline.uptimeNanoseconds(intended)) { [self] in
+                    timer = nil
+                    pump(now: uptimeNanos())
+                }
+                return
+            }
+            let measured = intended >= plan.measureStart
+            guard let classIndex = plan.tickets.claim(measured: measured) else {
+                finish(now: now)
+                return
+            }
+            worker.recorder.noteSent(measured: measured)
+            request = Request(classIndex: classIndex, measured: measured, latencyBase: intended, sentAt: nil)
+            nextSequence += plan.totalSlots
+        } else {
+            if let stop = worker.stopAt, now >= stop {
+                finish(now: now)
+                return
+            }
+            let measured = now >= plan.measureStart
+            guard let classIndex = plan.tickets.claim(measured: measured) else {
+                finish(now: now)
+                return
+            }
+            worker.recorder.noteSent(measured: measured)
+            request = Request(classIndex: classIndex, measured: measured, latencyBase: now, sentAt: nil)
+        }
+        if handler != nil {
+            send(now: now)
+        } else if !connecting {
+            connect()
+        }
+    }
+
+    private func send(now: UInt64) {
+        guard var pending = request, let handler else { return }
+        pending.sentAt = now
+        request = pending
+        handler.send(plan.requests[pending.classIndex], expectsNoBody: plan.isHead[pending.classIndex])
+    }
+
+    private func connect() {
+        connecting = true
+        generation += 1
+        let attempt = generation
+        let newHandler = ClientConnectionHandler(slot: self, subsetHeader: plan.subsetHeader)
+        let boundHandler = NIOLoopBound(newHandler, eventLoop: worker.eventLoop)
+        ClientBootstrap(group: worker.eventLoop)
+            .connectTimeout(plan.connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(boundHandler.value)
+                }
+            }
+            .connect(to: plan.address)
+            .assumeIsolated()
+            .whenComplete { [self] result in
+                connected(result, attempt: attempt, handler: newHandler)
+            }
+    }
+
+    private func connected(_ result: Result<any Channel, any Error>, attempt: Int, handler newHandler: ClientConnectionHandler) {
+        guard attempt == generation, !done else {
+            newHandler.abandon()
+            if case .success(let stale) = result { stale.close(promise: nil) }
+            return
+        }
+        connecting = false
+        let now = uptimeNanos()
+        switch result {
+        case .success(let newChannel):
+            channel = newChannel
+            handler = newHandler
+            if request != nil { send(now: now) } else { pump(now: now) }
+        case .failure:
+            newHandler.abandon()
+            if let failed = request {
+                worker.recorder.recordError(classIndex: failed.classIndex, kind: .connect, measured: failed.measured)
+                request = nil
+            }
+            // Back off briefly so a refusing server is not hammered in a tight loop.
+            timer = worker.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(10)) { [self] in
+                timer = nil
+                pump(now: uptimeNanos())
+            }
+        }
+    }
+
+    func responseComplete(status: Int, subsetValue: [UInt8]?, keepAlive: Bool) {
+        let now = uptimeNanos()
+        guard let answered = request, answered.sentAt != nil else {
+            connectionFailed(.protocol)  // a response nobody asked for
+            return
+        }
+        let subset = subsetValue.map { worker.recorder.subsetIndex(forHeaderValue: $0) } ?? -1
+        worker.recorder.recordResponse(
+            classIndex: answered.classIndex, status: status, subset: subset,
+            latencyNanos: now &- answered.latencyBase, measured: answered.measured)
+        request = nil
+        if !keepAlive { dropConnection() }
+        pump(now: now)
+    }
+
+    /// The connection broke (or sent garbage): the request on it, if one was sent, failed.
+    func connectionFailed(_ kind: ErrorKind) {
+        let now = uptimeNanos()
+        if let failed = request, failed.sentAt != nil {
+            worker.recorder.recordError(classIndex: failed.classIndex, kind: kind, measured: failed.measured)
+            request = nil
+        }
+        dropConnection()
+        if request != nil {
+            connect()  // a claimed request not yet sent goes out on a new connection
+        } else {
+            pump(now: now)
+        }
+    }
+
+    func checkTimeout(now: UInt64) {
+        guard let pending = request, let sentAt = pending.sentAt, now &- sentAt >= plan.timeoutNanos else { return }
+        worker.recorder.recordError(classIndex: pending.classIndex, kind: .timeout, measured: pending.measured)
+        request = nil
+        dropConnection()  // HTTP/1.1 cannot cancel one request: the connection goes
+        pump(now: now)
+    }
+
+    /// Finishes now unless a request is in flight (then it finishes when that one ends).
+    func stopIfIdle(now: UInt64) {
+        guard !done, request == nil else { return }
+        finish(now: now)
+    }
+
+    func abort(now: UInt64) {
+        guard !done else { return }
+        if let pending = request {
+            worker.recorder.recordError(classIndex: pending.classIndex, kind: pending.sentAt == nil ? .connect : .timeout, measured: pending.measured)
+            request = nil
+        }
+        finish(now: now)
+    }
+
+    private func dropConnection() {
+        handler?.abandon()
+        handler = nil
+        channel?.close(promise: nil)
+        channel = nil
+        if connecting {
+            generation += 1  // ignore the attempt under way
+            connecting = false
+        }
+    }
+
+    private func finish(now: UInt64) {
+        guard !done else { return }
+        done = true
+        timer?.cancel()
+        timer = nil
+        worker.recorder.noteBacklog(openLoopBacklog())
+        dropConnection()
+        worker.slotFinished()
+    }
+
+    /// Open loop: intended sends of this connection inside the measured window that never went out.
+    private func openLoopBacklog() -> Int {
+        guard let period = plan.openLoopPeriod, period > 0, let stop = worker.stopAt, stop > plan.runStart else { return 0 }
+        let stride = plan.totalSlots
+        // Sequence numbers due before the stop, and the first one in the measured phase.
+        let endSequence = Int((Double(stop - plan.runStart) / period).rounded(.up))
+        let measuredStart = Int((Double(plan.measureStart &- plan.runStart) / period).rounded(.up))
+        var first = nextSequence
+        if first < measuredStart {
+            first += (measuredStart - first + stride - 1) / stride * stride
+        }
+        guard first < endSequence else { return 0 }
+        return (endSequence - first + stride - 1) / stride
+    }
+}

@@ -1,0 +1,192 @@
+import ArgumentParser
+import Foundation
+import MeshConfig
+import MeshLoad
+
+/// `meshsim load URL`: drive HTTP/1.1 load and check the observed split.
+struct Load: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send HTTP/1.1 load to a URL and check which subsets answered against the expected split.",
+        discussion: """
+            Closed loop (--concurrency, as fast as the target allows) or open loop (--rps, a constant
+            rate; latency counts from each request's intended send time, so a stall cannot hide).
+            The destination of each answer is read from a response header (x-meshsim-destination,
+            "host|subset"); --expect v1=95,v2=5 or -f CONFIGS give the expected shares, and the report
+            shows 99% Wilson intervals, a chi-square p-value and a verdict.
+            Exit status: 0 done, 1 split FAIL with --check, 2 bad input or unreachable target.
+            """)
+
+    @Argument(help: "The target, http://host[:port][/path].")
+    var url: String
+
+    @Option(help: "Closed loop: requests in flight (default: --connections).")
+    var concurrency: Int?
+
+    @Option(help: "Open loop: requests per second, latency from intended send times.")
+    var rps: Double?
+
+    @Option(help: "Measured time, e.g. 10s, 1m (default 10s unless --requests is given).")
+    var duration: String?
+
+    @Option(help: "Measured requests to send (with --duration too, whichever ends first).")
+    var requests: Int?
+
+    @Option(help: "TCP connections (default: --concurrency, or 10 in open loop).")
+    var connections: Int?
+
+    @Option(help: "Generator event-loop threads (default: the number of cores).")
+    var threads: Int?
+
+    @Option(help: "Warmup before measuring; its requests are not counted.")
+    var warmup: String = "0s"
+
+    @Option(help: "Per-request timeout.")
+    var timeout: String = "5s"
+
+    @Option(name: [.customShort("H"), .customLong("header")], help: "A header for every request, 'name: value'. Repeatable.")
+    var headers: [String] = []
+
+    @Option(help: "Request method.")
+    var method: String = "GET"
+
+    @Option(name: .customLong("body-bytes"), help: "Request body size in bytes.")
+    var bodyBytes: Int = 0
+
+    @Option(help: "A YAML file of weighted request classes (see configs/load-mix.yaml).")
+    var mix: String?
+
+    @Option(name: .customLong("subset-header"), help: "Response header naming the destination; its value after '|' is the subset.")
+    var subsetHeader: String = "x-meshsim-destination"
+
+    @Option(help: "Expected shares, e.g. v1=95,v2=5 (percent, or fractions summing to 1).")
+    var expect: String?
+
+    @OptionGroup var config: ConfigOptions
+
+    @Option(help: "Host/authority of the requests (default: -H Host, else the URL's).")
+    var authority: String?
+
+    @Flag(help: "Demand exact counts (the proxy's exact split mode) where answers fill whole weight windows.")
+    var exact = false
+
+    @Flag(help: "Exit with status 1 when the split verdict is FAIL.")
+    var check = false
+
+    @Option(help: "Significance level of the chi-square test.")
+    var alpha: Double = 0.01
+
+    @Option(help: "Report format: text or json.")
+    var output: OutputFormat = .text
+
+    @Flag(help: "No progress lines.")
+    var quiet = false
+
+    @Option(help: "Progress interval.")
+    var interval: String = "1s"
+
+    @Flag(help: "HTTP/2 (not yet supported).")
+    var http2 = false
+
+    enum OutputFormat: String, ExpressibleByArgument {
+        case text, json
+    }
+
+    func run() async throws {
+        let configuration: LoadConfiguration
+        do {
+            configuration = try makeConfiguration()
+        } catch let error as LoadInputError {
+            printError("meshsim load: \(error.message)")
+            throw ExitCode(2)
+        }
+
+        let progress = ProgressPrinter(
+            enabled: !quiet, toStandardError: output == .json,
+            redraw: output == .text && isatty(STDOUT_FILENO) == 1)
+        let report: LoadReport
+        do {
+            let run = try await LoadRun.start(configuration)
+            for await interval in run.intervals { progress.show(interval) }
+            progress.end()
+            report = await run.report
+        } catch let error as LoadInputError {
+            printError("meshsim load: \(error.message)")
+            throw ExitCode(2)
+        }
+
+        switch output {
+        case .text:
+            print(report.renderText())
+        case .json:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let data = try encoder.encode(report)
+            print(String(decoding: data, as: UTF8.self))
+        }
+        if check && report.verdict == .fail { throw ExitCode(1) }
+    }
+
+    func makeConfiguration() throws -> LoadConfiguration {
+        if http2 { throw LoadInputError("HTTP/2 is not yet supported by meshsim load; use HTTP/1.1 (drop --http2)") }
+        let target = try TargetURL(parsing: url)
+        if concurrency != nil && rps != nil { throw LoadInputError("give --concurrency (closed loop) or --rps (open loop), not both") }
+        let commonHeaders = try headers.map(HeaderField.init(parsing:))
+        let durationValue = try duration.map { try Self.duration($0, option: "--duration") } ?? (requests == nil ? .seconds(10) : nil)
+        let pacing: LoadConfiguration.Pacing
+        if let rps {
+            pacing = .openLoop(requestsPerSecond: rps)
+        } else {
+            pacing = .closedLoop(concurrency: concurrency ?? connections ?? 10)
+        }
+        let defaults = RequestClass(method: method, path: target.pathAndQuery, bodyBytes: bodyBytes)
+        var classes = [defaults]
+        if let mix { classes = try RequestMix.load(path: mix, defaults: defaults) }
+        let expected = try expect.map { try ExpectedShares(parsing: $0) }
+        if expected != nil && !config.files.isEmpty {
+            throw LoadInputError("give --expect or -f, not both: -f derives the expected shares from the configs")
+        }
+        var configuration = LoadConfiguration(
+            target: target, pacing: pacing, duration: durationValue, requestLimit: requests, connections: connections,
+            threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, warmup: try Self.duration(warmup, option: "--warmup"),
+            requestTimeout: try Self.duration(timeout, option: "--timeout"), classes: classes, commonHeaders: commonHeaders,
+            authority: authority, subsetHeader: subsetHeader, expected: expected, alpha: alpha, exact: exact,
+            reportInterval: try Self.duration(interval, option: "--interval"))
+        if !config.files.isEmpty {
+            configuration = try expectationsFromConfigs(configuration)
+        }
+        try configuration.validate()
+        return configuration
+    }
+
+    static func duration(_ text: String, option: String) throws -> Duration {
+        guard let parsed = IstioDuration(parsing: text), parsed.nanoseconds >= 0 else {
+            throw LoadInputError("\(option): invalid duration \"\(text)\" (e.g. 10s, 500ms, 1m)")
+        }
+        return .nanoseconds(parsed.nanoseconds)
+    }
+}
+
+/// Progress while a run goes: one line redrawn with \r on a terminal, plain lines otherwise.
+struct ProgressPrinter {
+    var enabled: Bool
+    var toStandardError: Bool
+    var redraw: Bool
+
+    func show(_ interval: IntervalReport) {
+        guard enabled else { return }
+        let line = interval.renderProgress()
+        write(redraw ? "\r\u{1B}[K" + line : line + "\n")
+    }
+
+    func end() {
+        if enabled && redraw { write("\n") }
+    }
+
+    private func write(_ text: String) {
+        if toStandardError {
+            FileHandle.standardError.write(Data(text.utf8))
+        } else {
+            FileHandle.standardOutput.write(Data(text.utf8))
+        }
+    }
+}
