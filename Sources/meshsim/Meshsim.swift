@@ -13,6 +13,7 @@ struct Meshsim: AsyncParsableCommand {
             Load.self,
             Serve.self,
             Backend.self,
+            Demo.self,
             Version.self,
         ]
     )

@@ -1,0 +1,2 @@
+import MeshDemo
+import Testing
