@@ -25,13 +25,13 @@ import Testing
     }
 
     /// Sends `bytes`, expects `status` with `connection: close`, then the close.
-    static func expectRefusal(_ bytes: String, status: Int, port: Int) throws {
+    static func expectRefusal(_ bytes: String, status: Int, port: Int) async throws {
         let connection = try RawConnection(port: port)
-        try connection.send(bytes)
-        let response = try connection.readResponse()
+        try await connection.send(bytes)
+        let response = try await connection.readResponse()
         #expect(response.status == status, "for \(bytes.debugDescription)")
         #expect(response.header("connection") == "close")
-        #expect(connection.waitForClose())
+        #expect(await connection.waitForClose())
     }
 
     @Test(arguments: [
@@ -41,15 +41,15 @@ import Testing
         "GET / HTTP/1.1\r\nHo st: reviews\r\n\r\n",
     ])
     func malformedRequestIs400(request: String) async throws {
-        try await Self.withMesh { mesh in try Self.expectRefusal(request, status: 400, port: mesh.port) }
+        try await Self.withMesh { mesh in try await Self.expectRefusal(request, status: 400, port: mesh.port) }
     }
 
     @Test func headersOverTheLimitAre431() async throws {
         try await Self.withMesh { mesh in
             let big = String(repeating: "a", count: 16 * 1024)
-            try Self.expectRefusal("GET / HTTP/1.1\r\nHost: reviews\r\nX-Big: \(big)\r\n\r\n", status: 431, port: mesh.port)
+            try await Self.expectRefusal("GET / HTTP/1.1\r\nHost: reviews\r\nX-Big: \(big)\r\n\r\n", status: 431, port: mesh.port)
             let many = (0..<200).map { "X-H\($0): v\r\n" }.joined()
-            try Self.expectRefusal("GET / HTTP/1.1\r\nHost: reviews\r\n\(many)\r\n", status: 431, port: mesh.port)
+            try await Self.expectRefusal("GET / HTTP/1.1\r\nHost: reviews\r\n\(many)\r\n", status: 431, port: mesh.port)
             let stats = await mesh.proxy.collectStats()
             #expect(stats.downstream.protocolErrors == 2)
         }
@@ -57,7 +57,7 @@ import Testing
 
     @Test func contentLengthWithTransferEncodingIsRefused() async throws {
         try await Self.withMesh { mesh in
-            try Self.expectRefusal(
+            try await Self.expectRefusal(
                 "POST /echo HTTP/1.1\r\nHost: reviews\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: reviews\r\n\r\n",
                 status: 400, port: mesh.port)
             // Nothing reached a pod.
@@ -67,35 +67,35 @@ import Testing
 
     @Test func differingContentLengthsAreRefused() async throws {
         try await Self.withMesh { mesh in
-            try Self.expectRefusal("POST /echo HTTP/1.1\r\nHost: reviews\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde", status: 400, port: mesh.port)
+            try await Self.expectRefusal("POST /echo HTTP/1.1\r\nHost: reviews\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde", status: 400, port: mesh.port)
             #expect(mesh.fleet.stats.values.reduce(0) { $0 + $1.requestsServed } == 0)
         }
     }
 
     @Test func obsoleteLineFoldingIsRefused() async throws {
         try await Self.withMesh { mesh in
-            try Self.expectRefusal("GET / HTTP/1.1\r\nHost: reviews\r\nX-Folded: one\r\n two\r\n\r\n", status: 400, port: mesh.port)
+            try await Self.expectRefusal("GET / HTTP/1.1\r\nHost: reviews\r\nX-Folded: one\r\n two\r\n\r\n", status: 400, port: mesh.port)
         }
     }
 
     @Test func missingOrConflictingHostIsRefused() async throws {
         try await Self.withMesh { mesh in
-            try Self.expectRefusal("GET / HTTP/1.1\r\n\r\n", status: 400, port: mesh.port)
-            try Self.expectRefusal("GET / HTTP/1.1\r\nHost: reviews\r\nHost: other\r\n\r\n", status: 400, port: mesh.port)
+            try await Self.expectRefusal("GET / HTTP/1.1\r\n\r\n", status: 400, port: mesh.port)
+            try await Self.expectRefusal("GET / HTTP/1.1\r\nHost: reviews\r\nHost: other\r\n\r\n", status: 400, port: mesh.port)
         }
     }
 
     @Test func slowHeadersAreClosedAfterTheHeaderTimeoutWithoutBlockingOthers() async throws {
         try await Self.withMesh { mesh in
             let slow = try RawConnection(port: mesh.port)
-            try slow.send("GET / HTTP/1.1\r\nHost: rev")
+            try await slow.send("GET / HTTP/1.1\r\nHost: rev")
             // Meanwhile another client is served on the same event loop.
             let other = try RawConnection(port: mesh.port)
-            try other.send("GET / HTTP/1.1\r\nHost: reviews\r\n\r\n")
-            #expect(try other.readResponse().status == 200)
-            let response = try slow.readResponse()
+            try await other.send("GET / HTTP/1.1\r\nHost: reviews\r\n\r\n")
+            #expect(try await other.readResponse().status == 200)
+            let response = try await slow.readResponse()
             #expect(response.status == 408)
-            #expect(slow.waitForClose())
+            #expect(await slow.waitForClose())
             #expect(await mesh.proxy.collectStats().downstream.headerTimeouts == 1)
         }
     }
@@ -105,12 +105,12 @@ import Testing
             var held: [RawConnection] = []
             for _ in 0..<3 {
                 let connection = try RawConnection(port: mesh.port)
-                try connection.send("GET / HTTP/1.1\r\nHost: reviews\r\n\r\n")
-                #expect(try connection.readResponse().status == 200)
+                try await connection.send("GET / HTTP/1.1\r\nHost: reviews\r\n\r\n")
+                #expect(try await connection.readResponse().status == 200)
                 held.append(connection)
             }
             let extra = try RawConnection(port: mesh.port)
-            #expect(extra.waitForClose())
+            #expect(await extra.waitForClose())
             #expect(await mesh.proxy.collectStats().downstream.connectionsOverflowed == 1)
             held.removeAll()
             // Room again once the held connections are gone (the check after this body sends one more).

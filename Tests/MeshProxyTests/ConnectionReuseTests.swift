@@ -18,8 +18,8 @@ import Testing
             let connection = try RawConnection(port: mesh.port)
             var pods: [String] = []
             for _ in 0..<100 {
-                try connection.send("GET / HTTP/1.1\r\nHost: pool\r\n\r\n")
-                let response = try connection.readResponse()
+                try await connection.send("GET / HTTP/1.1\r\nHost: pool\r\n\r\n")
+                let response = try await connection.readResponse()
                 #expect(response.status == 200)
                 pods.append(response.header("x-meshsim-pod") ?? "?")
             }
@@ -40,13 +40,13 @@ import Testing
         try await TestMesh.with(files: [TestConfigs.path("reviews"), TestConfigs.path("header-routing")]) { mesh in
             let connection = try RawConnection(port: mesh.port)
             // Three requests in one write: v2 (beta), no route, then v2 again.
-            try connection.send(
+            try await connection.send(
                 "GET /1 HTTP/1.1\r\nHost: reviews\r\nx-user-group: beta\r\n\r\n"
                     + "GET /2 HTTP/1.1\r\nHost: nowhere\r\n\r\n"
                     + "POST /echo HTTP/1.1\r\nHost: reviews\r\nx-user-group: beta\r\nContent-Length: 3\r\n\r\nabc")
-            let first = try connection.readResponse()
-            let second = try connection.readResponse()
-            let third = try connection.readResponse()
+            let first = try await connection.readResponse()
+            let second = try await connection.readResponse()
+            let third = try await connection.readResponse()
             #expect(first.status == 200)
             #expect(first.header("x-meshsim-route") == "default/reviews/beta-users")
             #expect(second.status == 404)
@@ -59,11 +59,11 @@ import Testing
     @Test func http10ClientGetsConnectionClose() async throws {
         try await TestMesh.with(files: [TestConfigs.path("reviews"), TestConfigs.path("rollout/00-all-v1.yaml")]) { mesh in
             let connection = try RawConnection(port: mesh.port)
-            try connection.send("GET / HTTP/1.0\r\nHost: reviews\r\n\r\n")
-            let response = try connection.readResponse()
+            try await connection.send("GET / HTTP/1.0\r\nHost: reviews\r\n\r\n")
+            let response = try await connection.readResponse()
             #expect(response.status == 200)
             #expect(response.header("connection") == "close")
-            #expect(connection.waitForClose())
+            #expect(await connection.waitForClose())
         }
     }
 }

@@ -15,17 +15,19 @@ import Testing
             """
     }
 
-    static func pods(_ mesh: LocalMesh, count: Int, request: (Int) -> String) throws -> [String] {
+    static func pods(_ mesh: LocalMesh, count: Int, request: (Int) -> String) async throws -> [String] {
         let connection = try RawConnection(port: mesh.port)
-        return try (0..<count).map { i in
-            try connection.send(request(i))
-            return try connection.readResponse().header("x-meshsim-pod") ?? "?"
+        var pods: [String] = []
+        for i in 0..<count {
+            try await connection.send(request(i))
+            pods.append(try await connection.readResponse().header("x-meshsim-pod") ?? "?")
         }
+        return pods
     }
 
     @Test func consistentHashByHeaderKeepsAKeyOnOnePod() async throws {
         try await TestMesh.with(yaml: Self.mesh(loadBalancer: "{consistentHash: {httpHeaderName: x-user}}")) { mesh in
-            let pods = try Self.pods(mesh, count: 60) { i in "GET / HTTP/1.1\r\nHost: lb\r\nx-user: user-\(i % 6)\r\n\r\n" }
+            let pods = try await Self.pods(mesh, count: 60) { i in "GET / HTTP/1.1\r\nHost: lb\r\nx-user: user-\(i % 6)\r\n\r\n" }
             for user in 0..<6 {
                 let mine = Set(stride(from: user, to: 60, by: 6).map { pods[$0] })
                 #expect(mine.count == 1, "user-\(user) reached \(mine)")
@@ -37,11 +39,11 @@ import Testing
 
     @Test func consistentHashByQueryParameterAndSourceIP() async throws {
         try await TestMesh.with(yaml: Self.mesh(loadBalancer: "{consistentHash: {httpQueryParameterName: shard}}")) { mesh in
-            let pods = try Self.pods(mesh, count: 40) { i in "GET /?shard=\(i % 4) HTTP/1.1\r\nHost: lb\r\n\r\n" }
+            let pods = try await Self.pods(mesh, count: 40) { i in "GET /?shard=\(i % 4) HTTP/1.1\r\nHost: lb\r\n\r\n" }
             for shard in 0..<4 { #expect(Set(stride(from: shard, to: 40, by: 4).map { pods[$0] }).count == 1) }
         }
         try await TestMesh.with(yaml: Self.mesh(loadBalancer: "{consistentHash: {useSourceIp: true}}")) { mesh in
-            let pods = try Self.pods(mesh, count: 20) { _ in "GET / HTTP/1.1\r\nHost: lb\r\n\r\n" }
+            let pods = try await Self.pods(mesh, count: 20) { _ in "GET / HTTP/1.1\r\nHost: lb\r\n\r\n" }
             #expect(Set(pods).count == 1)
         }
     }
@@ -49,8 +51,8 @@ import Testing
     @Test func consistentHashByCookieSetsTheCookieItHashes() async throws {
         try await TestMesh.with(yaml: Self.mesh(loadBalancer: "{consistentHash: {httpCookie: {name: session, ttl: 60s, path: /}}}")) { mesh in
             let connection = try RawConnection(port: mesh.port)
-            try connection.send("GET / HTTP/1.1\r\nHost: lb\r\n\r\n")
-            let first = try connection.readResponse()
+            try await connection.send("GET / HTTP/1.1\r\nHost: lb\r\n\r\n")
+            let first = try await connection.readResponse()
             let cookie = try #require(first.header("set-cookie"))
             #expect(cookie.hasPrefix("session=\""))
             #expect(cookie.contains("Max-Age=60"))
@@ -58,8 +60,8 @@ import Testing
             let value = String(cookie.dropFirst("session=".count).prefix { $0 != ";" })
             var pods: Set<String> = []
             for _ in 0..<10 {
-                try connection.send("GET / HTTP/1.1\r\nHost: lb\r\nCookie: other=1; session=\(value)\r\n\r\n")
-                let response = try connection.readResponse()
+                try await connection.send("GET / HTTP/1.1\r\nHost: lb\r\nCookie: other=1; session=\(value)\r\n\r\n")
+                let response = try await connection.readResponse()
                 #expect(response.header("set-cookie") == nil)
                 pods.insert(response.header("x-meshsim-pod") ?? "?")
             }
@@ -69,12 +71,12 @@ import Testing
 
     @Test func roundRobinAndRandomUseEveryPod() async throws {
         try await TestMesh.with(yaml: Self.mesh(loadBalancer: "{simple: ROUND_ROBIN}")) { mesh in
-            let pods = try Self.pods(mesh, count: 8) { _ in "GET / HTTP/1.1\r\nHost: lb\r\n\r\n" }
+            let pods = try await Self.pods(mesh, count: 8) { _ in "GET / HTTP/1.1\r\nHost: lb\r\n\r\n" }
             #expect(Array(pods[0..<4]) == Array(pods[4..<8]))
             #expect(Set(pods).count == 4)
         }
         try await TestMesh.with(yaml: Self.mesh(loadBalancer: "{simple: RANDOM}")) { mesh in
-            let pods = try Self.pods(mesh, count: 200) { _ in "GET / HTTP/1.1\r\nHost: lb\r\n\r\n" }
+            let pods = try await Self.pods(mesh, count: 200) { _ in "GET / HTTP/1.1\r\nHost: lb\r\n\r\n" }
             #expect(Set(pods).count == 4)
         }
     }
@@ -107,11 +109,11 @@ import Testing
             for _ in 0..<10 {
                 let connection = try RawConnection(port: mesh.port)
                 // No timeout for these (Envoy's header; 0 disables): they stay on the slow pod.
-                try connection.send("GET / HTTP/1.1\r\nHost: lr\r\nx-envoy-upstream-rq-timeout-ms: 0\r\n\r\n")
+                try await connection.send("GET / HTTP/1.1\r\nHost: lr\r\nx-envoy-upstream-rq-timeout-ms: 0\r\n\r\n")
                 held.append(connection)
             }
             #expect(await TestMesh.waitUntil { (mesh.fleet.stats["default/lr-slow-0"]?.inFlight ?? 0) >= 1 })
-            let pods = try Self.pods(mesh, count: 50) { _ in "GET / HTTP/1.1\r\nHost: lr\r\n\r\n" }
+            let pods = try await Self.pods(mesh, count: 50) { _ in "GET / HTTP/1.1\r\nHost: lr\r\n\r\n" }
             // Expected 37.5 of 50 on the idle pod (σ ≈ 3); uniform picking would give 25.
             #expect(pods.filter { $0 == "lr-fast-0" }.count > 28)
             held.removeAll()

@@ -5,7 +5,11 @@ import Testing
 /// curl and wrk against a live proxy.
 @Suite struct RealClientTests {
     /// Runs a tool with a bounded wait; returns status and standard output.
-    static func run(_ tool: String, _ arguments: [String], timeout: TimeInterval = 30) throws -> (status: Int32, output: String) {
+    static func run(_ tool: String, _ arguments: [String], timeout: TimeInterval = 30) async throws -> (status: Int32, output: String) {
+        try await onOwnThread { try runBlocking(tool, arguments, timeout: timeout) }
+    }
+
+    static func runBlocking(_ tool: String, _ arguments: [String], timeout: TimeInterval) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [tool] + arguments
@@ -13,13 +17,12 @@ import Testing
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let reader = DispatchQueue(label: "reader")
         let data = LockedBox(Data())
         let done = DispatchSemaphore(value: 0)
-        reader.async {
+        Thread {
             data.set(out.fileHandleForReading.readDataToEndOfFile())
             done.signal()
-        }
+        }.start()
         if done.wait(timeout: .now() + timeout) == .timedOut {
             process.terminate()
             _ = done.wait(timeout: .now() + 5)
@@ -30,13 +33,13 @@ import Testing
 
     @Test func curlWithHostHeaderAndThroughTheProxyWithDashX() async throws {
         try await TestMesh.with(files: [TestConfigs.path("reviews"), TestConfigs.path("header-routing")]) { mesh in
-            let direct = try Self.run("curl", ["-s", "-i", "-H", "Host: reviews", "-H", "x-user-group: beta", "http://127.0.0.1:\(mesh.port)/"])
+            let direct = try await Self.run("curl", ["-s", "-i", "-H", "Host: reviews", "-H", "x-user-group: beta", "http://127.0.0.1:\(mesh.port)/"])
             #expect(direct.status == 0)
             #expect(direct.output.hasPrefix("HTTP/1.1 200 OK"))
             #expect(direct.output.contains("x-meshsim-route: default/reviews/beta-users"))
             #expect(direct.output.contains("x-meshsim-version: v2"))
 
-            let proxied = try Self.run("curl", ["-s", "-i", "-x", "http://127.0.0.1:\(mesh.port)", "-H", "x-user-group: beta", "http://reviews/"])
+            let proxied = try await Self.run("curl", ["-s", "-i", "-x", "http://127.0.0.1:\(mesh.port)", "-H", "x-user-group: beta", "http://reviews/"])
             #expect(proxied.status == 0)
             #expect(proxied.output.hasPrefix("HTTP/1.1 200 OK"))
             #expect(proxied.output.contains("x-meshsim-destination: reviews.default.svc.cluster.local|v2"))
@@ -48,7 +51,7 @@ import Testing
             files: [TestConfigs.path("reviews"), TestConfigs.path("rollout/25-canary-25.yaml")],
             configuration: TestMesh.configuration(workers: 2)
         ) { mesh in
-            let result = try Self.run("wrk", ["-t", "1", "-c", "16", "-d", "2s", "-H", "Host: reviews", "http://127.0.0.1:\(mesh.port)/"], timeout: 60)
+            let result = try await Self.run("wrk", ["-t", "1", "-c", "16", "-d", "2s", "-H", "Host: reviews", "http://127.0.0.1:\(mesh.port)/"], timeout: 60)
             #expect(result.status == 0)
             #expect(!result.output.contains("Non-2xx"), "\(result.output)")
             #expect(!result.output.contains("Socket errors"), "\(result.output)")

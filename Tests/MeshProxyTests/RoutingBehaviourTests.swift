@@ -10,8 +10,8 @@ import Testing
             let connection = try RawConnection(port: mesh.port)
             var destinations: [String: Int] = [:]
             for _ in 0..<1000 {
-                try connection.send("GET / HTTP/1.1\r\nHost: reviews\r\n\r\n")
-                let response = try connection.readResponse()
+                try await connection.send("GET / HTTP/1.1\r\nHost: reviews\r\n\r\n")
+                let response = try await connection.readResponse()
                 #expect(response.status == 200)
                 #expect(response.header("x-meshsim-route") == "default/reviews/canary")
                 destinations[response.header("x-meshsim-version") ?? "?", default: 0] += 1
@@ -32,8 +32,8 @@ import Testing
                 let connection = try RawConnection(port: mesh.port)
                 var versions: [String] = []
                 for _ in 0..<40 {
-                    try connection.send("GET / HTTP/1.1\r\nHost: reviews\r\n\r\n")
-                    versions.append(try connection.readResponse().header("x-meshsim-version") ?? "?")
+                    try await connection.send("GET / HTTP/1.1\r\nHost: reviews\r\n\r\n")
+                    versions.append(try await connection.readResponse().header("x-meshsim-version") ?? "?")
                 }
                 return versions
             }
@@ -48,23 +48,23 @@ import Testing
         try await TestMesh.with(files: [TestConfigs.path("reviews"), TestConfigs.path("header-routing")]) { mesh in
             let connection = try RawConnection(port: mesh.port)
             for _ in 0..<20 {
-                try connection.send("GET /api HTTP/1.1\r\nHost: reviews\r\nX-User-Group: beta\r\n\r\n")
-                let response = try connection.readResponse()
+                try await connection.send("GET /api HTTP/1.1\r\nHost: reviews\r\nX-User-Group: beta\r\n\r\n")
+                let response = try await connection.readResponse()
                 #expect(response.status == 200)
                 #expect(response.header("x-meshsim-version") == "v2")
                 #expect(response.header("x-meshsim-route") == "default/reviews/beta-users")
                 #expect(response.header("x-meshsim-destination") == "reviews.default.svc.cluster.local|v2")
             }
-            try connection.send("GET /api HTTP/1.1\r\nHost: reviews\r\nX-User-Group: alpha\r\n\r\n")
-            #expect(try connection.readResponse().header("x-meshsim-route") == "default/reviews/canary")
+            try await connection.send("GET /api HTTP/1.1\r\nHost: reviews\r\nX-User-Group: alpha\r\n\r\n")
+            #expect(try await connection.readResponse().header("x-meshsim-route") == "default/reviews/canary")
         }
     }
 
     @Test func absoluteFormTargetRoutesByItsAuthority() async throws {
         try await TestMesh.with(files: [TestConfigs.path("reviews"), TestConfigs.path("rollout/100-all-v2.yaml")]) { mesh in
             let connection = try RawConnection(port: mesh.port)
-            try connection.send("GET http://reviews/echo?x=1 HTTP/1.1\r\nHost: something-else\r\n\r\n")
-            let response = try connection.readResponse()
+            try await connection.send("GET http://reviews/echo?x=1 HTTP/1.1\r\nHost: something-else\r\n\r\n")
+            let response = try await connection.readResponse()
             #expect(response.status == 200)
             #expect(response.header("x-meshsim-version") == "v2")
             // The pod sees an origin-form target and the authority as Host.
@@ -76,14 +76,14 @@ import Testing
     @Test func unknownHostIs404NoRouteWithoutRouteHeader() async throws {
         try await TestMesh.with(files: [TestConfigs.path("reviews")]) { mesh in
             let connection = try RawConnection(port: mesh.port)
-            try connection.send("GET / HTTP/1.1\r\nHost: nowhere.example\r\n\r\n")
-            let response = try connection.readResponse()
+            try await connection.send("GET / HTTP/1.1\r\nHost: nowhere.example\r\n\r\n")
+            let response = try await connection.readResponse()
             #expect(response.status == 404)
             #expect(response.header("x-meshsim-route") == nil)
             #expect(response.header("server") == "meshsim")
             // The connection stays usable after a local reply.
-            try connection.send("GET / HTTP/1.1\r\nHost: reviews\r\n\r\n")
-            #expect(try connection.readResponse().status == 200)
+            try await connection.send("GET / HTTP/1.1\r\nHost: reviews\r\n\r\n")
+            #expect(try await connection.readResponse().status == 200)
             let stats = await mesh.proxy.collectStats()
             #expect(stats.requestCount(cluster: nil, responseCode: 404, flags: .noRouteFound) == 1)
         }
@@ -94,8 +94,8 @@ import Testing
             let connection = try RawConnection(port: mesh.port)
             var codes: [Int: Int] = [:]
             for _ in 0..<1000 {
-                try connection.send("GET / HTTP/1.1\r\nHost: reviews\r\n\r\n")
-                let response = try connection.readResponse()
+                try await connection.send("GET / HTTP/1.1\r\nHost: reviews\r\n\r\n")
+                let response = try await connection.readResponse()
                 codes[response.status, default: 0] += 1
                 if response.status == 503 {
                     #expect(response.bodyText == "no healthy upstream")
@@ -136,20 +136,20 @@ import Testing
             """
         try await TestMesh.with(yaml: yaml) { mesh in
             let connection = try RawConnection(port: mesh.port)
-            try connection.send("GET /teapot HTTP/1.1\r\nHost: shop\r\n\r\n")
-            let teapot = try connection.readResponse()
+            try await connection.send("GET /teapot HTTP/1.1\r\nHost: shop\r\n\r\n")
+            let teapot = try await connection.readResponse()
             #expect(teapot.status == 418)
             #expect(teapot.bodyText == "short and stout")
             #expect(teapot.header("x-meshsim-route") == "default/shop/teapot")
 
-            try connection.send("GET /old/page HTTP/1.1\r\nHost: shop\r\n\r\n")
-            let moved = try connection.readResponse()
+            try await connection.send("GET /old/page HTTP/1.1\r\nHost: shop\r\n\r\n")
+            let moved = try await connection.readResponse()
             #expect(moved.status == 301)
             #expect(moved.header("location") == "http://shop.example/new")
 
             // The pod answers /echo only, so reaching it proves the prefix was replaced.
-            try connection.send("GET /api?id=7 HTTP/1.1\r\nHost: shop\r\nX-Secret: s3\r\n\r\n")
-            let api = try connection.readResponse()
+            try await connection.send("GET /api?id=7 HTTP/1.1\r\nHost: shop\r\nX-Secret: s3\r\n\r\n")
+            let api = try await connection.readResponse()
             #expect(api.status == 200)
             #expect(api.header("x-served-by") == "meshsim-test")
             let echoed = api.bodyText

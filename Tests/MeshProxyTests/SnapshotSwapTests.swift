@@ -4,7 +4,7 @@ import Testing
 
 /// `apply` publishes a new snapshot to every loop; a request keeps the one it started with.
 @Suite struct SnapshotSwapTests {
-    static let workloads = TestMesh.service("swap", versions: ["v1": ["meshsim.dev/latency": "400ms"], "v2": [:]])
+    static let workloads = TestMesh.service("swap", versions: ["v1": ["meshsim.dev/latency": "10s"], "v2": [:]])
     static func route(to subset: String, extra: String = "") -> String {
         workloads + """
             ---
@@ -29,7 +29,7 @@ import Testing
     @Test func requestInFlightKeepsItsSnapshotWhileNewOnesUseTheApplied() async throws {
         try await TestMesh.with(yaml: Self.route(to: "v1"), configuration: TestMesh.configuration(workers: 2)) { mesh in
             let slow = try RawConnection(port: mesh.port)
-            try slow.send("GET / HTTP/1.1\r\nHost: swap\r\n\r\n")
+            try await slow.send("GET / HTTP/1.1\r\nHost: swap\r\n\r\n")
             #expect(await TestMesh.waitUntil { (mesh.fleet.stats["default/swap-v1-0"]?.inFlight ?? 0) == 1 })
             try await mesh.apply(resources: TestMesh.resources(Self.route(to: "v2")))
             #expect(mesh.snapshot.revision == 1)
@@ -39,7 +39,7 @@ import Testing
                 #expect(response.headers.first(name: "x-meshsim-route") == "default/swap/to-v2")
             }
             // ... while the one in flight finishes on v1 with the route it started with.
-            let response = try slow.readResponse()
+            let response = try await slow.readResponse()
             #expect(response.header("x-meshsim-version") == "v1")
             #expect(response.header("x-meshsim-route") == "default/swap/to-v1")
             let stats = await mesh.proxy.collectStats()
@@ -64,8 +64,8 @@ import Testing
         try await TestMesh.with(yaml: Self.route(to: "v2")) { mesh in
             let proxy = try await MeshProxy.start(snapshot: mesh.snapshot, configuration: TestMesh.configuration())
             let connection = try RawConnection(port: proxy.port)
-            try connection.send("GET / HTTP/1.1\r\nHost: swap\r\n\r\n")
-            #expect(try connection.readResponse().header("x-meshsim-version") == "v2")
+            try await connection.send("GET / HTTP/1.1\r\nHost: swap\r\n\r\n")
+            #expect(try await connection.readResponse().header("x-meshsim-version") == "v2")
             try await proxy.shutdown()
             try await proxy.shutdown()
         }

@@ -15,17 +15,17 @@ import Testing
             // 40 to reviews (exact 95/5: 38 to v1, 2 to v2 which has no pods), 3 with no route,
             // 2 to the pods' /status/500.
             for _ in 0..<40 {
-                try connection.send("GET / HTTP/1.1\r\nHost: reviews\r\nUser-Agent: stats-test\r\n\r\n")
-                _ = try connection.readResponse()
+                try await connection.send("GET / HTTP/1.1\r\nHost: reviews\r\nUser-Agent: stats-test\r\n\r\n")
+                _ = try await connection.readResponse()
             }
             for _ in 0..<3 {
-                try connection.send("GET / HTTP/1.1\r\nHost: unknown\r\n\r\n")
-                _ = try connection.readResponse()
+                try await connection.send("GET / HTTP/1.1\r\nHost: unknown\r\n\r\n")
+                _ = try await connection.readResponse()
             }
             var fiveHundreds = 0
             for _ in 0..<2 {
-                try connection.send("GET /status/500 HTTP/1.1\r\nHost: reviews\r\n\r\n")
-                if try connection.readResponse().status == 500 { fiveHundreds += 1 }
+                try await connection.send("GET /status/500 HTTP/1.1\r\nHost: reviews\r\n\r\n")
+                if try await connection.readResponse().status == 500 { fiveHundreds += 1 }
             }
             let stats = await mesh.proxy.collectStats()
             let v1 = "outbound|9080|v1|reviews.default.svc.cluster.local"

@@ -30,8 +30,8 @@ import Testing
         let port = try RawConnection.unusedPort()
         try await TestMesh.with(yaml: Self.deadService(port: port)) { mesh in
             let connection = try RawConnection(port: mesh.port)
-            try connection.send("GET / HTTP/1.1\r\nHost: dead.example\r\n\r\n")
-            let response = try connection.readResponse()
+            try await connection.send("GET / HTTP/1.1\r\nHost: dead.example\r\n\r\n")
+            let response = try await connection.readResponse()
             #expect(response.status == 503)
             #expect(response.bodyText.hasPrefix("upstream connect error or disconnect/reset before headers. retried and the latest reset reason: remote connection failure"))
             #expect(response.bodyText.contains("Connection refused"))
@@ -41,6 +41,22 @@ import Testing
             // One try and Istio's two retries.
             #expect(stats.clusters[cluster]?.connectFailures == 3)
             #expect(stats.clusters[cluster]?.retries == 2)
+        }
+    }
+
+    @Test func upstreamResetBeforeHeadersIs503UR() async throws {
+        let server = try ResettingServer()
+        defer { server.stop() }
+        try await TestMesh.with(yaml: Self.deadService(port: server.port)) { mesh in
+            let connection = try RawConnection(port: mesh.port)
+            try await connection.send("GET / HTTP/1.1\r\nHost: dead.example\r\n\r\n")
+            let response = try await connection.readResponse()
+            #expect(response.status == 503)
+            #expect(response.bodyText == "upstream connect error or disconnect/reset before headers. reset reason: connection termination")
+            let stats = await mesh.proxy.collectStats()
+            #expect(stats.requestCount(cluster: "outbound|\(server.port)||dead.example", responseCode: 503, flags: .upstreamRemoteReset) == 1)
+            // Istio's default retry conditions do not include a reset: one try.
+            #expect(server.connectionsAccepted == 1)
         }
     }
 
@@ -71,8 +87,8 @@ import Testing
             """
         try await TestMesh.with(yaml: yaml) { mesh in
             let connection = try RawConnection(port: mesh.port)
-            try connection.send("GET / HTTP/1.1\r\nHost: slow\r\n\r\n")
-            let response = try connection.readResponse()
+            try await connection.send("GET / HTTP/1.1\r\nHost: slow\r\n\r\n")
+            let response = try await connection.readResponse()
             #expect(response.status == 504)
             #expect(response.bodyText == "upstream request timeout")
             #expect(response.header("x-meshsim-route") == "default/slow/bounded")
@@ -82,7 +98,7 @@ import Testing
     }
 
     @Test func circuitBreakerOverflowIs503UOWithOverloadedHeader() async throws {
-        let yaml = TestMesh.service("busy", versions: ["v1": ["meshsim.dev/latency": "5s"]]) + """
+        let yaml = TestMesh.service("busy", versions: ["v1": ["meshsim.dev/latency": "60s"]]) + """
             ---
             apiVersion: networking.istio.io/v1
             kind: DestinationRule
@@ -95,14 +111,14 @@ import Testing
             """
         try await TestMesh.with(yaml: yaml) { mesh in
             let first = try RawConnection(port: mesh.port)
-            try first.send("GET / HTTP/1.1\r\nHost: busy\r\n\r\n")
+            try await first.send("GET / HTTP/1.1\r\nHost: busy\r\n\r\n")
             let cluster = "outbound|9080||busy.default.svc.cluster.local"
             // Wait (bounded) until the first request holds the cluster's only request slot.
             let busy = await TestMesh.waitUntil { await mesh.proxy.collectStats().clusters[cluster]?.activeRequests == 1 }
             #expect(busy)
             let second = try RawConnection(port: mesh.port)
-            try second.send("GET / HTTP/1.1\r\nHost: busy\r\n\r\n")
-            let response = try second.readResponse()
+            try await second.send("GET / HTTP/1.1\r\nHost: busy\r\n\r\n")
+            let response = try await second.readResponse()
             #expect(response.status == 503)
             #expect(response.header("x-envoy-overloaded") == "true")
             #expect(response.bodyText == "upstream connect error or disconnect/reset before headers. reset reason: overflow")
@@ -113,7 +129,7 @@ import Testing
     }
 
     @Test func pendingRequestsBeyondTheLimitOverflow() async throws {
-        let yaml = TestMesh.service("narrow", versions: ["v1": ["meshsim.dev/latency": "5s"]]) + """
+        let yaml = TestMesh.service("narrow", versions: ["v1": ["meshsim.dev/latency": "60s"]]) + """
             ---
             apiVersion: networking.istio.io/v1
             kind: DestinationRule
@@ -128,18 +144,18 @@ import Testing
         try await TestMesh.with(yaml: yaml) { mesh in
             let cluster = "outbound|9080||narrow.default.svc.cluster.local"
             let first = try RawConnection(port: mesh.port)
-            try first.send("GET / HTTP/1.1\r\nHost: narrow\r\n\r\n")
+            try await first.send("GET / HTTP/1.1\r\nHost: narrow\r\n\r\n")
             #expect(await TestMesh.waitUntil {
                 let c = await mesh.proxy.collectStats().clusters[cluster]
                 return c?.activeRequests == 1 && c?.pendingRequests == 0 && c?.activeConnections == 1
             })
             // The second waits for the only connection; the third has no room to wait.
             let second = try RawConnection(port: mesh.port)
-            try second.send("GET / HTTP/1.1\r\nHost: narrow\r\n\r\n")
+            try await second.send("GET / HTTP/1.1\r\nHost: narrow\r\n\r\n")
             #expect(await TestMesh.waitUntil { await mesh.proxy.collectStats().clusters[cluster]?.pendingRequests == 1 })
             let third = try RawConnection(port: mesh.port)
-            try third.send("GET / HTTP/1.1\r\nHost: narrow\r\n\r\n")
-            let response = try third.readResponse()
+            try await third.send("GET / HTTP/1.1\r\nHost: narrow\r\n\r\n")
+            let response = try await third.readResponse()
             #expect(response.status == 503)
             #expect(response.header("x-envoy-overloaded") == "true")
         }
@@ -168,15 +184,15 @@ import Testing
             """
         try await TestMesh.with(yaml: yaml) { mesh in
             let connection = try RawConnection(port: mesh.port)
-            try connection.send("GET / HTTP/1.1\r\nHost: faulty\r\nx-fault: abort\r\n\r\n")
-            let aborted = try connection.readResponse()
+            try await connection.send("GET / HTTP/1.1\r\nHost: faulty\r\nx-fault: abort\r\n\r\n")
+            let aborted = try await connection.readResponse()
             #expect(aborted.status == 418)
             #expect(aborted.bodyText == "fault filter abort")
-            try connection.send("GET / HTTP/1.1\r\nHost: faulty\r\nx-fault: delay\r\n\r\n")
-            let delayed = try connection.readResponse()
+            try await connection.send("GET / HTTP/1.1\r\nHost: faulty\r\nx-fault: delay\r\n\r\n")
+            let delayed = try await connection.readResponse()
             #expect(delayed.status == 200)
-            try connection.send("GET / HTTP/1.1\r\nHost: faulty\r\n\r\n")
-            #expect(try connection.readResponse().status == 200)
+            try await connection.send("GET / HTTP/1.1\r\nHost: faulty\r\n\r\n")
+            #expect(try await connection.readResponse().status == 200)
 
             let stats = await mesh.proxy.collectStats()
             let cluster = "outbound|9080||faulty.default.svc.cluster.local"

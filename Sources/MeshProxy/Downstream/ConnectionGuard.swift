@@ -17,7 +17,7 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
 
     private let headerTimeout: TimeAmount
     private let idleTimeout: TimeAmount
-    private unowned let stats: WorkerStats
+    private let stats: WorkerStats
     private var phase = Phase.idle
     private var timer: Scheduled<Void>?
     private var context: ChannelHandlerContext?

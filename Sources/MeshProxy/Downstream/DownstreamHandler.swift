@@ -99,6 +99,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         queue.removeAll()
         if let exchange {
             self.exchange = nil
+            worker.stats.downstream.activeRequests -= 1
             exchange.downstreamClosed()
         }
         context.fireChannelInactive()

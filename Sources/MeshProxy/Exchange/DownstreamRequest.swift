@@ -40,9 +40,12 @@ struct DownstreamRequest: RequestAttributes {
         }
         guard uri.first == "/" || uri == "*" else { throw ParseError.invalidTarget }
         // Two Host headers that disagree are how requests get smuggled past a proxy.
-        let hosts = head.headers[canonicalForm: "host"]
-        if hosts.count > 1 && Set(hosts).count > 1 { throw ParseError.conflictingHosts }
-        guard let host = hosts.first.map(String.init), !host.isEmpty else {
+        var host: String? = nil
+        for (name, value) in head.headers where name.utf8.count == 4 && name.lowercased() == "host" {
+            if let seen = host, seen != value { throw ParseError.conflictingHosts }
+            host = value
+        }
+        guard let host, !host.isEmpty else {
             if head.version.major == 1 && head.version.minor == 0 {
                 authority = ""
                 path = uri

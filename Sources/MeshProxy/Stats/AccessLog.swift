@@ -8,6 +8,14 @@ import Musl
 import Darwin
 #endif
 
+#if canImport(Glibc)
+private let systemWrite = Glibc.write
+#elseif canImport(Musl)
+private let systemWrite = Musl.write
+#elseif canImport(Darwin)
+private let systemWrite = Darwin.write
+#endif
+
 /// Where access-log lines go: a file opened for appending, or standard output.
 final class AccessLogSink: Sendable {
     private let descriptor: Int32
@@ -40,7 +48,8 @@ final class AccessLogSink: Sendable {
         bytes.withUnsafeReadableBytes { raw in
             var offset = 0
             while offset < raw.count {
-                let written = Glibc.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
+                guard let base = raw.baseAddress else { return }
+                let written = systemWrite(descriptor, base + offset, raw.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
                     return

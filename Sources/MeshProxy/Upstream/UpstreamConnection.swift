@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 
+
 /// What an upstream connection reports to the request it currently serves.
 protocol UpstreamConnectionDelegate: AnyObject {
     func upstreamResponseHead(_ head: HTTPResponseHead)
@@ -31,7 +32,9 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPClientRequestPart
 
     private(set) var context: ChannelHandlerContext?
-    unowned(unsafe) var pool: EndpointPool?
+    /// Strong: a pool retired by a config swap must outlive its connections still in use.
+    /// The cycle ends when the connection closes (`connectionClosed` clears it).
+    var pool: EndpointPool?
     /// The request using the connection; nil while idle in the pool.
     var delegate: UpstreamConnectionDelegate?
     var requestsServed = 0
@@ -119,13 +122,9 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if error is HTTPParserError {
-            failure = .protocolError
-        } else if let io = error as? IOError, io.errnoCode == ECONNRESET {
-            failure = .remoteReset
-        } else {
-            failure = .remoteReset
-        }
+        // A response that does not parse is a protocol error (502 UPE); any socket error
+        // (ECONNRESET above all) is a reset.
+        failure = error is HTTPParserError ? .protocolError : .remoteReset
         context.close(promise: nil)
     }
 
@@ -145,11 +144,3 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
         context?.close(promise: nil)
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif

@@ -9,7 +9,7 @@ import Darwin
 /// A plain blocking TCP client on 127.0.0.1, for sending exactly the bytes a test needs
 /// (malformed requests, pipelining, slow headers) and reading exactly what comes back. Every
 /// read is bounded by a receive timeout, so a test never hangs on a silent server.
-final class RawConnection {
+final class RawConnection: @unchecked Sendable {
     struct Failure: Error, CustomStringConvertible {
         var description: String
     }
@@ -18,6 +18,8 @@ final class RawConnection {
         var status: Int
         var headers: [(String, String)]
         var body: [UInt8]
+        /// The body's size, also when it was counted rather than kept.
+        var bodyLength = 0
         var bodyText: String { String(decoding: body, as: UTF8.self) }
 
         func header(_ name: String) -> String? {
@@ -51,11 +53,35 @@ final class RawConnection {
 
     deinit { close(descriptor) }
 
-    func send(_ text: String) throws {
-        try send(Array(text.utf8))
+    func send(_ text: String) async throws {
+        try await send(Array(text.utf8))
     }
 
-    func send(_ bytes: [UInt8]) throws {
+    func send(_ bytes: [UInt8]) async throws {
+        try await offload { try self.sendBlocking(bytes) }
+    }
+
+    /// Everything until the server closes the connection.
+    func readUntilClose() async throws -> [UInt8] {
+        try await offload { try self.readUntilCloseBlocking() }
+    }
+
+    /// Whether the server closed the connection (EOF) within the receive timeout.
+    func waitForClose() async -> Bool {
+        (try? await offload { self.waitForCloseBlocking() }) ?? false
+    }
+
+    /// Reads one response: head, then a Content-Length, chunked, or (for `untilClose`) EOF body.
+    /// With `keepBody: false` a Content-Length body is counted and dropped (large downloads).
+    func readResponse(headRequest: Bool = false, keepBody: Bool = true) async throws -> Response {
+        try await offload { try self.readResponseBlocking(headRequest: headRequest, keepBody: keepBody) }
+    }
+
+    private func offload<T>(_ work: @escaping () throws -> T) async throws -> T {
+        try await onOwnThread(work)
+    }
+
+    private func sendBlocking(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
             let written = bytes[offset...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -78,15 +104,13 @@ final class RawConnection {
         return false
     }
 
-    /// Everything until the server closes the connection.
-    func readUntilClose() throws -> [UInt8] {
+    private func readUntilCloseBlocking() throws -> [UInt8] {
         while try fill() {}
         defer { buffer.removeAll() }
         return buffer
     }
 
-    /// Whether the server closed the connection (EOF) within the receive timeout.
-    func waitForClose() -> Bool {
+    private func waitForCloseBlocking() -> Bool {
         do {
             while try fill() {}
             return isClosed
@@ -95,8 +119,7 @@ final class RawConnection {
         }
     }
 
-    /// Reads one response: head, then a Content-Length, chunked, or (for `untilClose`) EOF body.
-    func readResponse(headRequest: Bool = false) throws -> Response {
+    private func readResponseBlocking(headRequest: Bool, keepBody: Bool) throws -> Response {
         var headEnd: Int? = nil
         while headEnd == nil {
             headEnd = Self.find([13, 10, 13, 10], in: buffer)
@@ -115,15 +138,26 @@ final class RawConnection {
         }
         var response = Response(status: status, headers: headers, body: [])
         if status == 100 || headRequest || status == 204 || status == 304 { return response }
-        if let length = response.header("content-length").flatMap(Int.init) {
+        if let length = response.header("content-length").flatMap(Int.init), !keepBody {
+            var remaining = length
+            while remaining > 0 {
+                if buffer.isEmpty { guard try fill() else { throw Failure(description: "closed in body") } }
+                let taken = min(remaining, buffer.count)
+                buffer.removeFirst(taken)
+                remaining -= taken
+            }
+            response.bodyLength = length
+            return response
+        } else if let length = response.header("content-length").flatMap(Int.init) {
             while buffer.count < length { guard try fill() else { throw Failure(description: "closed in body") } }
             response.body = Array(buffer[0..<length])
             buffer.removeFirst(length)
         } else if response.header("transfer-encoding")?.lowercased() == "chunked" {
             response.body = try readChunkedBody()
         } else {
-            response.body = try readUntilClose()
+            response.body = try readUntilCloseBlocking()
         }
+        response.bodyLength = response.body.count
         return response
     }
 
@@ -170,5 +204,84 @@ final class RawConnection {
         }
         guard bound == 0 else { throw Failure(description: "bind failed") }
         return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Runs blocking work (a socket read, waiting for a process) on a thread of its own, never on
+/// Swift's cooperative pool or libdispatch's CPU-wide global queue: tests run in parallel, and
+/// either pool blocked by a few waiting reads would stall every other test's awaits.
+func onOwnThread<T>(_ work: @escaping () throws -> T) async throws -> T {
+    let box = UncheckedBox(work)
+    return try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread {
+            continuation.resume(with: Result { try box.value() })
+        }
+        thread.start()
+    }
+}
+
+/// Carries a closure to the thread that runs it; each connection is used by one test at a time.
+private struct UncheckedBox<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+/// A listener on 127.0.0.1 that reads each request's first bytes and resets the connection
+/// (SO_LINGER 0, so the close sends RST): an upstream that dies before answering.
+final class ResettingServer: @unchecked Sendable {
+    let port: Int
+    private let descriptor: Int32
+    private let lock = NSLock()
+    private var stopped = false
+    private var accepted = 0
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.descriptor = descriptor
+        var one: Int32 = 1
+        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Bool in
+                bind(descriptor, pointer, length) == 0 && listen(descriptor, 16) == 0 && getsockname(descriptor, pointer, &length) == 0
+            }
+        }
+        guard ok else { throw RawConnection.Failure(description: "cannot listen") }
+        port = Int(UInt16(bigEndian: address.sin_port))
+        Thread { [self] in serve() }.start()
+    }
+
+    var connectionsAccepted: Int { lock.lock(); defer { lock.unlock() }; return accepted }
+
+    private func serve() {
+        while true {
+            let client = accept(descriptor, nil, nil)
+            lock.lock()
+            let done = stopped
+            if client >= 0 && !done { accepted += 1 }
+            lock.unlock()
+            if client < 0 || done {
+                if client >= 0 { close(client) }
+                return
+            }
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            _ = buffer.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
+            var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+            setsockopt(client, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+            close(client)
+        }
+    }
+
+    /// Stops accepting (a last connection wakes the blocked accept) and closes the listener.
+    func stop() {
+        lock.lock()
+        stopped = true
+        lock.unlock()
+        if let wake = try? RawConnection(port: port) { _ = wake }
+        shutdown(descriptor, Int32(SHUT_RDWR))
+        close(descriptor)
     }
 }
