@@ -154,6 +154,9 @@ struct Load: AsyncParsableCommand {
         if !config.files.isEmpty {
             configuration = try expectationsFromConfigs(configuration)
         }
+        if check && configuration.expected == nil && configuration.classes.allSatisfy({ $0.expected == nil }) {
+            throw LoadInputError("--check has nothing to check: give --expect, -f CONFIGS, or expect in the --mix file")
+        }
         try configuration.validate()
         return configuration
     }

@@ -110,6 +110,29 @@ final class FixtureServer {
         #expect(output.stdout.contains("open loop at 50.0 req/s"))
     }
 
+    /// On a terminal (a pseudo-terminal from script(1)) progress is one line redrawn with \r.
+    @Test func progressRedrawsOnATerminal() throws {
+        let server = try FixtureServer(["pattern", "20"])
+        defer { server.stop() }
+        let command = "\(MeshsimRunner.binary.path) load \(server.url) --duration 1s --rps 50 --interval 250ms"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-qec", command, "/dev/null"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardInput = Pipe()
+        try process.run()
+        let killer = DispatchWorkItem { if process.isRunning { process.terminate() } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: killer)
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        killer.cancel()
+        #expect(process.terminationStatus == 0)
+        #expect(text.components(separatedBy: "\r\u{1B}[K[").count >= 3)
+        #expect(text.contains("verdict") == false)
+        #expect(text.contains("open loop at 50.0 req/s"))
+    }
+
     @Test func serverClosingMidResponseIsCounted() throws {
         let server = try FixtureServer(["close-mid"])
         defer { server.stop() }
@@ -139,6 +162,8 @@ final class FixtureServer {
         (["--duration", "soon"], "meshsim load: --duration: invalid duration \"soon\" (e.g. 10s, 500ms, 1m)"),
         (["--concurrency", "8", "--connections", "2"], "meshsim load: --concurrency 8 exceeds --connections 2: HTTP/1.1 carries one request at a time per connection"),
         (["-H", "broken"], "meshsim load: header \"broken\" is not NAME: VALUE"),
+        (["--expect", "v1=100", "-f", "configs/reviews"], "meshsim load: give --expect or -f, not both: -f derives the expected shares from the configs"),
+        (["--check"], "meshsim load: --check has nothing to check: give --expect, -f CONFIGS, or expect in the --mix file"),
     ])
     func badInputIsOneLineAndExitsTwo(arguments: [String], message: String) throws {
         let output = try MeshsimRunner.run(["load", "http://127.0.0.1:9/", "--requests", "1"] + arguments)

@@ -8,7 +8,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private weak var slot: ConnectionSlot?
+    // unowned(unsafe): the slot outlives its live handler; once it lets go (`abandon()`) every
+    // entry point returns before touching it, so the reference is never used after that.
+    private unowned(unsafe) let slot: ConnectionSlot
     private(set) var parser: ResponseParser
     private var context: ChannelHandlerContext?
     /// Bytes of a head or chunk line that arrived split across reads.
@@ -22,7 +24,6 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     func abandon() {
         abandoned = true
-        slot = nil
     }
 
     func send(_ request: ByteBuffer, expectsNoBody: Bool) {
@@ -53,9 +54,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
                 if buffer.readableBytes > 0 { held = buffer }
                 return
             case .complete:
-                slot?.responseComplete(status: parser.status, subsetValue: parser.hasWantedValue ? parser.wantedValue : nil, keepAlive: parser.keepAlive)
+                slot.responseComplete(status: parser.status, subsetValue: parser.hasWantedValue ? parser.wantedValue : nil, keepAlive: parser.keepAlive)
             case .failure:
-                slot?.connectionFailed(.protocol)
+                slot.connectionFailed(.protocol)
                 return
             }
         }
@@ -64,15 +65,15 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         guard !abandoned else { return }
         if parser.finishAtClose() {
-            slot?.responseComplete(status: parser.status, subsetValue: parser.hasWantedValue ? parser.wantedValue : nil, keepAlive: false)
+            slot.responseComplete(status: parser.status, subsetValue: parser.hasWantedValue ? parser.wantedValue : nil, keepAlive: false)
         } else {
-            slot?.connectionFailed(.closed)
+            slot.connectionFailed(.closed)
         }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         guard !abandoned else { return }
-        slot?.connectionFailed(Self.kind(of: error))
+        slot.connectionFailed(Self.kind(of: error))
         context.close(promise: nil)
     }
 

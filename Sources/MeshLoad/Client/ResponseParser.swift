@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 
 /// Just enough of an HTTP/1.1 response parser for a load generator: the status, one chosen
@@ -141,43 +142,35 @@ struct ResponseParser {
 
     private enum HeadResult { case needMore, complete, interim, failure(String) }
 
-    /// Parses a whole head if the buffer holds one, setting the state for its body.
+    /// Parses a whole head if the buffer holds one, setting the state for its body. One pass over
+    /// the lines (found with memchr); a head that is not complete yet is parsed again from its
+    /// start when more bytes arrive, which is rare for the small heads of a load test.
     private mutating func parseHead(_ buffer: inout ByteBuffer) -> HeadResult {
         var result = HeadResult.needMore
         var consumed = 0
         buffer.withUnsafeReadableBytes { bytes in
-            guard let end = Self.headEnd(bytes) else {
-                if bytes.count > Self.maxHeadBytes { result = .failure("response head larger than \(Self.maxHeadBytes) bytes") }
-                return
+            result = interpretHead(bytes, consumed: &consumed)
+            if case .needMore = result, bytes.count > Self.maxHeadBytes {
+                result = .failure("response head larger than \(Self.maxHeadBytes) bytes")
             }
-            consumed = end + 4
-            result = interpretHead(UnsafeRawBufferPointer(rebasing: bytes[0..<end]))
         }
         if consumed > 0 { buffer.moveReaderIndex(forwardBy: consumed) }
         return result
     }
 
-    /// The index of the CR of the first CRLFCRLF.
-    private static func headEnd(_ bytes: UnsafeRawBufferPointer) -> Int? {
-        guard bytes.count >= 4 else { return nil }
-        var i = 0
-        let last = bytes.count - 4
-        while i <= last {
-            // The fourth byte of the terminator is LF; skip ahead fast while it is not.
-            let b3 = bytes[i + 3]
-            if b3 != 0x0A {
-                i += b3 == 0x0D ? 1 : 4
-                continue
-            }
-            if bytes[i] == 0x0D && bytes[i + 1] == 0x0A && bytes[i + 2] == 0x0D { return i }
-            i += 1
-        }
-        return nil
+    /// The index of the next LF at or after `from`, or nil.
+    @inline(__always)
+    private static func newline(_ bytes: UnsafeRawBufferPointer, from: Int) -> Int? {
+        guard from < bytes.count, let base = bytes.baseAddress,
+            let found = memchr(base + from, 0x0A, bytes.count - from)
+        else { return nil }
+        return base.distance(to: UnsafeRawPointer(found))
     }
 
-    private mutating func interpretHead(_ head: UnsafeRawBufferPointer) -> HeadResult {
+    private mutating func interpretHead(_ head: UnsafeRawBufferPointer, consumed: inout Int) -> HeadResult {
         // Status line: HTTP/1.x SSS[ reason]
-        guard head.count >= 12, head[0] == UInt8(ascii: "H"), head[1] == UInt8(ascii: "T"), head[2] == UInt8(ascii: "T"),
+        guard let statusEnd = Self.newline(head, from: 0) else { return .needMore }
+        guard statusEnd >= 12, head[0] == UInt8(ascii: "H"), head[1] == UInt8(ascii: "T"), head[2] == UInt8(ascii: "T"),
             head[3] == UInt8(ascii: "P"), head[4] == UInt8(ascii: "/"), head[5] == UInt8(ascii: "1"), head[6] == UInt8(ascii: "."),
             head[8] == UInt8(ascii: " ")
         else { return .failure("not an HTTP/1.x response") }
@@ -195,12 +188,15 @@ struct ResponseParser {
         var contentLength: Int? = nil
         var chunked = false
 
-        var lineStart = 12
-        while lineStart < head.count && head[lineStart] != 0x0A { lineStart += 1 }  // rest of the status line
-        lineStart += 1
-        while lineStart < head.count {
-            var lineEnd = lineStart
-            while lineEnd < head.count && head[lineEnd] != 0x0D { lineEnd += 1 }
+        var lineStart = statusEnd + 1
+        while true {
+            guard let newline = Self.newline(head, from: lineStart) else { return .needMore }
+            var lineEnd = newline
+            if lineEnd > lineStart && head[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+            if lineEnd == lineStart {
+                consumed = newline + 1  // the blank line ending the head
+                break
+            }
             var colon = lineStart
             while colon < lineEnd && head[colon] != UInt8(ascii: ":") { colon += 1 }
             if colon < lineEnd {
@@ -210,22 +206,28 @@ struct ResponseParser {
                 while valueEnd > valueStart && (head[valueEnd - 1] == 0x20 || head[valueEnd - 1] == 0x09) { valueEnd -= 1 }
                 let name = UnsafeRawBufferPointer(rebasing: head[lineStart..<colon])
                 let value = UnsafeRawBufferPointer(rebasing: head[valueStart..<valueEnd])
-                if Self.equalsLowercased(name, wantedHeader) {
+                // Dispatch on the name's length first: most headers match none and cost one compare.
+                if name.count == wantedHeader.count && Self.equalsLowercased(name, wantedHeader) {
                     wantedValue.removeAll(keepingCapacity: true)
                     wantedValue.append(contentsOf: value)
                     hasWantedValue = true
-                } else if Self.equalsLowercased(name, Self.contentLength) {
-                    guard let length = Self.decimal(value) else { return .failure("invalid Content-Length") }
-                    if let previous = contentLength, previous != length { return .failure("conflicting Content-Length headers") }
-                    contentLength = length
-                } else if Self.equalsLowercased(name, Self.transferEncoding) {
-                    chunked = Self.containsLowercased(value, Self.chunkedToken)
-                } else if Self.equalsLowercased(name, Self.connection) {
-                    if Self.containsLowercased(value, Self.closeToken) { keepAlive = false }
-                    if isHTTP10 && Self.containsLowercased(value, Self.keepAliveToken) { keepAlive = true }
+                } else {
+                    switch name.count {
+                    case 14 where Self.equalsLowercased(name, "content-length"):
+                        guard let length = Self.decimal(value) else { return .failure("invalid Content-Length") }
+                        if let previous = contentLength, previous != length { return .failure("conflicting Content-Length headers") }
+                        contentLength = length
+                    case 17 where Self.equalsLowercased(name, "transfer-encoding"):
+                        chunked = Self.containsLowercased(value, "chunked")
+                    case 10 where Self.equalsLowercased(name, "connection"):
+                        if Self.containsLowercased(value, "close") { keepAlive = false }
+                        if isHTTP10 && Self.containsLowercased(value, "keep-alive") { keepAlive = true }
+                    default:
+                        break
+                    }
                 }
             }
-            lineStart = lineEnd + 2
+            lineStart = newline + 1
         }
 
         if code < 200 {
@@ -246,13 +248,6 @@ struct ResponseParser {
         return .complete
     }
 
-    static let contentLength = Array("content-length".utf8)
-    static let transferEncoding = Array("transfer-encoding".utf8)
-    static let connection = Array("connection".utf8)
-    static let chunkedToken = Array("chunked".utf8)
-    static let closeToken = Array("close".utf8)
-    static let keepAliveToken = Array("keep-alive".utf8)
-
     @inline(__always)
     static func lower(_ byte: UInt8) -> UInt8 {
         byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
@@ -264,10 +259,20 @@ struct ResponseParser {
         return true
     }
 
-    static func containsLowercased(_ bytes: UnsafeRawBufferPointer, _ token: [UInt8]) -> Bool {
-        guard bytes.count >= token.count else { return false }
-        outer: for start in 0...(bytes.count - token.count) {
-            for j in 0..<token.count where lower(bytes[start + j]) != token[j] { continue outer }
+    /// Against a lower-case literal: no array, no lazy global on the hot path.
+    static func equalsLowercased(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
+        guard bytes.count == literal.utf8CodeUnitCount else { return false }
+        let token = literal.utf8Start
+        for i in 0..<bytes.count where lower(bytes[i]) != token[i] { return false }
+        return true
+    }
+
+    static func containsLowercased(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        guard bytes.count >= count else { return false }
+        let token = literal.utf8Start
+        outer: for start in 0...(bytes.count - count) {
+            for j in 0..<count where lower(bytes[start + j]) != token[j] { continue outer }
             return true
         }
         return false

@@ -89,6 +89,9 @@ final class LoopRecorder {
     private var sent = 0
     private var warmupCompleted = 0
     private var backlog = 0
+    /// The cell of the previous response (cleared with every sample).
+    private var lastKey = OutcomeKey(classIndex: -1, status: -1, subset: -1)
+    private var lastCell: OutcomeCell?
 
     /// The subset a destination header value names: its text after the last `|`; the whole value
     /// when it has none (a backend's `x-meshsim-version: v2`); the host when nothing follows the `|`.
@@ -115,12 +118,16 @@ final class LoopRecorder {
         }
         let key = OutcomeKey(classIndex: classIndex, status: status, subset: subset)
         let cell: OutcomeCell
-        if let existing = outcomes[key] {
+        if let last = lastCell, lastKey == key {
+            cell = last  // most responses repeat the previous outcome: skip the hash lookup
+        } else if let existing = outcomes[key] {
             cell = existing
         } else {
             cell = OutcomeCell()
             outcomes[key] = cell
         }
+        lastKey = key
+        lastCell = cell
         let micros = min(max(latencyNanos / 1000, 1), LatencyHistogram.highestMicros)
         _ = cell.histogram.record(micros)
     }
@@ -142,6 +149,7 @@ final class LoopRecorder {
         sample.warmupCompleted = warmupCompleted
         sample.backlog = backlog
         outcomes.removeAll(keepingCapacity: true)
+        lastCell = nil
         errors.removeAll(keepingCapacity: true)
         sent = 0
         warmupCompleted = 0

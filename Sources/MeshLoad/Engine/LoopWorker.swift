@@ -82,7 +82,11 @@ final class ConnectionSlot {
         var sentAt: UInt64?
     }
 
-    private unowned let worker: LoopWorker
+    // unowned(unsafe): the worker owns its slots and outlives them; a checked reference would
+    // cost an atomic retain on every use in the hot path.
+    private unowned(unsafe) let worker: LoopWorker
+    private let recorder: LoopRecorder
+    private let plan: RunPlan
     /// Global connection number, 0..<totalSlots.
     let index: Int
     /// Open loop: this connection's next sequence number (index, index + N, index + 2N, …).
@@ -99,17 +103,16 @@ final class ConnectionSlot {
 
     init(worker: LoopWorker, index: Int) {
         self.worker = worker
+        self.recorder = worker.recorder
+        self.plan = worker.plan
         self.index = index
         self.nextSequence = index
     }
 
-    private var plan: RunPlan { worker.plan }
-
     /// Takes the next request if this connection is free, and sends it (connecting first if needed).
     func pump(now: UInt64) {
         guard !done, request == nil, timer == nil else { return }
-        if let period = plan.openLoopPeriod {
-            _ = period
+        if plan.openLoopPeriod != nil {
             let intended = plan.intendedTime(nextSequence)
             if let stop = worker.stopAt, intended >= stop || now >= stop {
                 finish(now: now)
@@ -127,7 +130,7 @@ final class ConnectionSlot {
                 finish(now: now)
                 return
             }
-            worker.recorder.noteSent(measured: measured)
+            recorder.noteSent(measured: measured)
             request = Request(classIndex: classIndex, measured: measured, latencyBase: intended, sentAt: nil)
             nextSequence += plan.totalSlots
         } else {
@@ -140,7 +143,7 @@ final class ConnectionSlot {
                 finish(now: now)
                 return
             }
-            worker.recorder.noteSent(measured: measured)
+            recorder.noteSent(measured: measured)
             request = Request(classIndex: classIndex, measured: measured, latencyBase: now, sentAt: nil)
         }
         if handler != nil {
@@ -194,7 +197,7 @@ final class ConnectionSlot {
         case .failure:
             newHandler.abandon()
             if let failed = request {
-                worker.recorder.recordError(classIndex: failed.classIndex, kind: .connect, measured: failed.measured)
+                recorder.recordError(classIndex: failed.classIndex, kind: .connect, measured: failed.measured)
                 request = nil
             }
             // Back off briefly so a refusing server is not hammered in a tight loop.
@@ -211,8 +214,8 @@ final class ConnectionSlot {
             connectionFailed(.protocol)  // a response nobody asked for
             return
         }
-        let subset = subsetValue.map { worker.recorder.subsetIndex(forHeaderValue: $0) } ?? -1
-        worker.recorder.recordResponse(
+        let subset = subsetValue.map { recorder.subsetIndex(forHeaderValue: $0) } ?? -1
+        recorder.recordResponse(
             classIndex: answered.classIndex, status: status, subset: subset,
             latencyNanos: now &- answered.latencyBase, measured: answered.measured)
         request = nil
@@ -224,7 +227,7 @@ final class ConnectionSlot {
     func connectionFailed(_ kind: ErrorKind) {
         let now = uptimeNanos()
         if let failed = request, failed.sentAt != nil {
-            worker.recorder.recordError(classIndex: failed.classIndex, kind: kind, measured: failed.measured)
+            recorder.recordError(classIndex: failed.classIndex, kind: kind, measured: failed.measured)
             request = nil
         }
         dropConnection()
@@ -237,7 +240,7 @@ final class ConnectionSlot {
 
     func checkTimeout(now: UInt64) {
         guard let pending = request, let sentAt = pending.sentAt, now &- sentAt >= plan.timeoutNanos else { return }
-        worker.recorder.recordError(classIndex: pending.classIndex, kind: .timeout, measured: pending.measured)
+        recorder.recordError(classIndex: pending.classIndex, kind: .timeout, measured: pending.measured)
         request = nil
         dropConnection()  // HTTP/1.1 cannot cancel one request: the connection goes
         pump(now: now)
@@ -252,7 +255,7 @@ final class ConnectionSlot {
     func abort(now: UInt64) {
         guard !done else { return }
         if let pending = request {
-            worker.recorder.recordError(classIndex: pending.classIndex, kind: pending.sentAt == nil ? .connect : .timeout, measured: pending.measured)
+            recorder.recordError(classIndex: pending.classIndex, kind: pending.sentAt == nil ? .connect : .timeout, measured: pending.measured)
             request = nil
         }
         finish(now: now)
@@ -274,7 +277,7 @@ final class ConnectionSlot {
         done = true
         timer?.cancel()
         timer = nil
-        worker.recorder.noteBacklog(openLoopBacklog())
+        recorder.noteBacklog(openLoopBacklog())
         dropConnection()
         worker.slotFinished()
     }

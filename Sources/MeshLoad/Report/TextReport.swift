@@ -6,7 +6,7 @@ extension LoadReport {
         var lines: [String] = []
         let pacing = concurrency.map { "closed loop, concurrency \($0)" } ?? "open loop at \(Self.number(targetRate ?? 0)) req/s"
         let warm = warmupSeconds > 0 ? ", after \(Self.seconds(warmupSeconds)) warmup" : ""
-        lines.append("\(target): \(pacing), \(connections) connections, \(threads) threads, \(Self.seconds(durationSeconds))\(warm)")
+        lines.append("\(target): \(pacing), \(Self.plural(connections, "connection")), \(Self.plural(threads, "thread")), \(Self.seconds(durationSeconds))\(warm)")
         var requestLine = "  requests   \(requests) sent, \(completed) answered, \(Self.number(requestsPerSecond)) req/s"
         if let backlog, backlog > 0 { requestLine += ", \(backlog) not sent in time (backlog)" }
         lines.append(requestLine)
@@ -23,6 +23,10 @@ extension LoadReport {
         }
         if let verdict { lines.append("verdict: \(verdict.rawValue)") }
         return lines.joined(separator: "\n")
+    }
+
+    static func plural(_ count: Int, _ noun: String) -> String {
+        "\(count) \(noun)\(count == 1 ? "" : "s")"
     }
 
     static func number(_ value: Double) -> String {
