@@ -89,7 +89,7 @@ struct DemoMesh: Sendable {
         guard !profiles.isEmpty else { return (nil, nil) }
         let limits = profiles.map(\.maxConcurrency)
         let limit: Int? = limits.contains(where: { $0 == nil }) ? nil : limits.compactMap { $0 }.reduce(0, +)
-        let means = profiles.map { Self.meanNanoseconds($0.latency) / 1e6 }
+        let means = profiles.map { LittlesLaw.meanSeconds($0.latency) * 1000 }
         return (limit, means.reduce(0, +) / Double(means.count))
     }
 
@@ -110,14 +110,5 @@ struct DemoMesh: Sendable {
             }
         }
         return lines
-    }
-
-    /// The mean of a latency model: for a log-normal, exp(mu + sigma²/2).
-    static func meanNanoseconds(_ model: LatencyModel) -> Double {
-        switch model {
-        case .none: return 0
-        case .fixed(let nanoseconds): return Double(nanoseconds)
-        case .logNormal(let mu, let sigma): return exp(mu + sigma * sigma / 2)
-        }
     }
 }

@@ -169,9 +169,9 @@ struct DemoSession: Sendable {
     func plan() -> PlanRow {
         let capacity = mesh.capacity(of: settings.canarySubset)
         let beta = betaShare
-        let expected = settings.steps.map { weight -> Double in
-            let share = beta + (1 - beta) * Double(weight) / 100
-            return settings.rate * share * (capacity.meanLatencyMilliseconds ?? 0) / 1000
+        let expected = settings.steps.map { weight in
+            LittlesLaw.expectedInFlight(
+                rate: settings.rate, canaryWeight: weight, betaShare: beta, meanLatencySeconds: (capacity.meanLatencyMilliseconds ?? 0) / 1000)
         }
         return PlanRow(
             host: settings.host, stableSubset: settings.stableSubset, canarySubset: settings.canarySubset, rate: settings.rate,

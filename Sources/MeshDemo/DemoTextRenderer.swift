@@ -68,7 +68,7 @@ public struct DemoTextRenderer: Sendable {
     }
 
     private func columns(_ c: String...) -> String {
-        let widths = [5, 8, 31, 12, 7, 8, 7, 8, 11, 0]
+        let widths = [5, 8, 34, 12, 7, 8, 7, 8, 11, 0]
         return zip(c, widths).map { text, width in text.padding(toLength: max(width, text.count), withPad: " ", startingAt: 0) }
             .joined(separator: " ").trimmingCharacters(in: .whitespaces)
     }
@@ -79,7 +79,7 @@ public struct DemoTextRenderer: Sendable {
         let split = row.split
         let interval = "[\(String(format: "%.1f", split.interval.low * 100))–\(String(format: "%.1f", split.interval.high * 100))]"
         let mark = split.consistent ? (split.exactCountHolds == true ? "exact" : "✓") : "✗"
-        let share = "\(Format.percent(split.canaryShare)) \(interval) \(mark)"
+        let share = "\(split.canaryCount)/\(split.answered) \(Format.percent(split.canaryShare)) \(interval) \(mark)"
         let betaTotal = row.beta.answered
         let betaOnCanary = row.beta.subsets[canary] ?? 0
         let beta = betaTotal > 0 ? "\(Format.percent(Double(betaOnCanary) / Double(betaTotal), digits: 0)) (\(betaTotal))" : "-"
