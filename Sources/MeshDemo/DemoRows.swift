@@ -119,7 +119,8 @@ public struct PlanRow: Sendable, Hashable, Codable {
     public var betaShare: Double
     public var thresholds: CanaryThresholds
     public var seed: UInt64
-    public var split: String
+    /// "random" or "exact".
+    public var splitMode: String
     public var proxyAddress: String
     public var scenarioDirectory: String
     /// Requests the canary's pods accept at once, summed (nil: some pod has no limit).

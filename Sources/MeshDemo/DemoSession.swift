@@ -176,7 +176,7 @@ struct DemoSession: Sendable {
         return PlanRow(
             host: settings.host, stableSubset: settings.stableSubset, canarySubset: settings.canarySubset, rate: settings.rate,
             holdSeconds: Self.seconds(settings.hold), steps: settings.steps, betaShare: beta, thresholds: settings.thresholds,
-            seed: settings.seed, split: settings.split.rawValue, proxyAddress: "127.0.0.1:\(mesh.port)",
+            seed: settings.seed, splitMode: settings.split.rawValue, proxyAddress: "127.0.0.1:\(mesh.port)",
             scenarioDirectory: scenario.directory, canaryCapacity: capacity.limit,
             canaryMeanLatencyMilliseconds: capacity.meanLatencyMilliseconds, expectedCanaryInFlight: expected,
             workloads: mesh.describeWorkloads())

@@ -50,7 +50,7 @@ public struct DemoTextRenderer: Sendable {
     func header(_ plan: PlanRow) -> String {
         var text = paint("meshsim demo", "1") + ": canary rollout of \(plan.host) \(plan.canarySubset) with automatic rollback\n\n"
         for workload in plan.workloads { text += "  \(workload)\n" }
-        text += "  proxy http://\(plan.proxyAddress) (split \(plan.split)\(plan.split == "random" ? ", seed \(plan.seed)" : ""))\n"
+        text += "  proxy http://\(plan.proxyAddress) (split \(plan.splitMode)\(plan.splitMode == "random" ? ", seed \(plan.seed)" : ""))\n"
         text += "  load \(ReproductionCommands.number(plan.rate)) requests/s open loop, \(Format.percent(plan.betaShare, digits: 0)) beta users "
         text += "(x-user-group: beta → \(plan.canarySubset)), \(Format.seconds(.milliseconds(Int64(plan.holdSeconds * 1000)))) per step\n"
         if let capacity = plan.canaryCapacity, let mean = plan.canaryMeanLatencyMilliseconds {
@@ -78,7 +78,16 @@ public struct DemoTextRenderer: Sendable {
     func line(_ row: StepRow) -> String {
         let split = row.split
         let interval = "[\(String(format: "%.1f", split.interval.low * 100))–\(String(format: "%.1f", split.interval.high * 100))]"
-        let mark = split.consistent ? (split.exactCountHolds == true ? "exact" : "✓") : "✗"
+        // ✓: the weight lies inside the 99% interval. A consistent split misses it about once in a
+        // hundred steps by chance; then the chi-square p-value shows it is chance. ✗: inconsistent.
+        let mark: String
+        if !split.consistent {
+            mark = paint("✗", "31;1")
+        } else if split.configuredWithinInterval || split.exactCountHolds == true {
+            mark = split.exactCountHolds == true ? "✓ exact" : "✓"
+        } else {
+            mark = "(p=\(split.pValue.map { String(format: "%.3f", $0) } ?? "-"))"
+        }
         let share = "\(split.canaryCount)/\(split.answered) \(Format.percent(split.canaryShare)) \(interval) \(mark)"
         let betaTotal = row.beta.answered
         let betaOnCanary = row.beta.subsets[canary] ?? 0
