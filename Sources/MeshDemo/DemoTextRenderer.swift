@@ -128,7 +128,9 @@ public struct DemoTextRenderer: Sendable {
     func summaryText(_ summary: SummaryRow) -> String {
         var text = "\n" + paint("Summary", "1") + "\n"
         if let step = summary.breachedAtStep {
-            let healthy = summary.lastHealthyCanaryWeight.map { "\(canary) was healthy up to \($0)%; " } ?? ""
+            let healthy = summary.lastHealthyCanaryWeight.map {
+                $0 == 0 ? "\(canary) was healthy with the beta users alone; " : "\(canary) was healthy up to \($0)% of regular traffic; "
+            } ?? ""
             text += "  \(healthy)it crossed a threshold at step \(step)"
             text += summary.rolledBack ? " and all regular traffic went back to \(stable) at once (100/0).\n" : "; nothing to roll back.\n"
         } else if summary.completed {
