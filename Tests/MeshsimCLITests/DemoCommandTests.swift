@@ -109,14 +109,22 @@ import Testing
         let breachStep = try #require(firstBreach.step)
         #expect(steps.last?.step == breachStep)
         #expect(try #require(firstBreach.canaryWeight) <= 50, "v2 is over its concurrency limit at 50%")
-        #expect(summary.breachedAtStep == breachStep && summary.rolledBack == true)
-        let rollback = try #require(lines.first { $0.type == "rollback" })
-        #expect(rollback.afterStep == breachStep)
-        #expect(rollback.rollbackCausedFailures == 0)
-        #expect(try #require(rollback.revisionAfter) > (try #require(rollback.revisionBefore)))
-        let after = try #require(lines.first { $0.type == "after-rollback" })
-        #expect(after.canaryWeight == 0 && after.split?.canaryCount == 0)
-        #expect(lines.map(\.type) == ["plan"] + steps.map { _ in "step" } + ["rollback", "after-rollback", "summary"])
+        #expect(summary.breachedAtStep == breachStep)
+        if firstBreach.canaryWeight == 0 {
+            // Only beta users reached v2 (a stalled machine can push even their p99 over): nothing
+            // to roll back, the rollout halts there.
+            #expect(summary.rolledBack == false)
+            #expect(lines.map(\.type) == ["plan", "step", "summary"])
+        } else {
+            #expect(summary.rolledBack == true)
+            let rollback = try #require(lines.first { $0.type == "rollback" })
+            #expect(rollback.afterStep == breachStep)
+            #expect(rollback.rollbackCausedFailures == 0)
+            #expect(try #require(rollback.revisionAfter) > (try #require(rollback.revisionBefore)))
+            let after = try #require(lines.first { $0.type == "after-rollback" })
+            #expect(after.canaryWeight == 0 && after.split?.canaryCount == 0)
+            #expect(lines.map(\.type) == ["plan"] + steps.map { _ in "step" } + ["rollback", "after-rollback", "summary"])
+        }
 
         #expect(summary.passed == true && summary.failedChecks == [])
         let reproduce = try #require(summary.reproduce)
@@ -152,9 +160,13 @@ import Testing
             #expect(low <= Double(canary) && Double(canary) <= high, "\(line)")
             #expect((Int(match.10) ?? 0) > 10)
         }
-        #expect(rows >= 3 && sawAfterRollback, "\(output.stdout)")
-        #expect(output.stdout.contains("↩ rollback to 100/0"))
-        #expect(output.stdout.contains(", 0 caused by the rollback"))
+        // A rollback after the step that breached; none only if v2 breached with beta users alone.
+        let halted = output.stdout.contains("nothing to roll back")
+        #expect(rows >= 1 && (halted || sawAfterRollback), "\(output.stdout)")
+        if !halted {
+            #expect(output.stdout.contains("↩ rollback to 100/0"))
+            #expect(output.stdout.contains(", 0 caused by the rollback"))
+        }
         #expect(output.stdout.contains("PASS: every split matched its weights"))
         #expect(output.stdout.contains("meshsim serve -f \(directory.path)/workloads -f \(directory.path)/rollout/v2-0.yaml --listen 127.0.0.1:15001 --workers 1 --split exact"))
         #expect(output.stdout.contains("curl -si -H 'Host: reviews' -H 'x-user-group: beta' http://127.0.0.1:15001/"))
