@@ -8,6 +8,8 @@ public struct DemoTextRenderer: Sendable {
     public var terminal: Bool
     private var canary = "v2"
     private var stable = "v1"
+    /// What is being held, for the progress line.
+    private var holding = ""
 
     public init(terminal: Bool) {
         self.terminal = terminal
@@ -20,7 +22,9 @@ public struct DemoTextRenderer: Sendable {
             canary = plan.canarySubset
             stable = plan.stableSubset
             return header(plan)
-        case .holdStarted:
+        case .holdStarted(let step, let canaryWeight, let kind, let duration):
+            let what = kind == "rollback" ? "rollback window from" : kind == "after-rollback" ? "after the rollback," : "step \(step),"
+            holding = "\(what) \(100 - canaryWeight)/\(canaryWeight), \(Format.seconds(duration))"
             return nil
         case .progress(let interval):
             guard terminal else { return nil }
@@ -42,7 +46,8 @@ public struct DemoTextRenderer: Sendable {
 
     func progress(_ interval: IntervalReport) -> String {
         let errors = interval.errors.total
-        return String(format: "   … %.1fs  %d answers in the last %.2fs, %d failed", interval.elapsedSeconds, interval.completed, interval.intervalSeconds, errors)
+        return "   … \(holding): " + String(
+            format: "%.1fs, %.0f answers/s, %d failed", interval.elapsedSeconds, interval.requestsPerSecond, errors)
     }
 
     // MARK: header
