@@ -6,8 +6,11 @@ import Foundation
 /// ```
 /// configs/demo/workloads/reviews.yaml   Namespace, Service, Deployments v1 and v2, DestinationRule
 /// configs/demo/rollout/v2-<W>.yaml      the VirtualService of the step giving v2 W% (beta → v2 always)
-/// configs/demo/load-mix.yaml            the request mix: 10% beta users, 90% regular
+/// scenarios/demo-load-mix.yaml          the request mix: 10% beta users, 90% regular
 /// ```
+///
+/// (The mix is not an Istio resource, so it lives in scenarios/, apart from configs/. In the
+/// directory the demo writes, it is `load-mix.yaml` beside `workloads/` and `rollout/`.)
 public enum DemoScenario {
     /// Directory names inside a scenario directory (the repository's `configs/demo/`, or the copy
     /// the demo writes for the reproduction commands).
@@ -15,6 +18,8 @@ public enum DemoScenario {
     public static let workloadsFile = "workloads/reviews.yaml"
     public static let rolloutDirectory = "rollout"
     public static let loadMixFile = "load-mix.yaml"
+    /// The mix's copy in the repository.
+    public static let repositoryLoadMixFile = "scenarios/demo-load-mix.yaml"
 
     /// The weights of v2 the default rollout walks through.
     public static let defaultSteps = [0, 5, 25, 50, 100]
@@ -183,14 +188,14 @@ public enum DemoScenario {
 
         """
 
-    /// `configs/demo/load-mix.yaml`: a `meshsim load --mix` file. The class without `expect`
+    /// `scenarios/demo-load-mix.yaml`: a `meshsim load --mix` file. The class without `expect`
     /// (regular) takes the step's weights.
     public static let loadMix = """
         # The traffic of `meshsim demo`: 10% beta users (x-user-group: beta), who always reach v2,
         # and everyone else, who see the step's canary weights (give them with --expect):
         #
         #   meshsim load http://127.0.0.1:15001/ -H 'Host: reviews' --rps 200 --connections 200 \\
-        #     --duration 4s --mix configs/demo/load-mix.yaml --expect v1=75,v2=25
+        #     --duration 4s --mix scenarios/demo-load-mix.yaml --expect v1=75,v2=25
         classes:
         - name: beta
           weight: 10

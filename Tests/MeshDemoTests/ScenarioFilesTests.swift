@@ -20,7 +20,8 @@ import Testing
 
     @Test func embeddedTextEqualsConfigsDemo() throws {
         #expect(try Self.read("demo/" + DemoScenario.workloadsFile) == DemoScenario.workloads)
-        #expect(try Self.read("demo/" + DemoScenario.loadMixFile) == DemoScenario.loadMix)
+        let mix = ScenarioFilesTests.demoConfigs.deletingLastPathComponent().appendingPathComponent(DemoScenario.repositoryLoadMixFile)
+        #expect(String(decoding: try #require(FileManager.default.contents(atPath: mix.path)), as: UTF8.self) == DemoScenario.loadMix)
         for weight in DemoScenario.defaultSteps {
             #expect(try Self.read("demo/" + DemoScenario.rolloutFile(canaryWeight: weight)) == DemoScenario.virtualService(canaryWeight: weight))
         }
