@@ -80,13 +80,13 @@ public enum DemoScenario {
         #
         # Why the default demo (200 requests/s, 10% of them beta users who always reach v2) rolls back
         # at the 50/50 step: by Little's law a subset holds rate x share x mean latency requests at
-        # once. v2's mean latency is about 170ms (log-normal, p50 160ms, p99 380ms) and its one pod
+        # once. v2's mean latency is about 175ms (log-normal, p50 170ms, p99 300ms) and its one pod
         # accepts 18 requests at once. v2's share of the traffic is 10% + 90% x its weight:
-        #   steps 0, 5, 25:  10%, 14.5%, 32.5%  ->  3, 5, 11 requests in flight: well below 18
-        #   step 50:         55%                ->  19 in flight on average: above 18, so the pod
-        #                                           refuses about 40% of attempts with 503
-        # Istio's default retries (two, on 503) hide most of them; about 10% of v2's answers stay 503,
-        # far above the demo's 1% threshold, where at 25% almost none do.
+        #   steps 0, 5, 25:  10%, 14.5%, 32.5%  ->  3.5, 5, 11 requests in flight: well below 18
+        #   step 50:         55%                ->  19 in flight on average: past the limit, so the
+        #                                           pod refuses a third or more of the attempts with 503
+        # Istio's default retries (two, on 503) hide most of them; several percent of v2's answers stay
+        # 503, above the demo's 1% threshold, where at 25% almost none do.
         apiVersion: v1
         kind: Namespace
         metadata:
@@ -130,7 +130,7 @@ public enum DemoScenario {
                 version: v1
               annotations:
                 # How meshsim's simulated pods behave; a real cluster ignores these.
-                meshsim.dev/latency: "p50=130ms,p99=300ms"
+                meshsim.dev/latency: "p50=130ms,p99=250ms"
             spec:
               containers:
               - name: reviews
@@ -159,7 +159,7 @@ public enum DemoScenario {
                 version: v2
               annotations:
                 # Slightly slower than v1, and the pod answers 503 at once beyond 18 requests in flight.
-                meshsim.dev/latency: "p50=160ms,p99=380ms"
+                meshsim.dev/latency: "p50=170ms,p99=300ms"
                 meshsim.dev/max-concurrency: "18"
             spec:
               containers:

@@ -43,7 +43,7 @@ struct Demo: AsyncParsableCommand {
     var maxErrorRate: String = "1%"
 
     @Option(name: .customLong("max-p99"), help: "Roll back when v2's p99 latency is above this.")
-    var maxP99: String = "1s"
+    var maxP99: String = "2s"
 
     @Option(help: "Seed of the proxy's random picks and the pods' latencies.")
     var seed: UInt64 = 1

@@ -72,7 +72,7 @@ import Testing
         let replicas = v2.spec.effectiveReplicas
         let capacity = Double(try #require(profile.maxConcurrency) * replicas)
         let mean = LittlesLaw.meanSeconds(profile.latency)
-        #expect(abs(mean - 0.1715) < 0.002)
+        #expect(abs(mean - 0.175) < 0.001)
         let classes = try RequestMix.parse(text: DemoScenario.loadMix, file: "load-mix.yaml", defaults: RequestClass())
         let beta = try #require(classes.first { $0.name == DemoRunner.betaClass })
         let mix = Double(beta.weight) / Double(classes.reduce(0) { $0 + $1.weight })

@@ -105,10 +105,12 @@ import Testing
         }
 
         // The rollout stops at the first step whose canary crossed a threshold, and rolls back there.
+        // v2 cannot take all the traffic (0/100 puts twice its capacity on it), so some step trips;
+        // which one depends on the load's timing (at 50/50 in a quiet run: ScenarioFilesTests
+        // checks the arithmetic), so only the consistency with the printed numbers is asserted.
         let firstBreach = try #require(steps.first { $0.breaches?.isEmpty == false }, "the default scenario must trip: \(output.stdout)")
         let breachStep = try #require(firstBreach.step)
         #expect(steps.last?.step == breachStep)
-        #expect(try #require(firstBreach.canaryWeight) <= 50, "v2 is over its concurrency limit at 50%")
         #expect(summary.breachedAtStep == breachStep)
         if firstBreach.canaryWeight == 0 {
             // Only beta users reached v2 (a stalled machine can push even their p99 over): nothing
