@@ -71,18 +71,12 @@ struct Demo: AsyncParsableCommand {
 
     func run() async throws {
         let settings: DemoSettings
-        do {
-            settings = try makeSettings()
-        } catch let error as DemoInputError {
-            printError("meshsim demo: \(error.message)")
-            throw ExitCode(2)
-        }
         let directory: String
         do {
+            settings = try makeSettings()
             directory = try scenarioDirectory ?? DemoRunner.makeScenarioDirectory()
-        } catch let error as DemoInputError {
-            printError("meshsim demo: \(error.message)")
-            throw ExitCode(2)
+        } catch {
+            throw Self.report(error)
         }
         let runner = DemoRunner(settings: settings, workloadFiles: config.files, scenarioDirectory: directory)
         let terminal = isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
@@ -98,40 +92,36 @@ struct Demo: AsyncParsableCommand {
             caught.set(signal)
             demo.cancel()
         }
-        let outcome: DemoOutcome
-        switch await demo.result {
-        case .success(let summary): outcome = .finished(summary)
-        case .failure(let error): outcome = caught.value.map { .interrupted($0) } ?? .failed(error)
-        }
+        let result = await demo.result
         watcher.cancel()
-        switch outcome {
-        case .finished(let summary):
+        switch result {
+        case .success(let summary):
             if !summary.passed { throw ExitCode(1) }
-        case .interrupted(let signal):
-            printError("meshsim demo: stopped on signal \(signal); everything it started is shut down")
-            throw ExitCode(128 + signal)
-        case .failed(let error as DemoInputError):
-            printError("meshsim demo: \(error.message)")
-            throw ExitCode(2)
-        case .failed(let error as LocalMesh.ConfigError):
-            for diagnostic in error.diagnostics { printError(diagnostic.description) }
-            throw ExitCode(2)
-        case .failed(let error as DemoConfigError):
-            for diagnostic in error.diagnostics { printError(diagnostic.description) }
-            throw ExitCode(2)
-        case .failed(let error as LoadInputError):
-            printError("meshsim demo: \(error.message)")
-            throw ExitCode(2)
-        case .failed(let error):
-            printError("meshsim demo: \(error)")
-            throw ExitCode(1)
+        case .failure(let error):
+            if let signal = caught.value {
+                printError("meshsim demo: stopped on signal \(signal); everything it started is shut down")
+                throw ExitCode(128 + signal)
+            }
+            throw Self.report(error)
         }
     }
 
-    enum DemoOutcome: Sendable {
-        case finished(SummaryRow)
-        case interrupted(Int32)
-        case failed(any Error)
+    /// Prints why the demo could not run; bad input exits 2, anything else 1.
+    static func report(_ error: any Error) -> ExitCode {
+        switch error {
+        case let error as DemoInputError:
+            printError("meshsim demo: \(error.message)")
+        case let error as LoadInputError:
+            printError("meshsim demo: \(error.message)")
+        case let error as LocalMesh.ConfigError:
+            for diagnostic in error.diagnostics { printError(diagnostic.description) }
+        case let error as DemoConfigError:
+            for diagnostic in error.diagnostics { printError(diagnostic.description) }
+        default:
+            printError("meshsim demo: \(error)")
+            return ExitCode(1)
+        }
+        return ExitCode(2)
     }
 
     func makeSettings() throws -> DemoSettings {
