@@ -10,6 +10,7 @@ public struct DemoTextRenderer: Sendable {
     private var stable = "v1"
     /// What is being held, for the progress line.
     private var holding = ""
+    private var proxyAddress = ""
 
     public init(terminal: Bool) {
         self.terminal = terminal
@@ -21,6 +22,7 @@ public struct DemoTextRenderer: Sendable {
         case .plan(let plan):
             canary = plan.canarySubset
             stable = plan.stableSubset
+            proxyAddress = plan.proxyAddress
             return header(plan)
         case .holdStarted(let step, let canaryWeight, let kind, let duration):
             let what = kind == "rollback" ? "rollback window from" : kind == "after-rollback" ? "after the rollback," : "step \(step),"
@@ -148,9 +150,11 @@ public struct DemoTextRenderer: Sendable {
             text += "  " + paint("FAIL", "31;1") + ":\n"
             for check in summary.failedChecks { text += "    - \(check)\n" }
         }
-        text += "\n" + paint("Reproduce by hand", "1") + " (scenario files in \(summary.scenarioDirectory)):\n"
+        text += "\n" + paint("Reproduce by hand", "1") + " (scenario files in \(summary.scenarioDirectory), kept for these commands;\n"
+        text += "the demo's proxy on \(proxyAddress) has stopped, meshsim serve listens on \(ReproductionCommands.listen)):\n"
         for step in summary.reproduce {
-            text += "  # step \(step.step): \(100 - step.canaryWeight)/\(step.canaryWeight)\n"
+            text += "  # step \(step.step): \(100 - step.canaryWeight)/\(step.canaryWeight)"
+            text += summary.rolledBack && step.canaryWeight == 0 ? " (also the routes the rollback applied)\n" : "\n"
             for command in step.commands { text += "  \(command)\n" }
         }
         text += "  # one request each, while meshsim serve runs:\n"
