@@ -75,10 +75,11 @@ struct DemoMesh: Sendable {
         return stats.clusters.filter { subsetOfCluster[$0.key] == subset }.values.reduce(0) { $0 + $1.activeRequests }
     }
 
-    func traffic(since before: StatsSnapshot) async -> (ProxyTraffic, StatsSnapshot) {
+    /// What the proxy answered since `before` was collected.
+    func traffic(since before: StatsSnapshot) async -> ProxyTraffic {
         let after = await mesh.proxy.collectStats()
         let mapping = subsetOfCluster
-        return (ProxyTraffic(before: before, after: after, subsetOfCluster: { mapping[$0] }), after)
+        return ProxyTraffic(before: before, after: after, subsetOfCluster: { mapping[$0] })
     }
 
     /// Behaviour of a subset's pods: the sum of their concurrency limits (nil when one has none)

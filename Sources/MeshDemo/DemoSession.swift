@@ -117,7 +117,7 @@ struct DemoSession: Sendable {
         let start = clock.now
         let report = try await runLoad(configuration)
         let elapsed = clock.now - start
-        let (traffic, _) = await mesh.traffic(since: before)
+        let traffic = await mesh.traffic(since: before)
         guard let facts = StepMeasurement.LoadFacts(report: report, regularClass: DemoRunner.regularClass, betaClass: DemoRunner.betaClass)
         else { throw DemoInputError("the load report lacks the demo's request classes") }
         return measurement.row(
@@ -149,7 +149,7 @@ struct DemoSession: Sendable {
             swap.record(inFlight: inFlight, apply: clock.now - applyStart)
         }
         let elapsed = clock.now - start
-        let (traffic, _) = await mesh.traffic(since: before)
+        let traffic = await mesh.traffic(since: before)
         var kinds = traffic.failures(notAnsweredBy: canary)
         let errors = report.errors
         for (kind, count) in [("reset", errors.reset), ("closed", errors.closed), ("timeout", errors.timeout),

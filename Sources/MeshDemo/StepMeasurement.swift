@@ -75,8 +75,11 @@ public struct StepMeasurement: Sendable {
         let configured = Double(canaryWeight) / 100
         var exactHolds: Bool?
         if split == .exact {
-            // Each regular request is picked once; one without a response may or may not have been.
-            let tolerance = 1 + Double(check.withoutDestination)
+            // Smooth weighted round robin keeps every prefix within one of its share; a weight of 0
+            // or 100 leaves one destination, so no slack. A request without a response may or may
+            // not have been picked.
+            let slack = canaryWeight == 0 || canaryWeight == 100 ? 0.0 : 1.0
+            let tolerance = slack + Double(check.withoutDestination)
             exactHolds = answered > 0 && abs(Double(count) - Double(answered) * configured) <= tolerance
         }
         let consistent = exactHolds ?? (check.verdict == .pass)

@@ -91,6 +91,10 @@ import Testing
             #expect(split.exactCountHolds == holds, "\(count)")
             #expect(split.consistent == holds)
         }
+        // One destination left: no slack.
+        #expect(measurement.observeSplit(try Self.check(["v1": 1000], canaryWeight: 0), canaryWeight: 0).exactCountHolds == true)
+        #expect(measurement.observeSplit(try Self.check(["v1": 999, "v2": 1], canaryWeight: 0), canaryWeight: 0).exactCountHolds == false)
+        #expect(measurement.observeSplit(try Self.check(["v1": 1, "v2": 999], canaryWeight: 100), canaryWeight: 100).exactCountHolds == false)
     }
 
     @Test func betaIsAllOnTheCanaryOrNot() throws {

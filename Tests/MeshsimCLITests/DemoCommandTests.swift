@@ -150,8 +150,13 @@ import Testing
         let row = /^(\d+)(r?)\s+(\d+)\/(\d+)\s+(\d+)\/(\d+)\s+([\d.]+)%\s+\[([\d.]+)–([\d.]+)\]\s+✓ exact\s+100% \((\d+)\)/
         var rows = 0
         var sawAfterRollback = false
-        for line in output.stdout.split(separator: "\n") {
-            guard let match = String(line).firstMatch(of: row) else { continue }
+        let anyRow = /^\d+r?\s+\d+\/\d+\s/
+        for line in output.stdout.split(separator: "\n") where String(line).firstMatch(of: anyRow) != nil {
+            // Every table row: exact counts, the interval, beta all on v2.
+            guard let match = String(line).firstMatch(of: row) else {
+                Issue.record("row not as expected: \(line)")
+                continue
+            }
             rows += 1
             if match.2 == "r" { sawAfterRollback = true }
             let stable = Int(match.3) ?? -1, canary = Int(match.4) ?? -1
