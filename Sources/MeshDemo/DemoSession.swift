@@ -76,9 +76,11 @@ struct DemoSession: Sendable {
                 ], source: "step weights")
             for i in stepClasses.indices where stepClasses[i].expected == nil { stepClasses[i].expected = expected }
         }
+        // A long request timeout: on a starved machine a stall shows up as latency (and can trip
+        // --max-p99) rather than as requests without a response, which would fail the demo.
         return LoadConfiguration(
             target: try TargetURL(parsing: "http://127.0.0.1:\(mesh.port)/"), pacing: .openLoop(requestsPerSecond: settings.rate),
-            duration: duration, connections: settings.connections, threads: 1, requestTimeout: .seconds(5), classes: stepClasses,
+            duration: duration, connections: settings.connections, threads: 1, requestTimeout: .seconds(30), classes: stepClasses,
             authority: settings.host, alpha: settings.alpha, reportInterval: .milliseconds(250))
     }
 
