@@ -74,6 +74,8 @@ public struct StepRow: Sendable, Hashable, Codable {
     /// Requests sent (all classes) and those that got no response at all.
     public var requests: Int
     public var noResponse: Int
+    /// Why they got none: "connect", "timeout", "reset", "closed", "protocol".
+    public var noResponseKinds: [String: Int]
     public var split: SplitObservation
     public var beta: BetaObservation
     public var stable: SubsetObservation

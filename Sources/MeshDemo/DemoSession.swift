@@ -153,11 +153,7 @@ struct DemoSession: Sendable {
         let elapsed = clock.now - start
         let traffic = await mesh.traffic(since: before)
         var kinds = traffic.failures(notAnsweredBy: canary)
-        let errors = report.errors
-        for (kind, count) in [("reset", errors.reset), ("closed", errors.closed), ("timeout", errors.timeout),
-                              ("connect", errors.connect), ("protocol", errors.protocol)] where count > 0 {
-            kinds["no response: \(kind)"] = count
-        }
+        for (kind, count) in StepMeasurement.noResponseKinds(report.errors) { kinds["no response: \(kind)"] = count }
         let recorded = swap.value
         return RollbackRow(
             afterStep: step, fromCanaryWeight: weight, revisionBefore: revisionBefore, revisionAfter: mesh.revision,
@@ -197,7 +193,10 @@ struct DemoSession: Sendable {
                 let seen = row.beta.subsets.keys.sorted().map { "\($0)=\(row.beta.subsets[$0] ?? 0)" }.joined(separator: ",")
                 failed.append("\(name): beta traffic did not all reach \(settings.canarySubset) (\(seen.isEmpty ? "no answers" : seen))")
             }
-            if row.noResponse > 0 { failed.append("\(name): \(row.noResponse) requests got no response") }
+            if row.noResponse > 0 {
+                let kinds = row.noResponseKinds.keys.sorted().map { "\($0) \(row.noResponseKinds[$0] ?? 0)" }.joined(separator: ", ")
+                failed.append("\(name): \(row.noResponse) requests got no response (\(kinds))")
+            }
         }
         if let rollback, rollback.rollbackCausedFailures > 0 {
             failed.append("the rollback caused \(rollback.rollbackCausedFailures) failed requests")

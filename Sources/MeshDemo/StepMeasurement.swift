@@ -19,13 +19,19 @@ public struct StepMeasurement: Sendable {
     public struct LoadFacts: Sendable {
         public var requests: Int
         public var noResponse: Int
+        /// Why, e.g. ["timeout": 3].
+        public var noResponseKinds: [String: Int]
         public var regular: SplitCheck
         public var beta: SplitCheck
         public var p99BySubset: [String: Double]
 
-        public init(requests: Int, noResponse: Int, regular: SplitCheck, beta: SplitCheck, p99BySubset: [String: Double]) {
+        public init(
+            requests: Int, noResponse: Int, noResponseKinds: [String: Int] = [:], regular: SplitCheck, beta: SplitCheck,
+            p99BySubset: [String: Double]
+        ) {
             self.requests = requests
             self.noResponse = noResponse
+            self.noResponseKinds = noResponseKinds
             self.regular = regular
             self.beta = beta
             self.p99BySubset = p99BySubset
@@ -41,7 +47,8 @@ public struct StepMeasurement: Sendable {
                 if let latency = group.latency { p99[group.key] = latency.p99Ms }
             }
             self.init(
-                requests: report.requests, noResponse: report.errors.withoutResponse, regular: regular.split, beta: beta.split,
+                requests: report.requests, noResponse: report.errors.withoutResponse,
+                noResponseKinds: StepMeasurement.noResponseKinds(report.errors), regular: regular.split, beta: beta.split,
                 p99BySubset: p99)
         }
     }
@@ -55,8 +62,15 @@ public struct StepMeasurement: Sendable {
         let canary = subset(canarySubset, load: load, traffic: traffic, podRejections: podRejections)
         return StepRow(
             type: type, step: step, stableWeight: 100 - canaryWeight, canaryWeight: canaryWeight, revision: revision,
-            seconds: seconds, requests: load.requests, noResponse: load.noResponse, split: splitObservation,
+            seconds: seconds, requests: load.requests, noResponse: load.noResponse, noResponseKinds: load.noResponseKinds,
+            split: splitObservation,
             beta: observeBeta(load.beta), stable: stable, canary: canary, breaches: thresholds.breaches(of: canary))
+    }
+
+    /// Requests without a response, by why (the load generator's error kinds), zeros left out.
+    public static func noResponseKinds(_ errors: ErrorCounts) -> [String: Int] {
+        let all = ["connect": errors.connect, "timeout": errors.timeout, "reset": errors.reset, "closed": errors.closed, "protocol": errors.protocol]
+        return all.filter { $0.value > 0 }
     }
 
     func subset(_ name: String, load: LoadFacts, traffic: ProxyTraffic, podRejections: [String: Int]) -> SubsetObservation {
