@@ -102,7 +102,7 @@ import Testing
               host: greeter
               trafficPolicy: {connectionPool: {http: {maxConcurrentStreams: 2}}}
             """
-        try await TestMesh.with(yaml: Self.greeter(annotations: "{\"meshsim.dev/latency\": \"100ms\"}", destinationRule: rule)) { mesh in
+        try await TestMesh.with(yaml: Self.greeter(annotations: "{\"meshsim.dev/latency\": \"2s\"}", destinationRule: rule)) { mesh in
             let client = try await H2Client.connect(port: mesh.port)
             do {
                 // Six calls held together by the pod's latency need three connections of two streams.

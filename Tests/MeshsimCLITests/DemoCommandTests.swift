@@ -64,10 +64,10 @@ import Testing
         return url
     }
 
-    @Test func fastJSONRowsMatchTheirWeightsAndTheRollbackFailsNothing() throws {
+    @Test func fastJSONRowsMatchTheirWeightsAndTheRollbackFailsNothing() async throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let output = try MeshsimRunner.run(["demo", "--fast", "--output", "json", "--scenario-dir", directory.path], timeout: 60)
+        let output = try await MeshsimRunner.run(["demo", "--fast", "--output", "json", "--scenario-dir", directory.path], timeout: 60)
         #expect(output.status == 0, "stderr: \(output.stderr)\nstdout: \(output.stdout)")
         let lines = try output.stdout.split(separator: "\n").map { try JSONDecoder().decode(Line.self, from: Data($0.utf8)) }
         let plan = try #require(lines.first)
@@ -141,10 +141,10 @@ import Testing
 
     /// Exact split mode: every step's v2 count is its weight's share of the regular answers to within
     /// one, and the printed interval holds the weight.
-    @Test func fastTextTableInExactModeShowsExactSplits() throws {
+    @Test func fastTextTableInExactModeShowsExactSplits() async throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let output = try MeshsimRunner.run(["demo", "--fast", "--split", "exact", "--scenario-dir", directory.path], timeout: 60)
+        let output = try await MeshsimRunner.run(["demo", "--fast", "--split", "exact", "--scenario-dir", directory.path], timeout: 60)
         #expect(output.status == 0, "stderr: \(output.stderr)\nstdout: \(output.stdout)")
         #expect(!output.stdout.contains("\u{1B}["), "no terminal escapes into a pipe")
         let row = /^(\d+)(r?)\s+(\d+)\/(\d+)\s+(\d+)\/(\d+)\s+([\d.]+)%\s+\[([\d.]+)–([\d.]+)\]\s+✓ exact\s+100% \((\d+)\)/
@@ -179,20 +179,20 @@ import Testing
         #expect(output.stdout.contains("curl -si -H 'Host: reviews' -H 'x-user-group: beta' http://127.0.0.1:15001/"))
     }
 
-    @Test func badInputExitsTwoWithAReason() throws {
-        let steps = try MeshsimRunner.run(["demo", "--steps", "50,25"], timeout: 60)
+    @Test func badInputExitsTwoWithAReason() async throws {
+        let steps = try await MeshsimRunner.run(["demo", "--steps", "50,25"], timeout: 60)
         #expect(steps.status == 2 && steps.stderr.contains("--steps: weights must increase (50 then 25)"))
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let routes = try MeshsimRunner.run(
+        let routes = try await MeshsimRunner.run(
             ["demo", "--fast", "-f", "configs/reviews", "-f", "configs/header-routing", "--scenario-dir", directory.path], timeout: 60)
         #expect(routes.status == 2 && routes.stderr.contains("meshsim demo writes the routes of reviews itself"))
-        let rate = try MeshsimRunner.run(["demo", "--max-error-rate", "200%"], timeout: 60)
+        let rate = try await MeshsimRunner.run(["demo", "--max-error-rate", "200%"], timeout: 60)
         #expect(rate.status == 2 && rate.stderr.contains("--max-error-rate"))
     }
 
     /// Ctrl-C in the middle of a step: the demo stops its load, proxy and pods and exits 130.
-    @Test func interruptStopsEverythingAndExits130() throws {
+    @Test func interruptStopsEverythingAndExits130() async throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let process = Process()
