@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "MeshRouting", targets: ["MeshRouting"]),
         .library(name: "MeshLoad", targets: ["MeshLoad"]),
         .library(name: "MeshProxy", targets: ["MeshProxy"]),
+        .library(name: "MeshHTTP2", targets: ["MeshHTTP2"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -57,7 +58,7 @@ let package = Package(
         .target(
             name: "MeshProxy",
             dependencies: [
-                "MeshRouting", "MeshConfig", "MeshBackends",
+                "MeshRouting", "MeshConfig", "MeshBackends", "MeshHTTP2",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -65,6 +66,22 @@ let package = Package(
                 // Only for state Envoy keeps proxy-wide (circuit breakers, the listener's
                 // connection cap); per-request counters stay per event loop.
                 .product(name: "Atomics", package: "swift-atomics"),
+            ]
+        ),
+        // libnghttp2 (the HTTP/2 library Envoy was built on) as a Swift module.
+        .systemLibrary(
+            name: "CNGHTTP2",
+            pkgConfig: "libnghttp2",
+            providers: [.apt(["libnghttp2-dev"])]
+        ),
+        // HTTP/2 wire codec over nghttp2 for NIO: server, client, protocol sniffer, h2c upgrade.
+        .target(
+            name: "MeshHTTP2",
+            dependencies: [
+                "CNGHTTP2",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .executableTarget(
@@ -93,6 +110,14 @@ let package = Package(
             dependencies: [
                 "MeshLoad", "MeshConfig", "MeshRouting",
                 .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "MeshHTTP2Tests",
+            dependencies: [
+                "MeshHTTP2", "CNGHTTP2",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
@@ -100,7 +125,7 @@ let package = Package(
         .testTarget(
             name: "MeshProxyTests",
             dependencies: [
-                "MeshProxy", "MeshRouting", "MeshConfig", "MeshBackends",
+                "MeshProxy", "MeshRouting", "MeshConfig", "MeshBackends", "MeshHTTP2",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,10 +1,11 @@
+import MeshHTTP2
 import MeshRouting
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// meshsim's data plane: an HTTP/1.1 reverse proxy that routes live traffic with a
+/// meshsim's data plane: an HTTP/1.1 and HTTP/2 (h2c) reverse proxy that routes live traffic with a
 /// `RoutingSnapshot`, as an Istio sidecar (Envoy) would.
 ///
 /// Each event loop is a worker with its own copy of the current snapshot, destination picker,
@@ -91,9 +92,31 @@ public final class MeshProxy: Sendable {
                             headerTimeout: limits.requestHeaderTimeout, idleTimeout: limits.idleTimeout, stats: worker.stats)
                         let sync = channel.pipeline.syncOperations
                         try sync.addHandler(connectionGuard)
-                        try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(
-                            leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop, limitConfiguration: decoderLimits)))
-                        try sync.addHandler(DownstreamHandler(worker: worker, connectionGuard: connectionGuard))
+                        // One port for both protocols: the client preface picks HTTP/2 (prior
+                        // knowledge), anything else HTTP/1.1 (which may still upgrade to h2c).
+                        let http2Configuration = configuration.http2
+                        try sync.addHandler(HTTP2ProtocolSniffer { detected, channel in
+                            let pipeline = channel.pipeline.syncOperations
+                            switch detected {
+                            case .http2PriorKnowledge:
+                                // HTTP/2 has its own per-stream idle timeout; the guard's
+                                // per-request timers do not apply to a multiplexed connection.
+                                connectionGuard.requestHeadReceived()
+                                worker.markHTTP2(channel)
+                                let remoteIP = channel.remoteAddress?.ipAddress ?? ""
+                                try pipeline.addHandler(HTTP2ServerConnection(
+                                    configuration: http2Configuration,
+                                    delegate: HTTP2DownstreamConnection(worker: worker, remoteIP: remoteIP)))
+                            case .http1:
+                                let decoder = ByteToMessageHandler(HTTPRequestDecoder(
+                                    leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .drop,
+                                    limitConfiguration: decoderLimits))
+                                try pipeline.addHandler(decoder)
+                                try pipeline.addHandler(DownstreamHandler(
+                                    worker: worker, connectionGuard: connectionGuard, decoder: decoder,
+                                    http2Configuration: http2Configuration))
+                            }
+                        })
                     }
                 }
                 .bind(host: configuration.host, port: configuration.port)
@@ -155,6 +178,16 @@ public final class MeshProxy: Sendable {
         }
         guard !alreadyStopped else { return }
         try? await serverChannel.close()
+        // HTTP/2 clients get GOAWAY and their streams in flight finish (bounded by the codec's
+        // gracefulShutdownTimeout); HTTP/1.1 connections are closed as before.
+        var draining: [EventLoopFuture<Void>] = []
+        for slot in workers {
+            let worker = slot.worker
+            if let futures = try? await slot.eventLoop.submit({ worker.value.drainHTTP2() }).get() {
+                draining += futures
+            }
+        }
+        for future in draining { try? await future.get() }
         for slot in workers {
             let worker = slot.worker
             try? await slot.eventLoop.submit { worker.value.closeAll() }.get()

@@ -58,6 +58,40 @@ extension UnsafeBufferPointer where Element == UInt8 {
         }
     }
 
+    /// `other` must already be lower-cased when `ignoringCase`.
+    @inline(__always)
+    func hasPrefix(_ other: UnsafeBufferPointer<UInt8>, ignoringCase: Bool = false) -> Bool {
+        guard count >= other.count else { return false }
+        if other.isEmpty { return true }
+        if !ignoringCase, let mine = baseAddress, let theirs = other.baseAddress {
+            // Eight bytes at a time: literals are short, a call to memcmp would cost more.
+            let a = UnsafeRawPointer(mine), b = UnsafeRawPointer(theirs)
+            var i = 0
+            while i + 8 <= other.count {
+                if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+                i += 8
+            }
+            while i < other.count {
+                if mine[i] != theirs[i] { return false }
+                i += 1
+            }
+            return true
+        }
+        var i = 0
+        if ignoringCase {
+            while i < other.count {
+                if asciiLowercased(self[i]) != other[i] { return false }
+                i += 1
+            }
+        } else {
+            while i < other.count {
+                if self[i] != other[i] { return false }
+                i += 1
+            }
+        }
+        return true
+    }
+
     /// Whether these bytes end with `suffix` (already lower-cased), ignoring ASCII case.
     @inline(__always)
     func hasSuffixIgnoringCase(_ suffix: [UInt8]) -> Bool {
@@ -77,7 +111,9 @@ extension UnsafeBufferPointer where Element == UInt8 {
 enum ByteMatcher: Sendable, CustomStringConvertible {
     case exact([UInt8], ignoringCase: Bool)
     case prefix([UInt8], ignoringCase: Bool)
-    case regex(RE2Regex)
+    /// `prefix`: literal bytes every full match starts with; checked first, since a call into
+    /// RE2 costs far more than comparing a few bytes (a table of many regex rules mostly misses).
+    case regex(RE2Regex, prefix: [UInt8])
     case present
 
     @inline(__always)
@@ -85,7 +121,7 @@ enum ByteMatcher: Sendable, CustomStringConvertible {
         switch self {
         case .exact(let value, let ignoringCase): return bytes.equals(value, ignoringCase: ignoringCase)
         case .prefix(let value, let ignoringCase): return bytes.hasPrefix(value, ignoringCase: ignoringCase)
-        case .regex(let regex): return regex.fullMatch(UnsafeRawBufferPointer(bytes))
+        case .regex(let regex, let prefix): return bytes.hasPrefix(prefix) && regex.fullMatch(UnsafeRawBufferPointer(bytes))
         case .present: return true
         }
     }
@@ -98,8 +134,36 @@ enum ByteMatcher: Sendable, CustomStringConvertible {
         switch self {
         case .exact(let v, let i): return "exact \"\(String(decoding: v, as: UTF8.self))\"\(i ? " (ignoring case)" : "")"
         case .prefix(let v, let i): return "prefix \"\(String(decoding: v, as: UTF8.self))\"\(i ? " (ignoring case)" : "")"
-        case .regex(let r): return "regex \"\(r.pattern)\""
+        case .regex(let r, _): return "regex \"\(r.pattern)\""
         case .present: return "present"
+        }
+    }
+
+    /// The literal text every full match of `pattern` begins with, found conservatively: nothing
+    /// when the pattern has an alternation anywhere; otherwise the plain characters up to the
+    /// first metacharacter, less one that a `*`, `?` or `{` makes optional.
+    static func literalPrefix(of pattern: String) -> [UInt8] {
+        let bytes = Array(pattern.utf8)
+        if bytes.contains(UInt8(ascii: "|")) { return [] }
+        var i = bytes.first == UInt8(ascii: "^") ? 1 : 0
+        var prefix: [UInt8] = []
+        while i < bytes.count, isPlainLiteral(bytes[i]) {
+            let next = i + 1 < bytes.count ? bytes[i + 1] : 0
+            if next == UInt8(ascii: "*") || next == UInt8(ascii: "?") || next == UInt8(ascii: "{") { break }
+            prefix.append(bytes[i])
+            if next == UInt8(ascii: "+") { break }
+            i += 1
+        }
+        return prefix
+    }
+
+    /// ASCII characters that stand for themselves in RE2 syntax (outside a class).
+    private static func isPlainLiteral(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        default:
+            return Array("-_/:=,@%!~'\";&<># ".utf8).contains(byte)
         }
     }
 
@@ -133,7 +197,7 @@ enum ByteMatcher: Sendable, CustomStringConvertible {
                         "regex \"\(pattern)\" has RE2 program size \(regex.programSize) > \(maxRegexProgramSize), which Envoy rejects"))
                     return nil
                 }
-                return .regex(regex)
+                return .regex(regex, prefix: literalPrefix(of: pattern))
             } catch let error as RE2Regex.CompileError {
                 diagnostics.append(resource.diagnostic(.error, field / "regex", "invalid RE2 regex \"\(pattern)\": \(error.message)"))
                 return nil

@@ -1,6 +1,6 @@
 /// The weighted destinations of one route, compiled: relative weights (`weight / total`),
 /// zero weights already removed. `slot` is this set's first counter in a picker's flat array.
-struct WeightedSet: Sendable {
+final class WeightedSet: Sendable {
     let slot: Int
     let forwards: [Forward]
     let weights: [UInt64]
@@ -48,16 +48,19 @@ public struct DestinationPicker: Sendable {
         }
     }
 
-    /// The index of the destination to use in `set`.
+    /// The index of the destination to use among `weights` (cumulative: `bounds`), whose
+    /// counters start at `slot`.
     @inline(__always)
-    mutating func pick(_ set: WeightedSet, epoch: PickerEpoch) -> Int {
+    mutating func pick(
+        slot: Int, weights: UnsafeBufferPointer<UInt64>, bounds: UnsafeBufferPointer<UInt64>, total: UInt64, epoch: PickerEpoch
+    ) -> Int {
         switch mode {
         case .random:
             // Envoy: a random value modulo the total weight, then the first destination whose
             // cumulative weight exceeds it.
-            let value = generator.next() % set.total
+            let value = generator.next() % total
             var i = 0
-            while i < set.upperBounds.count - 1 && value >= set.upperBounds[i] { i += 1 }
+            while i < bounds.count - 1 && value >= bounds[i] { i += 1 }
             return i
         case .exact:
             if self.epoch !== epoch {
@@ -65,7 +68,7 @@ public struct DestinationPicker: Sendable {
                 current = Array(repeating: 0, count: epoch.slotCount)
                 self.epoch = epoch
             }
-            return smoothWeightedRoundRobin(set)
+            return smoothWeightedRoundRobin(slot: slot, weights: weights, total: total)
         }
     }
 
@@ -74,19 +77,18 @@ public struct DestinationPicker: Sendable {
     /// each period holds each destination exactly `weight` times, so any `total` consecutive
     /// picks do too.
     @inline(__always)
-    private mutating func smoothWeightedRoundRobin(_ set: WeightedSet) -> Int {
-        let base = set.slot
+    private mutating func smoothWeightedRoundRobin(slot base: Int, weights: UnsafeBufferPointer<UInt64>, total: UInt64) -> Int {
         var best = 0
         var bestValue = Int64.min
         current.withUnsafeMutableBufferPointer { counters in
-            for i in 0..<set.weights.count {
-                counters[base + i] += Int64(set.weights[i])
+            for i in 0..<weights.count {
+                counters[base + i] += Int64(weights[i])
                 if counters[base + i] > bestValue {
                     bestValue = counters[base + i]
                     best = i
                 }
             }
-            counters[base + best] -= Int64(set.total)
+            counters[base + best] -= Int64(total)
         }
         return best
     }

@@ -11,24 +11,67 @@ public enum RouteDecision: Sendable {
 }
 
 /// A chosen destination with everything the proxy needs to send the request there.
+///
+/// A struct over one shared, immutable storage object: a decision is built at compile time and
+/// handed out per request, so copying it costs one reference count, not one per field.
 public struct Forward: Sendable {
+    private let storage: Storage
+
     /// 503 UH is the proxy's answer when `cluster.endpoints` is empty.
-    public let cluster: Cluster
-    public let route: RouteRef
+    public var cluster: Cluster { storage.cluster }
+    public var route: RouteRef { storage.route }
     /// nil = none (Istio's default).
-    public let timeout: IstioDuration?
+    public var timeout: IstioDuration? { storage.timeout }
     /// Istio's default: 2 retries on connect-failure,refused-stream,unavailable,cancelled,503.
-    public let retries: RetryPolicy
+    public var retries: RetryPolicy { storage.retries }
     /// Delay/abort with percentages.
-    public let fault: FaultPolicy?
-    public let rewrite: HTTPRewrite?
+    public var fault: FaultPolicy? { storage.fault }
+    public var rewrite: HTTPRewrite? { storage.rewrite }
     /// `rewrite.uriRegexRewrite.match`, compiled once (added to the contract).
-    public let rewriteRegex: RE2Regex?
+    public var rewriteRegex: RE2Regex? { storage.rewriteRegex }
     /// Route-level then destination-level, merged (the destination wins on a name both set).
-    public let requestHeaders: HeaderOperations?
-    public let responseHeaders: HeaderOperations?
+    public var requestHeaders: HeaderOperations? { storage.requestHeaders }
+    public var responseHeaders: HeaderOperations? { storage.responseHeaders }
     /// Requests to shadow (added to the contract: mirrors of the route).
-    public let mirrors: [MirrorPolicy]
+    public var mirrors: [MirrorPolicy] { storage.mirrors }
+
+    init(
+        cluster: Cluster, route: RouteRef, timeout: IstioDuration?, retries: RetryPolicy, fault: FaultPolicy?, rewrite: HTTPRewrite?,
+        rewriteRegex: RE2Regex?, requestHeaders: HeaderOperations?, responseHeaders: HeaderOperations?, mirrors: [MirrorPolicy]
+    ) {
+        storage = Storage(
+            cluster: cluster, route: route, timeout: timeout, retries: retries, fault: fault, rewrite: rewrite, rewriteRegex: rewriteRegex,
+            requestHeaders: requestHeaders, responseHeaders: responseHeaders, mirrors: mirrors)
+    }
+
+    private final class Storage: Sendable {
+        let cluster: Cluster
+        let route: RouteRef
+        let timeout: IstioDuration?
+        let retries: RetryPolicy
+        let fault: FaultPolicy?
+        let rewrite: HTTPRewrite?
+        let rewriteRegex: RE2Regex?
+        let requestHeaders: HeaderOperations?
+        let responseHeaders: HeaderOperations?
+        let mirrors: [MirrorPolicy]
+
+        init(
+            cluster: Cluster, route: RouteRef, timeout: IstioDuration?, retries: RetryPolicy, fault: FaultPolicy?, rewrite: HTTPRewrite?,
+            rewriteRegex: RE2Regex?, requestHeaders: HeaderOperations?, responseHeaders: HeaderOperations?, mirrors: [MirrorPolicy]
+        ) {
+            self.cluster = cluster
+            self.route = route
+            self.timeout = timeout
+            self.retries = retries
+            self.fault = fault
+            self.rewrite = rewrite
+            self.rewriteRegex = rewriteRegex
+            self.requestHeaders = requestHeaders
+            self.responseHeaders = responseHeaders
+            self.mirrors = mirrors
+        }
+    }
 }
 
 /// Which rule of which VirtualService a decision came from.

@@ -82,16 +82,19 @@ extension RoutingSnapshot {
         let table = tables[tableIndex]
         var skipped: [RouteExplanation.SkippedRule] = []
         var matched: (rule: CompiledRule, block: Int)? = nil
-        withUTF8Bytes(request.path) { bytes in
-            let (path, query) = RoutingSnapshot.split(bytes)
-            for rule in table.rules {
-                if let block = rule.matchingBlock(request, path: path, query: query) {
-                    matched = (rule, block)
-                    return
+        withView(of: request, for: table) { view in
+            let found = table.program.firstMatch(view)
+            // Every rule before the one that matched (or every rule) gets the reason it did not.
+            for r in 0..<(found?.rule ?? table.rules.count) {
+                let rule = table.rules[r]
+                let reasons = rule.blocks.enumerated().map { b, block -> String in
+                    let failing = block.conditions.indices.first { !table.program.conditionHolds(rule: r, block: b, condition: $0, view) }
+                    let reason = failing.map { "\(block.conditions[$0]) (\(block.conditions[$0].observed(in: view)))" } ?? "?"
+                    return "match[\(block.index)]: \(reason)"
                 }
-                let reason = rule.blocks.map { "match[\($0.index)]: \($0.mismatch(request, path: path, query: query) ?? "?")" }
-                skipped.append(.init(index: rule.ref.ruleIndex, name: rule.ref.ruleName, reason: reason.joined(separator: "; ")))
+                skipped.append(.init(index: rule.ref.ruleIndex, name: rule.ref.ruleName, reason: reasons.joined(separator: "; ")))
             }
+            if let found { matched = (table.rules[found.rule], found.block) }
         }
         let limit = matched?.rule.ref.ruleIndex ?? Int.max
         for dropped in table.droppedRules where dropped.index < limit {

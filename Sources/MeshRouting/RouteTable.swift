@@ -16,20 +16,32 @@ struct DestinationEntry: Sendable {
     let weight: UInt64
 }
 
-/// One HTTP rule of a VirtualService compiled for one port.
-struct CompiledRule: Sendable {
+/// One HTTP rule of a VirtualService compiled for one port. A class, so that walking a table
+/// does not copy (and reference-count) every field of every rule.
+final class CompiledRule: Sendable {
     let ref: RouteRef
     /// Empty when the rule has no `match`: it takes every request.
     let blocks: [MatchBlock]
     let action: RuleAction
     let destinations: [DestinationEntry]
 
-    /// The index (into `blocks`) of the first block that holds, -1 for a rule without blocks, nil if none holds.
-    @inline(__always)
-    func matchingBlock(_ request: some RequestAttributes, path: UnsafeBufferPointer<UInt8>, query: UnsafeBufferPointer<UInt8>) -> Int? {
-        if blocks.isEmpty { return -1 }
-        for (i, block) in blocks.enumerated() where block.holds(request, path: path, query: query) { return i }
-        return nil
+    init(ref: RouteRef, blocks: [MatchBlock], action: RuleAction, destinations: [DestinationEntry]) {
+        self.ref = ref
+        self.blocks = blocks
+        self.action = action
+        self.destinations = destinations
+    }
+
+}
+
+extension CompiledRule {
+    /// The answer of a rule that does not forward (redirect, direct response); nil for one that does.
+    func localResponse(for request: some RequestAttributes) -> RouteDecision? {
+        switch action {
+        case .redirect(let redirect): return .redirect(status: redirect.status, location: redirect.location(for: request), route: ref)
+        case .directResponse(let status, let body): return .directResponse(status: status, body: body, route: ref)
+        case .forward, .weighted: return nil
+        }
     }
 }
 
@@ -79,9 +91,29 @@ final class RouteTable: Sendable {
     /// Rules of the VirtualService that cannot apply on this port (every match block names
     /// another port, a gateway or a source the client is not): index and why.
     let droppedRules: [(index: Int, reason: String)]
+    /// The (lower-cased) header names the rules read, in slot order.
+    let headerNames: [String]
+    /// The rules' conditions, flat, for the hot path.
+    let program: MatchProgram
+    /// The rules' forward decisions, flat, for the hot path.
+    let decisions: DecisionTable
+    /// Whether any rule reads the method, authority or scheme (so they are fetched only then).
+    let readsMethod: Bool
+    let readsAuthority: Bool
+    let readsScheme: Bool
 
-    init(virtualService: String?, host: String, port: Int, rules: [CompiledRule], droppedRules: [(index: Int, reason: String)]) {
+    init(
+        virtualService: String?, host: String, port: Int, rules: [CompiledRule], droppedRules: [(index: Int, reason: String)],
+        headerNames: [String] = []
+    ) {
         self.virtualService = virtualService
+        self.headerNames = headerNames
+        let subjects = rules.flatMap(\.blocks).flatMap(\.conditions).map(\.subject)
+        readsMethod = subjects.contains(.method)
+        readsAuthority = subjects.contains(.authority)
+        readsScheme = subjects.contains(.scheme)
+        program = MatchProgram(rules)
+        decisions = DecisionTable(rules)
         self.host = host
         self.name = "\(host):\(port)"
         self.port = port

@@ -18,6 +18,8 @@ public final class RoutingSnapshot: Sendable {
     let tables: [RouteTable]
     /// Exact virtual host domains (lower-cased, with and without `:port`) to a table.
     let domains: [String: Int]
+    /// The same, for lookups on the hot path.
+    let domainIndex: DomainIndex
     /// Domains matched on the host part: names on any port, then wildcards, most specific first.
     let patternDomains: [PatternDomain]
     let epoch: PickerEpoch
@@ -44,6 +46,7 @@ public final class RoutingSnapshot: Sendable {
         self.virtualServices = compiler.virtualServiceInfos
         self.tables = compiler.tables
         self.domains = compiler.domains
+        self.domainIndex = DomainIndex(compiler.domains)
         self.patternDomains = compiler.patterns.sorted(by: PatternDomain.precedes)
         self.epoch = PickerEpoch(slotCount: compiler.slotCount)
     }
@@ -55,26 +58,52 @@ public final class RoutingSnapshot: Sendable {
     public func route(_ request: some RequestAttributes, picker: inout DestinationPicker) -> RouteDecision {
         guard let tableIndex = table(forAuthority: request.authority) else { return .noRoute }
         let table = tables[tableIndex]
-        return withUTF8Bytes(request.path) { bytes -> RouteDecision in
-            let (path, query) = RoutingSnapshot.split(bytes)
-            for rule in table.rules where rule.matchingBlock(request, path: path, query: query) != nil {
-                return decide(rule, request, picker: &picker)
-            }
-            return .noRoute
+        return withView(of: request, for: table) { view -> RouteDecision in
+            guard let match = table.program.firstMatch(view) else { return .noRoute }
+            if let forward = table.decisions.forward(rule: match.rule, picker: &picker, epoch: epoch) { return .forward(forward) }
+            // Not a forwarding rule: a redirect or a direct response.
+            return table.rules[match.rule].localResponse(for: request) ?? .noRoute
         }
     }
 
+    /// Reads what `table` matches on from the request, once: the path bytes (split from the
+    /// query) and each header the table names, into a stack buffer.
     @inline(__always)
-    private func decide(_ rule: CompiledRule, _ request: some RequestAttributes, picker: inout DestinationPicker) -> RouteDecision {
-        switch rule.action {
-        case .forward(let forward):
-            return .forward(forward)
-        case .weighted(let set):
-            return .forward(set.forwards[picker.pick(set, epoch: epoch)])
-        case .redirect(let redirect):
-            return .redirect(status: redirect.status, location: redirect.location(for: request), route: rule.ref)
-        case .directResponse(let status, let body):
-            return .directResponse(status: status, body: body, route: rule.ref)
+    func withView<R>(of request: some RequestAttributes, for table: RouteTable, _ body: (RequestView) -> R) -> R {
+        withUTF8Bytes(request.path) { bytes -> R in
+            let (path, query) = RoutingSnapshot.split(bytes)
+            let names = table.headerNames
+            return withUnsafeTemporaryAllocation(of: String?.self, capacity: names.count) { headers -> R in
+                var total = 0
+                for i in 0..<names.count {
+                    let value = request.header(names[i])
+                    total += value?.utf8.count ?? 0
+                    headers.initializeElement(at: i, to: value)
+                }
+                defer { _ = headers.deinitialize() }
+                return withUnsafeTemporaryAllocation(of: RequestView.HeaderSpan.self, capacity: names.count) { spans -> R in
+                    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: total) { bytes -> R in
+                        var offset = 0
+                        for i in 0..<names.count {
+                            guard let value = headers[i] else {
+                                spans.initializeElement(at: i, to: .init(offset: 0, length: -1))
+                                continue
+                            }
+                            let length = withUTF8Bytes(value) { source -> Int in
+                                for j in 0..<source.count { bytes[offset + j] = source[j] }
+                                return source.count
+                            }
+                            spans.initializeElement(at: i, to: .init(offset: Int32(offset), length: Int32(length)))
+                            offset += length
+                        }
+                        let view = RequestView(
+                            method: table.readsMethod ? request.method : "", authority: table.readsAuthority ? request.authority : "",
+                            scheme: table.readsScheme ? request.scheme : "", path: path, query: query, headers: headers,
+                            headerBytes: UnsafeBufferPointer(bytes), headerSpans: UnsafeBufferPointer(spans))
+                        return body(view)
+                    }
+                }
+            }
         }
     }
 
@@ -99,10 +128,9 @@ public final class RoutingSnapshot: Sendable {
     /// else the most specific pattern.
     @inline(__always)
     func table(forAuthority authority: String) -> Int? {
-        if let index = domains[authority] { return index }
-        if authority.utf8.contains(where: { $0 &- 65 < 26 }), let index = domains[authority.lowercased()] { return index }
-        if patternDomains.isEmpty { return nil }
-        return withUTF8Bytes(authority) { bytes -> Int? in
+        withUTF8Bytes(authority) { bytes -> Int? in
+            if let index = domainIndex.table(for: bytes) { return index }
+            if patternDomains.isEmpty { return nil }
             let (host, port) = RoutingSnapshot.splitAuthority(bytes)
             for domain in patternDomains where domain.covers(host: host, port: port) { return domain.table }
             return nil

@@ -18,7 +18,12 @@ struct RuleTemplate {
     /// False when the rule had an error (reported), so it is left out.
     let isValid: Bool
 
-    init(vs: VirtualService, index: Int, route: HTTPRoute, options: RoutingOptions, diagnostics: inout [ConfigDiagnostic]) {
+    /// `headerNames` collects the header names of the whole VirtualService: a condition's slot is
+    /// its name's position there.
+    init(
+        vs: VirtualService, index: Int, route: HTTPRoute, options: RoutingOptions, headerNames: inout [String],
+        diagnostics: inout [ConfigDiagnostic]
+    ) {
         self.index = index
         self.route = route
         self.ref = RouteRef(virtualService: vs.qualifiedName, ruleIndex: index, ruleName: route.name)
@@ -29,7 +34,9 @@ struct RuleTemplate {
         hasMatch = !matches.isEmpty
         var candidates: [(block: MatchBlock, port: Int?, excluded: String?)] = []
         for (i, match) in matches.enumerated() {
-            if let block = RuleTemplate.compileBlock(match, index: i, field: FieldPath(base.components + [.key("match"), .index(i)]), vs: vs, diagnostics: &diagnostics) {
+            if let block = RuleTemplate.compileBlock(
+                match, index: i, field: FieldPath(base.components + [.key("match"), .index(i)]), vs: vs, headerNames: &headerNames,
+                diagnostics: &diagnostics) {
                 candidates.append((block, match.port.flatMap { $0 == 0 ? nil : Int($0) }, RuleTemplate.sourceExclusion(match, options: options)))
             }
         }
@@ -131,38 +138,42 @@ struct RuleTemplate {
         return nil
     }
 
-    static func compileBlock(_ match: HTTPMatchRequest, index: Int, field: FieldPath, vs: VirtualService, diagnostics: inout [ConfigDiagnostic]) -> MatchBlock? {
+    static func compileBlock(
+        _ match: HTTPMatchRequest, index: Int, field: FieldPath, vs: VirtualService, headerNames: inout [String],
+        diagnostics: inout [ConfigDiagnostic]
+    ) -> MatchBlock? {
+        func slot(_ name: String) -> Int {
+            if let i = headerNames.firstIndex(of: name) { return i }
+            headerNames.append(name)
+            return headerNames.count - 1
+        }
         let path = field
         let before = diagnostics.count
         func compile(_ m: StringMatch?, _ key: String, ignoringCase: Bool = false) -> ByteMatcher? {
             guard let m else { return nil }
             return ByteMatcher.compile(m, ignoringCase: ignoringCase, field: path / key, resource: vs, diagnostics: &diagnostics)
         }
+        // Evaluation order: uri, method, authority, scheme, headers, withoutHeaders, queryParams.
+        var conditions: [MatchCondition] = []
+        func add(_ subject: MatchCondition.Subject, _ m: StringMatch?, _ field: FieldPath, ignoringCase: Bool = false, inverted: Bool = false) {
+            guard let m, let matcher = ByteMatcher.compile(m, ignoringCase: ignoringCase, field: field, resource: vs, diagnostics: &diagnostics) else { return }
+            conditions.append(MatchCondition(subject: subject, matcher: matcher, inverted: inverted))
+        }
         // ignoreUriCase applies to exact and prefix only; Envoy ignores it for regexes.
-        let uri = compile(match.uri, "uri", ignoringCase: match.ignoreUriCase ?? false)
-        let scheme = compile(match.scheme, "scheme")
-        let method = compile(match.method, "method")
-        let authority = compile(match.authority, "authority")
-        var headers: [HeaderCondition] = []
+        add(.path, match.uri, path / "uri", ignoringCase: match.ignoreUriCase ?? false)
+        add(.method, match.method, path / "method")
+        add(.authority, match.authority, path / "authority")
+        add(.scheme, match.scheme, path / "scheme")
         for (name, m) in (match.headers ?? [:]).sorted(by: { $0.key < $1.key }) {
-            if let matcher = ByteMatcher.compile(m, field: path / "headers" / name, resource: vs, diagnostics: &diagnostics) {
-                headers.append(HeaderCondition(name: name.lowercased(), matcher: matcher, inverted: false))
-            }
+            add(.header(name: name.lowercased(), slot: slot(name.lowercased())), m, path / "headers" / name)
         }
         for (name, m) in (match.withoutHeaders ?? [:]).sorted(by: { $0.key < $1.key }) {
-            if let matcher = ByteMatcher.compile(m, field: path / "withoutHeaders" / name, resource: vs, diagnostics: &diagnostics) {
-                headers.append(HeaderCondition(name: name.lowercased(), matcher: matcher, inverted: true))
-            }
+            add(.header(name: name.lowercased(), slot: slot(name.lowercased())), m, path / "withoutHeaders" / name, inverted: true)
         }
-        var queryParams: [QueryCondition] = []
         for (name, m) in (match.queryParams ?? [:]).sorted(by: { $0.key < $1.key }) {
-            if let matcher = ByteMatcher.compile(m, field: path / "queryParams" / name, resource: vs, diagnostics: &diagnostics) {
-                queryParams.append(QueryCondition(name: Array(name.utf8), displayName: name, matcher: matcher))
-            }
+            add(.query(name: name), m, path / "queryParams" / name)
         }
         guard diagnostics.count == before else { return nil }
-        return MatchBlock(
-            index: index, name: match.name, uri: uri, scheme: scheme, method: method, authority: authority,
-            headers: headers, queryParams: queryParams)
+        return MatchBlock(index: index, name: match.name, conditions: conditions)
     }
 }

@@ -52,7 +52,7 @@ struct SnapshotCompiler {
 
     mutating func compile() {
         // Which VirtualServices a sidecar sees, each compiled once.
-        var eligible: [(vs: VirtualService, rules: [RuleTemplate])] = []
+        var eligible: [(vs: VirtualService, rules: [RuleTemplate], headerNames: [String])] = []
         for vs in resources.virtualServices {
             guard let hosts = vs.spec.hosts, !hosts.isEmpty else { continue }  // a delegate: only reachable through `delegate`
             let gateways = vs.spec.gateways ?? []
@@ -66,14 +66,17 @@ struct SnapshotCompiler {
             }
             guard let http = vs.spec.http, !http.isEmpty else { continue }
             var templateErrors: [ConfigDiagnostic] = []
-            let rules = http.enumerated().map { RuleTemplate(vs: vs, index: $0.offset, route: $0.element, options: options, diagnostics: &templateErrors) }
+            var headerNames: [String] = []
+            let rules = http.enumerated().map {
+                RuleTemplate(vs: vs, index: $0.offset, route: $0.element, options: options, headerNames: &headerNames, diagnostics: &templateErrors)
+            }
             errors += templateErrors
-            eligible.append((vs, rules))
+            eligible.append((vs, rules, headerNames))
         }
 
         // Bind hosts: exact names first, in load order, then wildcards to what is left.
         var claimedServices: [String: Int] = [:]
-        var claimedDomains: Set<String> = []
+        var claimedDomains: [String: Int] = [:]
         var bindings: [(vsIndex: Int, target: BindingTarget)] = []
         var wildcardHosts: [(vsIndex: Int, host: String)] = []
         for (vsIndex, entry) in eligible.enumerated() {
@@ -90,7 +93,10 @@ struct SnapshotCompiler {
                     }
                     claimedServices[host] = vsIndex
                     bindings.append((vsIndex, .service(service)))
-                } else if claimedDomains.insert(host).inserted {
+                } else if let owner = claimedDomains[host] {
+                    if owner != vsIndex { shadowed(entry.vs, host: host, by: eligible[owner].vs) }
+                } else {
+                    claimedDomains[host] = vsIndex
                     bindings.append((vsIndex, .host(host)))
                 }
             }
@@ -104,7 +110,12 @@ struct SnapshotCompiler {
             bindings.append((best.vsIndex, .service(service)))
         }
         for (vsIndex, host) in wildcardHosts where !registry.services.contains(where: { HostName.matches(pattern: host, host: $0.hostname) }) {
-            if claimedDomains.insert(host).inserted { bindings.append((vsIndex, .wildcardHost(host))) }
+            if let owner = claimedDomains[host] {
+                if owner != vsIndex { shadowed(eligible[vsIndex].vs, host: host, by: eligible[owner].vs) }
+            } else {
+                claimedDomains[host] = vsIndex
+                bindings.append((vsIndex, .wildcardHost(host)))
+            }
         }
 
         var used: Set<Int> = []
@@ -118,11 +129,11 @@ struct SnapshotCompiler {
                     notes.append(entry.vs.diagnostic(.note, ["hosts"], "service \(service.hostname) has no HTTP port; no route is built for it"))
                 }
                 for (i, port) in ports.enumerated() {
-                    let table = buildTable(entry.vs, entry.rules, host: service.hostname, listenPort: port.number)
+                    let table = buildTable(entry.vs, entry.rules, headerNames: entry.headerNames, host: service.hostname, listenPort: port.number)
                     addDomains(for: service, port: port.number, includingPortless: i == 0, table: table)
                 }
             case .host(let host):
-                let table = buildTable(entry.vs, entry.rules, host: host, listenPort: 80)
+                let table = buildTable(entry.vs, entry.rules, headerNames: entry.headerNames, host: host, listenPort: 80)
                 addDomain(host, table: table)
                 addDomain("\(host):80", table: table)
                 // A cluster-local name whose Service was not given (routing files alone): meshsim
@@ -134,7 +145,7 @@ struct SnapshotCompiler {
                         .note, ["hosts"], "no Service or ServiceEntry declares \(host); meshsim routes its names on any port and cannot check endpoints"))
                 }
             case .wildcardHost(let host):
-                let table = buildTable(entry.vs, entry.rules, host: host, listenPort: 80)
+                let table = buildTable(entry.vs, entry.rules, headerNames: entry.headerNames, host: host, listenPort: 80)
                 let kind: PatternDomain.Kind = host == "*" ? .any : .suffix
                 patterns.append(PatternDomain(kind: kind, bytes: Array(host.dropFirst().utf8), port: 80, table: table))
             }
@@ -210,7 +221,7 @@ struct SnapshotCompiler {
 
     // MARK: Tables
 
-    private mutating func buildTable(_ vs: VirtualService, _ templates: [RuleTemplate], host: String, listenPort: Int) -> Int {
+    private mutating func buildTable(_ vs: VirtualService, _ templates: [RuleTemplate], headerNames: [String], host: String, listenPort: Int) -> Int {
         var rules: [CompiledRule] = []
         var dropped: [(index: Int, reason: String)] = []
         for template in templates where template.isValid {
@@ -222,7 +233,7 @@ struct SnapshotCompiler {
             let (action, destinations) = compileAction(template, vs: vs, listenPort: listenPort)
             rules.append(CompiledRule(ref: template.ref, blocks: blocks, action: action, destinations: destinations))
         }
-        tables.append(RouteTable(virtualService: vs.qualifiedName, host: host, port: listenPort, rules: rules, droppedRules: dropped))
+        tables.append(RouteTable(virtualService: vs.qualifiedName, host: host, port: listenPort, rules: rules, droppedRules: dropped, headerNames: headerNames))
         return tables.count - 1
     }
 

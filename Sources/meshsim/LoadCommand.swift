@@ -52,7 +52,7 @@ struct Load: AsyncParsableCommand {
     @Option(name: .customLong("body-bytes"), help: "Request body size in bytes.")
     var bodyBytes: Int = 0
 
-    @Option(help: "A YAML file of weighted request classes (see configs/load-mix.yaml).")
+    @Option(help: "A YAML file of weighted request classes (see scenarios/load-mix.yaml).")
     var mix: String?
 
     @Option(name: .customLong("subset-header"), help: "Response header naming the destination; its value after '|' is the subset.")

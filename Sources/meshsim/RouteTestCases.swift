@@ -3,7 +3,7 @@ import MeshConfig
 import MeshRouting
 import Yams
 
-// The CASES.yaml format of `meshsim test` (see configs/route-tests.yaml):
+// The CASES.yaml format of `meshsim test` (see scenarios/route-tests.yaml):
 //
 //   tests:
 //   - name: beta users reach v2            # required

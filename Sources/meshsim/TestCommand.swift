@@ -12,8 +12,8 @@ struct TestCommand: ParsableCommand {
             VirtualService, rule, host, subset, or the fraction per subset). Every case is
             reported with the reason it failed; then the rules no case reached (coverage).
             Exit status 1 when a case fails, or coverage is under --fail-under.
-            Example: meshsim test -f configs/reviews -f configs/header-routing configs/route-tests.yaml
-            The file format is documented in configs/route-tests.yaml.
+            Example: meshsim test -f configs/reviews -f configs/header-routing scenarios/route-tests.yaml
+            The file format is documented in scenarios/route-tests.yaml.
             """)
 
     @OptionGroup var config: ConfigOptions

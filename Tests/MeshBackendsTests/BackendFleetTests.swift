@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import MeshBackends
 import MeshConfig
 import NIOPosix
@@ -16,8 +17,8 @@ import Testing
     }
 
     /// Starts a fleet, runs `body`, and shuts the fleet down whatever happens.
-    static func withFleet<T>(_ resources: MeshResources, seed: UInt64 = 1, _ body: (BackendFleet) async throws -> T) async throws -> T {
-        let fleet = try await BackendFleet.start(resources: resources, group: MultiThreadedEventLoopGroup.singleton, seed: seed)
+    static func withFleet<T>(_ resources: MeshResources, seed: UInt64 = 1, drainPeriod: TimeAmount = .seconds(5), _ body: (BackendFleet) async throws -> T) async throws -> T {
+        let fleet = try await BackendFleet.start(resources: resources, group: MultiThreadedEventLoopGroup.singleton, seed: seed, drainPeriod: drainPeriod)
         do {
             let result = try await body(fleet)
             try await fleet.shutdown()
@@ -116,11 +117,12 @@ import Testing
     @Test func removedPodDrainsItsRequestInFlight() async throws {
         var initial = try Self.load("reviews")
         let index = try #require(initial.deployments.firstIndex { $0.name == "reviews-v1" })
-        initial.deployments[index].spec.template?.metadata?.annotations = ["meshsim.dev/latency": "400ms"]
+        // Long enough that a busy 2-core machine still sees the request in flight before the update.
+        initial.deployments[index].spec.template?.metadata?.annotations = ["meshsim.dev/latency": "8s"]
         var scaledDown = initial
         scaledDown.deployments[index].spec.replicas = 1
 
-        try await Self.withFleet(initial) { fleet in
+        try await Self.withFleet(initial, drainPeriod: .seconds(30)) { fleet in
             let leaving = try #require(fleet.addresses["default/reviews-v1-1"])
             let pod = try #require(fleet.backends["default/reviews-v1-1"])
             let client = try await RawHTTPClient.connect(port: leaving.port)

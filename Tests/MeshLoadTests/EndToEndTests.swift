@@ -54,7 +54,7 @@ import Testing
     @Test func mixClassesAreCheckedSeparately() async throws {
         let server = try await DestinationServer.start(.userGroup(every: 20))
         var configuration = try Self.configuration(server, requests: 1000, exact: true)
-        let mixPath = RequestMixTests.repositoryRoot.appendingPathComponent("configs/load-mix.yaml").path
+        let mixPath = RequestMixTests.repositoryRoot.appendingPathComponent("scenarios/load-mix.yaml").path
         configuration.classes = try RequestMix.load(path: mixPath, defaults: RequestClass(path: "/reviews/0"))
         let report = try await LoadRun.run(configuration)
         await server.stop()

@@ -44,7 +44,7 @@ import Testing
     let defaults = RequestClass(method: "GET", path: "/reviews/0", bodyBytes: 0)
 
     @Test func readsTheExampleMix() throws {
-        let path = Self.repositoryRoot.appendingPathComponent("configs/load-mix.yaml").path
+        let path = Self.repositoryRoot.appendingPathComponent("scenarios/load-mix.yaml").path
         let classes = try RequestMix.load(path: path, defaults: defaults)
         #expect(classes.map(\.name) == ["beta", "plain"])
         #expect(classes.map(\.weight) == [10, 90])

@@ -131,6 +131,29 @@ import Testing
         #expect(snapshot.cluster(named: expected)?.state == .unchecked)
     }
 
+    @Test func aSecondVirtualServiceForANonRegistryHostIsIgnoredAndReported() throws {
+        let snapshot = try snapshot(
+            """
+            apiVersion: networking.istio.io/v1
+            kind: VirtualService
+            metadata: {name: first, namespace: default}
+            spec:
+              hosts: [api.example.com]
+              http:
+              - route: [{destination: {host: v1.example.com}}]
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: VirtualService
+            metadata: {name: second, namespace: default}
+            spec:
+              hosts: [api.example.com]
+              http:
+              - route: [{destination: {host: v2.example.com}}]
+            """)
+        #expect(snapshot.clusterName(request(authority: "api.example.com")) == Cluster.name(host: "v1.example.com", subset: nil, port: 80))
+        #expect(snapshot.diagnostics.contains { $0.resource == "VirtualService default/second" && $0.message.contains("IST0109") })
+    }
+
     @Test func virtualServiceBoundToGatewaysOnlyIsNotUsedBySidecars() throws {
         let snapshot = try snapshot(
             reviewsWorkloads + """

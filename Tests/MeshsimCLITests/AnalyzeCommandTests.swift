@@ -5,16 +5,16 @@ import Testing
 @Suite struct AnalyzeCommandTests {
     static let brokenLabelsLine = "Error [IST0173] (DestinationRule default/reviews configs/broken-labels/reviews.yaml:69) The Subset v2 defined in the DestinationRule does not select any pods. Which may lead to 503 UH (NoHealthyUpstream)."
 
-    @Test func brokenLabelsFailsWithTheSubsetMessage() throws {
-        let output = try MeshsimRunner.run(["analyze", "configs/broken-labels"])
+    @Test func brokenLabelsFailsWithTheSubsetMessage() async throws {
+        let output = try await MeshsimRunner.run(["analyze", "configs/broken-labels"])
         #expect(output.status == 1)
         #expect(output.stdout == Self.brokenLabelsLine + "\n")
         #expect(output.stderr.contains("Error: Analyzers found issues when analyzing configs/broken-labels."))
         #expect(!output.stderr.contains("No validation issues"))
     }
 
-    @Test func cleanDirectoriesListEveryFileRead() throws {
-        let output = try MeshsimRunner.run(["analyze", "-f", "configs/reviews", "configs/rollout/05-canary-5.yaml"])
+    @Test func cleanDirectoriesListEveryFileRead() async throws {
+        let output = try await MeshsimRunner.run(["analyze", "-f", "configs/reviews", "configs/rollout/05-canary-5.yaml"])
         #expect(output.status == 0)
         #expect(output.stdout.isEmpty)
         #expect(output.stderr == """
@@ -29,19 +29,19 @@ import Testing
             """)
     }
 
-    @Test func examplesAreClean() throws {
+    @Test func examplesAreClean() async throws {
         for paths in [["configs/reviews", "configs/rollout"], ["configs/reviews", "configs/header-routing"]] {
-            let output = try MeshsimRunner.run(["analyze"] + paths)
+            let output = try await MeshsimRunner.run(["analyze"] + paths)
             #expect(output.status == 0, "\(paths): \(output.stdout)\(output.stderr)")
             #expect(output.stdout.isEmpty)
         }
-        let single = try MeshsimRunner.run(["analyze", "configs/rate-limited-canary/reviews.yaml"])
+        let single = try await MeshsimRunner.run(["analyze", "configs/rate-limited-canary/reviews.yaml"])
         #expect(single.status == 0)
         #expect(single.stderr == "\u{2714} No validation issues found when analyzing configs/rate-limited-canary/reviews.yaml.\n")
     }
 
-    @Test func jsonIsAnArrayOfIstioctlObjects() throws {
-        let output = try MeshsimRunner.run(["analyze", "--output", "json", "configs/broken-labels"])
+    @Test func jsonIsAnArrayOfIstioctlObjects() async throws {
+        let output = try await MeshsimRunner.run(["analyze", "--output", "json", "configs/broken-labels"])
         #expect(output.status == 1)
         let array = try #require(JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [[String: Any]])
         #expect(array.count == 1)
@@ -54,7 +54,7 @@ import Testing
         #expect(first["documentationUrl"] as? String == "https://istio.io/latest/docs/reference/config/analysis/ist0173/")
         #expect((first["message"] as? String)?.hasPrefix("The Subset v2 defined in the DestinationRule") == true)
 
-        let clean = try MeshsimRunner.run(["analyze", "-o", "json", "configs/reviews", "configs/header-routing"])
+        let clean = try await MeshsimRunner.run(["analyze", "-o", "json", "configs/reviews", "configs/header-routing"])
         #expect(clean.status == 0)
         #expect(clean.stdout == "[]\n")
     }
@@ -66,24 +66,24 @@ import Testing
           name: shop
         """
 
-    @Test func thresholdsDecideExitStatusAndWhatIsPrinted() throws {
+    @Test func thresholdsDecideExitStatusAndWhatIsPrinted() async throws {
         let info = "Info [IST0102] (Namespace shop <stdin>:4) The namespace is not enabled for Istio injection. Run 'kubectl label namespace shop istio-injection=enabled' to enable it, or 'kubectl label namespace shop istio-injection=disabled' to explicitly mark it as not needing injection.\n"
 
-        let byDefault = try MeshsimRunner.run(["analyze", "-"], stdin: Self.uninjectedNamespace)
+        let byDefault = try await MeshsimRunner.run(["analyze", "-"], stdin: Self.uninjectedNamespace)
         #expect(byDefault.status == 0)
         #expect(byDefault.stdout == info)
 
-        let strict = try MeshsimRunner.run(["analyze", "--failure-threshold", "info", "-"], stdin: Self.uninjectedNamespace)
+        let strict = try await MeshsimRunner.run(["analyze", "--failure-threshold", "info", "-"], stdin: Self.uninjectedNamespace)
         #expect(strict.status == 1)
         #expect(strict.stdout == info)
 
-        let quiet = try MeshsimRunner.run(["analyze", "--output-threshold", "Warning", "--failure-threshold", "Info", "-"], stdin: Self.uninjectedNamespace)
+        let quiet = try await MeshsimRunner.run(["analyze", "--output-threshold", "Warning", "--failure-threshold", "Info", "-"], stdin: Self.uninjectedNamespace)
         // Hidden from the output, but still counted for the exit status (as istioctl does).
         #expect(quiet.status == 1)
         #expect(quiet.stdout.isEmpty)
         #expect(quiet.stderr.hasPrefix("\u{2714} No validation issues found when analyzing <stdin>."))
 
-        let bad = try MeshsimRunner.run(["analyze", "--failure-threshold", "fatal", "-"], stdin: Self.uninjectedNamespace)
+        let bad = try await MeshsimRunner.run(["analyze", "--failure-threshold", "fatal", "-"], stdin: Self.uninjectedNamespace)
         #expect(bad.status == 64)
     }
 
@@ -109,8 +109,8 @@ import Testing
             - destination: {host: reviews, subset: v3}
         """
 
-    @Test func validationFindingsComeFirstAndEachFindingPrintsOnce() throws {
-        let output = try MeshsimRunner.run(["analyze", "-"], stdin: Self.invalidAndUnreachable)
+    @Test func validationFindingsComeFirstAndEachFindingPrintsOnce() async throws {
+        let output = try await MeshsimRunner.run(["analyze", "-"], stdin: Self.invalidAndUnreachable)
         #expect(output.status == 1)
         // Validation (IST0106), then analysis; the unreachable rule, which validation also
         // finds, is printed once, as IST0130.
@@ -122,26 +122,26 @@ import Testing
             """)
     }
 
-    @Test func unreadableInputFails() throws {
-        let missing = try MeshsimRunner.run(["analyze", "configs/no-such-dir"])
+    @Test func unreadableInputFails() async throws {
+        let missing = try await MeshsimRunner.run(["analyze", "configs/no-such-dir"])
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("configs/no-such-dir: error: no such file or directory"))
         #expect(missing.stderr.contains("No validation issues found when analyzing configs/no-such-dir (but 1 file could not be parsed)."))
 
-        let invalid = try MeshsimRunner.run(["analyze", "-"], stdin: "kind: [unclosed\n")
+        let invalid = try await MeshsimRunner.run(["analyze", "-"], stdin: "kind: [unclosed\n")
         #expect(invalid.status == 1)
         #expect(invalid.stderr.contains("<stdin>:"))
         #expect(invalid.stderr.contains("invalid YAML"))
     }
 
-    @Test func withoutInputItIsAUsageError() throws {
-        let output = try MeshsimRunner.run(["analyze"])
+    @Test func withoutInputItIsAUsageError() async throws {
+        let output = try await MeshsimRunner.run(["analyze"])
         #expect(output.status == 64)
         #expect(output.stderr.contains("no configuration given"))
     }
 
-    @Test func listsAnalyzersWithTheirCodes() throws {
-        let output = try MeshsimRunner.run(["analyze", "--list-analyzers"])
+    @Test func listsAnalyzersWithTheirCodes() async throws {
+        let output = try await MeshsimRunner.run(["analyze", "--list-analyzers"])
         #expect(output.status == 0)
         #expect(output.stdout.contains("* destinationrule.SubsetSelectPodAnalyzer:\n"))
         #expect(output.stdout.contains("IST0173 DestinationRuleSubsetNotSelectPods"))

@@ -72,7 +72,7 @@ import Testing
     }
 
     static func meshsim(_ arguments: [String]) async throws -> MeshsimRunner.Output {
-        try await onOwnThread { try MeshsimRunner.run(arguments, timeout: 60) }
+        try await MeshsimRunner.run(arguments, timeout: 60)
     }
 
     static func curl(_ arguments: [String]) async throws -> String {

@@ -57,7 +57,7 @@ import Testing
         }
     }
 
-    static func curl(_ url: String) throws -> (status: Int32, output: String) {
+    static func curl(_ url: String) async throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
         process.arguments = ["-sS", "-i", "--max-time", "20", url]
@@ -70,36 +70,36 @@ import Testing
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
-    @Test func servesUntilSIGTERMThenExitsCleanly() throws {
+    @Test func servesUntilSIGTERMThenExitsCleanly() async throws {
         let backend = try RunningBackend([
             "--listen", "127.0.0.1:0", "--name", "ratings", "--version", "v3", "--body-bytes", "100", "--seed", "5",
         ])
         defer { _ = backend.stop() }
         let port = try #require(backend.listeningPort(), "no listening line in: \(backend.text)")
 
-        let answer = try Self.curl("http://127.0.0.1:\(port)/anything")
+        let answer = try await Self.curl("http://127.0.0.1:\(port)/anything")
         #expect(answer.status == 0, "\(answer.output)")
         #expect(answer.output.hasPrefix("HTTP/1.1 200 OK"))
         #expect(answer.output.contains("x-meshsim-workload: ratings\r\n"))
         #expect(answer.output.contains("x-meshsim-version: v3\r\n"))
         #expect(answer.output.contains("x-meshsim-pod: ratings-0\r\n"))
         #expect(answer.output.contains("content-length: 100\r\n"))
-        let status = try Self.curl("http://127.0.0.1:\(port)/status/418")
+        let status = try await Self.curl("http://127.0.0.1:\(port)/status/418")
         #expect(status.output.hasPrefix("HTTP/1.1 418"))
 
         #expect(backend.stop(), "did not exit on SIGTERM")
         #expect(backend.process.terminationReason == .exit)
         #expect(backend.process.terminationStatus == 0)
         #expect(backend.text.contains("2 requests served"))
-        let after = try Self.curl("http://127.0.0.1:\(port)/")
+        let after = try await Self.curl("http://127.0.0.1:\(port)/")
         #expect(after.status != 0, "still answering after exit")
     }
 
-    @Test func behaviourFlagsApply() throws {
+    @Test func behaviourFlagsApply() async throws {
         let backend = try RunningBackend(["--listen", "127.0.0.1:0", "--name", "flaky", "--error-rate", "100%", "--error-code", "502"])
         defer { _ = backend.stop() }
         let port = try #require(backend.listeningPort(), "no listening line in: \(backend.text)")
-        let answer = try Self.curl("http://127.0.0.1:\(port)/")
+        let answer = try await Self.curl("http://127.0.0.1:\(port)/")
         #expect(answer.output.hasPrefix("HTTP/1.1 502"))
         #expect(answer.output.contains("x-meshsim-fault: error-rate\r\n"))
         #expect(backend.stop())
@@ -115,17 +115,17 @@ import Testing
         (["--name", "two words"], "--name: \"two words\""),
         (["--version", "v1"], "--name"),
     ])
-    func badFlagsFailWithAClearMessage(arguments: [String], message: String) throws {
-        let output = try MeshsimRunner.run(["backend"] + arguments, timeout: 30)
+    func badFlagsFailWithAClearMessage(arguments: [String], message: String) async throws {
+        let output = try await MeshsimRunner.run(["backend"] + arguments, timeout: 30)
         #expect(output.status != 0)
         #expect(output.stderr.contains(message), "\(output.stderr)")
     }
 
-    @Test func anAddressInUseIsAnError() throws {
+    @Test func anAddressInUseIsAnError() async throws {
         let first = try RunningBackend(["--listen", "127.0.0.1:0", "--name", "first"])
         defer { _ = first.stop() }
         let port = try #require(first.listeningPort(), "no listening line in: \(first.text)")
-        let second = try MeshsimRunner.run(["backend", "--listen", "127.0.0.1:\(port)", "--name", "second"], timeout: 30)
+        let second = try await MeshsimRunner.run(["backend", "--listen", "127.0.0.1:\(port)", "--name", "second"], timeout: 30)
         #expect(second.status != 0)
         #expect(second.stderr.contains("cannot listen on 127.0.0.1:\(port)"), "\(second.stderr)")
     }

@@ -39,10 +39,10 @@ final class FixtureServer {
 }
 
 @Suite(.serialized) struct LoadCommandTests {
-    @Test func exactSplitPassesWithCheck() throws {
+    @Test func exactSplitPassesWithCheck() async throws {
         let server = try FixtureServer(["pattern", "20"])
         defer { server.stop() }
-        let output = try MeshsimRunner.run(["load", server.url, "--requests", "200", "--concurrency", "2", "--expect", "v1=95,v2=5", "--exact", "--check"])
+        let output = try await MeshsimRunner.run(["load", server.url, "--requests", "200", "--concurrency", "2", "--expect", "v1=95,v2=5", "--exact", "--check"])
         #expect(output.status == 0)
         #expect(output.stdout.contains("v1         190"))
         #expect(output.stdout.contains("v2         10"))
@@ -50,23 +50,23 @@ final class FixtureServer {
         #expect(output.stdout.hasSuffix("verdict: PASS\n"))
     }
 
-    @Test func skewedSplitFailsTheCheck() throws {
+    @Test func skewedSplitFailsTheCheck() async throws {
         let server = try FixtureServer(["pattern", "20"])
         defer { server.stop() }
-        let output = try MeshsimRunner.run(["load", server.url, "--requests", "1000", "--concurrency", "4", "--expect", "v1=90,v2=10", "--check", "--quiet"])
+        let output = try await MeshsimRunner.run(["load", server.url, "--requests", "1000", "--concurrency", "4", "--expect", "v1=90,v2=10", "--check", "--quiet"])
         #expect(output.status == 1)
         #expect(output.stdout.contains("verdict: FAIL"))
         #expect(output.stdout.contains("chi-square"))
         // Without --check the verdict is reported but does not fail the command.
-        let unchecked = try MeshsimRunner.run(["load", server.url, "--requests", "1000", "--concurrency", "4", "--expect", "v1=90,v2=10", "--quiet"])
+        let unchecked = try await MeshsimRunner.run(["load", server.url, "--requests", "1000", "--concurrency", "4", "--expect", "v1=90,v2=10", "--quiet"])
         #expect(unchecked.status == 0)
         #expect(unchecked.stdout.contains("verdict: FAIL"))
     }
 
-    @Test func jsonReportHasTheDocumentedFields() throws {
+    @Test func jsonReportHasTheDocumentedFields() async throws {
         let server = try FixtureServer(["pattern", "20"])
         defer { server.stop() }
-        let output = try MeshsimRunner.run(["load", server.url, "--requests", "40", "--concurrency", "2", "--expect", "v1=95,v2=5", "--output", "json"])
+        let output = try await MeshsimRunner.run(["load", server.url, "--requests", "40", "--concurrency", "2", "--expect", "v1=95,v2=5", "--output", "json"])
         #expect(output.status == 0)
         let json = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
         #expect(json["requests"] as? Int == 40)
@@ -86,23 +86,23 @@ final class FixtureServer {
         #expect(output.stdout.hasPrefix("{"))
     }
 
-    @Test func configsGiveTheExpectation() throws {
+    @Test func configsGiveTheExpectation() async throws {
         let server = try FixtureServer(["usergroup", "20"])
         defer { server.stop() }
         let configs = ["-f", MeshsimRunner.configs("reviews"), "-f", MeshsimRunner.configs("header-routing")]
-        let beta = try MeshsimRunner.run(["load", server.url, "--requests", "100", "--concurrency", "2", "-H", "x-user-group: beta", "--exact", "--check", "--quiet"] + configs)
+        let beta = try await MeshsimRunner.run(["load", server.url, "--requests", "100", "--concurrency", "2", "-H", "x-user-group: beta", "--exact", "--check", "--quiet"] + configs)
         #expect(beta.status == 0)
         #expect(beta.stdout.contains("configs: default/reviews rule beta-users"))
-        let mix = try MeshsimRunner.run(["load", server.url, "--requests", "1000", "--concurrency", "4", "--mix", MeshsimRunner.configs("load-mix.yaml"), "--exact", "--check", "--quiet"])
+        let mix = try await MeshsimRunner.run(["load", server.url, "--requests", "1000", "--concurrency", "4", "--mix", MeshsimRunner.scenario("load-mix.yaml"), "--exact", "--check", "--quiet"])
         #expect(mix.status == 0)
         #expect(mix.stdout.contains("split of class beta"))
         #expect(mix.stdout.contains("split of class plain"))
     }
 
-    @Test func progressLinesArePlainWithoutATerminal() throws {
+    @Test func progressLinesArePlainWithoutATerminal() async throws {
         let server = try FixtureServer(["pattern", "20"])
         defer { server.stop() }
-        let output = try MeshsimRunner.run(["load", server.url, "--duration", "1s", "--rps", "50", "--interval", "250ms"])
+        let output = try await MeshsimRunner.run(["load", server.url, "--duration", "1s", "--rps", "50", "--interval", "250ms"])
         #expect(output.status == 0)
         let progress = output.stdout.split(separator: "\n").filter { $0.hasPrefix("[") }
         #expect(progress.count >= 2)
@@ -111,7 +111,7 @@ final class FixtureServer {
     }
 
     /// On a terminal (a pseudo-terminal from script(1)) progress is one line redrawn with \r.
-    @Test func progressRedrawsOnATerminal() throws {
+    @Test func progressRedrawsOnATerminal() async throws {
         let server = try FixtureServer(["pattern", "20"])
         defer { server.stop() }
         let command = "\(MeshsimRunner.binary.path) load \(server.url) --duration 1s --rps 50 --interval 250ms"
@@ -133,20 +133,20 @@ final class FixtureServer {
         #expect(text.contains("open loop at 50.0 req/s"))
     }
 
-    @Test func serverClosingMidResponseIsCounted() throws {
+    @Test func serverClosingMidResponseIsCounted() async throws {
         let server = try FixtureServer(["close-mid"])
         defer { server.stop() }
-        let output = try MeshsimRunner.run(["load", server.url, "--requests", "10", "--concurrency", "1", "--quiet"])
+        let output = try await MeshsimRunner.run(["load", server.url, "--requests", "10", "--concurrency", "1", "--quiet"])
         #expect(output.status == 0)
         #expect(output.stdout.contains("errors     10 (closed 10)"))
     }
 
-    @Test func refusedConnectionIsOneLine() throws {
+    @Test func refusedConnectionIsOneLine() async throws {
         // A port that was just free: bind a listener, note the port, close it.
         let server = try FixtureServer(["pattern", "20"])
         let port = server.port
         server.stop()
-        let output = try MeshsimRunner.run(["load", "http://127.0.0.1:\(port)/", "--requests", "5"])
+        let output = try await MeshsimRunner.run(["load", "http://127.0.0.1:\(port)/", "--requests", "5"])
         #expect(output.status == 2)
         #expect(output.stderr.hasPrefix("meshsim load: cannot connect to 127.0.0.1:\(port)"))
         #expect(output.stderr.contains("refused"))
@@ -165,14 +165,14 @@ final class FixtureServer {
         (["--expect", "v1=100", "-f", "configs/reviews"], "meshsim load: give --expect or -f, not both: -f derives the expected shares from the configs"),
         (["--check"], "meshsim load: --check has nothing to check: give --expect, -f CONFIGS, or expect in the --mix file"),
     ])
-    func badInputIsOneLineAndExitsTwo(arguments: [String], message: String) throws {
-        let output = try MeshsimRunner.run(["load", "http://127.0.0.1:9/", "--requests", "1"] + arguments)
+    func badInputIsOneLineAndExitsTwo(arguments: [String], message: String) async throws {
+        let output = try await MeshsimRunner.run(["load", "http://127.0.0.1:9/", "--requests", "1"] + arguments)
         #expect(output.status == 2)
         #expect(output.stderr == message + "\n")
     }
 
-    @Test func badURLIsOneLine() throws {
-        let output = try MeshsimRunner.run(["load", "https://example.com/"])
+    @Test func badURLIsOneLine() async throws {
+        let output = try await MeshsimRunner.run(["load", "https://example.com/"])
         #expect(output.status == 2)
         #expect(output.stderr == "meshsim load: https://example.com/: https is not supported; meshsim load speaks plain HTTP (use http://)\n")
     }

@@ -27,8 +27,24 @@ struct MeshsimRunner {
         repositoryRoot.appendingPathComponent("configs").appendingPathComponent(relative).path
     }
 
+    /// A file under scenarios/ (route test cases, load mixes: inputs that are not Istio resources).
+    static func scenario(_ relative: String) -> String {
+        repositoryRoot.appendingPathComponent("scenarios").appendingPathComponent(relative).path
+    }
+
     /// Runs meshsim with `arguments`, feeding `stdin`, killing it if it outlives `timeout` seconds.
-    static func run(_ arguments: [String], stdin: String? = nil, timeout: TimeInterval = 60) throws -> Output {
+    /// The waiting happens on a thread of its own: blocking one of the few threads of Swift's
+    /// cooperative pool (two on this machine) would stall every other test running meanwhile.
+    static func run(_ arguments: [String], stdin: String? = nil, timeout: TimeInterval = 60) async throws -> Output {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(with: Result { try runBlocking(arguments, stdin: stdin, timeout: timeout) })
+            }
+            thread.start()
+        }
+    }
+
+    private static func runBlocking(_ arguments: [String], stdin: String?, timeout: TimeInterval) throws -> Output {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments

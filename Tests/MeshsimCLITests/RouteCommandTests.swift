@@ -5,8 +5,8 @@ import Testing
 @Suite struct RouteCommandTests {
     let headerRouting = ["-f", MeshsimRunner.configs("reviews"), "-f", MeshsimRunner.configs("header-routing")]
 
-    @Test func betaHeaderReachesV2AsExactJSON() throws {
-        let output = try MeshsimRunner.run(["route"] + headerRouting + ["--output", "json", "-H", "X-User-Group: beta", "/api"])
+    @Test func betaHeaderReachesV2AsExactJSON() async throws {
+        let output = try await MeshsimRunner.run(["route"] + headerRouting + ["--output", "json", "-H", "X-User-Group: beta", "/api"])
         #expect(output.status == 0)
         #expect(output.stderr.isEmpty)
         #expect(
@@ -15,8 +15,8 @@ import Testing
                 + "\n")
     }
 
-    @Test func betaHeaderExplainedAsText() throws {
-        let output = try MeshsimRunner.run(["route"] + headerRouting + ["--authority", "reviews:9080", "-H", "x-user-group: beta", "GET", "/api"])
+    @Test func betaHeaderExplainedAsText() async throws {
+        let output = try await MeshsimRunner.run(["route"] + headerRouting + ["--authority", "reviews:9080", "-H", "x-user-group: beta", "GET", "/api"])
         #expect(output.status == 0)
         #expect(output.stdout.contains("VirtualService  default/reviews"))
         #expect(output.stdout.contains(#"rule            0 "beta-users""#))
@@ -25,14 +25,14 @@ import Testing
         #expect(output.stdout.contains("result          200 -"))
     }
 
-    @Test func everyoneElseGetsTheNinetyFiveFiveSplit() throws {
-        let output = try MeshsimRunner.run(["route"] + headerRouting + ["--output", "json", "-X", "POST", "/api?x=1"])
+    @Test func everyoneElseGetsTheNinetyFiveFiveSplit() async throws {
+        let output = try await MeshsimRunner.run(["route"] + headerRouting + ["--output", "json", "-X", "POST", "/api?x=1"])
         #expect(output.status == 0)
         #expect(
             output.stdout
                 == #"{"status": 200, "responseFlags": "-", "virtualService": "default/reviews", "rule": {"index": 1, "name": "canary"}, "destinations": [{"host": "reviews.default.svc.cluster.local", "subset": "v1", "weight": 95, "fraction": 0.95}, {"host": "reviews.default.svc.cluster.local", "subset": "v2", "weight": 5, "fraction": 0.05}]}"#
                 + "\n")
-        let text = try MeshsimRunner.run(["route"] + headerRouting + ["-H", "x-user-group: alpha", "/"])
+        let text = try await MeshsimRunner.run(["route"] + headerRouting + ["-H", "x-user-group: alpha", "/"])
         #expect(text.stdout.contains(#"skipped         rule 0 "beta-users": match[0]: headers x-user-group: exact "beta" (got "alpha")"#))
     }
 
@@ -43,8 +43,8 @@ import Testing
         ("50-canary-50.yaml", #"[{"host": "reviews.default.svc.cluster.local", "subset": "v1", "weight": 50, "fraction": 0.5}, {"host": "reviews.default.svc.cluster.local", "subset": "v2", "weight": 50, "fraction": 0.5}]"#),
         ("100-all-v2.yaml", #"[{"host": "reviews.default.svc.cluster.local", "subset": "v1", "weight": 0, "fraction": 0.0}, {"host": "reviews.default.svc.cluster.local", "subset": "v2", "weight": 100, "fraction": 1.0}]"#),
     ])
-    func everyRolloutStep(step: String, destinations: String) throws {
-        let output = try MeshsimRunner.run(["route", "-f", MeshsimRunner.configs("reviews"), "-f", MeshsimRunner.configs("rollout/\(step)"), "--output", "json", "/"])
+    func everyRolloutStep(step: String, destinations: String) async throws {
+        let output = try await MeshsimRunner.run(["route", "-f", MeshsimRunner.configs("reviews"), "-f", MeshsimRunner.configs("rollout/\(step)"), "--output", "json", "/"])
         #expect(output.status == 0)
         #expect(
             output.stdout
@@ -52,29 +52,29 @@ import Testing
                 + destinations + "}\n")
     }
 
-    @Test func brokenLabelsReportsTheV2ShareAs503UH() throws {
-        let output = try MeshsimRunner.run(["route", "-f", MeshsimRunner.configs("broken-labels"), "--output", "json", "GET", "/"])
+    @Test func brokenLabelsReportsTheV2ShareAs503UH() async throws {
+        let output = try await MeshsimRunner.run(["route", "-f", MeshsimRunner.configs("broken-labels"), "--output", "json", "GET", "/"])
         #expect(output.status == 0)
         #expect(output.stdout.hasPrefix(#"{"status": 503, "responseFlags": "UH", "virtualService": "default/reviews", "rule": {"index": 0, "name": "canary"}, "destinations": [{"host": "reviews.default.svc.cluster.local", "subset": "v1", "weight": 95, "fraction": 0.95}, {"host": "reviews.default.svc.cluster.local", "subset": "v2", "weight": 5, "fraction": 0.05, "status": 503, "responseFlags": "UH"}], "notes": ["#))
-        let text = try MeshsimRunner.run(["route", "-f", MeshsimRunner.configs("broken-labels"), "/"])
+        let text = try await MeshsimRunner.run(["route", "-f", MeshsimRunner.configs("broken-labels"), "/"])
         #expect(text.stdout.contains("subset v2  port 9080  weight 5  5%  → 503 UH"))
         #expect(text.stdout.contains("result          503 UH"))
     }
 
-    @Test func rateLimitedCanarySplitsSeventyFiveTwentyFive() throws {
-        let output = try MeshsimRunner.run(["route", "-f", MeshsimRunner.configs("rate-limited-canary"), "--output", "json", "/"])
+    @Test func rateLimitedCanarySplitsSeventyFiveTwentyFive() async throws {
+        let output = try await MeshsimRunner.run(["route", "-f", MeshsimRunner.configs("rate-limited-canary"), "--output", "json", "/"])
         #expect(output.status == 0)
         #expect(output.stdout.contains(#""subset": "v1", "weight": 75, "fraction": 0.75}, {"host": "reviews.default.svc.cluster.local", "subset": "v2", "weight": 25, "fraction": 0.25}"#))
     }
 
-    @Test func unknownHostIs404NR() throws {
-        let output = try MeshsimRunner.run(["route"] + headerRouting + ["--authority", "ratings", "--output", "json", "/"])
+    @Test func unknownHostIs404NR() async throws {
+        let output = try await MeshsimRunner.run(["route"] + headerRouting + ["--authority", "ratings", "--output", "json", "/"])
         #expect(output.status == 0)
         #expect(output.stdout.hasPrefix(#"{"status": 404, "responseFlags": "NR", "virtualService": null, "rule": null, "destinations": [], "notes": ["#))
     }
 
-    @Test func noMatchingRuleIs404NRWithEmptyDestinations() throws {
-        try withTemporaryFile(
+    @Test func noMatchingRuleIs404NRWithEmptyDestinations() async throws {
+        try await withTemporaryFile(
             """
             apiVersion: networking.istio.io/v1
             kind: VirtualService
@@ -87,21 +87,21 @@ import Testing
                 route: [{destination: {host: reviews, subset: v2}}]
             """
         ) { path in
-            let output = try MeshsimRunner.run(["route", "-f", MeshsimRunner.configs("reviews"), "-f", path, "--output", "json", "/"])
+            let output = try await MeshsimRunner.run(["route", "-f", MeshsimRunner.configs("reviews"), "-f", path, "--output", "json", "/"])
             #expect(output.status == 0)
             #expect(output.stdout == #"{"status": 404, "responseFlags": "NR", "virtualService": "default/reviews", "rule": null, "destinations": []}"# + "\n")
         }
     }
 
-    @Test func routingFilesAloneSayEndpointsWereNotChecked() throws {
-        let output = try MeshsimRunner.run(["route", "-f", MeshsimRunner.configs("header-routing"), "--output", "json", "-H", "x-user-group: beta", "/"])
+    @Test func routingFilesAloneSayEndpointsWereNotChecked() async throws {
+        let output = try await MeshsimRunner.run(["route", "-f", MeshsimRunner.configs("header-routing"), "--output", "json", "-H", "x-user-group: beta", "/"])
         #expect(output.status == 0)
         #expect(output.stdout.hasPrefix(#"{"status": 200, "responseFlags": "-""#))
         #expect(output.stdout.contains("were not checked"))
     }
 
-    @Test func authorityIsRequiredWhenSeveralHostsAreRouted() throws {
-        try withTemporaryFile(
+    @Test func authorityIsRequiredWhenSeveralHostsAreRouted() async throws {
+        try await withTemporaryFile(
             """
             apiVersion: v1
             kind: Service
@@ -111,16 +111,16 @@ import Testing
               ports: [{name: http, port: 9080}]
             """
         ) { path in
-            let output = try MeshsimRunner.run(["route"] + headerRouting + ["-f", path, "/"])
+            let output = try await MeshsimRunner.run(["route"] + headerRouting + ["-f", path, "/"])
             #expect(output.status != 0)
             #expect(output.stderr.contains("several hosts"))
-            let chosen = try MeshsimRunner.run(["route"] + headerRouting + ["-f", path, "--authority", "ratings", "--output", "json", "/"])
+            let chosen = try await MeshsimRunner.run(["route"] + headerRouting + ["-f", path, "--authority", "ratings", "--output", "json", "/"])
             #expect(chosen.stdout.contains(#""virtualService": null, "rule": null, "destinations": [{"host": "ratings.default.svc.cluster.local", "subset": null, "weight": 100, "fraction": 1.0}]"#))
         }
     }
 
-    @Test func configErrorsExitOneWithFileAndLine() throws {
-        try withTemporaryFile(
+    @Test func configErrorsExitOneWithFileAndLine() async throws {
+        try await withTemporaryFile(
             """
             apiVersion: networking.istio.io/v1
             kind: VirtualService
@@ -132,21 +132,21 @@ import Testing
                 route: [{destination: {host: reviews}}]
             """
         ) { path in
-            let output = try MeshsimRunner.run(["route", "-f", path, "/"])
+            let output = try await MeshsimRunner.run(["route", "-f", path, "/"])
             #expect(output.status == 1)
             #expect(output.stderr.contains("\(path):7: error: VirtualService default/reviews: http[0].match[0].uri.regex: invalid RE2 regex"))
             #expect(output.stdout.isEmpty)
         }
-        let missing = try MeshsimRunner.run(["route", "-f", "/no/such/dir", "/"])
+        let missing = try await MeshsimRunner.run(["route", "-f", "/no/such/dir", "/"])
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("/no/such/dir: error: no such file or directory"))
     }
 }
 
 /// Writes `text` to a fresh temporary .yaml file, runs `body` with its path, then removes it.
-func withTemporaryFile(_ text: String, suffix: String = ".yaml", _ body: (String) throws -> Void) throws {
+func withTemporaryFile(_ text: String, suffix: String = ".yaml", _ body: (String) async throws -> Void) async throws {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("meshsim-\(UUID().uuidString)\(suffix)")
     try Data(text.utf8).write(to: url)
     defer { try? FileManager.default.removeItem(at: url) }
-    try body(url.path)
+    try await body(url.path)
 }

@@ -71,7 +71,7 @@ import Testing
         return String(decoding: data, as: UTF8.self)
     }
 
-    @Test func servesCurlAndStopsOnSIGTERM() throws {
+    @Test func servesCurlAndStopsOnSIGTERM() async throws {
         let serve = try RunningServe([
             "-f", "configs/reviews", "-f", "configs/header-routing", "--listen", "127.0.0.1:0", "--workers", "1",
             "--split", "exact", "--access-log", "-",
@@ -93,7 +93,7 @@ import Testing
         #expect(serve.text.contains("meshsim serve stopped on signal 15: 2 requests"))
     }
 
-    @Test func noDebugHeadersLeavesThemOut() throws {
+    @Test func noDebugHeadersLeavesThemOut() async throws {
         let serve = try RunningServe(["-f", "configs/reviews", "--listen", "127.0.0.1:0", "--workers", "1", "--no-debug-headers"])
         defer { _ = serve.stop() }
         let port = try #require(serve.listeningPort(), "no listening line in: \(serve.text)")
@@ -103,7 +103,7 @@ import Testing
         #expect(!answer.contains("x-meshsim-destination"))
     }
 
-    @Test func invalidConfigExitsOneWithFileAndLineAndStartsNothing() throws {
+    @Test func invalidConfigExitsOneWithFileAndLineAndStartsNothing() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("meshsim-serve-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -117,7 +117,7 @@ import Testing
               http:
               - route: [{destination: {host: reviews}, weight: many}]
             """.write(to: file, atomically: true, encoding: .utf8)
-        let output = try MeshsimRunner.run(["serve", "-f", file.path, "--listen", "127.0.0.1:0"], timeout: 30)
+        let output = try await MeshsimRunner.run(["serve", "-f", file.path, "--listen", "127.0.0.1:0"], timeout: 30)
         #expect(output.status == 1)
         #expect(output.stderr.contains("bad.yaml:7"))
         #expect(!output.stdout.contains("listening"))

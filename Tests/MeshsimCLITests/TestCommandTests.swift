@@ -5,16 +5,16 @@ import Testing
 @Suite struct TestCommandTests {
     let headerRouting = ["-f", MeshsimRunner.configs("reviews"), "-f", MeshsimRunner.configs("header-routing")]
 
-    @Test func theExampleCasesRunGreenWithFullCoverage() throws {
-        let output = try MeshsimRunner.run(["test"] + headerRouting + [MeshsimRunner.configs("route-tests.yaml"), "--fail-under", "100"])
+    @Test func theExampleCasesRunGreenWithFullCoverage() async throws {
+        let output = try await MeshsimRunner.run(["test"] + headerRouting + [MeshsimRunner.scenario("route-tests.yaml"), "--fail-under", "100"])
         #expect(output.status == 0, "\(output.stdout)\(output.stderr)")
         #expect(output.stdout.contains("PASS  beta users always reach v2"))
         #expect(output.stdout.contains("coverage: 2/2 rules (100%)"))
         #expect(output.stdout.contains("4 passed, 0 failed"))
     }
 
-    @Test func aFailingCaseExitsOneWithTheReason() throws {
-        try withTemporaryFile(
+    @Test func aFailingCaseExitsOneWithTheReason() async throws {
+        try await withTemporaryFile(
             """
             tests:
             - name: beta users reach v1 (wrong)
@@ -26,7 +26,7 @@ import Testing
               expect: {fractions: {v1: 0.95, v2: 0.05}, status: 200}
             """
         ) { cases in
-            let output = try MeshsimRunner.run(["test"] + headerRouting + [cases])
+            let output = try await MeshsimRunner.run(["test"] + headerRouting + [cases])
             #expect(output.status == 1)
             #expect(output.stdout.contains("FAIL  beta users reach v1 (wrong)  (\(cases):2)"))
             #expect(output.stdout.contains("rule: expected canary, got 0 (beta-users)"))
@@ -37,8 +37,8 @@ import Testing
         }
     }
 
-    @Test func failUnderGatesOnRuleCoverage() throws {
-        try withTemporaryFile(
+    @Test func failUnderGatesOnRuleCoverage() async throws {
+        try await withTemporaryFile(
             """
             tests:
             - name: beta users reach v2
@@ -46,21 +46,21 @@ import Testing
               expect: {subset: v2}
             """
         ) { cases in
-            let under = try MeshsimRunner.run(["test"] + headerRouting + [cases, "--fail-under", "60"])
+            let under = try await MeshsimRunner.run(["test"] + headerRouting + [cases, "--fail-under", "60"])
             #expect(under.status == 1)
             #expect(under.stdout.contains("coverage: 1/2 rules (50%)"))
             #expect(under.stdout.contains(#"not reached: default/reviews rule 1 "canary""#))
             #expect(under.stdout.contains("virtual-service.yaml:21)"))
             #expect(under.stdout.contains("coverage 50% is under --fail-under 60%"))
-            let enough = try MeshsimRunner.run(["test"] + headerRouting + [cases, "--fail-under", "50"])
+            let enough = try await MeshsimRunner.run(["test"] + headerRouting + [cases, "--fail-under", "50"])
             #expect(enough.status == 0)
-            let none = try MeshsimRunner.run(["test"] + headerRouting + [cases])
+            let none = try await MeshsimRunner.run(["test"] + headerRouting + [cases])
             #expect(none.status == 0)
         }
     }
 
-    @Test func brokenLabelsCaseCatchesThe503() throws {
-        try withTemporaryFile(
+    @Test func brokenLabelsCaseCatchesThe503() async throws {
+        try await withTemporaryFile(
             """
             tests:
             - name: the canary serves
@@ -69,16 +69,16 @@ import Testing
               expect: {status: 503, responseFlags: UH, fractions: {v1: 0.95, v2: 0.05}}
             """
         ) { cases in
-            let output = try MeshsimRunner.run(["test", "-f", MeshsimRunner.configs("broken-labels"), cases])
+            let output = try await MeshsimRunner.run(["test", "-f", MeshsimRunner.configs("broken-labels"), cases])
             #expect(output.status == 1)
             #expect(output.stdout.contains("status: expected 200, got 503"))
             #expect(output.stdout.contains("PASS  the v2 share fails with no healthy upstream"))
         }
     }
 
-    @Test func everyRolloutStepCanBeAsserted() throws {
+    @Test func everyRolloutStepCanBeAsserted() async throws {
         for (step, v2) in [("00-all-v1.yaml", 0.0), ("05-canary-5.yaml", 0.05), ("25-canary-25.yaml", 0.25), ("50-canary-50.yaml", 0.5), ("100-all-v2.yaml", 1.0)] {
-            try withTemporaryFile(
+            try await withTemporaryFile(
                 """
                 tests:
                 - name: step \(step)
@@ -86,14 +86,14 @@ import Testing
                   expect: {status: 200, fractions: {v1: \(1 - v2), v2: \(v2)}}
                 """
             ) { cases in
-                let output = try MeshsimRunner.run(["test", "-f", MeshsimRunner.configs("reviews"), "-f", MeshsimRunner.configs("rollout/\(step)"), cases, "--fail-under", "100"])
+                let output = try await MeshsimRunner.run(["test", "-f", MeshsimRunner.configs("reviews"), "-f", MeshsimRunner.configs("rollout/\(step)"), cases, "--fail-under", "100"])
                 #expect(output.status == 0, "\(step): \(output.stdout)")
             }
         }
     }
 
-    @Test func malformedCasesFileIsAnErrorWithItsLine() throws {
-        try withTemporaryFile(
+    @Test func malformedCasesFileIsAnErrorWithItsLine() async throws {
+        try await withTemporaryFile(
             """
             tests:
             - name: typo
@@ -101,13 +101,13 @@ import Testing
                 subsett: v2
             """
         ) { cases in
-            let output = try MeshsimRunner.run(["test"] + headerRouting + [cases])
+            let output = try await MeshsimRunner.run(["test"] + headerRouting + [cases])
             #expect(output.status == 1)
             #expect(output.stderr.contains("\(cases):4: error:"))
             #expect(output.stderr.contains("subsett"))
         }
-        try withTemporaryFile("tests:\n- name: nothing expected\n  request: {path: /}\n  expect: {}\n") { cases in
-            let output = try MeshsimRunner.run(["test"] + headerRouting + [cases])
+        try await withTemporaryFile("tests:\n- name: nothing expected\n  request: {path: /}\n  expect: {}\n") { cases in
+            let output = try await MeshsimRunner.run(["test"] + headerRouting + [cases])
             #expect(output.status == 1)
             #expect(output.stderr.contains("expects nothing"))
         }

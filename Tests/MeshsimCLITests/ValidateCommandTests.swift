@@ -35,8 +35,8 @@ private let invalidVirtualService = """
     """
 
 @Suite struct ValidateCommandTests {
-    @Test func configsExamplesAreValid() throws {
-        let output = try MeshsimRunner.run(["validate", MeshsimRunner.configs("")])
+    @Test func configsExamplesAreValid() async throws {
+        let output = try await MeshsimRunner.run(["validate", MeshsimRunner.configs("")])
         #expect(output.status == 0, "\(output.stdout)\(output.stderr)")
         #expect(!output.stdout.contains(": error: "))
         let summary = try #require(output.stdout.split(separator: "\n").last)
@@ -44,15 +44,15 @@ private let invalidVirtualService = """
     }
 
     @Test(arguments: ["reviews", "header-routing", "broken-labels", "rate-limited-canary", "rollout"])
-    func eachExampleIsValidWithDashF(example: String) throws {
-        let output = try MeshsimRunner.run(["validate", "-f", MeshsimRunner.configs(example)])
+    func eachExampleIsValidWithDashF(example: String) async throws {
+        let output = try await MeshsimRunner.run(["validate", "-f", MeshsimRunner.configs(example)])
         #expect(output.status == 0, "\(output.stdout)\(output.stderr)")
     }
 
-    @Test func invalidFileExitsOneWithFileLineDiagnostics() throws {
+    @Test func invalidFileExitsOneWithFileLineDiagnostics() async throws {
         let scratch = try ScratchDirectory()
         let file = try scratch.write("vs.yaml", invalidVirtualService)
-        let output = try MeshsimRunner.run(["validate", "-f", file])
+        let output = try await MeshsimRunner.run(["validate", "-f", file])
         #expect(output.status == 1)
         #expect(output.stdout.split(separator: "\n").map(String.init) == [
             "\(file):12: error: VirtualService default/reviews: http[0].route[1].weight: weight -5 < 0",
@@ -60,11 +60,11 @@ private let invalidVirtualService = """
         ])
     }
 
-    @Test func readsStdin() throws {
-        let output = try MeshsimRunner.run(["validate", "-"], stdin: invalidVirtualService)
+    @Test func readsStdin() async throws {
+        let output = try await MeshsimRunner.run(["validate", "-"], stdin: invalidVirtualService)
         #expect(output.status == 1)
         #expect(output.stdout.hasPrefix("<stdin>:12: error: VirtualService default/reviews: http[0].route[1].weight: weight -5 < 0\n"))
-        let valid = try MeshsimRunner.run(["validate", "-f", "-", "--namespace", "shop"], stdin: """
+        let valid = try await MeshsimRunner.run(["validate", "-f", "-", "--namespace", "shop"], stdin: """
             apiVersion: networking.istio.io/v1
             kind: DestinationRule
             metadata: {name: reviews}
@@ -74,8 +74,8 @@ private let invalidVirtualService = """
         #expect(valid.stdout == "valid: 1 Istio resource in 1 file, 0 errors, 0 warnings\n")
     }
 
-    @Test func warningsAloneDoNotFail() throws {
-        let output = try MeshsimRunner.run(["validate", "-"], stdin: """
+    @Test func warningsAloneDoNotFail() async throws {
+        let output = try await MeshsimRunner.run(["validate", "-"], stdin: """
             apiVersion: networking.istio.io/v1
             kind: DestinationRule
             metadata: {name: reviews, namespace: shop}
@@ -89,7 +89,7 @@ private let invalidVirtualService = """
         #expect(output.stdout.hasSuffix("valid: 1 Istio resource in 1 file, 0 errors, 1 warning\n"))
     }
 
-    @Test func loadErrorsFailToo() throws {
+    @Test func loadErrorsFailToo() async throws {
         let scratch = try ScratchDirectory()
         let file = try scratch.write("dr.yaml", """
             apiVersion: networking.istio.io/v1
@@ -101,19 +101,19 @@ private let invalidVirtualService = """
               - name: v1
                 lables: {version: v1}
             """)
-        let output = try MeshsimRunner.run(["validate", file])
+        let output = try await MeshsimRunner.run(["validate", file])
         #expect(output.status == 1)
         #expect(output.stdout.contains("\(file):8: error: DestinationRule default/reviews: subsets[0].lables: unknown field \"lables\""))
-        let missing = try MeshsimRunner.run(["validate", scratch.url.appendingPathComponent("nope.yaml").path])
+        let missing = try await MeshsimRunner.run(["validate", scratch.url.appendingPathComponent("nope.yaml").path])
         #expect(missing.status == 1)
         #expect(missing.stdout.contains("nope.yaml: error: no such file or directory"))
     }
 
-    @Test func diagnosticsAreOrderedByFileAndLine() throws {
+    @Test func diagnosticsAreOrderedByFileAndLine() async throws {
         let scratch = try ScratchDirectory()
         let broken = try scratch.write("b.yaml", "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: se}\nspec: {hosts: [a.b], bogus: 1}\n")
         let invalid = try scratch.write("a.yaml", invalidVirtualService)
-        let output = try MeshsimRunner.run(["validate", "-f", broken, invalid])
+        let output = try await MeshsimRunner.run(["validate", "-f", broken, invalid])
         #expect(output.status == 1)
         #expect(output.stdout.split(separator: "\n").map(String.init) == [
             "\(invalid):12: error: VirtualService default/reviews: http[0].route[1].weight: weight -5 < 0",
@@ -122,8 +122,8 @@ private let invalidVirtualService = """
         ])
     }
 
-    @Test func jsonOutputListsEveryDiagnostic() throws {
-        let output = try MeshsimRunner.run(["validate", "--output", "json", "-"], stdin: invalidVirtualService + """
+    @Test func jsonOutputListsEveryDiagnostic() async throws {
+        let output = try await MeshsimRunner.run(["validate", "--output", "json", "-"], stdin: invalidVirtualService + """
 
             ---
             apiVersion: networking.istio.io/v1
@@ -144,15 +144,15 @@ private let invalidVirtualService = """
         #expect(array[1]["field"] as? String == "trafficPolicy.outlierDetection.consecutiveErrors")
     }
 
-    @Test func jsonOutputOfValidInputIsAnEmptyArray() throws {
-        let output = try MeshsimRunner.run(["validate", "-o", "json", MeshsimRunner.configs("reviews")])
+    @Test func jsonOutputOfValidInputIsAnEmptyArray() async throws {
+        let output = try await MeshsimRunner.run(["validate", "-o", "json", MeshsimRunner.configs("reviews")])
         #expect(output.status == 0)
         let array = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [Any])
         #expect(array.isEmpty)
     }
 
-    @Test func withoutInputItIsAUsageError() throws {
-        let output = try MeshsimRunner.run(["validate"])
+    @Test func withoutInputItIsAUsageError() async throws {
+        let output = try await MeshsimRunner.run(["validate"])
         #expect(output.status != 0 && output.status != 1)
         #expect(output.stderr.contains("give the files or directories to validate"))
     }

@@ -1,3 +1,4 @@
+import MeshHTTP2
 import NIOCore
 import NIOHTTP1
 
@@ -7,7 +8,7 @@ import NIOHTTP1
 /// without NIO's `HTTPServerPipelineHandler` and its extra `epoll_ctl` calls. While a request's
 /// body is arriving, the socket is read only when the exchange can take more of it
 /// (backpressure towards the client).
-final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
+final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, ExchangeDownstream {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -28,9 +29,18 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Where the client connects from, for `x-forwarded-for` and source-IP hashing.
     private(set) var remoteIP: String = ""
 
-    init(worker: Worker, connectionGuard: ConnectionGuard) {
+    /// The request decoder before this handler, removed when the connection upgrades to h2c.
+    private let decoder: ByteToMessageHandler<HTTPRequestDecoder>?
+    private let http2Configuration: HTTP2Configuration
+    /// An `Upgrade: h2c` request whose end is awaited before switching protocols.
+    private var upgradeRequest: HTTPRequestHead?
+
+    init(worker: Worker, connectionGuard: ConnectionGuard, decoder: ByteToMessageHandler<HTTPRequestDecoder>? = nil,
+         http2Configuration: HTTP2Configuration = .default) {
         self.worker = worker
         self.connectionGuard = connectionGuard
+        self.decoder = decoder
+        self.http2Configuration = http2Configuration
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -43,6 +53,8 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     var isWritable: Bool { context?.channel.isWritable ?? false }
+    var allocator: ByteBufferAllocator { context?.channel.allocator ?? ByteBufferAllocator() }
+    var http2: HTTP2DownstreamStream? { nil }
 
     // MARK: inbound
 
@@ -57,8 +69,17 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func deliver(_ part: HTTPServerRequestPart) {
+        if let upgrade = upgradeRequest {
+            if case .end = part { switchToHTTP2(upgrade) }
+            return
+        }
         switch part {
         case .head(let head):
+            if decoder != nil, exchange == nil, queue.isEmpty, Self.asksForH2C(head) {
+                connectionGuard.requestHeadReceived()
+                upgradeRequest = head
+                return
+            }
             connectionGuard.requestHeadReceived()
             worker.stats.downstream.activeRequests += 1
             let exchange = Exchange(worker: worker, downstream: self, head: head)
@@ -66,8 +87,8 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
             exchange.start()
         case .body(let buffer):
             exchange?.receiveBody(buffer)
-        case .end:
-            exchange?.receiveEnd()
+        case .end(let trailers):
+            exchange?.receiveEnd(trailers: trailers)
         }
     }
 
@@ -103,6 +124,51 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
             exchange.downstreamClosed()
         }
         context.fireChannelInactive()
+    }
+
+    // MARK: h2c upgrade (RFC 7540 §3.2)
+
+    /// `Upgrade: h2c` with one HTTP2-Settings and no body (a body would have to be read as
+    /// HTTP/1.1 before switching; such requests are served over HTTP/1.1, as nghttpx does).
+    static func asksForH2C(_ head: HTTPRequestHead) -> Bool {
+        guard head.version == .http1_1,
+              head.headers[canonicalForm: "upgrade"].contains(where: { $0.lowercased() == "h2c" }),
+              head.headers[canonicalForm: "connection"].contains(where: { $0.lowercased() == "http2-settings" }),
+              head.headers["http2-settings"].count == 1,
+              !head.headers.contains(name: "transfer-encoding")
+        else { return false }
+        let length = head.headers.first(name: "content-length") ?? "0"
+        return length == "0"
+    }
+
+    /// Answers 101 and hands the connection to the HTTP/2 codec, where the upgrading request is
+    /// stream 1. Bytes the decoder read past the request (the client preface) follow it there.
+    private func switchToHTTP2(_ request: HTTPRequestHead) {
+        upgradeRequest = nil
+        guard let context, let decoder else { return }
+        let connection: HTTP2ServerConnection
+        do {
+            connection = try HTTP2ServerConnection(
+                configuration: http2Configuration,
+                delegate: HTTP2DownstreamConnection(worker: worker, remoteIP: remoteIP),
+                upgradeRequest: request)
+        } catch {
+            answerProtocolError(error)
+            return
+        }
+        closing = true
+        var switching = context.channel.allocator.buffer(capacity: 96)
+        switching.writeStaticString("HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: h2c\r\n\r\n")
+        context.writeAndFlush(wrapOutboundOut(switching), promise: nil)
+        do {
+            let pipeline = context.pipeline.syncOperations
+            pipeline.removeHandler(context: context, promise: nil)
+            try pipeline.addHandler(connection, position: .after(decoder))
+            worker.markHTTP2(context.channel)
+            pipeline.removeHandler(decoder, promise: nil)
+        } catch {
+            context.close(promise: nil)
+        }
     }
 
     // MARK: read control

@@ -32,7 +32,16 @@ extension Exchange: UpstreamConnectionDelegate {
         HeaderRules.apply(forward?.responseHeaders, to: &headers)
         addDebugHeaders(to: &headers)
 
+        if requestProtocol == .grpc { grpcStatus = headers.first(name: "grpc-status") }
         let bodyless = head.method == .HEAD || (100..<200).contains(status) || status == 204 || status == 304
+        if let stream = downstream.http2 {
+            // HTTP/2 frames the body itself; a bodyless answer ends with its HEADERS.
+            responseFraming = bodyless ? .none : .contentLength
+            responseStarted = true
+            responseCode = status
+            stream.sendHead(status: status, headers: headers, endStream: bodyless)
+            return
+        }
         if bodyless {
             responseFraming = .none
         } else if upstreamLength != nil {
@@ -52,7 +61,7 @@ extension Exchange: UpstreamConnectionDelegate {
         addConnectionHeader(to: &headers)
         responseStarted = true
         responseCode = status
-        var buffer = downstream.context?.channel.allocator.buffer(capacity: 512) ?? ByteBuffer()
+        var buffer = downstream.allocator.buffer(capacity: 512)
         ResponseSerializer.writeHead(status: status, reason: nil, version: head.version, headers: headers, into: &buffer)
         downstream.write(buffer)
     }
@@ -66,9 +75,13 @@ extension Exchange: UpstreamConnectionDelegate {
         case .none:
             return
         case .contentLength, .untilClose:
-            downstream.write(buffer)
+            if let stream = downstream.http2 {
+                stream.sendBody(buffer)
+            } else {
+                downstream.write(buffer)
+            }
         case .chunked:
-            var header = downstream.context?.channel.allocator.buffer(capacity: 16) ?? ByteBuffer()
+            var header = downstream.allocator.buffer(capacity: 16)
             ResponseSerializer.writeChunkHeader(size: size, into: &header)
             downstream.write(header)
             downstream.write(buffer)
@@ -85,9 +98,28 @@ extension Exchange: UpstreamConnectionDelegate {
         if responseStarted { downstream.flush() }
     }
 
-    func upstreamResponseEnd() {
+    func upstreamResponseEnd(trailers: HTTPHeaders?) {
         guard !finished, responseStarted else { return }
-        if responseFraming == .chunked { downstream.write(worker.lastChunk) }
+        if requestProtocol == .grpc, let status = trailers?.first(name: "grpc-status") { grpcStatus = status }
+        if let stream = downstream.http2 {
+            // Trailers (gRPC's `grpc-status`) pass through; a bodyless answer already ended.
+            if responseFraming != .none { stream.sendEnd(trailers: trailers.flatMap { $0.isEmpty ? nil : $0 }) }
+        } else if responseFraming == .chunked {
+            if let trailers, !trailers.isEmpty {
+                var last = downstream.allocator.buffer(capacity: 64)
+                last.writeStaticString("0\r\n")
+                for (name, value) in trailers {
+                    last.writeString(name)
+                    last.writeStaticString(": ")
+                    last.writeString(value)
+                    last.writeStaticString("\r\n")
+                }
+                last.writeStaticString("\r\n")
+                downstream.write(last)
+            } else {
+                downstream.write(worker.lastChunk)
+            }
+        }
         downstream.flush()
         responseComplete = true
         if let upstream {
@@ -164,13 +196,21 @@ extension Exchange: UpstreamConnectionDelegate {
         headers.add(name: "date", value: worker.date.current())
         headers.add(name: "server", value: "meshsim")
         for (name, value) in extraHeaders { headers.add(name: name, value: value) }
+        if requestProtocol == .grpc { grpcStatus = headers.first(name: "grpc-status") }
         addDebugHeaders(to: &headers)
-        addConnectionHeader(to: &headers)
         responseStarted = true
         responseCode = status
         responseComplete = true
         responseBytes = head.method == .HEAD ? 0 : bodyBytes
-        var buffer = downstream.context?.channel.allocator.buffer(capacity: 256 + bodyBytes) ?? ByteBuffer()
+        if let stream = downstream.http2 {
+            let sendsBody = bodyBytes > 0 && head.method != .HEAD
+            stream.sendHead(status: status, headers: headers, endStream: !sendsBody)
+            if sendsBody, let body { stream.sendBody(downstream.allocator.buffer(string: body), endStream: true) }
+            finish()
+            return
+        }
+        addConnectionHeader(to: &headers)
+        var buffer = downstream.allocator.buffer(capacity: 256 + bodyBytes)
         ResponseSerializer.writeHead(status: status, version: head.version, headers: headers, into: &buffer)
         if let body, head.method != .HEAD { buffer.writeString(body) }
         downstream.write(buffer)

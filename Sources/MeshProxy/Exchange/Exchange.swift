@@ -10,7 +10,7 @@ import NIOHTTP1
 /// arrived, whatever is applied meanwhile.
 final class Exchange {
     let worker: Worker
-    let downstream: DownstreamHandler
+    let downstream: ExchangeDownstream
     let head: HTTPRequestHead
     let snapshot: RoutingSnapshot
     let startTime = NIODeadline.now()
@@ -30,6 +30,10 @@ final class Exchange {
     /// The body so far, kept to replay on a retry; nil once it outgrows the retry buffer.
     var replay: [ByteBuffer]? = []
     var replayBytes = 0
+    /// The client's request trailers (HTTP/2, or chunked HTTP/1.1), forwarded with the end.
+    var requestTrailers: HTTPHeaders?
+    /// HTTP/2 request body bytes not yet handed back to the client's flow-control windows.
+    var unconsumedBytes = 0
 
     // Routing.
     var forward: Forward?
@@ -69,6 +73,9 @@ final class Exchange {
     var closeAfterResponse: Bool
     var finished = false
     var notifyOnRequestEnd = false
+    /// `grpc-status` of the answer to a gRPC request (trailers, or a trailers-only head).
+    var grpcStatus: String?
+    var requestProtocol: RequestProtocol { RequestProtocol(head: head) }
 
     var routeTimer: Scheduled<Void>?
     var perTryTimer: Scheduled<Void>?
@@ -80,12 +87,26 @@ final class Exchange {
         case chunked
     }
 
-    init(worker: Worker, downstream: DownstreamHandler, head: HTTPRequestHead) {
+    /// - Parameter http2EndStream: for an HTTP/2 stream, whether its HEADERS ended it (no body).
+    init(worker: Worker, downstream: ExchangeDownstream, head: HTTPRequestHead, http2EndStream: Bool? = nil) {
         self.worker = worker
         self.downstream = downstream
         self.head = head
         self.snapshot = worker.snapshot
         self.startWallClock = worker.accessLog == nil ? 0 : HTTPDateCache.wallClockNanoseconds()
+        if let http2EndStream {
+            // HTTP/2 frames its own body; towards an HTTP/1.1 upstream it is chunked unless
+            // the client declared a length.
+            closeAfterResponse = false
+            if http2EndStream {
+                requestFraming = .none
+            } else if let length = head.headers.first(name: "content-length") {
+                requestFraming = length == "0" ? .none : .contentLength
+            } else {
+                requestFraming = .chunked
+            }
+            return
+        }
         self.closeAfterResponse = !head.isKeepAlive
         if head.headers.contains(name: "transfer-encoding") {
             requestFraming = .chunked
@@ -214,9 +235,14 @@ final class Exchange {
                 replayBytes = 0
             }
         }
+        if downstream.http2 != nil { unconsumedBytes += buffer.readableBytes }
         if let upstream, pendingBody.isEmpty, upstream.isWritable {
-            upstream.write(.body(.byteBuffer(buffer)))
-            upstreamNeedsFlush = true
+            writeUpstreamBody(buffer, to: upstream)
+            if downstream.http2 != nil {
+                upstream.flush()
+            } else {
+                upstreamNeedsFlush = true
+            }
         } else {
             pendingBody.append(buffer)
             pendingBytes += buffer.readableBytes
@@ -224,7 +250,26 @@ final class Exchange {
         }
     }
 
-    func receiveEnd() {
+    /// Writes request body upstream; for an HTTP/2 client, its windows open again once the
+    /// bytes reached the upstream socket (so a slow upstream slows the client).
+    func writeUpstreamBody(_ buffer: ByteBuffer, to upstream: UpstreamConnection) {
+        guard let stream = downstream.http2, unconsumedBytes > 0 else {
+            upstream.write(.body(.byteBuffer(buffer)))
+            return
+        }
+        let size = buffer.readableBytes
+        let promise = worker.eventLoop.makePromise(of: Void.self)
+        promise.futureResult.assumeIsolated().whenComplete { [self] _ in
+            // Replayed bytes (a retry) were returned already: never return more than received.
+            let returned = min(size, unconsumedBytes)
+            unconsumedBytes -= returned
+            stream.consume(returned)
+        }
+        upstream.write(.body(.byteBuffer(buffer)), promise: promise)
+    }
+
+    func receiveEnd(trailers: HTTPHeaders? = nil) {
+        if let trailers, !trailers.isEmpty { requestTrailers = trailers }
         if notifyOnRequestEnd {
             // Answered before the (bodyless) request's end was decoded; the connection stays.
             notifyOnRequestEnd = false
@@ -235,7 +280,7 @@ final class Exchange {
         guard !finished else { return }
         requestEnded = true
         if let upstream, pendingBody.isEmpty {
-            upstream.write(.end(nil))
+            upstream.write(.end(requestTrailers))
             upstream.flush()
             upstreamNeedsFlush = false
             upstreamRequestEnded = true
@@ -255,11 +300,11 @@ final class Exchange {
     func drainPendingBody() {
         guard let upstream else { return }
         while let part = pendingBody.popFirst() {
-            upstream.write(.body(.byteBuffer(part)))
+            writeUpstreamBody(part, to: upstream)
         }
         pendingBytes = 0
         if requestEnded && !upstreamRequestEnded {
-            upstream.write(.end(nil))
+            upstream.write(.end(requestTrailers))
             upstreamRequestEnded = true
         }
         upstream.flush()
@@ -301,9 +346,12 @@ final class Exchange {
         let milliseconds = Double(elapsed.nanoseconds) / 1_000_000
         if let clusterRuntime {
             clusterRuntime.counters.requests.record(
-                code: responseCode, flags: flags, workload: upstreamWorkloadSlot, milliseconds: milliseconds)
+                code: responseCode, flags: flags, workload: upstreamWorkloadSlot, milliseconds: milliseconds,
+                requestProtocol: requestProtocol, grpcStatus: grpcStatus)
         } else {
-            worker.stats.unrouted.record(code: responseCode, flags: flags, workload: 0, milliseconds: milliseconds)
+            worker.stats.unrouted.record(
+                code: responseCode, flags: flags, workload: 0, milliseconds: milliseconds, requestProtocol: requestProtocol,
+                grpcStatus: grpcStatus)
         }
         if let accessLog = worker.accessLog { logAccess(to: accessLog, milliseconds: Int(milliseconds)) }
         guard notifyDownstream else { return }
@@ -326,7 +374,7 @@ final class Exchange {
         let path = head.headers.first(name: "x-envoy-original-path") ?? request?.path ?? head.uri
         log.log(AccessLogEntry(
             startEpochNanoseconds: startWallClock, method: head.method.rawValue, path: path,
-            protocolName: "HTTP/\(head.version.major).\(head.version.minor)", responseCode: responseCode, flags: flags,
+            protocolName: head.version.major == 2 ? "HTTP/2" : "HTTP/\(head.version.major).\(head.version.minor)", responseCode: responseCode, flags: flags,
             bytesReceived: requestBodyBytes, bytesSent: responseBytes, durationMilliseconds: milliseconds,
             upstreamServiceTime: upstreamServiceTime, forwardedFor: forwardedFor,
             userAgent: head.headers.first(name: "user-agent"), requestID: requestID, authority: request?.authority,

@@ -1,3 +1,4 @@
+import MeshHTTP2
 import MeshRouting
 import NIOCore
 
@@ -30,6 +31,8 @@ public struct ProxyConfiguration: Sendable {
     public var debugHeaders: Bool = true
     public var accessLog: AccessLogDestination? = nil
     public var limits = Limits()
+    /// The HTTP/2 codec's limits for downstream connections (prior knowledge and `Upgrade: h2c`).
+    public var http2 = HTTP2Configuration.default
 
     public init(
         host: String = "127.0.0.1", port: Int = 15001, workers: Int = System.coreCount,

@@ -25,6 +25,8 @@ final class Worker {
     private var runtimesByName: [String: ClusterRuntime] = [:]
     /// Open downstream connections, closed at shutdown.
     private var downstreamChannels: [ObjectIdentifier: Channel] = [:]
+    /// Those of them that speak HTTP/2, drained with GOAWAY at shutdown.
+    private var http2Channels: Set<ObjectIdentifier> = []
 
     init(index: Int, eventLoop: EventLoop, configuration: ProxyConfiguration, shared: SharedProxyState, snapshot: RoutingSnapshot) {
         self.index = index
@@ -92,7 +94,22 @@ final class Worker {
         stats.downstream.connectionsAccepted += 1
     }
 
+    func markHTTP2(_ channel: Channel) {
+        http2Channels.insert(ObjectIdentifier(channel))
+    }
+
+    /// Starts HTTP/2's graceful shutdown (GOAWAY, in-flight streams finish) on every HTTP/2
+    /// connection of this loop; returns their close futures.
+    func drainHTTP2() -> [EventLoopFuture<Void>] {
+        http2Channels.compactMap { id in
+            guard let channel = downstreamChannels[id] else { return nil }
+            channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+            return channel.closeFuture
+        }
+    }
+
     func untrack(_ channel: Channel) {
+        http2Channels.remove(ObjectIdentifier(channel))
         if downstreamChannels.removeValue(forKey: ObjectIdentifier(channel)) != nil {
             stats.downstream.activeConnections -= 1
         }

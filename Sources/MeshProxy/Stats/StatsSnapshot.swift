@@ -69,23 +69,35 @@ public struct StatsSnapshot: Sendable, Hashable {
         public var cluster: String?
         public var responseCode: Int
         public var responseFlags: ResponseFlags
+        /// Istio's `request_protocol` as meshsim reports it: `http` (HTTP/1.x), `http/2`, or
+        /// `grpc` (an HTTP/2 request with `content-type: application/grpc…`).
+        public var requestProtocol: String
+        /// Istio's `grpc_response_status` for gRPC requests (`grpc-status` of the trailers, or of
+        /// the head of a trailers-only answer); nil otherwise.
+        public var grpcResponseStatus: String?
         /// The endpoint the last attempt went to; nil when none was reached (no route, no
         /// healthy upstream, overflow, an answer before any attempt).
         public var destination: DestinationWorkload?
 
-        public init(cluster: String?, responseCode: Int, responseFlags: ResponseFlags, destination: DestinationWorkload? = nil) {
+        public init(cluster: String?, responseCode: Int, responseFlags: ResponseFlags, requestProtocol: String = "http",
+                    grpcResponseStatus: String? = nil, destination: DestinationWorkload? = nil) {
             self.cluster = cluster
             self.responseCode = responseCode
             self.responseFlags = responseFlags
+            self.requestProtocol = requestProtocol
+            self.grpcResponseStatus = grpcResponseStatus
             self.destination = destination
         }
 
         public static func < (a: RequestKey, b: RequestKey) -> Bool {
-            ((a.cluster ?? ""), a.responseCode, a.responseFlags.rawValue, a.destination?.instance ?? "")
-                < ((b.cluster ?? ""), b.responseCode, b.responseFlags.rawValue, b.destination?.instance ?? "")
+            ((a.cluster ?? ""), a.responseCode, a.responseFlags.rawValue, a.requestProtocol, a.grpcResponseStatus ?? "", a.destination?.instance ?? "")
+                < ((b.cluster ?? ""), b.responseCode, b.responseFlags.rawValue, b.requestProtocol, b.grpcResponseStatus ?? "", b.destination?.instance ?? "")
         }
 
-        public var description: String { "\(cluster ?? "-") \(destination?.instance ?? "-") \(responseCode) \(responseFlags)" }
+        public var description: String {
+            "\(cluster ?? "-") \(destination?.instance ?? "-") \(responseCode) \(responseFlags) \(requestProtocol)"
+                + (grpcResponseStatus.map { " grpc-status=\($0)" } ?? "")
+        }
     }
 
     public struct RequestStats: Sendable, Hashable {
@@ -191,10 +203,13 @@ public struct StatsSnapshot: Sendable, Hashable {
     public init() {}
 
     /// Requests counted for `cluster` (nil: those that reached none), optionally of one code.
-    public func requestCount(cluster: String?, responseCode: Int? = nil, flags: ResponseFlags? = nil) -> UInt64 {
+    public func requestCount(cluster: String?, responseCode: Int? = nil, flags: ResponseFlags? = nil,
+                             requestProtocol: String? = nil, grpcResponseStatus: String? = nil) -> UInt64 {
         requests.filter { key, _ in
             key.cluster == cluster && (responseCode == nil || key.responseCode == responseCode)
                 && (flags == nil || key.responseFlags == flags)
+                && (requestProtocol == nil || key.requestProtocol == requestProtocol)
+                && (grpcResponseStatus == nil || key.grpcResponseStatus == grpcResponseStatus)
         }.reduce(0) { $0 + $1.value.count }
     }
 

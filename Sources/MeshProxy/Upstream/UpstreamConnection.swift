@@ -6,7 +6,7 @@ import NIOHTTP1
 protocol UpstreamConnectionDelegate: AnyObject {
     func upstreamResponseHead(_ head: HTTPResponseHead)
     func upstreamResponseBody(_ buffer: ByteBuffer)
-    func upstreamResponseEnd()
+    func upstreamResponseEnd(trailers: HTTPHeaders?)
     func upstreamReadComplete()
     func upstreamWritabilityChanged()
     /// The connection closed or failed before the response ended.
@@ -64,8 +64,12 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
         failure = .connectionTermination
     }
 
-    func write(_ part: HTTPClientRequestPart) {
-        context?.write(wrapOutboundOut(part), promise: nil)
+    func write(_ part: HTTPClientRequestPart, promise: EventLoopPromise<Void>? = nil) {
+        guard let context else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        context.write(wrapOutboundOut(part), promise: promise)
     }
 
     func flush() {
@@ -108,7 +112,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
         switch part {
         case .head(let head): delegate.upstreamResponseHead(head)
         case .body(let buffer): delegate.upstreamResponseBody(buffer)
-        case .end: delegate.upstreamResponseEnd()
+        case .end(let trailers): delegate.upstreamResponseEnd(trailers: trailers)
         }
     }
 

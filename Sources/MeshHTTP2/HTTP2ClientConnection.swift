@@ -1,0 +1,361 @@
+import CNGHTTP2
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// Receives one client stream's response. Called on the connection's event loop.
+/// Body chunks must be handed back with `connection.consume(_:stream:)` as they are used.
+public protocol HTTP2ClientStreamDelegate: AnyObject {
+    /// The final response head (1xx are skipped). With `endStream` nothing follows.
+    func responseHead(
+        _ head: HTTP2ResponseHead,
+        endStream: Bool,
+        stream: HTTP2StreamID,
+        connection: HTTP2ClientConnection
+    )
+    func responseBody(_ chunk: ByteBuffer, stream: HTTP2StreamID, connection: HTTP2ClientConnection)
+    func responseEnd(trailers: HTTPHeaders?, stream: HTTP2StreamID, connection: HTTP2ClientConnection)
+    /// The stream failed (reset by either side, refused by GOAWAY, or the connection closed).
+    func streamReset(_ reset: HTTP2StreamReset, stream: HTTP2StreamID, connection: HTTP2ClientConnection)
+    /// The request body crossed the stream's high (false) or low (true) watermark.
+    func streamWritabilityChanged(_ isWritable: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection)
+}
+
+extension HTTP2ClientStreamDelegate {
+    public func streamWritabilityChanged(_ isWritable: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
+    }
+}
+
+/// Connection-level events, for pools.
+public protocol HTTP2ClientConnectionDelegate: AnyObject {
+    /// A stream closed or the server's SETTINGS changed MAX_CONCURRENT_STREAMS.
+    func streamCapacityChanged(_ connection: HTTP2ClientConnection)
+    /// The server sent GOAWAY: open no new streams; streams above `lastStreamID` were refused.
+    func goAwayReceived(lastStreamID: HTTP2StreamID, errorCode: HTTP2ErrorCode, connection: HTTP2ClientConnection)
+    func connectionClosed(_ connection: HTTP2ClientConnection)
+}
+
+extension HTTP2ClientConnectionDelegate {
+    public func streamCapacityChanged(_ connection: HTTP2ClientConnection) {}
+    public func goAwayReceived(
+        lastStreamID: HTTP2StreamID,
+        errorCode: HTTP2ErrorCode,
+        connection: HTTP2ClientConnection
+    ) {}
+    public func connectionClosed(_ connection: HTTP2ClientConnection) {}
+}
+
+/// A whole response, as collected by `sendRequest`.
+public struct HTTP2Response: Sendable, Equatable {
+    public var head: HTTP2ResponseHead
+    public var body: ByteBuffer
+    public var trailers: HTTPHeaders?
+}
+
+/// The client side of one HTTP/2 (h2c, prior knowledge) connection: a NIO handler owning an
+/// nghttp2 client session; requests are multiplexed streams within the peer's limit.
+public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
+    public typealias InboundIn = ByteBuffer
+    public typealias OutboundOut = ByteBuffer
+
+    public let configuration: HTTP2Configuration
+    public weak var delegate: (any HTTP2ClientConnectionDelegate)?
+    private var core: NGHTTP2Session?
+    private var isActive = false
+    public private(set) var eventLoop: (any EventLoop)?
+
+    public init(configuration: HTTP2Configuration = .default, delegate: (any HTTP2ClientConnectionDelegate)? = nil) {
+        self.configuration = configuration
+        self.delegate = delegate
+    }
+
+    /// Connects to an h2c server and returns the connection, bound to its event loop.
+    public static func connect(
+        host: String,
+        port: Int,
+        group: any EventLoopGroup,
+        configuration: HTTP2Configuration = .default
+    ) -> EventLoopFuture<NIOLoopBound<HTTP2ClientConnection>> {
+        ClientBootstrap(group: group)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(HTTP2ClientConnection(configuration: configuration))
+                }
+            }
+            .connect(host: host, port: port)
+            .flatMapThrowing { channel in
+                NIOLoopBound(
+                    try channel.pipeline.syncOperations.handler(type: HTTP2ClientConnection.self),
+                    eventLoop: channel.eventLoop
+                )
+            }
+    }
+
+    // MARK: Capacity
+
+    /// Streams this side opened that have not closed yet.
+    public var openStreamCount: Int { self.core?.streams.count ?? 0 }
+
+    /// The server's SETTINGS_MAX_CONCURRENT_STREAMS (or the assumed value until they arrive).
+    public var maxConcurrentStreams: Int {
+        guard let session = self.core?.session else { return 0 }
+        return Int(nghttp2_session_get_remote_settings(session, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS))
+    }
+
+    /// How many more streams may be opened now; 0 after GOAWAY or close.
+    public var availableStreams: Int {
+        guard self.isAcceptingStreams else { return 0 }
+        return max(0, self.maxConcurrentStreams - self.openStreamCount)
+    }
+
+    /// False once GOAWAY was received or sent, stream ids ran out, or the connection closed.
+    public var isAcceptingStreams: Bool {
+        guard let core = self.core, let session = core.session, self.isActive else { return false }
+        return !core.goAwayReceived && !core.goAwaySent
+            && nghttp2_session_get_next_stream_id(session) <= UInt32(Int32.max)
+    }
+
+    /// Response body bytes queued to send (all streams) and their high-water mark.
+    public var outboundQueuedBytes: Int { self.core?.outboundQueuedBytes ?? 0 }
+    public var maxOutboundQueuedBytes: Int { self.core?.maxOutboundQueuedBytes ?? 0 }
+
+    // MARK: Streams
+
+    /// Opens a stream with a request head. Fails with `streamLimitReached` when the server's
+    /// MAX_CONCURRENT_STREAMS are all in use, `connectionGoingAway` after GOAWAY.
+    @discardableResult
+    public func openStream(
+        _ head: HTTP2RequestHead,
+        endStream: Bool,
+        delegate: any HTTP2ClientStreamDelegate
+    ) throws -> HTTP2StreamID {
+        guard let core = self.core, self.isAcceptingStreams else { throw HTTP2CodecError.connectionGoingAway }
+        guard self.availableStreams > 0 else { throw HTTP2CodecError.streamLimitReached(self.maxConcurrentStreams) }
+        let stream = try core.submitRequest(head, endStream: endStream)
+        stream.clientDelegate = delegate
+        return HTTP2StreamID(stream.id)
+    }
+
+    public func sendBody(
+        _ bytes: ByteBuffer,
+        stream: HTTP2StreamID,
+        endStream: Bool = false,
+        promise: EventLoopPromise<Void>? = nil
+    ) throws {
+        let core = try self.requireCore()
+        try core.enqueueBody(try core.stream(stream), bytes, endStream: endStream, promise: promise)
+    }
+
+    /// Ends the request body, with trailers if given.
+    public func sendEnd(stream: HTTP2StreamID, trailers: HTTPHeaders? = nil) throws {
+        let core = try self.requireCore()
+        try core.enqueueEnd(try core.stream(stream), trailers: trailers)
+    }
+
+    public func resetStream(_ stream: HTTP2StreamID, code: HTTP2ErrorCode = .cancel) throws {
+        let core = try self.requireCore()
+        core.resetStream(try core.stream(stream), code: code)
+    }
+
+    /// Returns `bytes` of received response body to the server's windows.
+    public func consume(_ bytes: Int, stream: HTTP2StreamID) {
+        self.core?.consume(stream, bytes)
+    }
+
+    public func isWritable(stream: HTTP2StreamID) -> Bool {
+        (try? self.core?.stream(stream).isWritable) ?? false
+    }
+
+    /// Sends a whole request and collects the whole response (consuming its body as it arrives).
+    /// Stream-level failures (reset, limit, GOAWAY) fail the future; it throws only when the
+    /// handler is not in a pipeline.
+    public func sendRequest(
+        _ head: HTTP2RequestHead,
+        body: ByteBuffer? = nil,
+        trailers: HTTPHeaders? = nil
+    ) throws -> EventLoopFuture<HTTP2Response> {
+        guard let eventLoop = self.eventLoop else { throw HTTP2CodecError.connectionGoingAway }
+        let collector = ResponseCollector(promise: eventLoop.makePromise(), allocator: ByteBufferAllocator())
+        let hasBody = (body?.readableBytes ?? 0) > 0
+        let hasTrailers = !(trailers?.isEmpty ?? true)
+        do {
+            let stream = try self.openStream(head, endStream: !hasBody && !hasTrailers, delegate: collector)
+            if hasBody, let body { try self.sendBody(body, stream: stream, endStream: !hasTrailers) }
+            if hasTrailers { try self.sendEnd(stream: stream, trailers: trailers) }
+        } catch {
+            collector.promise.fail(error)
+        }
+        return collector.promise.futureResult
+    }
+
+    /// Sends GOAWAY(NO_ERROR) and closes once open streams finish.
+    public func close() {
+        guard let core = self.core, let session = core.session else { return }
+        _ = nghttp2_session_terminate_session(session, HTTP2ErrorCode.noError.rawValue)
+        core.scheduleFlush()
+    }
+
+    private func requireCore() throws -> NGHTTP2Session {
+        guard let core = self.core, core.session != nil else { throw HTTP2CodecError.connectionGoingAway }
+        return core
+    }
+
+    // MARK: ChannelHandler
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        self.eventLoop = context.eventLoop
+        do {
+            let core = try NGHTTP2Session(
+                role: .client,
+                configuration: self.configuration,
+                events: self,
+                allocator: context.channel.allocator
+            )
+            core.context = context
+            self.core = core
+            try core.start()
+        } catch {
+            context.fireErrorCaught(error)
+            context.close(promise: nil)
+            return
+        }
+        if context.channel.isActive {
+            self.isActive = true
+            self.core?.flush()
+        }
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        self.core?.close()
+        self.core = nil
+    }
+
+    public func channelActive(context: ChannelHandlerContext) {
+        self.isActive = true
+        self.core?.flush()
+        context.fireChannelActive()
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        self.isActive = false
+        self.core?.close()
+        self.delegate?.connectionClosed(self)
+        context.fireChannelInactive()
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        _ = self.core?.receive(Self.unwrapInboundIn(data))
+    }
+
+    public func channelReadComplete(context: ChannelHandlerContext) {
+        self.core?.flush()
+        context.fireChannelReadComplete()
+    }
+
+    public func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { self.core?.flush() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
+
+extension HTTP2ClientConnection: NGHTTP2SessionEvents {
+    func sessionReceivedHead(_ stream: HTTP2StreamState, endStream: Bool) {
+        stream.clientDelegate?.responseHead(
+            stream.responseHead,
+            endStream: endStream,
+            stream: HTTP2StreamID(stream.id),
+            connection: self
+        )
+    }
+
+    func sessionReceivedBody(_ stream: HTTP2StreamState, _ chunk: ByteBuffer) {
+        stream.clientDelegate?.responseBody(chunk, stream: HTTP2StreamID(stream.id), connection: self)
+    }
+
+    func sessionReceivedEnd(_ stream: HTTP2StreamState, trailers: HTTPHeaders?) {
+        stream.clientDelegate?.responseEnd(trailers: trailers, stream: HTTP2StreamID(stream.id), connection: self)
+    }
+
+    func sessionClosedStream(_ stream: HTTP2StreamState, reset: HTTP2StreamReset?) {
+        if let reset, let delegate = stream.clientDelegate {
+            delegate.streamReset(reset, stream: HTTP2StreamID(stream.id), connection: self)
+        }
+        self.delegate?.streamCapacityChanged(self)
+    }
+
+    /// A response head over the limits: the stream is reset; the caller sees an internal error.
+    func sessionReceivedOversizedHeaders(_ stream: HTTP2StreamState) {
+        self.core?.resetStream(stream, code: .internalError)
+    }
+
+    func sessionStreamIdleTimedOut(_ stream: HTTP2StreamState) {
+        let delegate = stream.clientDelegate
+        stream.detached = true
+        self.core?.resetStream(stream, code: .cancel)
+        delegate?.streamReset(
+            HTTP2StreamReset(code: .cancel, origin: .idleTimeout),
+            stream: HTTP2StreamID(stream.id),
+            connection: self
+        )
+    }
+
+    func sessionStreamWritabilityChanged(_ stream: HTTP2StreamState) {
+        stream.clientDelegate?.streamWritabilityChanged(
+            stream.isWritable,
+            stream: HTTP2StreamID(stream.id),
+            connection: self
+        )
+    }
+
+    func sessionReceivedGoAway(lastStreamID: Int32, errorCode: HTTP2ErrorCode) {
+        self.delegate?.goAwayReceived(lastStreamID: HTTP2StreamID(lastStreamID), errorCode: errorCode, connection: self)
+    }
+
+    func sessionReceivedSettings() {
+        self.delegate?.streamCapacityChanged(self)
+    }
+
+    func sessionReceivedPingAck() {}
+}
+
+/// Collects one response for `sendRequest`, returning window as bytes arrive.
+private final class ResponseCollector: HTTP2ClientStreamDelegate {
+    let promise: EventLoopPromise<HTTP2Response>
+    private var head = HTTP2ResponseHead(status: 0)
+    private var body: ByteBuffer
+
+    init(promise: EventLoopPromise<HTTP2Response>, allocator: ByteBufferAllocator) {
+        self.promise = promise
+        self.body = allocator.buffer(capacity: 0)
+    }
+
+    func responseHead(
+        _ head: HTTP2ResponseHead,
+        endStream: Bool,
+        stream: HTTP2StreamID,
+        connection: HTTP2ClientConnection
+    ) {
+        self.head = head
+        if endStream { self.promise.succeed(HTTP2Response(head: head, body: self.body, trailers: nil)) }
+    }
+
+    func responseBody(_ chunk: ByteBuffer, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
+        var chunk = chunk
+        let count = chunk.readableBytes
+        self.body.writeBuffer(&chunk)
+        connection.consume(count, stream: stream)
+    }
+
+    func responseEnd(trailers: HTTPHeaders?, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
+        self.promise.succeed(HTTP2Response(head: self.head, body: self.body, trailers: trailers))
+    }
+
+    func streamReset(_ reset: HTTP2StreamReset, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
+        self.promise.fail(reset)
+    }
+}

@@ -1,0 +1,84 @@
+import NIOCore
+import NIOHTTP1
+
+/// One body chunk the application wrote, waiting for flow-control window.
+struct OutboundChunk {
+    var bytes: ByteBuffer
+    var promise: EventLoopPromise<Void>?
+}
+
+/// Everything the session keeps about one open stream. Lives on the connection's event loop.
+/// Stored properties skip dynamic exclusivity checks: the state is touched only on the event
+/// loop and never passed inout across a call that could touch it again (measured: the checks
+/// were about a tenth of the server's CPU).
+final class HTTP2StreamState {
+    let id: Int32
+
+    // Inbound header block being decoded (request/response head or trailers).
+    @exclusivity(unchecked) var method = ""
+    @exclusivity(unchecked) var scheme = ""
+    @exclusivity(unchecked) var authority = ""
+    @exclusivity(unchecked) var path = ""
+    @exclusivity(unchecked) var status = 0
+    @exclusivity(unchecked) var headers = HTTPHeaders()
+    @exclusivity(unchecked) var headerBlockBytes = 0
+    @exclusivity(unchecked) var headerBlockCount = 0
+    @exclusivity(unchecked) var headerBlockTooLarge = false
+
+    // Inbound progress.
+    @exclusivity(unchecked) var receivedHead = false
+    @exclusivity(unchecked) var remoteEnded = false
+    @exclusivity(unchecked) var receivedReset = false
+    /// Body bytes delivered and not yet handed back with `consume`; returned to the connection
+    /// window when the stream closes so that an application that forgets one never starves the
+    /// connection.
+    @exclusivity(unchecked) var unconsumedBytes = 0
+    /// Idle detection: set by every inbound frame, cleared by each sweep.
+    @exclusivity(unchecked) var sawActivity = true
+
+    // Outbound progress.
+    @exclusivity(unchecked) var sentHead = false
+    @exclusivity(unchecked) var hasDataProvider = false
+    @exclusivity(unchecked) var localEnded = false
+    @exclusivity(unchecked) var trailers: HTTPHeaders?
+    @exclusivity(unchecked) var deferred = false
+    /// Short (a few chunks up to the high watermark); an Array allocates nothing while empty.
+    @exclusivity(unchecked) var queue: [OutboundChunk] = []
+    @exclusivity(unchecked) var queuedBytes = 0
+    @exclusivity(unchecked) var isWritable = true
+    @exclusivity(unchecked) var localResetSent = false
+
+    /// The application no longer sees this stream (refused with 431/408 or timed out): no more
+    /// events are delivered and calls on it fail with `unknownStream`.
+    @exclusivity(unchecked) var detached = false
+    /// Send RST_STREAM(NO_ERROR) once the final response frame is out (request still open).
+    @exclusivity(unchecked) var resetAfterResponse = false
+
+    /// Client streams: who receives the response.
+    @exclusivity(unchecked) var clientDelegate: (any HTTP2ClientStreamDelegate)?
+
+    init(id: Int32) {
+        self.id = id
+    }
+
+    func beginHeaderBlock() {
+        self.headers = HTTPHeaders()
+        self.headerBlockBytes = 0
+        self.headerBlockCount = 0
+        self.headerBlockTooLarge = false
+    }
+
+    var requestHead: HTTP2RequestHead {
+        HTTP2RequestHead(
+            method: self.method,
+            scheme: self.scheme,
+            authority: self.authority,
+            path: self.path,
+            headers: self.headers
+        )
+    }
+
+    var responseHead: HTTP2ResponseHead {
+        HTTP2ResponseHead(status: self.status, headers: self.headers)
+    }
+}

@@ -1,0 +1,252 @@
+import CNGHTTP2
+import NIOCore
+
+/// The C callback table. Every callback is a non-capturing closure that recovers the
+/// `NGHTTP2Session` from `user_data` (passed unretained: the session outlives nghttp2's).
+enum NGHTTP2Callbacks {
+    static func session(_ userData: UnsafeMutableRawPointer?) -> NGHTTP2Session? {
+        guard let userData else { return nil }
+        return Unmanaged<NGHTTP2Session>.fromOpaque(userData).takeUnretainedValue()
+    }
+
+    static let failure = NGHTTP2_ERR_CALLBACK_FAILURE.rawValue
+
+    static func install(on callbacks: OpaquePointer) {
+        nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks) { _, frame, userData in
+            guard let session = NGHTTP2Callbacks.session(userData), let frame else { return NGHTTP2Callbacks.failure }
+            return session.onBeginHeaders(frame)
+        }
+        nghttp2_session_callbacks_set_on_header_callback(callbacks) {
+            _,
+            frame,
+            name,
+            nameLength,
+            value,
+            valueLength,
+            _,
+            userData in
+            guard let session = NGHTTP2Callbacks.session(userData), let frame, let name, let value else {
+                return NGHTTP2Callbacks.failure
+            }
+            return session.onHeader(
+                frame,
+                name: UnsafeBufferPointer(start: name, count: nameLength),
+                value: UnsafeBufferPointer(start: value, count: valueLength)
+            )
+        }
+        nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks) { _, frame, userData in
+            guard let session = NGHTTP2Callbacks.session(userData), let frame else { return NGHTTP2Callbacks.failure }
+            return session.onFrameReceived(frame)
+        }
+        nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks) { _, _, streamID, data, length, userData in
+            guard let session = NGHTTP2Callbacks.session(userData), let data else { return NGHTTP2Callbacks.failure }
+            return session.onDataChunk(streamID: streamID, data: data, length: length)
+        }
+        nghttp2_session_callbacks_set_on_stream_close_callback(callbacks) { _, streamID, errorCode, userData in
+            guard let session = NGHTTP2Callbacks.session(userData) else { return NGHTTP2Callbacks.failure }
+            return session.onStreamClose(streamID: streamID, errorCode: errorCode)
+        }
+        nghttp2_session_callbacks_set_on_frame_send_callback(callbacks) { _, frame, userData in
+            guard let session = NGHTTP2Callbacks.session(userData), let frame else { return NGHTTP2Callbacks.failure }
+            return session.onFrameSent(frame)
+        }
+        nghttp2_session_callbacks_set_send_data_callback(callbacks) { _, frame, frameHeader, length, _, userData in
+            guard let session = NGHTTP2Callbacks.session(userData), let frame, let frameHeader else {
+                return NGHTTP2Callbacks.failure
+            }
+            return session.sendData(
+                streamID: frame.pointee.hd.stream_id,
+                frameHeader: frameHeader,
+                length: length,
+                padding: frame.pointee.data.padlen
+            )
+        }
+    }
+
+    /// The read callback of every data provider; the queue lives in the stream's state.
+    static let readData: nghttp2_data_source_read_callback = { _, streamID, _, length, flags, _, userData in
+        guard let session = NGHTTP2Callbacks.session(userData), let flags else {
+            return Int(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue)
+        }
+        return session.readData(streamID: streamID, length: length, flags: flags)
+    }
+}
+
+extension NGHTTP2Session {
+    private static let frameHeaders = UInt8(NGHTTP2_HEADERS.rawValue)
+    private static let frameData = UInt8(NGHTTP2_DATA.rawValue)
+    private static let frameRstStream = UInt8(NGHTTP2_RST_STREAM.rawValue)
+    private static let frameGoAway = UInt8(NGHTTP2_GOAWAY.rawValue)
+    private static let frameSettings = UInt8(NGHTTP2_SETTINGS.rawValue)
+    private static let framePing = UInt8(NGHTTP2_PING.rawValue)
+    private static let flagEndStream = UInt8(NGHTTP2_FLAG_END_STREAM.rawValue)
+    private static let flagAck = UInt8(NGHTTP2_FLAG_ACK.rawValue)
+
+    func onBeginHeaders(_ frame: UnsafePointer<nghttp2_frame>) -> Int32 {
+        let id = frame.pointee.hd.stream_id
+        if let stream = self.lookup(id) {
+            stream.beginHeaderBlock()
+            stream.sawActivity = true
+            return 0
+        }
+        guard self.role == .server, frame.pointee.headers.cat == NGHTTP2_HCAT_REQUEST else { return 0 }
+        let stream = HTTP2StreamState(id: id)
+        self.streams[id] = stream
+        self.scheduleIdleSweep()
+        return 0
+    }
+
+    func onHeader(
+        _ frame: UnsafePointer<nghttp2_frame>,
+        name: UnsafeBufferPointer<UInt8>,
+        value: UnsafeBufferPointer<UInt8>
+    )
+        -> Int32
+    {
+        guard let stream = self.lookup(frame.pointee.hd.stream_id) else { return 0 }
+        // Keep decoding an oversized block (HPACK state must stay in sync) but store nothing more.
+        if stream.headerBlockTooLarge { return 0 }
+        stream.headerBlockBytes += name.count + value.count + 32
+        stream.headerBlockCount += 1
+        if stream.headerBlockBytes > self.configuration.maxHeaderListSize
+            || stream.headerBlockCount > self.configuration.maxHeaderCount
+        {
+            stream.headerBlockTooLarge = true
+            return 0
+        }
+        // Copy now: nghttp2 owns these bytes only for the duration of the call.
+        let valueString = String(decoding: value, as: UTF8.self)
+        if name.first == UInt8(ascii: ":") {
+            // Told apart by length and one letter, without making a String of the name.
+            switch (name.count, name.count > 2 ? name[2] : 0) {
+            case (7, UInt8(ascii: "e")): stream.method = valueString  // :method
+            case (7, UInt8(ascii: "c")): stream.scheme = valueString  // :scheme
+            case (10, UInt8(ascii: "u")): stream.authority = valueString  // :authority
+            case (5, UInt8(ascii: "a")): stream.path = valueString  // :path
+            case (7, UInt8(ascii: "t")): stream.status = Int(valueString) ?? 0  // :status
+            default: break  // nghttp2's HTTP messaging checks reject unknown pseudo-headers.
+            }
+        } else {
+            stream.headers.add(name: String(decoding: name, as: UTF8.self), value: valueString)
+        }
+        return 0
+    }
+
+    func onFrameReceived(_ frame: UnsafePointer<nghttp2_frame>) -> Int32 {
+        let header = frame.pointee.hd
+        switch header.type {
+        case Self.frameHeaders:
+            guard let stream = self.lookup(header.stream_id) else { return 0 }
+            self.onHeadersReceived(stream, endStream: header.flags & Self.flagEndStream != 0)
+        case Self.frameData:
+            guard let stream = self.lookup(header.stream_id) else { return 0 }
+            stream.sawActivity = true
+            if header.flags & Self.flagEndStream != 0 {
+                stream.remoteEnded = true
+                if !stream.detached { self.events.sessionReceivedEnd(stream, trailers: nil) }
+            }
+        case Self.frameRstStream:
+            if let stream = self.lookup(header.stream_id) { stream.receivedReset = true }
+            if self.role == .server && !self.takeResetToken(), let session {
+                // Rapid reset (CVE-2023-44487): the peer cancels streams faster than allowed.
+                _ = nghttp2_session_terminate_session(session, HTTP2ErrorCode.enhanceYourCalm.rawValue)
+            }
+        case Self.frameGoAway:
+            self.goAwayReceived = true
+            self.events.sessionReceivedGoAway(
+                lastStreamID: frame.pointee.goaway.last_stream_id,
+                errorCode: HTTP2ErrorCode(frame.pointee.goaway.error_code)
+            )
+        case Self.frameSettings:
+            if header.flags & Self.flagAck == 0 { self.events.sessionReceivedSettings() }
+        case Self.framePing:
+            if header.flags & Self.flagAck != 0 { self.events.sessionReceivedPingAck() }
+        default:
+            break
+        }
+        return 0
+    }
+
+    private func onHeadersReceived(_ stream: HTTP2StreamState, endStream: Bool) {
+        stream.sawActivity = true
+        if stream.headerBlockTooLarge {
+            if !stream.receivedHead || self.role == .client {
+                stream.remoteEnded = stream.remoteEnded || endStream
+                self.events.sessionReceivedOversizedHeaders(stream)
+            } else {
+                // Oversized trailers: the request was already delivered, so reset it.
+                self.resetStream(stream, code: .internalError)
+            }
+            return
+        }
+        if self.role == .client && !stream.receivedHead && (100..<200).contains(stream.status) {
+            return  // An informational response (100 Continue, 103); the final one follows.
+        }
+        if stream.receivedHead {
+            stream.remoteEnded = true
+            if !stream.detached { self.events.sessionReceivedEnd(stream, trailers: stream.headers) }
+            return
+        }
+        stream.receivedHead = true
+        stream.remoteEnded = endStream
+        if !stream.detached { self.events.sessionReceivedHead(stream, endStream: endStream) }
+    }
+
+    func onDataChunk(streamID: Int32, data: UnsafePointer<UInt8>, length: Int) -> Int32 {
+        guard let stream = self.lookup(streamID) else {
+            if let session { _ = nghttp2_session_consume_connection(session, length) }
+            return 0
+        }
+        stream.sawActivity = true
+        stream.unconsumedBytes += length
+        if stream.detached {
+            self.consume(HTTP2StreamID(streamID), length)
+            return 0
+        }
+        self.events.sessionReceivedBody(stream, self.inboundSlice(data, count: length))
+        return 0
+    }
+
+    func onStreamClose(streamID: Int32, errorCode: UInt32) -> Int32 {
+        guard let stream = self.removeStream(streamID) else { return 0 }
+        if stream.unconsumedBytes > 0, let session {
+            // The application can no longer consume these: give the connection window back.
+            _ = nghttp2_session_consume_connection(session, stream.unconsumedBytes)
+            stream.unconsumedBytes = 0
+        }
+        let code = HTTP2ErrorCode(errorCode)
+        let reset: HTTP2StreamReset?
+        if code == .noError && stream.remoteEnded && (stream.localEnded || stream.localResetSent) {
+            reset = nil
+        } else if code == .noError && stream.remoteEnded && stream.receivedReset {
+            reset = nil  // A complete answer followed by RST_STREAM(NO_ERROR): stop sending, not a failure.
+        } else if stream.receivedReset {
+            reset = HTTP2StreamReset(code: code, origin: .remote)
+        } else if self.goAwayReceived && code == .refusedStream {
+            reset = HTTP2StreamReset(code: code, origin: .connectionClosed)
+        } else {
+            reset = HTTP2StreamReset(code: code == .noError ? .cancel : code, origin: .local)
+        }
+        let error: any Error = reset ?? ChannelError.outputClosed
+        self.failQueuedWrites(stream, error: error)
+        if !stream.detached { self.events.sessionClosedStream(stream, reset: reset) }
+        stream.clientDelegate = nil
+        return 0
+    }
+
+    func onFrameSent(_ frame: UnsafePointer<nghttp2_frame>) -> Int32 {
+        let header = frame.pointee.hd
+        switch header.type {
+        case Self.frameGoAway:
+            self.goAwaySent = true
+        case Self.frameHeaders where header.flags & Self.flagEndStream != 0:
+            if let stream = self.lookup(header.stream_id), stream.resetAfterResponse, !stream.remoteEnded {
+                // The refusal (431/408) is complete; tell the client to stop sending its body.
+                self.resetStream(stream, code: .noError)
+            }
+        default:
+            break
+        }
+        return 0
+    }
+}

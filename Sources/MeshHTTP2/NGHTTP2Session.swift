@@ -1,0 +1,577 @@
+import CNGHTTP2
+import NIOCore
+import NIOHTTP1
+
+/// What the session reports upward; implemented by the server and client connection handlers.
+protocol NGHTTP2SessionEvents: AnyObject {
+    /// A complete request head (server) or final response head (client).
+    func sessionReceivedHead(_ stream: HTTP2StreamState, endStream: Bool)
+    func sessionReceivedBody(_ stream: HTTP2StreamState, _ chunk: ByteBuffer)
+    func sessionReceivedEnd(_ stream: HTTP2StreamState, trailers: HTTPHeaders?)
+    /// The stream left the session. `reset` is nil when both sides finished normally.
+    func sessionClosedStream(_ stream: HTTP2StreamState, reset: HTTP2StreamReset?)
+    /// A header block over the configured limits finished decoding.
+    func sessionReceivedOversizedHeaders(_ stream: HTTP2StreamState)
+    func sessionStreamIdleTimedOut(_ stream: HTTP2StreamState)
+    func sessionStreamWritabilityChanged(_ stream: HTTP2StreamState)
+    func sessionReceivedGoAway(lastStreamID: Int32, errorCode: HTTP2ErrorCode)
+    func sessionReceivedSettings()
+    func sessionReceivedPingAck()
+}
+
+/// One `nghttp2_session` bound to one NIO channel: feeds it input, drains its output with
+/// backpressure and keeps per-stream state. All methods run on the channel's event loop.
+/// The hot stored properties skip dynamic exclusivity checks (see HTTP2StreamState).
+final class NGHTTP2Session {
+    enum Role { case server, client }
+
+    let role: Role
+    let configuration: HTTP2Configuration
+    private(set) var session: OpaquePointer?
+    unowned let events: any NGHTTP2SessionEvents
+    @exclusivity(unchecked) var streams: [Int32: HTTP2StreamState] = [:]
+    /// The stream of the previous lookup: frames and header fields of one stream come in runs,
+    /// so this spares most dictionary hashing.
+    @exclusivity(unchecked) private var lastStream: HTTP2StreamState?
+
+    /// The handler's context while it is in the pipeline; output is written through it.
+    var context: ChannelHandlerContext?
+    @exclusivity(unchecked) var pendingOutput: ByteBuffer
+    @exclusivity(unchecked) private var pendingOutputPromises: [EventLoopPromise<Void>] = []
+    @exclusivity(unchecked) private var isFlushing = false
+    @exclusivity(unchecked) private var flushRequestedWhileFlushing = false
+    /// close() arrived while nghttp2 was on the stack (a callback closed the channel).
+    private var deleteSessionWhenIdle = false
+    @exclusivity(unchecked) private(set) var isReceiving = false
+    @exclusivity(unchecked) private var flushScheduled = false
+    private var isTerminating = false
+    private(set) var isClosed = false
+
+    /// The buffer being fed to `mem_recv`; DATA payloads inside it are delivered as slices.
+    @exclusivity(unchecked) private var inboundBuffer: ByteBuffer?
+    @exclusivity(unchecked) private var inboundBase: UnsafeRawPointer?
+
+    // Statistics the tests and operators read.
+    @exclusivity(unchecked) private(set) var outboundQueuedBytes = 0
+    @exclusivity(unchecked) private(set) var maxOutboundQueuedBytes = 0
+    var goAwaySent = false
+    var goAwayReceived = false
+
+    // Rapid-reset token bucket (see HTTP2Configuration.resetBurst).
+    private var resetTokens: Double
+    private var resetTokensUpdated = NIODeadline.now()
+    private var idleSweep: Scheduled<Void>?
+
+    init(
+        role: Role,
+        configuration: HTTP2Configuration,
+        events: any NGHTTP2SessionEvents,
+        allocator: ByteBufferAllocator
+    )
+        throws
+    {
+        self.role = role
+        self.configuration = configuration
+        self.events = events
+        self.pendingOutput = allocator.buffer(capacity: 4096)
+        self.resetTokens = Double(configuration.resetBurst)
+
+        var callbacks: OpaquePointer?
+        guard nghttp2_session_callbacks_new(&callbacks) == 0, let callbacks else {
+            throw HTTP2CodecError.library(code: NGHTTP2_ERR_NOMEM.rawValue, message: "out of memory")
+        }
+        defer { nghttp2_session_callbacks_del(callbacks) }
+        NGHTTP2Callbacks.install(on: callbacks)
+
+        var option: OpaquePointer?
+        guard nghttp2_option_new(&option) == 0, let option else {
+            throw HTTP2CodecError.library(code: NGHTTP2_ERR_NOMEM.rawValue, message: "out of memory")
+        }
+        defer { nghttp2_option_del(option) }
+        // The application returns window with consume(), so a slow consumer slows the sender.
+        nghttp2_option_set_no_auto_window_update(option, 1)
+        nghttp2_option_set_no_closed_streams(option, 1)
+        nghttp2_option_set_max_outbound_ack(option, configuration.maxOutboundAcks)
+        nghttp2_option_set_max_settings(option, configuration.maxSettingsEntries)
+        _ = cnghttp2_option_set_max_continuations(option, configuration.maxContinuations)
+        switch role {
+        case .server:
+            // Backstop only: meshsim's own bucket (half these values) trips first.
+            _ = cnghttp2_option_set_stream_reset_rate_limit(
+                option,
+                UInt64(configuration.resetBurst * 2),
+                UInt64(configuration.resetRatePerSecond * 2)
+            )
+        case .client:
+            nghttp2_option_set_peer_max_concurrent_streams(option, configuration.assumedPeerMaxConcurrentStreams)
+        }
+
+        let userData = Unmanaged.passUnretained(self).toOpaque()
+        var created: OpaquePointer?
+        let rv =
+            role == .server
+            ? nghttp2_session_server_new2(&created, callbacks, userData, option)
+            : nghttp2_session_client_new2(&created, callbacks, userData, option)
+        guard rv == 0, let created else { throw NGHTTP2Session.error(rv) }
+        self.session = created
+    }
+
+    deinit {
+        if let session { nghttp2_session_del(session) }
+    }
+
+    func lookup(_ id: Int32) -> HTTP2StreamState? {
+        if let last = self.lastStream, last.id == id { return last }
+        let found = self.streams[id]
+        if found != nil { self.lastStream = found }
+        return found
+    }
+
+    func removeStream(_ id: Int32) -> HTTP2StreamState? {
+        if self.lastStream?.id == id { self.lastStream = nil }
+        return self.streams.removeValue(forKey: id)
+    }
+
+    static func error(_ code: Int32) -> HTTP2CodecError {
+        .library(code: code, message: String(cString: nghttp2_strerror(code)))
+    }
+
+    /// Queues the initial SETTINGS and enlarges the connection receive window.
+    func start() throws {
+        guard let session else { return }
+        var settings: [nghttp2_settings_entry] = [
+            .init(
+                settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue),
+                value: self.configuration.maxConcurrentStreams
+            ),
+            .init(
+                settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue),
+                value: UInt32(self.configuration.initialStreamWindowSize)
+            ),
+            .init(
+                settings_id: Int32(NGHTTP2_SETTINGS_MAX_FRAME_SIZE.rawValue),
+                value: UInt32(self.configuration.maxFrameSize)
+            ),
+            .init(
+                settings_id: Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue),
+                value: UInt32(self.configuration.maxHeaderListSize)
+            ),
+            .init(settings_id: Int32(NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES.rawValue), value: 1),
+        ]
+        if self.role == .client {
+            settings.append(.init(settings_id: Int32(NGHTTP2_SETTINGS_ENABLE_PUSH.rawValue), value: 0))
+        }
+        var rv = nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), settings, settings.count)
+        guard rv == 0 else { throw Self.error(rv) }
+        rv = nghttp2_session_set_local_window_size(
+            session,
+            UInt8(NGHTTP2_FLAG_NONE.rawValue),
+            0,
+            self.configuration.connectionWindowSize
+        )
+        guard rv == 0 else { throw Self.error(rv) }
+    }
+
+    /// Deletes the session (handlerRemoved); streams still open are reported closed.
+    func close() {
+        guard !self.isClosed else { return }
+        self.isClosed = true
+        self.idleSweep?.cancel()
+        self.idleSweep = nil
+        let open = self.streams.values.sorted { $0.id < $1.id }
+        self.streams.removeAll()
+        self.lastStream = nil
+        for stream in open {
+            self.failQueuedWrites(stream, error: ChannelError.ioOnClosedChannel)
+            if !stream.detached {
+                self.events.sessionClosedStream(
+                    stream,
+                    reset: HTTP2StreamReset(code: .cancel, origin: .connectionClosed)
+                )
+            }
+        }
+        for promise in self.pendingOutputPromises { promise.fail(ChannelError.ioOnClosedChannel) }
+        self.pendingOutputPromises.removeAll()
+        if self.isReceiving || self.isFlushing {
+            self.deleteSessionWhenIdle = true  // nghttp2 is on the stack; free it once it returns.
+        } else {
+            self.deleteSession()
+        }
+        self.context = nil
+    }
+
+    private func deleteSession() {
+        self.deleteSessionWhenIdle = false
+        if let session { nghttp2_session_del(session) }
+        self.session = nil
+    }
+
+    // MARK: Input
+
+    /// Feeds bytes read from the socket. Returns false when the connection must close.
+    func receive(_ buffer: ByteBuffer) -> Bool {
+        guard let session, !self.isClosed else { return false }
+        self.inboundBuffer = buffer
+        self.isReceiving = true
+        let result = buffer.withUnsafeReadableBytes { raw -> Int in
+            self.inboundBase = raw.baseAddress
+            return nghttp2_session_mem_recv(session, raw.bindMemory(to: UInt8.self).baseAddress, raw.count)
+        }
+        self.isReceiving = false
+        self.inboundBuffer = nil
+        self.inboundBase = nil
+        if self.deleteSessionWhenIdle {
+            self.deleteSession()
+            return false
+        }
+        if result < 0 {
+            self.terminateAfterFatalError(Int32(result))
+            return false
+        }
+        return true
+    }
+
+    /// A slice of the buffer being received when `pointer` lies inside it, else a copy.
+    func inboundSlice(_ pointer: UnsafePointer<UInt8>, count: Int) -> ByteBuffer {
+        if let base = self.inboundBase, let buffer = self.inboundBuffer {
+            let offset = UnsafeRawPointer(pointer) - base
+            if offset >= 0, offset + count <= buffer.readableBytes,
+                let slice = buffer.getSlice(at: buffer.readerIndex + offset, length: count)
+            {
+                return slice
+            }
+        }
+        var copy = ByteBufferAllocator().buffer(capacity: count)
+        copy.writeBytes(UnsafeRawBufferPointer(start: pointer, count: count))
+        return copy
+    }
+
+    /// After `mem_recv` failed: a GOAWAY with the fitting code, then close.
+    private func terminateAfterFatalError(_ code: Int32) {
+        // The flush below may fail the same way; one termination is enough.
+        guard let session, !self.isTerminating else { return }
+        self.isTerminating = true
+        let errorCode: HTTP2ErrorCode
+        switch code {
+        case NGHTTP2_ERR_FLOODED.rawValue: errorCode = .enhanceYourCalm
+        case NGHTTP2_ERR_BAD_CLIENT_MAGIC.rawValue: errorCode = .protocolError
+        default: errorCode = .internalError
+        }
+        _ = nghttp2_session_terminate_session(session, errorCode.rawValue)
+        self.flush()
+        if !self.goAwaySent {
+            // A flooded session refuses to serialise more frames; say why by hand.
+            self.appendGoAwayFrame(lastStreamID: nghttp2_session_get_last_proc_stream_id(session), errorCode: errorCode)
+        }
+        self.writePendingOutput()
+        self.context?.flush()
+        self.context?.close(promise: nil)
+    }
+
+    private func appendGoAwayFrame(lastStreamID: Int32, errorCode: HTTP2ErrorCode) {
+        self.pendingOutput.writeBytes([0, 0, 8, UInt8(NGHTTP2_GOAWAY.rawValue), 0, 0, 0, 0, 0])
+        self.pendingOutput.writeInteger(UInt32(bitPattern: lastStreamID) & 0x7fff_ffff)
+        self.pendingOutput.writeInteger(errorCode.rawValue)
+        self.goAwaySent = true
+    }
+
+    // MARK: Output
+
+    /// Serialises what nghttp2 has queued while the channel is writable, then flushes.
+    /// Closes the channel once nghttp2 wants neither to read nor to write (after GOAWAY).
+    func flush() {
+        // Inside mem_recv (a delegate reacting to an event) nghttp2 must not be re-entered; the
+        // handler flushes on channelReadComplete.
+        guard self.session != nil, !self.isReceiving, let context else { return }
+        if self.isFlushing {
+            // Re-entered, typically from channelWritabilityChanged inside context.flush():
+            // the running pass goes round once more instead.
+            self.flushRequestedWhileFlushing = true
+            return
+        }
+        self.isFlushing = true
+        var passes = 0
+        repeat {
+            self.flushRequestedWhileFlushing = false
+            passes += 1
+            while let session = self.session, context.channel.isWritable {
+                var data: UnsafePointer<UInt8>?
+                let count = nghttp2_session_mem_send(session, &data)
+                if count < 0 {
+                    self.isFlushing = false
+                    self.terminateAfterFatalError(Int32(count))
+                    return
+                }
+                guard count > 0, let data else { break }
+                self.pendingOutput.writeBytes(UnsafeRawBufferPointer(start: data, count: count))
+                if self.pendingOutput.readableBytes >= 64 * 1024 { self.writePendingOutput() }
+            }
+            self.writePendingOutput()
+            context.flush()  // May re-enter through writability or close the channel.
+        } while self.flushRequestedWhileFlushing && passes < 16 && self.session != nil
+        self.isFlushing = false
+        if self.flushRequestedWhileFlushing { self.scheduleFlush() }
+        if self.deleteSessionWhenIdle { self.deleteSession() }
+        if let session = self.session, nghttp2_session_want_read(session) == 0, nghttp2_session_want_write(session) == 0
+        {
+            context.close(promise: nil)
+        }
+    }
+
+    /// Flushes now, or at the end of the current read burst when called from inside one
+    /// (the handler flushes on channelReadComplete), or once per event-loop tick otherwise.
+    func scheduleFlush() {
+        guard !self.isReceiving, !self.flushScheduled, let context else { return }
+        self.flushScheduled = true
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let session = loopBound.value
+            session.flushScheduled = false
+            session.flush()
+        }
+    }
+
+    func writePendingOutput() {
+        guard self.pendingOutput.readableBytes > 0, let context else { return }
+        let promise: EventLoopPromise<Void>?
+        switch self.pendingOutputPromises.count {
+        case 0: promise = nil
+        case 1: promise = self.pendingOutputPromises[0]
+        default:
+            let combined = context.eventLoop.makePromise(of: Void.self)
+            for waiting in self.pendingOutputPromises { combined.futureResult.cascade(to: waiting) }
+            promise = combined
+        }
+        self.pendingOutputPromises.removeAll(keepingCapacity: true)
+        context.write(NIOAny(self.pendingOutput), promise: promise)
+        self.pendingOutput = context.channel.allocator.buffer(capacity: 4096)
+    }
+
+    /// Bodies at most this long are copied next to their frame header: one write beats two.
+    private static let copyThreshold = 2048
+
+    /// The NO_COPY path: the frame header, then the queued body bytes as ByteBuffer slices.
+    func sendData(streamID: Int32, frameHeader: UnsafePointer<UInt8>, length: Int, padding: Int) -> Int32 {
+        guard let stream = self.lookup(streamID), stream.queuedBytes >= length, let context else {
+            return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue
+        }
+        self.pendingOutput.writeBytes(UnsafeRawBufferPointer(start: frameHeader, count: 9))
+        if padding > 0 { self.pendingOutput.writeInteger(UInt8(padding - 1)) }
+        var remaining = length
+        while remaining > 0, var chunk = stream.queue.first {
+            let take = min(remaining, chunk.bytes.readableBytes)
+            let finished = take == chunk.bytes.readableBytes
+            if take <= Self.copyThreshold {
+                var part = chunk.bytes.readSlice(length: take) ?? ByteBuffer()
+                self.pendingOutput.writeBuffer(&part)
+                if finished, let promise = chunk.promise { self.pendingOutputPromises.append(promise) }
+            } else {
+                self.writePendingOutput()
+                let part = chunk.bytes.readSlice(length: take) ?? ByteBuffer()
+                context.write(NIOAny(part), promise: finished ? chunk.promise : nil)
+            }
+            if finished {
+                stream.queue.removeFirst()
+            } else {
+                stream.queue[0] = chunk
+            }
+            remaining -= take
+        }
+        if padding > 1 { self.pendingOutput.writeRepeatingByte(0, count: padding - 1) }
+        self.dequeued(length, from: stream)
+        return 0
+    }
+
+    private func dequeued(_ count: Int, from stream: HTTP2StreamState) {
+        stream.queuedBytes -= count
+        self.outboundQueuedBytes -= count
+        if !stream.isWritable && stream.queuedBytes <= self.configuration.streamOutboundLowWatermark {
+            stream.isWritable = true
+            if !stream.detached { self.events.sessionStreamWritabilityChanged(stream) }
+        }
+    }
+
+    /// The data provider's read callback: how much of the queue may go into the next DATA frame.
+    func readData(streamID: Int32, length: Int, flags: UnsafeMutablePointer<UInt32>) -> Int {
+        guard let session, let stream = self.lookup(streamID) else {
+            return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
+        }
+        if stream.queuedBytes == 0 && !stream.localEnded {
+            stream.deferred = true
+            return Int(NGHTTP2_ERR_DEFERRED.rawValue)
+        }
+        let count = min(length, stream.queuedBytes)
+        if count > 0 { flags.pointee |= NGHTTP2_DATA_FLAG_NO_COPY.rawValue }
+        if count == stream.queuedBytes && stream.localEnded {
+            flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+            if let trailers = stream.trailers {
+                flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
+                let rv = HeaderBlock.withNameValues(pseudo: [], headers: trailers) { nva, count in
+                    nghttp2_submit_trailer(session, streamID, nva, count)
+                }
+                if rv != 0 { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
+            }
+        }
+        return count
+    }
+
+    // MARK: Application calls
+
+    func stream(_ id: HTTP2StreamID) throws -> HTTP2StreamState {
+        guard let stream = self.lookup(id.value), !stream.detached else { throw HTTP2CodecError.unknownStream(id) }
+        return stream
+    }
+
+    /// Every body is read from its stream's queue; nghttp2 copies the provider on submit.
+    private static var dataProvider: nghttp2_data_provider {
+        nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: NGHTTP2Callbacks.readData)
+    }
+
+    /// Submits a response (server) head; a data provider is attached unless `endStream`.
+    func submitResponse(_ stream: HTTP2StreamState, head: HTTP2ResponseHead, endStream: Bool) throws {
+        guard let session else { throw HTTP2CodecError.connectionGoingAway }
+        guard !stream.sentHead else {
+            throw HTTP2CodecError.invalidStreamState(HTTP2StreamID(stream.id), "response head already sent")
+        }
+        let rv = HeaderBlock.withNameValues(pseudo: [(":status", String(head.status))], headers: head.headers) {
+            nva,
+            count in
+            if endStream { return nghttp2_submit_response(session, stream.id, nva, count, nil) }
+            return withUnsafePointer(to: Self.dataProvider) {
+                nghttp2_submit_response(session, stream.id, nva, count, $0)
+            }
+        }
+        guard rv == 0 else { throw Self.error(rv) }
+        stream.sentHead = true
+        stream.hasDataProvider = !endStream
+        if endStream { stream.localEnded = true }
+        self.scheduleFlush()
+    }
+
+    /// Submits a request (client); returns the new stream.
+    func submitRequest(_ head: HTTP2RequestHead, endStream: Bool) throws -> HTTP2StreamState {
+        guard let session else { throw HTTP2CodecError.connectionGoingAway }
+        let pseudo = [
+            (":method", head.method), (":scheme", head.scheme), (":authority", head.authority), (":path", head.path),
+        ]
+        let id = HeaderBlock.withNameValues(pseudo: pseudo, headers: head.headers) { nva, count in
+            if endStream { return nghttp2_submit_request(session, nil, nva, count, nil, nil) }
+            return withUnsafePointer(to: Self.dataProvider) {
+                nghttp2_submit_request(session, nil, nva, count, $0, nil)
+            }
+        }
+        guard id > 0 else { throw Self.error(id) }
+        let stream = HTTP2StreamState(id: id)
+        stream.sentHead = true
+        stream.hasDataProvider = !endStream
+        stream.localEnded = endStream
+        self.streams[id] = stream
+        self.scheduleIdleSweep()
+        self.scheduleFlush()
+        return stream
+    }
+
+    func enqueueBody(_ stream: HTTP2StreamState, _ bytes: ByteBuffer, endStream: Bool, promise: EventLoopPromise<Void>?)
+        throws
+    {
+        guard stream.sentHead, stream.hasDataProvider, !stream.localEnded else {
+            promise?.fail(HTTP2CodecError.invalidStreamState(HTTP2StreamID(stream.id), "body outside an open body"))
+            throw HTTP2CodecError.invalidStreamState(HTTP2StreamID(stream.id), "body sent before head or after end")
+        }
+        if bytes.readableBytes > 0 || promise != nil {
+            stream.queue.append(OutboundChunk(bytes: bytes, promise: promise))
+            stream.queuedBytes += bytes.readableBytes
+            self.outboundQueuedBytes += bytes.readableBytes
+            self.maxOutboundQueuedBytes = max(self.maxOutboundQueuedBytes, self.outboundQueuedBytes)
+        }
+        if endStream { stream.localEnded = true }
+        if stream.isWritable && stream.queuedBytes > self.configuration.streamOutboundHighWatermark {
+            stream.isWritable = false
+            self.events.sessionStreamWritabilityChanged(stream)
+        }
+        self.resumeIfDeferred(stream)
+    }
+
+    func enqueueEnd(_ stream: HTTP2StreamState, trailers: HTTPHeaders?) throws {
+        guard stream.sentHead, stream.hasDataProvider, !stream.localEnded else {
+            throw HTTP2CodecError.invalidStreamState(HTTP2StreamID(stream.id), "end sent before head or twice")
+        }
+        stream.localEnded = true
+        if let trailers, !trailers.isEmpty { stream.trailers = trailers }
+        self.resumeIfDeferred(stream)
+    }
+
+    private func resumeIfDeferred(_ stream: HTTP2StreamState) {
+        if stream.deferred, let session {
+            stream.deferred = false
+            _ = nghttp2_session_resume_data(session, stream.id)
+        }
+        self.scheduleFlush()
+    }
+
+    func resetStream(_ stream: HTTP2StreamState, code: HTTP2ErrorCode) {
+        guard let session, !stream.localResetSent else { return }
+        stream.localResetSent = true
+        _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream.id, code.rawValue)
+        self.scheduleFlush()
+    }
+
+    /// Hands `count` received body bytes back to the peer's flow-control windows.
+    func consume(_ id: HTTP2StreamID, _ count: Int) {
+        guard let session, count > 0, let stream = self.lookup(id.value) else { return }
+        let returned = min(count, stream.unconsumedBytes)
+        guard returned > 0 else { return }
+        stream.unconsumedBytes -= returned
+        _ = nghttp2_session_consume(session, id.value, returned)
+        self.scheduleFlush()
+    }
+
+    func failQueuedWrites(_ stream: HTTP2StreamState, error: any Error) {
+        for chunk in stream.queue { chunk.promise?.fail(error) }
+        stream.queue.removeAll()
+        self.outboundQueuedBytes -= stream.queuedBytes
+        stream.queuedBytes = 0
+    }
+
+    // MARK: Limits
+
+    /// Takes one token for a RST_STREAM received; false when the peer resets too fast.
+    func takeResetToken() -> Bool {
+        let now = NIODeadline.now()
+        let elapsed = Double((now - self.resetTokensUpdated).nanoseconds) / 1e9
+        self.resetTokensUpdated = now
+        let burst = Double(self.configuration.resetBurst)
+        self.resetTokens = min(burst, self.resetTokens + elapsed * Double(self.configuration.resetRatePerSecond))
+        guard self.resetTokens >= 1 else { return false }
+        self.resetTokens -= 1
+        return true
+    }
+
+    /// Starts the idle sweep if a timeout is configured and none is running.
+    func scheduleIdleSweep() {
+        guard self.idleSweep == nil, let timeout = self.configuration.streamIdleTimeout, let context else { return }
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        // Sweeping twice per timeout: a stream is idle when a whole interval passed without a frame.
+        self.idleSweep = context.eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds / 2)) {
+            loopBound.value.sweepIdleStreams()
+        }
+    }
+
+    private func sweepIdleStreams() {
+        self.idleSweep = nil
+        guard !self.isClosed else { return }
+        var idle: [HTTP2StreamState] = []
+        var waiting = false
+        for stream in self.streams.values where !stream.remoteEnded && !stream.detached {
+            if stream.sawActivity {
+                stream.sawActivity = false
+                waiting = true
+            } else {
+                idle.append(stream)
+            }
+        }
+        for stream in idle.sorted(by: { $0.id < $1.id }) { self.events.sessionStreamIdleTimedOut(stream) }
+        if waiting { self.scheduleIdleSweep() }
+        self.flush()
+    }
+}

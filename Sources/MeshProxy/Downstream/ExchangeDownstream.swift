@@ -1,0 +1,25 @@
+import NIOCore
+
+/// What an `Exchange` needs from the client side it answers: one HTTP/1.1 connection
+/// (`DownstreamHandler`, which takes serialized bytes) or one HTTP/2 stream
+/// (`HTTP2DownstreamStream`, which takes heads, bodies and trailers through `http2`).
+protocol ExchangeDownstream: AnyObject {
+    /// Where the client connects from, for `x-forwarded-for` and source-IP hashing.
+    var remoteIP: String { get }
+    /// Whether more response body may be queued now (else the upstream is not read).
+    var isWritable: Bool { get }
+    /// Response bytes queued towards the client, for the backpressure gauge.
+    var queuedBytes: Int { get }
+    var allocator: ByteBufferAllocator { get }
+    /// The HTTP/2 stream this downstream is, or nil for HTTP/1.1.
+    var http2: HTTP2DownstreamStream? { get }
+    /// HTTP/1.1 only: serialized response bytes.
+    func write(_ buffer: ByteBuffer)
+    func flush()
+    /// The exchange can take request body again.
+    func resumeReadingIfWanted()
+    /// The exchange is over: its response is complete (or abandoned).
+    func exchangeFinished(_ finished: Exchange, closeConnection: Bool)
+    /// The response cannot be completed: close the connection (HTTP/1.1) or reset the stream.
+    func abort()
+}

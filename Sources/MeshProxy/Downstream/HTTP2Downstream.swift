@@ -1,0 +1,140 @@
+import MeshHTTP2
+import NIOCore
+import NIOHTTP1
+
+/// The HTTP/2 server side of one downstream connection: every request stream becomes an
+/// `Exchange`, routed and forwarded exactly as an HTTP/1.1 request is. One instance per
+/// connection, on its event loop.
+final class HTTP2DownstreamConnection: HTTP2ServerDelegate {
+    let worker: Worker
+    let remoteIP: String
+    private var streams: [HTTP2StreamID: HTTP2DownstreamStream] = [:]
+
+    init(worker: Worker, remoteIP: String) {
+        self.worker = worker
+        self.remoteIP = remoteIP
+    }
+
+    /// The h2 stream's head as the exchange reads it: Host from `:authority`, version 2.0.
+    static func exchangeHead(_ head: HTTP2RequestHead) -> HTTPRequestHead {
+        var converted = head.http1
+        converted.version = HTTPVersion(major: 2, minor: 0)
+        return converted
+    }
+
+    func requestHead(_ head: HTTP2RequestHead, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
+        let downstream = HTTP2DownstreamStream(id: stream, connection: connection, owner: self)
+        streams[stream] = downstream
+        worker.stats.downstream.activeRequests += 1
+        let exchange = Exchange(worker: worker, downstream: downstream, head: Self.exchangeHead(head), http2EndStream: endStream)
+        downstream.exchange = exchange
+        exchange.start()
+        if endStream { exchange.receiveEnd(trailers: nil) }
+    }
+
+    func requestBody(_ chunk: ByteBuffer, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
+        guard let exchange = streams[stream]?.exchange else {
+            // Answered already: the bytes go nowhere, but the client's window comes back.
+            connection.consume(chunk.readableBytes, stream: stream)
+            return
+        }
+        exchange.receiveBody(chunk)
+    }
+
+    func requestEnd(trailers: HTTPHeaders?, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
+        streams[stream]?.exchange?.receiveEnd(trailers: trailers)
+    }
+
+    func streamReset(_ reset: HTTP2StreamReset, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
+        guard let downstream = streams.removeValue(forKey: stream) else { return }
+        downstream.closed = true
+        if let exchange = downstream.exchange {
+            // The client cancelled (or the connection went): the upstream request goes too.
+            downstream.exchange = nil
+            worker.stats.downstream.activeRequests -= 1
+            exchange.downstreamClosed()
+        }
+    }
+
+    func streamWritabilityChanged(_ isWritable: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
+        streams[stream]?.exchange?.downstreamWritabilityChanged()
+    }
+
+    func streamClosed(_ stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
+        guard let downstream = streams.removeValue(forKey: stream) else { return }
+        downstream.closed = true
+        if let exchange = downstream.exchange {
+            downstream.exchange = nil
+            worker.stats.downstream.activeRequests -= 1
+            exchange.downstreamClosed()
+        }
+    }
+
+    fileprivate func finished(_ downstream: HTTP2DownstreamStream) {
+        worker.stats.downstream.activeRequests -= 1
+    }
+}
+
+/// One request stream of an HTTP/2 downstream connection, as its exchange sees it.
+final class HTTP2DownstreamStream: ExchangeDownstream {
+    let id: HTTP2StreamID
+    /// Weak: the connection owns its delegate, which owns this stream.
+    private weak var connection: HTTP2ServerConnection?
+    private unowned let owner: HTTP2DownstreamConnection
+    var exchange: Exchange?
+    var closed = false
+
+    init(id: HTTP2StreamID, connection: HTTP2ServerConnection, owner: HTTP2DownstreamConnection) {
+        self.id = id
+        self.connection = connection
+        self.owner = owner
+    }
+
+    var remoteIP: String { owner.remoteIP }
+    var isWritable: Bool { !closed && (connection?.isWritable(stream: id) ?? false) }
+    var queuedBytes: Int { connection?.outboundQueuedBytes ?? 0 }
+    var allocator: ByteBufferAllocator { Self.sharedAllocator }
+    var http2: HTTP2DownstreamStream? { self }
+    private static let sharedAllocator = ByteBufferAllocator()
+
+    func write(_ buffer: ByteBuffer) {}
+    func flush() {}
+    func resumeReadingIfWanted() {}
+
+    func exchangeFinished(_ finished: Exchange, closeConnection: Bool) {
+        guard exchange === finished else { return }
+        exchange = nil
+        // A request body still arriving is read and its window handed back (`requestBody`
+        // with no exchange). No RST_STREAM(NO_ERROR): nghttp2 would send it ahead of queued
+        // DATA and cut the answer short.
+        owner.finished(self)
+    }
+
+    func abort() {
+        guard !closed else { return }
+        try? connection?.resetStream(id, code: .internalError)
+    }
+
+    // MARK: the response
+
+    func sendHead(status: Int, headers: HTTPHeaders, endStream: Bool) {
+        guard !closed else { return }
+        try? connection?.sendResponseHead(HTTP2ResponseHead(status: status, headers: headers), stream: id, endStream: endStream)
+    }
+
+    func sendBody(_ buffer: ByteBuffer, endStream: Bool = false) {
+        guard !closed else { return }
+        try? connection?.sendBody(buffer, stream: id, endStream: endStream)
+    }
+
+    func sendEnd(trailers: HTTPHeaders?) {
+        guard !closed else { return }
+        try? connection?.sendEnd(stream: id, trailers: trailers)
+    }
+
+    /// Returns request body bytes to the client's windows (once the upstream took them).
+    func consume(_ bytes: Int) {
+        guard !closed, bytes > 0 else { return }
+        connection?.consume(bytes, stream: id)
+    }
+}

@@ -1,0 +1,205 @@
+import Foundation
+import MeshHTTP2
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+
+/// A client connection on its own event loop, closed with `shutdown()`.
+final class TestClient: Sendable {
+    let group: MultiThreadedEventLoopGroup
+    let connection: NIOLoopBound<HTTP2ClientConnection>
+    let events = ClientEvents()
+
+    private init(group: MultiThreadedEventLoopGroup, connection: NIOLoopBound<HTTP2ClientConnection>) {
+        self.group = group
+        self.connection = connection
+    }
+
+    static func connect(port: Int, configuration: HTTP2Configuration = .default) async throws -> TestClient {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        do {
+            let connection = try await HTTP2ClientConnection.connect(
+                host: "127.0.0.1",
+                port: port,
+                group: group,
+                configuration: configuration
+            ).get()
+            let client = TestClient(group: group, connection: connection)
+            let events = client.events
+            try await client.onLoop { connection in connection.delegate = events }
+            return client
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+    }
+
+    /// Runs `body` with the connection on its event loop.
+    func onLoop<Result: Sendable>(_ body: @escaping @Sendable (HTTP2ClientConnection) throws -> Result) async throws
+        -> Result
+    {
+        let connection = self.connection
+        return try await connection.eventLoop.submit { try body(connection.value) }.get()
+    }
+
+    func request(_ head: HTTP2RequestHead, body: ByteBuffer? = nil, trailers: HTTPHeaders? = nil) async throws
+        -> HTTP2Response
+    {
+        let connection = self.connection
+        return try await connection.eventLoop.flatSubmit {
+            do {
+                return try connection.value.sendRequest(head, body: body, trailers: trailers)
+            } catch {
+                return connection.eventLoop.makeFailedFuture(error)
+            }
+        }.get()
+    }
+
+    /// Opens a stream whose events are recorded in `events` under the returned id.
+    /// With `consume: false` received body is never handed back: the server stalls at the window.
+    func openRecordedStream(_ head: HTTP2RequestHead, endStream: Bool, consume: Bool = true) async throws
+        -> HTTP2StreamID
+    {
+        let events = self.events
+        return try await self.onLoop { connection in
+            try connection.openStream(
+                head,
+                endStream: endStream,
+                delegate: RecordingStreamDelegate(events: events, consume: consume)
+            )
+        }
+    }
+
+    func shutdown() async {
+        let connection = self.connection
+        try? await connection.eventLoop.submit { connection.value.close() }.get()
+        try? await self.group.shutdownGracefully()
+    }
+}
+
+/// Runs `body` with a connected client and always shuts it down.
+@discardableResult
+func withClient<Result>(
+    port: Int,
+    configuration: HTTP2Configuration = .default,
+    _ body: (TestClient) async throws -> Result
+)
+    async throws -> Result
+{
+    let client = try await TestClient.connect(port: port, configuration: configuration)
+    do {
+        let result = try await body(client)
+        await client.shutdown()
+        return result
+    } catch {
+        await client.shutdown()
+        throw error
+    }
+}
+
+/// Stream and connection events as plain values the tests can wait on.
+final class ClientEvents: Sendable {
+    enum Event: Sendable, Equatable {
+        case head(HTTP2StreamID, status: Int, endStream: Bool)
+        case body(HTTP2StreamID, bytes: Int)
+        case end(HTTP2StreamID, trailers: [String])
+        case reset(HTTP2StreamID, HTTP2StreamReset)
+        case goAway(lastStreamID: HTTP2StreamID, HTTP2ErrorCode)
+        case closed
+    }
+
+    private let recorded = Mutex<[Event]>([])
+    var all: [Event] { self.recorded.withLock { $0 } }
+    func append(_ event: Event) { self.recorded.withLock { $0.append(event) } }
+
+    /// Waits (bounded) until `condition` holds for the recorded events.
+    func wait(timeout: Duration = .seconds(10), until condition: ([Event]) -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if condition(self.all) { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return condition(self.all)
+    }
+}
+
+/// The connection delegate is held weakly by the connection; `TestClient` keeps this one alive.
+extension ClientEvents: HTTP2ClientConnectionDelegate {
+    func goAwayReceived(lastStreamID: HTTP2StreamID, errorCode: HTTP2ErrorCode, connection: HTTP2ClientConnection) {
+        self.append(.goAway(lastStreamID: lastStreamID, errorCode))
+    }
+
+    func connectionClosed(_ connection: HTTP2ClientConnection) { self.append(.closed) }
+}
+
+/// Records a stream's events; the delegate reference is kept by the connection's stream state.
+final class RecordingStreamDelegate: HTTP2ClientStreamDelegate {
+    let events: ClientEvents
+    let consume: Bool
+
+    init(events: ClientEvents, consume: Bool = true) {
+        self.events = events
+        self.consume = consume
+    }
+
+    func responseHead(
+        _ head: HTTP2ResponseHead,
+        endStream: Bool,
+        stream: HTTP2StreamID,
+        connection: HTTP2ClientConnection
+    ) {
+        self.events.append(.head(stream, status: head.status, endStream: endStream))
+    }
+
+    func responseBody(_ chunk: ByteBuffer, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
+        if self.consume { connection.consume(chunk.readableBytes, stream: stream) }
+        self.events.append(.body(stream, bytes: chunk.readableBytes))
+    }
+
+    func responseEnd(trailers: HTTPHeaders?, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
+        self.events.append(.end(stream, trailers: (trailers ?? [:]).map { "\($0.name): \($0.value)" }))
+    }
+
+    func streamReset(_ reset: HTTP2StreamReset, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
+        self.events.append(.reset(stream, reset))
+    }
+}
+
+/// nghttpd serving a temporary docroot on a free port (retried on collision), stopped by `stop()`.
+final class Nghttpd {
+    let port: Int
+    let docroot: TemporaryDirectory
+    private let process: RunningProcess
+
+    private init(port: Int, docroot: TemporaryDirectory, process: RunningProcess) {
+        self.port = port
+        self.docroot = docroot
+        self.process = process
+    }
+
+    static func start(files: [String: [UInt8]], arguments: [String] = []) async throws -> Nghttpd {
+        let docroot = try TemporaryDirectory()
+        for (name, bytes) in files {
+            try Data(bytes).write(to: URL(fileURLWithPath: docroot.path(name)))
+        }
+        for _ in 0..<5 {
+            let port = try reserveFreePort()
+            let process = try RunningProcess(
+                "nghttpd",
+                ["--no-tls", "-a", "127.0.0.1", "-d", docroot.url.path] + arguments + [String(port)]
+            )
+            if await waitUntilListening(port: port, timeout: .seconds(5)), process.process.isRunning {
+                return Nghttpd(port: port, docroot: docroot, process: process)
+            }
+            process.stop()  // The port was taken in between, or nghttpd failed: try another.
+        }
+        docroot.remove()
+        throw TestFailure("nghttpd did not start")
+    }
+
+    func stop() {
+        self.process.stop()
+        self.docroot.remove()
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import Testing
+
+/// Every shell example in README.md runs as written, so the front door cannot rot: commands
+/// (lines starting `$ ` or `meshsim `) run in a shell with the built meshsim on PATH, from the
+/// repository root, and each output line README shows must appear in what they print.
+/// `meshsim serve` runs in the background for the rest of its block (on a free port instead of
+/// 15001, which later commands and shown lines are rewritten to use).
+@Suite struct ReadmeExamplesTests {
+    struct Example: CustomStringConvertible {
+        var command: String
+        var shownOutput: [String]
+        var description: String { command }
+    }
+
+    /// The shell code blocks of README.md, each a list of examples. In a block with `$ ` prompts
+    /// only prompted lines are commands (the rest is their output); in a block without, every
+    /// `meshsim …` line is a command.
+    static func shellBlocks() throws -> [[Example]] {
+        let readme = try String(contentsOf: MeshsimRunner.repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        var rawBlocks: [[String]] = []
+        var current: [String]? = nil
+        var inFence = false
+        for line in readme.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+            if line.hasPrefix("```") {
+                if inFence, let block = current { rawBlocks.append(block) }
+                // Plain fences only: ```swift blocks are code, not commands.
+                current = !inFence && line == "```" ? [] : nil
+                inFence.toggle()
+                continue
+            }
+            current?.append(line)
+        }
+        return rawBlocks.map(examples(in:)).filter { block in block.contains { $0.command.hasPrefix("meshsim") } }
+    }
+
+    static func examples(in lines: [String]) -> [Example] {
+        let prompted = lines.contains { $0.hasPrefix("$ ") }
+        var examples: [Example] = []
+        var continuing = false
+        for line in lines {
+            if continuing, var last = examples.popLast() {
+                last.command = String(last.command.dropLast()).trimmingCharacters(in: .whitespaces) + " " + line.trimmingCharacters(in: .whitespaces)
+                examples.append(last)
+                continuing = line.hasSuffix("\\")
+            } else if prompted ? line.hasPrefix("$ ") : line.hasPrefix("meshsim ") {
+                let command = prompted ? String(line.dropFirst(2)) : line
+                examples.append(Example(command: command, shownOutput: []))
+                continuing = command.hasSuffix("\\")
+            } else if var last = examples.popLast() {
+                last.shownOutput.append(line)
+                examples.append(last)
+            }
+        }
+        return examples
+    }
+
+    @Test func readmeHasExamplesToRun() throws {
+        let examples = try Self.shellBlocks().flatMap { $0 }
+        #expect(examples.count >= 10, "README examples found: \(examples)")
+        #expect(examples.contains { $0.command.hasPrefix("meshsim serve") })
+        #expect(examples.contains { $0.command.hasPrefix("meshsim load") })
+    }
+
+    /// Blocks run in README order; a `meshsim serve` keeps running for the blocks after it (the
+    /// tour's curl and load examples talk to the server its serve example started).
+    @Test func readmeExamplesRunAsShown() async throws {
+        var server: ServeCommandTests.RunningServe? = nil
+        var port = "15001"
+        defer { _ = server?.stop() }
+        for example in try Self.shellBlocks().flatMap({ $0 }) {
+            if example.command.hasPrefix("meshsim serve") {
+                _ = server?.stop()
+                let arguments = Self.words(example.command).dropFirst(2) + ["--listen", "127.0.0.1:0"]
+                let running = try ServeCommandTests.RunningServe(Array(arguments))
+                server = running
+                let listening = try #require(running.listeningPort(), "serve \(Array(arguments)) did not start: \(running.text)")
+                port = String(listening)
+                _ = running.wait { running.text.contains("pods") || !running.process.isRunning }
+                for shown in example.shownOutput where !shown.isEmpty {
+                    let expected = shown.replacingOccurrences(of: "127.0.0.1:15001", with: "127.0.0.1:\(port)")
+                    #expect(running.text.contains(expected), "serve output lacks \"\(expected)\":\n\(running.text)")
+                }
+                continue
+            }
+            let command = example.command.replacingOccurrences(of: "127.0.0.1:15001", with: "127.0.0.1:\(port)")
+            let output = try await Self.shell(command)
+            let shownError = example.shownOutput.contains { $0.hasPrefix("Error [") }
+            #expect(output.status == (shownError ? 1 : 0), "\(command) exited \(output.status):\n\(output.text)")
+            for shown in example.shownOutput where !shown.isEmpty && shown != "…" && !Self.varies(shown) {
+                let expected = shown.replacingOccurrences(of: "127.0.0.1:15001", with: "127.0.0.1:\(port)")
+                #expect(output.text.contains(expected), "\(command) did not print \"\(expected)\":\n\(output.text)")
+            }
+        }
+    }
+
+    /// Lines whose value legitimately differs run to run (which pod of a subset answered).
+    static func varies(_ line: String) -> Bool {
+        line.contains("x-meshsim-pod:")
+    }
+
+    /// Splits a README command into words the way the shell would for these simple commands.
+    static func words(_ command: String) -> [String] {
+        var words: [String] = []
+        var word = ""
+        var quote: Character? = nil
+        for ch in command {
+            if let q = quote {
+                if ch == q { quote = nil } else { word.append(ch) }
+            } else if ch == "'" || ch == "\"" {
+                quote = ch
+            } else if ch == " " {
+                if !word.isEmpty { words.append(word); word = "" }
+            } else {
+                word.append(ch)
+            }
+        }
+        if !word.isEmpty { words.append(word) }
+        return words
+    }
+
+    /// Runs a README command in bash with the built meshsim first on PATH, on a thread of its own.
+    static func shell(_ command: String) async throws -> (status: Int32, text: String) {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(with: Result {
+                    let process = Process()
+                    // Bounded: a README command that hangs fails the test instead of stalling the suite.
+                    process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+                    process.arguments = ["120", "/bin/bash", "-o", "pipefail", "-c", command]
+                    process.currentDirectoryURL = MeshsimRunner.repositoryRoot
+                    var environment = ProcessInfo.processInfo.environment
+                    environment["PATH"] = MeshsimRunner.binary.deletingLastPathComponent().path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+                    process.environment = environment
+                    let pipe = Pipe()
+                    process.standardOutput = pipe
+                    process.standardError = pipe
+                    process.standardInput = FileHandle.nullDevice
+                    try process.run()
+                    // Output is read to EOF before waiting, so a chatty command cannot block on a full pipe.
+                    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                    process.waitUntilExit()
+                    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+                })
+            }.start()
+        }
+    }
+}
