@@ -34,7 +34,7 @@ let package = Package(
         .target(
             name: "MeshBackends",
             dependencies: [
-                "MeshConfig",
+                "MeshConfig", "MeshHTTP2",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -45,7 +45,7 @@ let package = Package(
         .target(
             name: "MeshLoad",
             dependencies: [
-                "MeshRouting", "MeshConfig",
+                "MeshRouting", "MeshConfig", "MeshHTTP2",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -84,10 +84,20 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // `meshsim demo`: a canary rollout under load with automatic rollback, over LocalMesh and LoadRun.
+        .target(
+            name: "MeshDemo",
+            dependencies: [
+                "MeshProxy", "MeshLoad", "MeshBackends", "MeshRouting", "MeshConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "meshsim",
             dependencies: [
-                "MeshConfig", "MeshRouting", "MeshBackends", "MeshLoad", "MeshProxy",
+                "MeshConfig", "MeshRouting", "MeshBackends", "MeshLoad", "MeshProxy", "MeshDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 // `meshsim test` reads its CASES.yaml with the same strict decoder as the configs.
                 .product(name: "Yams", package: "Yams"),
@@ -98,7 +108,7 @@ let package = Package(
         .testTarget(
             name: "MeshBackendsTests",
             dependencies: [
-                "MeshBackends", "MeshConfig",
+                "MeshBackends", "MeshConfig", "MeshHTTP2",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -109,7 +119,10 @@ let package = Package(
             name: "MeshLoadTests",
             dependencies: [
                 "MeshLoad", "MeshConfig", "MeshRouting",
+                // `load --http2` runs against a simulated h2c pod.
+                "MeshBackends",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(
@@ -132,6 +145,7 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        .testTarget(name: "MeshDemoTests", dependencies: ["MeshDemo", "MeshLoad", "MeshProxy", "MeshConfig"]),
         // Runs the built binary as a user would; depends on it so that it is built first.
         .testTarget(name: "MeshsimCLITests", dependencies: ["meshsim"]),
     ],

@@ -20,16 +20,9 @@ final class BackendConnectionHandler: ChannelDuplexHandler {
     /// Requests parsed ahead of the one being answered before reading pauses.
     static let maximumQueuedRequests = 16
 
-    private enum Route {
-        case greeting
-        case echo
-        case status(HTTPResponseStatus)
-        case invalidStatus
-    }
-
     private struct Request {
         var head: HTTPRequestHead
-        var route: Route
+        var route: BackendRoute
         var keepAlive: Bool
         var isHEAD: Bool
         var expectsContinue: Bool
@@ -58,18 +51,13 @@ final class BackendConnectionHandler: ChannelDuplexHandler {
 
     // MARK: Inbound
 
-    func channelActive(context: ChannelHandlerContext) {
-        pod.recordConnection()
-        context.fireChannelActive()
-    }
-
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         inReadCycle = true
         guard !closing, !parseFailed else { return }
         switch unwrapInboundIn(data) {
         case .head(let head):
             let request = Request(
-                head: head, route: Self.route(of: head.uri), keepAlive: head.isKeepAlive, isHEAD: head.method == .HEAD,
+                head: head, route: BackendRoute(path: head.uri), keepAlive: head.isKeepAlive, isHEAD: head.method == .HEAD,
                 expectsContinue: head.headers.contains(name: "expect")
                     && head.headers["expect"].contains { $0.lowercased() == "100-continue" })
             if current == nil {
@@ -269,20 +257,29 @@ final class BackendConnectionHandler: ChannelDuplexHandler {
         needsFlush = false
         context.flush()
     }
+}
+
+/// What a simulated pod serves at a path: the greeting, `/echo`, or `/status/NNN`.
+enum BackendRoute {
+    case greeting
+    case echo
+    case status(HTTPResponseStatus)
+    case invalidStatus
 
     /// Reads the path on the bytes (no String slicing on the hot path).
-    private static func route(of uri: String) -> Route {
+    init(path uri: String) {
         let bytes = uri.utf8
         let path = bytes[..<(bytes.firstIndex(of: UInt8(ascii: "?")) ?? bytes.endIndex)]
-        if path.elementsEqual("/echo".utf8) { return .echo }
+        if path.elementsEqual("/echo".utf8) { self = .echo; return }
         let statusPrefix = "/status/".utf8
-        guard path.starts(with: statusPrefix) else { return .greeting }
+        guard path.starts(with: statusPrefix) else { self = .greeting; return }
         let digits = path.dropFirst(statusPrefix.count)
         guard digits.count == 3, digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
-            return .invalidStatus
+            self = .invalidStatus
+            return
         }
         let code = digits.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
-        guard (200...599).contains(code) else { return .invalidStatus }
-        return .status(HTTPResponseStatus(statusCode: code))
+        guard (200...599).contains(code) else { self = .invalidStatus; return }
+        self = .status(HTTPResponseStatus(statusCode: code))
     }
 }

@@ -10,6 +10,9 @@ public final class BackendFleet: Sendable {
         public var identity: BackendIdentity
         public var profile: BehaviorProfile
         public var seed: UInt64
+        /// Whether a Service port in front of the pod is HTTP/2 or gRPC (`grpc-*`, `http2-*`,
+        /// appProtocol `grpc`/`http2`/`kubernetes.io/h2c`): then the pod also answers h2c.
+        public var servesHTTP2: Bool = false
     }
 
     private struct Published {
@@ -67,9 +70,11 @@ public final class BackendFleet: Sendable {
             let running = published.withLockedValue { $0.backends }
             var started: [String: SimulatedBackend] = [:]
             do {
-                for (key, spec) in desired where running[key] == nil {
+                // A pod whose protocol changed is replaced (a new port), like a redeployed pod.
+                for (key, spec) in desired where running[key]?.servesHTTP2 != spec.servesHTTP2 {
                     started[key] = try await SimulatedBackend.start(
-                        identity: spec.identity, profile: spec.profile, host: host, port: 0, group: group, seed: spec.seed)
+                        identity: spec.identity, profile: spec.profile, host: host, port: 0, group: group, seed: spec.seed,
+                        servesHTTP2: spec.servesHTTP2)
                 }
             } catch {
                 for backend in started.values { try? await backend.shutdown() }
@@ -84,7 +89,7 @@ public final class BackendFleet: Sendable {
             }
             // Publish first, so nobody is handed a pod that is about to stop.
             published.withLockedValue { $0 = next }
-            for (key, backend) in running where desired[key] == nil {
+            for (key, backend) in running where next.backends[key] !== backend {
                 draining.withLockedValue { $0.append(backend) }
                 let period = drainPeriod
                 Task { [self] in
@@ -110,6 +115,7 @@ public final class BackendFleet: Sendable {
     /// The pods `resources` declare, keyed `namespace/pod`, with their parsed profiles and seeds.
     public static func pods(of resources: MeshResources, seed: UInt64) throws -> [String: PodSpec] {
         var pods: [String: PodSpec] = [:]
+        let http2Pods = Self.podsBehindHTTP2Ports(ServiceRegistry(resources))
         var problems: [ConfigDiagnostic] = []
         for deployment in resources.deployments {
             let profile: BehaviorProfile
@@ -129,11 +135,27 @@ public final class BackendFleet: Sendable {
                     break
                 }
                 pods[identity.key] = PodSpec(
-                    identity: identity, profile: profile, seed: SeededRandom.podSeed(runSeed: seed, podKey: identity.key))
+                    identity: identity, profile: profile, seed: SeededRandom.podSeed(runSeed: seed, podKey: identity.key),
+                    servesHTTP2: http2Pods.contains(identity.key))
             }
         }
         guard problems.isEmpty else { throw BackendFleetError(diagnostics: problems) }
         return pods
+    }
+}
+
+extension BackendFleet {
+    /// Keys (`namespace/pod`) of the Deployment pods selected by a service with an HTTP/2 or
+    /// gRPC port, using Istio's protocol selection (`PortProtocol`).
+    static func podsBehindHTTP2Ports(_ registry: ServiceRegistry) -> Set<String> {
+        var keys: Set<String> = []
+        for service in registry.services where service.ports.contains(where: { $0.protocol.isHTTP2 }) {
+            for workload in service.workloads {
+                guard case .deployment = workload.origin else { continue }
+                keys.insert(BackendIdentity(workload).key)
+            }
+        }
+        return keys
     }
 }
 

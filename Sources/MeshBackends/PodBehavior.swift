@@ -11,6 +11,8 @@ final class PodBehavior: Sendable {
     let ok: PreparedResponse
     let injectedError: PreparedResponse
     let overloaded: PreparedResponse
+    /// The body of the greeting (`ok`), for answers rendered per stream (HTTP/2, gRPC).
+    let greetingBytes: [UInt8]
 
     init(identity: BackendIdentity, profile: BehaviorProfile) {
         self.identity = identity
@@ -31,6 +33,7 @@ final class PodBehavior: Sendable {
             while sized.count < size { sized.append(contentsOf: body.prefix(size - sized.count)) }
             body = sized
         }
+        greetingBytes = body
         ok = PreparedResponse(status: .ok, identityHeaderLines: lines, body: body, allocator: allocator)
         injectedError = PreparedResponse(
             status: HTTPResponseStatus(statusCode: profile.errorCode), identityHeaderLines: lines,

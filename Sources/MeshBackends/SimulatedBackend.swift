@@ -1,13 +1,18 @@
+import MeshHTTP2
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 
 /// One simulated pod: an HTTP/1.1 server on the caller's event loops that answers as its
-/// identity, with the latency, errors and concurrency limit of its profile.
+/// identity, with the latency, errors and concurrency limit of its profile. Started with
+/// `servesHTTP2`, it also answers h2c with prior knowledge on the same port (a pod behind a
+/// `grpc-*`/`http2-*` Service port), gRPC requests the gRPC way.
 public final class SimulatedBackend: Sendable {
     public let host: String
     public let port: Int
+    /// Whether the pod answers h2c (prior knowledge) besides HTTP/1.1.
+    public let servesHTTP2: Bool
     private let core: PodCore
     private let serverChannel: any Channel
     private let connections: NIOLockedValueBox<OpenConnections>
@@ -18,9 +23,10 @@ public final class SimulatedBackend: Sendable {
         var isShutDown = false
     }
 
-    private init(host: String, port: Int, core: PodCore, serverChannel: any Channel, connections: NIOLockedValueBox<OpenConnections>) {
+    private init(host: String, port: Int, servesHTTP2: Bool, core: PodCore, serverChannel: any Channel, connections: NIOLockedValueBox<OpenConnections>) {
         self.host = host
         self.port = port
+        self.servesHTTP2 = servesHTTP2
         self.core = core
         self.serverChannel = serverChannel
         self.connections = connections
@@ -29,7 +35,7 @@ public final class SimulatedBackend: Sendable {
     /// Binds `host:port` (port 0: any free port) and starts answering.
     public static func start(
         identity: BackendIdentity, profile: BehaviorProfile, host: String = "127.0.0.1", port: Int = 0,
-        group: any EventLoopGroup, seed: UInt64
+        group: any EventLoopGroup, seed: UInt64, servesHTTP2: Bool = false
     ) async throws -> SimulatedBackend {
         let core = PodCore(behavior: PodBehavior(identity: identity, profile: profile), seed: seed)
         let connections = NIOLockedValueBox(OpenConnections())
@@ -46,13 +52,28 @@ public final class SimulatedBackend: Sendable {
                     return true
                 }
                 guard accepted else { return channel.close() }
+                core.recordConnection()
                 channel.closeFuture.whenComplete { _ in
                     _ = connections.withLockedValue { $0.channels.removeValue(forKey: id) }
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
-                    try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
-                    try pipeline.addHandler(BackendConnectionHandler(pod: core))
+                    guard servesHTTP2 else {
+                        try Self.addHTTP1Handlers(to: pipeline, pod: core)
+                        return
+                    }
+                    try pipeline.addHandler(HTTP2ProtocolSniffer { detected, channel in
+                        switch detected {
+                        case .http2PriorKnowledge:
+                            // An HTTP/2 client that stops sending has left: its streams end with
+                            // the connection (HTTP/1.1 keeps half-closure to answer what it read).
+                            try channel.syncOptions?.setOption(.allowRemoteHalfClosure, value: false)
+                            try channel.pipeline.syncOperations.addHandler(
+                                HTTP2ServerConnection(delegate: BackendHTTP2Handler(pod: core)))
+                        case .http1:
+                            try Self.addHTTP1Handlers(to: channel.pipeline.syncOperations, pod: core)
+                        }
+                    })
                 }
             }
             .bind(host: host, port: port)
@@ -61,7 +82,12 @@ public final class SimulatedBackend: Sendable {
             try? await channel.close()
             throw SimulatedBackendError.noLocalAddress(host: host, port: port)
         }
-        return SimulatedBackend(host: host, port: boundPort, core: core, serverChannel: channel, connections: connections)
+        return SimulatedBackend(host: host, port: boundPort, servesHTTP2: servesHTTP2, core: core, serverChannel: channel, connections: connections)
+    }
+
+    private static func addHTTP1Handlers(to pipeline: ChannelPipeline.SynchronousOperations, pod: PodCore) throws {
+        try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+        try pipeline.addHandler(BackendConnectionHandler(pod: pod))
     }
 
     public var identity: BackendIdentity { core.behavior.identity }
@@ -95,6 +121,8 @@ public final class SimulatedBackend: Sendable {
         guard !open.isEmpty else { return }
         for connection in open {
             connection.pipeline.fireUserInboundEventTriggered(BackendConnectionHandler.Drain())
+            // An h2c connection drains with GOAWAY: streams in flight finish, no new ones start.
+            if servesHTTP2 { connection.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
         }
         let loop = serverChannel.eventLoop
         let deadline = loop.scheduleTask(in: gracePeriod) {

@@ -51,6 +51,9 @@ struct Backend: AsyncParsableCommand {
     @Option(help: "Event loop threads.")
     var threads: Int = 1
 
+    @Flag(help: "Also answer h2c (HTTP/2 with prior knowledge) on the same port, gRPC requests the gRPC way.")
+    var h2c = false
+
     func validate() throws {
         _ = try listenAddress()
         _ = try profile()
@@ -70,13 +73,13 @@ struct Backend: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let backend: SimulatedBackend
         do {
-            backend = try await SimulatedBackend.start(identity: identity, profile: behavior, host: host, port: port, group: group, seed: seed)
+            backend = try await SimulatedBackend.start(identity: identity, profile: behavior, host: host, port: port, group: group, seed: seed, servesHTTP2: h2c)
         } catch {
             try? await group.shutdownGracefully()
             throw BackendCommandError("cannot listen on \(host):\(port): \(error)")
         }
         let shown = host.contains(":") ? "[\(host)]" : host
-        writeStdout("meshsim backend \(identity.pod) (workload \(identity.workload), version \(identity.version)) listening on http://\(shown):\(backend.port) [\(behavior)]\n")
+        writeStdout("meshsim backend \(identity.pod) (workload \(identity.workload), version \(identity.version)) listening on http://\(shown):\(backend.port)\(h2c ? " (HTTP/1.1 and h2c)" : "") [\(behavior)]\n")
 
         let signal = await signals.wait()
         try await backend.shutdown()

@@ -84,8 +84,11 @@ struct Load: AsyncParsableCommand {
     @Option(help: "Progress interval.")
     var interval: String = "1s"
 
-    @Flag(help: "HTTP/2 (not yet supported).")
+    @Flag(help: "HTTP/2 with prior knowledge (h2c): --streams requests in flight on each of --connections.")
     var http2 = false
+
+    @Option(help: "HTTP/2: concurrent streams per connection.")
+    var streams: Int = 10
 
     enum OutputFormat: String, ExpressibleByArgument {
         case text, json
@@ -127,7 +130,6 @@ struct Load: AsyncParsableCommand {
     }
 
     func makeConfiguration() throws -> LoadConfiguration {
-        if http2 { throw LoadInputError("HTTP/2 is not yet supported by meshsim load; use HTTP/1.1 (drop --http2)") }
         let target = try TargetURL(parsing: url)
         if concurrency != nil && rps != nil { throw LoadInputError("give --concurrency (closed loop) or --rps (open loop), not both") }
         let commonHeaders = try headers.map(HeaderField.init(parsing:))
@@ -136,7 +138,8 @@ struct Load: AsyncParsableCommand {
         if let rps {
             pacing = .openLoop(requestsPerSecond: rps)
         } else {
-            pacing = .closedLoop(concurrency: concurrency ?? connections ?? 10)
+            // HTTP/2 fills every stream of every connection (one connection by default).
+            pacing = .closedLoop(concurrency: concurrency ?? (http2 ? (connections ?? 1) * streams : connections ?? 10))
         }
         let defaults = RequestClass(method: method, path: target.pathAndQuery, bodyBytes: bodyBytes)
         var classes = [defaults]
@@ -150,7 +153,8 @@ struct Load: AsyncParsableCommand {
             threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, warmup: try Self.duration(warmup, option: "--warmup"),
             requestTimeout: try Self.duration(timeout, option: "--timeout"), classes: classes, commonHeaders: commonHeaders,
             authority: authority, subsetHeader: subsetHeader, expected: expected, alpha: alpha, exact: exact,
-            reportInterval: try Self.duration(interval, option: "--interval"))
+            httpVersion: http2 ? .http2 : .http1_1, reportInterval: try Self.duration(interval, option: "--interval"),
+            streamsPerConnection: streams)
         if !config.files.isEmpty {
             configuration = try expectationsFromConfigs(configuration)
         }

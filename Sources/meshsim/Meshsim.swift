@@ -16,6 +16,7 @@ struct Meshsim: AsyncParsableCommand {
             Revisions.self,
             Backend.self,
             Load.self,
+            Demo.self,
             Version.self,
         ]
     )

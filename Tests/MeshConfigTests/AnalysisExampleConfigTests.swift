@@ -46,6 +46,10 @@ import Testing
         #expect(analyzeConfigs(["rate-limited-canary"]).isEmpty)
     }
 
+    @Test func grpcCanaryIsClean() {
+        #expect(analyzeConfigs(["grpc-canary"]).isEmpty)
+    }
+
     @Test func headerRoutingAloneMissesItsServiceAndSubsets() {
         // Without configs/reviews there is no Service and no DestinationRule for `reviews`.
         let found = analyzeConfigs(["header-routing"])

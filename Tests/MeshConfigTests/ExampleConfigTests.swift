@@ -9,7 +9,7 @@ let configsDirectory = URL(fileURLWithPath: #filePath)
     .appendingPathComponent("configs").path
 
 @Suite struct ExampleConfigTests {
-    @Test(arguments: ["reviews", "header-routing", "broken-labels", "rate-limited-canary", "rollout/05-canary-5.yaml"])
+    @Test(arguments: ["reviews", "header-routing", "broken-labels", "rate-limited-canary", "grpc-canary", "rollout/05-canary-5.yaml"])
     func everyExampleDecodesWithoutErrors(example: String) {
         let result = ConfigLoader().load(paths: ["\(configsDirectory)/\(example)"])
         #expect(result.diagnostics.isEmpty, "\(result.diagnostics)")
@@ -23,6 +23,14 @@ let configsDirectory = URL(fileURLWithPath: #filePath)
         #expect(registry.workloads(forHost: host).count == 4)
         #expect(registry.workloads(forHost: host, selector: ["version": "v2"]).map(\.name) == ["reviews-v2-0", "reviews-v2-1"])
         #expect(registry.service(forHost: host)?.ports.first?.protocol == .http)
+    }
+
+    @Test func grpcCanaryPortIsGRPC() {
+        let result = ConfigLoader().load(paths: ["\(configsDirectory)/grpc-canary"])
+        let registry = ServiceRegistry(result.resources)
+        let service = registry.service(forHost: "greeter.default.svc.cluster.local")
+        #expect(service?.ports.first?.protocol == .grpc)
+        #expect(service?.workloads.map(\.name).sorted() == ["greeter-v1-0", "greeter-v1-1", "greeter-v2-0"])
     }
 
     @Test func brokenLabelsV2SubsetSelectsNothing() {

@@ -146,7 +146,13 @@ import Testing
                 return "\(error)"
             }
         }
-        #expect(problem(LoadConfiguration(target: target, httpVersion: .http2)).contains("HTTP/2 is not yet supported"))
+        #expect(problem(LoadConfiguration(target: target, httpVersion: .http2)) == "")
+        #expect(problem(LoadConfiguration(target: target, httpVersion: .http2, streamsPerConnection: 0)).contains("--streams"))
+        let h2 = LoadConfiguration(target: target, pacing: .closedLoop(concurrency: 25), httpVersion: .http2, streamsPerConnection: 10)
+        #expect(h2.connections == 3)
+        #expect(h2.activeLanes == 25)
+        #expect(problem(LoadConfiguration(
+            target: target, pacing: .closedLoop(concurrency: 25), connections: 2, httpVersion: .http2, streamsPerConnection: 10)).contains("exceeds --connections 2 × --streams 10"))
         #expect(problem(LoadConfiguration(target: target, pacing: .closedLoop(concurrency: 20), connections: 5)).contains("exceeds --connections"))
         #expect(problem(LoadConfiguration(target: target, warmup: .seconds(1), exact: true)).contains("--exact cannot be combined with --warmup"))
         #expect(problem(LoadConfiguration(target: target, duration: nil, requestLimit: nil)).contains("--duration or --requests"))

@@ -1,4 +1,4 @@
-import MeshProxy
+@testable import MeshProxy
 import Testing
 
 /// `/stats/prometheus` and `/stats` after a known mix of requests: Istio's labels per series,
@@ -160,5 +160,21 @@ import Testing
             let names = stats.body.split(separator: "\n").map { $0.split(separator: ":").first.map(String.init) ?? "" }
             #expect(names == names.sorted())
         }
+    }
+}
+
+@Suite struct IstioMetricLabelsTests {
+    @Test func protocolAndGRPCStatusComeFromTheRequestKey() {
+        let key = StatsSnapshot.RequestKey(
+            cluster: "outbound|50051|v2|greeter.default.svc.cluster.local", responseCode: 200, responseFlags: [],
+            requestProtocol: "grpc", grpcResponseStatus: "14")
+        let labels = Dictionary(IstioMetricLabels.labels(for: key, cluster: nil, sourceNamespace: "default"), uniquingKeysWith: { a, _ in a })
+        #expect(labels["request_protocol"] == "grpc")
+        #expect(labels["grpc_response_status"] == "14")
+        let plain = Dictionary(
+            IstioMetricLabels.labels(for: StatsSnapshot.RequestKey(cluster: nil, responseCode: 404, responseFlags: []), cluster: nil, sourceNamespace: "default"),
+            uniquingKeysWith: { a, _ in a })
+        #expect(plain["request_protocol"] == "http")
+        #expect(plain["grpc_response_status"] == "")
     }
 }

@@ -46,10 +46,10 @@ import Testing
     }
 
     @Test func aClientGoneMidRequestIsNoticedWhileTheRequestIsServed() async throws {
-        // v1 answers after 2 s; the client closes before. The proxy reads on while it waits for
+        // v1 answers after 10 s; the client closes before. The proxy reads on while it waits for
         // the upstream, so it sees the close and ends the request as DC, not as the 200 it would
         // record had it only noticed when writing the answer.
-        let yaml = TestMesh.service("slow", versions: ["v1": ["meshsim.dev/latency": "2s"]])
+        let yaml = TestMesh.service("slow", versions: ["v1": ["meshsim.dev/latency": "10s"]])
         try await TestMesh.with(yaml: yaml) { mesh in
             var connection: RawConnection? = try RawConnection(port: mesh.port)
             try await connection?.send("GET / HTTP/1.1\r\nHost: slow\r\n\r\n")

@@ -159,7 +159,8 @@ import Testing
 
     /// Shutdown sends GOAWAY to HTTP/2 clients and lets the stream in flight finish.
     @Test func shutdownDrainsHTTP2StreamsInFlight() async throws {
-        let yaml = TestMesh.service("slow", versions: ["v1": ["meshsim.dev/latency": "1s"]])
+        // Long enough that a busy 2-core machine still sees the request in flight before shutdown.
+        let yaml = TestMesh.service("slow", versions: ["v1": ["meshsim.dev/latency": "5s"]])
         try await TestMesh.with(yaml: yaml) { mesh in
             let client = try await H2Client.connect(port: mesh.port)
             do {

@@ -82,6 +82,20 @@ import Testing
         #expect(f.retries.retryOn.contains("5xx"))
     }
 
+    @Test func grpcCanarySendsBetaToV2AndSplitsGreeterCallsNinetyTen() throws {
+        let snapshot = try snapshot(configs: "grpc-canary")
+        let greeter = "greeter.default.svc.cluster.local"
+        let call = request("/helloworld.Greeter/SayHello", authority: "greeter:50051", method: "POST", headers: [("content-type", "application/grpc")])
+        #expect(shares(snapshot, call) == ["v1": 90, "v2": 10])
+        let beta = request(
+            "/helloworld.Greeter/SayHello", authority: "greeter:50051", method: "POST",
+            headers: [("content-type", "application/grpc"), ("x-user-group", "beta")])
+        #expect(shares(snapshot, beta) == ["v2": 100])
+        #expect(snapshot.cluster(named: cluster("v1", port: 50051, host: greeter))?.protocol == .grpc)
+        // Only the helloworld.Greeter service is routed.
+        #expect(snapshot.explain(request("/other.Service/Call", authority: "greeter:50051")).status == 404)
+    }
+
     @Test func routingFilesAloneLeaveEndpointsUnchecked() throws {
         let snapshot = try snapshot(configs: "header-routing")
         let explanation = snapshot.explain(request(headers: [("x-user-group", "beta")]))

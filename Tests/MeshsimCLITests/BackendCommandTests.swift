@@ -95,6 +95,54 @@ import Testing
         #expect(after.status != 0, "still answering after exit")
     }
 
+    @Test func h2cFlagAnswersPriorKnowledgeAndGRPC() async throws {
+        let backend = try RunningBackend(["--listen", "127.0.0.1:0", "--name", "greeter", "--version", "v2", "--h2c"])
+        defer { _ = backend.stop() }
+        let port = try await Self.blocking { backend.listeningPort() }
+        let listening = try #require(port, "no listening line in: \(backend.text)")
+        #expect(backend.text.contains("(HTTP/1.1 and h2c)"))
+        let h2 = try await Self.blocking {
+            try Self.runTool("/usr/bin/curl", ["-sS", "-i", "--max-time", "20", "--http2-prior-knowledge", "http://127.0.0.1:\(listening)/"])
+        }
+        #expect(h2.hasPrefix("HTTP/2 200"), "\(h2)")
+        #expect(h2.contains("x-meshsim-version: v2"))
+        let grpc = try await Self.blocking {
+            try Self.runTool("/usr/bin/nghttp", ["-v", "-t", "20", "-H", "content-type: application/grpc", "http://127.0.0.1:\(listening)/helloworld.Greeter/SayHello"])
+        }
+        #expect(grpc.contains("grpc-status: 0"), "\(grpc)")
+        let stopped = try await Self.blocking { backend.stop() }
+        #expect(stopped, "did not exit on SIGTERM")
+        #expect(backend.text.contains("2 requests served"))
+    }
+
+    /// Runs blocking waits (process output, exit) on a thread of their own, off Swift's cooperative pool.
+    static func blocking<T>(_ work: @escaping () throws -> T) async throws -> T {
+        let box = BlockingWork(work)
+        return try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try box.work() }) }.start()
+        }
+    }
+
+    struct BlockingWork<T>: @unchecked Sendable {
+        let work: () throws -> T
+        init(_ work: @escaping () throws -> T) { self.work = work }
+    }
+
+    /// A tool's stdout and stderr; the tool is bounded by its own `--max-time`/timeouts.
+    static func runTool(_ executable: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
     @Test func behaviourFlagsApply() async throws {
         let backend = try RunningBackend(["--listen", "127.0.0.1:0", "--name", "flaky", "--error-rate", "100%", "--error-code", "502"])
         defer { _ = backend.stop() }

@@ -67,31 +67,44 @@ import Testing
     @Test func readmeExamplesRunAsShown() async throws {
         var server: ServeCommandTests.RunningServe? = nil
         var port = "15001"
+        var adminPort = "15000"
         defer { _ = server?.stop() }
         for example in try Self.shellBlocks().flatMap({ $0 }) {
             if example.command.hasPrefix("meshsim serve") {
                 _ = server?.stop()
-                let arguments = Self.words(example.command).dropFirst(2) + ["--listen", "127.0.0.1:0"]
+                // Free ports instead of README's 15001 and 15000, which later commands are rewritten to use.
+                let arguments = Self.words(example.command.replacingOccurrences(of: "--admin 127.0.0.1:15000", with: "--admin 127.0.0.1:0"))
+                    .dropFirst(2) + ["--listen", "127.0.0.1:0"]
                 let running = try ServeCommandTests.RunningServe(Array(arguments))
                 server = running
                 let listening = try #require(running.listeningPort(), "serve \(Array(arguments)) did not start: \(running.text)")
                 port = String(listening)
                 _ = running.wait { running.text.contains("pods") || !running.process.isRunning }
+                if example.command.contains("--admin") {
+                    _ = running.wait { running.text.contains("admin on http://") || !running.process.isRunning }
+                    let match = try #require(running.text.firstMatch(of: /admin on http:\/\/127\.0\.0\.1:(\d+)/), "no admin line: \(running.text)")
+                    adminPort = String(match.1)
+                }
                 for shown in example.shownOutput where !shown.isEmpty {
-                    let expected = shown.replacingOccurrences(of: "127.0.0.1:15001", with: "127.0.0.1:\(port)")
+                    let expected = Self.rewritePorts(shown, proxy: port, admin: adminPort)
                     #expect(running.text.contains(expected), "serve output lacks \"\(expected)\":\n\(running.text)")
                 }
                 continue
             }
-            let command = example.command.replacingOccurrences(of: "127.0.0.1:15001", with: "127.0.0.1:\(port)")
+            let command = Self.rewritePorts(example.command, proxy: port, admin: adminPort)
             let output = try await Self.shell(command)
             let shownError = example.shownOutput.contains { $0.hasPrefix("Error [") }
             #expect(output.status == (shownError ? 1 : 0), "\(command) exited \(output.status):\n\(output.text)")
             for shown in example.shownOutput where !shown.isEmpty && shown != "…" && !Self.varies(shown) {
-                let expected = shown.replacingOccurrences(of: "127.0.0.1:15001", with: "127.0.0.1:\(port)")
+                let expected = Self.rewritePorts(shown, proxy: port, admin: adminPort)
                 #expect(output.text.contains(expected), "\(command) did not print \"\(expected)\":\n\(output.text)")
             }
         }
+    }
+
+    static func rewritePorts(_ text: String, proxy: String, admin: String) -> String {
+        text.replacingOccurrences(of: "127.0.0.1:15001", with: "127.0.0.1:\(proxy)")
+            .replacingOccurrences(of: "127.0.0.1:15000", with: "127.0.0.1:\(admin)")
     }
 
     /// Lines whose value legitimately differs run to run (which pod of a subset answered).

@@ -14,7 +14,7 @@ public struct LoadConfiguration: Sendable {
 
     public enum HTTPVersion: Sendable, Hashable {
         case http1_1
-        /// Not supported yet: validation rejects it with a clear error.
+        /// h2c with prior knowledge: `streamsPerConnection` requests in flight on each connection.
         case http2
     }
 
@@ -50,6 +50,8 @@ public struct LoadConfiguration: Sendable {
     /// Demand exact counts (the proxy's exact split mode) where a class's answers fill whole windows.
     public var exact: Bool
     public var httpVersion: HTTPVersion
+    /// HTTP/2: concurrent streams per connection (h2load's `-m`).
+    public var streamsPerConnection: Int
     /// How often an `IntervalReport` is produced.
     public var reportInterval: Duration
 
@@ -58,16 +60,18 @@ public struct LoadConfiguration: Sendable {
         requestLimit: Int? = nil, connections: Int? = nil, threads: Int = 2, warmup: Duration = .zero,
         requestTimeout: Duration = .seconds(5), classes: [RequestClass]? = nil, commonHeaders: [HeaderField] = [],
         authority: String? = nil, subsetHeader: String = "x-meshsim-destination", expected: ExpectedShares? = nil,
-        alpha: Double = 0.01, exact: Bool = false, httpVersion: HTTPVersion = .http1_1, reportInterval: Duration = .seconds(1)
+        alpha: Double = 0.01, exact: Bool = false, httpVersion: HTTPVersion = .http1_1, reportInterval: Duration = .seconds(1),
+        streamsPerConnection: Int = 10
     ) {
         self.target = target
         self.pacing = pacing
         self.duration = duration
         self.requestLimit = requestLimit
+        let streams = httpVersion == .http2 ? max(1, streamsPerConnection) : 1
         if let connections {
             self.connections = connections
         } else if case .closedLoop(let concurrency) = pacing {
-            self.connections = concurrency
+            self.connections = (concurrency + streams - 1) / streams
         } else {
             self.connections = 10
         }
@@ -83,13 +87,26 @@ public struct LoadConfiguration: Sendable {
         self.exact = exact
         self.httpVersion = httpVersion
         self.reportInterval = reportInterval
+        self.streamsPerConnection = streamsPerConnection
     }
 
     /// Connections actually opened.
     public var activeConnections: Int {
+        let streams = httpVersion == .http2 ? streamsPerConnection : 1
         switch pacing {
-        case .closedLoop(let concurrency): return min(concurrency, connections)
+        case .closedLoop(let concurrency): return min(connections, (concurrency + streams - 1) / streams)
         case .openLoop: return connections
+        }
+    }
+
+    /// Requests that may be in flight at once: one per HTTP/1.1 connection, `streamsPerConnection`
+    /// per HTTP/2 connection (each is a lane of the engine).
+    var activeLanes: Int {
+        switch (pacing, httpVersion) {
+        case (.closedLoop(let concurrency), .http1_1): return min(concurrency, connections)
+        case (.closedLoop(let concurrency), .http2): return min(concurrency, connections * streamsPerConnection)
+        case (.openLoop, .http1_1): return connections
+        case (.openLoop, .http2): return connections * streamsPerConnection
         }
     }
 
@@ -101,12 +118,18 @@ public struct LoadConfiguration: Sendable {
     /// Rejects combinations that cannot run, with a one-line reason.
     public func validate() throws {
         if httpVersion == .http2 {
-            throw LoadInputError("HTTP/2 is not yet supported by meshsim load; use HTTP/1.1 (drop --http2)")
+            guard streamsPerConnection >= 1, streamsPerConnection <= 1000 else {
+                throw LoadInputError("--streams must be between 1 and 1000")
+            }
         }
         switch pacing {
         case .closedLoop(let concurrency):
             guard concurrency >= 1 else { throw LoadInputError("--concurrency must be at least 1") }
-            guard concurrency <= connections else {
+            if httpVersion == .http2 {
+                guard concurrency <= connections * streamsPerConnection else {
+                    throw LoadInputError("--concurrency \(concurrency) exceeds --connections \(connections) × --streams \(streamsPerConnection)")
+                }
+            } else if concurrency > connections {
                 throw LoadInputError("--concurrency \(concurrency) exceeds --connections \(connections): HTTP/1.1 carries one request at a time per connection")
             }
         case .openLoop(let rate):

@@ -1,3 +1,6 @@
+import MeshHTTP2
+import NIOCore
+import NIOHTTP1
 /// One header line of a request.
 public struct HeaderField: Sendable, Hashable, Codable {
     public var name: String
@@ -91,6 +94,25 @@ public struct RequestClass: Sendable, Hashable {
                 throw LoadInputError("request class \(name): header \(header.name) is set by meshsim load itself")
             }
         }
+    }
+
+    /// The request as HTTP/2 sends it (built once): pseudo-headers, lower-case fields, and the
+    /// body (nil when empty).
+    func http2Request(authority: String, commonHeaders: [HeaderField]) -> HTTP2LoadRequest {
+        let ownNames = Set(headers.map { $0.name.lowercased() })
+        var fields = HTTPHeaders()
+        for header in commonHeaders where !ownNames.contains(header.name.lowercased()) && header.name.lowercased() != "host" {
+            fields.add(name: header.name.lowercased(), value: header.value)
+        }
+        for header in headers where header.name.lowercased() != "host" {
+            fields.add(name: header.name.lowercased(), value: header.value)
+        }
+        if bodyBytes > 0 || ["POST", "PUT", "PATCH"].contains(method) {
+            fields.add(name: "content-length", value: String(bodyBytes))
+        }
+        let head = HTTP2RequestHead(method: method, authority: hostHeader ?? authority, path: path, headers: fields)
+        let body = bodyBytes > 0 ? ByteBuffer(repeating: UInt8(ascii: "x"), count: bodyBytes) : nil
+        return HTTP2LoadRequest(head: head, body: body)
     }
 
     /// The request's wire bytes, built once: the hot path writes the same buffer again and again.

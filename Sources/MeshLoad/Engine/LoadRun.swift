@@ -121,13 +121,15 @@ struct RunCoordinator {
 
     func run(events: AsyncStream<LoadRun.ControlEvent>) async -> LoadReport {
         let plan = makePlan()
-        let slotCount = configuration.activeConnections
-        let workerCount = min(loops.count, slotCount)
+        let slotCount = configuration.activeLanes
+        // HTTP/2 lanes of one connection stay on one loop: loops take whole connections.
+        let streams = plan.streamsPerConnection
+        let workerCount = min(loops.count, (slotCount + streams - 1) / streams)
         var workers: [NIOLoopBound<LoopWorker>] = []
         let control = self.control
         for w in 0..<workerCount {
             let loop = loops[w]
-            let indices = Array(stride(from: w, to: slotCount, by: workerCount))
+            let indices = (0..<slotCount).filter { ($0 / streams) % workerCount == w }
             let bound = try? await loop.submit {
                 let worker = LoopWorker(eventLoop: loop, plan: plan, slotIndices: indices) { control.yield(.workerFinished) }
                 worker.start()
@@ -216,7 +218,11 @@ struct RunCoordinator {
             subsetHeader: configuration.subsetHeader, timeoutNanos: configuration.requestTimeout.nanoseconds,
             connectTimeout: connectTimeout, runStart: start, measureStart: measureStart,
             sendDeadline: configuration.duration.map { measureStart &+ $0.nanoseconds }, openLoopPeriod: period,
-            totalSlots: configuration.activeConnections,
-            tickets: TicketDispenser(classWeights: classes.map(\.weight), limit: configuration.requestLimit))
+            totalSlots: configuration.activeLanes,
+            tickets: TicketDispenser(classWeights: classes.map(\.weight), limit: configuration.requestLimit),
+            http2Requests: configuration.httpVersion == .http2
+                ? classes.map { $0.http2Request(authority: configuration.authority(for: $0), commonHeaders: configuration.commonHeaders) }
+                : nil,
+            streamsPerConnection: configuration.httpVersion == .http2 ? configuration.streamsPerConnection : 1)
     }
 }

@@ -1,4 +1,6 @@
+import MeshHTTP2
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 
 /// The part of a run on one event loop: its connections, its recorder, a timeout sweep.
@@ -25,6 +27,17 @@ final class LoopWorker {
         let tenth = Int64(plan.timeoutNanos / 10)
         self.sweepInterval = .nanoseconds(min(max(tenth, 1_000_000), 100_000_000))
         self.slots = slotIndices.map { ConnectionSlot(worker: self, index: $0) }
+        if plan.http2Requests != nil {
+            // HTTP/2: the lanes of one connection share one session.
+            var sessions: [Int: HTTP2LoadSession] = [:]
+            for slot in slots {
+                let connection = slot.index / plan.streamsPerConnection
+                let session = sessions[connection] ?? HTTP2LoadSession(worker: self)
+                sessions[connection] = session
+                session.members += 1
+                slot.session = session
+            }
+        }
     }
 
     func start() {
@@ -93,6 +106,11 @@ final class ConnectionSlot {
     private var nextSequence: Int
     private var channel: (any Channel)?
     private var handler: ClientConnectionHandler?
+    /// HTTP/2 runs: the connection this lane sends its streams on, and its current stream.
+    var session: HTTP2LoadSession?
+    private var stream: HTTP2StreamID?
+    private var responseStatus = 0
+    private var responseSubset: [UInt8]?
     private var connecting = false
     /// Bumped for every connection attempt, so a late answer from an abandoned one is ignored.
     private var generation = 0
@@ -146,7 +164,9 @@ final class ConnectionSlot {
             recorder.noteSent(measured: measured)
             request = Request(classIndex: classIndex, measured: measured, latencyBase: now, sentAt: nil)
         }
-        if handler != nil {
+        if let session {
+            session.send(for: self)
+        } else if handler != nil {
             send(now: now)
         } else if !connecting {
             connect()
@@ -232,7 +252,8 @@ final class ConnectionSlot {
         }
         dropConnection()
         if request != nil {
-            connect()  // a claimed request not yet sent goes out on a new connection
+            // A claimed request not yet sent goes out on a new connection (HTTP/2: the session's).
+            if let session { session.send(for: self) } else { connect() }
         } else {
             pump(now: now)
         }
@@ -262,6 +283,14 @@ final class ConnectionSlot {
     }
 
     private func dropConnection() {
+        if let session {
+            // HTTP/2 cancels the one stream; the shared connection stays.
+            if let stream {
+                self.stream = nil
+                session.cancel(stream)
+            }
+            return
+        }
         handler?.abandon()
         handler = nil
         channel?.close(promise: nil)
@@ -279,6 +308,7 @@ final class ConnectionSlot {
         timer = nil
         recorder.noteBacklog(openLoopBacklog())
         dropConnection()
+        session?.memberFinished()
         worker.slotFinished()
     }
 
@@ -295,5 +325,68 @@ final class ConnectionSlot {
         }
         guard first < endSequence else { return 0 }
         return (endSequence - first + stride - 1) / stride
+    }
+}
+
+// MARK: HTTP/2 lanes
+
+extension ConnectionSlot: HTTP2ClientStreamDelegate {
+    /// Sends the claimed request as a stream on `client` (the session is connected).
+    func sendStream(on client: HTTP2ClientConnection, request: HTTP2LoadRequest) throws {
+        let id = try client.openStream(request.head, endStream: request.body == nil, delegate: self)
+        if let body = request.body { try client.sendBody(body, stream: id, endStream: true) }
+        stream = id
+        responseStatus = 0
+        responseSubset = nil
+    }
+
+    /// The claimed request, if it was not sent yet, with what to send.
+    var unsentRequest: HTTP2LoadRequest? {
+        guard let pending = request, pending.sentAt == nil else { return nil }
+        return plan.http2Requests?[pending.classIndex]
+    }
+
+    func markSent(now: UInt64) {
+        request?.sentAt = now
+    }
+
+    /// The session could not connect: the claimed request fails as a connect error, and the lane
+    /// backs off before trying again.
+    func sessionConnectFailed() {
+        if let failed = request {
+            recorder.recordError(classIndex: failed.classIndex, kind: .connect, measured: failed.measured)
+            request = nil
+        }
+        timer = worker.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(10)) { [self] in
+            timer = nil
+            pump(now: uptimeNanos())
+        }
+    }
+
+    func responseHead(_ head: HTTP2ResponseHead, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
+        guard stream == self.stream else { return }
+        responseStatus = head.status
+        responseSubset = head.headers.first(name: plan.subsetHeader).map { Array($0.utf8) }
+        if endStream { streamCompleted() }
+    }
+
+    func responseBody(_ chunk: ByteBuffer, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
+        connection.consume(chunk.readableBytes, stream: stream)
+    }
+
+    func responseEnd(trailers: HTTPHeaders?, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
+        guard stream == self.stream else { return }
+        streamCompleted()
+    }
+
+    func streamReset(_ reset: HTTP2StreamReset, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
+        guard stream == self.stream else { return }
+        self.stream = nil
+        connectionFailed(reset.origin == .connectionClosed ? .closed : .reset)
+    }
+
+    private func streamCompleted() {
+        stream = nil
+        responseComplete(status: responseStatus, subsetValue: responseSubset, keepAlive: true)
     }
 }

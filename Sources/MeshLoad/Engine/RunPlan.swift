@@ -1,3 +1,4 @@
+import MeshHTTP2
 import NIOCore
 
 /// The immutable facts of one run that every event loop works from. Times are
@@ -21,6 +22,9 @@ struct RunPlan: Sendable {
     /// Connections opened in all (the open-loop schedule is interleaved across them).
     var totalSlots: Int
     var tickets: TicketDispenser
+    /// HTTP/2 runs: each class's request as HTTP/2 sends it, and the lanes (streams) per connection.
+    var http2Requests: [HTTP2LoadRequest]? = nil
+    var streamsPerConnection: Int = 1
 
     /// When the open-loop request with sequence number `sequence` should go out.
     func intendedTime(_ sequence: Int) -> UInt64 {
@@ -31,3 +35,9 @@ struct RunPlan: Sendable {
 /// The clock of the hot path.
 @inline(__always)
 func uptimeNanos() -> UInt64 { NIODeadline.now().uptimeNanoseconds }
+
+/// One request class as an HTTP/2 client sends it.
+struct HTTP2LoadRequest: Sendable {
+    var head: HTTP2RequestHead
+    var body: ByteBuffer?
+}

@@ -1,4 +1,5 @@
 import MeshConfig
+import MeshHTTP2
 import MeshRouting
 import NIOCore
 import NIOHTTP1
@@ -124,8 +125,7 @@ extension Exchange: UpstreamConnectionDelegate {
         responseComplete = true
         if let upstream {
             self.upstream = nil
-            upstream.requestsServed += 1
-            upstreamPool?.release(upstream, reusable: upstreamKeepAlive && upstreamRequestEnded)
+            upstream.release(reusable: upstreamKeepAlive && upstreamRequestEnded)
         }
         endAttempt()
         if responseFraming == .untilClose { closeAfterResponse = true }
@@ -189,6 +189,10 @@ extension Exchange: UpstreamConnectionDelegate {
         endAttempt()
         // A body still on its way is not read: the connection cannot carry a next request.
         if !requestEnded && requestFraming != .none { closeAfterResponse = true }
+        if requestProtocol == .grpc, status >= 400, !extraHeaders.contains(where: { $0.0 == "grpc-status" }) {
+            grpcLocalReply(httpStatus: status, message: body, extraHeaders: extraHeaders)
+            return
+        }
         var headers = HTTPHeaders()
         let bodyBytes = body?.utf8.count ?? 0
         headers.add(name: "content-length", value: String(bodyBytes))
@@ -215,6 +219,37 @@ extension Exchange: UpstreamConnectionDelegate {
         if let body, head.method != .HEAD { buffer.writeString(body) }
         downstream.write(buffer)
         downstream.flush()
+        finish()
+    }
+
+    /// Envoy answers a gRPC request's local errors the gRPC way: a trailers-only response (HTTP
+    /// 200, `grpc-status` mapped from the HTTP status, the text in `grpc-message`), which gRPC
+    /// clients read as the call's status.
+    private func grpcLocalReply(httpStatus: Int, message: String?, extraHeaders: [(String, String)]) {
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: "application/grpc")
+        headers.add(name: "date", value: worker.date.current())
+        headers.add(name: "server", value: "meshsim")
+        for (name, value) in extraHeaders { headers.add(name: name, value: value) }
+        let status = GRPCStatusMapping.fromHTTP(httpStatus)
+        headers.add(name: "grpc-status", value: String(status))
+        if let message, !message.isEmpty { headers.add(name: "grpc-message", value: GRPCMessage.percentEncoded(message)) }
+        grpcStatus = String(status)
+        addDebugHeaders(to: &headers)
+        responseStarted = true
+        responseCode = 200
+        responseComplete = true
+        responseBytes = 0
+        if let stream = downstream.http2 {
+            stream.sendHead(status: 200, headers: headers, endStream: true)
+        } else {
+            addConnectionHeader(to: &headers)
+            headers.add(name: "content-length", value: "0")
+            var buffer = downstream.allocator.buffer(capacity: 256)
+            ResponseSerializer.writeHead(status: 200, version: head.version, headers: headers, into: &buffer)
+            downstream.write(buffer)
+            downstream.flush()
+        }
         finish()
     }
 
@@ -265,5 +300,19 @@ extension Exchange: UpstreamConnectionDelegate {
         HeaderRules.apply(forward?.requestHeaders, to: &headers)
         if requestFraming == .chunked { headers.add(name: "transfer-encoding", value: "chunked") }
         return HTTPRequestHead(version: .http1_1, method: head.method, uri: path, headers: headers)
+    }
+}
+
+/// Envoy's HTTP → gRPC status mapping for local replies (`Grpc::Utility::httpToGrpcStatus`).
+enum GRPCStatusMapping {
+    static func fromHTTP(_ status: Int) -> Int {
+        switch status {
+        case 400: return 13  // INTERNAL
+        case 401: return 16  // UNAUTHENTICATED
+        case 403: return 7  // PERMISSION_DENIED
+        case 404: return 12  // UNIMPLEMENTED
+        case 429, 502, 503, 504: return 14  // UNAVAILABLE
+        default: return 2  // UNKNOWN
+        }
     }
 }

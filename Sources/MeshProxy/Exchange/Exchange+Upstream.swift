@@ -65,10 +65,10 @@ extension Exchange: PoolWaiter {
         }
     }
 
-    func poolDidProvide(_ connection: UpstreamConnection) {
+    func poolDidProvide(_ connection: any UpstreamTransport) {
         waitingPool = nil
         guard !finished else {
-            upstreamPool?.release(connection, reusable: true)
+            connection.release(reusable: true)
             return
         }
         attach(connection)
@@ -106,12 +106,12 @@ extension Exchange: PoolWaiter {
     }
 
     /// Sends the request head (and whatever body is already here) on a pooled connection.
-    func attach(_ connection: UpstreamConnection) {
+    func attach(_ connection: any UpstreamTransport) {
         upstream = connection
         connection.delegate = self
         connection.beginRequest()
         upstreamRequestEnded = false
-        connection.write(.head(upstreamRequestHead()))
+        connection.write(.head(upstreamRequestHead()), promise: nil)
         drainPendingBody()
     }
 

@@ -51,7 +51,7 @@ final class Exchange {
     var lastResetReason = ""
 
     // The current upstream attempt.
-    var upstream: UpstreamConnection?
+    var upstream: (any UpstreamTransport)?
     var upstreamPool: EndpointPool?
     var waitingPool: EndpointPool?
     var holdsRequestSlot = false
@@ -252,9 +252,9 @@ final class Exchange {
 
     /// Writes request body upstream; for an HTTP/2 client, its windows open again once the
     /// bytes reached the upstream socket (so a slow upstream slows the client).
-    func writeUpstreamBody(_ buffer: ByteBuffer, to upstream: UpstreamConnection) {
+    func writeUpstreamBody(_ buffer: ByteBuffer, to upstream: any UpstreamTransport) {
         guard let stream = downstream.http2, unconsumedBytes > 0 else {
-            upstream.write(.body(.byteBuffer(buffer)))
+            upstream.write(.body(.byteBuffer(buffer)), promise: nil)
             return
         }
         let size = buffer.readableBytes
@@ -280,7 +280,7 @@ final class Exchange {
         guard !finished else { return }
         requestEnded = true
         if let upstream, pendingBody.isEmpty {
-            upstream.write(.end(requestTrailers))
+            upstream.write(.end(requestTrailers), promise: nil)
             upstream.flush()
             upstreamNeedsFlush = false
             upstreamRequestEnded = true
@@ -304,7 +304,7 @@ final class Exchange {
         }
         pendingBytes = 0
         if requestEnded && !upstreamRequestEnded {
-            upstream.write(.end(requestTrailers))
+            upstream.write(.end(requestTrailers), promise: nil)
             upstreamRequestEnded = true
         }
         upstream.flush()

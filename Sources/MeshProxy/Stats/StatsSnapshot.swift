@@ -69,29 +69,29 @@ public struct StatsSnapshot: Sendable, Hashable {
         public var cluster: String?
         public var responseCode: Int
         public var responseFlags: ResponseFlags
+        /// The endpoint the last attempt went to; nil when none was reached (no route, no
+        /// healthy upstream, overflow, an answer before any attempt).
+        public var destination: DestinationWorkload?
         /// Istio's `request_protocol` as meshsim reports it: `http` (HTTP/1.x), `http/2`, or
         /// `grpc` (an HTTP/2 request with `content-type: application/grpc…`).
         public var requestProtocol: String
         /// Istio's `grpc_response_status` for gRPC requests (`grpc-status` of the trailers, or of
         /// the head of a trailers-only answer); nil otherwise.
         public var grpcResponseStatus: String?
-        /// The endpoint the last attempt went to; nil when none was reached (no route, no
-        /// healthy upstream, overflow, an answer before any attempt).
-        public var destination: DestinationWorkload?
 
-        public init(cluster: String?, responseCode: Int, responseFlags: ResponseFlags, requestProtocol: String = "http",
-                    grpcResponseStatus: String? = nil, destination: DestinationWorkload? = nil) {
+        public init(cluster: String?, responseCode: Int, responseFlags: ResponseFlags, destination: DestinationWorkload? = nil,
+                    requestProtocol: String = "http", grpcResponseStatus: String? = nil) {
             self.cluster = cluster
             self.responseCode = responseCode
             self.responseFlags = responseFlags
+            self.destination = destination
             self.requestProtocol = requestProtocol
             self.grpcResponseStatus = grpcResponseStatus
-            self.destination = destination
         }
 
         public static func < (a: RequestKey, b: RequestKey) -> Bool {
-            ((a.cluster ?? ""), a.responseCode, a.responseFlags.rawValue, a.requestProtocol, a.grpcResponseStatus ?? "", a.destination?.instance ?? "")
-                < ((b.cluster ?? ""), b.responseCode, b.responseFlags.rawValue, b.requestProtocol, b.grpcResponseStatus ?? "", b.destination?.instance ?? "")
+            ((a.cluster ?? ""), a.responseCode, a.responseFlags.rawValue, a.destination?.instance ?? "", a.requestProtocol, a.grpcResponseStatus ?? "")
+                < ((b.cluster ?? ""), b.responseCode, b.responseFlags.rawValue, b.destination?.instance ?? "", b.requestProtocol, b.grpcResponseStatus ?? "")
         }
 
         public var description: String {

@@ -5,31 +5,28 @@ import NIOHTTP1
 /// with no lock or atomic; `MeshProxy.collectStats()` copies each loop's on its own thread.
 final class WorkerStats {
     /// Counters of one cluster (or of requests that reached none), keyed by the endpoint's
-    /// workload, the code, the protocol and the flags packed in one integer (plus the gRPC
-    /// status of gRPC requests).
+    /// workload, the code and the flags packed in one integer.
     final class RequestCounters {
-        private struct Key: Hashable {
-            /// workload slot (bits 40–63), code (24–39), protocol (20–23), flags (0–19).
-            var packed: UInt64
-            var grpcStatus: String?
-        }
-
         /// One outcome's counters, updated in place.
         final class Cell {
             var stats = StatsSnapshot.RequestStats()
         }
 
-        private var entries: [Key: Cell] = [:]
+        private var entries: [UInt64: Cell] = [:]
         /// Most requests of a cluster end alike: the last outcome's cell skips the lookup.
-        private var lastKey = Key(packed: UInt64.max, grpcStatus: nil)
+        private var lastKey = UInt64.max
         private var lastCell: Cell?
 
+        /// The key packs, from the top: the workload slot (20 bits), the gRPC status (6 bits,
+        /// `noGRPCStatus` when none), the protocol (2 bits), the code (12 bits), the flags (24 bits).
+        static let noGRPCStatus: UInt64 = 63
+
         /// `workload` is a slot of `WorkerStats.workloadSlot(for:)`, 0 when no endpoint was reached.
-        func record(code: Int, flags: ResponseFlags, workload: UInt32, milliseconds: Double, requestProtocol: RequestProtocol = .http,
-                    grpcStatus: String? = nil) {
-            let packed = UInt64(workload) << 40 | UInt64(UInt16(truncatingIfNeeded: code)) << 24
-                | UInt64(requestProtocol.bits) << 20 | UInt64(flags.rawValue & 0xF_FFFF)
-            let key = Key(packed: packed, grpcStatus: grpcStatus)
+        func record(code: Int, flags: ResponseFlags, workload: UInt32, milliseconds: Double,
+                    requestProtocol: RequestProtocol = .http, grpcStatus: String? = nil) {
+            let grpc = grpcStatus.flatMap { UInt64($0) }.map { min($0, Self.noGRPCStatus - 1) } ?? Self.noGRPCStatus
+            let key = UInt64(workload & 0xF_FFFF) << 44 | grpc << 38 | UInt64(requestProtocol.index) << 36
+                | UInt64(UInt16(truncatingIfNeeded: code) & 0xFFF) << 24 | UInt64(flags.rawValue & 0xFF_FFFF)
             let cell: Cell
             if key == lastKey, let last = lastCell {
                 cell = last
@@ -58,14 +55,15 @@ final class WorkerStats {
 
         func export(cluster: String?, workloads: [StatsSnapshot.DestinationWorkload], into snapshot: inout StatsSnapshot) {
             for (key, cell) in entries {
-                let slot = Int(key.packed >> 40)
+                let value = cell.stats
+                let slot = Int(key >> 44)
                 let requestKey = StatsSnapshot.RequestKey(
-                    cluster: cluster, responseCode: Int((key.packed >> 24) & 0xFFFF),
-                    responseFlags: ResponseFlags(rawValue: UInt32(truncatingIfNeeded: key.packed & 0xF_FFFF)),
-                    requestProtocol: RequestProtocol(bits: UInt8(truncatingIfNeeded: (key.packed >> 20) & 0xF)).rawValue,
-                    grpcResponseStatus: key.grpcStatus,
-                    destination: slot > 0 && slot <= workloads.count ? workloads[slot - 1] : nil)
-                snapshot.requests[requestKey, default: StatsSnapshot.RequestStats()].add(cell.stats)
+                    cluster: cluster, responseCode: Int((key >> 24) & 0xFFF),
+                    responseFlags: ResponseFlags(rawValue: UInt32(truncatingIfNeeded: key & 0xFF_FFFF)),
+                    destination: slot > 0 && slot <= workloads.count ? workloads[slot - 1] : nil,
+                    requestProtocol: RequestProtocol(index: Int((key >> 36) & 0x3)).rawValue,
+                    grpcResponseStatus: (key >> 38) & 0x3F == Self.noGRPCStatus ? nil : String((key >> 38) & 0x3F))
+                snapshot.requests[requestKey, default: StatsSnapshot.RequestStats()].add(value)
             }
         }
     }
@@ -119,10 +117,14 @@ final class WorkerStats {
 }
 
 /// The request protocol label of the stats key (Istio's `request_protocol`).
-enum RequestProtocol: String {
+enum RequestProtocol: String, CaseIterable {
     case http = "http"
     case http2 = "http/2"
     case grpc = "grpc"
+
+    /// A small integer for packed stats keys.
+    var index: Int { Self.allCases.firstIndex(of: self) ?? 0 }
+    init(index: Int) { self = index < Self.allCases.count ? Self.allCases[index] : .http }
 
     init(head: HTTPRequestHead) {
         guard head.version.major == 2 else {
@@ -131,22 +133,5 @@ enum RequestProtocol: String {
         }
         let isGRPC = head.headers.first(name: "content-type").map { $0.lowercased().hasPrefix("application/grpc") } ?? false
         self = isGRPC ? .grpc : .http2
-    }
-
-    /// Its place in the packed stats key.
-    var bits: UInt8 {
-        switch self {
-        case .http: return 0
-        case .http2: return 1
-        case .grpc: return 2
-        }
-    }
-
-    init(bits: UInt8) {
-        switch bits {
-        case 1: self = .http2
-        case 2: self = .grpc
-        default: self = .http
-        }
     }
 }

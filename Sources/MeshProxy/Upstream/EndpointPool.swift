@@ -5,7 +5,7 @@ import NIOPosix
 
 /// Who waits for a connection from a pool.
 protocol PoolWaiter: AnyObject {
-    func poolDidProvide(_ connection: UpstreamConnection)
+    func poolDidProvide(_ connection: any UpstreamTransport)
     func poolDidFail(_ error: Error)
 }
 
@@ -14,7 +14,7 @@ protocol PoolWaiter: AnyObject {
 /// (`ClusterLimits`), when set, bound connections and pending requests proxy-wide.
 final class EndpointPool {
     enum Acquisition {
-        case ready(UpstreamConnection)
+        case ready(any UpstreamTransport)
         /// The waiter is called back when a connection is ready or cannot be made.
         case pending
         /// `http1MaxPendingRequests` is reached: 503 UO.
@@ -31,8 +31,12 @@ final class EndpointPool {
     private var idle: [UpstreamConnection] = []
     private var waiters = CircularBuffer<PoolWaiter>()
     private var connecting = 0
+    /// Open HTTP/1.1 connections (idle, in use, or connecting).
+    private var http1Connections = 0
+    /// The h2c connections when the cluster speaks HTTP/2 (then the HTTP/1.1 fields stay unused).
+    let http2: HTTP2ConnectionPool?
     /// Open connections (idle, in use, or connecting).
-    private(set) var openConnections = 0
+    var openConnections: Int { http2?.openConnections ?? http1Connections }
     /// Requests in flight on this endpoint, read by the LEAST_REQUEST balancer.
     var activeRequests = 0
     /// Connects that failed (Envoy's per-host `cx_connect_fail`).
@@ -40,19 +44,29 @@ final class EndpointPool {
     /// Set when the endpoint left the config: idle connections close, returned ones too.
     private(set) var retired = false
 
-    var idleCount: Int { idle.count }
+    var idleCount: Int { http2?.idleCount ?? idle.count }
 
+    /// - Parameter http2MaxStreams: nil for HTTP/1.1 upstreams; for h2c, the DestinationRule's
+    ///   `maxConcurrentStreams` (0: the server's own limit).
     init(address: EndpointAddress, eventLoop: EventLoop, limits: ClusterLimits?, counters: WorkerStats.ClusterCounters,
-         connectTimeout: TimeAmount, maxRequestsPerConnection: Int) {
+         connectTimeout: TimeAmount, maxRequestsPerConnection: Int, http2MaxStreams: Int? = nil) {
         self.address = address
         self.eventLoop = eventLoop
         self.limits = limits
         self.counters = counters
         self.connectTimeout = connectTimeout
         self.maxRequestsPerConnection = maxRequestsPerConnection
+        self.http2 = http2MaxStreams.map {
+            HTTP2ConnectionPool(
+                address: address, eventLoop: eventLoop, limits: limits, counters: counters, connectTimeout: connectTimeout,
+                maxRequestsPerConnection: maxRequestsPerConnection, maxStreamsPerConnection: $0)
+        }
     }
 
+    var http2MaxStreams: Int? { http2?.maxStreamsPerConnection }
+
     func acquire(for waiter: PoolWaiter) -> Acquisition {
+        if let http2 { return http2.acquire(for: waiter) }
         while let connection = idle.popLast() {
             if connection.isOpen { return .ready(connection) }
         }
@@ -66,6 +80,10 @@ final class EndpointPool {
 
     /// A waiter that gave up (timeout, client gone) before a connection came.
     func cancel(_ waiter: PoolWaiter) {
+        if let http2 {
+            http2.cancel(waiter)
+            return
+        }
         guard let index = waiters.firstIndex(where: { $0 === waiter }) else { return }
         waiters.remove(at: index)
         leavePending()
@@ -95,7 +113,7 @@ final class EndpointPool {
     /// Called by the connection when its channel closes, whatever the reason.
     func connectionClosed(_ connection: UpstreamConnection) {
         if let index = idle.firstIndex(where: { $0 === connection }) { idle.remove(at: index) }
-        openConnections -= 1
+        http1Connections -= 1
         limits?.releaseConnection()
         connection.pool = nil
         openConnectionsForWaiters()
@@ -105,6 +123,7 @@ final class EndpointPool {
     /// and at shutdown.
     func retire() {
         retired = true
+        http2?.retire()
         let closing = idle
         idle.removeAll()
         for connection in closing { connection.close() }
@@ -128,7 +147,7 @@ final class EndpointPool {
 
     private func connect() {
         connecting += 1
-        openConnections += 1
+        http1Connections += 1
         counters.connectionsOpened += 1
         let future = ClientBootstrap(group: eventLoop)
             .connectTimeout(connectTimeout)
@@ -168,7 +187,7 @@ final class EndpointPool {
     }
 
     private func connectionClosedBeforeUse() {
-        openConnections -= 1
+        http1Connections -= 1
         limits?.releaseConnection()
         if let waiter = waiters.popFirst() {
             leavePending()
@@ -177,7 +196,7 @@ final class EndpointPool {
     }
 
     private func connectFailed(_ error: Error) {
-        openConnections -= 1
+        http1Connections -= 1
         counters.connectFailures += 1
         connectFailures += 1
         limits?.releaseConnection()

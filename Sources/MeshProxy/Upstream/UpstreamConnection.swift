@@ -22,11 +22,35 @@ enum UpstreamFailure: Sendable {
     case protocolError
 }
 
+/// What an exchange sends its request on: a pooled HTTP/1.1 connection (`UpstreamConnection`)
+/// or a stream on a shared h2c connection (`HTTP2UpstreamStream`). Request parts are HTTP/1
+/// shaped; an HTTP/2 transport converts them.
+protocol UpstreamTransport: AnyObject {
+    var delegate: UpstreamConnectionDelegate? { get set }
+    /// Whether more request body may be written now.
+    var isWritable: Bool { get }
+    /// Whether a failure before any response may be retried without spending the retry budget
+    /// (a stale keep-alive connection, a stream the server refused unprocessed).
+    var wasReused: Bool { get }
+    /// Whether any part of the current response arrived.
+    var receivedResponse: Bool { get }
+    func beginRequest()
+    func write(_ part: HTTPClientRequestPart, promise: EventLoopPromise<Void>?)
+    func flush()
+    /// Stop / resume taking response bytes (the downstream cannot take more).
+    func holdReads()
+    func resumeReads()
+    /// The response ended: hand the transport back; `reusable` says whether its framing allows another.
+    func release(reusable: Bool)
+    /// Abandoned mid-exchange: an HTTP/1.1 connection closes, an HTTP/2 stream is reset (CANCEL).
+    func close()
+}
+
 /// One keep-alive HTTP/1.1 connection to an endpoint, owned by this event loop's pool. It is
 /// the last handler of its pipeline (request encoder, response decoder, this) and forwards
 /// response parts to whichever request holds it; it holds reads while the downstream cannot
 /// take more (backpressure).
-final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
+final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, UpstreamTransport {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundIn = HTTPClientRequestPart
     typealias OutboundOut = HTTPClientRequestPart
@@ -74,6 +98,15 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler {
 
     func flush() {
         context?.flush()
+    }
+
+    func release(reusable: Bool) {
+        requestsServed += 1
+        guard let pool else {
+            close()
+            return
+        }
+        pool.release(self, reusable: reusable)
     }
 
     // MARK: backpressure

@@ -1,0 +1,185 @@
+import MeshHTTP2
+import NIOCore
+import NIOHTTP1
+
+/// One request on a pooled h2c connection: the exchange writes HTTP/1-shaped parts, this sends
+/// them as one HTTP/2 stream and reports the response back in HTTP/1 terms (trailers included).
+///
+/// The stream opens lazily, so a bodyless request goes out as one HEADERS frame with
+/// END_STREAM. Flow control is tied both ways: a request body write completes (and the exchange
+/// hands the bytes back to its client) only once nghttp2 sent it within the upstream stream's
+/// window; response body is `consume`d only while the downstream takes it (`holdReads`).
+final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
+    var delegate: UpstreamConnectionDelegate?
+    private(set) var receivedResponse = false
+    /// Set when the server refused the stream before processing it (REFUSED_STREAM, or a GOAWAY
+    /// that did not cover it): safe to send again.
+    private(set) var wasReused = false
+
+    private var pool: HTTP2ConnectionPool?
+    private let slot: HTTP2ConnectionPool.Slot
+    private var client: HTTP2ClientConnection { slot.client }
+    private var id: HTTP2StreamID?
+    private var pendingHead: HTTP2RequestHead?
+    private var requestEnded = false
+    private var responseEnded = false
+    private var readsHeld = false
+    private var unconsumedBytes = 0
+
+    init(slot: HTTP2ConnectionPool.Slot, pool: HTTP2ConnectionPool) {
+        self.slot = slot
+        self.pool = pool
+    }
+
+    var isWritable: Bool {
+        guard let id else { return pool != nil }
+        return client.isWritable(stream: id)
+    }
+
+    func beginRequest() {}
+
+    func write(_ part: HTTPClientRequestPart, promise: EventLoopPromise<Void>?) {
+        do {
+            switch part {
+            case .head(let head):
+                pendingHead = HTTP2RequestHead(http1: head)
+                promise?.succeed(())
+            case .body(.byteBuffer(let buffer)):
+                let stream = try open(endStream: false)
+                try client.sendBody(buffer, stream: stream, promise: promise)
+            case .body(.fileRegion):
+                throw HTTP2CodecError.invalidStreamState(id ?? HTTP2StreamID(0), "file regions are not sent over HTTP/2")
+            case .end(let trailers):
+                requestEnded = true
+                let trailers = trailers.flatMap { $0.isEmpty ? nil : $0 }
+                if pendingHead != nil {
+                    let stream = try open(endStream: trailers == nil)
+                    if let trailers { try client.sendEnd(stream: stream, trailers: trailers) }
+                } else if let id {
+                    try client.sendEnd(stream: id, trailers: trailers)
+                }
+                promise?.succeed(())
+            }
+        } catch {
+            promise?.fail(error)
+            failSoon(error)
+        }
+    }
+
+    func flush() {
+        // nghttp2 flushes what it queued; only a head still held back needs sending.
+        guard pendingHead != nil else { return }
+        do {
+            _ = try open(endStream: false)
+        } catch {
+            failSoon(error)
+        }
+    }
+
+    private func open(endStream: Bool) throws -> HTTP2StreamID {
+        if let id { return id }
+        guard let head = pendingHead else { throw HTTP2CodecError.invalidStreamState(HTTP2StreamID(0), "no request head") }
+        pendingHead = nil
+        let stream = try client.openStream(head, endStream: endStream, delegate: self)
+        id = stream
+        return stream
+    }
+
+    /// The stream could not be opened or written (GOAWAY raced the pool's pick): reported on the
+    /// next loop tick, never from inside the exchange's own call.
+    private func failSoon(_ error: any Error) {
+        guard pool != nil else { return }
+        if case HTTP2CodecError.connectionGoingAway = error { wasReused = true }
+        if case HTTP2CodecError.streamLimitReached = error { wasReused = true }
+        let loop = slot.eventLoop
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        loop.execute {
+            let stream = bound.value
+            let delegate = stream.delegate
+            stream.returnSlot()
+            delegate?.upstreamFailed(.connectionTermination)
+        }
+    }
+
+    // MARK: response backpressure
+
+    func holdReads() {
+        readsHeld = true
+    }
+
+    func resumeReads() {
+        readsHeld = false
+        if unconsumedBytes > 0, let id {
+            client.consume(unconsumedBytes, stream: id)
+            unconsumedBytes = 0
+        }
+    }
+
+    // MARK: end of the exchange
+
+    func release(reusable: Bool) {
+        delegate = nil
+        // The response ended before the request did: tell the server to stop reading it.
+        if !requestEnded || pendingHead != nil { resetIfOpen() }
+        returnSlot()
+    }
+
+    func close() {
+        delegate = nil
+        if !(requestEnded && responseEnded) { resetIfOpen() }
+        returnSlot()
+    }
+
+    private func resetIfOpen() {
+        guard let id, pool != nil else { return }
+        try? client.resetStream(id, code: .cancel)
+    }
+
+    private func returnSlot() {
+        guard let pool else { return }
+        self.pool = nil
+        pool.streamFinished(slot)
+    }
+
+    // MARK: HTTP2ClientStreamDelegate
+
+    func responseHead(_ head: HTTP2ResponseHead, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
+        receivedResponse = true
+        if endStream { responseEnded = true }
+        delegate?.upstreamResponseHead(head.http1)
+        if endStream {
+            delegate?.upstreamResponseEnd(trailers: nil)
+        } else {
+            delegate?.upstreamReadComplete()
+        }
+    }
+
+    func responseBody(_ chunk: ByteBuffer, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
+        let size = chunk.readableBytes
+        delegate?.upstreamResponseBody(chunk)
+        if readsHeld {
+            unconsumedBytes += size
+        } else {
+            connection.consume(size, stream: stream)
+        }
+        delegate?.upstreamReadComplete()
+    }
+
+    func responseEnd(trailers: HTTPHeaders?, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
+        responseEnded = true
+        delegate?.upstreamResponseEnd(trailers: trailers)
+    }
+
+    func streamReset(_ reset: HTTP2StreamReset, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
+        responseEnded = true
+        let delegate = self.delegate
+        self.delegate = nil
+        if !receivedResponse && (reset.code == .refusedStream || reset.origin == .connectionClosed) { wasReused = true }
+        returnSlot()
+        delegate?.upstreamFailed(reset.origin == .connectionClosed ? .connectionTermination : .remoteReset)
+    }
+
+    func streamWritabilityChanged(_ isWritable: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
+        if isWritable { delegate?.upstreamWritabilityChanged() }
+    }
+}

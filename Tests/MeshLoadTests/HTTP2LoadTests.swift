@@ -1,0 +1,62 @@
+import Foundation
+import MeshBackends
+import NIOPosix
+import Testing
+
+@testable import MeshLoad
+
+/// `load --http2` against a simulated h2c pod: streams multiplexed on few connections, the same
+/// statistics as HTTP/1.1, and a timeout that cancels its stream only.
+@Suite(.serialized, .timeLimit(.minutes(2))) struct HTTP2LoadTests {
+    static func withPod<T>(profile: BehaviorProfile = BehaviorProfile(), _ body: (SimulatedBackend) async throws -> T) async throws -> T {
+        let pod = try await SimulatedBackend.start(
+            identity: BackendIdentity(workload: "greeter-v2", version: "v2", pod: "greeter-v2-0"), profile: profile,
+            group: MultiThreadedEventLoopGroup.singleton, seed: 3, servesHTTP2: true)
+        do {
+            let result = try await body(pod)
+            try await pod.shutdown()
+            return result
+        } catch {
+            try? await pod.shutdown()
+            throw error
+        }
+    }
+
+    static func configuration(port: Int, requests: Int, concurrency: Int, connections: Int, timeout: Duration = .seconds(5)) throws -> LoadConfiguration {
+        LoadConfiguration(
+            target: try TargetURL(parsing: "http://127.0.0.1:\(port)/"), pacing: .closedLoop(concurrency: concurrency), duration: nil,
+            requestLimit: requests, connections: connections, threads: 2, requestTimeout: timeout, subsetHeader: "x-meshsim-version",
+            expected: try ExpectedShares(parsing: "v2=100"), httpVersion: .http2, reportInterval: .milliseconds(200),
+            streamsPerConnection: 10)
+    }
+
+    @Test func streamsShareTwoConnections() async throws {
+        try await Self.withPod { pod in
+            let report = try await LoadRun.run(try Self.configuration(port: pod.port, requests: 2000, concurrency: 20, connections: 2))
+            #expect(report.requests == 2000)
+            #expect(report.completed == 2000)
+            #expect(report.errors.total == 0)
+            #expect(report.connections == 2)
+            #expect(report.bySubset.map(\.key) == ["v2"])
+            #expect(report.byStatus.map(\.key) == ["200"])
+            #expect(report.verdict == .pass)
+            #expect(pod.stats.requestsServed == 2000)
+            // The reachability probe, then one connection per two lanes of ten streams.
+            #expect(pod.stats.connectionsAccepted == 3)
+        }
+    }
+
+    @Test func timeoutCancelsTheStreamNotTheConnection() async throws {
+        try await Self.withPod(profile: BehaviorProfile(latency: .fixed(nanoseconds: 30_000_000_000))) { pod in
+            let report = try await LoadRun.run(
+                try Self.configuration(port: pod.port, requests: 4, concurrency: 4, connections: 1, timeout: .milliseconds(300)))
+            #expect(report.completed == 0)
+            #expect(report.errors.timeout == 4)
+            // The pod saw the four streams cancelled (RST_STREAM), on the one connection.
+            let deadline = Date().addingTimeInterval(10)
+            while pod.stats.inFlight > 0 && Date() < deadline { try await Task.sleep(nanoseconds: 10_000_000) }
+            #expect(pod.stats.inFlight == 0)
+            #expect(pod.stats.connectionsAccepted == 2)
+        }
+    }
+}

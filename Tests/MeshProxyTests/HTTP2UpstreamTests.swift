@@ -1,0 +1,317 @@
+import Foundation
+import MeshHTTP2
+import MeshProxy
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Testing
+
+/// h2c towards upstreams: clusters of `grpc-*`/`http2-*` ports get multiplexed HTTP/2
+/// connections to the simulated pods, from HTTP/2 and HTTP/1.1 clients alike.
+@Suite struct HTTP2UpstreamTests {
+    static let cluster = "outbound|50051||greeter.default.svc.cluster.local"
+    static let grpcHeaders: HTTPHeaders = ["content-type": "application/grpc", "te": "trailers"]
+
+    /// Service `greeter` (port `grpc-api` 50051) with one v1 pod and the given pod annotations.
+    static func greeter(annotations: String = "{}", destinationRule: String = "") -> String {
+        """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: greeter, namespace: default}
+        spec:
+          selector: {app: greeter}
+          ports: [{name: grpc-api, port: 50051}]
+        ---
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: greeter-v1, namespace: default}
+        spec:
+          selector: {matchLabels: {app: greeter, version: v1}}
+          template:
+            metadata:
+              labels: {app: greeter, version: v1}
+              annotations: \(annotations)
+        \(destinationRule)
+        """
+    }
+
+    static func grpcCall(_ client: H2Client, path: String = "/helloworld.Greeter/SayHello") async throws -> HTTP2Response {
+        var message = ByteBuffer(bytes: [0, 0, 0, 0, 5])
+        message.writeString("hello")
+        return try await client.request(
+            HTTP2RequestHead(method: "POST", authority: "greeter:50051", path: path, headers: grpcHeaders), body: message)
+    }
+
+    static func curl(_ arguments: [String]) async throws -> String {
+        try await onOwnThread {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            process.arguments = ["-sS", "--max-time", "20"] + arguments
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = pipe
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }
+    }
+
+    @Test func h2ClientCallsAreMultiplexedOnOneUpstreamConnection() async throws {
+        // 50 ms per answer keeps the 40 calls in flight together.
+        try await TestMesh.with(yaml: Self.greeter(annotations: "{\"meshsim.dev/latency\": \"50ms\"}")) { mesh in
+            let client = try await H2Client.connect(port: mesh.port)
+            do {
+                let responses = try await withThrowingTaskGroup(of: HTTP2Response.self) { group in
+                    for _ in 0..<40 { group.addTask { try await Self.grpcCall(client) } }
+                    var all: [HTTP2Response] = []
+                    for try await response in group { all.append(response) }
+                    return all
+                }
+                #expect(responses.count == 40)
+                for response in responses {
+                    #expect(response.head.status == 200)
+                    #expect(response.head.headers.first(name: "x-meshsim-pod") == "greeter-v1-0")
+                    #expect(response.trailers?.first(name: "grpc-status") == "0")
+                    // One length-prefixed message.
+                    #expect(response.body.getInteger(at: response.body.readerIndex, as: UInt8.self) == 0)
+                    let length = response.body.getInteger(at: response.body.readerIndex + 1, as: UInt32.self)
+                    #expect(length.map { Int($0) + 5 } == response.body.readableBytes)
+                }
+            } catch {
+                await client.shutdown()
+                throw error
+            }
+            await client.shutdown()
+            let stats = await mesh.proxy.collectStats()
+            #expect(stats.clusters[Self.cluster]?.connectionsOpened == 1)
+            #expect(mesh.fleet.stats["default/greeter-v1-0"]?.connectionsAccepted == 1)
+            #expect(mesh.fleet.stats["default/greeter-v1-0"]?.requestsServed == 40)
+            #expect(stats.requestCount(cluster: Self.cluster, responseCode: 200, requestProtocol: "grpc", grpcResponseStatus: "0") == 40)
+        }
+    }
+
+    @Test func maxConcurrentStreamsOpensMoreConnections() async throws {
+        let rule = """
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: DestinationRule
+            metadata: {name: greeter, namespace: default}
+            spec:
+              host: greeter
+              trafficPolicy: {connectionPool: {http: {maxConcurrentStreams: 2}}}
+            """
+        try await TestMesh.with(yaml: Self.greeter(annotations: "{\"meshsim.dev/latency\": \"2s\"}", destinationRule: rule)) { mesh in
+            let client = try await H2Client.connect(port: mesh.port)
+            do {
+                // Six calls held together by the pod's latency need three connections of two streams.
+                let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                    for _ in 0..<6 { group.addTask { try await Self.grpcCall(client).head.status } }
+                    var all: [Int] = []
+                    for try await status in group { all.append(status) }
+                    return all
+                }
+                #expect(statuses == Array(repeating: 200, count: 6))
+            } catch {
+                await client.shutdown()
+                throw error
+            }
+            await client.shutdown()
+            let stats = await mesh.proxy.collectStats()
+            #expect(stats.clusters[Self.cluster]?.connectionsOpened == 3)
+        }
+    }
+
+    @Test func http1ClientReachesH2cPodAndGetsTrailersChunked() async throws {
+        try await TestMesh.with(yaml: Self.greeter()) { mesh in
+            let plain = try await Self.curl(["-i", "--http1.1", "-H", "Host: greeter:50051", "http://127.0.0.1:\(mesh.port)/hello"])
+            #expect(plain.hasPrefix("HTTP/1.1 200"), "\(plain)")
+            #expect(plain.contains("x-meshsim-pod: greeter-v1-0"))
+            #expect(plain.hasSuffix("workload=greeter-v1 version=v1 pod=greeter-v1-0 namespace=default\n"))
+            // A gRPC-shaped call over HTTP/1.1: the upstream's trailers arrive as chunked trailers.
+            let grpc = try await Self.curl([
+                "-i", "--raw", "--http1.1", "-H", "Host: greeter:50051", "-H", "content-type: application/grpc", "-H", "TE: trailers",
+                "--data-binary", "hello", "http://127.0.0.1:\(mesh.port)/helloworld.Greeter/SayHello",
+            ])
+            #expect(grpc.contains("transfer-encoding: chunked"), "\(grpc)")
+            #expect(grpc.contains("\r\n0\r\ngrpc-status: 0\r\n\r\n"), "\(grpc)")
+            let stats = await mesh.proxy.collectStats()
+            #expect(stats.requestCount(cluster: Self.cluster, responseCode: 200, requestProtocol: "http") == 2)
+            #expect(mesh.fleet.stats["default/greeter-v1-0"]?.connectionsAccepted == 1)
+        }
+    }
+
+    /// 16 MiB up and 8 MiB down through h2 → proxy → h2c: more than every window, so both
+    /// directions only finish if consumed bytes are handed back as the other side takes them.
+    @Test func largeBodiesFlowBothWays() async throws {
+        try await TestMesh.with(yaml: Self.greeter(annotations: "{\"meshsim.dev/body-bytes\": \"8MiB\"}")) { mesh in
+            let upload = try await onOwnThread {
+                try Self.shell(
+                    "head -c 16777216 /dev/zero | /usr/bin/curl -sS --max-time 60 --http2-prior-knowledge -H 'Host: greeter:50051' "
+                        + "--data-binary @- http://127.0.0.1:\(mesh.port)/echo")
+            }
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(upload.utf8)) as? [String: Any], "\(upload)")
+            #expect(json["bodyBytes"] as? Int == 16_777_216)
+            #expect(json["httpVersion"] as? String == "HTTP/2.0")
+            let download = try await Self.curl([
+                "--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_code} %{size_download}", "-H", "Host: greeter:50051",
+                "http://127.0.0.1:\(mesh.port)/",
+            ])
+            #expect(download == "200 8388608")
+            let http1 = try await Self.curl(["--http1.1", "-o", "/dev/null", "-w", "%{http_code} %{size_download}", "-H", "Host: greeter:50051", "http://127.0.0.1:\(mesh.port)/"])
+            #expect(http1 == "200 8388608")
+        }
+    }
+
+    static func shell(_ command: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    @Test func clientResetCancelsTheUpstreamStreamOnly() async throws {
+        try await TestMesh.with(yaml: Self.greeter(annotations: "{\"meshsim.dev/latency\": \"60s\"}")) { mesh in
+            let client = try await H2Client.connect(port: mesh.port)
+            do {
+                let stream = try await client.open(
+                    HTTP2RequestHead(method: "GET", authority: "greeter:50051", path: "/slow"), endStream: true)
+                let started = await TestMesh.waitUntil { mesh.fleet.stats["default/greeter-v1-0"]?.inFlight == 1 }
+                #expect(started)
+                try await client.reset(stream)
+                // The pod sees its stream cancelled: nothing left in flight there.
+                let cancelled = await TestMesh.waitUntil { mesh.fleet.stats["default/greeter-v1-0"]?.inFlight == 0 }
+                #expect(cancelled)
+            } catch {
+                await client.shutdown()
+                throw error
+            }
+            await client.shutdown()
+            let stats = await mesh.proxy.collectStats()
+            #expect(stats.requestCount(cluster: Self.cluster, flags: .downstreamConnectionTermination) == 1)
+            // The shared connection stayed open.
+            #expect(stats.clusters[Self.cluster]?.connectionsOpened == 1)
+            #expect(stats.clusters[Self.cluster]?.activeConnections == 1)
+            #expect(mesh.fleet.stats["default/greeter-v1-0"]?.connectionsAccepted == 1)
+        }
+    }
+
+    @Test func http2MaxRequestsOverflowIs503UO() async throws {
+        let rule = """
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: DestinationRule
+            metadata: {name: greeter, namespace: default}
+            spec:
+              host: greeter
+              trafficPolicy: {connectionPool: {http: {http2MaxRequests: 1}}}
+            """
+        try await TestMesh.with(yaml: Self.greeter(annotations: "{\"meshsim.dev/latency\": \"60s\"}", destinationRule: rule)) { mesh in
+            let client = try await H2Client.connect(port: mesh.port)
+            do {
+                let held = try await client.open(HTTP2RequestHead(method: "GET", authority: "greeter:50051", path: "/"), endStream: true)
+                let started = await TestMesh.waitUntil { mesh.fleet.stats["default/greeter-v1-0"]?.inFlight == 1 }
+                #expect(started)
+                let over = try await client.request(HTTP2RequestHead(method: "GET", authority: "greeter:50051", path: "/"))
+                #expect(over.head.status == 503)
+                #expect(over.head.headers.first(name: "x-envoy-overloaded") == "true")
+                let grpcOver = try await Self.grpcCall(client)
+                #expect(grpcOver.head.status == 200)
+                #expect(grpcOver.head.headers.first(name: "grpc-status") == "14")
+                try await client.reset(held)
+            } catch {
+                await client.shutdown()
+                throw error
+            }
+            await client.shutdown()
+            let stats = await mesh.proxy.collectStats()
+            #expect(stats.requestCount(cluster: Self.cluster, flags: .upstreamOverflow) == 2)
+        }
+    }
+
+    @Test func upstreamResetIs503URAndGRPCUnavailable() async throws {
+        let server = try await ResettingH2Server.start()
+        do {
+            let yaml = """
+                apiVersion: networking.istio.io/v1
+                kind: ServiceEntry
+                metadata: {name: resetter, namespace: default}
+                spec:
+                  hosts: [resetter.example]
+                  ports: [{number: \(server.port), name: grpc, protocol: GRPC}]
+                  resolution: STATIC
+                  endpoints: [{address: 127.0.0.1}]
+                """
+            try await TestMesh.with(yaml: yaml) { mesh in
+                let client = try await H2Client.connect(port: mesh.port)
+                do {
+                    let plain = try await client.request(HTTP2RequestHead(method: "GET", authority: "resetter.example:\(server.port)", path: "/"))
+                    #expect(plain.head.status == 503)
+                    let body = String(buffer: plain.body)
+                    #expect(body.contains("reset"), "\(body)")
+                    var grpcHead = HTTP2RequestHead(method: "POST", authority: "resetter.example:\(server.port)", path: "/x.Y/Z")
+                    grpcHead.headers = Self.grpcHeaders
+                    let grpc = try await client.request(grpcHead, body: ByteBuffer(bytes: [0, 0, 0, 0, 0]))
+                    #expect(grpc.head.status == 200)
+                    #expect(grpc.head.headers.first(name: "grpc-status") == "14")
+                    #expect(grpc.body.readableBytes == 0)
+                    // The proxy's client connection survived both resets.
+                    let again = try await client.request(HTTP2RequestHead(method: "GET", authority: "resetter.example:\(server.port)", path: "/"))
+                    #expect(again.head.status == 503)
+                } catch {
+                    await client.shutdown()
+                    throw error
+                }
+                await client.shutdown()
+                let stats = await mesh.proxy.collectStats()
+                let cluster = "outbound|\(server.port)||resetter.example"
+                #expect(stats.requestCount(cluster: cluster, flags: .upstreamRemoteReset) == 3)
+                #expect(stats.clusters[cluster]?.connectionsOpened == 1)
+            }
+            try await server.stop()
+        } catch {
+            try? await server.stop()
+            throw error
+        }
+    }
+}
+
+/// An h2c server that resets every stream it is sent (RST_STREAM INTERNAL_ERROR).
+final class ResettingH2Server: Sendable {
+    let channel: any Channel
+    var port: Int { channel.localAddress?.port ?? 0 }
+
+    private init(channel: any Channel) { self.channel = channel }
+
+    static func start() async throws -> ResettingH2Server {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(HTTP2ServerConnection(delegate: ResettingDelegate()))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        return ResettingH2Server(channel: channel)
+    }
+
+    func stop() async throws {
+        try await channel.close()
+    }
+
+    private final class ResettingDelegate: HTTP2ServerDelegate {
+        func requestHead(_ head: HTTP2RequestHead, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
+            try? connection.resetStream(stream, code: .internalError)
+        }
+        func requestBody(_ chunk: ByteBuffer, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {}
+        func requestEnd(trailers: HTTPHeaders?, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {}
+        func streamReset(_ reset: HTTP2StreamReset, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {}
+    }
+}
