@@ -70,7 +70,7 @@ struct Serve: AsyncParsableCommand {
         _ = try listenAddress()
         _ = try adminAddress()
         if let workers, !(1...256).contains(workers) { throw ValidationError("--workers: expected 1 to 256, got \(workers)") }
-        if !(watchInterval > 0 && watchInterval <= 3600) { throw ValidationError("--watch-interval: expected seconds in (0, 3600], got \(watchInterval)") }
+        if !(0.05...3600).contains(watchInterval) { throw ValidationError("--watch-interval: expected 0.05 to 3600 seconds, got \(watchInterval)") }
         if !(1...10_000).contains(revisionHistory) { throw ValidationError("--revision-history: expected 1 to 10000, got \(revisionHistory)") }
     }
 

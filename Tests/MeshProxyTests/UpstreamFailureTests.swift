@@ -27,7 +27,9 @@ import Testing
     }
 
     @Test func connectFailureIs503UFAfterIstiosDefaultRetries() async throws {
-        let port = try RawConnection.unusedPort()
+        let refusing = try RawConnection.refusingPort()
+        let port = refusing.port
+        defer { withExtendedLifetime(refusing) {} }
         try await TestMesh.with(yaml: Self.deadService(port: port)) { mesh in
             let connection = try RawConnection(port: mesh.port)
             try await connection.send("GET / HTTP/1.1\r\nHost: dead.example\r\n\r\n")
@@ -61,7 +63,9 @@ import Testing
     }
 
     @Test func routeWithRetriesDisabledFailsAfterOneTry() async throws {
-        let port = try RawConnection.unusedPort()
+        let refusing = try RawConnection.refusingPort()
+        let port = refusing.port
+        defer { withExtendedLifetime(refusing) {} }
         try await TestMesh.with(yaml: Self.deadService(port: port, retries: "\n    retries: {attempts: 0}")) { mesh in
             let response = try await mesh.send(host: "dead.example")
             #expect(response.status == 503)

@@ -163,6 +163,25 @@ import Testing
         #expect(usage.status != 0)
         #expect(usage.stderr.contains("pass -f PATH"))
     }
+
+    @Test func serveRefusesBadAdminAndWatchOptionsAndATakenAdminPort() async throws {
+        let badAdmin = try await Self.meshsim(["serve", "-f", "configs/reviews", "--admin", "nowhere"])
+        #expect(badAdmin.status != 0)
+        #expect(badAdmin.stderr.contains("--admin: expected host:port"))
+        let badInterval = try await Self.meshsim(["serve", "-f", "configs/reviews", "--watch-interval", "0"])
+        #expect(badInterval.status != 0)
+        #expect(badInterval.stderr.contains("--watch-interval"))
+
+        // An admin address given explicitly must be had: a second serve on the same one exits 1.
+        let workspace = try Workspace(step: "00-all-v1.yaml")
+        let (serve, _, adminPort) = try await Self.serve(workspace, extra: ["--no-watch"])
+        defer { _ = serve.stop() }
+        let second = try await Self.meshsim([
+            "serve", "-f", workspace.path, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:\(adminPort)", "--workers", "1",
+        ])
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("cannot start the admin server on 127.0.0.1:\(adminPort)"))
+    }
 }
 
 struct CLIFailure: Error, CustomStringConvertible {

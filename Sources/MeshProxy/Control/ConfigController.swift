@@ -30,9 +30,7 @@ public actor ConfigController {
         self.namespace = namespace
         self.log = log
         let initial = ConfigRevision(number: mesh.snapshot.revision, resources: resources, sources: sources, appliedAt: Date(), origin: .files)
-        var history = RevisionHistory(limit: historyLimit)
-        history.append(initial)
-        self.history = history
+        self.history = RevisionHistory(initial: initial, limit: historyLimit)
         self.lastStatus = ReloadStatus(
             state: .accepted, origin: .files, time: initial.appliedAt, revision: initial.number, errors: [], warnings: warnings)
     }
@@ -53,10 +51,7 @@ public actor ConfigController {
     }
 
     /// The revision serving now.
-    public var current: ConfigRevision {
-        // The history always holds the initial revision at least.
-        history.current ?? ConfigRevision(number: mesh.snapshot.revision, resources: MeshResources(), sources: [], appliedAt: Date(), origin: .files)
-    }
+    public var current: ConfigRevision { history.current }
 
     /// The kept revisions, oldest first (the last is the current one).
     public var revisions: [ConfigRevision] { history.revisions }

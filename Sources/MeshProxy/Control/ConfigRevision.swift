@@ -28,19 +28,22 @@ public struct ConfigRevision: Sendable {
     public let origin: Origin
 }
 
-/// The last applied revisions, oldest first, at most `limit` of them.
+/// The last applied revisions, oldest first, at most `limit` of them; never empty.
 struct RevisionHistory: Sendable {
     let limit: Int
-    private(set) var revisions: [ConfigRevision] = []
+    private(set) var revisions: [ConfigRevision]
+    /// The last one appended.
+    private(set) var current: ConfigRevision
 
-    init(limit: Int) {
+    init(initial: ConfigRevision, limit: Int) {
         self.limit = max(1, limit)
+        self.revisions = [initial]
+        self.current = initial
     }
-
-    var current: ConfigRevision? { revisions.last }
 
     mutating func append(_ revision: ConfigRevision) {
         revisions.append(revision)
+        current = revision
         if revisions.count > limit { revisions.removeFirst(revisions.count - limit) }
     }
 

@@ -187,24 +187,41 @@ final class RawConnection: @unchecked Sendable {
         return nil
     }
 
-    /// A port on 127.0.0.1 where nothing listens (bound, then released).
-    static func unusedPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
+    /// A port on 127.0.0.1 where nothing listens and, while the returned holder lives, nothing
+    /// can start listening: the port stays bound (without listen), so connects are refused and
+    /// no parallel test's server can be handed it.
+    static func refusingPort() throws -> RefusingPort {
+        try RefusingPort()
+    }
+}
+
+/// A bound, never listening socket on 127.0.0.1: connects to its port are refused.
+final class RefusingPort: @unchecked Sendable {
+    let port: Int
+    private let descriptor: Int32
+
+    init() throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = 0
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let fd = descriptor
         let bound = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
                 guard bind(fd, pointer, length) == 0 else { return -1 }
                 return getsockname(fd, pointer, &length)
             }
         }
-        guard bound == 0 else { throw Failure(description: "bind failed") }
-        return Int(UInt16(bigEndian: address.sin_port))
+        guard descriptor >= 0, bound == 0 else {
+            if descriptor >= 0 { close(descriptor) }
+            throw RawConnection.Failure(description: "bind failed")
+        }
+        port = Int(UInt16(bigEndian: address.sin_port))
     }
+
+    deinit { close(descriptor) }
 }
 
 /// Runs blocking work (a socket read, waiting for a process) on a thread of its own, never on
