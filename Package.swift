@@ -147,7 +147,7 @@ let package = Package(
         ),
         .testTarget(name: "MeshDemoTests", dependencies: ["MeshDemo", "MeshLoad", "MeshProxy", "MeshConfig"]),
         // Runs the built binary as a user would; depends on it so that it is built first.
-        .testTarget(name: "MeshsimCLITests", dependencies: ["meshsim"]),
+        .testTarget(name: "MeshsimCLITests", dependencies: ["meshsim", "MeshConfig"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

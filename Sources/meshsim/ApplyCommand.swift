@@ -28,7 +28,7 @@ struct Apply: AsyncParsableCommand {
         var upload: [ConfigUpload.File] = []
         for path in files {
             if path == "-" {
-                let data = FileHandle.standardInput.readDataToEndOfFile()
+                let data = FileDescriptorReader.readToEnd(FileHandle.standardInput)
                 upload.append(ConfigUpload.File(name: "<stdin>", content: String(decoding: data, as: UTF8.self)))
                 continue
             }

@@ -1,4 +1,5 @@
 import Foundation
+import MeshConfig
 import MeshHTTP2
 import MeshProxy
 import NIOCore
@@ -70,7 +71,7 @@ import Testing
                 process.standardOutput = pipe
                 process.standardError = pipe
                 try process.run()
-                let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                let data = FileDescriptorReader.readToEnd(pipe.fileHandleForReading)
                 process.waitUntilExit()
                 return String(decoding: data, as: UTF8.self)
             }

@@ -1,4 +1,5 @@
 import Foundation
+import MeshConfig
 import MeshHTTP2
 import MeshProxy
 import NIOCore
@@ -52,7 +53,7 @@ import Testing
             process.standardError = pipe
             process.standardInput = FileHandle.nullDevice
             try process.run()
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            let data = FileDescriptorReader.readToEnd(pipe.fileHandleForReading)
             process.waitUntilExit()
             return String(decoding: data, as: UTF8.self)
         }
@@ -173,7 +174,7 @@ import Testing
         process.standardError = pipe
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        let data = FileDescriptorReader.readToEnd(pipe.fileHandleForReading)
         process.waitUntilExit()
         return String(decoding: data, as: UTF8.self)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import MeshConfig
 import MeshProxy
 import Testing
 
@@ -20,7 +21,7 @@ import Testing
         let data = LockedBox(Data())
         let done = DispatchSemaphore(value: 0)
         Thread {
-            data.set(out.fileHandleForReading.readDataToEndOfFile())
+            data.set(FileDescriptorReader.readToEnd(out.fileHandleForReading))
             done.signal()
         }.start()
         if done.wait(timeout: .now() + timeout) == .timedOut {

@@ -1,4 +1,5 @@
 import Foundation
+import MeshConfig
 import Testing
 
 @Suite struct BackendCommandTests {
@@ -15,12 +16,18 @@ import Testing
             process.standardOutput = pipe
             process.standardError = pipe
             process.standardInput = FileHandle.nullDevice
-            pipe.fileHandleForReading.readabilityHandler = { [self] handle in
-                let chunk = handle.availableData
-                lock.lock()
-                output.append(chunk)
-                lock.unlock()
-            }
+            // A reader thread rather than a readabilityHandler: libdispatch's event sources under
+            // many concurrent processes crashed the test process (Swift 6.3.1 on Linux).
+            let handle = pipe.fileHandleForReading
+            Thread { [self] in
+                while true {
+                    let chunk = FileDescriptorReader.readAvailable(handle)
+                    if chunk.isEmpty { return }
+                    lock.lock()
+                    output.append(chunk)
+                    lock.unlock()
+                }
+            }.start()
             try process.run()
         }
 
@@ -65,7 +72,7 @@ import Testing
         process.standardOutput = pipe
         process.standardError = pipe
         try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        let data = FileDescriptorReader.readToEnd(pipe.fileHandleForReading)
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
@@ -138,7 +145,7 @@ import Testing
         process.standardError = pipe
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        let data = FileDescriptorReader.readToEnd(pipe.fileHandleForReading)
         process.waitUntilExit()
         return String(decoding: data, as: UTF8.self)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import MeshConfig
 import Testing
 
 /// `meshsim demo --fast` as a process: the rows it prints against the weights it applied, the
@@ -203,12 +204,19 @@ import Testing
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
         let collected = GrowingData()
-        out.fileHandleForReading.readabilityHandler = { handle in collected.append(handle.availableData) }
+        // A reader thread rather than a readabilityHandler (libdispatch event sources crashed under many processes).
+        let outHandle = out.fileHandleForReading
+        Thread {
+            while true {
+                let chunk = FileDescriptorReader.readAvailable(outHandle)
+                if chunk.isEmpty { return }
+                collected.append(chunk)
+            }
+        }.start()
         try process.run()
         defer {
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
-            out.fileHandleForReading.readabilityHandler = nil
         }
         func text() -> String { String(decoding: collected.get(), as: UTF8.self) }
         func wait(seconds: Double, until condition: () -> Bool) -> Bool {
@@ -224,7 +232,7 @@ import Testing
         #expect(wait(seconds: 20) { !process.isRunning }, "still running 20s after SIGINT")
         process.waitUntilExit()
         #expect(process.terminationStatus == 130)
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = String(decoding: FileDescriptorReader.readToEnd(err.fileHandleForReading), as: UTF8.self)
         #expect(stderr.contains("stopped on signal 2"))
         #expect(!text().contains("Summary"), "interrupted before the end")
         // The proxy's port is closed.

@@ -1,4 +1,5 @@
 import Foundation
+import MeshConfig
 import Testing
 
 /// `Tests/Fixtures/destination-server.py`, started for one test and stopped by it.
@@ -124,7 +125,7 @@ final class FixtureServer {
         try process.run()
         let killer = DispatchWorkItem { if process.isRunning { process.terminate() } }
         DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: killer)
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let text = String(decoding: FileDescriptorReader.readToEnd(output.fileHandleForReading), as: UTF8.self)
         process.waitUntilExit()
         killer.cancel()
         #expect(process.terminationStatus == 0)

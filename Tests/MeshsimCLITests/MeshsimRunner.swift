@@ -1,4 +1,5 @@
 import Foundation
+import MeshConfig
 
 /// Runs the built `meshsim` binary as a user would, with a bounded wait.
 struct MeshsimRunner {
@@ -62,7 +63,7 @@ struct MeshsimRunner {
         for (pipe, sink) in [(out, outData), (err, errData)] {
             group.enter()
             DispatchQueue.global().async {
-                sink.set(pipe.fileHandleForReading.readDataToEndOfFile())
+                sink.set(FileDescriptorReader.readToEnd(pipe.fileHandleForReading))
                 group.leave()
             }
         }

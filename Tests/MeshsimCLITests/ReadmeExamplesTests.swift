@@ -1,4 +1,5 @@
 import Foundation
+import MeshConfig
 import Testing
 
 /// Every shell example in README.md runs as written, so the front door cannot rot: commands
@@ -151,7 +152,7 @@ import Testing
                     process.standardInput = FileHandle.nullDevice
                     try process.run()
                     // Output is read to EOF before waiting, so a chatty command cannot block on a full pipe.
-                    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                    let data = FileDescriptorReader.readToEnd(pipe.fileHandleForReading)
                     process.waitUntilExit()
                     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
                 })

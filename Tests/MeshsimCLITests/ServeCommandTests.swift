@@ -1,4 +1,5 @@
 import Foundation
+import MeshConfig
 import Testing
 
 /// `meshsim serve` as a user runs it: a process that starts pods and proxy, answers curl, and
@@ -18,12 +19,18 @@ import Testing
             process.standardOutput = pipe
             process.standardError = pipe
             process.standardInput = FileHandle.nullDevice
-            pipe.fileHandleForReading.readabilityHandler = { [self] handle in
-                let chunk = handle.availableData
-                lock.lock()
-                output.append(chunk)
-                lock.unlock()
-            }
+            // A reader thread rather than a readabilityHandler: libdispatch's event sources under
+            // many concurrent processes crashed the test process (Swift 6.3.1 on Linux).
+            let handle = pipe.fileHandleForReading
+            Thread { [self] in
+                while true {
+                    let chunk = FileDescriptorReader.readAvailable(handle)
+                    if chunk.isEmpty { return }
+                    lock.lock()
+                    output.append(chunk)
+                    lock.unlock()
+                }
+            }.start()
             try process.run()
         }
 
@@ -66,7 +73,7 @@ import Testing
         process.standardOutput = pipe
         process.standardError = pipe
         try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        let data = FileDescriptorReader.readToEnd(pipe.fileHandleForReading)
         process.waitUntilExit()
         return String(decoding: data, as: UTF8.self)
     }

@@ -36,7 +36,7 @@ public struct ConfigLoader: Sendable {
         var result = LoadResult()
         for path in paths {
             if path == "-" {
-                let data = FileHandle.standardInput.readDataToEndOfFile()
+                let data = FileDescriptorReader.readToEnd(FileHandle.standardInput)
                 result.merge(load(data: data, file: "<stdin>"))
                 continue
             }

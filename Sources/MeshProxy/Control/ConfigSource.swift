@@ -33,7 +33,7 @@ public struct ConfigFileSet: Sendable {
         for path in paths {
             hasher.combine(path)
             if path == "-" {
-                let data = FileHandle.standardInput.readDataToEndOfFile()
+                let data = FileDescriptorReader.readToEnd(FileHandle.standardInput)
                 Self.combine(data, into: &hasher)
                 sources.append(ConfigSource(name: "<stdin>", content: String(decoding: data, as: UTF8.self)))
                 loaded.merge(loader.load(data: data, file: "<stdin>"))

@@ -1,4 +1,5 @@
 import Foundation
+import MeshConfig
 
 /// Runs a command-line tool (curl, wrk) to completion with a bounded wait.
 enum ProcessRunner {
@@ -23,7 +24,7 @@ enum ProcessRunner {
         for (pipe, sink) in [(out, outData), (err, errData)] {
             group.enter()
             DispatchQueue.global().async {
-                sink.set(pipe.fileHandleForReading.readDataToEndOfFile())
+                sink.set(FileDescriptorReader.readToEnd(pipe.fileHandleForReading))
                 group.leave()
             }
         }
