@@ -4,64 +4,8 @@ import Testing
 
 @Suite struct BackendCommandTests {
     /// A `meshsim backend` process whose output is read while it runs.
-    final class RunningBackend: @unchecked Sendable {
-        let process = Process()
-        private let lock = NSLock()
-        private var output = Data()
-
-        init(_ arguments: [String]) throws {
-            process.executableURL = MeshsimRunner.binary
-            process.arguments = ["backend"] + arguments
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            process.standardInput = FileHandle.nullDevice
-            // A reader thread rather than a readabilityHandler: libdispatch's event sources under
-            // many concurrent processes crashed the test process (Swift 6.3.1 on Linux).
-            let handle = pipe.fileHandleForReading
-            Thread { [self] in
-                while true {
-                    let chunk = FileDescriptorReader.readAvailable(handle)
-                    if chunk.isEmpty { return }
-                    lock.lock()
-                    output.append(chunk)
-                    lock.unlock()
-                }
-            }.start()
-            try process.run()
-        }
-
-        var text: String {
-            lock.lock()
-            defer { lock.unlock() }
-            return String(decoding: output, as: UTF8.self)
-        }
-
-        /// Polls (every 20 ms, at most `seconds`) until `condition` holds.
-        func wait(seconds: Double = 30, until condition: () -> Bool) -> Bool {
-            let deadline = Date().addingTimeInterval(seconds)
-            while Date() < deadline {
-                if condition() { return true }
-                Thread.sleep(forTimeInterval: 0.02)
-            }
-            return condition()
-        }
-
-        /// The port from the `listening on http://127.0.0.1:PORT` line.
-        func listeningPort() -> Int? {
-            _ = wait { text.contains("listening on http://") || !process.isRunning }
-            guard let match = text.firstMatch(of: /listening on http:\/\/127\.0\.0\.1:(\d+)/) else { return nil }
-            return Int(match.1)
-        }
-
-        /// SIGTERM, then a bounded wait for exit; SIGKILL if it does not go.
-        func stop() -> Bool {
-            if process.isRunning { process.terminate() }
-            let exited = wait(seconds: 20) { !process.isRunning }
-            if !exited { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
-            return exited
-        }
+    final class RunningBackend: RunningMeshsim, @unchecked Sendable {
+        init(_ arguments: [String]) throws { try super.init(subcommand: "backend", arguments) }
     }
 
     static func curl(_ url: String) async throws -> (status: Int32, output: String) {
