@@ -208,10 +208,3 @@ struct ServerSocketProbe {
     }
 }
 
-/// Runs blocking work (waiting for a process, curl, a socket) on a thread of its own, never on
-/// Swift's cooperative pool, which the other tests' awaits need.
-func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try work() }) }.start()
-    }
-}

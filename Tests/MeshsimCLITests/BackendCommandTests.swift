@@ -49,34 +49,21 @@ import Testing
     @Test func h2cFlagAnswersPriorKnowledgeAndGRPC() async throws {
         let backend = try RunningBackend(["--listen", "127.0.0.1:0", "--name", "greeter", "--version", "v2", "--h2c"])
         defer { _ = backend.stop() }
-        let port = try await Self.blocking { backend.listeningPort() }
+        let port = try await onOwnThread { backend.listeningPort() }
         let listening = try #require(port, "no listening line in: \(backend.text)")
         #expect(backend.text.contains("(HTTP/1.1 and h2c)"))
-        let h2 = try await Self.blocking {
+        let h2 = try await onOwnThread {
             try Self.runTool("/usr/bin/curl", ["-sS", "-i", "--max-time", "20", "--http2-prior-knowledge", "http://127.0.0.1:\(listening)/"])
         }
         #expect(h2.hasPrefix("HTTP/2 200"), "\(h2)")
         #expect(h2.contains("x-meshsim-version: v2"))
-        let grpc = try await Self.blocking {
+        let grpc = try await onOwnThread {
             try Self.runTool("/usr/bin/nghttp", ["-v", "-t", "20", "-H", "content-type: application/grpc", "http://127.0.0.1:\(listening)/helloworld.Greeter/SayHello"])
         }
         #expect(grpc.contains("grpc-status: 0"), "\(grpc)")
-        let stopped = try await Self.blocking { backend.stop() }
+        let stopped = try await onOwnThread { backend.stop() }
         #expect(stopped, "did not exit on SIGTERM")
         #expect(backend.text.contains("2 requests served"))
-    }
-
-    /// Runs blocking waits (process output, exit) on a thread of their own, off Swift's cooperative pool.
-    static func blocking<T>(_ work: @escaping () throws -> T) async throws -> T {
-        let box = BlockingWork(work)
-        return try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try box.work() }) }.start()
-        }
-    }
-
-    struct BlockingWork<T>: @unchecked Sendable {
-        let work: () throws -> T
-        init(_ work: @escaping () throws -> T) { self.work = work }
     }
 
     /// A tool's stdout and stderr; the tool is bounded by its own `--max-time`/timeouts.

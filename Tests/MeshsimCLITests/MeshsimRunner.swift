@@ -37,12 +37,7 @@ struct MeshsimRunner {
     /// The waiting happens on a thread of its own: blocking one of the few threads of Swift's
     /// cooperative pool (two on this machine) would stall every other test running meanwhile.
     static func run(_ arguments: [String], stdin: String? = nil, timeout: TimeInterval = 60) async throws -> Output {
-        try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread {
-                continuation.resume(with: Result { try runBlocking(arguments, stdin: stdin, timeout: timeout) })
-            }
-            thread.start()
-        }
+        try await onOwnThread { try runBlocking(arguments, stdin: stdin, timeout: timeout) }
     }
 
     private static func runBlocking(_ arguments: [String], stdin: String?, timeout: TimeInterval) throws -> Output {
@@ -84,4 +79,19 @@ final class LockedData: @unchecked Sendable {
     private var data = Data()
     func set(_ d: Data) { lock.lock(); data = d; lock.unlock() }
     func get() -> Data { lock.lock(); defer { lock.unlock() }; return data }
+}
+
+/// Runs blocking work (waiting for a process, curl, a socket) on a thread of its own, never on
+/// Swift's cooperative pool (two threads on this machine), which the other tests' awaits need.
+func onOwnThread<T>(_ work: @escaping () throws -> T) async throws -> T {
+    let box = BlockingWork(work)
+    return try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try box.work() }) }.start()
+    }
+}
+
+/// Carries a closure to the thread that runs it; only that thread calls it.
+private struct BlockingWork<T>: @unchecked Sendable {
+    let work: () throws -> T
+    init(_ work: @escaping () throws -> T) { self.work = work }
 }

@@ -135,28 +135,24 @@ import Testing
 
     /// Runs a README command in bash with the built meshsim first on PATH, on a thread of its own.
     static func shell(_ command: String) async throws -> (status: Int32, text: String) {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                continuation.resume(with: Result {
-                    let process = Process()
-                    // Bounded: a README command that hangs fails the test instead of stalling the suite.
-                    process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-                    process.arguments = ["120", "/bin/bash", "-o", "pipefail", "-c", command]
-                    process.currentDirectoryURL = MeshsimRunner.repositoryRoot
-                    var environment = ProcessInfo.processInfo.environment
-                    environment["PATH"] = MeshsimRunner.binary.deletingLastPathComponent().path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
-                    process.environment = environment
-                    let pipe = Pipe()
-                    process.standardOutput = pipe
-                    process.standardError = pipe
-                    process.standardInput = FileHandle.nullDevice
-                    try process.run()
-                    // Output is read to EOF before waiting, so a chatty command cannot block on a full pipe.
-                    let data = FileDescriptorReader.readToEnd(pipe.fileHandleForReading)
-                    process.waitUntilExit()
-                    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-                })
-            }.start()
+        try await onOwnThread {
+            let process = Process()
+            // Bounded: a README command that hangs fails the test instead of stalling the suite.
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+            process.arguments = ["120", "/bin/bash", "-o", "pipefail", "-c", command]
+            process.currentDirectoryURL = MeshsimRunner.repositoryRoot
+            var environment = ProcessInfo.processInfo.environment
+            environment["PATH"] = MeshsimRunner.binary.deletingLastPathComponent().path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+            process.environment = environment
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = pipe
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            // Output is read to EOF before waiting, so a chatty command cannot block on a full pipe.
+            let data = FileDescriptorReader.readToEnd(pipe.fileHandleForReading)
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
         }
     }
 }
