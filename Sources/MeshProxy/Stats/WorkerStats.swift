@@ -123,8 +123,21 @@ enum RequestProtocol: String, CaseIterable {
     case grpc = "grpc"
 
     /// A small integer for packed stats keys.
-    var index: Int { Self.allCases.firstIndex(of: self) ?? 0 }
-    init(index: Int) { self = index < Self.allCases.count ? Self.allCases[index] : .http }
+    var index: Int {
+        switch self {
+        case .http: return 0
+        case .http2: return 1
+        case .grpc: return 2
+        }
+    }
+
+    init(index: Int) {
+        switch index {
+        case 1: self = .http2
+        case 2: self = .grpc
+        default: self = .http
+        }
+    }
 
     init(head: HTTPRequestHead) {
         guard head.version.major == 2 else {
