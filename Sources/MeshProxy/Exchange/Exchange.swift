@@ -55,6 +55,8 @@ final class Exchange {
     var upstreamStarted = false
     var staleRetryUsed = false
     var lastResetReason = ""
+    /// Shadow copies of this request (the route's `mirror`/`mirrors`), if any were started.
+    var mirror: RequestMirror?
 
     // The current upstream attempt.
     var upstream: (any UpstreamTransport)?
@@ -220,6 +222,7 @@ final class Exchange {
         retryConditions = RetryRules.conditions(policy: retries, header: head.headers.first(name: "x-envoy-retry-on"))
         upstreamStarted = true
         if requestEnded { armRouteTimeout() }
+        mirror = RequestMirror.start(for: self)
         attempt()
     }
 
@@ -237,6 +240,7 @@ final class Exchange {
     func receiveBody(_ buffer: ByteBuffer) {
         guard !finished else { return }
         requestBodyBytes += buffer.readableBytes
+        mirror?.sendBody(buffer)
         if replay != nil {
             if replayBytes + buffer.readableBytes <= worker.configuration.limits.retryBufferBytes {
                 replay?.append(buffer)
@@ -290,6 +294,7 @@ final class Exchange {
         }
         guard !finished else { return }
         requestEnded = true
+        mirror?.end(trailers: requestTrailers)
         if let upstream, pendingBody.isEmpty {
             upstream.write(.end(requestTrailers), promise: nil)
             upstream.flush()
@@ -346,6 +351,8 @@ final class Exchange {
     func finish(notifyDownstream: Bool = true) {
         guard !finished else { return }
         finished = true
+        mirror?.exchangeFinished()
+        mirror = nil
         routeTimer?.cancel()
         routeTimer = nil
         waitTimer?.cancel()
