@@ -1,5 +1,4 @@
 import Foundation
-import MeshConfig
 import MeshHTTP2
 import MeshProxy
 import MeshTestSupport

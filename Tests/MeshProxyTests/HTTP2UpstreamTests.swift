@@ -1,5 +1,4 @@
 import Foundation
-import MeshConfig
 import MeshHTTP2
 import MeshProxy
 import MeshTestSupport
@@ -46,7 +45,9 @@ import Testing
 
     /// curl's stdout and stderr, interleaved.
     static func curl(_ arguments: [String]) async throws -> String {
-        try await ChildProcess.run("/usr/bin/curl", ["-sS", "--max-time", "20"] + arguments, error: .mergedIntoOutput, timeout: .seconds(30)).stdout
+        let result = try await ChildProcess.run(
+            "/usr/bin/curl", ["-sS", "--max-time", "20"] + arguments, error: .mergedIntoOutput, timeout: .seconds(30))
+        return result.stdout
     }
 
     @Test func h2ClientCallsAreMultiplexedOnOneUpstreamConnection() async throws {

@@ -73,7 +73,8 @@ public final class ChildProcess: @unchecked Sendable {
         /// Short, for failure messages: the streams themselves can be megabytes.
         public var description: String {
             let ended = termination.map { "\($0)" } ?? "not reaped"
-            return "\(ended)\(timedOut ? " after the deadline" : ""), \(standardOutput.count) bytes of stdout, \(standardError.count) of stderr"
+            let deadline = timedOut ? " after the deadline" : ""
+            return "\(ended)\(deadline), \(standardOutput.count) bytes of stdout, \(standardError.count) of stderr"
         }
     }
 
@@ -155,8 +156,7 @@ public final class ChildProcess: @unchecked Sendable {
     /// returns how it ended (nil if even SIGKILL left it unreaped after 10 s).
     @discardableResult
     public func terminate(grace: Duration = .seconds(5)) -> Termination? {
-        let now = state.snapshot
-        if let ended = now.termination, now.outputFinished { return ended }
+        if let ended = state.currentTermination, state.isOutputFinished { return ended }
         signalGroup(SIGTERM)
         if let ended = wait(timeout: grace) { return ended }
         signalGroup(SIGKILL)
@@ -188,7 +188,7 @@ public final class ChildProcess: @unchecked Sendable {
     public func waitForLine(timeout: Duration, where predicate: (Substring) -> Bool) -> String? {
         var found: String? = nil
         _ = state.wait(until: .now + timeout) {
-            let finished = state.snapshot.outputFinished
+            let finished = state.isOutputFinished
             if let line = outputLines.first(where: predicate) {
                 found = String(line)
                 return true
@@ -202,14 +202,11 @@ public final class ChildProcess: @unchecked Sendable {
     /// child is terminated (SIGTERM, then SIGKILL) and what it printed so far is returned.
     public func result(timeout: Duration) -> Result {
         let deadline = ContinuousClock.now + timeout
-        let finished = state.wait(until: deadline) {
-            let now = state.snapshot
-            return now.termination != nil && now.outputFinished
-        }
+        let finished = state.wait(until: deadline) { state.currentTermination != nil && state.isOutputFinished }
         if !finished {
             terminate()
             // Output stays open only while something else holds the pipe; give it a moment.
-            if !state.wait(until: .now + .seconds(5), { state.snapshot.outputFinished }) { state.abandonOutput() }
+            if !state.wait(until: .now + .seconds(5), { state.isOutputFinished }) { state.abandonOutput() }
         }
         let final = state.snapshot
         return Result(

@@ -24,12 +24,17 @@ final class ChildState: @unchecked Sendable {
     }
 
     var snapshot: Snapshot {
-        locked { Snapshot(standardOutput: standardOutput, standardError: standardError, termination: termination, outputFinished: outputFinished) }
+        locked {
+            Snapshot(
+                standardOutput: standardOutput, standardError: standardError, termination: termination,
+                outputFinished: outputFinished)
+        }
     }
 
     var currentTermination: ChildProcess.Termination? { locked { termination } }
     var standardOutputBytes: [UInt8] { locked { standardOutput } }
     var standardErrorBytes: [UInt8] { locked { standardError } }
+    var isOutputFinished: Bool { locked { outputFinished } }
     var isAbandoned: Bool { locked { abandoned } }
 
     func append(_ bytes: some Collection<UInt8>, toError: Bool) {

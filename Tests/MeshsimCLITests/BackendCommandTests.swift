@@ -1,5 +1,4 @@
 import Foundation
-import MeshConfig
 import MeshTestSupport
 import Testing
 
@@ -10,7 +9,8 @@ import Testing
     }
 
     static func curl(_ url: String) async throws -> (status: Int32, output: String) {
-        let result = try await ChildProcess.run("/usr/bin/curl", ["-sS", "-i", "--max-time", "20", url], error: .mergedIntoOutput, timeout: .seconds(30))
+        let result = try await ChildProcess.run(
+            "/usr/bin/curl", ["-sS", "-i", "--max-time", "20", url], error: .mergedIntoOutput, timeout: .seconds(30))
         return (result.status, result.stdout)
     }
 
@@ -44,11 +44,13 @@ import Testing
         let port = await backend.listeningPort()
         let listening = try #require(port, "no listening line in: \(backend.text)")
         #expect(backend.text.contains("(HTTP/1.1 and h2c)"))
-        let h2 = try await Self.runTool("/usr/bin/curl", ["-sS", "-i", "--max-time", "20", "--http2-prior-knowledge", "http://127.0.0.1:\(listening)/"])
+        let h2 = try await Self.runTool(
+            "/usr/bin/curl", ["-sS", "-i", "--max-time", "20", "--http2-prior-knowledge", "http://127.0.0.1:\(listening)/"])
         #expect(h2.hasPrefix("HTTP/2 200"), "\(h2)")
         #expect(h2.contains("x-meshsim-version: v2"))
         let grpc = try await Self.runTool(
-            "/usr/bin/nghttp", ["-v", "-t", "20", "-H", "content-type: application/grpc", "http://127.0.0.1:\(listening)/helloworld.Greeter/SayHello"])
+            "/usr/bin/nghttp",
+            ["-v", "-t", "20", "-H", "content-type: application/grpc", "http://127.0.0.1:\(listening)/helloworld.Greeter/SayHello"])
         #expect(grpc.contains("grpc-status: 0"), "\(grpc)")
         let stopped = await backend.stop()
         #expect(stopped, "did not exit on SIGTERM")

@@ -1,5 +1,4 @@
 import Foundation
-import MeshConfig
 import MeshTestSupport
 import Testing
 

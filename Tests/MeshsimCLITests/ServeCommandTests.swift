@@ -1,5 +1,4 @@
 import Foundation
-import MeshConfig
 import MeshTestSupport
 import Testing
 
@@ -13,11 +12,15 @@ import Testing
 
     /// curl's stdout and stderr; blocking, so call it on a thread of your own (`onOwnThread`).
     static func curl(_ arguments: [String]) throws -> String {
-        try ChildProcess.runBlocking("/usr/bin/curl", ["-sS", "-i", "--max-time", "20"] + arguments, error: .mergedIntoOutput, timeout: .seconds(30)).stdout
+        try ChildProcess.runBlocking(
+            "/usr/bin/curl", ["-sS", "-i", "--max-time", "20"] + arguments, error: .mergedIntoOutput, timeout: .seconds(30)
+        ).stdout
     }
 
     static func curl(_ arguments: [String]) async throws -> String {
-        try await ChildProcess.run("/usr/bin/curl", ["-sS", "-i", "--max-time", "20"] + arguments, error: .mergedIntoOutput, timeout: .seconds(30)).stdout
+        try await ChildProcess.run(
+            "/usr/bin/curl", ["-sS", "-i", "--max-time", "20"] + arguments, error: .mergedIntoOutput, timeout: .seconds(30)
+        ).stdout
     }
 
     @Test func servesCurlAndStopsOnSIGTERM() async throws {
