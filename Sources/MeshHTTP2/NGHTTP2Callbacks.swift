@@ -231,8 +231,7 @@ extension NGHTTP2Session {
         } else {
             reset = HTTP2StreamReset(code: code == .noError ? .cancel : code, origin: .local)
         }
-        let error: any Error = reset ?? ChannelError.outputClosed
-        self.failQueuedWrites(stream, error: error)
+        self.failQueuedWrites(stream, error: reset ?? ChannelError.outputClosed)
         if !stream.detached { self.events.sessionClosedStream(stream, reset: reset) }
         stream.clientDelegate = nil
         return 0

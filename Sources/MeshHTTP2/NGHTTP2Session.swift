@@ -534,7 +534,11 @@ final class NGHTTP2Session {
         self.scheduleFlush()
     }
 
-    func failQueuedWrites(_ stream: HTTP2StreamState, error: any Error) {
+    /// The error is built only when a write waits: boxing it costs an allocation, and most
+    /// streams close with nothing queued.
+    func failQueuedWrites(_ stream: HTTP2StreamState, error: @autoclosure () -> any Error) {
+        guard !stream.queue.isEmpty else { return }
+        let error = error()
         for chunk in stream.queue { chunk.promise?.fail(error) }
         stream.queue.removeAll()
         self.outboundQueuedBytes -= stream.queuedBytes

@@ -1,8 +1,9 @@
 import Foundation
 import MeshConfig
 
-/// A route's retry policy, as Istio hands it to Envoy.
-public struct RetryPolicy: Sendable, Hashable {
+/// A route's retry policy, as Istio hands it to Envoy. A class: the proxy keeps one per request,
+/// and a struct copy retained each of its arrays and durations.
+public final class RetryPolicy: Sendable, Hashable {
     /// Retries after the first try (Envoy's `num_retries`); 0 disables retries.
     public let attempts: Int
     /// Envoy retry conditions (`connect-failure`, `5xx`, `retriable-status-codes`, …).
@@ -29,6 +30,21 @@ public struct RetryPolicy: Sendable, Hashable {
         self.conditions = RetryOn(retryOn)
     }
 
+    public static func == (lhs: RetryPolicy, rhs: RetryPolicy) -> Bool {
+        lhs.attempts == rhs.attempts && lhs.retryOn == rhs.retryOn && lhs.retriableStatusCodes == rhs.retriableStatusCodes
+            && lhs.perTryTimeout == rhs.perTryTimeout && lhs.retryIgnorePreviousHosts == rhs.retryIgnorePreviousHosts
+            && lhs.backoff == rhs.backoff
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(attempts)
+        hasher.combine(retryOn)
+        hasher.combine(retriableStatusCodes)
+        hasher.combine(perTryTimeout)
+        hasher.combine(retryIgnorePreviousHosts)
+        hasher.combine(backoff)
+    }
+
     /// Istio's mesh default (pilot `retry.DefaultPolicy`): 2 retries on
     /// connect-failure, refused-stream, unavailable, cancelled and a 503 status.
     public static let istioDefault = RetryPolicy(
@@ -41,15 +57,9 @@ public struct RetryPolicy: Sendable, Hashable {
 
     /// Istio's ConvertPolicy: nil keeps the default; `attempts: 0` disables; otherwise the
     /// default with the given fields replaced. Numbers in `retryOn` are status codes.
-    init(_ retry: HTTPRetry?) {
-        guard let retry else {
-            self = .istioDefault
-            return
-        }
-        guard let attempts = retry.attempts, attempts > 0 else {
-            self = .disabled
-            return
-        }
+    static func converting(_ retry: HTTPRetry?) -> RetryPolicy {
+        guard let retry else { return .istioDefault }
+        guard let attempts = retry.attempts, attempts > 0 else { return .disabled }
         var retryOn = RetryPolicy.istioDefault.retryOn
         var codes = RetryPolicy.istioDefault.retriableStatusCodes
         if let text = retry.retryOn, !text.isEmpty {
@@ -66,7 +76,7 @@ public struct RetryPolicy: Sendable, Hashable {
             }
             if !codes.isEmpty && !retryOn.contains("retriable-status-codes") { retryOn.append("retriable-status-codes") }
         }
-        self.init(
+        return RetryPolicy(
             attempts: Int(attempts), retryOn: retryOn, retriableStatusCodes: codes, perTryTimeout: retry.perTryTimeout,
             retryIgnorePreviousHosts: retry.retryIgnorePreviousHosts ?? true, backoff: retry.backoff)
     }

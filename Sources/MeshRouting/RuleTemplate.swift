@@ -97,7 +97,7 @@ struct RuleTemplate {
         self.rewriteRegex = rewriteRegex
         // Istio: no timeout unless set; 0s also means none.
         timeout = route.timeout.flatMap { $0.nanoseconds > 0 ? $0 : nil }
-        retries = RetryPolicy(route.retries)
+        retries = RetryPolicy.converting(route.retries)
         fault = FaultPolicy(route.fault)
         isValid = diagnostics.count == errorsBefore
     }
