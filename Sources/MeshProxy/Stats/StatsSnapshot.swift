@@ -122,12 +122,15 @@ public struct StatsSnapshot: Sendable, Hashable {
         public var activeRequests = 0
         public var activeConnections = 0
         public var connectFailures: UInt64 = 0
+        /// Event loops on which outlier detection has ejected the endpoint now.
+        public var outlierEjectedWorkers = 0
         public init() {}
 
         mutating func add(_ o: EndpointStats) {
             activeRequests += o.activeRequests
             activeConnections += o.activeConnections
             connectFailures += o.connectFailures
+            outlierEjectedWorkers += o.outlierEjectedWorkers
         }
     }
 
@@ -146,6 +149,8 @@ public struct StatsSnapshot: Sendable, Hashable {
         /// Requests refused by a circuit breaker (503 UO).
         public var overflows: UInt64 = 0
         public var retries: UInt64 = 0
+        /// nil when the cluster has no outlier detection.
+        public var outlierDetection: OutlierDetectionStats?
         public init() {}
 
         mutating func add(_ o: ClusterStats) {
@@ -159,6 +164,10 @@ public struct StatsSnapshot: Sendable, Hashable {
             connectFailures += o.connectFailures
             overflows += o.overflows
             retries += o.retries
+            if let other = o.outlierDetection {
+                outlierDetection = outlierDetection ?? OutlierDetectionStats()
+                outlierDetection?.add(other)
+            }
         }
     }
 
