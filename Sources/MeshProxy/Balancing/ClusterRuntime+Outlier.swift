@@ -42,6 +42,8 @@ extension ClusterRuntime {
     /// index the attempt picked; a config swap since then is resolved through the pool.
     func recordOutlier(_ outcome: OutlierDetector.Outcome, pool: EndpointPool, hint: Int?) {
         guard let outlier else { return }
+        // A ready connection matters only to a split local-origin count.
+        if outcome == .connected && !outlier.policy.splitExternalLocalOriginErrors { return }
         let index: Int
         if let hint, hint >= 0, hint < pools.count, pools[hint] === pool {
             index = hint

@@ -13,8 +13,8 @@ final class ClusterRuntime {
     private(set) var reachable: [Int] = []
     /// What the balancer picks from: the reachable endpoints outlier detection has not ejected, or
     /// all reachable ones while too few are healthy (Envoy's panic mode).
-    var candidates: [Int] = []
-    var inPanic = false
+    private(set) var candidates: [Int] = []
+    private(set) var inPanic = false
     /// This loop's outlier detection for the cluster; nil when its DestinationRule sets none.
     var outlier: OutlierDetector?
     /// The detector's interval sweep: one scheduled task per cluster with outlier detection.
