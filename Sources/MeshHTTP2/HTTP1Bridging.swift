@@ -15,6 +15,15 @@ extension HTTP2RequestHead {
         )
     }
 
+    /// A proxy's forwarded head: its fields are end-to-end already (hop-by-hop ones removed), so
+    /// they cross without a copy; Host becomes `:authority`, and the connection-specific fields
+    /// left (Host, a re-framing Transfer-Encoding) are dropped when the block is sent.
+    public init(forwarding head: HTTPRequestHead, scheme: String = "http") {
+        self.init(
+            method: head.method.rawValue, scheme: scheme, authority: head.headers.first(name: "host") ?? "",
+            path: head.uri, headers: head.headers)
+    }
+
     /// An HTTP/1.1 head with Host set from `:authority` (unless the fields carry one).
     public var http1: HTTPRequestHead {
         var headers = self.headers
@@ -43,10 +52,18 @@ extension HTTP2ResponseHead {
 enum HTTP1Bridging {
     /// The fields of an HTTP/1.1 head that may travel in HTTP/2, names lower-cased.
     static func endToEndFields(_ headers: HTTPHeaders) -> HTTPHeaders {
-        let named = Set(
-            headers["connection"].flatMap { $0.split(separator: ",") }
-                .map { Self.trimmed($0).lowercased() }
-        )
+        // The usual head has no Connection header and lower-case names, and nothing to drop:
+        // then it crosses as it is, without a copy.
+        var named: Set<String> = []
+        var clean = true
+        for (name, value) in headers {
+            if FieldName.hasUppercase(name) || HeaderBlock.isConnectionSpecific(name, value: value) { clean = false }
+            if FieldName.equalsLowercase(name, "connection") {
+                clean = false
+                for token in value.split(separator: ",") { named.insert(Self.trimmed(token).lowercased()) }
+            }
+        }
+        if clean { return headers }
         var result = HTTPHeaders()
         for (name, value) in headers {
             let lowered = name.lowercased()

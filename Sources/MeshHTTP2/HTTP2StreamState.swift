@@ -20,7 +20,9 @@ final class HTTP2StreamState {
     @exclusivity(unchecked) var authority = ""
     @exclusivity(unchecked) var path = ""
     @exclusivity(unchecked) var status = 0
-    @exclusivity(unchecked) var headers = HTTPHeaders()
+    /// Collected as plain pairs and wrapped once per block: `HTTPHeaders.add` checks every name
+    /// again, which nghttp2 has already validated.
+    @exclusivity(unchecked) var fields: [(String, String)] = []
     @exclusivity(unchecked) var headerBlockBytes = 0
     @exclusivity(unchecked) var headerBlockCount = 0
     @exclusivity(unchecked) var headerBlockTooLarge = false
@@ -62,7 +64,7 @@ final class HTTP2StreamState {
     }
 
     func beginHeaderBlock() {
-        self.headers = HTTPHeaders()
+        self.fields = []
         self.headerBlockBytes = 0
         self.headerBlockCount = 0
         self.headerBlockTooLarge = false
@@ -76,6 +78,11 @@ final class HTTP2StreamState {
             path: self.path,
             headers: self.headers
         )
+    }
+
+    var headers: HTTPHeaders {
+        get { HTTPHeaders(self.fields) }
+        set { self.fields = newValue.map { ($0.name, $0.value) } }
     }
 
     var responseHead: HTTP2ResponseHead {

@@ -1,98 +1,146 @@
 import CNGHTTP2
 import NIOHTTP1
 
-/// Builds the `nghttp2_nv` array of one header block in a single temporary allocation.
+/// Builds the `nghttp2_nv` array of one header block in storage that one session reuses for
+/// every block it submits.
 ///
 /// nghttp2 copies names and values during `nghttp2_submit_*` (no NO_COPY flags are set), so the
-/// storage only has to live for the duration of `body`.
-enum HeaderBlock {
+/// bytes only have to live until `submit` returns. One pass over the fields (each pass over an
+/// `HTTPHeaders` retains and releases every name and value) and no allocation once the
+/// storage has grown to the session's largest block.
+final class HeaderBlock {
+    private var bytes: UnsafeMutablePointer<UInt8>
+    private var byteCapacity: Int
+    private var byteCount = 0
+    /// Offsets and lengths into `bytes`, four per field, turned into pointers at submit time
+    /// (the byte storage may move while it grows).
+    private var spans: [Int] = []
+
+    init() {
+        self.byteCapacity = 1024
+        self.bytes = .allocate(capacity: self.byteCapacity)
+        self.spans.reserveCapacity(64)
+    }
+
+    deinit {
+        self.bytes.deallocate()
+    }
+
+    /// Starts a new block.
+    func reset() {
+        self.byteCount = 0
+        self.spans.removeAll(keepingCapacity: true)
+    }
+
+    /// Appends one field as given (a pseudo-header, or a name already lower-case).
+    func append(name: StaticString, value: String) {
+        let nameOffset = self.byteCount
+        self.copy(name.utf8Start, count: name.utf8CodeUnitCount)
+        let valueOffset = self.byteCount
+        self.copy(value)
+        self.addSpan(nameOffset, name.utf8CodeUnitCount, valueOffset, self.byteCount - valueOffset)
+    }
+
+    /// Appends the fields HTTP/2 carries: names lower-cased, connection-specific fields dropped.
+    func append(_ headers: HTTPHeaders) {
+        for (name, value) in headers {
+            let isLowercase = !FieldName.hasUppercase(name)
+            if name.utf8.first == UInt8(ascii: ":") { continue }
+            if Self.isConnectionSpecific(isLowercase ? name : name.lowercased(), value: value) { continue }
+            let nameOffset = self.byteCount
+            self.copy(name)
+            if !isLowercase {
+                for index in nameOffset..<self.byteCount where self.bytes[index] &- UInt8(ascii: "A") < 26 {
+                    self.bytes[index] |= 0x20
+                }
+            }
+            let valueOffset = self.byteCount
+            self.copy(value)
+            self.addSpan(nameOffset, valueOffset - nameOffset, valueOffset, self.byteCount - valueOffset)
+        }
+    }
+
+    /// Calls `body` with the block's `nghttp2_nv` array and its count.
+    func withNameValues<Result>(_ body: (UnsafePointer<nghttp2_nv>?, Int) -> Result) -> Result {
+        let fieldCount = self.spans.count / 4
+        return withUnsafeTemporaryAllocation(of: nghttp2_nv.self, capacity: max(fieldCount, 1)) { nvs in
+            guard let nvBase = nvs.baseAddress else { return body(nil, 0) }
+            for field in 0..<fieldCount {
+                let span = field * 4
+                nvBase[field] = nghttp2_nv(
+                    name: self.bytes + self.spans[span],
+                    value: self.bytes + self.spans[span + 2],
+                    namelen: self.spans[span + 1],
+                    valuelen: self.spans[span + 3],
+                    flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)
+                )
+            }
+            return body(UnsafePointer(nvBase), fieldCount)
+        }
+    }
+
     /// Connection-specific fields that RFC 9113 §8.2.2 forbids in HTTP/2; a proxy forwarding an
     /// HTTP/1.1 head gets them dropped here rather than the peer resetting the stream.
     static func isConnectionSpecific(_ lowercasedName: String, value: String) -> Bool {
-        // Cheap pre-check on the length: most names cannot be one of these.
+        // By length first, then the bytes: no String comparison for the usual header.
         switch lowercasedName.utf8.count {
-        case 2, 4, 7, 10, 14, 16, 17: break
+        case 2:
+            return FieldName.equalsLowercase(lowercasedName, "te") && !FieldName.equalsLowercase(value, "trailers")
+        case 4: return FieldName.equalsLowercase(lowercasedName, "host")
+        case 7: return FieldName.equalsLowercase(lowercasedName, "upgrade")
+        case 10:
+            return FieldName.equalsLowercase(lowercasedName, "connection")
+                || FieldName.equalsLowercase(lowercasedName, "keep-alive")
+        case 14: return FieldName.equalsLowercase(lowercasedName, "http2-settings")
+        case 16: return FieldName.equalsLowercase(lowercasedName, "proxy-connection")
+        case 17: return FieldName.equalsLowercase(lowercasedName, "transfer-encoding")
         default: return false
         }
-        switch lowercasedName {
-        case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "host",
-            "http2-settings":
-            return true
-        case "te":
-            return value.lowercased() != "trailers"
-        default:
-            return false
-        }
     }
 
-    static func withNameValues<Result>(
-        pseudo: [(String, String)],
-        headers: HTTPHeaders,
-        _ body: (UnsafePointer<nghttp2_nv>?, Int) -> Result
-    ) -> Result {
-        // Two passes over the fields (size, then copy) instead of building an array of them.
-        var byteCount = 0
-        var fieldCount = 0
-        for (name, value) in pseudo {
-            byteCount += name.utf8.count + value.utf8.count
-            fieldCount += 1
+    // MARK: storage
+
+    private func addSpan(_ nameOffset: Int, _ nameLength: Int, _ valueOffset: Int, _ valueLength: Int) {
+        self.spans.append(nameOffset)
+        self.spans.append(nameLength)
+        self.spans.append(valueOffset)
+        self.spans.append(valueLength)
+    }
+
+    private func reserve(_ count: Int) {
+        guard self.byteCount + count > self.byteCapacity else { return }
+        var capacity = self.byteCapacity * 2
+        while capacity < self.byteCount + count { capacity *= 2 }
+        let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+        grown.update(from: self.bytes, count: self.byteCount)
+        self.bytes.deallocate()
+        self.bytes = grown
+        self.byteCapacity = capacity
+    }
+
+    private func copy(_ source: UnsafePointer<UInt8>, count: Int) {
+        self.reserve(count)
+        (self.bytes + self.byteCount).update(from: source, count: count)
+        self.byteCount += count
+    }
+
+    private func copy(_ string: String) {
+        let count = string.utf8.count
+        self.reserve(count)
+        let destination = self.bytes + self.byteCount
+        // Large strings lend their bytes; small (inline) ones have no contiguous view and are
+        // at most 15 bytes, copied one by one.
+        let copied = string.utf8.withContiguousStorageIfAvailable { source -> Bool in
+            if let base = source.baseAddress { destination.update(from: base, count: source.count) }
+            return true
         }
-        for (name, value) in headers {
-            guard let lowered = Self.wireName(name, value: value) else { continue }
-            byteCount += lowered.utf8.count + value.utf8.count
-            fieldCount += 1
-        }
-        return withUnsafeTemporaryAllocation(byteCount: max(byteCount, 1), alignment: 1) { storage in
-            withUnsafeTemporaryAllocation(of: nghttp2_nv.self, capacity: max(fieldCount, 1)) { nvs in
-                guard let base = storage.baseAddress?.assumingMemoryBound(to: UInt8.self),
-                    let nvBase = nvs.baseAddress
-                else { return body(nil, 0) }
-                var offset = 0
-                var index = 0
-                func append(_ name: String, _ value: String) {
-                    let namePointer = base + offset
-                    let nameLength = Self.copy(name, to: namePointer)
-                    let valuePointer = namePointer + nameLength
-                    let valueLength = Self.copy(value, to: valuePointer)
-                    offset += nameLength + valueLength
-                    nvBase[index] = nghttp2_nv(
-                        name: namePointer,
-                        value: valuePointer,
-                        namelen: nameLength,
-                        valuelen: valueLength,
-                        flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)
-                    )
-                    index += 1
-                }
-                for (name, value) in pseudo { append(name, value) }
-                for (name, value) in headers {
-                    if let lowered = Self.wireName(name, value: value) { append(lowered, value) }
-                }
-                return body(UnsafePointer(nvBase), index)
+        if copied == nil {
+            var index = 0
+            for byte in string.utf8 {
+                destination[index] = byte
+                index += 1
             }
         }
-    }
-
-    /// The lower-case name to send, or nil for a field HTTP/2 does not carry.
-    private static func wireName(_ name: String, value: String) -> String? {
-        // HTTP/2 field names are lower-case; most callers already write them so.
-        let lowered = name.utf8.contains { $0 &- UInt8(ascii: "A") < 26 } ? name.lowercased() : name
-        if lowered.utf8.first == UInt8(ascii: ":") || Self.isConnectionSpecific(lowered, value: value) { return nil }
-        return lowered
-    }
-
-    private static func copy(_ string: String, to destination: UnsafeMutablePointer<UInt8>) -> Int {
-        if let count = string.utf8.withContiguousStorageIfAvailable({ bytes -> Int in
-            if let base = bytes.baseAddress { destination.update(from: base, count: bytes.count) }
-            return bytes.count
-        }) {
-            return count
-        }
-        var count = 0
-        for byte in string.utf8 {
-            destination[count] = byte
-            count += 1
-        }
-        return count
+        self.byteCount += count
     }
 }

@@ -127,7 +127,8 @@ extension NGHTTP2Session {
             default: break  // nghttp2's HTTP messaging checks reject unknown pseudo-headers.
             }
         } else {
-            stream.headers.add(name: String(decoding: name, as: UTF8.self), value: valueString)
+            if stream.fields.isEmpty { stream.fields.reserveCapacity(8) }
+            stream.fields.append((String(decoding: name, as: UTF8.self), valueString))
         }
         return 0
     }

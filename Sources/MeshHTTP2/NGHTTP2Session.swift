@@ -30,6 +30,8 @@ final class NGHTTP2Session {
     private(set) var session: OpaquePointer?
     unowned let events: any NGHTTP2SessionEvents
     @exclusivity(unchecked) var streams: [Int32: HTTP2StreamState] = [:]
+    /// Storage for the header blocks this session submits, reused for each.
+    private let headerBlock = HeaderBlock()
     /// The stream of the previous lookup: frames and header fields of one stream come in runs,
     /// so this spares most dictionary hashing.
     @exclusivity(unchecked) private var lastStream: HTTP2StreamState?
@@ -406,7 +408,9 @@ final class NGHTTP2Session {
             flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
             if let trailers = stream.trailers {
                 flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
-                let rv = HeaderBlock.withNameValues(pseudo: [], headers: trailers) { nva, count in
+                self.headerBlock.reset()
+                self.headerBlock.append(trailers)
+                let rv = self.headerBlock.withNameValues { nva, count in
                     nghttp2_submit_trailer(session, streamID, nva, count)
                 }
                 if rv != 0 { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
@@ -433,9 +437,10 @@ final class NGHTTP2Session {
         guard !stream.sentHead else {
             throw HTTP2CodecError.invalidStreamState(HTTP2StreamID(stream.id), "response head already sent")
         }
-        let rv = HeaderBlock.withNameValues(pseudo: [(":status", String(head.status))], headers: head.headers) {
-            nva,
-            count in
+        self.headerBlock.reset()
+        self.headerBlock.append(name: ":status", value: String(head.status))
+        self.headerBlock.append(head.headers)
+        let rv = self.headerBlock.withNameValues { nva, count in
             if endStream { return nghttp2_submit_response(session, stream.id, nva, count, nil) }
             return withUnsafePointer(to: Self.dataProvider) {
                 nghttp2_submit_response(session, stream.id, nva, count, $0)
@@ -451,10 +456,13 @@ final class NGHTTP2Session {
     /// Submits a request (client); returns the new stream.
     func submitRequest(_ head: HTTP2RequestHead, endStream: Bool) throws -> HTTP2StreamState {
         guard let session else { throw HTTP2CodecError.connectionGoingAway }
-        let pseudo = [
-            (":method", head.method), (":scheme", head.scheme), (":authority", head.authority), (":path", head.path),
-        ]
-        let id = HeaderBlock.withNameValues(pseudo: pseudo, headers: head.headers) { nva, count in
+        self.headerBlock.reset()
+        self.headerBlock.append(name: ":method", value: head.method)
+        self.headerBlock.append(name: ":scheme", value: head.scheme)
+        self.headerBlock.append(name: ":authority", value: head.authority)
+        self.headerBlock.append(name: ":path", value: head.path)
+        self.headerBlock.append(head.headers)
+        let id = self.headerBlock.withNameValues { nva, count in
             if endStream { return nghttp2_submit_request(session, nil, nva, count, nil, nil) }
             return withUnsafePointer(to: Self.dataProvider) {
                 nghttp2_submit_request(session, nil, nva, count, $0, nil)

@@ -13,6 +13,8 @@ public struct RetryPolicy: Sendable, Hashable {
     /// Prefer a host not tried yet (Envoy's previous_hosts predicate); Istio's default is on.
     public let retryIgnorePreviousHosts: Bool
     public let backoff: IstioDuration?
+    /// `retryOn` as bits, parsed once when the config compiles (checked on every response).
+    public let conditions: RetryOn
 
     public init(
         attempts: Int, retryOn: [String], retriableStatusCodes: [Int] = [], perTryTimeout: IstioDuration? = nil,
@@ -24,6 +26,7 @@ public struct RetryPolicy: Sendable, Hashable {
         self.perTryTimeout = perTryTimeout
         self.retryIgnorePreviousHosts = retryIgnorePreviousHosts
         self.backoff = backoff
+        self.conditions = RetryOn(retryOn)
     }
 
     /// Istio's mesh default (pilot `retry.DefaultPolicy`): 2 retries on
@@ -119,4 +122,48 @@ public struct FaultPolicy: Sendable, Hashable {
 public struct MirrorPolicy: Sendable, Hashable {
     public let cluster: Cluster
     public let percentage: Double
+}
+
+/// The Envoy `retry_on` conditions the proxy acts on, as bits. Others (`refused-stream`,
+/// `unavailable`, `cancelled`, …) concern HTTP/2 and gRPC resets, which the transports report
+/// as a reset.
+public struct RetryOn: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt8
+
+    public static let connectFailure = RetryOn(rawValue: 1 << 0)
+    public static let fiveXX = RetryOn(rawValue: 1 << 1)
+    public static let gatewayError = RetryOn(rawValue: 1 << 2)
+    public static let reset = RetryOn(rawValue: 1 << 3)
+    public static let retriable4xx = RetryOn(rawValue: 1 << 4)
+    public static let retriableStatusCodes = RetryOn(rawValue: 1 << 5)
+
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    /// From condition names (`5xx`, `gateway-error`, …), spaces around each ignored.
+    public init<Tokens: Sequence>(_ tokens: Tokens) where Tokens.Element: StringProtocol {
+        var bits: RetryOn = []
+        for token in tokens {
+            switch token.trimmingSpacesAndTabs() {
+            case "connect-failure": bits.insert(.connectFailure)
+            case "5xx": bits.insert(.fiveXX)
+            case "gateway-error": bits.insert(.gatewayError)
+            case "reset": bits.insert(.reset)
+            case "retriable-4xx": bits.insert(.retriable4xx)
+            case "retriable-status-codes": bits.insert(.retriableStatusCodes)
+            default: break
+            }
+        }
+        self = bits
+    }
+}
+
+extension StringProtocol {
+    fileprivate func trimmingSpacesAndTabs() -> String {
+        let isBlank = { (character: Character) in character == " " || character == "\t" }
+        var start = startIndex
+        var end = endIndex
+        while start < end, isBlank(self[start]) { start = index(after: start) }
+        while end > start, isBlank(self[index(before: end)]) { end = index(before: end) }
+        return String(self[start..<end])
+    }
 }

@@ -39,7 +39,8 @@ struct ClustersReport {
     var rows: [ClusterRow] {
         // Requests by cluster and pod: an endpoint's counters are those of its workload instance.
         var counts: [String: [String: (total: UInt64, success: UInt64, error: UInt64, timeout: UInt64)]] = [:]
-        for (key, value) in stats.requests {
+        // Shadows count too: Envoy's host stats see every upstream request, mirrored or not.
+        for (key, value) in [stats.requests, stats.mirroredRequests].joined() {
             guard let cluster = key.cluster, let pod = key.destination?.instance else { continue }
             var entry = counts[cluster]?[pod] ?? (0, 0, 0, 0)
             entry.total += value.count

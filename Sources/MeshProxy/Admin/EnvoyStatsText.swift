@@ -17,6 +17,7 @@ struct EnvoyStatsText {
             lines[prefix + "upstream_rq_pending_active"] = String(cluster.pendingRequests)
             lines[prefix + "upstream_rq_pending_overflow"] = String(cluster.overflows)
             lines[prefix + "upstream_rq_retry"] = String(cluster.retries)
+            lines[prefix + "retry_or_shadow_abandoned"] = String(cluster.shadowsAbandoned)
             if let outlier = cluster.outlierDetection {
                 lines[prefix + "outlier_detection.ejections_active"] = String(cluster.outlierEjectionsActive)
                 for counter in outlier.envoyCounters {
@@ -41,6 +42,15 @@ struct EnvoyStatsText {
             downstream["http.meshsim.downstream_rq_" + codeClass, default: 0] += value.count
             downstream["http.meshsim.downstream_rq_completed", default: 0] += value.count
             if key.responseFlags.contains(.noRouteFound) { noRoute += value.count }
+        }
+        // Shadows are upstream requests of the mirror cluster (Envoy collects all its statistics)
+        // but no downstream requests.
+        for (key, value) in stats.mirroredRequests where key.responseCode > 0 {
+            guard let cluster = key.cluster else { continue }
+            let prefix = "cluster.\(cluster)."
+            perCluster[prefix + "upstream_rq_" + String(key.responseCode), default: 0] += value.count
+            perCluster[prefix + "upstream_rq_\(key.responseCode / 100)xx", default: 0] += value.count
+            perCluster[prefix + "upstream_rq_completed", default: 0] += value.count
         }
         for (name, value) in perCluster { lines[name] = String(value) }
         for (name, value) in downstream { lines[name] = String(value) }

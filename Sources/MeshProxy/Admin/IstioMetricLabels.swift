@@ -1,18 +1,26 @@
 /// The labels Istio's stats filter puts on `istio_requests_total` and
-/// `istio_request_duration_milliseconds` for a client-side (`reporter="source"`) report, in the
-/// order Istio writes them, plus meshsim's `destination_subset`. meshsim is the client: it has
-/// no workload of its own, no mTLS and no multi-cluster, so those labels carry Istio's values
-/// for "not known".
+/// `istio_request_duration_milliseconds`, in the order Istio writes them, plus meshsim's
+/// `destination_subset`. meshsim is the client: it has no workload of its own, no mTLS and no
+/// multi-cluster, so those labels carry Istio's values for "not known".
 enum IstioMetricLabels {
     /// Istio's default cluster name (`global.multiCluster.clusterName`).
     static let clusterName = "Kubernetes"
 
+    /// Whose proxy reports: the client's (`source`, every request meshsim proxies) or the
+    /// destination workload's (`destination`: mirrored requests, which Istio's client proxy
+    /// does not report, while the mirror workload's own proxy does).
+    enum Reporter: String {
+        case source
+        case destination
+    }
+
     static func labels(
-        for key: StatsSnapshot.RequestKey, cluster: StatsSnapshot.ClusterDescriptor?, sourceNamespace: String
+        for key: StatsSnapshot.RequestKey, cluster: StatsSnapshot.ClusterDescriptor?, sourceNamespace: String,
+        reporter: Reporter = .source
     ) -> [(String, String)] {
         let destination = key.destination
         return [
-            ("reporter", "source"),
+            ("reporter", reporter.rawValue),
             ("source_workload", "meshsim"),
             ("source_canonical_service", "meshsim"),
             ("source_canonical_revision", "latest"),

@@ -23,10 +23,16 @@ struct PrometheusExposition {
 
     private func renderRequests(into out: inout String) {
         var series: [String: StatsSnapshot.RequestStats] = [:]
-        for (key, value) in stats.requests {
-            let descriptor = key.cluster.flatMap { stats.clusters[$0]?.descriptor }
-            let labels = Self.labelText(IstioMetricLabels.labels(for: key, cluster: descriptor, sourceNamespace: sourceNamespace))
-            series[labels, default: StatsSnapshot.RequestStats()].add(value)
+        let reported: [(IstioMetricLabels.Reporter, [StatsSnapshot.RequestKey: StatsSnapshot.RequestStats])] = [
+            (.source, stats.requests), (.destination, stats.mirroredRequests),
+        ]
+        for (reporter, requests) in reported {
+            for (key, value) in requests {
+                let descriptor = key.cluster.flatMap { stats.clusters[$0]?.descriptor }
+                let labels = Self.labelText(
+                    IstioMetricLabels.labels(for: key, cluster: descriptor, sourceNamespace: sourceNamespace, reporter: reporter))
+                series[labels, default: StatsSnapshot.RequestStats()].add(value)
+            }
         }
         let ordered = series.sorted { $0.key < $1.key }
 
@@ -58,6 +64,8 @@ struct PrometheusExposition {
             ("envoy_cluster_upstream_rq_pending_active", "gauge", "Requests waiting for a connection.", { String($0.pendingRequests) }),
             ("envoy_cluster_upstream_rq_pending_overflow", "counter", "Requests refused by a circuit breaker (503 UO).", { String($0.overflows) }),
             ("envoy_cluster_upstream_rq_retry", "counter", "Retries.", { String($0.retries) }),
+            ("envoy_cluster_retry_or_shadow_abandoned", "counter", "Shadows (mirror) given up because the request body outgrew the buffer limit.",
+             { String($0.shadowsAbandoned) }),
         ]
         for metric in metrics {
             Self.family(metric.name, type: metric.type, help: metric.help, into: &out)

@@ -7,7 +7,7 @@ import NIOHTTP1
 extension Exchange {
     func reportOutlier(_ outcome: OutlierDetector.Outcome) {
         guard let clusterRuntime, clusterRuntime.outlier != nil, let upstreamPool else { return }
-        clusterRuntime.recordOutlier(outcome, pool: upstreamPool, hint: triedEndpoints.last)
+        clusterRuntime.recordOutlier(outcome, pool: upstreamPool, hint: currentEndpoint)
     }
 
     /// A response head: its status, or for gRPC the `grpc-status` of a trailers-only answer.

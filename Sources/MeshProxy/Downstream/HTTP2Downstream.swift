@@ -17,9 +17,10 @@ final class HTTP2DownstreamConnection: HTTP2ServerDelegate {
 
     /// The h2 stream's head as the exchange reads it: Host from `:authority`, version 2.0.
     static func exchangeHead(_ head: HTTP2RequestHead) -> HTTPRequestHead {
-        var converted = head.http1
-        converted.version = HTTPVersion(major: 2, minor: 0)
-        return converted
+        var headers = head.headers
+        if !head.authority.isEmpty && !headers.contains(name: "host") { headers.add(name: "host", value: head.authority) }
+        return HTTPRequestHead(
+            version: HTTPVersion(major: 2, minor: 0), method: HTTPMethod(rawValue: head.method), uri: head.path, headers: headers)
     }
 
     func requestHead(_ head: HTTP2RequestHead, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {

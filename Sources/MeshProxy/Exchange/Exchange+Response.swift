@@ -20,7 +20,9 @@ extension Exchange: UpstreamConnectionDelegate {
         }
         perTryTimer?.cancel()
         perTryTimer = nil
-        if retriesDone > 0, let forward, RetryRules.allows(.status(status), policy: forward.retries, header: nil) {
+        if retriesDone > 0, let retryPolicy,
+            RetryRules.allows(.status(status), conditions: retryPolicy.conditions, retriableStatusCodes: retryPolicy.retriableStatusCodes)
+        {
             flags.insert(.upstreamRetryLimitExceeded)
         }
         upstreamKeepAlive = upstreamHead.isKeepAlive

@@ -8,7 +8,8 @@ import NIOPosix
 extension Exchange: PoolWaiter {
     func attempt() {
         guard !finished, let clusterRuntime else { return }
-        let avoid = (forward?.retries.retryIgnorePreviousHosts ?? true) ? triedEndpoints : []
+        if currentEndpoint >= 0 { previousEndpoints.append(currentEndpoint) }
+        let avoid = (retryPolicy?.retryIgnorePreviousHosts ?? true) ? previousEndpoints : []
         guard let index = clusterRuntime.pickEndpoint(hashKey: hashKey, random: &worker.random, avoiding: avoid),
               let pool = clusterRuntime.pools[index]
         else {
@@ -25,9 +26,8 @@ extension Exchange: PoolWaiter {
         clusterRuntime.counters.activeRequests += 1
         pool.activeRequests += 1
         upstreamPool = pool
-        triedEndpoints.append(index)
+        currentEndpoint = index
         if index < clusterRuntime.workloadSlots.count { upstreamWorkloadSlot = clusterRuntime.workloadSlots[index] }
-        upstreamHost = "\(pool.address.host):\(pool.address.port)"
         attemptStart = .now()
         armPerTryTimeout()
         switch pool.acquire(for: self) {
@@ -127,17 +127,17 @@ extension Exchange: PoolWaiter {
     }
 
     func canRetry(_ trigger: RetryTrigger) -> Bool {
-        guard let forward, retriesDone < retryBudget, !responseStarted, replay != nil else { return false }
-        return RetryRules.allows(trigger, policy: forward.retries, header: head.headers.first(name: "x-envoy-retry-on"))
+        guard let retryPolicy, retriesDone < retryBudget, !responseStarted, replay != nil else { return false }
+        return RetryRules.allows(trigger, conditions: retryConditions, retriableStatusCodes: retryPolicy.retriableStatusCodes)
     }
 
     /// Starts another attempt after Envoy's jittered backoff (25 ms base), replaying the body.
     func retry(countAgainstBudget: Bool = true) {
         if countAgainstBudget { retriesDone += 1 }
         clusterRuntime?.counters.retries += 1
-        pendingBody = CircularBuffer(replay ?? [])
+        pendingBody = replay ?? []
         pendingBytes = replayBytes
-        let backoff = RetryRules.backoff(retry: max(retriesDone, 1), base: forward.flatMap { RetryRules.baseInterval($0.retries) }, random: &worker.random)
+        let backoff = RetryRules.backoff(retry: max(retriesDone, 1), base: retryPolicy.flatMap { RetryRules.baseInterval($0) }, random: &worker.random)
         waitTimer = worker.eventLoop.assumeIsolated().scheduleTask(in: backoff) { [self] in
             waitTimer = nil
             attempt()
@@ -155,7 +155,7 @@ extension Exchange: PoolWaiter {
     }
 
     private func armPerTryTimeout() {
-        guard let forward, let perTry = RetryRules.perTryTimeout(forward.retries), perTry.nanoseconds > 0 else { return }
+        guard let retryPolicy, let perTry = RetryRules.perTryTimeout(retryPolicy), perTry.nanoseconds > 0 else { return }
         perTryTimer = worker.eventLoop.assumeIsolated().scheduleTask(in: perTry) { [self] in
             perTryTimer = nil
             guard !finished, !responseStarted else { return }
@@ -204,21 +204,25 @@ enum RetryRules {
         return max(0, policy.attempts)
     }
 
-    static func allows(_ trigger: Exchange.RetryTrigger, policy: RetryPolicy, header: String?) -> Bool {
-        var on = Set(policy.retryOn)
-        if let header { on.formUnion(header.split(separator: ",").map { String($0.trimmingASCIIWhitespace()) }) }
+    /// The conditions in force: the policy's, plus those of an `x-envoy-retry-on` header.
+    static func conditions(policy: RetryPolicy, header: String?) -> RetryOn {
+        guard let header else { return policy.conditions }
+        return policy.conditions.union(RetryOn(header.split(separator: ",")))
+    }
+
+    static func allows(_ trigger: Exchange.RetryTrigger, conditions on: RetryOn, retriableStatusCodes: [Int]) -> Bool {
         switch trigger {
         case .connectFailure:
-            return !on.isDisjoint(with: ["connect-failure", "5xx", "gateway-error", "reset"])
+            return !on.isDisjoint(with: [.connectFailure, .fiveXX, .gatewayError, .reset])
         case .reset:
-            return !on.isDisjoint(with: ["reset", "5xx", "gateway-error"])
+            return !on.isDisjoint(with: [.reset, .fiveXX, .gatewayError])
         case .perTryTimeout:
-            return !on.isDisjoint(with: ["5xx", "gateway-error", "reset"])
+            return !on.isDisjoint(with: [.fiveXX, .gatewayError, .reset])
         case .status(let status):
-            if on.contains("5xx") && status >= 500 { return true }
-            if on.contains("gateway-error") && (status == 502 || status == 503 || status == 504) { return true }
-            if on.contains("retriable-4xx") && status == 409 { return true }
-            if on.contains("retriable-status-codes") && policy.retriableStatusCodes.contains(status) { return true }
+            if on.contains(.fiveXX) && status >= 500 { return true }
+            if on.contains(.gatewayError) && (status == 502 || status == 503 || status == 504) { return true }
+            if on.contains(.retriable4xx) && status == 409 { return true }
+            if on.contains(.retriableStatusCodes) && retriableStatusCodes.contains(status) { return true }
             return false
         }
     }

@@ -25,7 +25,7 @@ final class Exchange {
     /// Body not yet written upstream: while connecting, during a retry backoff, or while the
     /// upstream connection is not writable. Bounded by one socket read, since the downstream
     /// is not read while this holds anything.
-    var pendingBody = CircularBuffer<ByteBuffer>()
+    var pendingBody: [ByteBuffer] = []
     var pendingBytes = 0
     /// The body so far, kept to replay on a retry; nil once it outgrows the retry buffer.
     var replay: [ByteBuffer]? = []
@@ -43,12 +43,20 @@ final class Exchange {
     var hashKey: UInt64?
     var setCookie: String?
     var routeTimeout: TimeAmount?
+    /// The route's retry policy, copied once (each `forward.retries` is a copy).
+    var retryPolicy: RetryPolicy?
+    var retryConditions: RetryOn = []
     var retryBudget = 0
     var retriesDone = 0
-    var triedEndpoints: [Int] = []
+    /// The endpoint of the current attempt (-1: none yet) and those of earlier attempts, which
+    /// a retry avoids; the list allocates only when a request is retried.
+    var currentEndpoint = -1
+    var previousEndpoints: [Int] = []
     var upstreamStarted = false
     var staleRetryUsed = false
     var lastResetReason = ""
+    /// Shadow copies of this request (the route's `mirror`/`mirrors`), if any were started.
+    var mirror: RequestMirror?
 
     // The current upstream attempt.
     var upstream: (any UpstreamTransport)?
@@ -59,7 +67,8 @@ final class Exchange {
     var upstreamRequestEnded = false
     var upstreamNeedsFlush = false
     var upstreamKeepAlive = true
-    var upstreamHost: String?
+    /// `address:port` of the latest attempt's endpoint, for the access log.
+    var upstreamHost: String? { upstreamPool.map { "\($0.address.host):\($0.address.port)" } }
     /// The stats slot of the endpoint the latest attempt went to (0: none yet).
     var upstreamWorkloadSlot: UInt32 = 0
 
@@ -75,7 +84,7 @@ final class Exchange {
     var notifyOnRequestEnd = false
     /// `grpc-status` of the answer to a gRPC request (trailers, or a trailers-only head).
     var grpcStatus: String?
-    var requestProtocol: RequestProtocol { RequestProtocol(head: head) }
+    let requestProtocol: RequestProtocol
 
     var routeTimer: Scheduled<Void>?
     var perTryTimer: Scheduled<Void>?
@@ -93,6 +102,7 @@ final class Exchange {
         self.downstream = downstream
         self.head = head
         self.snapshot = worker.snapshot
+        self.requestProtocol = RequestProtocol(head: head)
         self.startWallClock = worker.accessLog == nil ? 0 : HTTPDateCache.wallClockNanoseconds()
         if let http2EndStream {
             // HTTP/2 frames its own body; towards an HTTP/1.1 upstream it is chunked unless
@@ -206,9 +216,13 @@ final class Exchange {
             setCookie = computed.setCookie
         }
         routeTimeout = Self.timeout(header: head.headers.first(name: "x-envoy-upstream-rq-timeout-ms"), route: forward.timeout)
-        retryBudget = RetryRules.budget(policy: forward.retries, header: head.headers.first(name: "x-envoy-max-retries"))
+        let retries = forward.retries
+        retryPolicy = retries
+        retryBudget = RetryRules.budget(policy: retries, header: head.headers.first(name: "x-envoy-max-retries"))
+        retryConditions = RetryRules.conditions(policy: retries, header: head.headers.first(name: "x-envoy-retry-on"))
         upstreamStarted = true
         if requestEnded { armRouteTimeout() }
+        mirror = RequestMirror.start(for: self)
         attempt()
     }
 
@@ -226,6 +240,7 @@ final class Exchange {
     func receiveBody(_ buffer: ByteBuffer) {
         guard !finished else { return }
         requestBodyBytes += buffer.readableBytes
+        mirror?.sendBody(buffer)
         if replay != nil {
             if replayBytes + buffer.readableBytes <= worker.configuration.limits.retryBufferBytes {
                 replay?.append(buffer)
@@ -279,6 +294,7 @@ final class Exchange {
         }
         guard !finished else { return }
         requestEnded = true
+        mirror?.end(trailers: requestTrailers)
         if let upstream, pendingBody.isEmpty {
             upstream.write(.end(requestTrailers), promise: nil)
             upstream.flush()
@@ -299,9 +315,12 @@ final class Exchange {
     /// Writes what waited for the upstream, then lets the downstream be read again.
     func drainPendingBody() {
         guard let upstream else { return }
-        while let part = pendingBody.popFirst() {
-            writeUpstreamBody(part, to: upstream)
+        var index = 0
+        while index < pendingBody.count {
+            writeUpstreamBody(pendingBody[index], to: upstream)
+            index += 1
         }
+        pendingBody.removeAll(keepingCapacity: true)
         pendingBytes = 0
         if requestEnded && !upstreamRequestEnded {
             upstream.write(.end(requestTrailers), promise: nil)
@@ -332,6 +351,8 @@ final class Exchange {
     func finish(notifyDownstream: Bool = true) {
         guard !finished else { return }
         finished = true
+        mirror?.exchangeFinished()
+        mirror = nil
         routeTimer?.cancel()
         routeTimer = nil
         waitTimer?.cancel()

@@ -131,6 +131,7 @@ final class Worker {
         stats.unrouted.export(cluster: nil, workloads: stats.workloads, into: &snapshot)
         for (name, counters) in stats.clusters {
             counters.requests.export(cluster: name, workloads: stats.workloads, into: &snapshot)
+            counters.mirroredRequests.export(cluster: name, workloads: stats.workloads, into: &snapshot.mirroredRequests)
             var cluster = StatsSnapshot.ClusterStats()
             cluster.descriptor = counters.descriptor
             cluster.activeRequests = counters.activeRequests
@@ -139,6 +140,7 @@ final class Worker {
             cluster.connectFailures = counters.connectFailures
             cluster.overflows = counters.overflows
             cluster.retries = counters.retries
+            cluster.shadowsAbandoned = counters.shadowsAbandoned
             runtimesByName[name]?.export(into: &cluster)
             snapshot.clusters[name] = cluster
         }

@@ -149,6 +149,9 @@ public struct StatsSnapshot: Sendable, Hashable {
         /// Requests refused by a circuit breaker (503 UO).
         public var overflows: UInt64 = 0
         public var retries: UInt64 = 0
+        /// Shadows (`mirror`) of this cluster's requests given up because the request body
+        /// outgrew the buffer limit.
+        public var shadowsAbandoned: UInt64 = 0
         /// nil when the cluster has no outlier detection.
         public var outlierDetection: OutlierDetectionStats?
         public init() {}
@@ -164,6 +167,7 @@ public struct StatsSnapshot: Sendable, Hashable {
             connectFailures += o.connectFailures
             overflows += o.overflows
             retries += o.retries
+            shadowsAbandoned += o.shadowsAbandoned
             if let other = o.outlierDetection {
                 outlierDetection = outlierDetection ?? OutlierDetectionStats()
                 outlierDetection?.add(other)
@@ -203,6 +207,10 @@ public struct StatsSnapshot: Sendable, Hashable {
     }
 
     public var requests: [RequestKey: RequestStats] = [:]
+    /// Shadow copies a route's `mirror` sent, keyed like `requests` by the mirror cluster and
+    /// the workload that got them. Apart from `requests`: Istio's client proxy reports no
+    /// metrics for shadows; the mirror workload's own proxy does (`reporter="destination"`).
+    public var mirroredRequests: [RequestKey: RequestStats] = [:]
     public var clusters: [String: ClusterStats] = [:]
     public var downstream = DownstreamStats()
     /// The revision of the snapshot the loops held when collected (the lowest, if a swap was in flight).
@@ -236,6 +244,7 @@ public struct StatsSnapshot: Sendable, Hashable {
 
     mutating func merge(_ other: StatsSnapshot) {
         for (key, value) in other.requests { requests[key, default: RequestStats()].add(value) }
+        for (key, value) in other.mirroredRequests { mirroredRequests[key, default: RequestStats()].add(value) }
         for (key, value) in other.clusters { clusters[key, default: ClusterStats()].add(value) }
         downstream.add(other.downstream)
         revision = workers == 0 ? other.revision : min(revision, other.revision)

@@ -54,6 +54,13 @@ final class WorkerStats {
         }
 
         func export(cluster: String?, workloads: [StatsSnapshot.DestinationWorkload], into snapshot: inout StatsSnapshot) {
+            export(cluster: cluster, workloads: workloads, into: &snapshot.requests)
+        }
+
+        func export(
+            cluster: String?, workloads: [StatsSnapshot.DestinationWorkload],
+            into requests: inout [StatsSnapshot.RequestKey: StatsSnapshot.RequestStats]
+        ) {
             for (key, cell) in entries {
                 let value = cell.stats
                 let slot = Int(key >> 44)
@@ -63,7 +70,7 @@ final class WorkerStats {
                     destination: slot > 0 && slot <= workloads.count ? workloads[slot - 1] : nil,
                     requestProtocol: RequestProtocol(index: Int((key >> 36) & 0x3)).rawValue,
                     grpcResponseStatus: (key >> 38) & 0x3F == Self.noGRPCStatus ? nil : String((key >> 38) & 0x3F))
-                snapshot.requests[requestKey, default: StatsSnapshot.RequestStats()].add(value)
+                requests[requestKey, default: StatsSnapshot.RequestStats()].add(value)
             }
         }
     }
@@ -71,6 +78,8 @@ final class WorkerStats {
     /// Per-cluster counters; gauges of pools live in the pools and are read at export.
     final class ClusterCounters {
         let requests = RequestCounters()
+        /// Shadows of requests sent to this cluster by a route's `mirror` (`RequestMirror`).
+        let mirroredRequests = RequestCounters()
         /// What the cluster serves, kept after the cluster leaves the config so that its
         /// counters still carry their labels.
         var descriptor: StatsSnapshot.ClusterDescriptor?
@@ -80,6 +89,9 @@ final class WorkerStats {
         var connectFailures: UInt64 = 0
         var overflows: UInt64 = 0
         var retries: UInt64 = 0
+        /// Shadows of this cluster's requests given up because the body outgrew the buffer
+        /// limit (Envoy's `retry_or_shadow_abandoned`, shadow part).
+        var shadowsAbandoned: UInt64 = 0
     }
 
     private(set) var clusters: [String: ClusterCounters] = [:]
@@ -123,8 +135,21 @@ enum RequestProtocol: String, CaseIterable {
     case grpc = "grpc"
 
     /// A small integer for packed stats keys.
-    var index: Int { Self.allCases.firstIndex(of: self) ?? 0 }
-    init(index: Int) { self = index < Self.allCases.count ? Self.allCases[index] : .http }
+    var index: Int {
+        switch self {
+        case .http: return 0
+        case .http2: return 1
+        case .grpc: return 2
+        }
+    }
+
+    init(index: Int) {
+        switch index {
+        case 1: self = .http2
+        case 2: self = .grpc
+        default: self = .http
+        }
+    }
 
     init(head: HTTPRequestHead) {
         guard head.version.major == 2 else {

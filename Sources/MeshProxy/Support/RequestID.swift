@@ -1,7 +1,5 @@
 /// `x-request-id` values: random UUID v4 text, as Envoy generates when a request has none.
 enum RequestID {
-    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
-
     static func make(using random: inout FastRandom) -> String {
         var high = random.next()
         var low = random.next()
@@ -12,7 +10,9 @@ enum RequestID {
             var i = 0
             func put(_ value: UInt64, nibbles: Int, shift: Int) {
                 for n in stride(from: nibbles - 1, through: 0, by: -1) {
-                    buffer[i] = hex[Int((value >> UInt64(shift + n * 4)) & 0xF)]
+                    let nibble = UInt8(truncatingIfNeeded: value >> UInt64(shift + n * 4)) & 0xF
+                    // Arithmetic rather than a table: a static array costs a `swift_once` per use.
+                    buffer[i] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") - 10 + nibble
                     i += 1
                 }
             }

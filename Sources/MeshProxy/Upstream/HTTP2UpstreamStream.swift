@@ -42,7 +42,7 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
         do {
             switch part {
             case .head(let head):
-                pendingHead = HTTP2RequestHead(http1: head)
+                pendingHead = HTTP2RequestHead(forwarding: head)
                 promise?.succeed(())
             case .body(.byteBuffer(let buffer)):
                 let stream = try open(endStream: false)
