@@ -294,6 +294,26 @@ import Testing
         }
     }
 
+    @Test func reloadsKeepEjectionsUnlessTheOutlierSettingsChange() async throws {
+        let timeline = Timeline()
+        let yaml = Self.ratings(versions: ["v1": [:]], outlier: "{consecutive5xxErrors: 1, maxEjectionPercent: 100}")
+        try await TestMesh.with(yaml: yaml, configuration: timeline.configuration()) { mesh in
+            try await timeline.send(mesh, path: "/status/503")
+            #expect(timeline.count(.outlierEjected) == 1)
+            // A change elsewhere (a route timeout) keeps the cluster's detection and its ejection.
+            try await mesh.apply(resources: try TestMesh.resources(yaml.replacingOccurrences(
+                of: "retries: {attempts: 0}", with: "retries: {attempts: 0}\n    timeout: 5s")))
+            #expect(try await timeline.send(mesh).body == "no healthy upstream")
+            // New outlier settings start afresh, as Envoy's new cluster would.
+            try await mesh.apply(resources: try TestMesh.resources(yaml.replacingOccurrences(
+                of: "consecutive5xxErrors: 1", with: "consecutive5xxErrors: 2")))
+            let comeback = try #require(timeline.events.last)
+            #expect(comeback.kind == .outlierReturned && comeback.reason == "outlier detection settings changed")
+            let answer = try await timeline.send(mesh)
+            #expect(answer.status == 200 && answer.headers.first(name: "x-meshsim-pod") == "ratings-v1-0")
+        }
+    }
+
     /// configs/outlier-detection: the canary user's question, "v2 starts returning 503s: is it
     /// ejected, and what does traffic do then?"
     @Test func exampleEjectsTheFailingCanaryPodWhileRetriesHideItsErrors() async throws {

@@ -20,8 +20,10 @@ extension ClusterRuntime {
         } else {
             let previous = outlier
             if let previous {
-                for index in previous.hosts.indices where previous.hosts[index].isEjected {
-                    log(.outlierReturned, host: previous.hosts[index], reason: "outlier detection settings changed", duration: .zero)
+                let now = NIODeadline.now()
+                for host in previous.hosts {
+                    guard let ejectedAt = host.ejectedAt else { continue }
+                    log(.outlierReturned, host: host, reason: "outlier detection settings changed", duration: now - ejectedAt)
                 }
             }
             outlier = OutlierDetector(policy: policy, addresses: addresses, stats: previous?.stats ?? .init())
