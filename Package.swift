@@ -103,12 +103,16 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // Test support shared by the test targets: child processes over posix_spawn (not
+        // Foundation's Process, which crashed under many concurrent launches) and `onOwnThread`.
+        .target(name: "MeshTestSupport", dependencies: ["MeshConfig"], path: "Tests/MeshTestSupport"),
+        .testTarget(name: "MeshTestSupportTests", dependencies: ["MeshTestSupport"]),
         .testTarget(name: "MeshConfigTests", dependencies: ["MeshConfig"]),
         .testTarget(name: "MeshRoutingTests", dependencies: ["MeshRouting", "MeshConfig"]),
         .testTarget(
             name: "MeshBackendsTests",
             dependencies: [
-                "MeshBackends", "MeshConfig", "MeshHTTP2",
+                "MeshBackends", "MeshConfig", "MeshHTTP2", "MeshTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -128,7 +132,7 @@ let package = Package(
         .testTarget(
             name: "MeshHTTP2Tests",
             dependencies: [
-                "MeshHTTP2", "CNGHTTP2",
+                "MeshHTTP2", "CNGHTTP2", "MeshTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -138,7 +142,7 @@ let package = Package(
         .testTarget(
             name: "MeshProxyTests",
             dependencies: [
-                "MeshProxy", "MeshRouting", "MeshConfig", "MeshBackends", "MeshHTTP2",
+                "MeshProxy", "MeshRouting", "MeshConfig", "MeshBackends", "MeshHTTP2", "MeshTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -147,7 +151,7 @@ let package = Package(
         ),
         .testTarget(name: "MeshDemoTests", dependencies: ["MeshDemo", "MeshLoad", "MeshProxy", "MeshConfig"]),
         // Runs the built binary as a user would; depends on it so that it is built first.
-        .testTarget(name: "MeshsimCLITests", dependencies: ["meshsim", "MeshConfig"]),
+        .testTarget(name: "MeshsimCLITests", dependencies: ["meshsim", "MeshConfig", "MeshTestSupport"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

@@ -29,8 +29,8 @@ import Testing
         }
     }
 
-    static func get(_ address: SimulatedPodAddress, path: String = "/") throws -> CurlResponse? {
-        CurlResponse(try ProcessRunner.curl(["-D", "-", "http://\(address.host):\(address.port)\(path)"]).stdout)
+    static func get(_ address: SimulatedPodAddress, path: String = "/") async throws -> CurlResponse? {
+        CurlResponse(try await curl(["-D", "-", "http://\(address.host):\(address.port)\(path)"]).stdout)
     }
 
     @Test func reviewsStartsFourPodsThatAnswerAsThemselves() async throws {
@@ -44,7 +44,7 @@ import Testing
                 #expect(address.identity.version == version)
                 #expect(address.identity.workload == "reviews-\(version)")
                 #expect(address.identity.namespace == "default")
-                let answer = try Self.get(address)
+                let answer = try await Self.get(address)
                 let response = try #require(answer)
                 #expect(response.status == 200)
                 #expect(response.headers["x-meshsim-pod"] == address.identity.pod)
@@ -100,15 +100,15 @@ import Testing
             }
             let v3Address = try #require(after["default/reviews-v3-0"])
             #expect(v3Address.identity.version == "v3")
-            let v3 = try Self.get(v3Address)
+            let v3 = try await Self.get(v3Address)
             #expect(v3?.headers["x-meshsim-version"] == "v3")
             // The kept v2 pods answer with their new profile on the same port.
             let v2Address = try #require(after["default/reviews-v2-0"])
-            let v2Answer = try Self.get(v2Address)
+            let v2Answer = try await Self.get(v2Address)
             let v2 = try #require(v2Answer)
             #expect(v2.headers["content-length"] == "64")
             // The gone pod no longer listens.
-            let refused = try ProcessRunner.curl(["http://127.0.0.1:\(goneAddress.port)/"], timeout: 5)
+            let refused = try await curl(["http://127.0.0.1:\(goneAddress.port)/"], timeout: 5)
             #expect(refused.status != 0)
         }
     }
@@ -163,7 +163,7 @@ import Testing
             await #expect(throws: BackendFleetError.self) { try await fleet.update(to: broken) }
             #expect(fleet.addresses == before)
             let v2Address = try #require(before["default/reviews-v2-0"])
-            let v2 = try Self.get(v2Address)
+            let v2 = try await Self.get(v2Address)
             #expect(v2?.status == 200)
         }
     }

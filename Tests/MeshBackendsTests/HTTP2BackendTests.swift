@@ -1,6 +1,7 @@
 import Foundation
 import MeshBackends
 import MeshConfig
+import MeshTestSupport
 import NIOCore
 import NIOPosix
 import Testing
@@ -25,8 +26,8 @@ import Testing
         }
     }
 
-    static func run(_ executable: String, _ arguments: [String]) async throws -> ProcessRunner.Output {
-        try await onOwnThread { try ProcessRunner.run(executable, arguments, timeout: 30) }
+    static func run(_ executable: String, _ arguments: [String]) async throws -> ChildProcess.Result {
+        try await ChildProcess.run(executable, arguments, timeout: .seconds(30))
     }
 
     @Test func answersPriorKnowledgeAndHTTP1OnOnePort() async throws {
@@ -168,19 +169,4 @@ import Testing
             throw error
         }
     }
-}
-
-/// Runs blocking work (waiting for a process) on a thread of its own, never on Swift's
-/// cooperative pool, which a few blocked waits would stall for every other test.
-func onOwnThread<T>(_ work: @escaping () throws -> T) async throws -> T {
-    let box = UncheckedWork(work)
-    return try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread { continuation.resume(with: Result { try box.value() }) }
-        thread.start()
-    }
-}
-
-private struct UncheckedWork<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import MeshBackends
+import MeshTestSupport
 import Testing
 
 /// Request bodies are counted as they stream through, never gathered: a large upload must not
@@ -26,9 +27,8 @@ import Testing
                     try? await Task.sleep(for: .milliseconds(20))
                 }
             }
-            let output = try ProcessRunner.shell(
-                "head -c \(size) /dev/zero | /usr/bin/curl -sS --max-time 170 -T - -H 'Expect:' http://127.0.0.1:\(backend.port)/echo",
-                timeout: 180)
+            let upload = "head -c \(size) /dev/zero | /usr/bin/curl -sS --max-time 170 -T - -H 'Expect:' http://127.0.0.1:\(backend.port)/echo"
+            let output = try await ChildProcess.run("/bin/sh", ["-c", upload], timeout: .seconds(180))
             sampler.cancel()
             _ = await sampler.value
             #expect(output.status == 0, "\(output.stderr)")

@@ -1,5 +1,6 @@
 import Foundation
 import MeshBackends
+import MeshTestSupport
 import NIOPosix
 import Testing
 
@@ -49,7 +50,7 @@ import Testing
     @Test func injectedErrorNamesItself() async throws {
         let profile = try BehaviorProfile(annotations: ["meshsim.dev/error-rate": "1"])
         try await withBackend(profile: profile) { backend in
-            let output = try ProcessRunner.curl(["-D", "-", "http://127.0.0.1:\(backend.port)/"])
+            let output = try await curl(["-D", "-", "http://127.0.0.1:\(backend.port)/"])
             let response = try #require(CurlResponse(output.stdout))
             #expect(response.status == 503)
             #expect(response.headers["x-meshsim-fault"] == "error-rate")
@@ -123,8 +124,8 @@ import Testing
 
     @Test func wrkBurstIsServedAndCounted() async throws {
         try await withBackend { backend in
-            let output = try ProcessRunner.run(
-                "/usr/bin/wrk", ["-t1", "-c4", "-d1s", "http://127.0.0.1:\(backend.port)/"], timeout: 30)
+            let output = try await ChildProcess.run(
+                "/usr/bin/wrk", ["-t1", "-c4", "-d1s", "http://127.0.0.1:\(backend.port)/"], timeout: .seconds(30))
             #expect(output.status == 0, "\(output.stderr)")
             #expect(!output.stdout.contains("Non-2xx"), "\(output.stdout)")
             #expect(!output.stdout.contains("Socket errors"), "\(output.stdout)")

@@ -7,7 +7,7 @@ import Testing
 @Suite struct SimulatedBackendHTTPTests {
     @Test func greetingCarriesTheIdentity() async throws {
         try await withBackend(pod: "reviews-v2-1", workload: "reviews-v2", version: "v2") { backend in
-            let output = try ProcessRunner.curl(["-D", "-", "http://127.0.0.1:\(backend.port)/reviews/1"])
+            let output = try await curl(["-D", "-", "http://127.0.0.1:\(backend.port)/reviews/1"])
             #expect(output.status == 0, "\(output.stderr)")
             let response = try #require(CurlResponse(output.stdout))
             #expect(response.status == 200)
@@ -22,7 +22,7 @@ import Testing
 
     @Test func bodyBytesSetsTheBodySize() async throws {
         try await withBackend(profile: BehaviorProfile(bodyBytes: 10_000)) { backend in
-            let output = try ProcessRunner.curl(["-D", "-", "http://127.0.0.1:\(backend.port)/"])
+            let output = try await curl(["-D", "-", "http://127.0.0.1:\(backend.port)/"])
             let response = try #require(CurlResponse(output.stdout))
             #expect(response.headers["content-length"] == "10000")
             #expect(response.body.utf8.count == 10_000)
@@ -32,7 +32,7 @@ import Testing
 
     @Test func headAnswersTheHeadOfGet() async throws {
         try await withBackend(profile: BehaviorProfile(bodyBytes: 321)) { backend in
-            let output = try ProcessRunner.curl(["-I", "http://127.0.0.1:\(backend.port)/"])
+            let output = try await curl(["-I", "http://127.0.0.1:\(backend.port)/"])
             let response = try #require(CurlResponse(output.stdout))
             #expect(response.status == 200)
             #expect(response.headers["content-length"] == "321")
@@ -42,7 +42,7 @@ import Testing
 
     @Test func echoDescribesTheRequest() async throws {
         try await withBackend { backend in
-            let output = try ProcessRunner.curl([
+            let output = try await curl([
                 "-X", "PUT", "-H", "X-User-Group: beta", "-H", "X-Multi: a", "-H", "X-Multi: b", "--data-binary", "hello",
                 "http://127.0.0.1:\(backend.port)/echo?q=1",
             ])
@@ -63,7 +63,7 @@ import Testing
     @Test(arguments: [200, 201, 404, 418, 500, 503])
     func statusPathAnswersThatStatus(code: Int) async throws {
         try await withBackend { backend in
-            let output = try ProcessRunner.curl(["-D", "-", "http://127.0.0.1:\(backend.port)/status/\(code)"])
+            let output = try await curl(["-D", "-", "http://127.0.0.1:\(backend.port)/status/\(code)"])
             let response = try #require(CurlResponse(output.stdout))
             #expect(response.status == code)
             #expect(response.headers["x-meshsim-pod"] == "reviews-v1-0")
@@ -72,12 +72,12 @@ import Testing
 
     @Test func noContentHasNoBodyAndBadStatusIs400() async throws {
         try await withBackend { backend in
-            let noContent = try #require(CurlResponse(try ProcessRunner.curl(["-D", "-", "http://127.0.0.1:\(backend.port)/status/204"]).stdout))
+            let noContent = try #require(CurlResponse(try await curl(["-D", "-", "http://127.0.0.1:\(backend.port)/status/204"]).stdout))
             #expect(noContent.status == 204)
             #expect(noContent.headers["content-length"] == nil)
             #expect(noContent.body.isEmpty)
             for bad in ["42", "600", "abc", "2000"] {
-                let response = try #require(CurlResponse(try ProcessRunner.curl(["-D", "-", "http://127.0.0.1:\(backend.port)/status/\(bad)"]).stdout))
+                let response = try #require(CurlResponse(try await curl(["-D", "-", "http://127.0.0.1:\(backend.port)/status/\(bad)"]).stdout))
                 #expect(response.status == 400, "/status/\(bad)")
             }
         }
@@ -88,7 +88,7 @@ import Testing
         try Data(repeating: 0x61, count: 300_000).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
         try await withBackend { backend in
-            let output = try ProcessRunner.curl([
+            let output = try await curl([
                 "-v", "-H", "Expect: 100-continue", "--expect100-timeout", "20", "--data-binary", "@\(file.path)",
                 "http://127.0.0.1:\(backend.port)/echo",
             ])
@@ -105,7 +105,7 @@ import Testing
         try Data(repeating: 0x62, count: 123_457).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
         try await withBackend { backend in
-            let output = try ProcessRunner.curl([
+            let output = try await curl([
                 "-H", "Transfer-Encoding: chunked", "--data-binary", "@\(file.path)", "http://127.0.0.1:\(backend.port)/echo",
             ])
             #expect(output.status == 0, "\(output.stderr)")
@@ -210,7 +210,7 @@ import Testing
             #expect(try await badLength.responses(1).map(\.status) == [400])
             #expect(try await badLength.waitForClose())
 
-            let after = try ProcessRunner.curl(["-D", "-", "http://127.0.0.1:\(backend.port)/"])
+            let after = try await curl(["-D", "-", "http://127.0.0.1:\(backend.port)/"])
             #expect(CurlResponse(after.stdout)?.status == 200)
         }
     }
@@ -234,7 +234,7 @@ import Testing
             }
             #expect(backend.stats.malformedRequests == 1)
             #expect(backend.stats.inFlight == 0)
-            let after = try ProcessRunner.curl(["-D", "-", "http://127.0.0.1:\(backend.port)/"])
+            let after = try await curl(["-D", "-", "http://127.0.0.1:\(backend.port)/"])
             #expect(CurlResponse(after.stdout)?.status == 200)
         }
     }
@@ -248,7 +248,7 @@ import Testing
         #expect(try await client.responses(1).count == 1)
         try await backend.shutdown()
         #expect(try await client.waitForClose())
-        let refused = try ProcessRunner.curl(["http://127.0.0.1:\(backend.port)/"], timeout: 5)
+        let refused = try await curl(["http://127.0.0.1:\(backend.port)/"], timeout: 5)
         #expect(refused.status != 0)
         try await backend.shutdown()  // idempotent
     }
@@ -271,7 +271,7 @@ import Testing
         #expect(try await busy.waitForClose())
         #expect(try await idle.waitForClose())
         #expect(backend.stats.requestsServed == 1)
-        let refused = try ProcessRunner.curl(["http://127.0.0.1:\(backend.port)/"], timeout: 5)
+        let refused = try await curl(["http://127.0.0.1:\(backend.port)/"], timeout: 5)
         #expect(refused.status != 0)
         try await backend.shutdown()
     }

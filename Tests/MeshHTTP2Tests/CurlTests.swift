@@ -1,4 +1,5 @@
 import Foundation
+import MeshTestSupport
 import Testing
 
 @testable import MeshHTTP2
@@ -8,7 +9,7 @@ import Testing
 @Suite(.serialized) struct CurlTests {
     @Test func priorKnowledgeRequestReachesTheDelegateWithItsHeaders() async throws {
         try await withAnswerServer { server in
-            let result = try await run(
+            let result = try await ChildProcess.run(
                 "curl",
                 [
                     "-sS", "--http2-prior-knowledge", "-H", "X-Custom: Yes", "-w",
@@ -28,7 +29,7 @@ import Testing
 
     @Test func http11OnTheSamePortGoesThroughTheSniffer() async throws {
         let (_, result) = try await withAnswerServer { server in
-            (server, try await run("curl", ["-sS", "--http1.1", "-i", "\(server.url)/anything"]))
+            (server, try await ChildProcess.run("curl", ["-sS", "--http1.1", "-i", "\(server.url)/anything"]))
         }
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.hasPrefix("HTTP/1.1 200"))
@@ -38,7 +39,7 @@ import Testing
 
     @Test func upgradeToH2cMakesTheRequestStreamOne() async throws {
         let (server, result) = try await withAnswerServer { server in
-            (server, try await run("curl", ["-sS", "-v", "--http2", "\(server.url)/inspect"]))
+            (server, try await ChildProcess.run("curl", ["-sS", "-v", "--http2", "\(server.url)/inspect"]))
         }
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("HTTP/1.1 101"))
@@ -60,7 +61,7 @@ import Testing
         let (_, result) = try await withAnswerServer { server in
             let upgrade = ["-H", "Connection: Upgrade, HTTP2-Settings", "-H", "Upgrade: h2c"]
             return (
-                server, try await run("curl", ["-sS", "-i", "--http1.1"] + upgrade + extra + ["\(server.url)/inspect"])
+                server, try await ChildProcess.run("curl", ["-sS", "-i", "--http1.1"] + upgrade + extra + ["\(server.url)/inspect"])
             )
         }
         #expect(result.status == 0, "\(result.stderr)")
@@ -70,7 +71,7 @@ import Testing
 
     @Test func trailersReachCurl() async throws {
         let (_, result) = try await withAnswerServer { server in
-            (server, try await run("curl", ["-sS", "-v", "--http2-prior-knowledge", "\(server.url)/trailers"]))
+            (server, try await ChildProcess.run("curl", ["-sS", "-v", "--http2-prior-knowledge", "\(server.url)/trailers"]))
         }
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout == "payload")
@@ -89,7 +90,7 @@ import Testing
         let (server, result) = try await withAnswerServer { server in
             (
                 server,
-                try await run(
+                try await ChildProcess.run(
                     "curl",
                     [
                         "-sS", "--http2-prior-knowledge", "-T", input, "-o", output, "-w", "%{http_code}",
@@ -114,7 +115,7 @@ import Testing
         let (server, result) = try await withAnswerServer { server in
             (
                 server,
-                try await run(
+                try await ChildProcess.run(
                     "curl",
                     [
                         "-sS", "--http2-prior-knowledge", "-o", output, "-w", "%{http_code}",

@@ -1,4 +1,5 @@
 import Foundation
+import MeshTestSupport
 import Testing
 
 @testable import MeshHTTP2
@@ -7,7 +8,7 @@ import Testing
 @Suite(.serialized) struct NghttpToolTests {
     @Test func nghttpSeesSettingsResponseAndGrpcTrailers() async throws {
         let result = try await withAnswerServer { server in
-            try await run("nghttp", ["-v", "-n", "\(server.url)/trailers"], timeout: .seconds(30))
+            try await ChildProcess.run("nghttp", ["-v", "-n", "\(server.url)/trailers"], timeout: .seconds(30))
         }
         #expect(result.status == 0, "\(result.stderr)")
         let output = result.stdout
@@ -29,7 +30,7 @@ import Testing
         let input = directory.path("body.bin")
         try Data((0..<300_000).map { UInt8($0 % 199) }).write(to: URL(fileURLWithPath: input))
         let result = try await withAnswerServer { server in
-            try await run(
+            try await ChildProcess.run(
                 "nghttp",
                 ["-v", "-n", "-d", input, "--trailer", "x-checksum: 42", "\(server.url)/echo"],
                 timeout: .seconds(30)
@@ -51,7 +52,7 @@ import Testing
     /// nghttp's own HTTP/1.1 Upgrade (a second client implementation of RFC 7540 §3.2).
     @Test func nghttpUpgradesFromHTTP11() async throws {
         let result = try await withAnswerServer { server in
-            try await run("nghttp", ["-v", "-u", "\(server.url)/inspect"], timeout: .seconds(30))
+            try await ChildProcess.run("nghttp", ["-v", "-u", "\(server.url)/inspect"], timeout: .seconds(30))
         }
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("HTTP Upgrade response"))
@@ -61,7 +62,7 @@ import Testing
 
     @Test func h2loadCompletesEveryRequest() async throws {
         let (result, completed) = try await withAnswerServer { server in
-            let result = try await run(
+            let result = try await ChildProcess.run(
                 "h2load",
                 ["-n", "20000", "-c", "10", "-m", "10", "\(server.url)/"],
                 timeout: .seconds(120)

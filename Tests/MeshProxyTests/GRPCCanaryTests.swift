@@ -1,7 +1,7 @@
 import Foundation
-import MeshConfig
 import MeshHTTP2
 import MeshProxy
+import MeshTestSupport
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -60,21 +60,14 @@ import Testing
 
     @Test func http1ClientReachesTheGRPCPods() async throws {
         try await TestMesh.with(files: [TestConfigs.path("grpc-canary")]) { mesh in
-            let output = try await onOwnThread {
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-                process.arguments = [
+            let output = try await ChildProcess.run(
+                "/usr/bin/curl",
+                [
                     "-sS", "--max-time", "20", "-i", "--http1.1", "-H", "Host: greeter:50051", "-H", "x-user-group: beta",
                     "http://127.0.0.1:\(mesh.port)/helloworld.Greeter/SayHello",
-                ]
-                let pipe = Pipe()
-                process.standardOutput = pipe
-                process.standardError = pipe
-                try process.run()
-                let data = FileDescriptorReader.readToEnd(pipe.fileHandleForReading)
-                process.waitUntilExit()
-                return String(decoding: data, as: UTF8.self)
-            }
+                ],
+                error: .mergedIntoOutput, timeout: .seconds(30)
+            ).stdout
             #expect(output.hasPrefix("HTTP/1.1 200"), "\(output)")
             #expect(output.contains("x-meshsim-version: v2"))
             #expect(output.contains("x-meshsim-workload: greeter-v2"))

@@ -1,7 +1,7 @@
 import Foundation
-import MeshConfig
 import MeshHTTP2
 import MeshProxy
+import MeshTestSupport
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -43,20 +43,11 @@ import Testing
             HTTP2RequestHead(method: "POST", authority: "greeter:50051", path: path, headers: grpcHeaders), body: message)
     }
 
+    /// curl's stdout and stderr, interleaved.
     static func curl(_ arguments: [String]) async throws -> String {
-        try await onOwnThread {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-            process.arguments = ["-sS", "--max-time", "20"] + arguments
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-            let data = FileDescriptorReader.readToEnd(pipe.fileHandleForReading)
-            process.waitUntilExit()
-            return String(decoding: data, as: UTF8.self)
-        }
+        let result = try await ChildProcess.run(
+            "/usr/bin/curl", ["-sS", "--max-time", "20"] + arguments, error: .mergedIntoOutput, timeout: .seconds(30))
+        return result.stdout
     }
 
     @Test func h2ClientCallsAreMultiplexedOnOneUpstreamConnection() async throws {
@@ -147,11 +138,9 @@ import Testing
     /// directions only finish if consumed bytes are handed back as the other side takes them.
     @Test func largeBodiesFlowBothWays() async throws {
         try await TestMesh.with(yaml: Self.greeter(annotations: "{\"meshsim.dev/body-bytes\": \"8MiB\"}")) { mesh in
-            let upload = try await onOwnThread {
-                try Self.shell(
-                    "head -c 16777216 /dev/zero | /usr/bin/curl -sS --max-time 60 --http2-prior-knowledge -H 'Host: greeter:50051' "
-                        + "--data-binary @- http://127.0.0.1:\(mesh.port)/echo")
-            }
+            let upload = try await Self.shell(
+                "head -c 16777216 /dev/zero | /usr/bin/curl -sS --max-time 60 --http2-prior-knowledge -H 'Host: greeter:50051' "
+                    + "--data-binary @- http://127.0.0.1:\(mesh.port)/echo")
             let json = try #require(try JSONSerialization.jsonObject(with: Data(upload.utf8)) as? [String: Any], "\(upload)")
             #expect(json["bodyBytes"] as? Int == 16_777_216)
             #expect(json["httpVersion"] as? String == "HTTP/2.0")
@@ -165,18 +154,9 @@ import Testing
         }
     }
 
-    static func shell(_ command: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = FileDescriptorReader.readToEnd(pipe.fileHandleForReading)
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+    /// A shell pipeline's stdout and stderr, interleaved.
+    static func shell(_ command: String) async throws -> String {
+        try await ChildProcess.run("/bin/sh", ["-c", command], error: .mergedIntoOutput, timeout: .seconds(90)).stdout
     }
 
     @Test func clientResetCancelsTheUpstreamStreamOnly() async throws {

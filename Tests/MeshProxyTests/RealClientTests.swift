@@ -1,35 +1,14 @@
 import Foundation
-import MeshConfig
 import MeshProxy
+import MeshTestSupport
 import Testing
 
 /// curl and wrk against a live proxy.
 @Suite struct RealClientTests {
-    /// Runs a tool with a bounded wait; returns status and standard output.
+    /// Runs a tool (found on PATH) with a bounded wait; returns status and standard output.
     static func run(_ tool: String, _ arguments: [String], timeout: TimeInterval = 30) async throws -> (status: Int32, output: String) {
-        try await onOwnThread { try runBlocking(tool, arguments, timeout: timeout) }
-    }
-
-    static func runBlocking(_ tool: String, _ arguments: [String], timeout: TimeInterval) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [tool] + arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = LockedBox(Data())
-        let done = DispatchSemaphore(value: 0)
-        Thread {
-            data.set(FileDescriptorReader.readToEnd(out.fileHandleForReading))
-            done.signal()
-        }.start()
-        if done.wait(timeout: .now() + timeout) == .timedOut {
-            process.terminate()
-            _ = done.wait(timeout: .now() + 5)
-        }
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data.get(), as: UTF8.self))
+        let result = try await ChildProcess.run(tool, arguments, error: .discard, timeout: .milliseconds(Int(timeout * 1000)))
+        return (result.status, result.stdout)
     }
 
     @Test func curlWithHostHeaderAndThroughTheProxyWithDashX() async throws {
@@ -63,12 +42,4 @@ import Testing
             #expect(stats.workers == 2)
         }
     }
-}
-
-final class LockedBox<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func set(_ newValue: Value) { lock.lock(); value = newValue; lock.unlock() }
-    func get() -> Value { lock.lock(); defer { lock.unlock() }; return value }
 }

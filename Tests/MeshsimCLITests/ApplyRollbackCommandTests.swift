@@ -1,4 +1,5 @@
 import Foundation
+import MeshTestSupport
 import Testing
 
 /// `meshsim serve --admin` with `meshsim apply`, `rollback` and `revisions` as processes, checked
@@ -47,7 +48,7 @@ import Testing
         ] + extra)
         let ports = try await onOwnThread { () -> (Int?, Int?) in
             let proxy = serve.listeningPort()
-            _ = serve.wait { serve.text.contains("admin on http://") || !serve.process.isRunning }
+            _ = serve.wait { serve.text.contains("admin on http://") || !serve.isRunning }
             let admin = serve.text.firstMatch(of: /admin on http:\/\/127\.0\.0\.1:(\d+)/).flatMap { Int($0.1) }
             return (proxy, admin)
         }

@@ -1,5 +1,5 @@
 import Foundation
-import MeshConfig
+import MeshTestSupport
 import Testing
 
 @Suite struct BackendCommandTests {
@@ -9,16 +9,9 @@ import Testing
     }
 
     static func curl(_ url: String) async throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        process.arguments = ["-sS", "-i", "--max-time", "20", url]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = FileDescriptorReader.readToEnd(pipe.fileHandleForReading)
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try await ChildProcess.run(
+            "/usr/bin/curl", ["-sS", "-i", "--max-time", "20", url], error: .mergedIntoOutput, timeout: .seconds(30))
+        return (result.status, result.stdout)
     }
 
     @Test func servesUntilSIGTERMThenExitsCleanly() async throws {
@@ -26,7 +19,7 @@ import Testing
             "--listen", "127.0.0.1:0", "--name", "ratings", "--version", "v3", "--body-bytes", "100", "--seed", "5",
         ])
         defer { _ = backend.stop() }
-        let port = try #require(backend.listeningPort(), "no listening line in: \(backend.text)")
+        let port = try #require(await backend.listeningPort(), "no listening line in: \(backend.text)")
 
         let answer = try await Self.curl("http://127.0.0.1:\(port)/anything")
         #expect(answer.status == 0, "\(answer.output)")
@@ -38,9 +31,8 @@ import Testing
         let status = try await Self.curl("http://127.0.0.1:\(port)/status/418")
         #expect(status.output.hasPrefix("HTTP/1.1 418"))
 
-        #expect(backend.stop(), "did not exit on SIGTERM")
-        #expect(backend.process.terminationReason == .exit)
-        #expect(backend.process.terminationStatus == 0)
+        #expect(await backend.stop(), "did not exit on SIGTERM")
+        #expect(backend.child.termination == .exited(0))
         #expect(backend.text.contains("2 requests served"))
         let after = try await Self.curl("http://127.0.0.1:\(port)/")
         #expect(after.status != 0, "still answering after exit")
@@ -49,47 +41,36 @@ import Testing
     @Test func h2cFlagAnswersPriorKnowledgeAndGRPC() async throws {
         let backend = try RunningBackend(["--listen", "127.0.0.1:0", "--name", "greeter", "--version", "v2", "--h2c"])
         defer { _ = backend.stop() }
-        let port = try await onOwnThread { backend.listeningPort() }
+        let port = await backend.listeningPort()
         let listening = try #require(port, "no listening line in: \(backend.text)")
         #expect(backend.text.contains("(HTTP/1.1 and h2c)"))
-        let h2 = try await onOwnThread {
-            try Self.runTool("/usr/bin/curl", ["-sS", "-i", "--max-time", "20", "--http2-prior-knowledge", "http://127.0.0.1:\(listening)/"])
-        }
+        let h2 = try await Self.runTool(
+            "/usr/bin/curl", ["-sS", "-i", "--max-time", "20", "--http2-prior-knowledge", "http://127.0.0.1:\(listening)/"])
         #expect(h2.hasPrefix("HTTP/2 200"), "\(h2)")
         #expect(h2.contains("x-meshsim-version: v2"))
-        let grpc = try await onOwnThread {
-            try Self.runTool("/usr/bin/nghttp", ["-v", "-t", "20", "-H", "content-type: application/grpc", "http://127.0.0.1:\(listening)/helloworld.Greeter/SayHello"])
-        }
+        let grpc = try await Self.runTool(
+            "/usr/bin/nghttp",
+            ["-v", "-t", "20", "-H", "content-type: application/grpc", "http://127.0.0.1:\(listening)/helloworld.Greeter/SayHello"])
         #expect(grpc.contains("grpc-status: 0"), "\(grpc)")
-        let stopped = try await onOwnThread { backend.stop() }
+        let stopped = await backend.stop()
         #expect(stopped, "did not exit on SIGTERM")
         #expect(backend.text.contains("2 requests served"))
     }
 
-    /// A tool's stdout and stderr; the tool is bounded by its own `--max-time`/timeouts.
-    static func runTool(_ executable: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = FileDescriptorReader.readToEnd(pipe.fileHandleForReading)
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+    /// A tool's stdout and stderr; the tool is bounded by its own `--max-time`/timeouts, and by 60 s.
+    static func runTool(_ executable: String, _ arguments: [String]) async throws -> String {
+        try await ChildProcess.run(executable, arguments, error: .mergedIntoOutput, timeout: .seconds(60)).stdout
     }
 
     @Test func behaviourFlagsApply() async throws {
         let backend = try RunningBackend(["--listen", "127.0.0.1:0", "--name", "flaky", "--error-rate", "100%", "--error-code", "502"])
         defer { _ = backend.stop() }
-        let port = try #require(backend.listeningPort(), "no listening line in: \(backend.text)")
+        let port = try #require(await backend.listeningPort(), "no listening line in: \(backend.text)")
         let answer = try await Self.curl("http://127.0.0.1:\(port)/")
         #expect(answer.output.hasPrefix("HTTP/1.1 502"))
         #expect(answer.output.contains("x-meshsim-fault: error-rate\r\n"))
-        #expect(backend.stop())
-        #expect(backend.process.terminationStatus == 0)
+        #expect(await backend.stop())
+        #expect(backend.child.termination == .exited(0))
     }
 
     @Test(arguments: [
@@ -110,7 +91,7 @@ import Testing
     @Test func anAddressInUseIsAnError() async throws {
         let first = try RunningBackend(["--listen", "127.0.0.1:0", "--name", "first"])
         defer { _ = first.stop() }
-        let port = try #require(first.listeningPort(), "no listening line in: \(first.text)")
+        let port = try #require(await first.listeningPort(), "no listening line in: \(first.text)")
         let second = try await MeshsimRunner.run(["backend", "--listen", "127.0.0.1:\(port)", "--name", "second"], timeout: 30)
         #expect(second.status != 0)
         #expect(second.stderr.contains("cannot listen on 127.0.0.1:\(port)"), "\(second.stderr)")

@@ -1,5 +1,5 @@
 import Foundation
-import MeshConfig
+import MeshTestSupport
 import Testing
 
 /// `meshsim demo --fast` as a process: the rows it prints against the weights it applied, the
@@ -196,73 +196,25 @@ import Testing
     @Test func interruptStopsEverythingAndExits130() async throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let process = Process()
-        process.executableURL = MeshsimRunner.binary
-        process.arguments = ["demo", "--scenario-dir", directory.path]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        let collected = GrowingData()
-        // A reader thread rather than a readabilityHandler (libdispatch event sources crashed under many processes).
-        let outHandle = out.fileHandleForReading
-        Thread {
-            while true {
-                let chunk = FileDescriptorReader.readAvailable(outHandle)
-                if chunk.isEmpty { return }
-                collected.append(chunk)
-            }
-        }.start()
-        try process.run()
-        defer {
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
-        }
-        func text() -> String { String(decoding: collected.get(), as: UTF8.self) }
-        func wait(seconds: Double, until condition: () -> Bool) -> Bool {
-            let deadline = Date().addingTimeInterval(seconds)
-            while Date() < deadline && !condition() { Thread.sleep(forTimeInterval: 0.05) }
-            return condition()
-        }
+        let demo = try ChildProcess(MeshsimRunner.binary.path, ["demo", "--scenario-dir", directory.path])
+        defer { demo.terminate(grace: .zero) }
+        func text() -> String { demo.standardOutput }
         // The header is printed once the mesh runs and the first step's load begins.
-        #expect(wait(seconds: 30) { text().contains("step  v1/v2") || !process.isRunning }, "\(text())")
+        #expect(await demo.waitUntil(timeout: .seconds(30)) { demo.standardOutput.contains("step  v1/v2") || !demo.isRunning }, "\(text())")
         let port = text().firstMatch(of: /proxy http:\/\/127\.0\.0\.1:(\d+)/).flatMap { Int($0.1) }
-        #expect(process.isRunning)
-        process.interrupt()
-        #expect(wait(seconds: 20) { !process.isRunning }, "still running 20s after SIGINT")
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 130)
-        let stderr = String(decoding: FileDescriptorReader.readToEnd(err.fileHandleForReading), as: UTF8.self)
+        #expect(demo.isRunning)
+        demo.send(SIGINT)
+        #expect(await demo.wait(timeout: .seconds(20)) != nil, "still running 20s after SIGINT")
+        #expect(demo.termination == .exited(130))
+        let stderr = await demo.result(timeout: .seconds(20)).stderr
         #expect(stderr.contains("stopped on signal 2"))
         #expect(!text().contains("Summary"), "interrupted before the end")
         // The proxy's port is closed.
         if let port {
-            let probe = Process()
-            probe.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-            probe.arguments = ["-s", "-o", "/dev/null", "--max-time", "5", "-H", "Host: reviews", "http://127.0.0.1:\(port)/"]
-            probe.standardOutput = FileHandle.nullDevice
-            probe.standardError = FileHandle.nullDevice
-            try probe.run()
-            probe.waitUntilExit()
-            #expect(probe.terminationStatus == 7, "curl: couldn't connect")
+            let probe = try await ChildProcess.run(
+                "/usr/bin/curl", ["-s", "-o", "/dev/null", "--max-time", "5", "-H", "Host: reviews", "http://127.0.0.1:\(port)/"],
+                output: .discard, error: .discard, timeout: .seconds(30))
+            #expect(probe.status == 7, "curl: couldn't connect")
         }
-    }
-}
-
-/// Output collected while a process runs.
-final class GrowingData: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = Data()
-
-    func append(_ chunk: Data) {
-        lock.lock()
-        data.append(chunk)
-        lock.unlock()
-    }
-
-    func get() -> Data {
-        lock.lock()
-        defer { lock.unlock() }
-        return data
     }
 }

@@ -1,29 +1,20 @@
 import Foundation
-import MeshConfig
+import MeshTestSupport
 import Testing
 
 /// `Tests/Fixtures/destination-server.py`, started for one test and stopped by it.
 final class FixtureServer {
-    let process = Process()
-    private let input = Pipe()
+    let child: ChildProcess
     let port: Int
 
     init(_ arguments: [String]) throws {
-        let output = Pipe()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", MeshsimRunner.repositoryRoot.appendingPathComponent("Tests/Fixtures/destination-server.py").path] + arguments
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        // The first line is the port; a server that dies first gives an empty line.
-        var line = Data()
-        while let byte = try output.fileHandleForReading.read(upToCount: 1), let first = byte.first, first != UInt8(ascii: "\n") {
-            line.append(first)
-            if line.count > 16 { break }
-        }
-        guard let port = Int(String(decoding: line, as: UTF8.self)) else {
-            process.terminate()
-            throw FixtureError.noPort
+        let script = MeshsimRunner.repositoryRoot.appendingPathComponent("Tests/Fixtures/destination-server.py").path
+        child = try ChildProcess("python3", [script] + arguments, input: .openPipe)
+        // The first line is the port; a server that dies first prints none.
+        let line = child.waitForLine(timeout: .seconds(30)) { _ in true }
+        guard let port = line.flatMap({ Int($0) }) else {
+            child.terminate()
+            throw FixtureError.noPort(child.standardError)
         }
         self.port = port
     }
@@ -31,12 +22,11 @@ final class FixtureServer {
     var url: String { "http://127.0.0.1:\(port)/reviews/0" }
 
     func stop() {
-        try? input.fileHandleForWriting.close()  // the server exits when its stdin closes
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
+        child.closeStandardInput()  // the server exits when its stdin closes
+        child.terminate()
     }
 
-    enum FixtureError: Error { case noPort }
+    enum FixtureError: Error { case noPort(String) }
 }
 
 @Suite(.serialized) struct LoadCommandTests {
@@ -116,19 +106,10 @@ final class FixtureServer {
         let server = try FixtureServer(["pattern", "20"])
         defer { server.stop() }
         let command = "\(MeshsimRunner.binary.path) load \(server.url) --duration 1s --rps 50 --interval 250ms"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-        process.arguments = ["-qec", command, "/dev/null"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardInput = Pipe()
-        try process.run()
-        let killer = DispatchWorkItem { if process.isRunning { process.terminate() } }
-        DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: killer)
-        let text = String(decoding: FileDescriptorReader.readToEnd(output.fileHandleForReading), as: UTF8.self)
-        process.waitUntilExit()
-        killer.cancel()
-        #expect(process.terminationStatus == 0)
+        // stdin an open pipe, as a terminal would be: script(1) forwards it to the command.
+        let result = try await ChildProcess.run("/usr/bin/script", ["-qec", command, "/dev/null"], input: .openPipe, timeout: .seconds(60))
+        let text = result.stdout
+        #expect(result.status == 0)
         #expect(text.components(separatedBy: "\r\u{1B}[K[").count >= 3)
         #expect(text.contains("verdict") == false)
         #expect(text.contains("open loop at 50.0 req/s"))

@@ -1,5 +1,5 @@
 import Foundation
-import MeshConfig
+import MeshTestSupport
 import Testing
 
 /// Every shell example in README.md runs as written, so the front door cannot rot: commands
@@ -72,17 +72,17 @@ import Testing
         defer { _ = server?.stop() }
         for example in try Self.shellBlocks().flatMap({ $0 }) {
             if example.command.hasPrefix("meshsim serve") {
-                _ = server?.stop()
+                _ = await server?.stop()
                 // Free ports instead of README's 15001 and 15000, which later commands are rewritten to use.
                 let arguments = Self.words(example.command.replacingOccurrences(of: "--admin 127.0.0.1:15000", with: "--admin 127.0.0.1:0"))
                     .dropFirst(2) + ["--listen", "127.0.0.1:0"]
                 let running = try ServeCommandTests.RunningServe(Array(arguments))
                 server = running
-                let listening = try #require(running.listeningPort(), "serve \(Array(arguments)) did not start: \(running.text)")
+                let listening = try #require(await running.listeningPort(), "serve \(Array(arguments)) did not start: \(running.text)")
                 port = String(listening)
-                _ = running.wait { running.text.contains("pods") || !running.process.isRunning }
+                _ = await running.wait { running.text.contains("pods") || !running.isRunning }
                 if example.command.contains("--admin") {
-                    _ = running.wait { running.text.contains("admin on http://") || !running.process.isRunning }
+                    _ = await running.wait { running.text.contains("admin on http://") || !running.isRunning }
                     let match = try #require(running.text.firstMatch(of: /admin on http:\/\/127\.0\.0\.1:(\d+)/), "no admin line: \(running.text)")
                     adminPort = String(match.1)
                 }
@@ -133,26 +133,14 @@ import Testing
         return words
     }
 
-    /// Runs a README command in bash with the built meshsim first on PATH, on a thread of its own.
+    /// Runs a README command in bash with the built meshsim first on PATH.
     static func shell(_ command: String) async throws -> (status: Int32, text: String) {
-        try await onOwnThread {
-            let process = Process()
-            // Bounded: a README command that hangs fails the test instead of stalling the suite.
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-            process.arguments = ["120", "/bin/bash", "-o", "pipefail", "-c", command]
-            process.currentDirectoryURL = MeshsimRunner.repositoryRoot
-            var environment = ProcessInfo.processInfo.environment
-            environment["PATH"] = MeshsimRunner.binary.deletingLastPathComponent().path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
-            process.environment = environment
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-            // Output is read to EOF before waiting, so a chatty command cannot block on a full pipe.
-            let data = FileDescriptorReader.readToEnd(pipe.fileHandleForReading)
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-        }
+        var environment = ProcessInfo.processInfo.environment
+        environment["PATH"] = MeshsimRunner.binary.deletingLastPathComponent().path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+        // Bounded: a README command that hangs fails the test instead of stalling the suite.
+        let result = try await ChildProcess.run(
+            "/bin/bash", ["-o", "pipefail", "-c", command], environment: environment,
+            workingDirectory: MeshsimRunner.repositoryRoot.path, error: .mergedIntoOutput, timeout: .seconds(120))
+        return (result.status, result.stdout)
     }
 }

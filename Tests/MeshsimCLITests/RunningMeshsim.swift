@@ -1,62 +1,59 @@
 import Foundation
-import MeshConfig
+import MeshTestSupport
 
-/// A long-running meshsim subcommand (`serve`, `backend`) whose output is collected while it runs.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A long-running meshsim subcommand (`serve`, `backend`) whose output (stdout and stderr,
+/// interleaved) is collected while it runs.
 class RunningMeshsim: @unchecked Sendable {
-    let process = Process()
-    private let lock = NSLock()
-    private var output = Data()
+    let child: ChildProcess
 
     init(subcommand: String, _ arguments: [String]) throws {
-        process.executableURL = MeshsimRunner.binary
-        process.arguments = [subcommand] + arguments
-        process.currentDirectoryURL = MeshsimRunner.repositoryRoot
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        // A reader thread rather than a readabilityHandler: libdispatch's event sources under
-        // many concurrent processes crashed the test process (Swift 6.3.1 on Linux).
-        let handle = pipe.fileHandleForReading
-        Thread { [self] in
-            while true {
-                let chunk = FileDescriptorReader.readAvailable(handle)
-                if chunk.isEmpty { return }
-                lock.lock()
-                output.append(chunk)
-                lock.unlock()
-            }
-        }.start()
-        try process.run()
+        child = try ChildProcess(
+            MeshsimRunner.binary.path, [subcommand] + arguments, workingDirectory: MeshsimRunner.repositoryRoot.path,
+            error: .mergedIntoOutput)
     }
 
-    var text: String {
-        lock.lock()
-        defer { lock.unlock() }
-        return String(decoding: output, as: UTF8.self)
-    }
+    var text: String { child.standardOutput }
+    var isRunning: Bool { child.isRunning }
 
+    /// Waits (blocking) until `condition` holds, re-checked as output arrives, for at most `seconds`.
     func wait(seconds: Double = 30, until condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            Thread.sleep(forTimeInterval: 0.02)
-        }
-        return condition()
+        child.waitUntil(timeout: .milliseconds(Int(seconds * 1000)), condition)
     }
 
+    func wait(seconds: Double = 30, until condition: @escaping @Sendable () -> Bool) async -> Bool {
+        await child.waitUntil(timeout: .milliseconds(Int(seconds * 1000)), condition)
+    }
+
+    /// The port of the "listening on http://127.0.0.1:PORT" line, waiting up to 30 s for it.
     func listeningPort() -> Int? {
-        _ = wait { text.contains("listening on http://") || !process.isRunning }
-        guard let match = text.firstMatch(of: /listening on http:\/\/127\.0\.0\.1:(\d+)/) else { return nil }
+        Self.port(in: child.waitForLine(timeout: .seconds(30)) { $0.contains("listening on http://") })
+    }
+
+    func listeningPort() async -> Int? {
+        Self.port(in: await child.waitForLine(timeout: .seconds(30)) { $0.contains("listening on http://") })
+    }
+
+    private static func port(in line: String?) -> Int? {
+        guard let match = line?.firstMatch(of: /listening on http:\/\/127\.0\.0\.1:(\d+)/) else { return nil }
         return Int(match.1)
     }
 
-    /// SIGTERM, a bounded wait, SIGKILL if it does not go; true when it exited by itself.
+    /// SIGTERM as a user's kill would send, 20 s to exit, then SIGKILL; true when it exited by itself.
     func stop() -> Bool {
-        if process.isRunning { process.terminate() }
-        let exited = wait(seconds: 20) { !process.isRunning }
-        if !exited { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        child.send(SIGTERM)
+        let exited = child.wait(timeout: .seconds(20)) != nil
+        if !exited { child.terminate(grace: .zero) }
+        return exited
+    }
+
+    func stop() async -> Bool {
+        child.send(SIGTERM)
+        let exited = await child.wait(timeout: .seconds(20)) != nil
+        if !exited { await child.terminate(grace: .zero) }
         return exited
     }
 }

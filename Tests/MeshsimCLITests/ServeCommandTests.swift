@@ -1,5 +1,5 @@
 import Foundation
-import MeshConfig
+import MeshTestSupport
 import Testing
 
 /// `meshsim serve` as a user runs it: a process that starts pods and proxy, answers curl, and
@@ -10,17 +10,17 @@ import Testing
         init(_ arguments: [String]) throws { try super.init(subcommand: "serve", arguments) }
     }
 
+    /// curl's stdout and stderr; blocking, so call it on a thread of your own (`onOwnThread`).
     static func curl(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        process.arguments = ["-sS", "-i", "--max-time", "20"] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = FileDescriptorReader.readToEnd(pipe.fileHandleForReading)
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        try ChildProcess.runBlocking(
+            "/usr/bin/curl", ["-sS", "-i", "--max-time", "20"] + arguments, error: .mergedIntoOutput, timeout: .seconds(30)
+        ).stdout
+    }
+
+    static func curl(_ arguments: [String]) async throws -> String {
+        try await ChildProcess.run(
+            "/usr/bin/curl", ["-sS", "-i", "--max-time", "20"] + arguments, error: .mergedIntoOutput, timeout: .seconds(30)
+        ).stdout
     }
 
     @Test func servesCurlAndStopsOnSIGTERM() async throws {
@@ -29,19 +29,19 @@ import Testing
             "--split", "exact", "--access-log", "-",
         ])
         defer { _ = serve.stop() }
-        let port = try #require(serve.listeningPort(), "no listening line in: \(serve.text)")
+        let port = try #require(await serve.listeningPort(), "no listening line in: \(serve.text)")
         #expect(serve.text.contains("routing 1 host (reviews.default.svc.cluster.local), 2 clusters, 4 pods"))
 
-        let beta = try Self.curl(["-H", "Host: reviews", "-H", "x-user-group: beta", "http://127.0.0.1:\(port)/"])
+        let beta = try await Self.curl(["-H", "Host: reviews", "-H", "x-user-group: beta", "http://127.0.0.1:\(port)/"])
         #expect(beta.hasPrefix("HTTP/1.1 200 OK"))
         #expect(beta.contains("x-meshsim-route: default/reviews/beta-users"))
-        let proxied = try Self.curl(["-x", "http://127.0.0.1:\(port)", "http://reviews/"])
+        let proxied = try await Self.curl(["-x", "http://127.0.0.1:\(port)", "http://reviews/"])
         #expect(proxied.contains("x-meshsim-route: default/reviews/canary"))
         // The access log on standard output has a line per request.
-        #expect(serve.wait { serve.text.components(separatedBy: "\"GET / HTTP/1.1\" 200 - ").count == 3 })
+        #expect(await serve.wait { serve.text.components(separatedBy: "\"GET / HTTP/1.1\" 200 - ").count == 3 })
 
-        #expect(serve.stop())
-        #expect(serve.process.terminationStatus == 0)
+        #expect(await serve.stop())
+        #expect(serve.child.termination == .exited(0))
         #expect(serve.text.contains("meshsim serve stopped on signal 15: 2 requests"))
     }
 
@@ -65,8 +65,8 @@ import Testing
     @Test func noDebugHeadersLeavesThemOut() async throws {
         let serve = try RunningServe(["-f", "configs/reviews", "--listen", "127.0.0.1:0", "--workers", "1", "--no-debug-headers"])
         defer { _ = serve.stop() }
-        let port = try #require(serve.listeningPort(), "no listening line in: \(serve.text)")
-        let answer = try Self.curl(["-H", "Host: reviews", "http://127.0.0.1:\(port)/"])
+        let port = try #require(await serve.listeningPort(), "no listening line in: \(serve.text)")
+        let answer = try await Self.curl(["-H", "Host: reviews", "http://127.0.0.1:\(port)/"])
         #expect(answer.hasPrefix("HTTP/1.1 200 OK"))
         #expect(!answer.contains("x-meshsim-route"))
         #expect(!answer.contains("x-meshsim-destination"))

@@ -1,5 +1,6 @@
 import Foundation
 import MeshHTTP2
+import MeshTestSupport
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -170,9 +171,9 @@ final class RecordingStreamDelegate: HTTP2ClientStreamDelegate {
 final class Nghttpd {
     let port: Int
     let docroot: TemporaryDirectory
-    private let process: RunningProcess
+    private let process: ChildProcess
 
-    private init(port: Int, docroot: TemporaryDirectory, process: RunningProcess) {
+    private init(port: Int, docroot: TemporaryDirectory, process: ChildProcess) {
         self.port = port
         self.docroot = docroot
         self.process = process
@@ -185,21 +186,21 @@ final class Nghttpd {
         }
         for _ in 0..<5 {
             let port = try reserveFreePort()
-            let process = try RunningProcess(
+            let process = try ChildProcess(
                 "nghttpd",
                 ["--no-tls", "-a", "127.0.0.1", "-d", docroot.url.path] + arguments + [String(port)]
             )
-            if await waitUntilListening(port: port, timeout: .seconds(5)), process.process.isRunning {
+            if await waitUntilListening(port: port, timeout: .seconds(5)), process.isRunning {
                 return Nghttpd(port: port, docroot: docroot, process: process)
             }
-            process.stop()  // The port was taken in between, or nghttpd failed: try another.
+            await process.terminate(grace: .seconds(1))  // The port was taken in between, or nghttpd failed: try another.
         }
         docroot.remove()
         throw TestFailure("nghttpd did not start")
     }
 
     func stop() {
-        self.process.stop()
+        self.process.terminate(grace: .seconds(1))
         self.docroot.remove()
     }
 }

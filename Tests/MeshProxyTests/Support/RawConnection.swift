@@ -1,4 +1,5 @@
 import Foundation
+import MeshTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -222,25 +223,6 @@ final class RefusingPort: @unchecked Sendable {
     }
 
     deinit { close(descriptor) }
-}
-
-/// Runs blocking work (a socket read, waiting for a process) on a thread of its own, never on
-/// Swift's cooperative pool or libdispatch's CPU-wide global queue: tests run in parallel, and
-/// either pool blocked by a few waiting reads would stall every other test's awaits.
-func onOwnThread<T>(_ work: @escaping () throws -> T) async throws -> T {
-    let box = UncheckedBox(work)
-    return try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread {
-            continuation.resume(with: Result { try box.value() })
-        }
-        thread.start()
-    }
-}
-
-/// Carries a closure to the thread that runs it; each connection is used by one test at a time.
-private struct UncheckedBox<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }
 
 /// A listener on 127.0.0.1 that reads each request's first bytes and resets the connection
