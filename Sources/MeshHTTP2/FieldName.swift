@@ -34,4 +34,19 @@ public enum FieldName {
     public static func hasUppercase(_ name: String) -> Bool {
         name.utf8.contains { $0 &- UInt8(ascii: "A") < 26 }
     }
+
+    /// Whether `name` starts with `lowercase`, ignoring ASCII case.
+    @inlinable
+    public static func hasLowercasePrefix(_ name: String, _ lowercase: StaticString) -> Bool {
+        let expected = lowercase.utf8Start
+        let count = lowercase.utf8CodeUnitCount
+        var index = 0
+        for var byte in name.utf8 {
+            if index == count { return true }
+            if byte &- UInt8(ascii: "A") < 26 { byte |= 0x20 }
+            if byte != expected[index] { return false }
+            index += 1
+        }
+        return index == count
+    }
 }

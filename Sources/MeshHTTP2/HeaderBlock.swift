@@ -128,18 +128,10 @@ final class HeaderBlock {
         let count = string.utf8.count
         self.reserve(count)
         let destination = self.bytes + self.byteCount
-        // Large strings lend their bytes; small (inline) ones have no contiguous view and are
-        // at most 15 bytes, copied one by one.
-        let copied = string.utf8.withContiguousStorageIfAvailable { source -> Bool in
-            if let base = source.baseAddress { destination.update(from: base, count: source.count) }
-            return true
-        }
-        if copied == nil {
-            var index = 0
-            for byte in string.utf8 {
-                destination[index] = byte
-                index += 1
-            }
+        // `withCString` lends a native string's own bytes without retaining it (the UTF-8 view's
+        // `withContiguousStorageIfAvailable` costs a retain, and serves no small string).
+        string.withCString { source in
+            source.withMemoryRebound(to: UInt8.self, capacity: count) { destination.update(from: $0, count: count) }
         }
         self.byteCount += count
     }

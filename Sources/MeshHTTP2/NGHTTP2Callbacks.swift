@@ -4,17 +4,21 @@ import NIOCore
 /// The C callback table. Every callback is a non-capturing closure that recovers the
 /// `NGHTTP2Session` from `user_data` (passed unretained: the session outlives nghttp2's).
 enum NGHTTP2Callbacks {
-    static func session(_ userData: UnsafeMutableRawPointer?) -> NGHTTP2Session? {
-        guard let userData else { return nil }
-        return Unmanaged<NGHTTP2Session>.fromOpaque(userData).takeUnretainedValue()
+    /// Runs `body` with the session behind `user_data`, without retaining it for the call: the
+    /// session owns the nghttp2 session that calls back, so it is alive throughout (a retain and
+    /// release per callback were a fifth of the proxy's reference counting).
+    @inline(__always)
+    static func withSession(_ userData: UnsafeMutableRawPointer?, _ body: (NGHTTP2Session) -> Int32) -> Int32 {
+        guard let userData else { return failure }
+        return Unmanaged<NGHTTP2Session>.fromOpaque(userData)._withUnsafeGuaranteedRef(body)
     }
 
     static let failure = NGHTTP2_ERR_CALLBACK_FAILURE.rawValue
 
     static func install(on callbacks: OpaquePointer) {
         nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks) { _, frame, userData in
-            guard let session = NGHTTP2Callbacks.session(userData), let frame else { return NGHTTP2Callbacks.failure }
-            return session.onBeginHeaders(frame)
+            guard let frame else { return NGHTTP2Callbacks.failure }
+            return NGHTTP2Callbacks.withSession(userData) { $0.onBeginHeaders(frame) }
         }
         nghttp2_session_callbacks_set_on_header_callback(callbacks) {
             _,
@@ -25,50 +29,49 @@ enum NGHTTP2Callbacks {
             valueLength,
             _,
             userData in
-            guard let session = NGHTTP2Callbacks.session(userData), let frame, let name, let value else {
-                return NGHTTP2Callbacks.failure
+            guard let frame, let name, let value else { return NGHTTP2Callbacks.failure }
+            return NGHTTP2Callbacks.withSession(userData) {
+                $0.onHeader(
+                    frame,
+                    name: UnsafeBufferPointer(start: name, count: nameLength),
+                    value: UnsafeBufferPointer(start: value, count: valueLength)
+                )
             }
-            return session.onHeader(
-                frame,
-                name: UnsafeBufferPointer(start: name, count: nameLength),
-                value: UnsafeBufferPointer(start: value, count: valueLength)
-            )
         }
         nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks) { _, frame, userData in
-            guard let session = NGHTTP2Callbacks.session(userData), let frame else { return NGHTTP2Callbacks.failure }
-            return session.onFrameReceived(frame)
+            guard let frame else { return NGHTTP2Callbacks.failure }
+            return NGHTTP2Callbacks.withSession(userData) { $0.onFrameReceived(frame) }
         }
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks) { _, _, streamID, data, length, userData in
-            guard let session = NGHTTP2Callbacks.session(userData), let data else { return NGHTTP2Callbacks.failure }
-            return session.onDataChunk(streamID: streamID, data: data, length: length)
+            guard let data else { return NGHTTP2Callbacks.failure }
+            return NGHTTP2Callbacks.withSession(userData) { $0.onDataChunk(streamID: streamID, data: data, length: length) }
         }
         nghttp2_session_callbacks_set_on_stream_close_callback(callbacks) { _, streamID, errorCode, userData in
-            guard let session = NGHTTP2Callbacks.session(userData) else { return NGHTTP2Callbacks.failure }
-            return session.onStreamClose(streamID: streamID, errorCode: errorCode)
+            NGHTTP2Callbacks.withSession(userData) { $0.onStreamClose(streamID: streamID, errorCode: errorCode) }
         }
         nghttp2_session_callbacks_set_on_frame_send_callback(callbacks) { _, frame, userData in
-            guard let session = NGHTTP2Callbacks.session(userData), let frame else { return NGHTTP2Callbacks.failure }
-            return session.onFrameSent(frame)
+            guard let frame else { return NGHTTP2Callbacks.failure }
+            return NGHTTP2Callbacks.withSession(userData) { $0.onFrameSent(frame) }
         }
         nghttp2_session_callbacks_set_send_data_callback(callbacks) { _, frame, frameHeader, length, _, userData in
-            guard let session = NGHTTP2Callbacks.session(userData), let frame, let frameHeader else {
-                return NGHTTP2Callbacks.failure
+            guard let frame, let frameHeader else { return NGHTTP2Callbacks.failure }
+            return NGHTTP2Callbacks.withSession(userData) {
+                $0.sendData(
+                    streamID: frame.pointee.hd.stream_id,
+                    frameHeader: frameHeader,
+                    length: length,
+                    padding: frame.pointee.data.padlen
+                )
             }
-            return session.sendData(
-                streamID: frame.pointee.hd.stream_id,
-                frameHeader: frameHeader,
-                length: length,
-                padding: frame.pointee.data.padlen
-            )
         }
     }
 
     /// The read callback of every data provider; the queue lives in the stream's state.
     static let readData: nghttp2_data_source_read_callback = { _, streamID, _, length, flags, _, userData in
-        guard let session = NGHTTP2Callbacks.session(userData), let flags else {
-            return Int(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue)
+        guard let userData, let flags else { return Int(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue) }
+        return Unmanaged<NGHTTP2Session>.fromOpaque(userData)._withUnsafeGuaranteedRef {
+            $0.readData(streamID: streamID, length: length, flags: flags)
         }
-        return session.readData(streamID: streamID, length: length, flags: flags)
     }
 }
 

@@ -26,12 +26,8 @@ extension Exchange: UpstreamConnectionDelegate {
             flags.insert(.upstreamRetryLimitExceeded)
         }
         upstreamKeepAlive = upstreamHead.isKeepAlive
-        var headers = upstreamHead.headers
-        let upstreamLength = headers.first(name: "content-length")
-        HeaderRules.removeHopByHop(from: &headers)
-        headers.replaceOrAdd(name: "server", value: "meshsim")
-        if !headers.contains(name: "date") { headers.add(name: "date", value: worker.date.current()) }
-        if let upstreamServiceTime { headers.replaceOrAdd(name: "x-envoy-upstream-service-time", value: String(upstreamServiceTime)) }
+        var (headers, upstreamLength) = ForwardedHeaders.response(
+            upstreamHead.headers, serviceTime: upstreamServiceTime, date: worker.date.current())
         if let setCookie { headers.add(name: "set-cookie", value: setCookie) }
         HeaderRules.apply(forward?.responseHeaders, to: &headers)
         addDebugHeaders(to: &headers)
@@ -276,12 +272,6 @@ extension Exchange: UpstreamConnectionDelegate {
     /// The request as the upstream gets it: origin-form target (rewritten), hop-by-hop headers
     /// gone, forwarding headers added, route header operations applied, the client's framing kept.
     func upstreamRequestHead() -> HTTPRequestHead {
-        var headers = head.headers
-        HeaderRules.removeHopByHop(from: &headers)
-        if headers.contains(name: "expect") { headers.remove(name: "expect") }
-        if HeaderRules.hasEnvoyHeader(headers) {
-            for name in HeaderRules.envoyControlHeaders where headers.contains(name: name) { headers.remove(name: name) }
-        }
         let originalPath = request?.path ?? head.uri
         var path = originalPath
         var authority = request?.authority ?? ""
@@ -291,16 +281,10 @@ extension Exchange: UpstreamConnectionDelegate {
             }
             if let newAuthority = rewrite.authority, !newAuthority.isEmpty { authority = newAuthority }
         }
-        if path != originalPath && !headers.contains(name: "x-envoy-original-path") {
-            headers.add(name: "x-envoy-original-path", value: originalPath)
-        }
-        if authority != headers.first(name: "host") { headers.replaceOrAdd(name: "host", value: authority) }
-        if !downstream.remoteIP.isEmpty { headers.replaceOrAdd(name: "x-forwarded-for", value: forwardedFor) }
-        if !headers.contains(name: "x-forwarded-proto") { headers.add(name: "x-forwarded-proto", value: "http") }
-        if !headers.contains(name: "x-request-id") { headers.add(name: "x-request-id", value: requestID) }
-        if let routeTimeout {
-            headers.replaceOrAdd(name: "x-envoy-expected-rq-timeout-ms", value: String(routeTimeout.nanoseconds / 1_000_000))
-        }
+        var headers = ForwardedHeaders.request(
+            head.headers, authority: authority, rewrittenFrom: path != originalPath ? originalPath : nil,
+            forwardedFor: downstream.remoteIP.isEmpty ? nil : forwardedFor, requestID: requestID,
+            expectedTimeoutMilliseconds: routeTimeout.map { $0.nanoseconds / 1_000_000 })
         HeaderRules.apply(forward?.requestHeaders, to: &headers)
         if requestFraming == .chunked { headers.add(name: "transfer-encoding", value: "chunked") }
         return HTTPRequestHead(version: .http1_1, method: head.method, uri: path, headers: headers)

@@ -217,9 +217,9 @@ final class Exchange {
         }
         routeTimeout = Self.timeout(header: head.headers.first(name: "x-envoy-upstream-rq-timeout-ms"), route: forward.timeout)
         let retries = forward.retries
-        retryPolicy = retries
         retryBudget = RetryRules.budget(policy: retries, header: head.headers.first(name: "x-envoy-max-retries"))
         retryConditions = RetryRules.conditions(policy: retries, header: head.headers.first(name: "x-envoy-retry-on"))
+        retryPolicy = consume retries
         upstreamStarted = true
         if requestEnded { armRouteTimeout() }
         mirror = RequestMirror.start(for: self)

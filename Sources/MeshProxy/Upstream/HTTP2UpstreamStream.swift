@@ -78,8 +78,8 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
 
     private func open(endStream: Bool) throws -> HTTP2StreamID {
         if let id { return id }
-        guard let head = pendingHead else { throw HTTP2CodecError.invalidStreamState(HTTP2StreamID(0), "no request head") }
-        pendingHead = nil
+        // Moved out, not copied: a copy retains each of the head's strings.
+        guard let head = pendingHead.take() else { throw HTTP2CodecError.invalidStreamState(HTTP2StreamID(0), "no request head") }
         let stream = try client.openStream(head, endStream: endStream, delegate: self)
         id = stream
         return stream

@@ -1,0 +1,102 @@
+import MeshHTTP2
+import NIOHTTP1
+
+/// The fields of a forwarded request or response, built in one pass over the peer's fields and
+/// wrapped in `HTTPHeaders` once. Each `HTTPHeaders` edit (`remove`, `replaceOrAdd`, `contains`)
+/// is a scan of every field, and the first one copies the whole list, retaining each string:
+/// doing Envoy's header rules as edits cost more than the rest of the request path together.
+enum ForwardedHeaders {
+    /// What the response passes on: hop-by-hop fields gone (and those the Connection header
+    /// names), `server: meshsim`, `date` kept or added, `x-envoy-upstream-service-time` set.
+    /// Also returns the upstream's `content-length`, which decides the framing.
+    static func response(
+        _ upstream: HTTPHeaders, serviceTime: Int?, date: @autoclosure () -> String
+    ) -> (headers: HTTPHeaders, contentLength: String?) {
+        var fields: [(String, String)] = []
+        fields.reserveCapacity(upstream.count + 3)
+        var named: [String] = []
+        var keepTrailersTE = false
+        var sawDate = false
+        var contentLength: String?
+        for (name, value) in upstream {
+            if HeaderRules.isHopByHop(name) {
+                HeaderRules.noteHopByHop(name, value, named: &named, keepTrailersTE: &keepTrailersTE)
+                continue
+            }
+            switch name.utf8.count {
+            case 4 where FieldName.equalsLowercase(name, "date"):
+                sawDate = true
+            case 6 where FieldName.equalsLowercase(name, "server"):
+                continue
+            case 14 where FieldName.equalsLowercase(name, "content-length"):
+                if contentLength == nil { contentLength = value }
+            case 29 where serviceTime != nil && FieldName.equalsLowercase(name, "x-envoy-upstream-service-time"):
+                continue
+            default:
+                break
+            }
+            fields.append((name, value))
+        }
+        if !named.isEmpty { fields.removeAll { named.contains($0.0.lowercased()) } }
+        if keepTrailersTE { fields.append(("te", "trailers")) }
+        fields.append(("server", "meshsim"))
+        if !sawDate { fields.append(("date", date())) }
+        if let serviceTime { fields.append(("x-envoy-upstream-service-time", String(serviceTime))) }
+        return (HTTPHeaders(fields), contentLength)
+    }
+
+    /// What the request passes on: hop-by-hop fields, `expect` and Envoy's control headers
+    /// gone; Host set to `authority` (in the first Host's place); `x-envoy-original-path` when
+    /// the path was rewritten; `x-forwarded-for` (when given), `x-forwarded-proto`,
+    /// `x-request-id` and `x-envoy-expected-rq-timeout-ms` as Envoy sets them.
+    static func request(
+        _ client: HTTPHeaders, authority: String, rewrittenFrom originalPath: String?, forwardedFor: String?,
+        requestID: String, expectedTimeoutMilliseconds: Int64?
+    ) -> HTTPHeaders {
+        var fields: [(String, String)] = []
+        fields.reserveCapacity(client.count + 5)
+        var named: [String] = []
+        var keepTrailersTE = false
+        var placedHost = false
+        var sawProto = false
+        var sawRequestID = false
+        var sawOriginalPath = false
+        for (name, value) in client {
+            if HeaderRules.isHopByHop(name) {
+                HeaderRules.noteHopByHop(name, value, named: &named, keepTrailersTE: &keepTrailersTE)
+                continue
+            }
+            switch name.utf8.count {
+            case 4 where FieldName.equalsLowercase(name, "host"):
+                if placedHost { continue }
+                placedHost = true
+                fields.append((name, authority))
+                continue
+            case 6 where FieldName.equalsLowercase(name, "expect"):
+                continue
+            case 12 where FieldName.equalsLowercase(name, "x-request-id"):
+                sawRequestID = true
+            case 15 where forwardedFor != nil && FieldName.equalsLowercase(name, "x-forwarded-for"):
+                continue
+            case 17 where FieldName.equalsLowercase(name, "x-forwarded-proto"):
+                sawProto = true
+            case 21 where FieldName.equalsLowercase(name, "x-envoy-original-path"):
+                sawOriginalPath = true
+            case 30 where expectedTimeoutMilliseconds != nil && FieldName.equalsLowercase(name, "x-envoy-expected-rq-timeout-ms"):
+                continue
+            default:
+                if HeaderRules.isEnvoyControlHeader(name) { continue }
+            }
+            fields.append((name, value))
+        }
+        if !named.isEmpty { fields.removeAll { named.contains($0.0.lowercased()) } }
+        if keepTrailersTE { fields.append(("te", "trailers")) }
+        if let originalPath, !sawOriginalPath { fields.append(("x-envoy-original-path", originalPath)) }
+        if !placedHost { fields.append(("host", authority)) }
+        if let forwardedFor { fields.append(("x-forwarded-for", forwardedFor)) }
+        if !sawProto { fields.append(("x-forwarded-proto", "http")) }
+        if !sawRequestID { fields.append(("x-request-id", requestID)) }
+        if let expectedTimeoutMilliseconds { fields.append(("x-envoy-expected-rq-timeout-ms", String(expectedTimeoutMilliseconds))) }
+        return HTTPHeaders(fields)
+    }
+}

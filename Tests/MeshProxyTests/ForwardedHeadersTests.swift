@@ -1,0 +1,59 @@
+import NIOHTTP1
+import Testing
+
+@testable import MeshProxy
+
+@Suite struct ForwardedHeadersTests {
+    @Test func requestLosesHopByHopExpectAndControlHeadersAndGainsForwardingOnes() {
+        let client: HTTPHeaders = [
+            "Host": "reviews", "Connection": "keep-alive, X-Hop", "X-Hop": "1", "Keep-Alive": "timeout=5",
+            "Transfer-Encoding": "chunked", "TE": "trailers", "Expect": "100-continue",
+            "X-Envoy-Max-Retries": "3", "x-envoy-retry-on": "5xx", "x-envoy-custom": "kept",
+            "X-Forwarded-For": "10.0.0.1", "User-Agent": "curl/8", "x-user-group": "beta",
+        ]
+        let headers = ForwardedHeaders.request(
+            client, authority: "reviews.default.svc.cluster.local", rewrittenFrom: "/old", forwardedFor: "10.0.0.1, 127.0.0.1",
+            requestID: "id-1", expectedTimeoutMilliseconds: 1500)
+        #expect(headers.map(\.name) == [
+            "Host", "x-envoy-custom", "User-Agent", "x-user-group", "te", "x-envoy-original-path", "x-forwarded-for",
+            "x-forwarded-proto", "x-request-id", "x-envoy-expected-rq-timeout-ms",
+        ])
+        #expect(headers["host"] == ["reviews.default.svc.cluster.local"])
+        #expect(headers["te"] == ["trailers"])
+        #expect(headers["x-envoy-original-path"] == ["/old"])
+        #expect(headers["x-forwarded-for"] == ["10.0.0.1, 127.0.0.1"])
+        #expect(headers["x-envoy-expected-rq-timeout-ms"] == ["1500"])
+    }
+
+    @Test func requestKeepsTheClientsRequestIDAndProtoAndAddsHostWhenMissing() {
+        let client: HTTPHeaders = ["x-request-id": "abc", "X-Forwarded-Proto": "https", "x-envoy-original-path": "/first"]
+        let headers = ForwardedHeaders.request(
+            client, authority: "ratings", rewrittenFrom: "/again", forwardedFor: nil, requestID: "unused",
+            expectedTimeoutMilliseconds: nil)
+        #expect(headers["x-request-id"] == ["abc"])
+        #expect(headers["x-forwarded-proto"] == ["https"])
+        #expect(headers["x-envoy-original-path"] == ["/first"])
+        #expect(headers["host"] == ["ratings"])
+        #expect(!headers.contains(name: "x-forwarded-for"))
+    }
+
+    @Test func responseIsReframedAndStampedByTheProxy() {
+        let upstream: HTTPHeaders = [
+            "Content-Length": "12", "Connection": "close, X-Internal", "X-Internal": "secret", "Server": "gunicorn",
+            "Transfer-Encoding": "chunked", "x-envoy-upstream-service-time": "99", "X-Meshsim-Version": "v2",
+        ]
+        let (headers, length) = ForwardedHeaders.response(upstream, serviceTime: 7, date: "Fri, 27 Nov 2026 12:00:00 GMT")
+        #expect(length == "12")
+        #expect(headers.map(\.name) == ["Content-Length", "X-Meshsim-Version", "server", "date", "x-envoy-upstream-service-time"])
+        #expect(headers["server"] == ["meshsim"])
+        #expect(headers["x-envoy-upstream-service-time"] == ["7"])
+    }
+
+    @Test func responseKeepsTheUpstreamsDateAndServiceTimeWhenThereIsNoMeasure() {
+        let upstream: HTTPHeaders = ["date": "Thu, 26 Nov 2026 00:00:00 GMT", "x-envoy-upstream-service-time": "3"]
+        let (headers, length) = ForwardedHeaders.response(upstream, serviceTime: nil, date: "unused")
+        #expect(length == nil)
+        #expect(headers["date"] == ["Thu, 26 Nov 2026 00:00:00 GMT"])
+        #expect(headers["x-envoy-upstream-service-time"] == ["3"])
+    }
+}
