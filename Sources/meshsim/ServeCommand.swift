@@ -90,6 +90,7 @@ struct Serve: AsyncParsableCommand {
         proxyConfiguration.split = split == .exact ? .exact : .random(seed: seed)
         proxyConfiguration.debugHeaders = !noDebugHeaders
         if let accessLog { proxyConfiguration.accessLog = accessLog == "-" ? .standardOutput : .file(accessLog) }
+        proxyConfiguration.eventLog = { printError("meshsim serve: \($0)") }
 
         let signals = TerminationSignal()
         let mesh: LocalMesh

@@ -46,6 +46,10 @@ import Testing
         #expect(analyzeConfigs(["rate-limited-canary"]).isEmpty)
     }
 
+    @Test func outlierDetectionIsClean() {
+        #expect(analyzeConfigs(["outlier-detection"]).isEmpty)
+    }
+
     @Test func grpcCanaryIsClean() {
         #expect(analyzeConfigs(["grpc-canary"]).isEmpty)
     }

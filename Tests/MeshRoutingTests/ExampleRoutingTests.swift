@@ -82,6 +82,16 @@ import Testing
         #expect(f.retries.retryOn.contains("5xx"))
     }
 
+    @Test func outlierDetectionExampleGivesTheWholeServiceClusterItsSettings() throws {
+        let snapshot = try snapshot(configs: "outlier-detection")
+        let cluster = try #require(snapshot.cluster(named: "outbound|9080||ratings.default.svc.cluster.local"))
+        // Both versions' pods sit behind the one cluster the default route sends to.
+        #expect(cluster.endpoints.map(\.workload.name).sorted() == ["ratings-v1-0", "ratings-v1-1", "ratings-v1-2", "ratings-v2-0"])
+        #expect(cluster.outlierDetection?.consecutive5xxErrors == 3)
+        #expect(cluster.outlierDetection?.maxEjectionPercent == 50)
+        #expect(cluster.outlierDetection?.baseEjectionTime?.seconds == 30)
+    }
+
     @Test func grpcCanarySendsBetaToV2AndSplitsGreeterCallsNinetyTen() throws {
         let snapshot = try snapshot(configs: "grpc-canary")
         let greeter = "greeter.default.svc.cluster.local"

@@ -45,6 +45,23 @@ import Testing
         #expect(serve.text.contains("meshsim serve stopped on signal 15: 2 requests"))
     }
 
+    @Test func logsTheOutlierEjectionOfConfigsOutlierDetection() async throws {
+        let serve = try RunningServe(["-f", "configs/outlier-detection", "--listen", "127.0.0.1:0", "--workers", "1", "--admin", "off"])
+        defer { _ = serve.stop() }
+        let port = try #require(await serve.listeningPort(), "no listening line in: \(serve.text)")
+        var codes: [String] = []
+        // One curl, one kept-alive connection, 40 requests a batch, until v2's pod is ejected.
+        for _ in 0..<5 where !serve.text.contains("outlier detection: ejected") {
+            let urls = Array(repeating: ["-o", "/dev/null", "http://127.0.0.1:\(port)/"], count: 40).flatMap { $0 }
+            let output = try await Self.curl(["-H", "Host: ratings", "-w", "%{http_code}\n"] + urls)
+            codes += output.split(separator: "\n").map(String.init)
+        }
+        #expect(await serve.wait { serve.text.contains("meshsim serve: info: outlier detection: ejected ratings-v2-0 (") })
+        #expect(serve.text.contains("from outbound|9080||ratings.default.svc.cluster.local on worker 0: consecutive_5xx; ejection 1, for 30000ms"))
+        // Istio's default retries answer every request from a v1 pod.
+        #expect(!codes.isEmpty && codes.allSatisfy { $0 == "200" }, "\(codes)")
+    }
+
     @Test func noDebugHeadersLeavesThemOut() async throws {
         let serve = try RunningServe(["-f", "configs/reviews", "--listen", "127.0.0.1:0", "--workers", "1", "--no-debug-headers"])
         defer { _ = serve.stop() }

@@ -56,9 +56,16 @@ struct ClustersReport {
                 let address = endpoint.address.map { "\($0.host):\($0.port)" }
                 let pooled = address.flatMap { clusterStats?.endpoints[$0] }
                 let count = counts[cluster.name]?[endpoint.workload.name] ?? (0, 0, 0, 0)
+                let health: String
+                if address == nil {
+                    health = "unresolved"
+                } else {
+                    // Envoy's flag while outlier detection keeps the host out (on any worker here).
+                    health = (pooled?.outlierEjectedWorkers ?? 0) > 0 ? "/failed_outlier_check" : "healthy"
+                }
                 return EndpointRow(
                     address: address ?? "unresolved", hostname: endpoint.workload.name, labels: endpoint.workload.labels,
-                    health: address == nil ? "unresolved" : "healthy", weight: endpoint.weight,
+                    health: health, weight: endpoint.weight,
                     activeRequests: pooled?.activeRequests ?? 0, activeConnections: pooled?.activeConnections ?? 0,
                     connectFailures: pooled?.connectFailures ?? 0, requestsTotal: count.total, requestsSuccess: count.success,
                     requestsError: count.error, requestsTimeout: count.timeout)

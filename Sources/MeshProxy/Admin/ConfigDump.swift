@@ -1,6 +1,7 @@
 import Foundation
 import MeshConfig
 import MeshRouting
+import NIOCore
 
 /// `GET /config_dump`: the running revision as JSON (like Envoy's config dump, in meshsim's
 /// terms): where it came from, its source files, the virtual hosts with their routes, the
@@ -59,6 +60,8 @@ struct ConfigDump {
         var destinationRule: String?
         var subsetLabels: [String: String]
         var endpoints: [EndpointEntry]
+        /// Envoy's `outlier_detection` and panic threshold as Istio sets them; absent without one.
+        var outlierDetection: OutlierDetectionEntry?
     }
 
     struct EndpointEntry: Encodable {
@@ -112,7 +115,8 @@ struct ConfigDump {
                 EndpointEntry(
                     workload: endpoint.workload.name, namespace: endpoint.workload.namespace,
                     address: endpoint.address.map { "\($0.host):\($0.port)" }, labels: endpoint.workload.labels, weight: endpoint.weight)
-            })
+            },
+            outlierDetection: cluster.outlierDetection.map { OutlierDetectionEntry(OutlierPolicy($0)) })
     }
 
     // MARK: GET /config/revisions
@@ -139,5 +143,60 @@ struct ConfigDump {
                     revision: $0.number, appliedAt: $0.appliedAt, origin: $0.origin.description, current: $0.number == current,
                     sources: $0.sources.map(\.name), resources: $0.resources.count)
             }))
+    }
+}
+
+/// A cluster's outlier detection in Envoy's terms (`outlier_detection` field names, percentages
+/// 0 or 100 as Istio sets them, durations like `"0.300s"`), plus the panic threshold Istio
+/// derives from `minHealthPercent`.
+struct OutlierDetectionEntry: Encodable {
+    var consecutive5xx: UInt32
+    var enforcingConsecutive5xx: Int
+    var consecutiveGatewayFailure: UInt32
+    var enforcingConsecutiveGatewayFailure: Int
+    var splitExternalLocalOriginErrors: Bool
+    var consecutiveLocalOriginFailure: UInt32?
+    var interval: String
+    var baseEjectionTime: String
+    var maxEjectionTime: String
+    var maxEjectionPercent: UInt32
+    var healthyPanicThreshold: UInt32
+    var errorStatusCodes: [Int]?
+
+    enum CodingKeys: String, CodingKey {
+        case consecutive5xx = "consecutive_5xx"
+        case enforcingConsecutive5xx = "enforcing_consecutive_5xx"
+        case consecutiveGatewayFailure = "consecutive_gateway_failure"
+        case enforcingConsecutiveGatewayFailure = "enforcing_consecutive_gateway_failure"
+        case splitExternalLocalOriginErrors = "split_external_local_origin_errors"
+        case consecutiveLocalOriginFailure = "consecutive_local_origin_failure"
+        case interval, baseEjectionTime = "base_ejection_time", maxEjectionTime = "max_ejection_time"
+        case maxEjectionPercent = "max_ejection_percent"
+        case healthyPanicThreshold = "healthy_panic_threshold"
+        case errorStatusCodes = "error_status_codes"
+    }
+
+    init(_ policy: OutlierPolicy) {
+        consecutive5xx = policy.consecutive5xx
+        enforcingConsecutive5xx = policy.enforcesConsecutive5xx ? 100 : 0
+        consecutiveGatewayFailure = policy.consecutiveGatewayFailure
+        enforcingConsecutiveGatewayFailure = policy.enforcesConsecutiveGatewayFailure ? 100 : 0
+        splitExternalLocalOriginErrors = policy.splitExternalLocalOriginErrors
+        consecutiveLocalOriginFailure = policy.splitExternalLocalOriginErrors ? policy.consecutiveLocalOriginFailure : nil
+        interval = Self.duration(policy.interval)
+        baseEjectionTime = Self.duration(policy.baseEjectionTime)
+        maxEjectionTime = Self.duration(policy.maxEjectionTime)
+        maxEjectionPercent = policy.maxEjectionPercent
+        healthyPanicThreshold = policy.healthyPanicThreshold
+        errorStatusCodes = policy.errorStatusCodes.map { $0.sorted() }
+    }
+
+    /// Protobuf JSON's duration: seconds with the fraction only when there is one (`10s`, `0.300s`).
+    static func duration(_ amount: TimeAmount) -> String {
+        let milliseconds = amount.nanoseconds / 1_000_000
+        let seconds = milliseconds / 1000, fraction = milliseconds % 1000
+        guard fraction != 0 else { return "\(seconds)s" }
+        let padded = String(fraction)
+        return "\(seconds)." + String(repeating: "0", count: 3 - padded.count) + padded + "s"
     }
 }

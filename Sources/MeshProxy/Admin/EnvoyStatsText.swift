@@ -18,6 +18,13 @@ struct EnvoyStatsText {
             lines[prefix + "upstream_rq_pending_overflow"] = String(cluster.overflows)
             lines[prefix + "upstream_rq_retry"] = String(cluster.retries)
             lines[prefix + "retry_or_shadow_abandoned"] = String(cluster.shadowsAbandoned)
+            if let outlier = cluster.outlierDetection {
+                lines[prefix + "outlier_detection.ejections_active"] = String(cluster.outlierEjectionsActive)
+                for counter in outlier.envoyCounters {
+                    lines[prefix + "outlier_detection." + counter.name] = String(counter.value)
+                }
+                lines[prefix + "lb_healthy_panic"] = String(outlier.healthyPanic)
+            }
         }
         // Responses by code and class, per cluster and for the whole connection manager.
         var perCluster: [String: UInt64] = [:]

@@ -73,6 +73,32 @@ struct PrometheusExposition {
                 out += "\(metric.name){cluster_name=\"\(Self.escape(name))\"} \(metric.value(cluster))\n"
             }
         }
+        renderOutlierDetection(clusters.compactMap { name, cluster in cluster.outlierDetection.map { (name, cluster, $0) } }, into: &out)
+    }
+
+    /// Envoy's `cluster.<name>.outlier_detection.*` and `lb_healthy_panic`, as Istio's Prometheus
+    /// endpoint names them, for the clusters that have outlier detection.
+    private func renderOutlierDetection(
+        _ clusters: [(name: String, cluster: StatsSnapshot.ClusterStats, outlier: StatsSnapshot.OutlierDetectionStats)], into out: inout String
+    ) {
+        guard let first = clusters.first else { return }
+        func label(_ name: String) -> String { "cluster_name=\"\(Self.escape(name))\"" }
+        Self.family("envoy_cluster_outlier_detection_ejections_active", type: "gauge", help: "Endpoints ejected by outlier detection now.", into: &out)
+        for entry in clusters {
+            out += "envoy_cluster_outlier_detection_ejections_active{\(label(entry.name))} \(entry.cluster.outlierEjectionsActive)\n"
+        }
+        for (index, counter) in first.outlier.envoyCounters.enumerated() {
+            let metric = "envoy_cluster_outlier_detection_" + counter.name
+            Self.family(metric, type: "counter", help: "Outlier detection: \(counter.name.replacingOccurrences(of: "_", with: " ")).", into: &out)
+            for entry in clusters {
+                let counters = entry.outlier.envoyCounters
+                out += "\(metric){\(label(entry.name))} \(index < counters.count ? counters[index].value : 0)\n"
+            }
+        }
+        Self.family("envoy_cluster_lb_healthy_panic", type: "counter", help: "Endpoint picks made in panic mode, over ejected endpoints too.", into: &out)
+        for entry in clusters {
+            out += "envoy_cluster_lb_healthy_panic{\(label(entry.name))} \(entry.outlier.healthyPanic)\n"
+        }
     }
 
     private func renderDownstream(into out: inout String) {

@@ -11,19 +11,32 @@ final class ClusterRuntime {
     private(set) var pools: [EndpointPool?] = []
     /// Indices of endpoints that have an address.
     private(set) var reachable: [Int] = []
+    /// What the balancer picks from: the reachable endpoints outlier detection has not ejected, or
+    /// all reachable ones while too few are healthy (Envoy's panic mode).
+    private(set) var candidates: [Int] = []
+    private(set) var inPanic = false
+    /// This loop's outlier detection for the cluster; nil when its DestinationRule sets none.
+    var outlier: OutlierDetector?
+    /// The detector's interval sweep: one scheduled task per cluster with outlier detection.
+    var outlierSweep: Scheduled<Void>?
+    let workerIndex: Int
+    let eventLog: (@Sendable (ProxyEvent) -> Void)?
     /// Parallel to `cluster.endpoints`: each endpoint's workload slot in the loop's stats, so
     /// that a request records where it went with one integer.
     private(set) var workloadSlots: [UInt32] = []
     private var poolsByAddress: [EndpointAddress: EndpointPool] = [:]
     private var roundRobinNext = 0
     private var ring: HashRing?
-    private let eventLoop: EventLoop
+    let eventLoop: EventLoop
     private let registry: CircuitBreakerRegistry
     private let defaultConnectTimeout: TimeAmount
     private let stats: WorkerStats
 
-    init(cluster: Cluster, stats: WorkerStats, eventLoop: EventLoop, registry: CircuitBreakerRegistry, defaultConnectTimeout: TimeAmount) {
+    init(cluster: Cluster, stats: WorkerStats, eventLoop: EventLoop, registry: CircuitBreakerRegistry, defaultConnectTimeout: TimeAmount,
+         workerIndex: Int = 0, eventLog: (@Sendable (ProxyEvent) -> Void)? = nil) {
         self.cluster = cluster
+        self.workerIndex = workerIndex
+        self.eventLog = eventLog
         self.stats = stats
         self.counters = stats.counters(forCluster: cluster.name)
         self.eventLoop = eventLoop
@@ -65,33 +78,48 @@ final class ClusterRuntime {
         for (address, pool) in poolsByAddress where kept[address] !== pool { pool.retire() }
         poolsByAddress = kept
         reachable = pools.indices.filter { pools[$0] != nil }
-        ring = nil
-        if roundRobinNext >= reachable.count { roundRobinNext = 0 }
+        updateOutlierDetection()
     }
 
     func retire() {
         for pool in poolsByAddress.values { pool.retire() }
+        stopOutlierDetection()
     }
 
-    /// Picks an endpoint index per the cluster's load balancer; nil when none is reachable.
-    /// `avoiding` holds endpoints already tried by this request (Istio's previous-hosts retry
-    /// predicate), honoured while another endpoint is left.
+    /// Recomputes `candidates` after the endpoints or their ejections changed.
+    func refreshCandidates() {
+        if let outlier, outlier.ejectedCount > 0 {
+            let healthy = reachable.filter { !outlier.isEjected($0) }
+            inPanic = OutlierPolicy.isInPanic(healthy: healthy.count, total: reachable.count, threshold: outlier.policy.healthyPanicThreshold)
+            candidates = inPanic ? reachable : healthy
+        } else {
+            inPanic = false
+            candidates = reachable
+        }
+        ring = nil
+        if roundRobinNext >= candidates.count { roundRobinNext = 0 }
+    }
+
+    /// Picks an endpoint index per the cluster's load balancer; nil when none is reachable or
+    /// outlier detection ejected them all. `avoiding` holds endpoints already tried by this
+    /// request (Istio's previous-hosts retry predicate), honoured while another endpoint is left.
     func pickEndpoint(hashKey: UInt64?, random: inout FastRandom, avoiding tried: [Int]) -> Int? {
-        guard !reachable.isEmpty else { return nil }
-        if reachable.count == 1 { return reachable[0] }
+        guard !candidates.isEmpty else { return nil }
+        if inPanic { outlier?.stats.healthyPanic += 1 }
+        if candidates.count == 1 { return candidates[0] }
         switch cluster.loadBalancer {
         case .consistentHash:
             // Consistent hashing keeps a key on its endpoint, retries included (Istio drops
             // the previous-hosts predicate for it).
             if ring == nil { ring = buildRing() }
             if let hashKey, let index = ring?.endpoint(for: hashKey) { return index }
-            return reachable[random.below(reachable.count)]
+            return candidates[random.below(candidates.count)]
         default:
             // Up to five tries to find an endpoint this request has not used yet (Istio's
             // HostSelectionRetryMaxAttempts), then take what the balancer gives.
             var choice = pickOnce(random: &random)
             var attempts = 1
-            while tried.contains(choice) && attempts < 5 && tried.count < reachable.count {
+            while tried.contains(choice) && attempts < 5 && tried.count < candidates.count {
                 choice = pickOnce(random: &random)
                 attempts += 1
             }
@@ -102,36 +130,36 @@ final class ClusterRuntime {
     private func pickOnce(random: inout FastRandom) -> Int {
         switch cluster.loadBalancer {
         case .roundRobin:
-            let index = reachable[roundRobinNext % reachable.count]
-            roundRobinNext = (roundRobinNext + 1) % reachable.count
+            let index = candidates[roundRobinNext % candidates.count]
+            roundRobinNext = (roundRobinNext + 1) % candidates.count
             return index
         case .random, .passthrough:
             return weightedRandom(random: &random)
         case .leastRequest:
             // Envoy's default: power of two choices over active requests; the first pick wins ties.
-            let first = reachable[random.below(reachable.count)]
-            let second = reachable[random.below(reachable.count)]
+            let first = candidates[random.below(candidates.count)]
+            let second = candidates[random.below(candidates.count)]
             let a = pools[first]?.activeRequests ?? 0
             let b = pools[second]?.activeRequests ?? 0
             return b < a ? second : first
         case .consistentHash:
-            return reachable[random.below(reachable.count)]
+            return candidates[random.below(candidates.count)]
         }
     }
 
     private func weightedRandom(random: inout FastRandom) -> Int {
-        let total = reachable.reduce(0) { $0 + Int(max(cluster.endpoints[$1].weight, 1)) }
+        let total = candidates.reduce(0) { $0 + Int(max(cluster.endpoints[$1].weight, 1)) }
         var draw = random.below(total)
-        for index in reachable {
+        for index in candidates {
             let weight = Int(max(cluster.endpoints[index].weight, 1))
             if draw < weight { return index }
             draw -= weight
         }
-        return reachable[reachable.count - 1]
+        return candidates[candidates.count - 1]
     }
 
     private func buildRing() -> HashRing {
-        let members = reachable.compactMap { index -> (index: Int, key: String, weight: UInt32)? in
+        let members = candidates.compactMap { index -> (index: Int, key: String, weight: UInt32)? in
             guard let address = cluster.endpoints[index].address else { return nil }
             return (index, "\(address.host):\(address.port)", cluster.endpoints[index].weight)
         }
@@ -149,7 +177,9 @@ final class ClusterRuntime {
             endpoint.activeRequests = pool.activeRequests
             endpoint.activeConnections = pool.openConnections
             endpoint.connectFailures = pool.connectFailures
+            endpoint.outlierEjectedWorkers = outlier?.isEjected(address: address) == true ? 1 : 0
             stats.endpoints["\(address.host):\(address.port)"] = endpoint
         }
+        if let outlier { stats.outlierDetection = outlier.stats }
     }
 }

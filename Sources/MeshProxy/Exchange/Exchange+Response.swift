@@ -8,6 +8,7 @@ import NIOHTTP1
 extension Exchange: UpstreamConnectionDelegate {
     func upstreamResponseHead(_ upstreamHead: HTTPResponseHead) {
         guard !finished else { return }
+        reportOutlierResponse(upstreamHead)
         let status = Int(upstreamHead.status.code)
         upstreamServiceTime = Int((NIODeadline.now() - attemptStart).nanoseconds / 1_000_000)
         if canRetry(.status(status)) {
@@ -139,6 +140,7 @@ extension Exchange: UpstreamConnectionDelegate {
         guard !finished, let failed = upstream else { return }
         upstream = nil
         let stale = failed.wasReused && !failed.receivedResponse
+        if !stale { reportOutlier(.connectFailed) }
         endAttempt()
         if !responseStarted {
             switch reason {

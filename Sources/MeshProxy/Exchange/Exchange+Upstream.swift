@@ -77,6 +77,7 @@ extension Exchange: PoolWaiter {
     func poolDidFail(_ error: Error) {
         waitingPool = nil
         guard !finished else { return }
+        reportOutlier(.connectFailed)
         endAttempt()
         lastResetReason = "remote connection failure, transport failure reason: \(Self.describeConnectError(error))"
         if canRetry(.connectFailure) {
@@ -107,6 +108,7 @@ extension Exchange: PoolWaiter {
 
     /// Sends the request head (and whatever body is already here) on a pooled connection.
     func attach(_ connection: any UpstreamTransport) {
+        reportOutlier(.connected)
         upstream = connection
         connection.delegate = self
         connection.beginRequest()
@@ -157,6 +159,7 @@ extension Exchange: PoolWaiter {
         perTryTimer = worker.eventLoop.assumeIsolated().scheduleTask(in: perTry) { [self] in
             perTryTimer = nil
             guard !finished, !responseStarted else { return }
+            reportOutlierTimeout()
             abandonUpstream()
             endAttempt()
             if canRetry(.perTryTimeout) {
@@ -170,6 +173,7 @@ extension Exchange: PoolWaiter {
     /// The route timeout (504 UT), or the last per-try timeout.
     private func timedOut() {
         guard !finished else { return }
+        reportOutlierTimeout()
         flags.insert(.upstreamRequestTimeout)
         abandonUpstream()
         waitTimer?.cancel()

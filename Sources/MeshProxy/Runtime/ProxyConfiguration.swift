@@ -33,6 +33,9 @@ public struct ProxyConfiguration: Sendable {
     public var limits = Limits()
     /// The HTTP/2 codec's limits for downstream connections (prior knowledge and `Upgrade: h2c`).
     public var http2 = HTTP2Configuration.default
+    /// Receives the data plane's own decisions (outlier ejections and returns), one call each,
+    /// on the deciding event loop. nil: not reported.
+    public var eventLog: (@Sendable (ProxyEvent) -> Void)? = nil
 
     public init(
         host: String = "127.0.0.1", port: Int = 15001, workers: Int = System.coreCount,

@@ -83,7 +83,8 @@ final class Worker {
     private func makeState(for cluster: Cluster) -> ClusterRuntime {
         ClusterRuntime(
             cluster: cluster, stats: stats, eventLoop: eventLoop,
-            registry: shared.circuitBreakers, defaultConnectTimeout: configuration.limits.upstreamConnectTimeout)
+            registry: shared.circuitBreakers, defaultConnectTimeout: configuration.limits.upstreamConnectTimeout,
+            workerIndex: index, eventLog: configuration.eventLog)
     }
 
     // MARK: downstream connections

@@ -122,12 +122,15 @@ public struct StatsSnapshot: Sendable, Hashable {
         public var activeRequests = 0
         public var activeConnections = 0
         public var connectFailures: UInt64 = 0
+        /// Event loops on which outlier detection has ejected the endpoint now.
+        public var outlierEjectedWorkers = 0
         public init() {}
 
         mutating func add(_ o: EndpointStats) {
             activeRequests += o.activeRequests
             activeConnections += o.activeConnections
             connectFailures += o.connectFailures
+            outlierEjectedWorkers += o.outlierEjectedWorkers
         }
     }
 
@@ -149,6 +152,8 @@ public struct StatsSnapshot: Sendable, Hashable {
         /// Shadows (`mirror`) of this cluster's requests given up because the request body
         /// outgrew the buffer limit.
         public var shadowsAbandoned: UInt64 = 0
+        /// nil when the cluster has no outlier detection.
+        public var outlierDetection: OutlierDetectionStats?
         public init() {}
 
         mutating func add(_ o: ClusterStats) {
@@ -163,6 +168,10 @@ public struct StatsSnapshot: Sendable, Hashable {
             overflows += o.overflows
             retries += o.retries
             shadowsAbandoned += o.shadowsAbandoned
+            if let other = o.outlierDetection {
+                outlierDetection = outlierDetection ?? OutlierDetectionStats()
+                outlierDetection?.add(other)
+            }
         }
     }
 

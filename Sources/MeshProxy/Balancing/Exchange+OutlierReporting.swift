@@ -1,0 +1,26 @@
+import NIOHTTP1
+
+/// Where an exchange tells its cluster's outlier detection how an attempt went: the points at
+/// which Envoy's router reports to the host's outlier monitor (pool ready, response headers,
+/// reset or connect failure, per-try and route timeout). Nothing happens for a cluster without
+/// outlier detection.
+extension Exchange {
+    func reportOutlier(_ outcome: OutlierDetector.Outcome) {
+        guard let clusterRuntime, clusterRuntime.outlier != nil, let upstreamPool else { return }
+        clusterRuntime.recordOutlier(outcome, pool: upstreamPool, hint: currentEndpoint)
+    }
+
+    /// A response head: its status, or for gRPC the `grpc-status` of a trailers-only answer.
+    func reportOutlierResponse(_ head: HTTPResponseHead) {
+        guard clusterRuntime?.outlier != nil else { return }
+        let grpcStatus = requestProtocol == .grpc ? head.headers.first(name: "grpc-status").flatMap { Int($0) } : nil
+        reportOutlier(.response(status: Int(head.status.code), grpcStatus: grpcStatus))
+    }
+
+    /// A per-try or route timeout: counts only for an attempt that had a connection and was still
+    /// waiting for the response head (Envoy reports nothing for one still waiting on the pool).
+    func reportOutlierTimeout() {
+        guard upstream != nil, !responseStarted else { return }
+        reportOutlier(.timedOut)
+    }
+}
