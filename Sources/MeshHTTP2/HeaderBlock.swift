@@ -42,21 +42,23 @@ final class HeaderBlock {
     }
 
     /// Appends the fields HTTP/2 carries: names lower-cased, connection-specific fields dropped.
+    /// Each name is copied first and then inspected and lower-cased in place, on the bytes.
     func append(_ headers: HTTPHeaders) {
         for (name, value) in headers {
-            let isLowercase = !FieldName.hasUppercase(name)
-            if name.utf8.first == UInt8(ascii: ":") { continue }
-            if Self.isConnectionSpecific(isLowercase ? name : name.lowercased(), value: value) { continue }
             let nameOffset = self.byteCount
             self.copy(name)
-            if !isLowercase {
-                for index in nameOffset..<self.byteCount where self.bytes[index] &- UInt8(ascii: "A") < 26 {
-                    self.bytes[index] |= 0x20
-                }
+            let nameLength = self.byteCount - nameOffset
+            let nameBytes = UnsafeMutableBufferPointer(start: self.bytes + nameOffset, count: nameLength)
+            for index in nameBytes.indices where nameBytes[index] &- UInt8(ascii: "A") < 26 { nameBytes[index] |= 0x20 }
+            if nameLength == 0 || nameBytes[0] == UInt8(ascii: ":")
+                || Self.isConnectionSpecific(UnsafeBufferPointer(nameBytes), value: value)
+            {
+                self.byteCount = nameOffset
+                continue
             }
             let valueOffset = self.byteCount
             self.copy(value)
-            self.addSpan(nameOffset, valueOffset - nameOffset, valueOffset, self.byteCount - valueOffset)
+            self.addSpan(nameOffset, nameLength, valueOffset, self.byteCount - valueOffset)
         }
     }
 
@@ -82,18 +84,20 @@ final class HeaderBlock {
     /// Connection-specific fields that RFC 9113 §8.2.2 forbids in HTTP/2; a proxy forwarding an
     /// HTTP/1.1 head gets them dropped here rather than the peer resetting the stream.
     static func isConnectionSpecific(_ lowercasedName: String, value: String) -> Bool {
-        // By length first, then the bytes: no String comparison for the usual header.
-        switch lowercasedName.utf8.count {
-        case 2:
-            return FieldName.equalsLowercase(lowercasedName, "te") && !FieldName.equalsLowercase(value, "trailers")
-        case 4: return FieldName.equalsLowercase(lowercasedName, "host")
-        case 7: return FieldName.equalsLowercase(lowercasedName, "upgrade")
-        case 10:
-            return FieldName.equalsLowercase(lowercasedName, "connection")
-                || FieldName.equalsLowercase(lowercasedName, "keep-alive")
-        case 14: return FieldName.equalsLowercase(lowercasedName, "http2-settings")
-        case 16: return FieldName.equalsLowercase(lowercasedName, "proxy-connection")
-        case 17: return FieldName.equalsLowercase(lowercasedName, "transfer-encoding")
+        var name = lowercasedName
+        return name.withUTF8 { isConnectionSpecific($0, value: value) }
+    }
+
+    /// The same test on a lower-case name's bytes: by length first, then the bytes.
+    static func isConnectionSpecific(_ name: UnsafeBufferPointer<UInt8>, value: String) -> Bool {
+        switch name.count {
+        case 2: return FieldName.equalsLowercase(name, "te") && !FieldName.equalsLowercase(value, "trailers")
+        case 4: return FieldName.equalsLowercase(name, "host")
+        case 7: return FieldName.equalsLowercase(name, "upgrade")
+        case 10: return FieldName.equalsLowercase(name, "connection") || FieldName.equalsLowercase(name, "keep-alive")
+        case 14: return FieldName.equalsLowercase(name, "http2-settings")
+        case 16: return FieldName.equalsLowercase(name, "proxy-connection")
+        case 17: return FieldName.equalsLowercase(name, "transfer-encoding")
         default: return false
         }
     }
