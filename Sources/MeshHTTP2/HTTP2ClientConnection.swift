@@ -266,7 +266,7 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
 extension HTTP2ClientConnection: NGHTTP2SessionEvents {
     func sessionReceivedHead(_ stream: HTTP2StreamState, endStream: Bool) {
         stream.clientDelegate?.responseHead(
-            stream.responseHead,
+            stream.takeResponseHead(),
             endStream: endStream,
             stream: HTTP2StreamID(stream.id),
             connection: self

@@ -290,14 +290,14 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
         stream.receivedHead = true
         stream.remoteEnded = true
         core.streams[1] = stream
-        self.delegate.requestHead(stream.requestHead, endStream: true, stream: HTTP2StreamID(1), connection: self)
+        self.delegate.requestHead(stream.takeRequestHead(), endStream: true, stream: HTTP2StreamID(1), connection: self)
     }
 }
 
 extension HTTP2ServerConnection: NGHTTP2SessionEvents {
     func sessionReceivedHead(_ stream: HTTP2StreamState, endStream: Bool) {
         self.delegate.requestHead(
-            stream.requestHead,
+            stream.takeRequestHead(),
             endStream: endStream,
             stream: HTTP2StreamID(stream.id),
             connection: self

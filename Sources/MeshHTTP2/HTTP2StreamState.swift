@@ -70,13 +70,17 @@ final class HTTP2StreamState {
         self.headerBlockTooLarge = false
     }
 
-    var requestHead: HTTP2RequestHead {
-        HTTP2RequestHead(
+    /// The decoded request head; the fields move into it (the state keeps none), so the
+    /// receiver owns them uniquely and can add to them without a copy.
+    func takeRequestHead() -> HTTP2RequestHead {
+        let fields = self.fields
+        self.fields = []
+        return HTTP2RequestHead(
             method: self.method,
             scheme: self.scheme,
             authority: self.authority,
             path: self.path,
-            headers: self.headers
+            headers: HTTPHeaders(fields)
         )
     }
 
@@ -85,7 +89,10 @@ final class HTTP2StreamState {
         set { self.fields = newValue.map { ($0.name, $0.value) } }
     }
 
-    var responseHead: HTTP2ResponseHead {
-        HTTP2ResponseHead(status: self.status, headers: self.headers)
+    /// The decoded response head, its fields moved out as in `takeRequestHead()`.
+    func takeResponseHead() -> HTTP2ResponseHead {
+        let fields = self.fields
+        self.fields = []
+        return HTTP2ResponseHead(status: self.status, headers: HTTPHeaders(fields))
     }
 }

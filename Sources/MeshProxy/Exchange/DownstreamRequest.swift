@@ -2,9 +2,10 @@ import MeshRouting
 import NIOHTTP1
 
 /// A decoded request as routing sees it: `RequestAttributes` over NIO's head, without copying
-/// headers. Absolute-form targets (`GET http://reviews/ HTTP/1.1`, what `curl -x` sends) give
+/// headers. A class: routing takes it through unspecialized generic code, where each copy of a
+/// struct retained every string in it. Absolute-form targets (`GET http://reviews/ HTTP/1.1`, what `curl -x` sends) give
 /// the authority and path; otherwise the Host header does.
-struct DownstreamRequest: RequestAttributes {
+final class DownstreamRequest: RequestAttributes {
     let head: HTTPRequestHead
     let authority: String
     let path: String
