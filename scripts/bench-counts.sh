@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Per-request work of the proxy, counted rather than timed: malloc calls, swift_retain and
+# swift_release calls, and system calls of the `meshsim serve` process while a client drives a
+# known number of requests through it to a simulated pod. Counts do not move with the machine's
+# load the way req/s and CPU time do, so they compare two builds (or two commits) reliably.
+# Needs root (uprobes via `perf probe`). The CPU time beside them comes from a run without
+# probes and is as noisy as ever on a shared machine.
+#
+#   scripts/bench-counts.sh [h1|h2] [MESHSIM_BINARY]
+#     h1: wrk -t1 -c50 for 3 s over HTTP/1.1 to an HTTP/1.1 pod
+#     h2: h2load -n 30000 -c 10 -m 10 over h2c to an h2c pod
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-h2}
+meshsim=${2:-}
+if [ -z "$meshsim" ]; then
+  swift build -c release --product meshsim >&2
+  meshsim=$(swift build -c release --show-bin-path)/meshsim
+fi
+command -v perf >/dev/null || { echo "bench-counts: needs perf (apt-get install linux-perf)" >&2; exit 1; }
+swift_core=$(find "$(dirname "$(dirname "$(command -v swift)")")" -name libswiftCore.so -path '*linux*' | head -1)
+libc=$(ldconfig -p | awk '/libc.so.6 .*x86-64/ {print $NF; exit}')
+perf probe -q -x "$libc" malloc 2>/dev/null || true
+perf probe -q -x "$swift_core" swift_retain 2>/dev/null || true
+perf probe -q -x "$swift_core" swift_release 2>/dev/null || true
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+wait_port() {
+  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
+  echo "nothing listening on 127.0.0.1:$1" >&2; return 1
+}
+
+pod=$(free_port); proxy=$(free_port)
+if [ "$mode" = h2 ]; then pod_flags=(--h2c); protocol=HTTP2; port_name=http2; else pod_flags=(); protocol=HTTP; port_name=http; fi
+"$meshsim" backend --listen "127.0.0.1:$pod" --name bench --threads 1 "${pod_flags[@]}" >"$work/pod.log" 2>&1 & pids+=($!)
+cat >"$work/mesh.yaml" <<YAML
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: bench, namespace: default}
+spec:
+  hosts: [bench.example]
+  ports: [{number: $pod, name: $port_name, protocol: $protocol}]
+  resolution: STATIC
+  endpoints: [{address: 127.0.0.1}]
+YAML
+"$meshsim" serve -f "$work/mesh.yaml" --listen "127.0.0.1:$proxy" --admin 127.0.0.1:0 --workers 1 --no-debug-headers \
+  >"$work/mesh.log" 2>&1 & mesh=$!; pids+=($mesh)
+wait_port "$pod"; wait_port "$proxy"
+
+drive() { # prints the number of requests answered
+  if [ "$mode" = h2 ]; then
+    h2load -n "$1" -c 10 -m 10 -H ":authority: bench.example:$pod" "http://127.0.0.1:$proxy/" | awk '/^requests:/ {print $8}'
+  else
+    wrk -t1 -c50 -d"$1"s -H "Host: bench.example:$pod" "http://127.0.0.1:$proxy/" | awk '/requests in/ {print $1}'
+  fi
+}
+if [ "$mode" = h2 ]; then amount=30000; warm=5000; else amount=3; warm=1; fi
+drive "$warm" >/dev/null
+ticks() { awk '{print $14 + $15}' "/proc/$mesh/stat"; }
+before=$(ticks)
+unprobed=$(drive "$amount")
+after=$(ticks)
+cpu=$(awk -v n="$unprobed" -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
+perf stat -x, -e probe_libc:malloc,probe_libswiftCore:swift_retain,probe_libswiftCore:swift_release,raw_syscalls:sys_enter \
+  -p "$mesh" -o "$work/counts" & counter=$!
+sleep 0.3
+requests=$(drive "$amount")
+kill -INT "$counter"; wait "$counter" 2>/dev/null || true
+echo "$mode: $meshsim"
+awk -F, -v n="$requests" -v cpu="$cpu" -v u="$unprobed" '
+  /malloc/ {m=$1} /swift_retain/ {r=$1} /swift_release/ {l=$1} /sys_enter/ {s=$1}
+  END {printf "per request: %.1f malloc, %.1f swift_retain, %.1f swift_release, %.2f syscalls (over %d requests); CPU %s us (a run of %d without probes)\n", m/n, r/n, l/n, s/n, n, cpu, u}' "$work/counts"
