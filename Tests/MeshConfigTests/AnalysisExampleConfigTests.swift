@@ -50,6 +50,10 @@ import Testing
         #expect(analyzeConfigs(["outlier-detection"]).isEmpty)
     }
 
+    @Test func darkLaunchIsClean() {
+        #expect(analyzeConfigs(["dark-launch"]).isEmpty)
+    }
+
     @Test func grpcCanaryIsClean() {
         #expect(analyzeConfigs(["grpc-canary"]).isEmpty)
     }

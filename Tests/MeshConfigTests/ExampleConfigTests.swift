@@ -9,7 +9,7 @@ let configsDirectory = URL(fileURLWithPath: #filePath)
     .appendingPathComponent("configs").path
 
 @Suite struct ExampleConfigTests {
-    @Test(arguments: ["reviews", "header-routing", "broken-labels", "rate-limited-canary", "grpc-canary", "outlier-detection", "rollout/05-canary-5.yaml"])
+    @Test(arguments: ["reviews", "header-routing", "broken-labels", "rate-limited-canary", "grpc-canary", "outlier-detection", "dark-launch", "rollout/05-canary-5.yaml"])
     func everyExampleDecodesWithoutErrors(example: String) {
         let result = ConfigLoader().load(paths: ["\(configsDirectory)/\(example)"])
         #expect(result.diagnostics.isEmpty, "\(result.diagnostics)")
@@ -31,6 +31,18 @@ let configsDirectory = URL(fileURLWithPath: #filePath)
         let service = registry.service(forHost: "greeter.default.svc.cluster.local")
         #expect(service?.ports.first?.protocol == .grpc)
         #expect(service?.workloads.map(\.name).sorted() == ["greeter-v1-0", "greeter-v1-1", "greeter-v2-0"])
+    }
+
+    @Test func darkLaunchHasTwoV1PodsAndOneV2PodThatFailsTenPercent() throws {
+        let result = ConfigLoader().load(paths: ["\(configsDirectory)/dark-launch"])
+        let registry = ServiceRegistry(result.resources)
+        let host = "httpbin.default.svc.cluster.local"
+        #expect(registry.workloads(forHost: host, selector: ["version": "v1"]).map(\.name) == ["httpbin-v1-0", "httpbin-v1-1"])
+        let v2Pods = registry.workloads(forHost: host, selector: ["version": "v2"])
+        #expect(v2Pods.map(\.name) == ["httpbin-v2-0"])
+        let v2 = try #require(v2Pods.first)
+        #expect(v2.annotations["meshsim.dev/error-rate"] == "10%")
+        #expect(registry.service(forHost: host)?.ports.map(\.number) == [8000])
     }
 
     @Test func brokenLabelsV2SubsetSelectsNothing() {

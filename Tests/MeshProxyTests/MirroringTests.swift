@@ -411,6 +411,57 @@ import Testing
         }
     }
 
+    // MARK: configs/dark-launch
+
+    /// The release engineer's rehearsal: every client answer comes from v1, while v2's error
+    /// rate and latency show in its own `reporter="destination"` series, for comparison with v1.
+    @Test func darkLaunchExampleAnswersFromV1AndReportsV2sShadowsAsItsOwn() async throws {
+        try await AdminHarness.with(files: [TestConfigs.path("dark-launch")]) { harness in
+            let count = 40
+            for i in 0..<count {
+                let response = try await harness.mesh.send(host: "httpbin", path: "/anything/\(i)")
+                #expect(response.status == 200)
+                #expect(response.headers.first(name: "x-meshsim-version") == "v1")
+                #expect(response.headers.first(name: "x-meshsim-destination") == "httpbin.default.svc.cluster.local|v1")
+            }
+            // Shadows finish after their client requests: wait for all of them to be answered.
+            let v2Cluster = "outbound|8000|v2|httpbin.default.svc.cluster.local"
+            let v2Pod = "default/httpbin-v2-0"
+            let settled = await TestMesh.waitUntil {
+                let stats = await harness.mesh.proxy.collectStats()
+                let mirrored = stats.mirroredRequests.filter { $0.key.cluster == v2Cluster }.values.reduce(0) { $0 + $1.count }
+                return mirrored == UInt64(count) && stats.clusters[v2Cluster]?.activeRequests == 0
+                    && harness.mesh.fleet.stats[v2Pod]?.requestsServed == count
+            }
+            #expect(settled)
+            let errors = try #require(harness.mesh.fleet.stats[v2Pod]).errorsInjected
+            // The mesh's seed is fixed (1), so v2's 10% draws repeat; Binomial(40, 0.1) has mean 4.
+            #expect((1...20).contains(errors), "v2 injected \(errors) errors")
+
+            let metrics = try await harness.metrics()
+            let shadows = [
+                "reporter": "destination", "destination_workload": "httpbin-v2", "destination_version": "v2",
+                "destination_service": "httpbin.default.svc.cluster.local", "destination_subset": "v2",
+            ]
+            func with(_ code: String) -> [String: String] { shadows.merging(["response_code": code]) { $1 } }
+            #expect(metrics.sum("istio_requests_total", shadows) == Double(count))
+            #expect(metrics.sum("istio_requests_total", with("503")) == Double(errors))
+            #expect(metrics.sum("istio_requests_total", with("200")) == Double(count - errors))
+            #expect(metrics.sum("istio_request_duration_milliseconds_count", shadows) == Double(count))
+            #expect(metrics.sum("istio_request_duration_milliseconds_count", with("503")) == Double(errors))
+            // The client's proxy reports v1 alone, all 200: the dark launch is invisible to clients.
+            #expect(metrics.sum("istio_requests_total", ["reporter": "source"]) == Double(count))
+            #expect(metrics.sum("istio_requests_total", ["reporter": "source", "destination_workload": "httpbin-v1", "response_code": "200"]) == Double(count))
+            #expect(metrics.sum("istio_requests_total", ["reporter": "destination", "destination_version": "v1"]) == 0)
+
+            // Envoy's /stats: the shadows are the v2 cluster's upstream requests, by status.
+            let text = try await harness.get("/stats").body
+            #expect(text.contains("cluster.\(v2Cluster).upstream_rq_200: \(count - errors)\n"))
+            #expect(text.contains("cluster.\(v2Cluster).upstream_rq_503: \(errors)\n"))
+            #expect(text.contains("http.meshsim.downstream_rq_2xx: \(count)\n"))
+        }
+    }
+
     @Test func theShadowAuthorityKeepsThePort() {
         #expect(ShadowAuthority.rewrite("reviews") == "reviews-shadow")
         #expect(ShadowAuthority.rewrite("reviews.default.svc.cluster.local:9080") == "reviews.default.svc.cluster.local-shadow:9080")

@@ -106,6 +106,27 @@ import Testing
         #expect(snapshot.explain(request("/other.Service/Call", authority: "greeter:50051")).status == 404)
     }
 
+    @Test func darkLaunchSendsEveryRequestToV1AndMirrorsAllOfItToV2() throws {
+        let snapshot = try snapshot(configs: "dark-launch")
+        let httpbin = "httpbin.default.svc.cluster.local"
+        let call = request("/anything", authority: "httpbin")
+        #expect(shares(snapshot, call) == ["v1": 100])
+        let explanation = snapshot.explain(call)
+        #expect(explanation.virtualService == "default/httpbin")
+        #expect(explanation.rule == .init(index: 0, name: "dark-launch"))
+        #expect(explanation.status == 200)
+        #expect(explanation.destinations.map(\.cluster) == [cluster("v1", port: 8000, host: httpbin)])
+        #expect(explanation.destinations.map(\.endpoints) == [["httpbin-v1-0", "httpbin-v1-1"]])
+        guard case .forward(let forward) = snapshot.decide(call) else {
+            Issue.record("not forwarded")
+            return
+        }
+        // The shadow copy: every request, to the v2 subset's one pod.
+        #expect(forward.mirrors.map(\.cluster.name) == [cluster("v2", port: 8000, host: httpbin)])
+        #expect(forward.mirrors.map(\.percentage) == [100])
+        #expect(forward.mirrors.first?.cluster.endpoints.map(\.workload.name) == ["httpbin-v2-0"])
+    }
+
     @Test func routingFilesAloneLeaveEndpointsUnchecked() throws {
         let snapshot = try snapshot(configs: "header-routing")
         let explanation = snapshot.explain(request(headers: [("x-user-group", "beta")]))

@@ -19,6 +19,20 @@ struct AdminHarness {
         let mesh = try await LocalMesh.start(resources: resources, proxy: configuration)
         let controller = ConfigController(
             mesh: mesh, resources: resources, sources: [ConfigSource(name: "test.yaml", content: yaml)], historyLimit: historyLimit)
+        return try await run(controller, body)
+    }
+
+    /// The mesh `meshsim serve -f FILES --admin` runs: files read, checked and started by the
+    /// same `ConfigController.start`.
+    static func with<T>(
+        files: [String], configuration: ProxyConfiguration = TestMesh.configuration(), _ body: (AdminHarness) async throws -> T
+    ) async throws -> T {
+        let controller = try await ConfigController.start(paths: files, proxy: configuration)
+        return try await run(controller, body)
+    }
+
+    private static func run<T>(_ controller: ConfigController, _ body: (AdminHarness) async throws -> T) async throws -> T {
+        let mesh = controller.mesh
         let admin: AdminServer
         do {
             admin = try await AdminServer.start(controller: controller, host: "127.0.0.1", port: 0)
