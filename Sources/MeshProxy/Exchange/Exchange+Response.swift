@@ -22,7 +22,7 @@ extension Exchange: UpstreamConnectionDelegate {
         if retriesDone > 0, let forward, RetryRules.allows(.status(status), policy: forward.retries, header: nil) {
             flags.insert(.upstreamRetryLimitExceeded)
         }
-        upstreamKeepAlive = upstreamHead.isKeepAlive
+        upstreamKeepAlive = upstreamHead.keepsConnectionAlive
         var headers = upstreamHead.headers
         let upstreamLength = headers.first(name: "content-length")
         HeaderRules.removeHopByHop(from: &headers)

@@ -200,21 +200,26 @@ enum RetryRules {
         return max(0, policy.attempts)
     }
 
+    /// Looks each condition up where it is written, building no set: this runs for every
+    /// response (`canRetry(.status)`), and most statuses need no lookup at all.
     static func allows(_ trigger: Exchange.RetryTrigger, policy: RetryPolicy, header: String?) -> Bool {
-        var on = Set(policy.retryOn)
-        if let header { on.formUnion(header.split(separator: ",").map { String($0.trimmingASCIIWhitespace()) }) }
+        func on(_ condition: String) -> Bool {
+            if policy.retryOn.contains(condition) { return true }
+            guard let header else { return false }
+            return header.split(separator: ",").contains { $0.trimmingASCIIWhitespace() == condition }
+        }
         switch trigger {
         case .connectFailure:
-            return !on.isDisjoint(with: ["connect-failure", "5xx", "gateway-error", "reset"])
+            return on("connect-failure") || on("5xx") || on("gateway-error") || on("reset")
         case .reset:
-            return !on.isDisjoint(with: ["reset", "5xx", "gateway-error"])
+            return on("reset") || on("5xx") || on("gateway-error")
         case .perTryTimeout:
-            return !on.isDisjoint(with: ["5xx", "gateway-error", "reset"])
+            return on("5xx") || on("gateway-error") || on("reset")
         case .status(let status):
-            if on.contains("5xx") && status >= 500 { return true }
-            if on.contains("gateway-error") && (status == 502 || status == 503 || status == 504) { return true }
-            if on.contains("retriable-4xx") && status == 409 { return true }
-            if on.contains("retriable-status-codes") && policy.retriableStatusCodes.contains(status) { return true }
+            if status >= 500 && on("5xx") { return true }
+            if (status == 502 || status == 503 || status == 504) && on("gateway-error") { return true }
+            if status == 409 && on("retriable-4xx") { return true }
+            if policy.retriableStatusCodes.contains(status) && on("retriable-status-codes") { return true }
             return false
         }
     }
