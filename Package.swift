@@ -94,6 +94,14 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        // The floor SwiftNIO sets for a proxy (a bare byte relay), measured by scripts/bench-peers.sh.
+        .executableTarget(
+            name: "nio-relay-floor",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "meshsim",
             dependencies: [

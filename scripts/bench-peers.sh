@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # HTTP/1.1 proxies compared in one run on one machine: meshsim, nginx and HAProxy in front of
 # the same two backends (v1, v2: `meshsim backend`), each with the same routing (x-user-group:
-# beta -> v2, otherwise 95/5 v1/v2), plus the backend direct. wrk drives each in turn with the
-# same connections and duration. Load generator, proxy and backends share this machine's cores,
-# so read the ratios, not the absolute numbers.
+# beta -> v2, otherwise 95/5 v1/v2), plus the backend direct and the "relay floor": a bare
+# SwiftNIO byte relay (Sources/nio-relay-floor, one upstream connection per downstream
+# connection, no HTTP work), which shows the cost SwiftNIO itself sets. wrk drives each in turn
+# with the same connections and duration. Load generator, proxy and backends share this machine's
+# cores, so read the ratios, not the absolute numbers; CPU time per request of each proxy process
+# (user + system from /proc/PID/stat around its wrk run, divided by the requests it served; for
+# nginx its worker process) depends less on what else runs.
 #
 #   scripts/bench-peers.sh [DURATION_SECONDS=10] [CONNECTIONS=50]
+#   MESHSIM_BIN=/path/to/meshsim scripts/bench-peers.sh ...   # measure another build of meshsim
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-10}
@@ -13,7 +18,9 @@ connections=${2:-50}
 
 bash scripts/install-deps.sh
 swift build -c release --product meshsim >/dev/null
-meshsim=$(swift build -c release --show-bin-path)/meshsim
+swift build -c release --product nio-relay-floor >/dev/null
+bin=$(swift build -c release --show-bin-path)
+meshsim=${MESHSIM_BIN:-$bin/meshsim}
 
 work=$(mktemp -d)
 pids=()
@@ -76,6 +83,12 @@ spec:
     - {destination: {host: reviews.bench.local, subset: v2}, weight: 5}
 YAML
 "$meshsim" serve -f "$work/mesh.yaml" --listen "127.0.0.1:$mesh" --admin 127.0.0.1:0 --workers 1 --no-debug-headers >"$work/mesh.log" 2>&1 & pids+=($!)
+pid_meshsim=$!
+
+# The relay floor: bytes to v1 on one event loop, no HTTP.
+relay=$(free_port)
+"$bin/nio-relay-floor" "127.0.0.1:$relay" "127.0.0.1:$v1" >"$work/relay.log" 2>&1 & pids+=($!)
+pid_relay=$!
 
 # nginx: split_clients on the request id for 95/5, a map for the header rule.
 ngx=$(free_port)
@@ -103,6 +116,7 @@ http {
 }
 NGINX
 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" -g 'daemon off;' 2>"$work/nginx/stderr" & pids+=($!)
+pid_nginx_master=$!
 
 # HAProxy: weighted servers 95/5 in one backend, an ACL for the header rule.
 hap=$(free_port)
@@ -131,24 +145,38 @@ backend v2
   server v2 127.0.0.1:$v2
 HAP
 haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 & pids+=($!)
+pid_haproxy=$!
 
-wait_port "$mesh"; wait_port "$ngx"; wait_port "$hap"
+wait_port "$mesh"; wait_port "$ngx"; wait_port "$hap"; wait_port "$relay"
+# nginx serves from its worker process, the master's child.
+pid_nginx=$(pgrep -P "$pid_nginx_master" | head -n1)
+pid_direct=${pids[0]}
 
-run() { # name port host
-  local out
+ticks() { # pid: user + system clock ticks so far
+  awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+}
+hz=$(getconf CLK_TCK)
+
+run() { # name port host pid
+  local out before after
+  before=$(ticks "$4")
   out=$(wrk -t1 -c"$connections" -d"${duration}s" --latency -H "Host: $3" "http://127.0.0.1:$2/" 2>&1)
-  local rps p99 errors
+  after=$(ticks "$4")
+  local rps p99 errors requests cpu
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
   errors=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out" | tr '\n' ' ')
-  printf '%-10s %12s req/s   p99 %-10s %s\n' "$1" "$rps" "$p99" "$errors"
-  eval "rps_$1=$rps"
+  cpu=$(awk -v t=$((after - before)) -v hz="$hz" -v n="$requests" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
+  printf '%-11s %12s req/s   p99 %-9s cpu %6s us/request  %s\n' "$1" "$rps" "$p99" "$cpu" "$errors"
+  eval "rps_${1//-/_}=$rps"
 }
 
 echo "wrk -t1 -c$connections -d${duration}s, keep-alive; 1 worker each; all on $(nproc) cores"
-run direct "$v1" reviews.bench.local
-run meshsim "$mesh" reviews.bench.local
-run nginx "$ngx" reviews.bench.local
-run haproxy "$hap" reviews.bench.local
-awk -v m="$rps_meshsim" -v n="$rps_nginx" -v h="$rps_haproxy" 'BEGIN {
-  printf "meshsim/nginx   %.2f\nmeshsim/haproxy %.2f\n", m / n, m / h }'
+run direct "$v1" reviews.bench.local "$pid_direct"
+run meshsim "$mesh" reviews.bench.local "$pid_meshsim"
+run nginx "$ngx" reviews.bench.local "$pid_nginx"
+run haproxy "$hap" reviews.bench.local "$pid_haproxy"
+run relay-floor "$relay" reviews.bench.local "$pid_relay"
+awk -v m="$rps_meshsim" -v n="$rps_nginx" -v h="$rps_haproxy" -v r="$rps_relay_floor" 'BEGIN {
+  printf "meshsim/nginx        %.2f\nmeshsim/haproxy      %.2f\nmeshsim/relay-floor  %.2f\nnginx/relay-floor    %.2f\n", m / n, m / h, m / r, n / r }'

@@ -84,39 +84,10 @@ public final class MeshProxy: Sendable {
                         bound.value.untrack(channel)
                     }
                     return channel.eventLoop.makeCompletedFuture {
-                        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
-                        decoderLimits.maxHeaderListSize = limits.maxRequestHeaderBytes
-                        decoderLimits.maxHeaderFieldSize = limits.maxRequestHeaderBytes
-                        decoderLimits.maxHeaderFieldCount = limits.maxRequestHeaderCount
-                        let connectionGuard = ConnectionGuard(
-                            headerTimeout: limits.requestHeaderTimeout, idleTimeout: limits.idleTimeout, stats: worker.stats)
-                        let sync = channel.pipeline.syncOperations
-                        try sync.addHandler(connectionGuard)
-                        // One port for both protocols: the client preface picks HTTP/2 (prior
-                        // knowledge), anything else HTTP/1.1 (which may still upgrade to h2c).
-                        let http2Configuration = configuration.http2
-                        try sync.addHandler(HTTP2ProtocolSniffer { detected, channel in
-                            let pipeline = channel.pipeline.syncOperations
-                            switch detected {
-                            case .http2PriorKnowledge:
-                                // HTTP/2 has its own per-stream idle timeout; the guard's
-                                // per-request timers do not apply to a multiplexed connection.
-                                connectionGuard.requestHeadReceived()
-                                worker.markHTTP2(channel)
-                                let remoteIP = channel.remoteAddress?.ipAddress ?? ""
-                                try pipeline.addHandler(HTTP2ServerConnection(
-                                    configuration: http2Configuration,
-                                    delegate: HTTP2DownstreamConnection(worker: worker, remoteIP: remoteIP)))
-                            case .http1:
-                                let decoder = ByteToMessageHandler(HTTPRequestDecoder(
-                                    leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .drop,
-                                    limitConfiguration: decoderLimits))
-                                try pipeline.addHandler(decoder)
-                                try pipeline.addHandler(DownstreamHandler(
-                                    worker: worker, connectionGuard: connectionGuard, decoder: decoder,
-                                    http2Configuration: http2Configuration))
-                            }
-                        })
+                        // One handler for the whole connection: it sniffs HTTP/2's preface (then
+                        // hands over to the HTTP/2 codec), keeps the timeouts and decodes HTTP/1.1.
+                        try channel.pipeline.syncOperations.addHandler(
+                            DownstreamHandler(worker: worker, limits: limits, http2Configuration: configuration.http2))
                     }
                 }
                 .bind(host: configuration.host, port: configuration.port)

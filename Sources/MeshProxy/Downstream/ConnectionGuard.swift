@@ -1,14 +1,12 @@
 import NIOCore
 
-/// First handler of a downstream connection, before the HTTP decoder: it sees raw bytes, so
-/// it knows when a request begins. It closes a connection whose client takes longer than the
-/// header timeout between a request's first byte and the end of its headers (answering 408,
-/// as Envoy's `request_headers_timeout` does), and one that stays idle between requests past
-/// the idle timeout. Timers run on the connection's own loop, so a slow client holds up no one.
-final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
-
+/// The timeouts of one downstream connection, driven by its `DownstreamHandler` (which sees the
+/// raw bytes, so it knows when a request begins). It closes a connection whose client takes
+/// longer than the header timeout between a request's first byte and the end of its headers
+/// (answering 408, as Envoy's `request_headers_timeout` does), and one that stays idle between
+/// requests past the idle timeout. Timers run on the connection's own loop, so a slow client holds
+/// up no one. Not a channel handler: the bytes need not pass through one more pipeline step.
+final class ConnectionGuard {
     private enum Phase {
         case idle
         case receivingHead
@@ -35,36 +33,31 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
         self.stats = stats
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
+    /// The connection is open: the idle timeout runs until its first byte.
+    func start(context: ChannelHandlerContext) {
         self.context = context
-        if context.channel.isActive { arm(idleTimeout) }
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        cancelTimer()
-        self.context = nil
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
+        phase = .idle
         arm(idleTimeout)
-        context.fireChannelActive()
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
+    /// No more timeouts (the connection closed, or HTTP/2 with its own took over).
+    func stop() {
         cancelTimer()
         deadline = nil
-        context.fireChannelInactive()
+        phase = .busy
+        context = nil
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    /// Bytes arrived: between requests, they begin one, and its head must complete in time.
+    @inline(__always)
+    func bytesArrived() {
         if phase == .idle {
             phase = .receivingHead
             arm(headerTimeout)
         }
-        context.fireChannelRead(data)
     }
 
-    /// The decoder produced a request head: no deadline while the request is served.
+    /// The request head is complete: no deadline while the request is served.
     func requestHeadReceived() {
         phase = .busy
         deadline = nil

@@ -2,85 +2,156 @@ import MeshHTTP2
 import NIOCore
 import NIOHTTP1
 
-/// The HTTP/1.1 server side of one downstream connection: it turns decoded request parts into
-/// `Exchange`s, one at a time. Pipelined requests wait in a small queue (at most what one
-/// socket read brought; reading stops while it holds anything), so responses go out in order
-/// without NIO's `HTTPServerPipelineHandler` and its extra `epoll_ctl` calls. While a request's
-/// body is arriving, the socket is read only when the exchange can take more of it
-/// (backpressure towards the client).
+/// The whole pipeline of one downstream connection: it reads the raw bytes, picks the protocol
+/// from the first of them (the HTTP/2 client preface hands the connection to the HTTP/2 codec),
+/// decodes HTTP/1.1 requests itself (`HTTP1RequestParser`) and turns each into an `Exchange`, one
+/// at a time. One handler rather than sniffer, timeout guard, decoder and application handlers:
+/// each pipeline step costs a dynamic call and a wrapped message per read.
+///
+/// Pipelined requests simply stay in the input buffer until the exchange before them finished
+/// (reading stops while it holds any), so responses go out in order without NIO's
+/// `HTTPServerPipelineHandler` and its extra `epoll_ctl` calls. While a request's body is
+/// arriving, the socket is read only when the exchange can take more of it (backpressure towards
+/// the client).
 final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, ExchangeDownstream {
-    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private enum Queued {
-        case part(HTTPServerRequestPart)
-        case protocolError(Error)
+    private enum Mode {
+        /// Too few bytes yet to tell HTTP/2's client preface from an HTTP/1.1 request.
+        case sniffing
+        case http1
+        /// Handed to the HTTP/2 codec (prior knowledge or `Upgrade: h2c`): leaving the pipeline.
+        case handedOver
     }
+
+    /// HTTP/2's client preface (RFC 9113 §3.4).
+    private static let preface: StaticString = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
     let worker: Worker
     private let connectionGuard: ConnectionGuard
+    private let http2Configuration: HTTP2Configuration
     private(set) var context: ChannelHandlerContext?
-    private var exchange: Exchange?
-    private var queue = CircularBuffer<Queued>(initialCapacity: 2)
+    private(set) var allocator = ByteBufferAllocator()
+    private var mode = Mode.sniffing
+    // Touched on every read; only this loop touches them and no access to one spans a call that
+    // could reach it again, so the runtime's exclusivity checks are left out.
+    @exclusivity(unchecked) private var parser: HTTP1RequestParser
+    /// Bytes read and not decoded yet: the rest of the current request, or pipelined ones.
+    @exclusivity(unchecked) private var input = ByteBuffer()
+    @exclusivity(unchecked) private var exchange: Exchange?
     private var readPending = false
     private var closing = false
-    private var draining = false
+    /// The input was malformed while an exchange was in flight: nothing more is decoded, and
+    /// the connection closes when that exchange ends.
+    private var inputFailed = false
+    /// Set while `decodeInput` runs, so a re-entrant call (an exchange finishing while fed)
+    /// leaves the work to the outer loop.
+    private var decoding = false
+    /// Response bytes waiting for the next flush (see `OutboundGatherer`).
+    @exclusivity(unchecked) private var output = OutboundGatherer()
     /// Where the client connects from, for `x-forwarded-for` and source-IP hashing.
     private(set) var remoteIP: String = ""
 
-    /// The request decoder before this handler, removed when the connection upgrades to h2c.
-    private let decoder: ByteToMessageHandler<HTTPRequestDecoder>?
-    private let http2Configuration: HTTP2Configuration
-    /// An `Upgrade: h2c` request whose end is awaited before switching protocols.
-    private var upgradeRequest: HTTPRequestHead?
-
-    init(worker: Worker, connectionGuard: ConnectionGuard, decoder: ByteToMessageHandler<HTTPRequestDecoder>? = nil,
-         http2Configuration: HTTP2Configuration = .default) {
+    init(worker: Worker, limits: ProxyConfiguration.Limits, http2Configuration: HTTP2Configuration = .default) {
         self.worker = worker
-        self.connectionGuard = connectionGuard
-        self.decoder = decoder
+        self.connectionGuard = ConnectionGuard(
+            headerTimeout: limits.requestHeaderTimeout, idleTimeout: limits.idleTimeout, stats: worker.stats)
+        self.parser = HTTP1RequestParser(
+            limits: HTTP1Limits(maxBytes: limits.maxRequestHeaderBytes, maxFields: limits.maxRequestHeaderCount))
         self.http2Configuration = http2Configuration
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        allocator = context.channel.allocator
         remoteIP = context.channel.remoteAddress?.ipAddress ?? ""
+        if context.channel.isActive { connectionGuard.start(context: context) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        connectionGuard.stop()
         self.context = nil
     }
 
+    func channelActive(context: ChannelHandlerContext) {
+        remoteIP = context.channel.remoteAddress?.ipAddress ?? ""
+        connectionGuard.start(context: context)
+        context.fireChannelActive()
+    }
+
     var isWritable: Bool { context?.channel.isWritable ?? false }
-    var allocator: ByteBufferAllocator { context?.channel.allocator ?? ByteBufferAllocator() }
     var http2: HTTP2DownstreamStream? { nil }
 
     // MARK: inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        if closing { return }
-        if !queue.isEmpty || (exchange?.requestEnded ?? false) {
-            queue.append(.part(part))
-            return
+        guard !closing else { return }
+        var incoming = unwrapInboundIn(data)
+        if input.readableBytes == 0 {
+            input = incoming
+        } else {
+            input.writeBuffer(&incoming)
         }
-        deliver(part)
+        connectionGuard.bytesArrived()
+        switch mode {
+        case .http1:
+            decodeInput()
+        case .sniffing:
+            sniff(context: context)
+        case .handedOver:
+            break
+        }
     }
 
-    private func deliver(_ part: HTTPServerRequestPart) {
-        if let upgrade = upgradeRequest {
-            if case .end = part { switchToHTTP2(upgrade) }
-            return
+    /// The first byte that differs from HTTP/2's preface means HTTP/1.1; the whole preface
+    /// means HTTP/2 with prior knowledge.
+    private func sniff(context: ChannelHandlerContext) {
+        let count = min(input.readableBytes, Self.preface.utf8CodeUnitCount)
+        let matches = input.withUnsafeReadableBytes { bytes in
+            (0..<count).allSatisfy { bytes[$0] == Self.preface.utf8Start[$0] }
         }
-        switch part {
-        case .head(let head):
-            if decoder != nil, exchange == nil, queue.isEmpty, Self.asksForH2C(head) {
-                connectionGuard.requestHeadReceived()
-                upgradeRequest = head
+        if !matches {
+            mode = .http1
+            decodeInput()
+        } else if count == Self.preface.utf8CodeUnitCount {
+            // HTTP/2 has its own per-stream idle timeout; these per-request timers do not apply.
+            let connection = HTTP2ServerConnection(
+                configuration: http2Configuration, delegate: HTTP2DownstreamConnection(worker: worker, remoteIP: remoteIP))
+            handOver(to: connection, context: context)
+        }
+    }
+
+    /// Decodes and delivers requests until the input runs out, the current request has been read
+    /// whole (the next one waits for its response), or the connection is closing.
+    private func decodeInput() {
+        guard !decoding else { return }
+        decoding = true
+        defer { decoding = false }
+        while !closing, !inputFailed, mode == .http1 {
+            if let exchange, exchange.requestEnded { return }
+            let event: HTTP1RequestParser.Event?
+            do {
+                event = try parser.next(&input)
+            } catch {
+                refuse(error as? HTTP1ParseError ?? .invalidRequestLine)
                 return
             }
+            guard let event else { return }
+            deliver(event)
+        }
+    }
+
+    private func deliver(_ event: HTTP1RequestParser.Event) {
+        switch event {
+        case .head(let head):
             connectionGuard.requestHeadReceived()
+            if Self.asksForH2C(head) {
+                switchToHTTP2(head)
+                return
+            }
             worker.stats.downstream.activeRequests += 1
             let exchange = Exchange(worker: worker, downstream: self, head: head)
             self.exchange = exchange
@@ -92,20 +163,22 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
         }
     }
 
+    /// A malformed request: answered with 400 (431 for a head over the limits) when nothing is in
+    /// flight; otherwise the connection closes once the exchange in flight ends.
+    private func refuse(_ error: HTTP1ParseError) {
+        if exchange != nil {
+            inputFailed = true
+        } else {
+            answerProtocolError(error)
+        }
+    }
+
     func channelReadComplete(context: ChannelHandlerContext) {
         exchange?.downstreamReadComplete()
         context.fireChannelReadComplete()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if error is HTTPParserError || error is ByteToMessageDecoderError {
-            if exchange != nil {
-                queue.append(.protocolError(error))
-            } else {
-                answerProtocolError(error)
-            }
-            return
-        }
         // I/O errors: the connection is gone or unusable.
         context.close(promise: nil)
     }
@@ -117,7 +190,9 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
 
     func channelInactive(context: ChannelHandlerContext) {
         closing = true
-        queue.removeAll()
+        connectionGuard.stop()
+        input = ByteBuffer()
+        output.discard()
         if let exchange {
             self.exchange = nil
             worker.stats.downstream.activeRequests -= 1
@@ -126,12 +201,12 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
         context.fireChannelInactive()
     }
 
-    // MARK: h2c upgrade (RFC 7540 §3.2)
+    // MARK: HTTP/2 (prior knowledge, or h2c upgrade per RFC 7540 §3.2)
 
     /// `Upgrade: h2c` with one HTTP2-Settings and no body (a body would have to be read as
     /// HTTP/1.1 before switching; such requests are served over HTTP/1.1, as nghttpx does).
     static func asksForH2C(_ head: HTTPRequestHead) -> Bool {
-        guard head.version == .http1_1,
+        guard head.version == .http1_1, head.headers.contains(name: "upgrade"),
               head.headers[canonicalForm: "upgrade"].contains(where: { $0.lowercased() == "h2c" }),
               head.headers[canonicalForm: "connection"].contains(where: { $0.lowercased() == "http2-settings" }),
               head.headers["http2-settings"].count == 1,
@@ -142,10 +217,9 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
     }
 
     /// Answers 101 and hands the connection to the HTTP/2 codec, where the upgrading request is
-    /// stream 1. Bytes the decoder read past the request (the client preface) follow it there.
+    /// stream 1. Bytes read past the request (the client preface) follow it there.
     private func switchToHTTP2(_ request: HTTPRequestHead) {
-        upgradeRequest = nil
-        guard let context, let decoder else { return }
+        guard let context else { return }
         let connection: HTTP2ServerConnection
         do {
             connection = try HTTP2ServerConnection(
@@ -153,22 +227,38 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
                 delegate: HTTP2DownstreamConnection(worker: worker, remoteIP: remoteIP),
                 upgradeRequest: request)
         } catch {
-            answerProtocolError(error)
+            answerProtocolError(.invalidRequestLine)
             return
         }
-        closing = true
-        var switching = context.channel.allocator.buffer(capacity: 96)
+        var switching = allocator.buffer(capacity: 96)
         switching.writeStaticString("HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: h2c\r\n\r\n")
-        context.writeAndFlush(wrapOutboundOut(switching), promise: nil)
+        write(switching)
+        flush()
+        handOver(to: connection, context: context)
+    }
+
+    /// Installs the HTTP/2 codec after this handler, which then leaves, passing on what it read.
+    private func handOver(to connection: HTTP2ServerConnection, context: ChannelHandlerContext) {
+        mode = .handedOver
+        connectionGuard.stop()
         do {
-            let pipeline = context.pipeline.syncOperations
-            pipeline.removeHandler(context: context, promise: nil)
-            try pipeline.addHandler(connection, position: .after(decoder))
+            try context.pipeline.syncOperations.addHandler(connection, position: .after(self))
             worker.markHTTP2(context.channel)
-            pipeline.removeHandler(decoder, promise: nil)
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
         } catch {
+            closing = true
             context.close(promise: nil)
         }
+    }
+
+    func removeHandler(context: ChannelHandlerContext, removalToken: ChannelHandlerContext.RemovalToken) {
+        if mode == .handedOver, input.readableBytes > 0 {
+            let rest = input
+            input = ByteBuffer()
+            context.fireChannelRead(wrapInboundOut(rest))
+            context.fireChannelReadComplete()
+        }
+        context.leavePipeline(removalToken: removalToken)
     }
 
     // MARK: read control
@@ -182,13 +272,13 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
     }
 
     private var shouldRead: Bool {
-        if closing { return false }
-        guard let exchange else { return queue.isEmpty }
+        if closing || inputFailed { return false }
+        guard let exchange else { return true }
         // Once the request is read whole, keep reading until something arrives (a pipelined
-        // request, or the client closing): the queue then holds at most one socket read, and
+        // request, or the client closing): the input then holds at most one socket read, and
         // the socket's read interest stays registered instead of costing two `epoll_ctl` calls
         // per request.
-        if exchange.requestEnded { return queue.isEmpty }
+        if exchange.requestEnded { return input.readableBytes == 0 }
         return exchange.wantsRequestData
     }
 
@@ -202,17 +292,19 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
     // MARK: outbound, used by the exchange
 
     func write(_ buffer: ByteBuffer) {
-        context?.write(wrapOutboundOut(buffer), promise: nil)
+        guard let context else { return }
+        output.write(buffer, promise: nil, context: context)
     }
 
     func flush() {
-        context?.flush()
+        guard let context else { return }
+        output.flush(context)
     }
 
     /// Bytes written but not yet taken by the socket.
     var queuedBytes: Int {
         guard let channel = context?.channel else { return 0 }
-        return (try? channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
+        return ((try? channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0) + output.gatheredBytes
     }
 
     /// The exchange is over: its response is complete (or abandoned).
@@ -220,45 +312,21 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
         guard exchange === finished else { return }
         exchange = nil
         worker.stats.downstream.activeRequests -= 1
-        if closeConnection || closing {
+        if closeConnection || closing || inputFailed {
             closeAfterWrites()
             return
         }
         connectionGuard.requestFinished()
-        drainQueue()
+        // A pipelined request already (partly) here has begun: its head must complete in time.
+        if input.readableBytes > 0 { connectionGuard.bytesArrived() }
+        decodeInput()
         resumeReadingIfWanted()
     }
 
-    /// Serves what was pipelined behind the finished request, until one request is in flight
-    /// again. Re-entrant calls (an exchange finishing while being fed) leave the work to the
-    /// outer call.
-    private func drainQueue() {
-        guard !draining else { return }
-        draining = true
-        defer { draining = false }
-        while !closing, let next = queue.first, exchange == nil || !(exchange?.requestEnded ?? true) {
-            switch next {
-            case .part(let part):
-                queue.removeFirst()
-                deliver(part)
-            case .protocolError(let error):
-                guard exchange == nil else { return }
-                queue.removeFirst()
-                answerProtocolError(error)
-                return
-            }
-        }
-    }
-
-    private func answerProtocolError(_ error: Error) {
+    private func answerProtocolError(_ error: HTTP1ParseError) {
         guard let context, !closing else { return }
         worker.stats.downstream.protocolErrors += 1
-        let status: Int
-        if case .headerOverflow? = error as? HTTPParserError {
-            status = 431
-        } else {
-            status = 400
-        }
+        let status = error.responseStatus
         let body = status == 431 ? "request header fields too large" : "bad request"
         var headers = HTTPHeaders()
         headers.add(name: "content-length", value: String(body.utf8.count))
@@ -273,11 +341,12 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
         closeAfterWrites()
     }
 
-    /// Flushes what is written, then closes; the decoder may not be trusted with more input.
+    /// Flushes what is written, then closes; the input may not be trusted with more requests.
     func closeAfterWrites() {
         guard let context, !closing else { return }
         closing = true
-        queue.removeAll()
+        input = ByteBuffer()
+        output.handOn(context)
         let promise = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: promise)
         promise.futureResult.assumeIsolated().whenComplete { _ in
@@ -289,7 +358,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
     func abort() {
         guard let context else { return }
         closing = true
+        output.discard()
         context.close(promise: nil)
     }
 }
-

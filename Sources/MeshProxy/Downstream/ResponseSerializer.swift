@@ -17,17 +17,37 @@ enum BodyFraming {
 enum ResponseSerializer {
     static func writeHead(status: Int, reason: String? = nil, version: HTTPVersion, headers: HTTPHeaders, into buffer: inout ByteBuffer) {
         buffer.writeStaticString(version.minor == 0 && version.major == 1 ? "HTTP/1.0 " : "HTTP/1.1 ")
-        buffer.writeString(String(status))
-        buffer.writeStaticString(" ")
-        buffer.writeString(reason ?? HTTPResponseStatus(statusCode: status).reasonPhrase)
-        buffer.writeStaticString("\r\n")
-        for (name, value) in headers {
-            buffer.writeString(name)
-            buffer.writeStaticString(": ")
-            buffer.writeString(value)
+        if reason == nil, let line = commonStatusLine(status) {
+            buffer.writeStaticString(line)
+        } else {
+            buffer.writeString(String(status))
+            buffer.writeStaticString(" ")
+            buffer.writeString(reason ?? HTTPResponseStatus(statusCode: status).reasonPhrase)
             buffer.writeStaticString("\r\n")
         }
-        buffer.writeStaticString("\r\n")
+        buffer.writeHTTP1Fields(headers)
+    }
+
+    /// The rest of the status line of the statuses a proxy sends most, with NIO's reason phrases,
+    /// written as one constant rather than formatted per response.
+    static func commonStatusLine(_ status: Int) -> StaticString? {
+        switch status {
+        case 200: return "200 OK\r\n"
+        case 201: return "201 Created\r\n"
+        case 204: return "204 No Content\r\n"
+        case 301: return "301 Moved Permanently\r\n"
+        case 302: return "302 Found\r\n"
+        case 304: return "304 Not Modified\r\n"
+        case 400: return "400 Bad Request\r\n"
+        case 403: return "403 Forbidden\r\n"
+        case 404: return "404 Not Found\r\n"
+        case 429: return "429 Too Many Requests\r\n"
+        case 500: return "500 Internal Server Error\r\n"
+        case 502: return "502 Bad Gateway\r\n"
+        case 503: return "503 Service Unavailable\r\n"
+        case 504: return "504 Gateway Timeout\r\n"
+        default: return nil
+        }
     }
 
     static func writeChunkHeader(size: Int, into buffer: inout ByteBuffer) {

@@ -25,7 +25,7 @@ extension Exchange: UpstreamConnectionDelegate {
         {
             flags.insert(.upstreamRetryLimitExceeded)
         }
-        upstreamKeepAlive = upstreamHead.isKeepAlive
+        upstreamKeepAlive = upstreamHead.keepsConnectionAlive
         var (headers, upstreamLength) = ForwardedHeaders.response(
             upstreamHead.headers, serviceTime: upstreamServiceTime, date: worker.date.current())
         if let setCookie { headers.add(name: "set-cookie", value: setCookie) }

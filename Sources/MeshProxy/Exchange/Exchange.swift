@@ -117,7 +117,7 @@ final class Exchange {
             }
             return
         }
-        self.closeAfterResponse = !head.isKeepAlive
+        self.closeAfterResponse = !head.keepsConnectionAlive
         if head.headers.contains(name: "transfer-encoding") {
             requestFraming = .chunked
         } else if let length = head.headers.first(name: "content-length"), length != "0" {

@@ -154,13 +154,8 @@ final class EndpointPool {
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    var encoderConfiguration = HTTPRequestEncoder.Configuration()
-                    // The exchange frames requests itself (it keeps the client's framing).
-                    encoderConfiguration.automaticallySetFramingHeaders = false
-                    let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(HTTPRequestEncoder(configuration: encoderConfiguration))
-                    try sync.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop)))
-                    try sync.addHandler(UpstreamConnection())
+                    // The connection writes and decodes HTTP/1.1 itself: one handler, no codec.
+                    try channel.pipeline.syncOperations.addHandler(UpstreamConnection())
                 }
             }
             .connect(host: address.host, port: address.port)

@@ -47,20 +47,21 @@ protocol UpstreamTransport: AnyObject {
 }
 
 /// One keep-alive HTTP/1.1 connection to an endpoint, owned by this event loop's pool. It is
-/// the last handler of its pipeline (request encoder, response decoder, this) and forwards
-/// response parts to whichever request holds it; it holds reads while the downstream cannot
-/// take more (backpressure).
+/// the only handler of its pipeline: it writes the exchange's request parts as bytes
+/// (`HTTP1RequestWriter`) and decodes the response bytes itself (`HTTP1ResponseParser`), handing
+/// the parts to whichever request holds the connection. It holds reads while the downstream
+/// cannot take more (backpressure).
 final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, UpstreamTransport {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = IOData
+    typealias OutboundOut = IOData
 
     private(set) var context: ChannelHandlerContext?
     /// Strong: a pool retired by a config swap must outlive its connections still in use.
     /// The cycle ends when the connection closes (`connectionClosed` clears it).
     var pool: EndpointPool?
     /// The request using the connection; nil while idle in the pool.
-    var delegate: UpstreamConnectionDelegate?
+    @exclusivity(unchecked) var delegate: UpstreamConnectionDelegate?
     var requestsServed = 0
     private(set) var isOpen = true
     /// Whether the connection was used before, so a failure on it may be a stale keep-alive.
@@ -70,11 +71,26 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
     private var failure: UpstreamFailure = .connectionTermination
     /// Whether any part of the current response arrived.
     private(set) var receivedResponse = false
+    // Touched on every read; only this loop touches them and no access to one spans a call that
+    // could reach it again, so the runtime's exclusivity checks are left out.
+    @exclusivity(unchecked) private var parser = HTTP1ResponseParser()
+    /// Response bytes read and not decoded yet.
+    @exclusivity(unchecked) private var input = ByteBuffer()
+    private var decoding = false
+    /// Whether the current request's body goes out chunked.
+    private var chunkedRequest = false
+    /// False once a response is delimited by the connection closing (or switches protocols):
+    /// the connection cannot carry another request, whatever its headers say.
+    private var framingAllowsReuse = true
+    private var allocator = ByteBufferAllocator()
+    /// Request bytes waiting for the next flush (see `OutboundGatherer`).
+    @exclusivity(unchecked) private var output = OutboundGatherer(recycles: true)
 
     var isWritable: Bool { context?.channel.isWritable ?? false }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        allocator = context.channel.allocator
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -93,11 +109,42 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
-        context.write(wrapOutboundOut(part), promise: promise)
+        switch part {
+        case .head(let head):
+            parser.answersHead = head.method == .HEAD
+            var buffer = output.buffer(capacity: 512, allocator: allocator)
+            chunkedRequest = HTTP1RequestWriter.writeHead(head, into: &buffer)
+            output.write(buffer, promise: promise, context: context)
+        case .body(.byteBuffer(let body)):
+            guard chunkedRequest, body.readableBytes > 0 else {
+                output.write(body, promise: promise, context: context)
+                return
+            }
+            var header = allocator.buffer(capacity: 16)
+            HTTP1RequestWriter.writeChunkHeader(size: body.readableBytes, into: &header)
+            output.write(header, promise: nil, context: context)
+            output.write(body, promise: nil, context: context)
+            // Written in order: the promise completes once all three parts are out.
+            var crlf = allocator.buffer(capacity: 2)
+            crlf.writeStaticString("\r\n")
+            output.write(crlf, promise: promise, context: context)
+        case .body(.fileRegion(let region)):
+            output.write(other: wrapOutboundOut(.fileRegion(region)), promise: promise, context: context)
+        case .end(let trailers):
+            if chunkedRequest {
+                var last = allocator.buffer(capacity: 64)
+                HTTP1RequestWriter.writeLastChunk(trailers: trailers.flatMap { $0.isEmpty ? nil : $0 }, into: &last)
+                output.write(last, promise: promise, context: context)
+            } else if let promise {
+                // Nothing to send, but the promise completes in order with the writes before it.
+                output.write(allocator.buffer(capacity: 0), promise: promise, context: context)
+            }
+        }
     }
 
     func flush() {
-        context?.flush()
+        guard let context else { return }
+        output.flush(context)
     }
 
     func release(reusable: Bool) {
@@ -106,7 +153,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
             close()
             return
         }
-        pool.release(self, reusable: reusable)
+        pool.release(self, reusable: reusable && framingAllowsReuse)
     }
 
     // MARK: backpressure
@@ -135,17 +182,48 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
     // MARK: events
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        receivedResponse = true
-        guard let delegate else {
-            // Bytes while idle: the server misbehaves; the connection cannot be trusted.
-            close()
-            return
+        var incoming = unwrapInboundIn(data)
+        guard isOpen else { return }
+        if input.readableBytes == 0 {
+            input = incoming
+        } else {
+            input.writeBuffer(&incoming)
         }
-        switch part {
-        case .head(let head): delegate.upstreamResponseHead(head)
-        case .body(let buffer): delegate.upstreamResponseBody(buffer)
-        case .end(let trailers): delegate.upstreamResponseEnd(trailers: trailers)
+        decodeInput()
+    }
+
+    /// Hands decoded response parts to the request, until the input runs out or the
+    /// connection closes (the request may abandon it from inside a callback).
+    private func decodeInput() {
+        guard !decoding else { return }
+        decoding = true
+        defer { decoding = false }
+        while isOpen {
+            let event: HTTP1ResponseParser.Event?
+            do {
+                event = try parser.next(&input)
+            } catch {
+                // A response that does not parse is a protocol error (502 UPE).
+                failure = .protocolError
+                context?.close(promise: nil)
+                return
+            }
+            guard let event else { return }
+            guard let delegate else {
+                // Bytes while idle: the server misbehaves; the connection cannot be trusted.
+                close()
+                return
+            }
+            receivedResponse = true
+            switch event {
+            case .head(let head):
+                if parser.readsUntilClose || head.status == .switchingProtocols { framingAllowsReuse = false }
+                delegate.upstreamResponseHead(head)
+            case .body(let buffer):
+                delegate.upstreamResponseBody(buffer)
+            case .end(let trailers):
+                delegate.upstreamResponseEnd(trailers: trailers)
+            }
         }
     }
 
@@ -159,14 +237,24 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        // A response that does not parse is a protocol error (502 UPE); any socket error
-        // (ECONNRESET above all) is a reset.
-        failure = error is HTTPParserError ? .protocolError : .remoteReset
+        // Any socket error (ECONNRESET above all) is a reset.
+        failure = .remoteReset
         context.close(promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if isOpen, let delegate {
+            if let end = parser.finish(), case .end(let trailers) = end {
+                // A body delimited by the close is complete now.
+                delegate.upstreamResponseEnd(trailers: trailers)
+            } else if parser.isInsideMessage || input.readableBytes > 0 {
+                // Cut off inside a response: llhttp called this a parse error too.
+                failure = .protocolError
+            }
+        }
         isOpen = false
+        input = ByteBuffer()
+        output.discard()
         let delegate = self.delegate
         self.delegate = nil
         pool?.connectionClosed(self)

@@ -1,0 +1,64 @@
+import NIOCore
+import NIOHTTP1
+
+/// What the request and response parsers share: the version token, turning a scanned field block
+/// into `HTTPHeaders`, and trailers.
+/// (`version` nil: trailers, whose fields all stay.)
+enum HTTP1Fields {
+    /// `HTTP/1.0` or `HTTP/1.1` filling `bytes[from..<to]`; another well-formed version is
+    /// `unsupportedVersion`, anything else `malformed`.
+    static func version(_ bytes: UnsafeRawBufferPointer, from: Int, to: Int, malformed: HTTP1ParseError) throws -> HTTPVersion {
+        guard to - from == 8,
+              bytes[from] == UInt8(ascii: "H"), bytes[from + 1] == UInt8(ascii: "T"), bytes[from + 2] == UInt8(ascii: "T"),
+              bytes[from + 3] == UInt8(ascii: "P"), bytes[from + 4] == UInt8(ascii: "/"), bytes[from + 6] == UInt8(ascii: ".")
+        else { throw malformed }
+        let major = bytes[from + 5] &- UInt8(ascii: "0")
+        let minor = bytes[from + 7] &- UInt8(ascii: "0")
+        guard major < 10, minor < 10 else { throw malformed }
+        guard major == 1, minor <= 1 else { throw HTTP1ParseError.unsupportedVersion }
+        return minor == 1 ? .http1_1 : .http1_0
+    }
+
+    /// The block's fields as `HTTPHeaders`, in order, names as sent. An HTTP/1.1 message's lone
+    /// `Connection: keep-alive` is left out: it says what HTTP/1.1 means anyway, names no other
+    /// field, and is hop-by-hop, so the exchange would only spend a rebuild of the fields on
+    /// removing it (Envoy, too, strips connection fields before routing).
+    /// Strings repeated from the connection's previous message come from `cache`.
+    static func headers(
+        _ block: HTTP1FieldBlock, _ bytes: UnsafeRawBufferPointer, version: HTTPVersion?, cache: inout HTTP1FieldCache
+    ) -> HTTPHeaders {
+        let skipped = version == .http1_1 ? block.keepAliveOnlyField : nil
+        var list: [(String, String)] = []
+        list.reserveCapacity(block.fields.count)
+        for (index, field) in block.fields.enumerated() where index != skipped {
+            list.append((
+                cache.name(at: index, bytes, field.nameStart, field.nameLength),
+                cache.value(at: index, bytes, field.valueStart, field.valueLength)
+            ))
+        }
+        return HTTPHeaders(list)
+    }
+
+    @inline(__always)
+    static func string(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ count: Int) -> String {
+        String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<(start + count)]), as: UTF8.self)
+    }
+
+    /// Trailer fields after a last chunk, up to the final empty line; nil until it arrived.
+    /// `block` must have been reset for trailers.
+    static func readTrailers(_ block: inout HTTP1FieldBlock, from buffer: inout ByteBuffer, limits: HTTP1Limits) throws -> HTTPHeaders? {
+        let found = try buffer.withUnsafeReadableBytes { bytes -> (HTTPHeaders, Int)? in
+            switch try block.scan(bytes, limits: limits) {
+            case .needMoreData, .startLine:
+                return nil
+            case .complete(let length):
+                // Trailers are rare: no cache for them.
+                var noCache = HTTP1FieldCache()
+                return (block.fields.isEmpty ? HTTPHeaders() : headers(block, bytes, version: nil, cache: &noCache), length)
+            }
+        }
+        guard let (trailers, length) = found else { return nil }
+        buffer.moveReaderIndex(forwardBy: length)
+        return trailers
+    }
+}

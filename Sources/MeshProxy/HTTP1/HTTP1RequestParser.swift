@@ -1,0 +1,155 @@
+import NIOCore
+import NIOHTTP1
+
+/// HTTP/1.1 requests decoded straight from the connection's bytes, one event at a time: the caller
+/// keeps unread bytes in its buffer and asks for the next event when it can take one (so
+/// pipelined requests simply wait in the buffer). Bodies come out as slices of the input.
+///
+/// The rules are llhttp's strict ones (what NIO's decoder enforced before): CRLF line ends, no
+/// obs-fold, token header names, no control bytes in values, HTTP/1.0 or 1.1 only, a known
+/// method; for framing, a Content-Length together with Transfer-Encoding, a second
+/// Content-Length, a non-decimal length, a Transfer-Encoding whose last coding is not chunked,
+/// and a bad chunk size are all refused (400); a head over the limits is refused with 431.
+struct HTTP1RequestParser {
+    enum Event {
+        case head(HTTPRequestHead)
+        case body(ByteBuffer)
+        /// The request ended; trailers when a chunked body had any.
+        case end(HTTPHeaders?)
+    }
+
+    private enum State {
+        case head
+        case body(remaining: Int)
+        case chunked
+        case trailers
+        case end
+    }
+
+    let limits: HTTP1Limits
+    private var state = State.head
+    private var block = HTTP1FieldBlock(hasStartLine: true)
+    private var chunked = HTTP1ChunkedDecoder()
+    private var fieldCache = HTTP1FieldCache()
+    // The request line, found before the fields.
+    private var method = HTTPMethod.GET
+    private var targetStart = 0
+    private var targetLength = 0
+    private var version = HTTPVersion.http1_1
+
+    init(limits: HTTP1Limits) {
+        self.limits = limits
+    }
+
+    /// Whether a request has begun (its head or body is partly read).
+    var isInsideMessage: Bool {
+        if case .head = state { return false }
+        return true
+    }
+
+    /// The next event from `buffer` (consuming its bytes), or nil until more bytes arrive.
+    mutating func next(_ buffer: inout ByteBuffer) throws -> Event? {
+        while true {
+            switch state {
+            case .head:
+                guard let head = try readHead(&buffer) else { return nil }
+                return .head(head)
+            case .body(let remaining):
+                let available = buffer.readableBytes
+                guard available > 0 else { return nil }
+                let length = min(available, remaining)
+                guard let slice = buffer.readSlice(length: length) else { return nil }
+                state = length == remaining ? .end : .body(remaining: remaining - length)
+                return .body(slice)
+            case .chunked:
+                switch try chunked.next(&buffer) {
+                case .needMoreData:
+                    return nil
+                case .data(let slice):
+                    return .body(slice)
+                case .lastChunk:
+                    block.reset(hasStartLine: false)
+                    state = .trailers
+                }
+            case .trailers:
+                guard let trailers = try HTTP1Fields.readTrailers(&block, from: &buffer, limits: limits) else { return nil }
+                startNextMessage()
+                return .end(trailers.isEmpty ? nil : trailers)
+            case .end:
+                startNextMessage()
+                return .end(nil)
+            }
+        }
+    }
+
+    private mutating func startNextMessage() {
+        state = .head
+        block.reset(hasStartLine: true)
+    }
+
+    private mutating func readHead(_ buffer: inout ByteBuffer) throws -> HTTPRequestHead? {
+        let found = try buffer.withUnsafeReadableBytes { bytes -> (HTTPRequestHead, Int)? in
+            while true {
+                switch try block.scan(bytes, limits: limits) {
+                case .needMoreData:
+                    if let partial = block.partialStartLine(bytes) { try checkPartialRequestLine(bytes, partial) }
+                    return nil
+                case .startLine(let line):
+                    try readRequestLine(bytes, line)
+                case .complete(let length):
+                    guard targetLength + block.countedBytes <= limits.maxBytes else { throw HTTP1ParseError.headersTooLarge }
+                    return (makeHead(bytes), length)
+                }
+            }
+        }
+        guard let (head, length) = found else { return nil }
+        buffer.moveReaderIndex(forwardBy: length)
+        if block.hasTransferEncoding {
+            // A request body must be delimited by the server alone: only a final `chunked` does.
+            guard block.chunkedIsLast else { throw HTTP1ParseError.invalidTransferEncoding }
+            chunked.reset()
+            state = .chunked
+        } else if let length = block.contentLength, length > 0 {
+            state = .body(remaining: length)
+        } else {
+            state = .end
+        }
+        return head
+    }
+
+    /// `method SP request-target SP HTTP/1.x`, with single spaces.
+    private mutating func readRequestLine(_ bytes: UnsafeRawBufferPointer, _ line: Range<Int>) throws {
+        var index = line.lowerBound
+        while index < line.upperBound, bytes[index] != HTTP1Bytes.space { index += 1 }
+        guard let method = HTTP1Method.lookup(bytes, line.lowerBound, index - line.lowerBound) else {
+            throw HTTP1ParseError.invalidRequestLine
+        }
+        let target = index + 1
+        index = target
+        while index < line.upperBound, bytes[index] > HTTP1Bytes.space, bytes[index] != 0x7F { index += 1 }
+        let length = index - target
+        guard length > 0, index < line.upperBound, bytes[index] == HTTP1Bytes.space else { throw HTTP1ParseError.invalidRequestLine }
+        guard length <= limits.maxBytes else { throw HTTP1ParseError.headersTooLarge }
+        version = try HTTP1Fields.version(bytes, from: index + 1, to: line.upperBound, malformed: .invalidRequestLine)
+        self.method = method
+        targetStart = target
+        targetLength = length
+    }
+
+    /// Refuses a first line that cannot become a request line as soon as it shows (a TLS hello,
+    /// garbage), rather than waiting for a line end that may never come.
+    private func checkPartialRequestLine(_ bytes: UnsafeRawBufferPointer, _ partial: Range<Int>) throws {
+        var index = partial.lowerBound
+        while index < partial.upperBound, bytes[index] != HTTP1Bytes.space { index += 1 }
+        let length = index - partial.lowerBound
+        let valid = index < partial.upperBound
+            ? HTTP1Method.lookup(bytes, partial.lowerBound, length) != nil
+            : HTTP1Method.isPrefixOfKnown(bytes, partial.lowerBound, length)
+        if !valid { throw HTTP1ParseError.invalidRequestLine }
+    }
+
+    private mutating func makeHead(_ bytes: UnsafeRawBufferPointer) -> HTTPRequestHead {
+        let uri = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[targetStart..<(targetStart + targetLength)]), as: UTF8.self)
+        return HTTPRequestHead(version: version, method: method, uri: uri, headers: HTTP1Fields.headers(block, bytes, version: version, cache: &fieldCache))
+    }
+}
