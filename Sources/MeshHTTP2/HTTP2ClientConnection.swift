@@ -197,8 +197,7 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
     }
 
     private func requireCore() throws -> NGHTTP2Session {
-        guard let core = self.core, core.session != nil else { throw HTTP2CodecError.connectionGoingAway }
-        return core
+        try NGHTTP2Session.require(self.core)
     }
 
     // MARK: ChannelHandler
@@ -206,15 +205,8 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
     public func handlerAdded(context: ChannelHandlerContext) {
         self.eventLoop = context.eventLoop
         do {
-            let core = try NGHTTP2Session(
-                role: .client,
-                configuration: self.configuration,
-                events: self,
-                allocator: context.channel.allocator
-            )
-            core.context = context
+            let core = try NGHTTP2Session.started(role: .client, configuration: self.configuration, events: self, context: context)
             self.core = core
-            try core.start()
         } catch {
             context.fireErrorCaught(error)
             context.close(promise: nil)
@@ -254,7 +246,7 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
     }
 
     public func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { self.core?.flush() }
+        self.core?.writabilityChanged(isWritable: context.channel.isWritable)
         context.fireChannelWritabilityChanged()
     }
 

@@ -189,8 +189,7 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
     }
 
     private func requireCore() throws -> NGHTTP2Session {
-        guard let core = self.core, core.session != nil else { throw HTTP2CodecError.connectionGoingAway }
-        return core
+        try NGHTTP2Session.require(self.core)
     }
 
     // MARK: ChannelHandler
@@ -198,15 +197,8 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
     public func handlerAdded(context: ChannelHandlerContext) {
         self.eventLoop = context.eventLoop
         do {
-            let core = try NGHTTP2Session(
-                role: .server,
-                configuration: self.configuration,
-                events: self,
-                allocator: context.channel.allocator
-            )
-            core.context = context
+            let core = try NGHTTP2Session.started(role: .server, configuration: self.configuration, events: self, context: context)
             self.core = core
-            try core.start()
             if let upgrade = self.upgrade {
                 try self.adoptUpgradedRequest(
                     upgrade.request,
@@ -252,7 +244,7 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
     }
 
     public func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { self.core?.flush() }
+        self.core?.writabilityChanged(isWritable: context.channel.isWritable)
         context.fireChannelWritabilityChanged()
     }
 

@@ -139,6 +139,27 @@ final class NGHTTP2Session {
     }
 
     /// Queues the initial SETTINGS and enlarges the connection receive window.
+    /// A session for a handler just added to `context`'s pipeline, its SETTINGS submitted.
+    static func started(
+        role: Role, configuration: HTTP2Configuration, events: any NGHTTP2SessionEvents, context: ChannelHandlerContext
+    ) throws -> NGHTTP2Session {
+        let core = try NGHTTP2Session(role: role, configuration: configuration, events: events, allocator: context.channel.allocator)
+        core.context = context
+        try core.start()
+        return core
+    }
+
+    /// The session, if it can still take application calls.
+    static func require(_ core: NGHTTP2Session?) throws -> NGHTTP2Session {
+        guard let core, core.session != nil else { throw HTTP2CodecError.connectionGoingAway }
+        return core
+    }
+
+    /// Serialises and writes what is pending once the channel can take it again.
+    func writabilityChanged(isWritable: Bool) {
+        if isWritable { self.flush() }
+    }
+
     func start() throws {
         guard let session else { return }
         var settings: [nghttp2_settings_entry] = [
