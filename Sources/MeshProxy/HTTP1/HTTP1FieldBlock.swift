@@ -108,9 +108,7 @@ struct HTTP1FieldBlock {
         while index < end, HTTP1Bytes.isWhitespace(bytes[index]) { index += 1 }
         var valueEnd = end
         while valueEnd > index, HTTP1Bytes.isWhitespace(bytes[valueEnd - 1]) { valueEnd -= 1 }
-        for position in index..<valueEnd where !HTTP1Bytes.isFieldValueByte(bytes[position]) {
-            throw HTTP1ParseError.invalidHeaderValue
-        }
+        guard HTTP1Bytes.areFieldValueBytes(bytes, from: index, to: valueEnd) else { throw HTTP1ParseError.invalidHeaderValue }
         let valueLength = valueEnd - index
         guard fields.count < limits.maxFields, nameLength <= limits.maxBytes, valueLength <= limits.maxBytes else {
             throw HTTP1ParseError.headersTooLarge
