@@ -88,7 +88,8 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
     // MARK: inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !closing else { return }
+        // Closing, or the input already failed to decode: nothing more is read into it.
+        guard !closing, !inputFailed else { return }
         var incoming = unwrapInboundIn(data)
         if input.readableBytes == 0 {
             input = incoming
