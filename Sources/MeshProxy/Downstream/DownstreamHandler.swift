@@ -88,22 +88,25 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
     // MARK: inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !closing else { return }
+        // Closing, or the input already failed to decode: nothing more is read into it.
+        guard !closing, !inputFailed else { return }
         var incoming = unwrapInboundIn(data)
         if input.readableBytes == 0 {
             input = incoming
         } else {
             input.writeBuffer(&incoming)
         }
-        connectionGuard.bytesArrived()
         switch mode {
         case .http1:
             decodeInput()
         case .sniffing:
             sniff(context: context)
         case .handedOver:
-            break
+            return
         }
+        // Bytes left over begin a request whose head must now complete in time (a head decoded
+        // whole in this read never needed the header timeout, nor a look at the clock).
+        if input.readableBytes > 0 { connectionGuard.bytesArrived() }
     }
 
     /// The first byte that differs from HTTP/2's preface means HTTP/1.1; the whole preface
@@ -174,8 +177,8 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        // Not passed on: this is the last handler, and the pipeline's tail does nothing with it.
         exchange?.downstreamReadComplete()
-        context.fireChannelReadComplete()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

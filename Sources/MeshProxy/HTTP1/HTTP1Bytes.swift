@@ -34,6 +34,30 @@ enum HTTP1Bytes {
         byte == tab || (byte >= 0x20 && byte != 0x7F)
     }
 
+    /// Whether every byte of `bytes[from..<to]` may appear in a field value, eight at a time: a
+    /// word with no byte below 0x20 and none equal to 0x7F needs no closer look (bytes from 0x80
+    /// up are obs-text, allowed); a word that has one is checked byte by byte (HTAB is allowed).
+    static func areFieldValueBytes(_ bytes: UnsafeRawBufferPointer, from: Int, to: Int) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        var index = from
+        while index + 8 <= to {
+            let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            let below20 = (word &- ones &* 0x20) & ~word & highs
+            let delete = word ^ (ones &* 0x7F)
+            let is7F = (delete &- ones) & ~delete & highs
+            if below20 | is7F != 0 {
+                for position in index..<(index + 8) where !isFieldValueByte(bytes[position]) { return false }
+            }
+            index += 8
+        }
+        while index < to {
+            if !isFieldValueByte(bytes[index]) { return false }
+            index += 1
+        }
+        return true
+    }
+
     @inline(__always)
     static func isWhitespace(_ byte: UInt8) -> Bool {
         byte == space || byte == tab

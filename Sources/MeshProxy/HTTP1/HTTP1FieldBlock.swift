@@ -32,6 +32,8 @@ struct HTTP1FieldBlock {
     private(set) var hasTransferEncoding = false
     /// Whether the last transfer coding seen is `chunked`.
     private(set) var chunkedIsLast = false
+    /// How many times `chunked` was named across the Transfer-Encoding fields.
+    private(set) var chunkedCount = 0
     /// The index of the block's only Connection field when it says just `keep-alive`.
     private(set) var keepAliveOnlyField: Int?
     private var connectionFields = 0
@@ -54,6 +56,7 @@ struct HTTP1FieldBlock {
         contentLength = nil
         hasTransferEncoding = false
         chunkedIsLast = false
+        chunkedCount = 0
         keepAliveOnlyField = nil
         connectionFields = 0
         awaitsStartLine = hasStartLine
@@ -108,9 +111,7 @@ struct HTTP1FieldBlock {
         while index < end, HTTP1Bytes.isWhitespace(bytes[index]) { index += 1 }
         var valueEnd = end
         while valueEnd > index, HTTP1Bytes.isWhitespace(bytes[valueEnd - 1]) { valueEnd -= 1 }
-        for position in index..<valueEnd where !HTTP1Bytes.isFieldValueByte(bytes[position]) {
-            throw HTTP1ParseError.invalidHeaderValue
-        }
+        guard HTTP1Bytes.areFieldValueBytes(bytes, from: index, to: valueEnd) else { throw HTTP1ParseError.invalidHeaderValue }
         let valueLength = valueEnd - index
         guard fields.count < limits.maxFields, nameLength <= limits.maxBytes, valueLength <= limits.maxBytes else {
             throw HTTP1ParseError.headersTooLarge
@@ -133,7 +134,7 @@ struct HTTP1FieldBlock {
         } else if nameLength == 17, HTTP1Bytes.equalsIgnoringCase(bytes, nameStart, 17, "transfer-encoding") {
             guard contentLength == nil else { throw HTTP1ParseError.contentLengthWithTransferEncoding }
             hasTransferEncoding = true
-            chunkedIsLast = Self.lastCodingIsChunked(bytes, valueStart: valueStart, valueLength: valueLength)
+            noteCodings(bytes, valueStart: valueStart, valueLength: valueLength)
         } else if nameLength == 10, HTTP1Bytes.equalsIgnoringCase(bytes, nameStart, 10, "connection") {
             connectionFields += 1
             let keepAliveOnly = HTTP1Bytes.equalsIgnoringCase(bytes, valueStart, valueLength, "keep-alive")
@@ -141,13 +142,25 @@ struct HTTP1FieldBlock {
         }
     }
 
-    /// Whether the last coding of a Transfer-Encoding value (`gzip, chunked`) is `chunked`.
-    private static func lastCodingIsChunked(_ bytes: UnsafeRawBufferPointer, valueStart: Int, valueLength: Int) -> Bool {
-        var end = valueStart + valueLength
-        var start = end
-        while start > valueStart, bytes[start - 1] != UInt8(ascii: ",") { start -= 1 }
-        while start < end, HTTP1Bytes.isWhitespace(bytes[start]) { start += 1 }
-        while end > start, HTTP1Bytes.isWhitespace(bytes[end - 1]) { end -= 1 }
-        return HTTP1Bytes.equalsIgnoringCase(bytes, start, end - start, "chunked")
+    /// The codings of a Transfer-Encoding value (`gzip, chunked`): whether the last is `chunked`,
+    /// and how often `chunked` appears.
+    private mutating func noteCodings(_ bytes: UnsafeRawBufferPointer, valueStart: Int, valueLength: Int) {
+        let end = valueStart + valueLength
+        var start = valueStart
+        var lastIsChunked = false
+        while start < end {
+            var tokenEnd = start
+            while tokenEnd < end, bytes[tokenEnd] != UInt8(ascii: ",") { tokenEnd += 1 }
+            var first = start
+            var last = tokenEnd
+            while first < last, HTTP1Bytes.isWhitespace(bytes[first]) { first += 1 }
+            while last > first, HTTP1Bytes.isWhitespace(bytes[last - 1]) { last -= 1 }
+            if last > first {
+                lastIsChunked = HTTP1Bytes.equalsIgnoringCase(bytes, first, last - first, "chunked")
+                if lastIsChunked { chunkedCount += 1 }
+            }
+            start = tokenEnd + 1
+        }
+        chunkedIsLast = lastIsChunked
     }
 }

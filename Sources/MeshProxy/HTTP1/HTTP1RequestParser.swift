@@ -6,10 +6,13 @@ import NIOHTTP1
 /// pipelined requests simply wait in the buffer). Bodies come out as slices of the input.
 ///
 /// The rules are llhttp's strict ones (what NIO's decoder enforced before): CRLF line ends, no
-/// obs-fold, token header names, no control bytes in values, HTTP/1.0 or 1.1 only, a known
-/// method; for framing, a Content-Length together with Transfer-Encoding, a second
-/// Content-Length, a non-decimal length, a Transfer-Encoding whose last coding is not chunked,
-/// and a bad chunk size are all refused (400); a head over the limits is refused with 431.
+/// obs-fold, token header names, no control bytes in values, a visible-ASCII target, HTTP/1.0 or
+/// 1.1 only, a known method; for framing, a Content-Length together with Transfer-Encoding, a
+/// second Content-Length, a non-decimal length, a Transfer-Encoding whose last coding is not
+/// chunked (or that names chunked twice), and a bad chunk size are all refused (400); a head over
+/// the limits is refused with 431. Unlike llhttp, values lose their trailing whitespace too (RFC
+/// 9110 §5.5, as Envoy does), and a request asking to upgrade to something other than h2c is
+/// followed by further requests rather than ending the decoding.
 struct HTTP1RequestParser {
     enum Event {
         case head(HTTPRequestHead)
@@ -105,8 +108,9 @@ struct HTTP1RequestParser {
         guard let (head, length) = found else { return nil }
         buffer.moveReaderIndex(forwardBy: length)
         if block.hasTransferEncoding {
-            // A request body must be delimited by the server alone: only a final `chunked` does.
-            guard block.chunkedIsLast else { throw HTTP1ParseError.invalidTransferEncoding }
+            // A request body must be delimited by the server alone: only a final `chunked`, applied
+            // once (RFC 9112 §6.1), does.
+            guard block.chunkedIsLast, block.chunkedCount == 1 else { throw HTTP1ParseError.invalidTransferEncoding }
             chunked.reset()
             state = .chunked
         } else if let length = block.contentLength, length > 0 {
@@ -126,7 +130,8 @@ struct HTTP1RequestParser {
         }
         let target = index + 1
         index = target
-        while index < line.upperBound, bytes[index] > HTTP1Bytes.space, bytes[index] != 0x7F { index += 1 }
+        // Visible ASCII only: a space ends the target, control bytes and raw non-ASCII are refused.
+        while index < line.upperBound, bytes[index] > HTTP1Bytes.space, bytes[index] < 0x7F { index += 1 }
         let length = index - target
         guard length > 0, index < line.upperBound, bytes[index] == HTTP1Bytes.space else { throw HTTP1ParseError.invalidRequestLine }
         guard length <= limits.maxBytes else { throw HTTP1ParseError.headersTooLarge }

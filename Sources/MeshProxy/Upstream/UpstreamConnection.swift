@@ -77,6 +77,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
     /// Response bytes read and not decoded yet.
     @exclusivity(unchecked) private var input = ByteBuffer()
     private var decoding = false
+    private var decodeFailed = false
     /// Whether the current request's body goes out chunked.
     private var chunkedRequest = false
     /// False once a response is delimited by the connection closing (or switches protocols):
@@ -198,13 +199,15 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
         guard !decoding else { return }
         decoding = true
         defer { decoding = false }
-        while isOpen {
+        while isOpen, !decodeFailed {
             let event: HTTP1ResponseParser.Event?
             do {
                 event = try parser.next(&input)
             } catch {
-                // A response that does not parse is a protocol error (502 UPE).
+                // A response that does not parse is a protocol error (502 UPE); nothing more of
+                // it is decoded, not even at the close.
                 failure = .protocolError
+                decodeFailed = true
                 context?.close(promise: nil)
                 return
             }
@@ -243,7 +246,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if isOpen, let delegate {
+        if isOpen, !decodeFailed, let delegate {
             if let end = parser.finish(), case .end(let trailers) = end {
                 // A body delimited by the close is complete now.
                 delegate.upstreamResponseEnd(trailers: trailers)
