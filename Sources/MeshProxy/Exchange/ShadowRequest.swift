@@ -162,7 +162,7 @@ final class ShadowRequest: PoolWaiter, UpstreamConnectionDelegate {
 
     func upstreamResponseHead(_ head: HTTPResponseHead) {
         responseCode = Int(head.status.code)
-        responseKeepAlive = head.isKeepAlive
+        responseKeepAlive = head.keepsConnectionAlive
         if requestProtocol == .grpc { grpcStatus = head.headers.first(name: "grpc-status") }
     }
 
