@@ -21,18 +21,11 @@ struct HTTP1RequestParser {
         case end(HTTPHeaders?)
     }
 
-    private enum State {
-        case head
-        case body(remaining: Int)
-        case chunked
-        case trailers
-        case end
-    }
-
     let limits: HTTP1Limits
-    private var state = State.head
+    /// Whether the next bytes start a head (else they belong to the current body).
+    private var readingHead = true
+    private var body = HTTP1BodyReader()
     private var block = HTTP1FieldBlock(hasStartLine: true)
-    private var chunked = HTTP1ChunkedDecoder()
     private var fieldCache = HTTP1FieldCache()
     // The request line, found before the fields.
     private var method = HTTPMethod.GET
@@ -46,47 +39,29 @@ struct HTTP1RequestParser {
 
     /// Whether a request has begun (its head or body is partly read).
     var isInsideMessage: Bool {
-        if case .head = state { return false }
-        return true
+        !readingHead
     }
 
     /// The next event from `buffer` (consuming its bytes), or nil until more bytes arrive.
     mutating func next(_ buffer: inout ByteBuffer) throws -> Event? {
-        while true {
-            switch state {
-            case .head:
-                guard let head = try readHead(&buffer) else { return nil }
-                return .head(head)
-            case .body(let remaining):
-                let available = buffer.readableBytes
-                guard available > 0 else { return nil }
-                let length = min(available, remaining)
-                guard let slice = buffer.readSlice(length: length) else { return nil }
-                state = length == remaining ? .end : .body(remaining: remaining - length)
-                return .body(slice)
-            case .chunked:
-                switch try chunked.next(&buffer) {
-                case .needMoreData:
-                    return nil
-                case .data(let slice):
-                    return .body(slice)
-                case .lastChunk:
-                    block.reset(hasStartLine: false)
-                    state = .trailers
-                }
-            case .trailers:
-                guard let trailers = try HTTP1Fields.readTrailers(&block, from: &buffer, limits: limits) else { return nil }
-                startNextMessage()
-                return .end(trailers.isEmpty ? nil : trailers)
-            case .end:
-                startNextMessage()
-                return .end(nil)
-            }
+        if readingHead {
+            guard let head = try readHead(&buffer) else { return nil }
+            readingHead = false
+            return .head(head)
+        }
+        switch try body.next(&buffer, block: &block, limits: limits) {
+        case nil:
+            return nil
+        case .body(let slice)?:
+            return .body(slice)
+        case .end(let trailers)?:
+            startNextMessage()
+            return .end(trailers)
         }
     }
 
     private mutating func startNextMessage() {
-        state = .head
+        readingHead = true
         block.reset(hasStartLine: true)
     }
 
@@ -111,12 +86,9 @@ struct HTTP1RequestParser {
             // A request body must be delimited by the server alone: only a final `chunked`, applied
             // once (RFC 9112 §6.1), does.
             guard block.chunkedIsLast, block.chunkedCount == 1 else { throw HTTP1ParseError.invalidTransferEncoding }
-            chunked.reset()
-            state = .chunked
-        } else if let length = block.contentLength, length > 0 {
-            state = .body(remaining: length)
+            body.start(.chunked)
         } else {
-            state = .end
+            body.start(.length(block.contentLength ?? 0))
         }
         return head
     }

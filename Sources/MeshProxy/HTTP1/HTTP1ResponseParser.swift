@@ -13,19 +13,11 @@ struct HTTP1ResponseParser {
         case end(HTTPHeaders?)
     }
 
-    private enum State {
-        case head
-        case body(remaining: Int)
-        case chunked
-        case trailers
-        case untilClose
-        case end
-    }
-
     let limits: HTTP1Limits
-    private var state = State.head
+    /// Whether the next bytes start a head (else they belong to the current body).
+    private var readingHead = true
+    private var body = HTTP1BodyReader()
     private var block = HTTP1FieldBlock(hasStartLine: true)
-    private var chunked = HTTP1ChunkedDecoder()
     private var fieldCache = HTTP1FieldCache()
     private var status = 0
     private var version = HTTPVersion.http1_1
@@ -38,51 +30,31 @@ struct HTTP1ResponseParser {
 
     /// Whether a response has begun and not ended.
     var isInsideMessage: Bool {
-        if case .head = state { return false }
-        return true
+        !readingHead
     }
 
     /// Whether the current response's body runs until the connection closes (so the connection
     /// cannot carry another).
     var readsUntilClose: Bool {
-        if case .untilClose = state { return true }
-        return false
+        !readingHead && body.readsUntilClose
     }
 
     mutating func next(_ buffer: inout ByteBuffer) throws -> Event? {
-        while true {
-            switch state {
-            case .head:
-                guard let head = try readHead(&buffer) else { return nil }
-                if let head { return .head(head) }
-            case .body(let remaining):
-                let available = buffer.readableBytes
-                guard available > 0 else { return nil }
-                let length = min(available, remaining)
-                guard let slice = buffer.readSlice(length: length) else { return nil }
-                state = length == remaining ? .end : .body(remaining: remaining - length)
-                return .body(slice)
-            case .untilClose:
-                guard buffer.readableBytes > 0, let slice = buffer.readSlice(length: buffer.readableBytes) else { return nil }
-                return .body(slice)
-            case .chunked:
-                switch try chunked.next(&buffer) {
-                case .needMoreData:
-                    return nil
-                case .data(let slice):
-                    return .body(slice)
-                case .lastChunk:
-                    block.reset(hasStartLine: false)
-                    state = .trailers
-                }
-            case .trailers:
-                guard let trailers = try HTTP1Fields.readTrailers(&block, from: &buffer, limits: limits) else { return nil }
-                startNextMessage()
-                return .end(trailers.isEmpty ? nil : trailers)
-            case .end:
-                startNextMessage()
-                return .end(nil)
+        while readingHead {
+            guard let head = try readHead(&buffer) else { return nil }
+            if let head {
+                readingHead = false
+                return .head(head)
             }
+        }
+        switch try body.next(&buffer, block: &block, limits: limits) {
+        case nil:
+            return nil
+        case .body(let slice)?:
+            return .body(slice)
+        case .end(let trailers)?:
+            startNextMessage()
+            return .end(trailers)
         }
     }
 
@@ -95,7 +67,7 @@ struct HTTP1ResponseParser {
     }
 
     private mutating func startNextMessage() {
-        state = .head
+        readingHead = true
         block.reset(hasStartLine: true)
     }
 
@@ -120,19 +92,14 @@ struct HTTP1ResponseParser {
             return .some(nil)
         }
         if answersHead || status < 200 || status == 204 || status == 304 {
-            state = .end
+            body.start(.none)
         } else if block.hasTransferEncoding {
             // RFC 9112 §6.3: a response whose last coding is not chunked runs until close.
-            if block.chunkedIsLast {
-                chunked.reset()
-                state = .chunked
-            } else {
-                state = .untilClose
-            }
+            body.start(block.chunkedIsLast ? .chunked : .untilClose)
         } else if let length = block.contentLength {
-            state = length > 0 ? .body(remaining: length) : .end
+            body.start(.length(length))
         } else {
-            state = .untilClose
+            body.start(.untilClose)
         }
         return HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: status), headers: headers)
     }
