@@ -149,16 +149,8 @@ final class EndpointPool {
         connecting += 1
         http1Connections += 1
         counters.connectionsOpened += 1
-        let future = ClientBootstrap(group: eventLoop)
-            .connectTimeout(connectTimeout)
-            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    // The connection writes and decodes HTTP/1.1 itself: one handler, no codec.
-                    try channel.pipeline.syncOperations.addHandler(UpstreamConnection())
-                }
-            }
-            .connect(host: address.host, port: address.port)
+        // The connection writes and decodes HTTP/1.1 itself: one handler, no codec.
+        let future = UpstreamBootstrap.connect(to: address, on: eventLoop, timeout: connectTimeout) { UpstreamConnection() }
         future.assumeIsolated().whenComplete { result in
             self.connecting -= 1
             switch result {

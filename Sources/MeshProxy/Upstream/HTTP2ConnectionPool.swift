@@ -132,15 +132,7 @@ final class HTTP2ConnectionPool: HTTP2ClientConnectionDelegate {
         connecting += 1
         openConnections += 1
         counters.connectionsOpened += 1
-        let future = ClientBootstrap(group: eventLoop)
-            .connectTimeout(connectTimeout)
-            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(HTTP2ClientConnection())
-                }
-            }
-            .connect(host: address.host, port: address.port)
+        let future = UpstreamBootstrap.connect(to: address, on: eventLoop, timeout: connectTimeout) { HTTP2ClientConnection() }
         future.assumeIsolated().whenComplete { result in
             switch result {
             case .success(let channel):
