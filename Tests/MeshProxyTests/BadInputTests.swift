@@ -72,6 +72,23 @@ import Testing
         }
     }
 
+    /// The head was fine, so the request is already on its way to a pod when the chunked body
+    /// turns out malformed: Envoy answers 400 with DPE and closes rather than leaving the client
+    /// (and the pod, waiting for the rest of the body) hanging.
+    @Test(arguments: [
+        "zz\r\n",
+        "3\r\nabc\r\nnot-a-size\r\n",
+        "3\r\nabcXX",
+    ])
+    func malformedChunkedBodyAfterTheHeadIs400(body: String) async throws {
+        try await Self.withMesh { mesh in
+            try await Self.expectRefusal(
+                "POST /echo HTTP/1.1\r\nHost: reviews\r\nTransfer-Encoding: chunked\r\n\r\n\(body)", status: 400, port: mesh.port)
+            let stats = await mesh.proxy.collectStats()
+            #expect(stats.downstream.protocolErrors == 1)
+        }
+    }
+
     @Test func obsoleteLineFoldingIsRefused() async throws {
         try await Self.withMesh { mesh in
             try await Self.expectRefusal("GET / HTTP/1.1\r\nHost: reviews\r\nX-Folded: one\r\n two\r\n\r\n", status: 400, port: mesh.port)

@@ -166,11 +166,14 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
         }
     }
 
-    /// A malformed request: answered with 400 (431 for a head over the limits) when nothing is in
-    /// flight; otherwise the connection closes once the exchange in flight ends.
+    /// A malformed request: answered with 400 (431 for a head over the limits). When its head was
+    /// already taken (a bad chunk in the body), the exchange in flight answers instead, as Envoy's
+    /// codec error does; the connection closes either way.
     private func refuse(_ error: HTTP1ParseError) {
-        if exchange != nil {
+        if let exchange {
             inputFailed = true
+            worker.stats.downstream.protocolErrors += 1
+            exchange.downstreamProtocolError()
         } else {
             answerProtocolError(error)
         }

@@ -346,6 +346,16 @@ final class Exchange {
         finish(notifyDownstream: false)
     }
 
+    /// The request body broke HTTP/1.1 framing after the head went upstream. Envoy resets the
+    /// upstream request and answers 400 (flag DPE) when no response has begun, else closes the
+    /// connection; either way the connection cannot carry another request.
+    func downstreamProtocolError() {
+        guard !finished else { return }
+        flags.insert(.downstreamProtocolError)
+        closeAfterResponse = true
+        localReply(status: 400, body: "bad request")
+    }
+
     // MARK: end
 
     func finish(notifyDownstream: Bool = true) {
