@@ -175,10 +175,10 @@ struct Load: AsyncParsableCommand {
     }
 
     static func duration(_ text: String, option: String) throws -> Duration {
-        guard let parsed = IstioDuration(parsing: text), parsed.nanoseconds >= 0 else {
+        guard let parsed = parseDuration(text, allowingZero: true) else {
             throw LoadInputError("\(option): invalid duration \"\(text)\" (e.g. 10s, 500ms, 1m)")
         }
-        return .nanoseconds(parsed.nanoseconds)
+        return parsed
     }
 }
 

@@ -1,22 +1,10 @@
 import Foundation
+import MeshTestSupport
 import Testing
 
 /// `meshsim route` as a user runs it, on every configs/ example.
 @Suite struct RouteCommandTests {
     let headerRouting = ["-f", MeshsimRunner.configs("reviews"), "-f", MeshsimRunner.configs("header-routing")]
-
-    /// VirtualService default/reviews with `rules`, the items of its `http` list (indented by two).
-    static func reviewsVirtualService(_ rules: String) -> String {
-        """
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: reviews, namespace: default}
-        spec:
-          hosts: [reviews]
-          http:
-        \(rules)
-        """
-    }
 
     @Test func betaHeaderReachesV2AsExactJSON() async throws {
         let output = try await MeshsimRunner.run(["route"] + headerRouting + ["--output", "json", "-H", "X-User-Group: beta", "/api"])
@@ -105,18 +93,19 @@ import Testing
     /// "mirrors" key.
     @Test func mirrorsListShowsEachCopyAndItsShare() async throws {
         try await withTemporaryFile(
-            Self.reviewsVirtualService(
-                """
-                  - name: shadowed
-                    match: [{uri: {prefix: /shadowed}}]
-                    route: [{destination: {host: reviews, subset: v1}}]
-                    mirrors:
-                    - destination: {host: reviews, subset: v2}
-                      percentage: {value: 12.5}
-                    - destination: {host: reviews, subset: v3}
-                  - name: plain
-                    route: [{destination: {host: reviews, subset: v1}}]
-                """)
+            FixtureYAML.virtualService(
+                "reviews",
+                http: """
+                    - name: shadowed
+                      match: [{uri: {prefix: /shadowed}}]
+                      route: [{destination: {host: reviews, subset: v1}}]
+                      mirrors:
+                      - destination: {host: reviews, subset: v2}
+                        percentage: {value: 12.5}
+                      - destination: {host: reviews, subset: v3}
+                    - name: plain
+                      route: [{destination: {host: reviews, subset: v1}}]
+                    """)
         ) { path in
             let files = ["-f", MeshsimRunner.configs("reviews"), "-f", path]
             let json = try await MeshsimRunner.run(["route"] + files + ["--output", "json", "/shadowed"])
@@ -143,12 +132,13 @@ import Testing
 
     @Test func noMatchingRuleIs404NRWithEmptyDestinations() async throws {
         try await withTemporaryFile(
-            Self.reviewsVirtualService(
-                """
-                  - name: beta-only
-                    match: [{headers: {x-user-group: {exact: beta}}}]
-                    route: [{destination: {host: reviews, subset: v2}}]
-                """)
+            FixtureYAML.virtualService(
+                "reviews",
+                http: """
+                    - name: beta-only
+                      match: [{headers: {x-user-group: {exact: beta}}}]
+                      route: [{destination: {host: reviews, subset: v2}}]
+                    """)
         ) { path in
             let output = try await MeshsimRunner.run(["route", "-f", MeshsimRunner.configs("reviews"), "-f", path, "--output", "json", "/"])
             #expect(output.status == 0)
@@ -184,11 +174,12 @@ import Testing
 
     @Test func configErrorsExitOneWithFileAndLine() async throws {
         try await withTemporaryFile(
-            Self.reviewsVirtualService(
-                """
-                  - match: [{uri: {regex: "(unclosed"}}]
-                    route: [{destination: {host: reviews}}]
-                """)
+            FixtureYAML.virtualService(
+                "reviews",
+                http: """
+                    - match: [{uri: {regex: "(unclosed"}}]
+                      route: [{destination: {host: reviews}}]
+                    """)
         ) { path in
             let output = try await MeshsimRunner.run(["route", "-f", path, "/"])
             #expect(output.status == 1)
