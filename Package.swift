@@ -113,9 +113,18 @@ let package = Package(
         ),
         // Test support shared by the test targets: child processes over posix_spawn (not
         // Foundation's Process, which crashed under many concurrent launches) and `onOwnThread`.
-        .target(name: "MeshTestSupport", dependencies: ["MeshConfig"], path: "Tests/MeshTestSupport"),
+        // Also Istio YAML for fixtures (FixtureYAML) and an in-process h2c client (H2TestClient).
+        .target(
+            name: "MeshTestSupport",
+            dependencies: [
+                "MeshConfig", "MeshHTTP2",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/MeshTestSupport"),
         .testTarget(name: "MeshTestSupportTests", dependencies: ["MeshTestSupport"]),
-        .testTarget(name: "MeshConfigTests", dependencies: ["MeshConfig"]),
+        .testTarget(name: "MeshConfigTests", dependencies: ["MeshConfig", "MeshTestSupport"]),
         .testTarget(name: "MeshRoutingTests", dependencies: ["MeshRouting", "MeshConfig"]),
         .testTarget(
             name: "MeshBackendsTests",

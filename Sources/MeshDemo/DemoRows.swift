@@ -76,6 +76,9 @@ public struct StepRow: Sendable, Hashable, Codable {
     public var noResponse: Int
     /// Why they got none: "connect", "timeout", "reset", "closed", "protocol".
     public var noResponseKinds: [String: Int]
+    /// Requests due during the hold that the load generator never sent: it fell behind, usually
+    /// because the machine is busy; the step's traffic then came in bursts.
+    public var backlog: Int
     public var split: SplitObservation
     public var beta: BetaObservation
     public var stable: SubsetObservation

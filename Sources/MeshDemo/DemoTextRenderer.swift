@@ -32,7 +32,13 @@ public struct DemoTextRenderer: Sendable {
             guard terminal else { return nil }
             return "\r\u{1B}[K" + paint(progress(interval), "2")
         case .step(let row):
-            return clearProgress + line(row) + "\n"
+            var text = clearProgress + line(row) + "\n"
+            if row.backlog > max(5, (row.requests + row.backlog) / 50) {
+                text += paint(
+                    "      ! the load generator fell behind: \(row.backlog) of \(row.requests + row.backlog) requests not sent "
+                        + "(a busy machine; traffic came in bursts)", "33") + "\n"
+            }
+            return text
         case .rollback(let row):
             return clearProgress + rollbackLine(row) + "\n"
         case .summary(let summary):

@@ -21,17 +21,20 @@ public struct StepMeasurement: Sendable {
         public var noResponse: Int
         /// Why, e.g. ["timeout": 3].
         public var noResponseKinds: [String: Int]
+        /// Requests due in the hold that the generator never sent (it fell behind).
+        public var backlog: Int
         public var regular: SplitCheck
         public var beta: SplitCheck
         public var p99BySubset: [String: Double]
 
         public init(
-            requests: Int, noResponse: Int, noResponseKinds: [String: Int] = [:], regular: SplitCheck, beta: SplitCheck,
-            p99BySubset: [String: Double]
+            requests: Int, noResponse: Int, noResponseKinds: [String: Int] = [:], backlog: Int = 0, regular: SplitCheck,
+            beta: SplitCheck, p99BySubset: [String: Double]
         ) {
             self.requests = requests
             self.noResponse = noResponse
             self.noResponseKinds = noResponseKinds
+            self.backlog = backlog
             self.regular = regular
             self.beta = beta
             self.p99BySubset = p99BySubset
@@ -48,7 +51,8 @@ public struct StepMeasurement: Sendable {
             }
             self.init(
                 requests: report.requests, noResponse: report.errors.withoutResponse,
-                noResponseKinds: StepMeasurement.noResponseKinds(report.errors), regular: regular.split, beta: beta.split,
+                noResponseKinds: StepMeasurement.noResponseKinds(report.errors), backlog: report.backlog ?? 0,
+                regular: regular.split, beta: beta.split,
                 p99BySubset: p99)
         }
     }
@@ -63,7 +67,7 @@ public struct StepMeasurement: Sendable {
         return StepRow(
             type: type, step: step, stableWeight: 100 - canaryWeight, canaryWeight: canaryWeight, revision: revision,
             seconds: seconds, requests: load.requests, noResponse: load.noResponse, noResponseKinds: load.noResponseKinds,
-            split: splitObservation,
+            backlog: load.backlog, split: splitObservation,
             beta: observeBeta(load.beta), stable: stable, canary: canary, breaches: thresholds.breaches(of: canary))
     }
 

@@ -62,7 +62,7 @@ struct Backend: AsyncParsableCommand {
                 throw ValidationError("\(flag): \"\(value)\" must be printable ASCII without spaces")
             }
         }
-        guard (1...256).contains(threads) else { throw ValidationError("--threads: expected 1 to 256, got \(threads)") }
+        try requireOption("--threads", threads, in: 1...256)
     }
 
     func run() async throws {
@@ -88,17 +88,8 @@ struct Backend: AsyncParsableCommand {
         writeStdout("meshsim backend stopped on signal \(signal): \(stats.requestsServed) requests served, \(stats.errorsInjected) errors injected, \(stats.rejectedOverConcurrency) rejected over max-concurrency\n")
     }
 
-    /// `host:port` or `[v6]:port`.
     func listenAddress() throws -> (String, Int) {
-        guard let colon = listen.lastIndex(of: ":") else {
-            throw ValidationError("--listen: expected host:port, got \"\(listen)\"")
-        }
-        var host = String(listen[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty, let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
-            throw ValidationError("--listen: expected host:port with a port from 0 to 65535, got \"\(listen)\"")
-        }
-        return (host, port)
+        try HostPort.parse(listen, option: "--listen")
     }
 
     /// The flags read as the annotations they stand for, so both accept the same values.

@@ -170,9 +170,3 @@ final class CaughtSignal: @unchecked Sendable {
         return signal
     }
 }
-
-/// Durations on the command line, in Istio's syntax (4s, 1500ms, 1m).
-func parseDuration(_ text: String) -> Duration? {
-    guard let parsed = IstioDuration(parsing: text), parsed.nanoseconds > 0 else { return nil }
-    return .nanoseconds(parsed.nanoseconds)
-}

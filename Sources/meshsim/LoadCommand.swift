@@ -8,12 +8,21 @@ struct Load: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Send HTTP/1.1 load to a URL and check which subsets answered against the expected split.",
         discussion: """
-            Closed loop (--concurrency, as fast as the target allows) or open loop (--rps, a constant
-            rate; latency counts from each request's intended send time, so a stall cannot hide).
-            The destination of each answer is read from a response header (x-meshsim-destination,
-            "host|subset"); --expect v1=95,v2=5 or -f CONFIGS give the expected shares, and the report
+            Closed loop (--concurrency, as fast as the target allows) or open loop (--rps, a constant \
+            rate; latency counts from each request's intended send time, so a stall cannot hide). \
+            The destination of each answer is read from a response header (x-meshsim-destination, \
+            "host|subset"); --expect v1=95,v2=5 or -f CONFIGS give the expected shares, and the report \
             shows 99% Wilson intervals, a chi-square p-value and a verdict.
             Exit status: 0 done, 1 split FAIL with --check, 2 bad input or unreachable target.
+
+            --check in CI: a random split (serve's default, as Envoy's) varies from run to run, and \
+            the chi-square test fails a correct one with probability --alpha: with the default 0.01, \
+            about one run in a hundred (each request class of a --mix is a test of its own, so the \
+            chances add up). A lower --alpha (0.001: one in a thousand) fails less often by chance \
+            but lets a smaller deviation pass. For a verdict that is the same on every run, make the \
+            split deterministic: serve --split exact --workers 1 with load --exact (exact counts, so \
+            a wrong weight always fails), or serve --seed N --workers 1, started afresh for each run \
+            (the same random picks every time).
             """)
 
     @Argument(help: "The target, http://host[:port][/path].")
@@ -66,13 +75,13 @@ struct Load: AsyncParsableCommand {
     @Option(help: "Host/authority of the requests (default: -H Host, else the URL's).")
     var authority: String?
 
-    @Flag(help: "Demand exact counts (the proxy's exact split mode) where answers fill whole weight windows.")
+    @Flag(help: "Demand exact counts (serve --split exact --workers 1) where answers fill whole weight windows.")
     var exact = false
 
-    @Flag(help: "Exit with status 1 when the split verdict is FAIL.")
+    @Flag(help: "Exit with status 1 when the split verdict is FAIL (on a random split, a correct one fails too with probability --alpha).")
     var check = false
 
-    @Option(help: "Significance level of the chi-square test.")
+    @Option(help: "The chi-square test's significance level: the chance that a correct random split fails (0.01: one run in a hundred).")
     var alpha: Double = 0.01
 
     @Option(help: "Report format: text or json.")
@@ -166,10 +175,10 @@ struct Load: AsyncParsableCommand {
     }
 
     static func duration(_ text: String, option: String) throws -> Duration {
-        guard let parsed = IstioDuration(parsing: text), parsed.nanoseconds >= 0 else {
+        guard let parsed = parseDuration(text, allowingZero: true) else {
             throw LoadInputError("\(option): invalid duration \"\(text)\" (e.g. 10s, 500ms, 1m)")
         }
-        return .nanoseconds(parsed.nanoseconds)
+        return parsed
     }
 }
 

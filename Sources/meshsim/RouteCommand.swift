@@ -13,15 +13,21 @@ struct RouteCommand: ParsableCommand {
               meshsim route -f configs/reviews -f configs/header-routing -H 'x-user-group: beta' /api
               meshsim route -f configs/broken-labels --output json GET /
 
-            The status is what the client would get: 200 when forwarded, 404 (NR) when no rule
-            matches, 503 when a destination with a share of the traffic has no endpoint (UH: the
-            subset's labels select no workload; NC: no DestinationRule defines the subset). With
-            several weighted destinations, each one carries its own status, and the request's
-            status is 503 as soon as one of them, with a weight above 0, would fail. When no
-            workload is declared for a host (routing files alone), endpoints are not checked and
-            a note says so. JSON output: {"status", "responseFlags", "virtualService", "rule",
-            "destinations": [{"host", "subset", "weight", "fraction"}]}; a failing destination
+            The status is what the client would get: 200 when forwarded, 404 (NR) when no rule \
+            matches, 503 when a destination with a share of the traffic has no endpoint (UH: the \
+            subset's labels select no workload; NC: no DestinationRule defines the subset). With \
+            several weighted destinations, each one carries its own status, and the request's \
+            status is 503 as soon as one of them, with a weight above 0, would fail. When no \
+            workload is declared for a host (routing files alone), endpoints are not checked and \
+            a note says so. JSON output: {"status", "responseFlags", "virtualService", "rule", \
+            "destinations": [{"host", "subset", "weight", "fraction"}]}; a failing destination \
             also carries "status" and "responseFlags", and "notes" is added when there are any.
+
+            A rule that mirrors (`mirror` with `mirrorPercentage`, or `mirrors`) lists where a copy \
+            of the request goes and for what share of requests; the copy's answer is dropped, so it \
+            never changes the status. In JSON: "mirrors": [{"host", "subset", "percentage"}] (a \
+            mirror with no endpoint also carries "status" and "responseFlags"), present only when \
+            the rule mirrors.
             """)
 
     @OptionGroup var config: ConfigOptions
@@ -60,10 +66,20 @@ struct RouteCommand: ParsableCommand {
             authority: try snapshot.authority(authority), method: method ?? (target.count == 2 ? target[0] : "GET"),
             path: target[target.count - 1], headers: try headers.map(Self.parseHeader), scheme: scheme)
         let explanation = snapshot.explain(request)
+        let mirrors = Self.mirrors(of: request, in: snapshot)
         switch output {
-        case .json: print(RouteJSON.render(explanation))
-        case .text: print(RouteText.render(explanation, snapshot: snapshot))
+        case .json: print(RouteJSON.render(explanation, mirrors: mirrors))
+        case .text: print(RouteText.render(explanation, mirrors: mirrors, snapshot: snapshot))
         }
+    }
+
+    /// The mirrors of the rule `request` matches. The explanation does not carry them; every
+    /// forward decision of a rule carries the rule's mirrors, so whichever destination the pick
+    /// lands on gives the same list. Redirects, direct responses and no route mirror nothing.
+    static func mirrors(of request: RouteRequest, in snapshot: RoutingSnapshot) -> [MirrorPolicy] {
+        var picker = DestinationPicker(mode: .exact)
+        guard case .forward(let forward) = snapshot.route(request, picker: &picker) else { return [] }
+        return forward.mirrors
     }
 
     static func parseHeader(_ text: String) throws -> (String, String) {
@@ -78,13 +94,14 @@ struct RouteCommand: ParsableCommand {
 
 /// The JSON form of an explanation, with a fixed key order.
 enum RouteJSON {
-    static func render(_ e: RouteExplanation) -> String {
+    static func render(_ e: RouteExplanation, mirrors: [MirrorPolicy]) -> String {
         var fields: [(String, String)] = [
             ("status", "\(e.status)"), ("responseFlags", string(e.responseFlags)),
             ("virtualService", e.virtualService.map(string) ?? "null"),
             ("rule", e.rule.map { object([("index", "\($0.index)"), ("name", $0.name.map(string) ?? "null")]) } ?? "null"),
             ("destinations", "[" + e.destinations.map(destination).joined(separator: ", ") + "]"),
         ]
+        if !mirrors.isEmpty { fields.append(("mirrors", "[" + mirrors.map(mirror).joined(separator: ", ") + "]")) }
         if case .redirect(let location) = e.action { fields.append(("location", string(location))) }
         if !e.notes.isEmpty { fields.append(("notes", "[" + e.notes.map(string).joined(separator: ", ") + "]")) }
         return object(fields)
@@ -100,35 +117,33 @@ enum RouteJSON {
         return object(fields)
     }
 
+    static func mirror(_ m: MirrorPolicy) -> String {
+        var fields: [(String, String)] = [
+            ("host", string(m.cluster.host)), ("subset", m.cluster.subset.map(string) ?? "null"), ("percentage", "\(m.percentage)"),
+        ]
+        if let flag = m.cluster.state.responseFlag {
+            fields += [("status", "503"), ("responseFlags", string(flag))]
+        }
+        return object(fields)
+    }
+
     static func object(_ fields: [(String, String)]) -> String {
         "{" + fields.map { "\(string($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
     }
 
+    /// `text` as a JSON string literal, escaped by Foundation's encoder (slashes left alone).
     static func string(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        // Encoding a String cannot fail (only non-finite numbers do); the fallback is never used.
+        guard let data = try? encoder.encode(text) else { return "\"\"" }
+        return String(decoding: data, as: UTF8.self)
     }
 }
 
 /// The human form of an explanation.
 enum RouteText {
-    static func render(_ e: RouteExplanation, snapshot: RoutingSnapshot) -> String {
+    static func render(_ e: RouteExplanation, mirrors: [MirrorPolicy], snapshot: RoutingSnapshot) -> String {
         var lines = ["\(e.method) \(e.path)  (authority \(e.authority))"]
         func row(_ label: String, _ value: String) { lines.append("  " + label.padding(toLength: 16, withPad: " ", startingAt: 0) + value) }
         row("virtual host", e.virtualHost ?? "none")
@@ -162,6 +177,10 @@ enum RouteText {
                 }
                 lines.append(line)
             }
+            if !mirrors.isEmpty {
+                lines.append("  mirrors (a copy of the request; its answer is dropped, the client never sees it)")
+                lines += mirrors.map(mirrorLine)
+            }
         case .redirect(let location):
             row("redirect", location)
         case .directResponse(let body):
@@ -172,6 +191,20 @@ enum RouteText {
         row("result", "\(e.status) \(e.responseFlags)")
         for note in e.notes { row("note", note) }
         return lines.joined(separator: "\n")
+    }
+
+    static func mirrorLine(_ m: MirrorPolicy) -> String {
+        let cluster = m.cluster
+        let target = cluster.subset.map { "\(cluster.host) subset \($0)" } ?? cluster.host
+        var line = "    \(target)  port \(cluster.port)  \(percent(m.percentage / 100)) of requests"
+        switch cluster.state {
+        case .ready: line += "  endpoints: \(cluster.endpoints.map(\.workload.name).joined(separator: ", "))"
+        case .unchecked: line += "  endpoints: not checked"
+        // Envoy skips a shadow cluster that does not exist; one without endpoints fails the copy alone.
+        case .undefinedSubset: line += "  → no copy: no DestinationRule defines the subset (NC)"
+        case .noHealthyUpstream: line += "  → the copy gets 503 UH (the client does not see it)"
+        }
+        return line
     }
 
     static func percent(_ fraction: Double) -> String {

@@ -69,9 +69,9 @@ struct Serve: AsyncParsableCommand {
         if config.files.isEmpty { throw ValidationError("no configuration given: pass -f PATH (a file or directory)") }
         _ = try listenAddress()
         _ = try adminAddress()
-        if let workers, !(1...256).contains(workers) { throw ValidationError("--workers: expected 1 to 256, got \(workers)") }
-        if !(0.05...3600).contains(watchInterval) { throw ValidationError("--watch-interval: expected 0.05 to 3600 seconds, got \(watchInterval)") }
-        if !(1...10_000).contains(revisionHistory) { throw ValidationError("--revision-history: expected 1 to 10000, got \(revisionHistory)") }
+        if let workers { try requireOption("--workers", workers, in: 1...256) }
+        try requireOption("--watch-interval", watchInterval, in: 0.05...3600, unit: " seconds")
+        try requireOption("--revision-history", revisionHistory, in: 1...10_000)
     }
 
     func run() async throws {

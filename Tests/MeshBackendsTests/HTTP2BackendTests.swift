@@ -26,28 +26,25 @@ import Testing
         }
     }
 
-    static func run(_ executable: String, _ arguments: [String]) async throws -> ChildProcess.Result {
-        try await ChildProcess.run(executable, arguments, timeout: .seconds(30))
+    static func nghttp(_ arguments: [String]) async throws -> ChildProcess.Result {
+        try await ChildProcess.run("/usr/bin/nghttp", arguments, timeout: .seconds(30))
     }
 
     @Test func answersPriorKnowledgeAndHTTP1OnOnePort() async throws {
         try await Self.withH2Backend { backend in
-            let h2 = try await Self.run(
-                "/usr/bin/curl", ["-sS", "--max-time", "20", "--http2-prior-knowledge", "-D", "-", "http://127.0.0.1:\(backend.port)/hello"])
+            let h2 = try await curl(["--http2-prior-knowledge", "-D", "-", "http://127.0.0.1:\(backend.port)/hello"], timeout: 20)
             #expect(h2.status == 0, "\(h2.stderr)")
             #expect(h2.stdout.hasPrefix("HTTP/2 200"), "\(h2.stdout)")
             #expect(h2.stdout.contains("x-meshsim-pod: greeter-v2-0"))
             #expect(h2.stdout.hasSuffix("workload=greeter-v2 version=v2 pod=greeter-v2-0 namespace=default\n"))
 
-            let h1 = try await Self.run("/usr/bin/curl", ["-sS", "--max-time", "20", "-D", "-", "http://127.0.0.1:\(backend.port)/hello"])
+            let h1 = try await curl(["-D", "-", "http://127.0.0.1:\(backend.port)/hello"], timeout: 20)
             #expect(h1.status == 0, "\(h1.stderr)")
             let response = try #require(CurlResponse(h1.stdout))
             #expect(response.status == 200)
             #expect(response.headers["x-meshsim-pod"] == "greeter-v2-0")
 
-            let echo = try await Self.run(
-                "/usr/bin/curl",
-                ["-sS", "--max-time", "20", "--http2-prior-knowledge", "--data-binary", "12345", "http://127.0.0.1:\(backend.port)/echo"])
+            let echo = try await curl(["--http2-prior-knowledge", "--data-binary", "12345", "http://127.0.0.1:\(backend.port)/echo"], timeout: 20)
             let json = try #require(try JSONSerialization.jsonObject(with: Data(echo.stdout.utf8)) as? [String: Any])
             #expect(json["httpVersion"] as? String == "HTTP/2.0")
             #expect(json["bodyBytes"] as? Int == 5)
@@ -58,8 +55,7 @@ import Testing
 
     @Test func grpcSuccessCarriesOneMessageAndStatusTrailers() async throws {
         try await Self.withH2Backend { backend in
-            let output = try await Self.run(
-                "/usr/bin/nghttp",
+            let output = try await Self.nghttp(
                 ["-v", "-H", "content-type: application/grpc", "-H", "te: trailers", "http://127.0.0.1:\(backend.port)/helloworld.Greeter/SayHello"])
             #expect(output.status == 0, "\(output.stderr)")
             let greeting = "workload=greeter-v2 version=v2 pod=greeter-v2-0 namespace=default\n"
@@ -76,8 +72,7 @@ import Testing
 
     @Test func grpcInjectedErrorIsTrailersOnlyUnavailable() async throws {
         try await Self.withH2Backend(profile: BehaviorProfile(errorRate: 1, errorCode: 503)) { backend in
-            let output = try await Self.run(
-                "/usr/bin/nghttp",
+            let output = try await Self.nghttp(
                 ["-v", "-H", "content-type: application/grpc", "http://127.0.0.1:\(backend.port)/helloworld.Greeter/SayHello"])
             #expect(output.status == 0, "\(output.stderr)")
             #expect(output.stdout.contains(":status: 200"))
@@ -85,64 +80,21 @@ import Testing
             #expect(output.stdout.contains("grpc-message: injected error from pod greeter-v2-0"))
             #expect(!output.stdout.contains("recv DATA frame"), "\(output.stdout)")
             // Plain HTTP/2 requests still get the HTTP error code.
-            let plain = try await Self.run(
-                "/usr/bin/curl", ["-sS", "--max-time", "20", "--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_code}",
-                                  "http://127.0.0.1:\(backend.port)/"])
+            let plain = try await curl(
+                ["--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(backend.port)/"],
+                timeout: 20)
             #expect(plain.stdout == "503")
             #expect(backend.stats.errorsInjected == 2)
         }
     }
 
     @Test func fleetServesH2cOnlyBehindHTTP2Ports() async throws {
-        let yaml = """
-            apiVersion: apps/v1
-            kind: Deployment
-            metadata: {name: greeter-v1, namespace: default}
-            spec:
-              selector: {matchLabels: {app: greeter}}
-              template:
-                metadata: {labels: {app: greeter, version: v1}}
-                spec: {containers: [{name: greeter, image: greeter}]}
-            ---
-            apiVersion: apps/v1
-            kind: Deployment
-            metadata: {name: web-v1, namespace: default}
-            spec:
-              selector: {matchLabels: {app: web}}
-              template:
-                metadata: {labels: {app: web, version: v1}}
-                spec: {containers: [{name: web, image: web}]}
-            ---
-            apiVersion: apps/v1
-            kind: Deployment
-            metadata: {name: h2-v1, namespace: default}
-            spec:
-              selector: {matchLabels: {app: h2}}
-              template:
-                metadata: {labels: {app: h2, version: v1}}
-                spec: {containers: [{name: h2, image: h2}]}
-            ---
-            apiVersion: v1
-            kind: Service
-            metadata: {name: greeter, namespace: default}
-            spec:
-              selector: {app: greeter}
-              ports: [{name: grpc-api, port: 50051}]
-            ---
-            apiVersion: v1
-            kind: Service
-            metadata: {name: web, namespace: default}
-            spec:
-              selector: {app: web}
-              ports: [{name: http-web, port: 80}]
-            ---
-            apiVersion: v1
-            kind: Service
-            metadata: {name: h2, namespace: default}
-            spec:
-              selector: {app: h2}
-              ports: [{name: web, port: 80, appProtocol: kubernetes.io/h2c}]
-            """
+        // greeter's port is gRPC by name, h2's by appProtocol; web's is plain HTTP.
+        let yaml = FixtureYAML.documents(
+            FixtureYAML.deployment(app: "greeter", version: "v1"), FixtureYAML.deployment(app: "web", version: "v1"),
+            FixtureYAML.deployment(app: "h2", version: "v1"), FixtureYAML.service("greeter", port: 50051, portName: "grpc-api"),
+            FixtureYAML.service("web", port: 80, portName: "http-web"),
+            FixtureYAML.service("h2", port: 80, portName: "web", appProtocol: "kubernetes.io/h2c"))
         let result = ConfigLoader().load(text: yaml, file: "fleet.yaml")
         #expect(!result.hasErrors, "\(result.errors)")
         let pods = try BackendFleet.pods(of: result.resources, seed: 1)
@@ -154,14 +106,14 @@ import Testing
         do {
             let greeter = try #require(fleet.addresses["default/greeter-v1-0"])
             let web = try #require(fleet.addresses["default/web-v1-0"])
-            let h2 = try await Self.run(
-                "/usr/bin/curl", ["-sS", "--max-time", "20", "--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_version} %{http_code}",
-                                  "http://127.0.0.1:\(greeter.port)/"])
+            let h2 = try await curl(
+                ["--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_version} %{http_code}", "http://127.0.0.1:\(greeter.port)/"],
+                timeout: 20)
             #expect(h2.stdout == "2 200", "\(h2.stderr)")
             // An HTTP/1.1-only pod does not understand the preface.
-            let refused = try await Self.run(
-                "/usr/bin/curl", ["-sS", "--max-time", "20", "--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_code}",
-                                  "http://127.0.0.1:\(web.port)/"])
+            let refused = try await curl(
+                ["--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(web.port)/"],
+                timeout: 20)
             #expect(refused.stdout != "200")
             try await fleet.shutdown()
         } catch {

@@ -1,3 +1,4 @@
+import MeshTestSupport
 import Testing
 
 @testable import MeshConfig
@@ -5,110 +6,30 @@ import Testing
 /// IST0109 ConflictingMeshGatewayVirtualServiceHosts, ported from Istio's
 /// `virtualservice_conflictingmeshgatewayhosts.yaml`.
 @Suite struct AnalysisConflictingMeshGatewayHostsTests {
-    static let fixture = """
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: productpage, namespace: foo}
-        spec:
-          hosts: [productpage]
-          http:
-          - route:
-            - destination: {host: productpage}
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: bogus-productpage, namespace: foo}
-        spec:
-          hosts: [productpage]
-          http:
-          - route:
-            - destination: {host: reviews}
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: reviews, namespace: foo}
-        spec:
-          hosts: [reviews]
-          http:
-          - route:
-            - destination: {host: reviews}
-        ---
-        # Same host, but bound to an ingress gateway only: no conflict.
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: reviews, namespace: bar}
-        spec:
-          hosts: [reviews.foo.svc.cluster.local]
-          gateways: [istio-ingressgateway]
-          http:
-          - route:
-            - destination: {host: reviews}
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: ratings, namespace: foo}
-        spec:
-          hosts: [ratings]
-          gateways: [mesh]
-          http:
-          - route:
-            - destination: {host: ratings}
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: ratings, namespace: bar}
-        spec:
-          hosts: [ratings.foo.svc.cluster.local, google.com]
-          gateways: [istio-ingressgateway, mesh]
-          http:
-          - route:
-            - destination: {host: ratings}
-        ---
-        # Exported only to its own namespace: does not meet team2's.
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: ratings, namespace: team1}
-        spec:
-          hosts: [ratings]
-          gateways: [mesh]
-          exportTo: ["."]
-          http:
-          - route:
-            - destination: {host: ratings}
-        ---
-        # Its google.com meets bar/ratings', which is exported everywhere.
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: ratings, namespace: team2}
-        spec:
-          hosts: [ratings.team1.svc.cluster.local, google.com]
-          exportTo: ["."]
-          gateways: [istio-ingressgateway, mesh]
-          http:
-          - route:
-            - destination: {host: ratings}
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: ratings, namespace: team3}
-        spec:
-          hosts: [ratings]
-          gateways: [mesh]
-          exportTo: ["*"]
-          http:
-          - route:
-            - destination: {host: ratings}
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: ratings, namespace: team4}
-        spec:
-          hosts: [ratings.team3.svc.cluster.local]
-          gateways: [istio-ingressgateway, mesh]
-          http:
-          - route:
-            - destination: {host: ratings}
-        """
+    static let fixture = FixtureYAML.documents(
+        FixtureYAML.virtualService("productpage", namespace: "foo", http: FixtureYAML.route(to: "productpage")),
+        FixtureYAML.virtualService("bogus-productpage", namespace: "foo", hosts: ["productpage"], http: FixtureYAML.route(to: "reviews")),
+        FixtureYAML.virtualService("reviews", namespace: "foo", http: FixtureYAML.route(to: "reviews")),
+        // Same host, but bound to an ingress gateway only: no conflict.
+        FixtureYAML.virtualService(
+            "reviews", namespace: "bar", hosts: ["reviews.foo.svc.cluster.local"], spec: "gateways: [istio-ingressgateway]",
+            http: FixtureYAML.route(to: "reviews")),
+        FixtureYAML.virtualService("ratings", namespace: "foo", spec: "gateways: [mesh]", http: FixtureYAML.route(to: "ratings")),
+        FixtureYAML.virtualService(
+            "ratings", namespace: "bar", hosts: ["ratings.foo.svc.cluster.local", "google.com"],
+            spec: "gateways: [istio-ingressgateway, mesh]", http: FixtureYAML.route(to: "ratings")),
+        // Exported only to its own namespace: does not meet team2's.
+        FixtureYAML.virtualService(
+            "ratings", namespace: "team1", spec: "gateways: [mesh]\nexportTo: [\".\"]", http: FixtureYAML.route(to: "ratings")),
+        // Its google.com meets bar/ratings', which is exported everywhere.
+        FixtureYAML.virtualService(
+            "ratings", namespace: "team2", hosts: ["ratings.team1.svc.cluster.local", "google.com"],
+            spec: "exportTo: [\".\"]\ngateways: [istio-ingressgateway, mesh]", http: FixtureYAML.route(to: "ratings")),
+        FixtureYAML.virtualService(
+            "ratings", namespace: "team3", spec: "gateways: [mesh]\nexportTo: [\"*\"]", http: FixtureYAML.route(to: "ratings")),
+        FixtureYAML.virtualService(
+            "ratings", namespace: "team4", hosts: ["ratings.team3.svc.cluster.local"], spec: "gateways: [istio-ingressgateway, mesh]",
+            http: FixtureYAML.route(to: "ratings")))
 
     @Test func conflictsAsInIstio() throws {
         let all = analyze(Self.fixture, file: "vs.yaml")

@@ -1,3 +1,4 @@
+import MeshTestSupport
 import Testing
 
 @testable import MeshConfig
@@ -5,7 +6,8 @@ import Testing
 /// IST0101 ReferencedResourceNotFound and IST0112 VirtualServiceDestinationPortSelectorRequired,
 /// ported from Istio's `virtualservice_destinationhosts.yaml` and `virtualservice_destinationrules.yaml`.
 @Suite struct AnalysisReferencedResourceTests {
-    static let destinationHosts = """
+    static let destinationHosts = FixtureYAML.documents(
+        """
         apiVersion: v1
         kind: Service
         metadata: {name: reviews, namespace: default}
@@ -74,160 +76,69 @@ import Testing
         spec:
           ports:
           - {port: 9080, name: http}
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: reviews, namespace: default}
-        spec:
-          http:
-          - route:
-            - destination: {host: reviews}
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: reviews-bogushost, namespace: default}
-        spec:
-          http:
-          - route:
-            - {}
-            - destination: {host: reviews-bogus}
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: reviews-fqdn, namespace: default}
-        spec:
-          http:
-          - route:
-            - destination: {host: reviews.default.svc.cluster.local}
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: reviews-external, namespace: default}
-        spec:
-          http:
-          - route:
-            - destination: {host: external-reviews.org}
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: reviews-bookinfo-eu, namespace: default}
-        spec:
-          http:
-          - route:
-            - destination: {host: reviews.eu.bookinfo.com}
-            - destination: {host: "*.eu.bookinfo.com"}
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: reviews-bookinfo-other, namespace: default}
-        spec:
-          http:
-          - route:
-            - destination: {host: other.bookinfo.com}
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: reviews-mirror, namespace: default}
-        spec:
-          http:
-          - route:
-            - destination: {host: reviews}
-            mirror: {host: reviews}
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: reviews-mirror-bogushost, namespace: default}
-        spec:
-          http:
-          - route:
-            - destination: {host: reviews}
-            mirror: {host: reviews-bogus}
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: reviews-bogusport, namespace: default}
-        spec:
-          http:
-          - route:
-            - destination:
-                host: reviews
-                port: {number: 999}
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: reviews-2port-missing, namespace: default}
-        spec:
-          http:
-          - route:
-            - destination: {host: reviews-2port}
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: reviews-2port-present, namespace: default}
-        spec:
-          http:
-          - route:
-            - destination:
-                host: reviews-2port
-                port: {number: 80}
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: cross-namespace, namespace: istio-system}
-        spec:
-          http:
-          - route:
-            - destination: {host: reviews.default.svc.cluster.local}
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: cross-namespace-details, namespace: istio-system}
-        spec:
-          http:
-          - route:
-            - destination: {host: details.default.svc.cluster.local}
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: banana-details, namespace: banana}
-        spec:
-          http:
-          - route:
-            - destination: {host: details.default.svc.cluster.local}
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: hello, namespace: hello1}
-        spec:
-          http:
-          - route:
-            - destination: {host: hello.hello.svc.cluster.local}
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: hello-local, namespace: hello}
-        spec:
-          http:
-          - route:
-            - destination: {host: hello.hello.svc.cluster.local}
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: hello-export-to-bogus, namespace: hello}
-        spec:
-          exportTo: [bogus]
-          http:
-          - route:
-            - destination: {host: hello.hello.svc.cluster.local}
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: to-exported-serviceentry, namespace: default}
-        spec:
-          http:
-          - route:
-            - destination: {host: abc.bookinfo.com}
-        """
+        """,
+        FixtureYAML.virtualService("reviews", hosts: [], http: FixtureYAML.route(to: "reviews")),
+        FixtureYAML.virtualService(
+            "reviews-bogushost", hosts: [],
+            http: """
+                - route:
+                  - {}
+                  - destination: {host: reviews-bogus}
+                """),
+        FixtureYAML.virtualService("reviews-fqdn", hosts: [], http: FixtureYAML.route(to: "reviews.default.svc.cluster.local")),
+        FixtureYAML.virtualService("reviews-external", hosts: [], http: FixtureYAML.route(to: "external-reviews.org")),
+        FixtureYAML.virtualService(
+            "reviews-bookinfo-eu", hosts: [],
+            http: FixtureYAML.route(to: "reviews.eu.bookinfo.com", "*.eu.bookinfo.com")),
+        FixtureYAML.virtualService("reviews-bookinfo-other", hosts: [], http: FixtureYAML.route(to: "other.bookinfo.com")),
+        FixtureYAML.virtualService(
+            "reviews-mirror", hosts: [],
+            http: """
+                - route:
+                  - destination: {host: reviews}
+                  mirror: {host: reviews}
+                """),
+        FixtureYAML.virtualService(
+            "reviews-mirror-bogushost", hosts: [],
+            http: """
+                - route:
+                  - destination: {host: reviews}
+                  mirror: {host: reviews-bogus}
+                """),
+        FixtureYAML.virtualService(
+            "reviews-bogusport", hosts: [],
+            http: """
+                - route:
+                  - destination:
+                      host: reviews
+                      port: {number: 999}
+                """),
+        FixtureYAML.virtualService("reviews-2port-missing", hosts: [], http: FixtureYAML.route(to: "reviews-2port")),
+        FixtureYAML.virtualService(
+            "reviews-2port-present", hosts: [],
+            http: """
+                - route:
+                  - destination:
+                      host: reviews-2port
+                      port: {number: 80}
+                """),
+        FixtureYAML.virtualService(
+            "cross-namespace", namespace: "istio-system", hosts: [],
+            http: FixtureYAML.route(to: "reviews.default.svc.cluster.local")),
+        FixtureYAML.virtualService(
+            "cross-namespace-details", namespace: "istio-system", hosts: [],
+            http: FixtureYAML.route(to: "details.default.svc.cluster.local")),
+        FixtureYAML.virtualService(
+            "banana-details", namespace: "banana", hosts: [],
+            http: FixtureYAML.route(to: "details.default.svc.cluster.local")),
+        FixtureYAML.virtualService("hello", namespace: "hello1", hosts: [], http: FixtureYAML.route(to: "hello.hello.svc.cluster.local")),
+        FixtureYAML.virtualService(
+            "hello-local", namespace: "hello", hosts: [],
+            http: FixtureYAML.route(to: "hello.hello.svc.cluster.local")),
+        FixtureYAML.virtualService(
+            "hello-export-to-bogus", namespace: "hello", hosts: [], spec: "exportTo: [bogus]",
+            http: FixtureYAML.route(to: "hello.hello.svc.cluster.local")),
+        FixtureYAML.virtualService("to-exported-serviceentry", hosts: [], http: FixtureYAML.route(to: "abc.bookinfo.com")))
 
     @Test func destinationHostsFollowVisibilityAndPortsAsInIstio() {
         let all = analyze(Self.destinationHosts)

@@ -1,3 +1,4 @@
+import Foundation
 import MeshDemo
 import MeshLoad
 import MeshProxy
@@ -131,5 +132,54 @@ import Testing
         #expect(row.stable.errors == 0 && row.stable.p99Milliseconds == 300)
         #expect(row.breaches.count == 1 && row.breaches[0].contains("error rate 10.0%"))
         #expect(row.beta.allOnCanary && row.split.consistent)
+    }
+
+    /// A load report as `meshsim load --output json` would give it, with the demo's two classes
+    /// (regular 50/50, beta all on v2) and the given backlog (nil: closed loop, which has none).
+    static func report(requests: Int, backlog: Int?) throws -> LoadReport {
+        let encoder = JSONEncoder()
+        func json(_ value: some Encodable) throws -> String { String(decoding: try encoder.encode(value), as: UTF8.self) }
+        let errors = try json(ErrorCounts())
+        let betaExpected = try ExpectedShares(entries: [.init(subset: "v2", weight: 100)], source: "mix")
+        let regular = try json(try Self.check(["v1": 400, "v2": 400], canaryWeight: 50))
+        let beta = try json(
+            SplitCheck.evaluate(requestClass: "beta", observed: ["v2": 80], withoutDestination: 0, expected: betaExpected, alpha: 0.001, exact: false))
+        let text = """
+            {"target": "http://127.0.0.1:15001/", "mode": "\(backlog == nil ? "closed-loop" : "open-loop")", "connections": 10,
+             "threads": 1, "warmupSeconds": 0, "durationSeconds": 4, "requests": \(requests), "completed": \(requests),
+             "requestsPerSecond": 200, \(backlog.map { "\"backlog\": \($0)," } ?? "") "errors": \(errors), "byStatus": [],
+             "bySubset": [], "subsetHeader": "x-meshsim-destination",
+             "classes": [{"name": "\(DemoRunner.regularClass)", "weight": 90, "requests": 800, "completed": 800, "errors": \(errors), "split": \(regular)},
+                         {"name": "\(DemoRunner.betaClass)", "weight": 10, "requests": 80, "completed": 80, "errors": \(errors), "split": \(beta)}]}
+            """
+        return try JSONDecoder().decode(LoadReport.self, from: Data(text.utf8))
+    }
+
+    /// The open-loop generator's backlog (sends due in the hold that never went out) reaches the
+    /// step's row, and the table notes a step whose load fell behind by more than 2% of what was
+    /// due (and more than 5 requests); a few late sends, or none, get no note.
+    @Test func rowCarriesTheBacklogAndTheTableNotesALoadThatFellBehind() throws {
+        func row(requests: Int, backlog: Int?) throws -> StepRow {
+            let facts = try #require(
+                StepMeasurement.LoadFacts(
+                    report: try Self.report(requests: requests, backlog: backlog), regularClass: DemoRunner.regularClass,
+                    betaClass: DemoRunner.betaClass))
+            return Self.measurement(.random).row(
+                step: 3, canaryWeight: 50, revision: 2, seconds: 4, load: facts, traffic: ProxyTraffic(counts: [:]), podRejections: [:])
+        }
+        func note(_ row: StepRow) -> String? {
+            var renderer = DemoTextRenderer(terminal: false)
+            let text = renderer.render(.step(row)) ?? ""
+            return text.split(separator: "\n").map(String.init).first { $0.contains("fell behind") }
+        }
+        let behind = try row(requests: 880, backlog: 120)
+        #expect(behind.backlog == 120 && behind.requests == 880)
+        #expect(note(behind)?.contains("the load generator fell behind: 120 of 1000 requests not sent") == true, "\(String(describing: note(behind)))")
+        #expect(note(try row(requests: 979, backlog: 21)) != nil, "just over 2% of 1000 due")
+        #expect(note(try row(requests: 980, backlog: 20)) == nil, "2% of 1000 due")
+        #expect(note(try row(requests: 100, backlog: 5)) == nil, "5 requests at most are never worth a note")
+        #expect(note(try row(requests: 1000, backlog: 0)) == nil)
+        let closedLoop = try row(requests: 1000, backlog: nil)
+        #expect(closedLoop.backlog == 0 && note(closedLoop) == nil)
     }
 }

@@ -9,7 +9,7 @@ import Testing
 /// configs/grpc-canary end to end: an HTTP/2 client calls the proxy, which speaks h2c to the
 /// simulated gRPC pods.
 @Suite struct GRPCCanaryTests {
-    static func call(_ client: H2Client, beta: Bool = false) async throws -> HTTP2Response {
+    static func call(_ client: H2TestClient, beta: Bool = false) async throws -> HTTP2Response {
         var headers: HTTPHeaders = ["content-type": "application/grpc", "te": "trailers"]
         if beta { headers.add(name: "x-user-group", value: "beta") }
         var message = ByteBuffer(bytes: [0, 0, 0, 0, 5])
@@ -21,7 +21,7 @@ import Testing
 
     @Test func thousandCallsSplitExactlyNinetyTenAndBetaGoesToV2() async throws {
         try await TestMesh.with(files: [TestConfigs.path("grpc-canary")]) { mesh in
-            let client = try await H2Client.connect(port: mesh.port)
+            let client = try await H2TestClient.connect(port: mesh.port)
             do {
                 var versions: [String: Int] = [:]
                 var okStatuses = 0

@@ -7,7 +7,7 @@ import Testing
 @Suite struct HTTP1UpstreamTests {
     static func with(_ upstream: ScriptedUpstream, _ body: (LocalMesh) async throws -> Void) async throws {
         do {
-            try await TestMesh.with(yaml: UpstreamFailureTests.deadService(port: upstream.port, retries: "\n    retries: {attempts: 0}"), body)
+            try await TestMesh.with(yaml: UpstreamFailureTests.deadService(port: upstream.port, retries: "\n  retries: {attempts: 0}"), body)
         } catch {
             await upstream.stop()
             throw error

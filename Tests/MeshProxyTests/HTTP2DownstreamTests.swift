@@ -1,6 +1,7 @@
 import Foundation
 import MeshHTTP2
 import MeshProxy
+import MeshTestSupport
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -132,7 +133,7 @@ import Testing
         let yaml = TestMesh.service("slow", versions: ["v1": ["meshsim.dev/latency": "20s"]])
         try await TestMesh.with(yaml: yaml) { mesh in
             let cluster = "outbound|9080||slow.default.svc.cluster.local"
-            let client = try await H2Client.connect(port: mesh.port)
+            let client = try await H2TestClient.connect(port: mesh.port)
             do {
                 let stream = try await client.open(HTTP2RequestHead(method: "GET", authority: "slow", path: "/"), endStream: true)
                 let inFlight = { mesh.fleet.stats.values.reduce(0) { $0 + $1.inFlight } }
@@ -162,7 +163,7 @@ import Testing
         // Long enough that a busy 2-core machine still sees the request in flight before shutdown.
         let yaml = TestMesh.service("slow", versions: ["v1": ["meshsim.dev/latency": "5s"]])
         try await TestMesh.with(yaml: yaml) { mesh in
-            let client = try await H2Client.connect(port: mesh.port)
+            let client = try await H2TestClient.connect(port: mesh.port)
             do {
                 async let response = client.request(HTTP2RequestHead(method: "GET", authority: "slow", path: "/"))
                 let inFlight = await TestMesh.waitUntil { mesh.fleet.stats.values.reduce(0) { $0 + $1.inFlight } == 1 }
@@ -198,7 +199,7 @@ import Testing
             """
         try await TestMesh.with(yaml: yaml) { mesh in
             let cluster = "outbound|9080||greeter.default.svc.cluster.local"
-            let client = try await H2Client.connect(port: mesh.port)
+            let client = try await H2TestClient.connect(port: mesh.port)
             do {
                 // A gRPC-shaped unary call: 5-byte length prefix, then the message.
                 var message = ByteBuffer(bytes: [0, 0, 0, 0, 5])
@@ -229,7 +230,7 @@ import Testing
     /// A malformed frame ends that connection (GOAWAY); other connections keep being served.
     @Test func malformedFrameEndsOnlyItsConnection() async throws {
         try await TestMesh.with(files: [TestConfigs.path("reviews"), TestConfigs.path("rollout/00-all-v1.yaml")]) { mesh in
-            let healthy = try await H2Client.connect(port: mesh.port)
+            let healthy = try await H2TestClient.connect(port: mesh.port)
             do {
                 let bad = try RawConnection(port: mesh.port)
                 let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)

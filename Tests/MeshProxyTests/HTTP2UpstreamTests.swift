@@ -13,30 +13,15 @@ import Testing
     static let cluster = "outbound|50051||greeter.default.svc.cluster.local"
     static let grpcHeaders: HTTPHeaders = ["content-type": "application/grpc", "te": "trailers"]
 
-    /// Service `greeter` (port `grpc-api` 50051) with one v1 pod and the given pod annotations.
-    static func greeter(annotations: String = "{}", destinationRule: String = "") -> String {
-        """
-        apiVersion: v1
-        kind: Service
-        metadata: {name: greeter, namespace: default}
-        spec:
-          selector: {app: greeter}
-          ports: [{name: grpc-api, port: 50051}]
-        ---
-        apiVersion: apps/v1
-        kind: Deployment
-        metadata: {name: greeter-v1, namespace: default}
-        spec:
-          selector: {matchLabels: {app: greeter, version: v1}}
-          template:
-            metadata:
-              labels: {app: greeter, version: v1}
-              annotations: \(annotations)
-        \(destinationRule)
-        """
+    /// Service `greeter` (port `grpc-api` 50051) with one v1 pod and the given pod annotations,
+    /// and a DestinationRule with `trafficPolicy` when one is given.
+    static func greeter(annotations: String = "{}", trafficPolicy: String? = nil) -> String {
+        let rule = trafficPolicy.map { FixtureYAML.destinationRule("greeter", spec: "trafficPolicy: \($0)") }
+        return ([FixtureYAML.service("greeter", port: 50051, portName: "grpc-api"), FixtureYAML.deployment(app: "greeter", version: "v1", annotations: annotations)]
+            + [rule].compactMap { $0 }).joined(separator: "\n---\n")
     }
 
-    static func grpcCall(_ client: H2Client, path: String = "/helloworld.Greeter/SayHello") async throws -> HTTP2Response {
+    static func grpcCall(_ client: H2TestClient, path: String = "/helloworld.Greeter/SayHello") async throws -> HTTP2Response {
         var message = ByteBuffer(bytes: [0, 0, 0, 0, 5])
         message.writeString("hello")
         return try await client.request(
@@ -53,7 +38,7 @@ import Testing
     @Test func h2ClientCallsAreMultiplexedOnOneUpstreamConnection() async throws {
         // 50 ms per answer keeps the 40 calls in flight together.
         try await TestMesh.with(yaml: Self.greeter(annotations: "{\"meshsim.dev/latency\": \"50ms\"}")) { mesh in
-            let client = try await H2Client.connect(port: mesh.port)
+            let client = try await H2TestClient.connect(port: mesh.port)
             do {
                 let responses = try await withThrowingTaskGroup(of: HTTP2Response.self) { group in
                     for _ in 0..<40 { group.addTask { try await Self.grpcCall(client) } }
@@ -85,17 +70,9 @@ import Testing
     }
 
     @Test func maxConcurrentStreamsOpensMoreConnections() async throws {
-        let rule = """
-            ---
-            apiVersion: networking.istio.io/v1
-            kind: DestinationRule
-            metadata: {name: greeter, namespace: default}
-            spec:
-              host: greeter
-              trafficPolicy: {connectionPool: {http: {maxConcurrentStreams: 2}}}
-            """
-        try await TestMesh.with(yaml: Self.greeter(annotations: "{\"meshsim.dev/latency\": \"2s\"}", destinationRule: rule)) { mesh in
-            let client = try await H2Client.connect(port: mesh.port)
+        let yaml = Self.greeter(annotations: "{\"meshsim.dev/latency\": \"2s\"}", trafficPolicy: "{connectionPool: {http: {maxConcurrentStreams: 2}}}")
+        try await TestMesh.with(yaml: yaml) { mesh in
+            let client = try await H2TestClient.connect(port: mesh.port)
             do {
                 // Six calls held together by the pod's latency need three connections of two streams.
                 let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -161,7 +138,7 @@ import Testing
 
     @Test func clientResetCancelsTheUpstreamStreamOnly() async throws {
         try await TestMesh.with(yaml: Self.greeter(annotations: "{\"meshsim.dev/latency\": \"60s\"}")) { mesh in
-            let client = try await H2Client.connect(port: mesh.port)
+            let client = try await H2TestClient.connect(port: mesh.port)
             do {
                 let stream = try await client.open(
                     HTTP2RequestHead(method: "GET", authority: "greeter:50051", path: "/slow"), endStream: true)
@@ -186,17 +163,9 @@ import Testing
     }
 
     @Test func http2MaxRequestsOverflowIs503UO() async throws {
-        let rule = """
-            ---
-            apiVersion: networking.istio.io/v1
-            kind: DestinationRule
-            metadata: {name: greeter, namespace: default}
-            spec:
-              host: greeter
-              trafficPolicy: {connectionPool: {http: {http2MaxRequests: 1}}}
-            """
-        try await TestMesh.with(yaml: Self.greeter(annotations: "{\"meshsim.dev/latency\": \"60s\"}", destinationRule: rule)) { mesh in
-            let client = try await H2Client.connect(port: mesh.port)
+        let yaml = Self.greeter(annotations: "{\"meshsim.dev/latency\": \"60s\"}", trafficPolicy: "{connectionPool: {http: {http2MaxRequests: 1}}}")
+        try await TestMesh.with(yaml: yaml) { mesh in
+            let client = try await H2TestClient.connect(port: mesh.port)
             do {
                 let held = try await client.open(HTTP2RequestHead(method: "GET", authority: "greeter:50051", path: "/"), endStream: true)
                 let started = await TestMesh.waitUntil { mesh.fleet.stats["default/greeter-v1-0"]?.inFlight == 1 }
@@ -221,18 +190,9 @@ import Testing
     @Test func upstreamResetIs503URAndGRPCUnavailable() async throws {
         let server = try await ResettingH2Server.start()
         do {
-            let yaml = """
-                apiVersion: networking.istio.io/v1
-                kind: ServiceEntry
-                metadata: {name: resetter, namespace: default}
-                spec:
-                  hosts: [resetter.example]
-                  ports: [{number: \(server.port), name: grpc, protocol: GRPC}]
-                  resolution: STATIC
-                  endpoints: [{address: 127.0.0.1}]
-                """
+            let yaml = FixtureYAML.serviceEntry("resetter", host: "resetter.example", port: server.port, portName: "grpc", protocol: "GRPC")
             try await TestMesh.with(yaml: yaml) { mesh in
-                let client = try await H2Client.connect(port: mesh.port)
+                let client = try await H2TestClient.connect(port: mesh.port)
                 do {
                     let plain = try await client.request(HTTP2RequestHead(method: "GET", authority: "resetter.example:\(server.port)", path: "/"))
                     #expect(plain.head.status == 503)

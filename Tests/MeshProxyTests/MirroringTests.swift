@@ -2,6 +2,7 @@ import Foundation
 import MeshBackends
 import MeshHTTP2
 @testable import MeshProxy
+import MeshTestSupport
 import NIOCore
 import Testing
 
@@ -14,62 +15,45 @@ import Testing
     /// `shop.example` with a v1 and a v2 endpoint (recording servers) and a route to v1 that
     /// mirrors to v2 (`mirrorFields` are the route's extra mirror settings).
     static func shop(v1: Int, v2: Int, mirrorFields: String = "") -> String {
-        """
-        apiVersion: networking.istio.io/v1
-        kind: ServiceEntry
-        metadata: {name: shop, namespace: default}
-        spec:
-          hosts: [shop.example]
-          ports: [{number: 8080, name: http, protocol: HTTP}]
-          resolution: STATIC
-          endpoints:
-          - {address: 127.0.0.1, ports: {http: \(v1)}, labels: {version: v1}}
-          - {address: 127.0.0.1, ports: {http: \(v2)}, labels: {version: v2}}
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: DestinationRule
-        metadata: {name: shop, namespace: default}
-        spec:
-          host: shop.example
-          subsets:
-          - {name: v1, labels: {version: v1}}
-          - {name: v2, labels: {version: v2}}
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: shop, namespace: default}
-        spec:
-          hosts: [shop.example]
-          http:
-          - name: dark-launch
-            route: [{destination: {host: shop.example, subset: v1}}]
-            mirror: {host: shop.example, subset: v2}\(mirrorFields)
-        """
+        FixtureYAML.documents(
+            FixtureYAML.serviceEntry(
+                "shop", host: "shop.example", port: 8080,
+                endpoints: ["{address: 127.0.0.1, ports: {http: \(v1)}, labels: {version: v1}}", "{address: 127.0.0.1, ports: {http: \(v2)}, labels: {version: v2}}"]),
+            FixtureYAML.destinationRule("shop", host: "shop.example", versions: ["v1", "v2"]),
+            FixtureYAML.virtualService(
+                "shop", hosts: ["shop.example"],
+                http: """
+                    - name: dark-launch
+                      route: [{destination: {host: shop.example, subset: v1}}]
+                      mirror: {host: shop.example, subset: v2}\(mirrorFields)
+                    """))
     }
 
     /// Simulated `reviews` pods per version, a DestinationRule with their subsets, and a route
-    /// to v1 with `mirrorRule` (YAML lines under the route, indented 4).
+    /// to v1 with `mirrorRule` (more fields of the route, at column 0).
     static func reviews(versions: [String: [String: String]], mirrorRule: String) -> String {
-        TestMesh.service("reviews", versions: versions) + """
-            ---
-            apiVersion: networking.istio.io/v1
-            kind: DestinationRule
-            metadata: {name: reviews, namespace: default}
-            spec:
-              host: reviews
-              subsets:
-            \(versions.keys.sorted().map { "  - {name: \($0), labels: {version: \($0)}}" }.joined(separator: "\n"))
-            ---
-            apiVersion: networking.istio.io/v1
-            kind: VirtualService
-            metadata: {name: reviews, namespace: default}
-            spec:
-              hosts: [reviews]
-              http:
-              - name: dark-launch
-                route: [{destination: {host: reviews, subset: v1}}]
-            \(mirrorRule)
-            """
+        TestMesh.service("reviews", versions: versions) + "---\n"
+            + FixtureYAML.documents(
+                FixtureYAML.destinationRule("reviews", versions: versions.keys.sorted()),
+                FixtureYAML.virtualService(
+                    "reviews",
+                    http: """
+                        - name: dark-launch
+                          route: [{destination: {host: reviews, subset: v1}}]
+                        \(FixtureYAML.indented(mirrorRule, by: 2))
+                        """))
+    }
+
+    /// Sends `count` requests for `reviews` on one connection to the proxy at `port`; each must
+    /// be answered 200 by v1, whatever its shadows do.
+    static func expectAnsweredByV1(port: Int, count: Int) async throws {
+        let connection = try RawConnection(port: port)
+        for _ in 0..<count {
+            try await connection.send("GET / HTTP/1.1\r\nHost: reviews\r\n\r\n")
+            let response = try await connection.readResponse()
+            #expect(response.status == 200)
+            #expect(response.header("x-meshsim-version") == "v1")
+        }
     }
 
     /// Two recording servers (v1, v2), stopped after `body` whatever happens.
@@ -164,7 +148,7 @@ import Testing
     @Test func anHTTP2RequestIsMirroredWithItsBody() async throws {
         try await Self.withRecorders { v1, v2 in
             try await TestMesh.with(yaml: Self.shop(v1: v1.port, v2: v2.port)) { mesh in
-                let client = try await H2Client.connect(port: mesh.port)
+                let client = try await H2TestClient.connect(port: mesh.port)
                 do {
                     let response = try await client.request(
                         HTTP2RequestHead(method: "POST", authority: "shop.example", path: "/h2"), body: ByteBuffer(string: "over h2c"))
@@ -188,7 +172,7 @@ import Testing
     @Test func aRequestAbandonedMidBodyResetsItsShadow() async throws {
         try await Self.withRecorders { v1, v2 in
             try await TestMesh.with(yaml: Self.shop(v1: v1.port, v2: v2.port)) { mesh in
-                let client = try await H2Client.connect(port: mesh.port)
+                let client = try await H2TestClient.connect(port: mesh.port)
                 do {
                     let stream = try await client.open(HTTP2RequestHead(method: "POST", authority: "shop.example", path: "/never-ends"), endStream: false)
                     #expect(await TestMesh.waitUntil { v2.headsReceived == 1 && v1.headsReceived == 1 })
@@ -244,15 +228,9 @@ import Testing
                 - destination: {host: reviews, subset: v2}
                 - destination: {host: reviews, subset: v3}
                   percentage: {value: 100}
-            """)
+                """)
         try await TestMesh.with(yaml: yaml) { mesh in
-            let connection = try RawConnection(port: mesh.port)
-            for _ in 0..<10 {
-                try await connection.send("GET / HTTP/1.1\r\nHost: reviews\r\n\r\n")
-                let response = try await connection.readResponse()
-                #expect(response.status == 200)
-                #expect(response.header("x-meshsim-version") == "v1")
-            }
+            try await Self.expectAnsweredByV1(port: mesh.port, count: 10)
             let served = await TestMesh.waitUntil {
                 mesh.fleet.stats["default/reviews-v2-0"]?.requestsServed == 10 && mesh.fleet.stats["default/reviews-v3-0"]?.requestsServed == 10
             }
@@ -268,13 +246,9 @@ import Testing
         let yaml = Self.reviews(versions: ["v1": [:], "v2": [:]], mirrorRule: """
                 mirror: {host: reviews, subset: v2}
                 mirrorPercentage: {value: 50}
-            """)
+                """)
         return try await TestMesh.with(yaml: yaml, configuration: TestMesh.configuration(split: .random(seed: seed))) { mesh in
-            let connection = try RawConnection(port: mesh.port)
-            for _ in 0..<count {
-                try await connection.send("GET / HTTP/1.1\r\nHost: reviews\r\n\r\n")
-                #expect(try await connection.readResponse().status == 200)
-            }
+            try await Self.expectAnsweredByV1(port: mesh.port, count: count)
             let v2Cluster = "outbound|9080|v2|reviews.default.svc.cluster.local"
             var mirrored = 0
             let settled = await TestMesh.waitUntil {
@@ -304,26 +278,11 @@ import Testing
     @Test func aDeadMirrorNeitherFailsNorSlowsTheClient() async throws {
         let refusing = try RawConnection.refusingPort()
         defer { withExtendedLifetime(refusing) {} }
-        let yaml = Self.reviews(versions: ["v1": [:]], mirrorRule: "    mirror: {host: dark.example}") + """
-
-            ---
-            apiVersion: networking.istio.io/v1
-            kind: ServiceEntry
-            metadata: {name: dark, namespace: default}
-            spec:
-              hosts: [dark.example]
-              ports: [{number: \(refusing.port), name: http, protocol: HTTP}]
-              resolution: STATIC
-              endpoints: [{address: 127.0.0.1}]
-            """
+        let yaml = FixtureYAML.documents(
+            Self.reviews(versions: ["v1": [:]], mirrorRule: "mirror: {host: dark.example}"),
+            FixtureYAML.serviceEntry("dark", host: "dark.example", port: refusing.port))
         try await TestMesh.with(yaml: yaml) { mesh in
-            let connection = try RawConnection(port: mesh.port)
-            for _ in 0..<10 {
-                try await connection.send("GET / HTTP/1.1\r\nHost: reviews\r\n\r\n")
-                let response = try await connection.readResponse()
-                #expect(response.status == 200)
-                #expect(response.header("x-meshsim-version") == "v1")
-            }
+            try await Self.expectAnsweredByV1(port: mesh.port, count: 10)
             let darkCluster = "outbound|\(refusing.port)||dark.example"
             let allFailed = await TestMesh.waitUntil {
                 let cluster = await mesh.proxy.collectStats().clusters[darkCluster]
@@ -340,15 +299,9 @@ import Testing
 
     @Test func clientRequestsCompleteWhileTheirSlowShadowsAreStillInFlight() async throws {
         let yaml = Self.reviews(
-            versions: ["v1": [:], "v2": [BehaviorProfile.latencyAnnotation: "60s"]], mirrorRule: "    mirror: {host: reviews, subset: v2}")
+            versions: ["v1": [:], "v2": [BehaviorProfile.latencyAnnotation: "60s"]], mirrorRule: "mirror: {host: reviews, subset: v2}")
         try await TestMesh.with(yaml: yaml) { mesh in
-            let connection = try RawConnection(port: mesh.port)
-            for _ in 0..<5 {
-                try await connection.send("GET / HTTP/1.1\r\nHost: reviews\r\n\r\n")
-                let response = try await connection.readResponse()
-                #expect(response.status == 200)
-                #expect(response.header("x-meshsim-version") == "v1")
-            }
+            try await Self.expectAnsweredByV1(port: mesh.port, count: 5)
             // Every client request is answered; all five shadows are still held by the slow pod.
             let v2 = "default/reviews-v2-0"
             #expect(await TestMesh.waitUntil { mesh.fleet.stats[v2]?.inFlight == 5 })
@@ -362,7 +315,7 @@ import Testing
     @Test func aShadowGetsTheRouteTimeoutAndIsResetWhenItExpires() async throws {
         let yaml = Self.reviews(
             versions: ["v1": [:], "v2": [BehaviorProfile.latencyAnnotation: "60s"]],
-            mirrorRule: "    timeout: 300ms\n    mirror: {host: reviews, subset: v2}")
+            mirrorRule: "timeout: 300ms\nmirror: {host: reviews, subset: v2}")
         try await TestMesh.with(yaml: yaml) { mesh in
             let response = try await mesh.send(host: "reviews")
             #expect(response.status == 200)
@@ -381,13 +334,9 @@ import Testing
     // MARK: metrics
 
     @Test func metricsShowTheShadowsAsTheMirrorWorkloadsOwnReport() async throws {
-        let yaml = Self.reviews(versions: ["v1": [:], "v2": [:]], mirrorRule: "    mirror: {host: reviews, subset: v2}")
+        let yaml = Self.reviews(versions: ["v1": [:], "v2": [:]], mirrorRule: "mirror: {host: reviews, subset: v2}")
         try await AdminHarness.with(yaml: yaml) { harness in
-            let connection = try RawConnection(port: harness.mesh.port)
-            for _ in 0..<10 {
-                try await connection.send("GET / HTTP/1.1\r\nHost: reviews\r\n\r\n")
-                #expect(try await connection.readResponse().status == 200)
-            }
+            try await Self.expectAnsweredByV1(port: harness.mesh.port, count: 10)
             let v2Cluster = "outbound|9080|v2|reviews.default.svc.cluster.local"
             #expect(await TestMesh.waitUntil {
                 let stats = await harness.mesh.proxy.collectStats()

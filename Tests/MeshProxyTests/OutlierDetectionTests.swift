@@ -1,5 +1,6 @@
 import Foundation
 import MeshProxy
+import MeshTestSupport
 import NIOConcurrencyHelpers
 import Testing
 
@@ -70,26 +71,21 @@ import Testing
     /// `ratings` with the given pods, round robin, retries off (one attempt per request, so each
     /// answer is one result for the detector), and `outlier` as the DestinationRule's settings.
     static func ratings(versions: [String: [String: String]], outlier: String) -> String {
-        TestMesh.service("ratings", versions: versions) + """
-            ---
-            apiVersion: networking.istio.io/v1
-            kind: DestinationRule
-            metadata: {name: ratings, namespace: default}
-            spec:
-              host: ratings
-              trafficPolicy:
-                loadBalancer: {simple: ROUND_ROBIN}
-                outlierDetection: \(outlier)
-            ---
-            apiVersion: networking.istio.io/v1
-            kind: VirtualService
-            metadata: {name: ratings, namespace: default}
-            spec:
-              hosts: [ratings]
-              http:
-              - route: [{destination: {host: ratings}}]
-                retries: {attempts: 0}
-            """
+        TestMesh.service("ratings", versions: versions) + "---\n"
+            + FixtureYAML.documents(
+                FixtureYAML.destinationRule(
+                    "ratings",
+                    spec: """
+                        trafficPolicy:
+                          loadBalancer: {simple: ROUND_ROBIN}
+                          outlierDetection: \(outlier)
+                        """),
+                FixtureYAML.virtualService(
+                    "ratings",
+                    http: """
+                        - route: [{destination: {host: ratings}}]
+                          retries: {attempts: 0}
+                        """))
     }
 
     @Test func threeErrorsInARowEjectThePodAndTrafficGoesToTheOther() async throws {
@@ -248,17 +244,9 @@ import Testing
         defer { withExtendedLifetime(refusing) {} }
         let cluster = "outbound|\(port)||dead.example"
         func yaml(_ outlier: String) -> String {
-            UpstreamFailureTests.deadService(port: port) + """
-
-                ---
-                apiVersion: networking.istio.io/v1
-                kind: DestinationRule
-                metadata: {name: dead, namespace: default}
-                spec:
-                  host: dead.example
-                  trafficPolicy:
-                    outlierDetection: \(outlier)
-                """
+            FixtureYAML.documents(
+                UpstreamFailureTests.deadService(port: port),
+                FixtureYAML.destinationRule("dead", host: "dead.example", spec: "trafficPolicy: {outlierDetection: \(outlier)}"))
         }
         // Istio's default retries make three connect attempts per request: three 503s in a row.
         try await TestMesh.with(yaml: yaml("{consecutive5xxErrors: 3, maxEjectionPercent: 100}")) { mesh in

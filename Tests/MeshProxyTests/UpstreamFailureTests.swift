@@ -1,29 +1,15 @@
 import MeshProxy
+import MeshTestSupport
 import Testing
 
 /// What the proxy answers when the upstream fails, with Envoy's status, body and flags.
 @Suite struct UpstreamFailureTests {
-    /// A ServiceEntry whose only endpoint is a port where nothing listens.
+    /// A ServiceEntry whose only endpoint is a port where nothing listens, and a route to it
+    /// (`retries`: more of the rule, e.g. "\n  retries: {attempts: 0}").
     static func deadService(port: Int, retries: String = "") -> String {
-        """
-        apiVersion: networking.istio.io/v1
-        kind: ServiceEntry
-        metadata: {name: dead, namespace: default}
-        spec:
-          hosts: [dead.example]
-          ports: [{number: \(port), name: http, protocol: HTTP}]
-          resolution: STATIC
-          endpoints: [{address: 127.0.0.1}]
-        ---
-        apiVersion: networking.istio.io/v1
-        kind: VirtualService
-        metadata: {name: dead, namespace: default}
-        spec:
-          hosts: [dead.example]
-          http:
-          - name: only
-            route: [{destination: {host: dead.example}}]\(retries)
-        """
+        FixtureYAML.documents(
+            FixtureYAML.serviceEntry("dead", host: "dead.example", port: port),
+            FixtureYAML.virtualService("dead", hosts: ["dead.example"], http: "- name: only\n  route: [{destination: {host: dead.example}}]\(retries)"))
     }
 
     @Test func connectFailureIs503UFAfterIstiosDefaultRetries() async throws {
@@ -66,7 +52,7 @@ import Testing
         let refusing = try RawConnection.refusingPort()
         let port = refusing.port
         defer { withExtendedLifetime(refusing) {} }
-        try await TestMesh.with(yaml: Self.deadService(port: port, retries: "\n    retries: {attempts: 0}")) { mesh in
+        try await TestMesh.with(yaml: Self.deadService(port: port, retries: "\n  retries: {attempts: 0}")) { mesh in
             let response = try await mesh.send(host: "dead.example")
             #expect(response.status == 503)
             #expect(response.body.hasPrefix("upstream connect error or disconnect/reset before headers. reset reason: remote connection failure"))

@@ -1,4 +1,5 @@
 import Foundation
+import MeshTestSupport
 import Testing
 
 /// `meshsim route` as a user runs it, on every configs/ example.
@@ -67,6 +68,62 @@ import Testing
         #expect(output.stdout.contains(#""subset": "v1", "weight": 75, "fraction": 0.75}, {"host": "reviews.default.svc.cluster.local", "subset": "v2", "weight": 25, "fraction": 0.25}"#))
     }
 
+    /// configs/dark-launch sends every request to v1 and a copy of each to v2: the explanation
+    /// says both, and the copy does not change the client's status.
+    @Test func darkLaunchShowsTheMirrorNextToTheDestination() async throws {
+        let json = try await MeshsimRunner.run(["route", "-f", MeshsimRunner.configs("dark-launch"), "--output", "json", "/"])
+        #expect(json.status == 0)
+        #expect(
+            json.stdout
+                == #"{"status": 200, "responseFlags": "-", "virtualService": "default/httpbin", "rule": {"index": 0, "name": "dark-launch"}, "destinations": [{"host": "httpbin.default.svc.cluster.local", "subset": "v1", "weight": 100, "fraction": 1.0}], "mirrors": [{"host": "httpbin.default.svc.cluster.local", "subset": "v2", "percentage": 100.0}]}"#
+                + "\n")
+        let text = try await MeshsimRunner.run(["route", "-f", MeshsimRunner.configs("dark-launch"), "/"])
+        #expect(text.status == 0)
+        let lines = text.stdout.split(separator: "\n").map(String.init)
+        let destination = lines.firstIndex { $0.contains("subset v1  port 8000  weight 100  100%  endpoints: httpbin-v1-0, httpbin-v1-1") }
+        let heading = lines.firstIndex { $0.hasPrefix("  mirrors (a copy of the request") }
+        let mirror = lines.firstIndex { $0 == "    httpbin.default.svc.cluster.local subset v2  port 8000  100% of requests  endpoints: httpbin-v2-0" }
+        #expect(destination != nil && heading != nil && mirror != nil, "\(text.stdout)")
+        if let destination, let heading, let mirror { #expect(destination < heading && heading < mirror) }
+        #expect(text.stdout.contains("result          200 -"))
+    }
+
+    /// A `mirrors` list: each entry with its own percentage (default 100%), one whose subset no
+    /// DestinationRule defines flagged NC (Envoy sends it no copy); a rule without mirrors has no
+    /// "mirrors" key.
+    @Test func mirrorsListShowsEachCopyAndItsShare() async throws {
+        try await withTemporaryFile(
+            FixtureYAML.virtualService(
+                "reviews",
+                http: """
+                    - name: shadowed
+                      match: [{uri: {prefix: /shadowed}}]
+                      route: [{destination: {host: reviews, subset: v1}}]
+                      mirrors:
+                      - destination: {host: reviews, subset: v2}
+                        percentage: {value: 12.5}
+                      - destination: {host: reviews, subset: v3}
+                    - name: plain
+                      route: [{destination: {host: reviews, subset: v1}}]
+                    """)
+        ) { path in
+            let files = ["-f", MeshsimRunner.configs("reviews"), "-f", path]
+            let json = try await MeshsimRunner.run(["route"] + files + ["--output", "json", "/shadowed"])
+            #expect(json.status == 0)
+            #expect(
+                json.stdout.contains(
+                    #""mirrors": [{"host": "reviews.default.svc.cluster.local", "subset": "v2", "percentage": 12.5}, {"host": "reviews.default.svc.cluster.local", "subset": "v3", "percentage": 100.0, "status": 503, "responseFlags": "NC"}]"#),
+                "\(json.stdout)")
+            #expect(json.stdout.hasPrefix(#"{"status": 200, "responseFlags": "-""#))
+            let text = try await MeshsimRunner.run(["route"] + files + ["/shadowed"])
+            #expect(text.stdout.contains("    reviews.default.svc.cluster.local subset v2  port 9080  12.5% of requests  endpoints: reviews-v2-0, reviews-v2-1"))
+            #expect(text.stdout.contains("    reviews.default.svc.cluster.local subset v3  port 9080  100% of requests  → no copy"))
+            let plain = try await MeshsimRunner.run(["route"] + files + ["--output", "json", "/other"])
+            #expect(plain.status == 0)
+            #expect(plain.stdout.contains(#""rule": {"index": 1, "name": "plain"}"#) && !plain.stdout.contains("mirrors"), "\(plain.stdout)")
+        }
+    }
+
     @Test func unknownHostIs404NR() async throws {
         let output = try await MeshsimRunner.run(["route"] + headerRouting + ["--authority", "ratings", "--output", "json", "/"])
         #expect(output.status == 0)
@@ -75,17 +132,13 @@ import Testing
 
     @Test func noMatchingRuleIs404NRWithEmptyDestinations() async throws {
         try await withTemporaryFile(
-            """
-            apiVersion: networking.istio.io/v1
-            kind: VirtualService
-            metadata: {name: reviews, namespace: default}
-            spec:
-              hosts: [reviews]
-              http:
-              - name: beta-only
-                match: [{headers: {x-user-group: {exact: beta}}}]
-                route: [{destination: {host: reviews, subset: v2}}]
-            """
+            FixtureYAML.virtualService(
+                "reviews",
+                http: """
+                    - name: beta-only
+                      match: [{headers: {x-user-group: {exact: beta}}}]
+                      route: [{destination: {host: reviews, subset: v2}}]
+                    """)
         ) { path in
             let output = try await MeshsimRunner.run(["route", "-f", MeshsimRunner.configs("reviews"), "-f", path, "--output", "json", "/"])
             #expect(output.status == 0)
@@ -121,16 +174,12 @@ import Testing
 
     @Test func configErrorsExitOneWithFileAndLine() async throws {
         try await withTemporaryFile(
-            """
-            apiVersion: networking.istio.io/v1
-            kind: VirtualService
-            metadata: {name: reviews, namespace: default}
-            spec:
-              hosts: [reviews]
-              http:
-              - match: [{uri: {regex: "(unclosed"}}]
-                route: [{destination: {host: reviews}}]
-            """
+            FixtureYAML.virtualService(
+                "reviews",
+                http: """
+                    - match: [{uri: {regex: "(unclosed"}}]
+                      route: [{destination: {host: reviews}}]
+                    """)
         ) { path in
             let output = try await MeshsimRunner.run(["route", "-f", path, "/"])
             #expect(output.status == 1)

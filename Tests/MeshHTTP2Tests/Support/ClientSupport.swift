@@ -6,76 +6,49 @@ import NIOHTTP1
 import NIOPosix
 import Synchronization
 
-/// A client connection on its own event loop, closed with `shutdown()`.
+/// MeshTestSupport's HTTP/2 client with its connection and stream events recorded in `events`;
+/// closed with `shutdown()`.
 final class TestClient: Sendable {
-    let group: MultiThreadedEventLoopGroup
-    let connection: NIOLoopBound<HTTP2ClientConnection>
-    let events = ClientEvents()
+    let client: H2TestClient
+    let events: ClientEvents
 
-    private init(group: MultiThreadedEventLoopGroup, connection: NIOLoopBound<HTTP2ClientConnection>) {
-        self.group = group
-        self.connection = connection
+    private init(client: H2TestClient, events: ClientEvents) {
+        self.client = client
+        self.events = events
     }
 
     static func connect(port: Int, configuration: HTTP2Configuration = .default) async throws -> TestClient {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let client = try await H2TestClient.connect(port: port, configuration: configuration)
+        let events = ClientEvents()
         do {
-            let connection = try await HTTP2ClientConnection.connect(
-                host: "127.0.0.1",
-                port: port,
-                group: group,
-                configuration: configuration
-            ).get()
-            let client = TestClient(group: group, connection: connection)
-            let events = client.events
             try await client.onLoop { connection in connection.delegate = events }
-            return client
         } catch {
-            try? await group.shutdownGracefully()
+            await client.shutdown()
             throw error
         }
+        return TestClient(client: client, events: events)
     }
 
     /// Runs `body` with the connection on its event loop.
-    func onLoop<Result: Sendable>(_ body: @escaping @Sendable (HTTP2ClientConnection) throws -> Result) async throws
-        -> Result
-    {
-        let connection = self.connection
-        return try await connection.eventLoop.submit { try body(connection.value) }.get()
+    func onLoop<Result: Sendable>(_ body: @escaping @Sendable (HTTP2ClientConnection) throws -> Result) async throws -> Result {
+        try await client.onLoop(body)
     }
 
-    func request(_ head: HTTP2RequestHead, body: ByteBuffer? = nil, trailers: HTTPHeaders? = nil) async throws
-        -> HTTP2Response
-    {
-        let connection = self.connection
-        return try await connection.eventLoop.flatSubmit {
-            do {
-                return try connection.value.sendRequest(head, body: body, trailers: trailers)
-            } catch {
-                return connection.eventLoop.makeFailedFuture(error)
-            }
-        }.get()
+    func request(_ head: HTTP2RequestHead, body: ByteBuffer? = nil, trailers: HTTPHeaders? = nil) async throws -> HTTP2Response {
+        try await client.request(head, body: body, trailers: trailers)
     }
 
     /// Opens a stream whose events are recorded in `events` under the returned id.
     /// With `consume: false` received body is never handed back: the server stalls at the window.
-    func openRecordedStream(_ head: HTTP2RequestHead, endStream: Bool, consume: Bool = true) async throws
-        -> HTTP2StreamID
-    {
+    func openRecordedStream(_ head: HTTP2RequestHead, endStream: Bool, consume: Bool = true) async throws -> HTTP2StreamID {
         let events = self.events
-        return try await self.onLoop { connection in
-            try connection.openStream(
-                head,
-                endStream: endStream,
-                delegate: RecordingStreamDelegate(events: events, consume: consume)
-            )
+        return try await client.onLoop { connection in
+            try connection.openStream(head, endStream: endStream, delegate: RecordingStreamDelegate(events: events, consume: consume))
         }
     }
 
     func shutdown() async {
-        let connection = self.connection
-        try? await connection.eventLoop.submit { connection.value.close() }.get()
-        try? await self.group.shutdownGracefully()
+        await client.shutdown()
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import MeshConfig
 import MeshProxy
+import MeshTestSupport
 import NIOCore
 import Testing
 
@@ -48,35 +49,14 @@ enum TestMesh {
         return try await condition()
     }
 
-    /// A service `name` with `replicas` pods per version (annotations per version).
+    /// A service `name` with `replicas` pods per version (annotations per version), ending with
+    /// a newline.
     static func service(_ name: String, versions: [String: [String: String]], replicas: Int = 1, port: Int = 9080) -> String {
-        var yaml = """
-            apiVersion: v1
-            kind: Service
-            metadata: {name: \(name), namespace: default}
-            spec:
-              selector: {app: \(name)}
-              ports: [{name: http, port: \(port)}]
-
-            """
-        for (version, annotations) in versions.sorted(by: { $0.key < $1.key }) {
+        let deployments = versions.sorted(by: { $0.key < $1.key }).map { version, annotations in
             let annotationText = annotations.isEmpty ? "{}" : "{" + annotations.map { "\"\($0.key)\": \"\($0.value)\"" }.joined(separator: ", ") + "}"
-            yaml += """
-                ---
-                apiVersion: apps/v1
-                kind: Deployment
-                metadata: {name: \(name)-\(version), namespace: default}
-                spec:
-                  replicas: \(replicas)
-                  selector: {matchLabels: {app: \(name), version: \(version)}}
-                  template:
-                    metadata:
-                      labels: {app: \(name), version: \(version)}
-                      annotations: \(annotationText)
-
-                """
+            return FixtureYAML.deployment(app: name, version: version, replicas: replicas, annotations: annotationText)
         }
-        return yaml
+        return ([FixtureYAML.service(name, port: port)] + deployments).joined(separator: "\n---\n") + "\n"
     }
 }
 
