@@ -32,7 +32,8 @@ enum HTTPRouteRules {
         let name = route.name ?? ""
         if kind == .root {
             if route.redirect != nil { findings.error(path / "redirect", "root HTTP route \(name) must not specify redirect") }
-            if route.route != nil { findings.error(path / "route", "root HTTP route \(name) must not specify route") }
+            // `route: []` is unset once Istio has read it into protobuf.
+            if !(route.route ?? []).isEmpty { findings.error(path / "route", "root HTTP route \(name) must not specify route") }
             return
         }
         if kind == .delegate && route.delegate != nil {
