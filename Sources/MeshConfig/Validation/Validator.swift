@@ -47,6 +47,25 @@ public struct Validator: Sendable {
         }
     }
 
+    /// What `istioctl validate` adds for the Kubernetes objects among the resources: Service port
+    /// naming (errors) and Deployment telemetry labels (infos), skipping objects in
+    /// `istioNamespace`. Kept apart from `validate(_:)`, which decides whether a configuration may
+    /// be served: a Service with an unnamed port still serves (as plain TCP), in Istio too.
+    public func validateKubernetesObjects(_ resources: MeshResources, istioNamespace: String = "istio-system") -> [ConfigDiagnostic] {
+        var diagnostics: [ConfigDiagnostic] = []
+        for service in resources.services where service.namespace != istioNamespace {
+            var findings = ValidationFindings()
+            KubernetesRules.service(service.spec, name: service.name, namespace: service.namespace, into: &findings)
+            diagnostics += findings.items.map { service.diagnostic($0.severity, $0.path, $0.message) }
+        }
+        for deployment in resources.deployments where deployment.namespace != istioNamespace {
+            var findings = ValidationFindings()
+            KubernetesRules.deployment(deployment.spec, name: deployment.name, namespace: deployment.namespace, into: &findings)
+            diagnostics += findings.items.map { deployment.diagnostic($0.severity, $0.path, $0.message) }
+        }
+        return diagnostics.sortedByLocation()
+    }
+
     /// Metadata first (a rejected annotation stops validation, as in Istio), then the spec.
     private func check<Spec>(_ resource: Resource<Spec>, spec validateSpec: (inout ValidationFindings) -> Void) -> [ConfigDiagnostic] {
         let metadata = includesMetadata ? MetadataRules.problems(resource.metadata) : []
