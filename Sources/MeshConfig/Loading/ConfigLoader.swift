@@ -122,6 +122,10 @@ public struct ConfigLoader: Sendable {
                 return ConfigDiagnostic(severity: .error, file: file, line: mark.line, message: "invalid YAML: \(detail)\(problem) (column \(mark.column))")
             case .reader(let problem, _, _, _):
                 return ConfigDiagnostic(severity: .error, file: file, line: nil, message: "invalid YAML: \(problem)")
+            case .duplicatedKeysInMapping(let duplicates, let context):
+                // Yams's own text repeats the whole document; the line and the keys say it all.
+                let keys = duplicates.sorted().map { NameRules.goQuoted($0) }.joined(separator: ", ")
+                return ConfigDiagnostic(severity: .error, file: file, line: context.mark.line, message: "invalid YAML: key \(keys) already set in map (column \(context.mark.column))")
             default:
                 break
             }
