@@ -91,4 +91,17 @@ private let name63 = String(repeating: "a", count: 63)
             "test.yaml:10: error: ServiceEntry default/api: ports[0].targetPort: port number 0 must be in the range 1..65535"
         ])
     }
+
+    // Istio's "discovery type DYNAMIC_DNS, nil port", "nil port in ports array" and "discovery type
+    // DNS with addresses, nil port" (all invalid): in YAML a null port, which does not even load.
+    @Test(arguments: [
+        "{hosts: ['*.example.com'], ports: [null], resolution: DYNAMIC_DNS}",
+        "{hosts: [example.com], ports: [{name: http, number: 80, protocol: HTTP}, null]}",
+        "{hosts: [example.com], addresses: [10.0.0.1], ports: [null], resolution: DNS}",
+    ])
+    func nullPortIsALoadError(spec: String) {
+        let result = ConfigLoader().load(text: "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: se}\nspec: \(spec)\n", file: "se.yaml")
+        #expect(result.errors.map(\.line) == [4], "\(result.diagnostics.map(\.description))")
+        #expect(result.errors.first?.field?.description.hasPrefix("ports[") == true, "\(result.diagnostics.map(\.description))")
+    }
 }
