@@ -104,4 +104,15 @@ private let name63 = String(repeating: "a", count: 63)
         #expect(result.errors.map(\.line) == [4], "\(result.diagnostics.map(\.description))")
         #expect(result.errors.first?.field?.description.hasPrefix("ports[") == true, "\(result.diagnostics.map(\.description))")
     }
+
+    /// Istio's "match with nil element" (valid): its JSON reader turns a null match into an empty
+    /// one. Its "null header match" (invalid) stays an error: here a load error at the header.
+    @Test func nullMatchIsAnEmptyMatchButANullHeaderMatchIsRefused() throws {
+        let vs = try Fixture.virtualService(spec: "{hosts: [reviews], http: [{match: [null], route: [{destination: {host: reviews}}]}]}")
+        #expect(vs.spec.http?.first?.match == [HTTPMatchRequest()])
+        #expect(Validator().validate(vs).isEmpty)
+
+        let result = ConfigLoader().load(text: "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: vs}\nspec: {hosts: [r], http: [{match: [{headers: {header: null}}], route: [{destination: {host: r}}]}]}\n", file: "vs.yaml")
+        #expect(result.errors.map { $0.field?.description } == ["http[0].match[0].headers.header"], "\(result.diagnostics.map(\.description))")
+    }
 }
