@@ -91,10 +91,12 @@ struct Analyze: ParsableCommand {
 
     /// Schema validation of each resource, as istioctl's schema analyzer reports it (IST0106,
     /// IST0133; the unreachable-rule warnings as IST0130/IST0131). Findings the analysis already
-    /// reports word for word (the unreachable rules) are left to it, so each prints once.
+    /// reports word for word (the unreachable rules) are left to it, so each prints once. Like
+    /// istioctl, this judges each spec with its name and namespace only: no metadata rules, and
+    /// no labels or annotations for the rules that read them.
     static func validationMessages(_ resources: MeshResources, besides analysis: [AnalysisMessage]) -> [AnalysisMessage] {
         let reported = Set(analysis.map(\.description))
-        let validation = Validator().validate(resources).compactMap(AnalysisMessage.init(validation:))
+        let validation = Validator(includesMetadata: false).validate(resources).compactMap(AnalysisMessage.init(validation:))
         return AnalysisMessage.sortedAndDeduplicated(validation.filter { !reported.contains($0.description) })
     }
 

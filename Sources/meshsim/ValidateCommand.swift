@@ -3,14 +3,17 @@ import Foundation
 import MeshConfig
 
 /// `meshsim validate`: Istio's per-resource validation of every VirtualService, DestinationRule,
-/// ServiceEntry and WorkloadEntry in the given files, with file:line for each finding.
+/// ServiceEntry and WorkloadEntry in the given files, plus what `istioctl validate` checks of
+/// Kubernetes Services (port naming) and Deployments (telemetry labels), with file:line for each.
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Validate Istio resources the way Istio's webhook does.",
         discussion: """
             Prints every load error and every validation error or warning as file:line, then a \
-            summary. Exits 1 if there is any error, 0 otherwise. Cross-resource checks (missing \
-            subsets, unknown hosts) belong to `meshsim analyze`.
+            summary. Exits 1 if there is any error, 0 otherwise. Like istioctl validate, a Service \
+            port outside the Istio namespace must name its protocol (http, grpc-web, tcp-db, …) or \
+            set a known appProtocol. Cross-resource checks (missing subsets, unknown hosts) belong \
+            to `meshsim analyze`.
             """
     )
 
@@ -26,6 +29,10 @@ struct Validate: ParsableCommand {
     @Option(name: [.short, .long], help: "Output format: text or json.")
     var output: OutputFormat = .text
 
+    @Option(name: [.customShort("i"), .customLong("istio-namespace"), .customLong("istioNamespace")],
+            help: "Istio's own namespace, whose Services and Deployments are not checked (as istioctl's -i).")
+    var istioNamespace = "istio-system"
+
     func validate() throws {
         if config.files.isEmpty && paths.isEmpty {
             throw ValidationError("give the files or directories to validate, with -f PATH or as arguments (- reads stdin)")
@@ -34,7 +41,9 @@ struct Validate: ParsableCommand {
 
     func run() throws {
         let loaded = ConfigLoader(defaultNamespace: config.namespace).load(paths: config.files + paths)
-        let diagnostics = (loaded.diagnostics + Validator().validate(loaded.resources)).sortedByLocation()
+        let validator = Validator()
+        let diagnostics = (loaded.diagnostics + validator.validate(loaded.resources)
+            + validator.validateKubernetesObjects(loaded.resources, istioNamespace: istioNamespace)).sortedByLocation()
         switch output {
         case .text:
             for diagnostic in diagnostics { print(diagnostic.description) }

@@ -170,4 +170,20 @@ import Testing
         #expect(IstioDuration(parsing: "10") == nil)
         #expect(IstioDuration(parsing: "s") == nil)
     }
+
+    /// istioctl validate's "duplicate key" case: the error names the line of the repeated key.
+    @Test func duplicateKeysAreAnErrorAtTheirLine() {
+        let result = ConfigLoader().load(text: """
+            apiVersion: networking.istio.io/v1
+            kind: DestinationRule
+            metadata:
+              name: productpage
+            spec:
+            trafficPolicy: {}
+            trafficPolicy:
+              tls:
+                mode: ISTIO_MUTUAL
+            """, file: "dr.yaml")
+        #expect(result.diagnostics.map(\.description) == ["dr.yaml:6: error: invalid YAML: key \"trafficPolicy\" already set in map (column 1)"])
+    }
 }

@@ -156,4 +156,23 @@ let istioChainingVirtualServiceCases: [RuleCase] = [
         let vs = try Fixture.virtualService(spec: "{hosts: [a.b], gateways: [gw.istio-system], \(toBaz)}")
         #expect(Validator().validate(vs).map(\.message) == ["using legacy gatewayName format \"gw.istio-system\"; prefer the <namespace>/<name> format: \"istio-system/gw\""])
     }
+
+    // Which findings keep their warnings inside a whole VirtualService. Istio (validation.go,
+    // virtualservice.go) merges the HTTP match, the fault and the TCP route through its error-only
+    // path (AppendErrors), and the top-level gateways, the TLS match and the direct response through
+    // the path that keeps warnings (AppendValidation).
+    @Test(arguments: [
+        RuleCase("legacy gateway name in an HTTP match: no warning", "{hosts: [r], gateways: [mesh, ns/gw], http: [{match: [{gateways: [gw.ns]}], route: [{destination: {host: r}}]}]}", valid: true, warning: false),
+        RuleCase("abort without an error type: no warning", "{hosts: [r], http: [{fault: {abort: {percentage: {value: 5}}}, route: [{destination: {host: r}}]}]}", valid: true, warning: false),
+        RuleCase("legacy gateway name in a TCP match: no warning", "{hosts: [r], tcp: [{match: [{gateways: [gw.ns]}], route: [{destination: {host: r}}]}]}", valid: true, warning: false),
+        RuleCase("legacy gateway name in a TLS match: warning", "{hosts: [r.example.com], tls: [{match: [{gateways: [gw.ns], sniHosts: [r.example.com]}], route: [{destination: {host: r}}]}]}", valid: true, warning: true),
+        RuleCase("legacy gateway name in gateways: warning", "{hosts: [r], gateways: [gw.ns], http: [{route: [{destination: {host: r}}]}]}", valid: true, warning: true),
+        RuleCase("large direct response body: warning", "{hosts: [r], http: [{directResponse: {status: 200, body: {string: \(String(repeating: "a", count: 101 * 1024))}}}]}", valid: true, warning: true),
+        RuleCase("bad gateway name in an HTTP match is still an error", "{hosts: [r], http: [{match: [{gateways: ['ns/Bad_Name']}], route: [{destination: {host: r}}]}]}", valid: false),
+        RuleCase("bad gateway name in a TCP match is still an error", "{hosts: [r], tcp: [{match: [{gateways: ['ns/Bad_Name']}], route: [{destination: {host: r}}]}]}", valid: false),
+        RuleCase("bad abort status is still an error", "{hosts: [r], http: [{fault: {abort: {httpStatus: 700}}, route: [{destination: {host: r}}]}]}", valid: false),
+    ])
+    func warningsThatReachTheResource(_ testCase: RuleCase) throws {
+        expectVerdict(Validator().validate(try Fixture.virtualService(spec: testCase.yaml)), testCase)
+    }
 }

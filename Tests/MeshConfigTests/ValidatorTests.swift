@@ -108,4 +108,31 @@ import Testing
             "VirtualService default/vs", "DestinationRule default/dr", "ServiceEntry default/se", "WorkloadEntry default/we",
         ])
     }
+
+    /// istioctl analyze validates each spec with its name and namespace only: the webhook's
+    /// annotation refusals, the API server's name rules and the label-driven ServiceEntry rules
+    /// (IP auto-allocation opt-out, waypoints) do not apply there.
+    @Test func withoutMetadataOnlyTheSpecIsJudged() throws {
+        let resources = try Fixture.load("""
+            apiVersion: networking.istio.io/v1
+            kind: VirtualService
+            metadata: {name: Reviews, annotations: {istio.io/dry-run: "true"}}
+            spec: {hosts: [reviews], http: [{route: [{destination: {host: reviews}}]}]}
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: ServiceEntry
+            metadata: {name: db, labels: {networking.istio.io/enable-autoallocate-ip: "false"}}
+            spec: {hosts: [db.example.com], ports: [{name: tcp, number: 5432, protocol: TCP}], resolution: DNS}
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: ServiceEntry
+            metadata: {name: egress, labels: {istio.io/use-waypoint: waypoint}}
+            spec: {hosts: ['*.example.com'], ports: [{name: http, number: 80, protocol: HTTP}], resolution: DYNAMIC_DNS, location: MESH_INTERNAL}
+            """)
+        let full = Validator().validate(resources)
+        #expect(full.map(\.message).contains { $0.contains("has unsupported annotation istio.io/dry-run") })
+        #expect(full.map(\.message).contains { $0.contains("addresses are required for ports serving TCP") })
+        #expect(full.map(\.message).contains { $0.contains("is not supported when using waypoints") })
+        #expect(Validator(includesMetadata: false).validate(resources).isEmpty)
+    }
 }

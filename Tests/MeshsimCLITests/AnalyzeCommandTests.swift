@@ -147,4 +147,26 @@ import Testing
         #expect(output.stdout.contains("IST0173 DestinationRuleSubsetNotSelectPods"))
         #expect(output.stdout.contains("* virtualservice.DestinationRuleAnalyzer:\n"))
     }
+
+    /// istioctl's schema analyzer passes each spec with its name and namespace only, so a rule
+    /// that reads labels (here the IP auto-allocation opt-out) does not fire in analyze (no
+    /// IST0133), while `meshsim validate`, like the webhook, sees the labels and warns. The
+    /// addresses analyzer (IST0134) ignores the label in Istio too, and still reports.
+    @Test func schemaAnalysisIgnoresLabelsAsIstioctlDoes() async throws {
+        let input = """
+            apiVersion: networking.istio.io/v1
+            kind: ServiceEntry
+            metadata: {name: db, namespace: default, labels: {networking.istio.io/enable-autoallocate-ip: "false"}}
+            spec: {hosts: [db.example.com], ports: [{name: tcp, number: 5432, protocol: TCP}], resolution: DNS}
+            """
+        let validate = try await MeshsimRunner.run(["validate", "-"], stdin: input)
+        #expect(validate.status == 0)
+        #expect(validate.stdout.contains("warning: ServiceEntry default/db: ports[0]: addresses are required"))
+        let analyze = try await MeshsimRunner.run(["analyze", "-"], stdin: input)
+        #expect(analyze.status == 0)
+        #expect(analyze.stdout == """
+            Warning [IST0134] (ServiceEntry default/db <stdin>:4) ServiceEntry addresses are required for this protocol.
+
+            """)
+    }
 }

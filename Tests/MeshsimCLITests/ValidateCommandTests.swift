@@ -156,4 +156,20 @@ private let invalidVirtualService = """
         #expect(output.status != 0 && output.status != 1)
         #expect(output.stderr.contains("give the files or directories to validate"))
     }
+
+    /// Like istioctl validate, a Service port that does not say its protocol fails validation,
+    /// unless the Service lives in the Istio namespace (-i).
+    @Test func serviceWithAnUnnamedPortFailsLikeIstioctl() async throws {
+        let input = """
+            apiVersion: v1
+            kind: Service
+            metadata: {name: hello, namespace: apps}
+            spec: {ports: [{port: 9080}]}
+            """
+        let output = try await MeshsimRunner.run(["validate", "-"], stdin: input)
+        #expect(output.status == 1)
+        #expect(output.stdout.hasPrefix("<stdin>:4: error: Service apps/hello: ports[0]: service \"hello/apps/:\" has an unnamed port."))
+        let skipped = try await MeshsimRunner.run(["validate", "-i", "apps", "-"], stdin: input)
+        #expect(skipped.status == 0, "\(skipped.stdout)")
+    }
 }

@@ -122,6 +122,10 @@ public struct ConfigLoader: Sendable {
                 return ConfigDiagnostic(severity: .error, file: file, line: mark.line, message: "invalid YAML: \(detail)\(problem) (column \(mark.column))")
             case .reader(let problem, _, _, _):
                 return ConfigDiagnostic(severity: .error, file: file, line: nil, message: "invalid YAML: \(problem)")
+            case .duplicatedKeysInMapping(let duplicates, let context):
+                // Yams's own text repeats the whole document; the line and the keys say it all.
+                let keys = duplicates.sorted().map { NameRules.goQuoted($0) }.joined(separator: ", ")
+                return ConfigDiagnostic(severity: .error, file: file, line: context.mark.line, message: "invalid YAML: key \(keys) already set in map (column \(context.mark.column))")
             default:
                 break
             }
@@ -136,16 +140,28 @@ public struct ConfigLoader: Sendable {
             diagnostics.append(ConfigDiagnostic(severity: .error, file: file, line: line, message: "a document must be a mapping with apiVersion and kind"))
             return
         }
-        let kindText = mapping["kind"]?.string
-        let apiVersion = mapping["apiVersion"]?.string
-        guard let kindText, let apiVersion else {
-            diagnostics.append(ConfigDiagnostic(severity: .error, file: file, line: line, message: "document has no \(kindText == nil ? "kind" : "apiVersion")"))
+        guard let kindText = mapping["kind"]?.string else {
+            diagnostics.append(ConfigDiagnostic(severity: .error, file: file, line: line, message: "document has no kind"))
             return
         }
         // `kubectl get -o yaml` of several objects gives a List.
-        if kindText == "List" || kindText.hasSuffix("List") && apiVersion == "v1" {
+        if kindText == "List" || kindText.hasSuffix("List") && mapping["apiVersion"]?.string == "v1" {
             guard case .sequence(let items)? = mapping["items"] else { return }
             for item in items { decode(document: item, file: file, into: &resources, diagnostics: &diagnostics) }
+            return
+        }
+        let apiVersion: String
+        if let written = mapping["apiVersion"]?.string {
+            apiVersion = written
+        } else if let kind = ResourceKind(rawValue: kindText) {
+            // istioctl validate goes by the kind alone when apiVersion is missing; so does meshsim,
+            // but says so, since kubectl would refuse the document.
+            apiVersion = kind.apiVersions[0]
+            diagnostics.append(ConfigDiagnostic(severity: .warning, file: file, line: line, message: "document has no apiVersion; read as \(apiVersion) \(kindText)"))
+        } else {
+            // Not a kind meshsim reads, like any other (istioctl passes over it too).
+            let name = mapping["metadata"]?.mapping?["name"]?.string ?? "?"
+            diagnostics.append(ConfigDiagnostic(severity: .note, file: file, line: line, message: "skipped \(kindText) \(name) (no apiVersion): not a kind meshsim reads"))
             return
         }
         guard let kind = ResourceKind(rawValue: kindText), kind.apiVersions.contains(apiVersion) else {
@@ -181,7 +197,9 @@ public struct ConfigLoader: Sendable {
                 }
             }
         }
-        let specNode = mapping["spec"] ?? Node.mapping(Node.Mapping([]))
+        // `spec:` left empty (null) is an empty spec, as Kubernetes and istioctl read it.
+        var specNode = mapping["spec"] ?? Node.mapping(Node.Mapping([]))
+        if case .scalar(let scalar) = specNode, isNull(scalar) { specNode = Node.mapping(Node.Mapping([])) }
 
         func decodeSpec<Spec: Decodable & Sendable & Hashable>(_ type: Spec.Type) -> Resource<Spec>? {
             do {

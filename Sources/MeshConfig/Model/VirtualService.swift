@@ -68,7 +68,9 @@ public struct HTTPRoute: Decodable, Sendable, Hashable {
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         name = try c.decodeIfPresent(String.self, forKey: .name)
-        match = try c.decodeIfPresent([HTTPMatchRequest].self, forKey: .match)
+        // A null match (`match: [null]`) is an empty one, matching every request: Istio's JSON
+        // reader makes it so, and its case "match with nil element" calls it valid.
+        match = try c.decodeIfPresent([HTTPMatchRequest?].self, forKey: .match)?.map { $0 ?? HTTPMatchRequest() }
         route = try c.decodeIfPresent([HTTPRouteDestination].self, forKey: .route)
         redirect = try c.decodeIfPresent(HTTPRedirect.self, forKey: .redirect)
         directResponse = try c.decodeIfPresent(HTTPDirectResponse.self, forKey: .directResponse)

@@ -31,6 +31,7 @@ enum DestinationRuleRules {
             findings.error(path / "labels", "unknown field \"labels\" (a DestinationRule's workloadSelector has matchLabels)")
         }
         let labels = selector.matchLabels ?? [:]
+        if labels.count > 4096 { findings.error(path / "matchLabels", "Too many: \(labels.count): must have at most 4096 items") }
         findings.add(CommonRules.selectorLabelProblems(labels), at: path / "matchLabels")
         for key in labels.keys.sorted() where (labels[key] ?? "").utf8.count > NameRules.dns1123LabelMaxLength {
             findings.error(path / "matchLabels" / key, "Too long: may not be more than 63 bytes")

@@ -12,7 +12,11 @@ enum HTTPRouteRules {
         matches(route, at: path, into: &findings)
         HeaderRules.validate(route.headers, at: path / "headers", into: &findings)
         cors(route.corsPolicy, at: path / "corsPolicy", into: &findings)
-        FaultRules.validate(route.fault, at: path / "fault", into: &findings)
+        // Istio merges the fault's findings through its error-only path: an abort without an error
+        // type warns on its own, but not in a whole VirtualService.
+        var faultFindings = ValidationFindings()
+        FaultRules.validate(route.fault, at: path / "fault", into: &faultFindings)
+        findings.mergeErrors(of: faultFindings)
         mirrorShares(route, at: path, into: &findings)
         CommonRules.destination(route.mirror, at: path / "mirror", into: &findings)
         mirrors(route.mirrors, at: path / "mirrors", into: &findings)
@@ -32,7 +36,8 @@ enum HTTPRouteRules {
         let name = route.name ?? ""
         if kind == .root {
             if route.redirect != nil { findings.error(path / "redirect", "root HTTP route \(name) must not specify redirect") }
-            if route.route != nil { findings.error(path / "route", "root HTTP route \(name) must not specify route") }
+            // `route: []` is unset once Istio has read it into protobuf.
+            if !(route.route ?? []).isEmpty { findings.error(path / "route", "root HTTP route \(name) must not specify route") }
             return
         }
         if kind == .delegate && route.delegate != nil {
@@ -85,7 +90,10 @@ enum HTTPRouteRules {
                 findings.add(NameRules.port(Int(port)), at: matchPath / "port")
             }
             findings.add(NameRules.labelProblems(match.sourceLabels), at: matchPath / "sourceLabels")
-            CommonRules.gatewayNames(match.gateways, gatewaySemantics: false, at: matchPath / "gateways", into: &findings)
+            // Istio merges these through its error-only path: no legacy-name warning for a match.
+            var gatewayFindings = ValidationFindings()
+            CommonRules.gatewayNames(match.gateways, gatewaySemantics: false, at: matchPath / "gateways", into: &gatewayFindings)
+            findings.mergeErrors(of: gatewayFindings)
             if let namespace = match.sourceNamespace, !namespace.isEmpty, !NameRules.isDNS1123Label(namespace) {
                 findings.error(matchPath / "sourceNamespace", "sourceNamespace match \(namespace) is invalid")
             }

@@ -80,7 +80,8 @@ enum ServiceEntryRules {
             let name = port.name ?? "", number = port.number ?? 0, proto = port.protocol ?? ""
             if !names.insert(name).inserted { findings.error(path / "name", "service entry port name \(NameRules.goQuoted(name)) already defined") }
             if !numbers.insert(number).inserted { findings.error(path / "number", "service entry port \(number) already defined") }
-            if let target = port.targetPort, target != 0 { findings.add(NameRules.port(Int(target)), at: path / "targetPort") }
+            // Istio's code skips 0 (unset), but the CRD schema checks any targetPort written: 1..65535.
+            if let target = port.targetPort { findings.add(NameRules.port(Int(target)), at: path / "targetPort") }
             if addresses.isEmpty && !autoAllocates && (proto.isEmpty || proto == "TCP") {
                 findings.warning(path, "addresses are required for ports serving TCP (or unset) protocol when IP Autoallocation is not enabled")
             }
@@ -98,6 +99,8 @@ enum ServiceEntryRules {
         let hosts = spec.hosts ?? [], addresses = spec.addresses ?? [], endpoints = spec.endpoints ?? []
         switch resolution {
         case .none:
+            // The CRD's rule (`!has(self.endpoints)`) would refuse `endpoints: []` as well, but Istio's
+            // own case "partial wildcard hosts" takes an empty list as valid; meshsim keeps accepting it.
             if !endpoints.isEmpty { findings.error(["endpoints"], "no endpoints should be provided for resolution type none") }
             if spec.workloadSelector != nil { findings.warning(["workloadSelector"], "workloadSelector should not be set when resolution mode is NONE") }
         case .static:
@@ -166,6 +169,9 @@ enum ServiceEntryRules {
         ]
         for (count, field, limit) in counts where count > limit {
             findings.error([.key(field)], "Too many: \(count): must have at most \(limit) items")
+        }
+        if let labels = spec.workloadSelector?.labels, labels.count > 256 {
+            findings.error(["workloadSelector", "labels"], "Too many: \(labels.count): must have at most 256 items")
         }
         for (i, address) in (spec.addresses ?? []).enumerated() where address.utf8.count > 64 {
             findings.error(["addresses", .index(i)], "Too long: may not be more than 64 bytes")

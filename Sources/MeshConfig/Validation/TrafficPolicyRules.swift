@@ -3,8 +3,9 @@
 enum TrafficPolicyRules {
     static func validate(_ policy: TrafficPolicy?, namespace: String, at path: FieldPath, into findings: inout ValidationFindings) {
         guard let policy else { return }
+        // Istio reads the resource through protobuf, where an empty list is an unset field.
         if policy.outlierDetection == nil && policy.connectionPool == nil && policy.loadBalancer == nil && policy.tls == nil
-            && policy.portLevelSettings == nil && policy.tunnel == nil && policy.proxyProtocol == nil && policy.retryBudget == nil
+            && (policy.portLevelSettings ?? []).isEmpty && policy.tunnel == nil && policy.proxyProtocol == nil && policy.retryBudget == nil
         {
             findings.error(path, "traffic policy must have at least one field")
             return
@@ -34,6 +35,11 @@ enum TrafficPolicyRules {
         if let interval = outlier.interval { findings.add(CommonRules.duration(interval), at: path / "interval") }
         findings.add(CommonRules.percent(outlier.maxEjectionPercent ?? 0), at: path / "maxEjectionPercent")
         findings.add(CommonRules.percent(outlier.minHealthPercent ?? 0), at: path / "minHealthPercent")
+        // Only the CRD schema bounds these (minimum 100, maximum 599).
+        for (i, code) in (outlier.outlierDetectionHttpErrorCodes ?? []).enumerated() where !(100...599).contains(code) {
+            let bound = code < 100 ? "greater than or equal to 100" : "less than or equal to 599"
+            findings.error((path / "outlierDetectionHttpErrorCodes")[i], "Invalid value: \(code): should be \(bound)")
+        }
     }
 
     static func connectionPool(_ pool: ConnectionPoolSettings?, at path: FieldPath, into findings: inout ValidationFindings) {
@@ -204,14 +210,16 @@ enum TrafficPolicyRules {
         guard let settings else { return }
         let credentialName = settings.credentialName ?? ""
         let caCertificates = settings.caCertificates ?? ""
+        // `subjectAltNames: []` is unset once Istio has read it into protobuf.
+        let hasSubjectAltNames = !(settings.subjectAltNames ?? []).isEmpty
         if credentialName.hasPrefix("configmap://") {
             findings.add(configMapCredentialProblem(credentialName, namespace: namespace), at: path / "credentialName")
         }
         if settings.insecureSkipVerify == true {
-            if settings.mode == .simple && (!caCertificates.isEmpty || !credentialName.isEmpty || settings.subjectAltNames != nil) {
+            if settings.mode == .simple && (!caCertificates.isEmpty || !credentialName.isEmpty || hasSubjectAltNames) {
                 findings.error(path / "insecureSkipVerify", "cannot specify CaCertificates or CredentialName or SubjectAltNames when InsecureSkipVerify is set true")
             }
-            if settings.mode == .mutual && (!caCertificates.isEmpty || settings.subjectAltNames != nil) {
+            if settings.mode == .mutual && (!caCertificates.isEmpty || hasSubjectAltNames) {
                 findings.error(path / "insecureSkipVerify", "cannot specify CaCertificates or SubjectAltNames when InsecureSkipVerify is set true")
             }
         }

@@ -23,6 +23,11 @@ struct ValidationFindings: Sendable, Hashable {
         items.append(Finding(severity: .warning, path: path, message: message))
     }
 
+    /// A notice that neither rejects nor warns (istioctl prints it and still calls the input valid).
+    mutating func info(_ path: FieldPath, _ message: String) {
+        items.append(Finding(severity: .info, path: path, message: message))
+    }
+
     var errors: [Finding] { items.filter { $0.severity == .error } }
     var warnings: [Finding] { items.filter { $0.severity == .warning } }
     var hasErrors: Bool { items.contains { $0.severity == .error } }

@@ -158,7 +158,10 @@ enum VirtualServiceRules {
             }
             if let port = match.port, port != 0 { findings.add(NameRules.port(Int(port)), at: matchPath / "port") }
             findings.add(NameRules.labelProblems(match.sourceLabels), at: matchPath / "sourceLabels")
-            CommonRules.gatewayNames(match.gateways, gatewaySemantics: false, at: matchPath / "gateways", into: &findings)
+            // Istio's TCP route validation returns errors only: no legacy-name warning (TLS keeps it).
+            var gatewayFindings = ValidationFindings()
+            CommonRules.gatewayNames(match.gateways, gatewaySemantics: false, at: matchPath / "gateways", into: &gatewayFindings)
+            findings.mergeErrors(of: gatewayFindings)
         }
         if (route.route ?? []).isEmpty { findings.error(path / "route", "TCP route is required") }
         routeDestinations(route.route, gatewaySemantics: gatewaySemantics, at: path / "route", into: &findings)

@@ -17,7 +17,8 @@ enum WorkloadEntryRules {
         let isUnix = address.hasPrefix(unixPrefix)
         if isUnix {
             findings.add(unixAddressProblem(String(address.dropFirst(unixPrefix.count))), at: path / "address")
-            if !(entry.ports ?? [:]).isEmpty {
+            // The CRD schema refuses the field itself (`ports: {}` too) on a unix address.
+            if entry.ports != nil {
                 findings.error(path / "ports", "unix endpoint \(address) must not include ports")
             }
         } else if !address.isEmpty && !AddressRules.isIPAddress(address) {
@@ -42,7 +43,12 @@ enum WorkloadEntryRules {
             if let servicePorts, !servicePorts.contains(name) {
                 findings.error(path / name, "endpoint port \(number) is not defined by the service entry")
             }
-            findings.add(NameRules.portName(name), at: path / name)
+            if let problem = NameRules.portName(name) {
+                findings.error(path / name, problem)
+            } else if name.utf8.count >= NameRules.dns1123LabelMaxLength {
+                // The CRD schema's rule is `size(key) < 63`, one shorter than a DNS label may be.
+                findings.error(path / name, "invalid port name: \(name) (the CRD schema allows at most 62 characters)")
+            }
             findings.add(NameRules.port(Int(number)), at: path / name)
         }
     }
@@ -63,6 +69,9 @@ enum WorkloadEntryRules {
         ]
         for (value, field, limit) in limits where (value?.utf8.count ?? 0) > limit {
             findings.error(path / field, "Too long: may not be more than \(limit) bytes")
+        }
+        for (count, field, limit) in [(entry.labels?.count ?? 0, "labels", 256), (entry.ports?.count ?? 0, "ports", 128)] where count > limit {
+            findings.error(path / field, "Too many: \(count): must have at most \(limit) items")
         }
     }
 }
