@@ -12,6 +12,14 @@ public protocol RequestAttributes {
     var scheme: String { get }
     /// The first value of a header; `lowercasedName` is already lower-case.
     func header(_ lowercasedName: String) -> String?
+    /// Every value of a header joined with "," (no space), nil when there is none: what an
+    /// Envoy header match compares (`HeaderUtility::getAllOfHeaderAsString`), so `x-a: 1` and
+    /// `x-a: 2` are seen as "1,2". Defaults to `header(_:)`.
+    func joinedHeader(_ lowercasedName: String) -> String?
+}
+
+extension RequestAttributes {
+    public func joinedHeader(_ lowercasedName: String) -> String? { header(lowercasedName) }
 }
 
 /// A request as a plain value, for the CLI, tests and benchmarks.
@@ -42,6 +50,14 @@ public struct RouteRequest: RequestAttributes, Sendable, Hashable {
     public func header(_ lowercasedName: String) -> String? {
         for header in headers where header.name == lowercasedName { return header.value }
         return nil
+    }
+
+    public func joinedHeader(_ lowercasedName: String) -> String? {
+        var joined: String? = nil
+        for header in headers where header.name == lowercasedName {
+            joined = joined.map { $0 + "," + header.value } ?? header.value
+        }
+        return joined
     }
 }
 

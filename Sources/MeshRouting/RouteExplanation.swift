@@ -125,7 +125,7 @@ extension RoutingSnapshot {
         }
         switch rule.action {
         case .redirect(let redirect):
-            action = .redirect(location: redirect.location(for: request))
+            action = .redirect(location: redirect.location(for: request, matchedPathBytes: rule.matchedPathBytes(block: blockIndex, path: request.path)))
             status = redirect.status
         case .directResponse(let code, let body):
             action = .directResponse(body: body)

@@ -62,7 +62,7 @@ public final class RoutingSnapshot: Sendable {
             guard let match = table.program.firstMatch(view) else { return .noRoute }
             if let forward = table.decisions.forward(rule: match.rule, picker: &picker, epoch: epoch) { return .forward(forward) }
             // Not a forwarding rule: a redirect or a direct response.
-            return table.rules[match.rule].localResponse(for: request) ?? .noRoute
+            return table.rules[match.rule].localResponse(for: request, block: match.block) ?? .noRoute
         }
     }
 
@@ -76,7 +76,7 @@ public final class RoutingSnapshot: Sendable {
             return withUnsafeTemporaryAllocation(of: String?.self, capacity: names.count) { headers -> R in
                 var total = 0
                 for i in 0..<names.count {
-                    let value = request.header(names[i])
+                    let value = table.headerSources[i].value(of: request, name: names[i])
                     total += value?.utf8.count ?? 0
                     headers.initializeElement(at: i, to: value)
                 }

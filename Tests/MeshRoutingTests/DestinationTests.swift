@@ -271,6 +271,30 @@ import Testing
         #expect(snapshot.explain(request("/old")).status == 301)
     }
 
+    // route.go's ApplyRedirect turns `prefixRewrite` into the RedirectAction's prefix_rewrite
+    // (not path_redirect): Envoy replaces the part of the path the route matched and keeps the
+    // rest and the query (RouteEntryImplBase::finalizePathHeaderForRedirect).
+    @Test func redirectPrefixRewriteReplacesTheMatchedPrefix() throws {
+        let snapshot = try reviewsSnapshot(
+            http: """
+                  - match: [{uri: {prefix: /legacy}}, {uri: {prefix: /old/api}}]
+                    redirect: {prefixRewrite: /v2, redirectCode: 302}
+                  - match: [{uri: {exact: /home}}]
+                    redirect: {prefixRewrite: /index.html}
+                  - redirect: {prefixRewrite: /root/}
+                """)
+        func location(_ path: String) -> String? {
+            if case .redirect(_, let location, _) = snapshot.decide(request(path)) { return location }
+            return nil
+        }
+        #expect(location("/legacy/items?id=4") == "http://reviews/v2/items?id=4")
+        #expect(location("/old/api/x") == "http://reviews/v2/x")
+        #expect(location("/home?lang=en") == "http://reviews/index.html?lang=en")
+        // No uri condition: Istio matches prefix "/", so that is what is replaced.
+        #expect(location("/other/page") == "http://reviews/root/other/page")
+        #expect(snapshot.explain(request("/legacy/items")).action == .redirect(location: "http://reviews/v2/items"))
+    }
+
     @Test func directResponseCarriesStatusAndBody() throws {
         let snapshot = try reviewsSnapshot(
             http: """

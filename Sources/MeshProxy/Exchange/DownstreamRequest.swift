@@ -18,6 +18,12 @@ final class DownstreamRequest: RequestAttributes {
         head.headers.first(name: lowercasedName)
     }
 
+    func joinedHeader(_ lowercasedName: String) -> String? {
+        let values = head.headers[lowercasedName]
+        if values.count <= 1 { return values.first }
+        return values.joined(separator: ",")
+    }
+
     enum ParseError: Error {
         case missingHost
         case conflictingHosts
