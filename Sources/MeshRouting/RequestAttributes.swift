@@ -6,7 +6,8 @@ public protocol RequestAttributes {
     /// Host or :authority, may carry ":port".
     var authority: String { get }
     var method: String { get }
-    /// The request target path, may carry "?query".
+    /// The request target path, may carry "?query"; normalized as a sidecar normalizes it
+    /// (`PathNormalization`) by whoever builds the request.
     var path: String { get }
     /// "http" unless known otherwise.
     var scheme: String { get }
@@ -42,7 +43,8 @@ public struct RouteRequest: RequestAttributes, Sendable, Hashable {
     ) {
         self.authority = authority
         self.method = method
-        self.path = path
+        // As a sidecar sees it: Istio's default normalize_path applies before routing.
+        self.path = PathNormalization.normalized(path)
         self.scheme = scheme
         self.headers = headers.map { Header(name: $0.0.lowercased(), value: $0.1) }
     }

@@ -76,6 +76,31 @@ import Testing
         #expect(!reachesV2(regex, request("/v1/items/42")))
     }
 
+    // Istio's default mesh pathNormalization (BASE) turns on Envoy's normalize_path for every
+    // HTTP connection manager (buildHTTPConnectionManager, listener_builder.go): routes match the
+    // RFC 3986 canonical path (PathUtil::canonicalPath).
+    @Test func uriMatchesTheNormalizedPath() throws {
+        let prefix = try matching("      - uri: {prefix: /admin}")
+        #expect(reachesV2(prefix, request("/public/../admin/users")))
+        #expect(reachesV2(prefix, request("/%61dmin?x=/../y")))
+        #expect(reachesV2(prefix, request("/./admin")))
+        #expect(!reachesV2(prefix, request("/admin/../public")))
+        // An escaped slash is not decoded (path_with_escaped_slashes_action KEEP_UNCHANGED).
+        #expect(!reachesV2(prefix, request("/x%2F..%2Fadmin")))
+        let exact = try matching("      - uri: {exact: /a/b}")
+        #expect(reachesV2(exact, request("/a/./b")))
+        // A backslash is a slash to Chromium's canonicalizer.
+        #expect(reachesV2(exact, request("/a\\b")))
+    }
+
+    @Test(arguments: [
+        ("/a/b/../c", "/a/c"), ("/a/./b/.", "/a/b/"), ("/../../a", "/a"), ("/a/..", "/"), ("/%2e%2E/a", "/a"),
+        ("/%7Euser/%41%2f", "/~user/A%2f"), ("/a//b", "/a//b"), ("/a?b=/../c", "/a?b=/../c"), ("*", "*"), ("/plain", "/plain"),
+    ])
+    func pathNormalization(target: String, expected: String) {
+        #expect(PathNormalization.normalized(target) == expected)
+    }
+
     @Test func ignoreUriCaseAppliesToExactAndPrefixButNotRegex() throws {
         let exact = try matching("      - {uri: {exact: /Login}, ignoreUriCase: true}")
         #expect(reachesV2(exact, request("/LOGIN")))

@@ -41,7 +41,7 @@ final class DownstreamRequest: RequestAttributes {
             self.authority = String(authority)
             var path = String(rest[authorityEnd...])
             if path.isEmpty || path.first == "?" { path = "/" + path }
-            self.path = path
+            self.path = PathNormalization.normalized(path)
             isAbsoluteForm = true
             return
         }
@@ -55,14 +55,15 @@ final class DownstreamRequest: RequestAttributes {
         guard let host, !host.isEmpty else {
             if head.version.major == 1 && head.version.minor == 0 {
                 authority = ""
-                path = uri
+                path = PathNormalization.normalized(uri)
                 isAbsoluteForm = false
                 return
             }
             throw ParseError.missingHost
         }
         authority = host
-        path = uri
+        // Istio's default normalize_path: routing and the upstream see the normalized path.
+        path = PathNormalization.normalized(uri)
         isAbsoluteForm = false
     }
 
