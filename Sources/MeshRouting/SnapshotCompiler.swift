@@ -139,7 +139,7 @@ struct SnapshotCompiler {
             // assumes the Service exists and answers to its sidecar names on any port.
             let names = kubernetesNames(host)
             if names.count > 1 {
-                for name in names { patterns.append(PatternDomain(kind: .host, bytes: Array(name.utf8), port: nil, table: table)) }
+                for name in names + [host + "."] { patterns.append(PatternDomain(kind: .host, bytes: Array(name.utf8), port: nil, table: table)) }
                 notes.append(entry.vs.diagnostic(
                     .note, ["hosts"], "no Service or ServiceEntry declares \(host); meshsim routes its names on any port and cannot check endpoints"))
             }

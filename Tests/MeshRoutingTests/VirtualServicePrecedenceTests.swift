@@ -132,6 +132,21 @@ import Testing
         #expect(snapshot.clusterName(request(authority: "Reviews.Default.svc.cluster.local.:9080")) == cluster("v2"))
         #expect(snapshot.isNoRoute(request(authority: "reviews.")))
         #expect(snapshot.isNoRoute(request(authority: "reviews.default.")))
+
+        // Routing files alone: meshsim assumes the Service exists, so its absolute FQDN answers too.
+        let alone = try RoutingSnapshot(
+            resources: resources(
+                """
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata: {name: reviews, namespace: default}
+                spec:
+                  hosts: [reviews]
+                  http:
+                  - route:
+                    - destination: {host: reviews, subset: v2}
+                """))
+        #expect(alone.clusterName(request(authority: "reviews.default.svc.cluster.local.:9080")) == cluster("v2", port: 80))
     }
 
     // DestinationRules for one host merge in the same creation/name order
