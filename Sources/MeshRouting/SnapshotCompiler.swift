@@ -362,6 +362,12 @@ struct SnapshotCompiler {
             state = all.isEmpty ? .unchecked : (selected.isEmpty ? .noHealthyUpstream : .ready)
         }
         let servicePort = service?.ports.first { $0.number == port }
+        if let service, !service.ports.isEmpty, servicePort == nil {
+            // istiod builds clusters for a service's ports only: a destination port the service
+            // does not have names a cluster Envoy cannot find (503 NC).
+            state = .undefinedSubset
+            selected = []
+        }
         let policy = ClusterTrafficPolicy(destination: rule?.trafficPolicy, subset: definition?.trafficPolicy, port: port)
         let endpoints = selected.map { Endpoint(workload: $0, address: address(of: $0, servicePort: servicePort, port: port), weight: $0.weight) }
         let cluster = Cluster(

@@ -44,6 +44,13 @@ import Testing
                 """)
         #expect(snapshot.clusterName(request("/explicit")) == cluster("v1", port: 9999))
         #expect(snapshot.clusterName(request("/")) == cluster("v1"))
+        // istiod builds outbound clusters for the service's ports only (9080 here), so Envoy
+        // finds no cluster for port 9999: 503 NC.
+        let explicit = snapshot.explain(request("/explicit"))
+        #expect(explicit.status == 503)
+        #expect(explicit.responseFlags == "NC")
+        #expect(explicit.notes.contains { $0.contains("port 9999 of reviews.default.svc.cluster.local, which the service does not have") })
+        #expect(snapshot.explain(request("/")).status == 200)
     }
 
     @Test func addressesComeFromTheCallerOrTheWorkloadEntry() throws {
