@@ -200,7 +200,7 @@ struct SnapshotCompiler {
             let cluster = self.cluster(host: service.hostname, subset: nil, port: port)
             let forward = Forward(
                 cluster: cluster, route: .defaultRoute, timeout: nil, retries: .istioDefault, fault: nil, rewrite: nil,
-                rewriteRegex: nil, requestHeaders: nil, responseHeaders: nil, mirrors: [])
+                rewriteRegex: nil, requestHeaders: nil, responseHeaders: nil, authorityRewrite: nil, mirrors: [])
             let rule = CompiledRule(ref: .defaultRoute, blocks: [], action: .forward(forward), destinations: [DestinationEntry(cluster: cluster, weight: 100)])
             tables.append(RouteTable(virtualService: nil, host: service.hostname, port: port, rules: [rule], droppedRules: []))
             addDomains(for: service, port: port, includingPortless: portless, table: tables.count - 1)
@@ -292,6 +292,9 @@ struct SnapshotCompiler {
         let mirrors = mirrorPolicies(route, vs: vs, listenPort: listenPort)
         var entries: [DestinationEntry] = []
         var forwards: [Forward] = []
+        // Istio uses weighted clusters whenever the rule lists more than one destination.
+        let weighted = written.count > 1
+        let routeAuthority = route.rewrite?.authority.flatMap { $0.isEmpty ? nil : $0 } ?? HeaderMutations.authority(route.headers?.request)
         for destination in written {
             let cluster = self.cluster(for: destination.destination, vs: vs, listenPort: listenPort)
             // One destination takes everything whatever its weight (Istio emits a plain cluster).
@@ -300,8 +303,9 @@ struct SnapshotCompiler {
             forwards.append(Forward(
                 cluster: cluster, route: template.ref, timeout: template.timeout, retries: template.retries, fault: template.fault,
                 rewrite: route.rewrite, rewriteRegex: template.rewriteRegex,
-                requestHeaders: HeaderOperations.merged(route.headers?.request, destination.headers?.request),
-                responseHeaders: HeaderOperations.merged(route.headers?.response, destination.headers?.response), mirrors: mirrors))
+                requestHeaders: HeaderMutations.build(route: route.headers?.request, destination: destination.headers?.request, weighted: weighted),
+                responseHeaders: HeaderMutations.build(route: route.headers?.response, destination: destination.headers?.response, weighted: weighted),
+                authorityRewrite: routeAuthority ?? HeaderMutations.authority(destination.headers?.request), mirrors: mirrors))
         }
         let chosen = entries.indices.filter { entries[$0].weight > 0 }
         if chosen.count == 1 { return (.forward(forwards[chosen[0]]), entries) }
@@ -394,19 +398,5 @@ struct SnapshotCompiler {
             target = number
         }
         return EndpointAddress(host: host, port: target)
-    }
-}
-
-extension HeaderOperations {
-    /// Route-level operations, then destination-level ones; the destination wins on a name both set.
-    static func merged(_ route: HeaderOperations?, _ destination: HeaderOperations?) -> HeaderOperations? {
-        guard route != nil || destination != nil else { return nil }
-        var set = route?.set ?? [:]
-        for (name, value) in destination?.set ?? [:] { set[name] = value }
-        var add = route?.add ?? [:]
-        for (name, value) in destination?.add ?? [:] { add[name] = value }
-        var remove = route?.remove ?? []
-        for name in destination?.remove ?? [] where !remove.contains(name) { remove.append(name) }
-        return HeaderOperations(set: set.isEmpty ? nil : set, add: add.isEmpty ? nil : add, remove: remove.isEmpty ? nil : remove)
     }
 }

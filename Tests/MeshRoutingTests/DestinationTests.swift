@@ -229,53 +229,98 @@ import Testing
         #expect(defaults.fault == nil)
     }
 
-    @Test func headerOperationsMergeRouteThenDestination() throws {
+    /// Runs header steps over a request's headers as Envoy would (names case-insensitive).
+    func applying(_ mutations: HeaderMutations?, to headers: [(String, String)]) -> [String] {
+        var out = headers
+        for step in mutations?.steps ?? [] {
+            switch step {
+            case .remove(let name): out.removeAll { $0.0.lowercased() == name.lowercased() }
+            case .set(let name, let value):
+                out.removeAll { $0.0.lowercased() == name.lowercased() }
+                out.append((name, value))
+            case .append(let name, let value): out.append((name, value))
+            }
+        }
+        return out.map { "\($0.0)=\($0.1)" }.sorted()
+    }
+
+    // One destination: Istio appends its operations to the route's (processDestination), one
+    // Envoy level: removals first, then the route's set and add, then the destination's.
+    @Test func headerOperationsOfOneDestinationFollowTheRoutesInOneLevel() throws {
         let snapshot = try reviewsSnapshot(
             http: """
                   - headers:
-                      request: {set: {x-a: route, x-b: route}, remove: [x-old]}
+                      request: {set: {x-a: route, x-b: route}, add: {x-c: route}, remove: [x-old]}
                       response: {add: {x-served-by: mesh}}
                     route:
                     - destination: {host: reviews, subset: v1}
                       headers:
-                        request: {set: {x-b: destination}, remove: [x-other]}
+                        request: {set: {x-b: destination}, add: {x-c: destination}, remove: [x-other]}
                 """)
         let f = try forward(snapshot)
-        #expect(f.requestHeaders?.set == ["x-a": "route", "x-b": "destination"])
-        #expect(f.requestHeaders?.remove == ["x-old", "x-other"])
-        #expect(f.responseHeaders?.add == ["x-served-by": "mesh"])
+        let client = [("x-old", "1"), ("x-other", "2"), ("x-b", "client"), ("x-c", "client")]
+        #expect(applying(f.requestHeaders, to: client) == ["x-a=route", "x-b=destination", "x-c=client", "x-c=destination", "x-c=route"])
+        #expect(applying(f.responseHeaders, to: []) == ["x-served-by=mesh"])
+        #expect(f.authorityRewrite == nil)
     }
 
-    @Test func redirectBuildsEnvoysLocation() throws {
+    // Several destinations: each one's operations sit on its weighted cluster, which Envoy applies
+    // before the route's (processWeightedDestination; no most_specific_header_mutations_wins), so
+    // the route's set and remove win.
+    @Test func headerOperationsOfWeightedDestinationsComeBeforeTheRoutes() throws {
         let snapshot = try reviewsSnapshot(
             http: """
-                  - match: [{uri: {prefix: /old}}]
-                    redirect: {uri: /new, authority: new.example.com}
-                  - match: [{uri: {prefix: /secure}}]
-                    redirect: {scheme: https, port: 8443, redirectCode: 308}
-                  - match: [{uri: {prefix: /same}}]
-                    redirect: {uri: "/moved?x=1", derivePort: FROM_REQUEST_PORT, redirectCode: 302}
+                  - headers:
+                      request: {set: {x-b: route}, remove: [x-c]}
+                    route:
+                    - destination: {host: reviews, subset: v1}
+                      weight: 50
+                      headers:
+                        request: {set: {x-b: v1, x-c: v1}, remove: [x-b]}
+                    - destination: {host: reviews, subset: v2}
+                      weight: 50
                 """)
-        guard case .redirect(let status, let location, let ref) = snapshot.decide(request("/old/page?q=1")) else {
-            Issue.record("expected a redirect")
-            return
+        var picker = DestinationPicker(mode: .exact)
+        var results: [String: [String]] = [:]
+        for _ in 0..<2 {
+            guard case .forward(let f) = snapshot.route(request(), picker: &picker) else { continue }
+            results[f.cluster.subset ?? "-"] = applying(f.requestHeaders, to: [("x-b", "client")])
         }
-        #expect(status == 301)
-        #expect(location == "http://new.example.com/new?q=1")
-        #expect(ref.headerValue == "default/reviews/0")
-        guard case .redirect(let status2, let location2, _) = snapshot.decide(request("/secure/x", authority: "reviews:9080")) else {
-            Issue.record("expected a redirect")
-            return
-        }
-        #expect(status2 == 308)
-        #expect(location2 == "https://reviews:8443/secure/x")
-        guard case .redirect(let status3, let location3, _) = snapshot.decide(request("/same?y=2")) else {
-            Issue.record("expected a redirect")
-            return
-        }
-        #expect(status3 == 302)
-        #expect(location3 == "http://reviews:9080/moved?x=1")
-        #expect(snapshot.explain(request("/old")).status == 301)
+        #expect(results["v1"] == ["x-b=route"])
+        #expect(results["v2"] == ["x-b=route"])
+    }
+
+    // `:authority` and `host` are not header operations: Istio turns them into the host rewrite
+    // (TranslateHeadersOperations), `rewrite.authority` first, then the route's, then the
+    // destination's.
+    @Test func authorityHeaderOperationsBecomeTheHostRewrite() throws {
+        let snapshot = try reviewsSnapshot(
+            http: """
+                  - match: [{uri: {prefix: /route}}]
+                    headers:
+                      request: {set: {":authority": route.internal, x-a: "1"}}
+                    route:
+                    - destination: {host: reviews, subset: v1}
+                      headers:
+                        request: {set: {host: destination.internal}}
+                  - match: [{uri: {prefix: /rewrite}}]
+                    rewrite: {authority: rewritten.internal}
+                    headers:
+                      request: {add: {host: route.internal}}
+                    route:
+                    - destination: {host: reviews, subset: v1}
+                  - route:
+                    - destination: {host: reviews, subset: v1}
+                      headers:
+                        request: {add: {host: destination.internal}}
+                """)
+        let route = try forward(snapshot, request("/route"))
+        #expect(route.authorityRewrite == "route.internal")
+        #expect(applying(route.requestHeaders, to: []) == ["x-a=1"])
+        #expect(try forward(snapshot, request("/rewrite")).authorityRewrite == "rewritten.internal")
+        let destination = try forward(snapshot, request("/other"))
+        #expect(destination.authorityRewrite == "destination.internal")
+        #expect(destination.requestHeaders == nil)
     }
 
     // route.go's ApplyRedirect turns `prefixRewrite` into the RedirectAction's prefix_rewrite
