@@ -80,12 +80,30 @@ struct RedirectTemplate: Sendable {
     /// `matchedPathBytes`: the part of the path the route matched (`CompiledRule.matchedPathBytes`).
     func location(for request: some RequestAttributes, matchedPathBytes: Int) -> String {
         let scheme = self.scheme ?? request.scheme
-        var host = authority ?? request.authority
-        if let port {
-            host = AuthorityParts(host).host
-            let isDefault = (scheme == "http" && port == 80) || (scheme == "https" && port == 443)
-            if !isDefault { host += ":\(port)" }
+        // Istio's ApplyRedirect sends no port_redirect for 80 with http or 443 with https (the
+        // redirect's scheme, else http on a sidecar), so Envoy then keeps the request's port.
+        let portScheme = self.scheme ?? "http"
+        var port = self.port
+        if (port == 80 && portScheme == "http") || (port == 443 && portScheme == "https") { port = nil }
+        var host: String
+        if let authority, !authority.isEmpty {
+            host = authority  // host_redirect, as given
+        } else {
+            // Envoy's processRequestHost: the request's port goes when a port_redirect replaces
+            // it, or when the scheme changes away from x-forwarded-proto's and the port is that
+            // protocol's default.
+            host = request.authority
+            let parts = AuthorityParts(host)
+            if let requestPort = parts.port {
+                let forwardedProto = request.header("x-forwarded-proto") ?? request.scheme
+                var removePort = port != nil
+                if scheme != forwardedProto {
+                    removePort = removePort || (forwardedProto == "https" && requestPort == 443) || (forwardedProto == "http" && requestPort == 80)
+                }
+                if removePort { host = parts.host }
+            }
         }
+        if let port { host += ":\(port)" }
         var path = request.path
         if let prefixRewrite, !prefixRewrite.isEmpty {
             let bytes = Array(request.path.utf8)

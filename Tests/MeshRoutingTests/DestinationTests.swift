@@ -323,6 +323,55 @@ import Testing
         #expect(destination.requestHeaders == nil)
     }
 
+    @Test func redirectBuildsEnvoysLocation() throws {
+        let snapshot = try reviewsSnapshot(
+            http: """
+                  - match: [{uri: {prefix: /old}}]
+                    redirect: {uri: /new, authority: new.example.com}
+                  - match: [{uri: {prefix: /secure}}]
+                    redirect: {scheme: https, port: 8443, redirectCode: 308}
+                  - match: [{uri: {prefix: /same}}]
+                    redirect: {uri: "/moved?x=1", derivePort: FROM_REQUEST_PORT, redirectCode: 302}
+                """)
+        guard case .redirect(let status, let location, let ref) = snapshot.decide(request("/old/page?q=1")) else {
+            Issue.record("expected a redirect")
+            return
+        }
+        #expect(status == 301)
+        #expect(location == "http://new.example.com/new?q=1")
+        #expect(ref.headerValue == "default/reviews/0")
+        guard case .redirect(let status2, let location2, _) = snapshot.decide(request("/secure/x", authority: "reviews:9080")) else {
+            Issue.record("expected a redirect")
+            return
+        }
+        #expect(status2 == 308)
+        #expect(location2 == "https://reviews:8443/secure/x")
+        guard case .redirect(let status3, let location3, _) = snapshot.decide(request("/same?y=2")) else {
+            Issue.record("expected a redirect")
+            return
+        }
+        #expect(status3 == 302)
+        #expect(location3 == "http://reviews:9080/moved?x=1")
+        #expect(snapshot.explain(request("/old")).status == 301)
+    }
+
+    // ApplyRedirect (route.go) drops a port_redirect of 443 with https (80 with http): Envoy then
+    // keeps the request's host and port (Http::Utility::newUri, processRequestHost), stripping
+    // the port only when the scheme changes away from x-forwarded-proto's default port.
+    @Test func redirectToTheSchemesDefaultPortKeepsTheRequestsPort() throws {
+        let snapshot = try reviewsSnapshot(
+            http: """
+                  - redirect: {scheme: https, port: 443}
+                """)
+        func location(_ authority: String, _ headers: [(String, String)] = []) -> String? {
+            if case .redirect(_, let location, _) = snapshot.decide(request("/a?b=1", authority: authority, headers: headers)) { return location }
+            return nil
+        }
+        #expect(location("reviews:9080") == "https://reviews:9080/a?b=1")
+        #expect(location("reviews") == "https://reviews/a?b=1")
+        #expect(location("reviews.default.svc.cluster.local.:9080", [("x-forwarded-proto", "https")]) == "https://reviews.default.svc.cluster.local.:9080/a?b=1")
+    }
+
     // route.go's ApplyRedirect turns `prefixRewrite` into the RedirectAction's prefix_rewrite
     // (not path_redirect): Envoy replaces the part of the path the route matched and keeps the
     // rest and the query (RouteEntryImplBase::finalizePathHeaderForRedirect).
