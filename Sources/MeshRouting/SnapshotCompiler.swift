@@ -47,12 +47,6 @@ struct SnapshotCompiler {
         self.servicesByHost = byHost
     }
 
-    private enum BindingTarget {
-        case service(MeshService)
-        case host(String)
-        case wildcardHost(String)
-    }
-
     mutating func compile() {
         // Which VirtualServices a sidecar sees, each compiled once, in Istio's precedence order.
         var eligible: [(vs: VirtualService, rules: [RuleTemplate], headerNames: [String])] = []
@@ -179,7 +173,7 @@ struct SnapshotCompiler {
                     }
                     notes.append(entry.vs.diagnostic(
                         .warning, ["http"],
-                        "no rule applies to this client on port \(port.number) of \(service.hostname) (every match block names another port, a gateway or a source); Istio builds no virtual host from it there, so the service's default route takes the traffic"))
+                        "no rule applies to this client on port \(port.number) of \(service.hostname) (every match block names another port, a gateway or a source); Istio builds no virtual host from it there, so the next VirtualService for the host, else the service's default route, takes the traffic"))
                 }
                 if !served { defaults.append((service, port.number, i == 0)) }
             }
