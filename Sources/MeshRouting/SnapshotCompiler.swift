@@ -210,7 +210,7 @@ struct SnapshotCompiler {
     // MARK: Domains
 
     /// The names a sidecar's virtual host answers to for a service (Istio's
-    /// `generateVirtualHostDomains`): the FQDN, and for a Kubernetes service `name.ns.svc`,
+    /// `generateVirtualHostDomains`): the FQDN, and for a host `name.ns.svc.cluster.local` `name.ns.svc`,
     /// `name.ns`, plus `name` when the client is in the service's namespace, and the FQDN with a
     /// trailing dot; each with
     /// `:port`, and without it on the service's first HTTP port (meshsim has one listener).
@@ -221,8 +221,8 @@ struct SnapshotCompiler {
             patterns.append(PatternDomain(kind: kind, bytes: Array(host.dropFirst().utf8), port: port, table: table))
             return
         }
-        var names = [host]
-        if case .kubernetesService = service.origin { names = kubernetesNames(host) }
+        // Any host under the cluster domain gets the short forms, whichever registry declared it.
+        var names = kubernetesNames(host)
         // The absolute FQDN (`reviews.default.svc.cluster.local.`): Istio adds it to a service's
         // domains (GenerateAltVirtualHosts, PILOT_ENABLE_ABSOLUTE_FQDN_VHOST_DOMAIN, on by default).
         if !HostName.isIPAddress(host) { names.append(host + ".") }

@@ -191,6 +191,29 @@ import Testing
         #expect(elsewhere.clusterName(request(authority: "reviews.default")) == cluster(nil))
     }
 
+    // GenerateAltVirtualHosts (httproute.go) expands any host under the cluster domain, whatever
+    // registry it came from: a ServiceEntry for `legacy.prod.svc.cluster.local` also answers to
+    // `legacy.prod` and `legacy.prod.svc` (and `legacy` from namespace prod).
+    @Test func aServiceEntryHostUnderTheClusterDomainGetsTheShortForms() throws {
+        let yaml = """
+            apiVersion: networking.istio.io/v1
+            kind: ServiceEntry
+            metadata: {name: legacy, namespace: prod}
+            spec:
+              hosts: [legacy.prod.svc.cluster.local]
+              ports: [{number: 8080, name: http, protocol: HTTP}]
+              resolution: STATIC
+              endpoints: [{address: 10.0.0.7}]
+            """
+        let expected = Cluster.name(host: "legacy.prod.svc.cluster.local", subset: nil, port: 8080)
+        let fromDefault = try snapshot(yaml)
+        #expect(fromDefault.clusterName(request(authority: "legacy.prod:8080")) == expected)
+        #expect(fromDefault.clusterName(request(authority: "legacy.prod.svc")) == expected)
+        #expect(fromDefault.isNoRoute(request(authority: "legacy")))
+        let inProd = try snapshot(yaml, options: RoutingOptions(clientNamespace: "prod"))
+        #expect(inProd.clusterName(request(authority: "legacy:8080")) == expected)
+    }
+
     @Test func multiPortServiceRoutesEachPortAndPortlessAuthorityToTheFirst() throws {
         let snapshot = try snapshot(
             """
