@@ -57,6 +57,9 @@ import Testing
             }
             try await connection.send("GET /api HTTP/1.1\r\nHost: reviews\r\nX-User-Group: alpha\r\n\r\n")
             #expect(try await connection.readResponse().header("x-meshsim-route") == "default/reviews/canary")
+            // Envoy matches a repeated header as its values joined with "," ("beta,alpha" is not "beta").
+            try await connection.send("GET /api HTTP/1.1\r\nHost: reviews\r\nX-User-Group: beta\r\nx-user-group: alpha\r\n\r\n")
+            #expect(try await connection.readResponse().header("x-meshsim-route") == "default/reviews/canary")
         }
     }
 

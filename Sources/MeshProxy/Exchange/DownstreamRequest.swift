@@ -18,10 +18,25 @@ final class DownstreamRequest: RequestAttributes {
         head.headers.first(name: lowercasedName)
     }
 
+    /// Every value of the header joined with "," (what Envoy's header matches compare), without
+    /// allocating for the usual single value.
     func joinedHeader(_ lowercasedName: String) -> String? {
-        let values = head.headers[lowercasedName]
-        if values.count <= 1 { return values.first }
-        return values.joined(separator: ",")
+        var joined: String? = nil
+        for (name, value) in head.headers where Self.name(name, equals: lowercasedName) {
+            joined = joined.map { $0 + "," + value } ?? value
+        }
+        return joined
+    }
+
+    /// ASCII case-insensitive comparison of a field name with an already lower-cased one.
+    private static func name(_ name: String, equals lowercased: String) -> Bool {
+        guard name.utf8.count == lowercased.utf8.count else { return false }
+        var expected = lowercased.utf8.makeIterator()
+        for var byte in name.utf8 {
+            if byte &- UInt8(ascii: "A") < 26 { byte |= 0x20 }
+            if byte != expected.next() { return false }
+        }
+        return true
     }
 
     enum ParseError: Error {
