@@ -150,7 +150,9 @@ extension RoutingSnapshot {
                     let labels = (clusterIndex[d.cluster]?.subsetLabels ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
                     notes.append("\(share) of these requests go to \(target), whose labels {\(labels)} select no workload: 503 no healthy upstream (UH)")
                 case .undefinedSubset:
-                    if let ports = registry.service(forHost: d.host)?.ports, !ports.isEmpty, !ports.contains(where: { $0.number == d.port }) {
+                    if hiddenHosts.contains(d.host.lowercased()) {
+                        notes.append("\(share) of these requests go to \(d.host), which is not exported to the client's namespace \(options.clientNamespace): 503 cluster not found (NC)")
+                    } else if let ports = registry.service(forHost: d.host)?.ports, !ports.isEmpty, !ports.contains(where: { $0.number == d.port }) {
                         notes.append("\(share) of these requests go to port \(d.port) of \(d.host), which the service does not have: 503 cluster not found (NC)")
                     } else {
                         notes.append("\(share) of these requests go to \(target), which no DestinationRule defines: 503 cluster not found (NC)")

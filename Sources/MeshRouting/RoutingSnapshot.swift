@@ -23,6 +23,8 @@ public final class RoutingSnapshot: Sendable {
     /// Domains matched on the host part: names on any port, then wildcards, most specific first.
     let patternDomains: [PatternDomain]
     let epoch: PickerEpoch
+    /// Declared hosts not exported to the client's namespace (lower-cased), for explanations.
+    let hiddenHosts: Set<String>
 
     /// Compiles resources. `addresses` maps a workload key ("namespace/name", e.g.
     /// "default/reviews-v1-0") to where it listens; workloads with a real address
@@ -49,6 +51,7 @@ public final class RoutingSnapshot: Sendable {
         self.domainIndex = DomainIndex(compiler.domains)
         self.patternDomains = compiler.patterns.sorted(by: PatternDomain.precedes)
         self.epoch = PickerEpoch(slotCount: compiler.slotCount)
+        self.hiddenHosts = compiler.hiddenHosts
     }
 
     public func cluster(named name: String) -> Cluster? { clusterIndex[name] }

@@ -1,3 +1,4 @@
+import Foundation
 import MeshConfig
 
 /// Turns resources into route tables, domains and clusters, the way istiod builds a sidecar's
@@ -33,6 +34,11 @@ struct SnapshotCompiler {
 
     /// Registry services by lower-cased exact hostname.
     private let servicesByHost: [String: MeshService]
+    /// The registry services exported to the client's namespace: the sidecar's scope.
+    private let visibleServices: [MeshService]
+    /// Lower-cased hostnames every declaration of which hides from the client (istiod builds
+    /// neither a virtual host nor a cluster for them).
+    let hiddenHosts: Set<String>
 
     init(resources: MeshResources, options: RoutingOptions, addresses: [String: EndpointAddress]) {
         self.resources = resources
@@ -40,8 +46,30 @@ struct SnapshotCompiler {
         self.addresses = addresses
         self.registry = ServiceRegistry(resources)
         self.destinationRules = DestinationRuleIndex(resources.destinationRules, options: options)
+        // A service's exportTo: the ServiceEntry's, or the Service's networking.istio.io/exportTo
+        // annotation; visible when any declaration of the host is exported to the client.
+        var visibleHosts: Set<String> = []
+        var declaredHosts: Set<String> = []
+        let client = options.clientNamespace
+        for entry in resources.serviceEntries {
+            for host in entry.spec.hosts ?? [] {
+                declaredHosts.insert(host.lowercased())
+                if Visibility.isExported(entry.spec.exportTo, from: entry.namespace, to: client) { visibleHosts.insert(host.lowercased()) }
+            }
+        }
+        for service in resources.services {
+            let host = HostName.fullyQualified(service.name, namespace: service.namespace).lowercased()
+            declaredHosts.insert(host)
+            let exportTo = service.annotations["networking.istio.io/exportTo"]?.split(separator: ",").map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
+            if Visibility.isExported(exportTo, from: service.namespace, to: client) { visibleHosts.insert(host) }
+        }
+        self.hiddenHosts = declaredHosts.subtracting(visibleHosts)
+        let hidden = hiddenHosts
+        self.visibleServices = registry.services.filter { !hidden.contains($0.hostname.lowercased()) }
         var byHost: [String: MeshService] = [:]
-        for service in registry.services where byHost[service.hostname.lowercased()] == nil {
+        for service in visibleServices where byHost[service.hostname.lowercased()] == nil {
             byHost[service.hostname.lowercased()] = service
         }
         self.servicesByHost = byHost
@@ -107,7 +135,7 @@ struct SnapshotCompiler {
                 }
             }
         }
-        for (vsIndex, host) in wildcardHosts where !registry.services.contains(where: { HostName.matches(pattern: host, host: $0.hostname) }) {
+        for (vsIndex, host) in wildcardHosts where !visibleServices.contains(where: { HostName.matches(pattern: host, host: $0.hostname) }) {
             if let owner = claimedDomains[host] {
                 if owner != vsIndex { shadowed(eligible[vsIndex].vs, host: host, by: eligible[owner].vs) }
             } else {
@@ -146,7 +174,7 @@ struct SnapshotCompiler {
         // VirtualService without routes), so the service keeps Istio's default route on it.
         var defaults: [(service: MeshService, port: Int, portless: Bool)] = []
         var seenHosts: Set<String> = []
-        for service in registry.services {
+        for service in visibleServices {
             let name = service.hostname.lowercased()
             guard seenHosts.insert(name).inserted else { continue }
             var candidates = exactClaims[name] ?? []
@@ -360,7 +388,11 @@ struct SnapshotCompiler {
             state = all.isEmpty ? .unchecked : (selected.isEmpty ? .noHealthyUpstream : .ready)
         }
         let servicePort = service?.ports.first { $0.number == port }
-        if let service, !service.ports.isEmpty, servicePort == nil {
+        if hiddenHosts.contains(host.lowercased()) {
+            // Not exported to the client: outside its sidecar's scope, so no cluster exists.
+            state = .undefinedSubset
+            selected = []
+        } else if let service, !service.ports.isEmpty, servicePort == nil {
             // istiod builds clusters for a service's ports only: a destination port the service
             // does not have names a cluster Envoy cannot find (503 NC).
             state = .undefinedSubset
