@@ -9,18 +9,21 @@
 public enum PathNormalization {
     /// `target` normalized; the same string when nothing changes (the usual case, checked first).
     public static func normalized(_ target: String) -> String {
+        // Checked on the string's own bytes: the hot path allocates nothing for a clean path.
+        guard needsWork(target.utf8) else { return target }
         var bytes = Array(target.utf8)
         let queryStart = bytes.firstIndex(of: UInt8(ascii: "?")) ?? bytes.count
-        guard needsWork(bytes[..<queryStart]) else { return target }
         let query = bytes[queryStart...]
         bytes.removeSubrange(queryStart...)
         let path = removingDotSegments(decodingUnreserved(bytes))
         return String(decoding: path + query, as: UTF8.self)
     }
 
-    private static func needsWork(_ path: ArraySlice<UInt8>) -> Bool {
+    /// Whether the path part (up to `?`) has an escape, a backslash or a segment starting with `.`.
+    private static func needsWork(_ target: String.UTF8View) -> Bool {
         var previous: UInt8 = 0
-        for byte in path {
+        for byte in target {
+            if byte == UInt8(ascii: "?") { return false }
             if byte == UInt8(ascii: "%") || byte == UInt8(ascii: "\\") { return true }
             if byte == UInt8(ascii: ".") && previous == UInt8(ascii: "/") { return true }
             previous = byte
