@@ -232,7 +232,7 @@ struct SnapshotCompiler {
     private mutating func shadowed(_ vs: VirtualService, host: String, by owner: VirtualService) {
         notes.append(vs.diagnostic(
             .warning, ["hosts"],
-            "host \(host) is already defined by VirtualService \(owner.qualifiedName); a sidecar uses only the oldest (IST0109), so this one is ignored for it"))
+            "host \(host) is already defined by VirtualService \(owner.qualifiedName), which comes first for this client (exportTo, then creationTimestamp, then name); a sidecar uses only that one (IST0109), so this one is ignored for it"))
     }
 
     // MARK: Domains
