@@ -77,8 +77,9 @@ public enum ClusterState: Sendable, Hashable {
     /// Workloads exist for the host, but none carries the subset's labels: Envoy answers
     /// 503 `no healthy upstream` (UH).
     case noHealthyUpstream
-    /// The subset is defined by no DestinationRule for the host, so Istio builds no such
-    /// cluster: Envoy answers 503 with response flag NC (cluster not found).
+    /// The subset is defined by no DestinationRule for the host, or the service has no such
+    /// port, so Istio builds no such cluster: Envoy answers 503 with response flag NC (cluster
+    /// not found).
     case undefinedSubset
 
     /// Envoy's response flag when the proxy cannot forward, nil when it can.

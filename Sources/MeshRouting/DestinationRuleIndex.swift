@@ -28,7 +28,8 @@ struct DestinationRuleIndex: Sendable {
     init(_ rules: [DestinationRule], options: RoutingOptions) {
         self.options = options
         var byNamespace: [String: [Entry]] = [:]
-        for rule in rules {
+        // Istio merges rules for one host in creation order: the first keeps its policy and subsets.
+        for rule in ConfigPrecedence.sorted(rules) {
             guard let host = rule.spec.host, !host.isEmpty else { continue }
             guard Visibility.isExported(rule.spec.exportTo, from: rule.namespace, to: options.clientNamespace) else { continue }
             if let selector = rule.spec.workloadSelector?.matchLabels, !selector.isEmpty,
@@ -85,6 +86,16 @@ enum Visibility {
             }
         }
         return false
+    }
+
+    /// Istio lists the VirtualServices a sidecar sees in three groups, each in `ConfigPrecedence`
+    /// order (`SelectVirtualServices`, from `virtualServiceIndex`): those private to the client's
+    /// namespace (exported to their own namespace, which is the client's), then those exported
+    /// by name to the client's namespace, then public ones (`*`, or no `exportTo`). For a host
+    /// two of them claim, the earlier wins. Only for resources `isExported` to the client.
+    static func precedenceGroup(_ exportTo: [String]?, from namespace: String, to client: String) -> Int {
+        guard let exportTo, !exportTo.isEmpty, !exportTo.contains("*") else { return 2 }
+        return namespace == client ? 0 : 1
     }
 }
 

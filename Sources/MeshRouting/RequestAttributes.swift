@@ -6,12 +6,21 @@ public protocol RequestAttributes {
     /// Host or :authority, may carry ":port".
     var authority: String { get }
     var method: String { get }
-    /// The request target path, may carry "?query".
+    /// The request target path, may carry "?query"; normalized as a sidecar normalizes it
+    /// (`PathNormalization`) by whoever builds the request.
     var path: String { get }
     /// "http" unless known otherwise.
     var scheme: String { get }
     /// The first value of a header; `lowercasedName` is already lower-case.
     func header(_ lowercasedName: String) -> String?
+    /// Every value of a header joined with "," (no space), nil when there is none: what an
+    /// Envoy header match compares (`HeaderUtility::getAllOfHeaderAsString`), so `x-a: 1` and
+    /// `x-a: 2` are seen as "1,2". Defaults to `header(_:)`.
+    func joinedHeader(_ lowercasedName: String) -> String?
+}
+
+extension RequestAttributes {
+    public func joinedHeader(_ lowercasedName: String) -> String? { header(lowercasedName) }
 }
 
 /// A request as a plain value, for the CLI, tests and benchmarks.
@@ -34,7 +43,8 @@ public struct RouteRequest: RequestAttributes, Sendable, Hashable {
     ) {
         self.authority = authority
         self.method = method
-        self.path = path
+        // As a sidecar sees it: Istio's default normalize_path applies before routing.
+        self.path = PathNormalization.normalized(path)
         self.scheme = scheme
         self.headers = headers.map { Header(name: $0.0.lowercased(), value: $0.1) }
     }
@@ -42,6 +52,14 @@ public struct RouteRequest: RequestAttributes, Sendable, Hashable {
     public func header(_ lowercasedName: String) -> String? {
         for header in headers where header.name == lowercasedName { return header.value }
         return nil
+    }
+
+    public func joinedHeader(_ lowercasedName: String) -> String? {
+        var joined: String? = nil
+        for header in headers where header.name == lowercasedName {
+            joined = joined.map { $0 + "," + header.value } ?? header.value
+        }
+        return joined
     }
 }
 

@@ -29,19 +29,23 @@ public struct Forward: Sendable {
     public var rewrite: HTTPRewrite? { storage.rewrite }
     /// `rewrite.uriRegexRewrite.match`, compiled once (added to the contract).
     public var rewriteRegex: RE2Regex? { storage.rewriteRegex }
-    /// Route-level then destination-level, merged (the destination wins on a name both set).
-    public var requestHeaders: HeaderOperations? { storage.requestHeaders }
-    public var responseHeaders: HeaderOperations? { storage.responseHeaders }
+    /// Route-level and destination-level header operations, in the order Envoy runs them.
+    public var requestHeaders: HeaderMutations? { storage.requestHeaders }
+    public var responseHeaders: HeaderMutations? { storage.responseHeaders }
+    /// The Host/`:authority` the upstream gets instead of the request's: `rewrite.authority`, else
+    /// an `:authority`/`host` in the route's `headers.request`, else in the destination's.
+    public var authorityRewrite: String? { storage.authorityRewrite }
     /// Requests to shadow (added to the contract: mirrors of the route).
     public var mirrors: [MirrorPolicy] { storage.mirrors }
 
     init(
         cluster: Cluster, route: RouteRef, timeout: IstioDuration?, retries: RetryPolicy, fault: FaultPolicy?, rewrite: HTTPRewrite?,
-        rewriteRegex: RE2Regex?, requestHeaders: HeaderOperations?, responseHeaders: HeaderOperations?, mirrors: [MirrorPolicy]
+        rewriteRegex: RE2Regex?, requestHeaders: HeaderMutations?, responseHeaders: HeaderMutations?, authorityRewrite: String?,
+        mirrors: [MirrorPolicy]
     ) {
         storage = Storage(
             cluster: cluster, route: route, timeout: timeout, retries: retries, fault: fault, rewrite: rewrite, rewriteRegex: rewriteRegex,
-            requestHeaders: requestHeaders, responseHeaders: responseHeaders, mirrors: mirrors)
+            requestHeaders: requestHeaders, responseHeaders: responseHeaders, authorityRewrite: authorityRewrite, mirrors: mirrors)
     }
 
     private final class Storage: Sendable {
@@ -52,13 +56,15 @@ public struct Forward: Sendable {
         let fault: FaultPolicy?
         let rewrite: HTTPRewrite?
         let rewriteRegex: RE2Regex?
-        let requestHeaders: HeaderOperations?
-        let responseHeaders: HeaderOperations?
+        let requestHeaders: HeaderMutations?
+        let responseHeaders: HeaderMutations?
+        let authorityRewrite: String?
         let mirrors: [MirrorPolicy]
 
         init(
             cluster: Cluster, route: RouteRef, timeout: IstioDuration?, retries: RetryPolicy, fault: FaultPolicy?, rewrite: HTTPRewrite?,
-            rewriteRegex: RE2Regex?, requestHeaders: HeaderOperations?, responseHeaders: HeaderOperations?, mirrors: [MirrorPolicy]
+            rewriteRegex: RE2Regex?, requestHeaders: HeaderMutations?, responseHeaders: HeaderMutations?, authorityRewrite: String?,
+        mirrors: [MirrorPolicy]
         ) {
             self.cluster = cluster
             self.route = route
@@ -69,6 +75,7 @@ public struct Forward: Sendable {
             self.rewriteRegex = rewriteRegex
             self.requestHeaders = requestHeaders
             self.responseHeaders = responseHeaders
+            self.authorityRewrite = authorityRewrite
             self.mirrors = mirrors
         }
     }

@@ -125,7 +125,7 @@ extension RoutingSnapshot {
         }
         switch rule.action {
         case .redirect(let redirect):
-            action = .redirect(location: redirect.location(for: request))
+            action = .redirect(location: redirect.location(for: request, matchedPathBytes: rule.matchedPathBytes(block: blockIndex, path: request.path)))
             status = redirect.status
         case .directResponse(let code, let body):
             action = .directResponse(body: body)
@@ -150,7 +150,13 @@ extension RoutingSnapshot {
                     let labels = (clusterIndex[d.cluster]?.subsetLabels ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
                     notes.append("\(share) of these requests go to \(target), whose labels {\(labels)} select no workload: 503 no healthy upstream (UH)")
                 case .undefinedSubset:
-                    notes.append("\(share) of these requests go to \(target), which no DestinationRule defines: 503 cluster not found (NC)")
+                    if hiddenHosts.contains(d.host.lowercased()) {
+                        notes.append("\(share) of these requests go to \(d.host), which is not exported to the client's namespace \(options.clientNamespace): 503 cluster not found (NC)")
+                    } else if let ports = registry.service(forHost: d.host)?.ports, !ports.isEmpty, !ports.contains(where: { $0.number == d.port }) {
+                        notes.append("\(share) of these requests go to port \(d.port) of \(d.host), which the service does not have: 503 cluster not found (NC)")
+                    } else {
+                        notes.append("\(share) of these requests go to \(target), which no DestinationRule defines: 503 cluster not found (NC)")
+                    }
                 }
             }
             if let forward = firstForward(rule.action), let fault = forward.fault {

@@ -35,12 +35,32 @@ final class CompiledRule: Sendable {
 }
 
 extension CompiledRule {
-    /// The answer of a rule that does not forward (redirect, direct response); nil for one that does.
-    func localResponse(for request: some RequestAttributes) -> RouteDecision? {
+    /// The answer of a rule that does not forward (redirect, direct response); nil for one that
+    /// does. `block`: the match block that held (-1 for a rule without `match`).
+    func localResponse(for request: some RequestAttributes, block: Int) -> RouteDecision? {
         switch action {
-        case .redirect(let redirect): return .redirect(status: redirect.status, location: redirect.location(for: request), route: ref)
+        case .redirect(let redirect):
+            return .redirect(status: redirect.status, location: redirect.location(for: request, matchedPathBytes: matchedPathBytes(block: block, path: request.path)), route: ref)
         case .directResponse(let status, let body): return .directResponse(status: status, body: body, route: ref)
         case .forward, .weighted: return nil
+        }
+    }
+}
+
+extension CompiledRule {
+    /// How many bytes at the start of `path` (query excluded) the route's path match covers, the
+    /// part Envoy's `prefix_rewrite` replaces: the prefix for a prefix match, the whole path for
+    /// an exact or regex match, and `/` when the block has no `uri` (Istio then matches prefix "/").
+    func matchedPathBytes(block: Int, path: String) -> Int {
+        let pathBytes = path.utf8.prefix { $0 != UInt8(ascii: "?") && $0 != UInt8(ascii: "#") }.count
+        guard block >= 0, block < blocks.count, let uri = blocks[block].conditions.first(where: { $0.subject == .path }) else {
+            return min(1, pathBytes)
+        }
+        switch uri.matcher {
+        case .prefix(let value, _): return min(value.count, pathBytes)
+        case .exact, .regex: return pathBytes
+        // `uri: {}` sets no path specifier: Istio keeps prefix "/".
+        case .present: return min(1, pathBytes)
         }
     }
 }
@@ -53,17 +73,43 @@ struct RedirectTemplate: Sendable {
     /// Port to put in the location; nil keeps the request's authority as is.
     let port: Int?
     let uri: String?
+    /// `redirect.prefixRewrite`: replaces the matched part of the path, keeping the rest and the
+    /// query (Envoy's RedirectAction `prefix_rewrite`; Istio sets it instead of `path_redirect`).
+    var prefixRewrite: String? = nil
 
-    func location(for request: some RequestAttributes) -> String {
+    /// `matchedPathBytes`: the part of the path the route matched (`CompiledRule.matchedPathBytes`).
+    func location(for request: some RequestAttributes, matchedPathBytes: Int) -> String {
         let scheme = self.scheme ?? request.scheme
-        var host = authority ?? request.authority
-        if let port {
-            host = AuthorityParts(host).host
-            let isDefault = (scheme == "http" && port == 80) || (scheme == "https" && port == 443)
-            if !isDefault { host += ":\(port)" }
+        // Istio's ApplyRedirect sends no port_redirect for 80 with http or 443 with https (the
+        // redirect's scheme, else http on a sidecar), so Envoy then keeps the request's port.
+        let portScheme = self.scheme ?? "http"
+        var port = self.port
+        if (port == 80 && portScheme == "http") || (port == 443 && portScheme == "https") { port = nil }
+        var host: String
+        if let authority, !authority.isEmpty {
+            host = authority  // host_redirect, as given
+        } else {
+            // Envoy's processRequestHost: the request's port goes when a port_redirect replaces
+            // it, or when the scheme changes away from x-forwarded-proto's and the port is that
+            // protocol's default.
+            host = request.authority
+            let parts = AuthorityParts(host)
+            if let requestPort = parts.port {
+                let forwardedProto = request.header("x-forwarded-proto") ?? request.scheme
+                var removePort = port != nil
+                if scheme != forwardedProto {
+                    removePort = removePort || (forwardedProto == "https" && requestPort == 443) || (forwardedProto == "http" && requestPort == 80)
+                }
+                if removePort { host = parts.host }
+            }
         }
+        if let port { host += ":\(port)" }
         var path = request.path
-        if let uri {
+        if let prefixRewrite, !prefixRewrite.isEmpty {
+            let bytes = Array(request.path.utf8)
+            let cut = min(matchedPathBytes, bytes.count)
+            path = prefixRewrite + String(decoding: bytes[cut...], as: UTF8.self)
+        } else if let uri, !uri.isEmpty {
             // The request's query survives unless the new path brings its own (Envoy's path_redirect).
             if uri.contains("?") {
                 path = uri
@@ -73,6 +119,8 @@ struct RedirectTemplate: Sendable {
                 path = uri
             }
         }
+        // Envoy makes the path absolute (Http::Utility::newUri).
+        if !path.hasPrefix("/") { path = "/" + path }
         return "\(scheme)://\(host)\(path)"
     }
 }
@@ -93,6 +141,8 @@ final class RouteTable: Sendable {
     let droppedRules: [(index: Int, reason: String)]
     /// The (lower-cased) header names the rules read, in slot order.
     let headerNames: [String]
+    /// Where each of those names is read from.
+    let headerSources: [HeaderSource]
     /// The rules' conditions, flat, for the hot path.
     let program: MatchProgram
     /// The rules' forward decisions, flat, for the hot path.
@@ -108,6 +158,7 @@ final class RouteTable: Sendable {
     ) {
         self.virtualService = virtualService
         self.headerNames = headerNames
+        self.headerSources = headerNames.map(HeaderSource.init)
         let subjects = rules.flatMap(\.blocks).flatMap(\.conditions).map(\.subject)
         readsMethod = subjects.contains(.method)
         readsAuthority = subjects.contains(.authority)
@@ -119,6 +170,37 @@ final class RouteTable: Sendable {
         self.port = port
         self.rules = rules
         self.droppedRules = droppedRules
+    }
+}
+
+/// Where a header match reads its value. Envoy keeps the request line in pseudo-headers that
+/// header matches can name (Istio's validation allows `:method`, `:scheme`, `:authority`,
+/// `:path`), and stores the HTTP/1.1 `Host` as `:authority`, a lookup of `host` finding it
+/// (HeaderMapImpl's static lookup table maps the legacy name); other names read every value
+/// of the header, joined with ",".
+enum HeaderSource: Sendable {
+    case header, authority, method, scheme, path
+
+    init(_ lowercasedName: String) {
+        switch lowercasedName {
+        case ":authority", "host": self = .authority
+        case ":method": self = .method
+        case ":scheme": self = .scheme
+        // The whole request target, query included, as Envoy's `:path` holds it.
+        case ":path": self = .path
+        default: self = .header
+        }
+    }
+
+    @inline(__always)
+    func value(of request: some RequestAttributes, name: String) -> String? {
+        switch self {
+        case .header: return request.joinedHeader(name)
+        case .authority: return request.authority.isEmpty ? nil : request.authority
+        case .method: return request.method
+        case .scheme: return request.scheme
+        case .path: return request.path
+        }
     }
 }
 

@@ -23,6 +23,8 @@ public final class RoutingSnapshot: Sendable {
     /// Domains matched on the host part: names on any port, then wildcards, most specific first.
     let patternDomains: [PatternDomain]
     let epoch: PickerEpoch
+    /// Declared hosts not exported to the client's namespace (lower-cased), for explanations.
+    let hiddenHosts: Set<String>
 
     /// Compiles resources. `addresses` maps a workload key ("namespace/name", e.g.
     /// "default/reviews-v1-0") to where it listens; workloads with a real address
@@ -49,6 +51,7 @@ public final class RoutingSnapshot: Sendable {
         self.domainIndex = DomainIndex(compiler.domains)
         self.patternDomains = compiler.patterns.sorted(by: PatternDomain.precedes)
         self.epoch = PickerEpoch(slotCount: compiler.slotCount)
+        self.hiddenHosts = compiler.hiddenHosts
     }
 
     public func cluster(named name: String) -> Cluster? { clusterIndex[name] }
@@ -62,7 +65,7 @@ public final class RoutingSnapshot: Sendable {
             guard let match = table.program.firstMatch(view) else { return .noRoute }
             if let forward = table.decisions.forward(rule: match.rule, picker: &picker, epoch: epoch) { return .forward(forward) }
             // Not a forwarding rule: a redirect or a direct response.
-            return table.rules[match.rule].localResponse(for: request) ?? .noRoute
+            return table.rules[match.rule].localResponse(for: request, block: match.block) ?? .noRoute
         }
     }
 
@@ -76,7 +79,7 @@ public final class RoutingSnapshot: Sendable {
             return withUnsafeTemporaryAllocation(of: String?.self, capacity: names.count) { headers -> R in
                 var total = 0
                 for i in 0..<names.count {
-                    let value = request.header(names[i])
+                    let value = table.headerSources[i].value(of: request, name: names[i])
                     total += value?.utf8.count ?? 0
                     headers.initializeElement(at: i, to: value)
                 }

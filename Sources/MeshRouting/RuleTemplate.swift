@@ -17,17 +17,22 @@ struct RuleTemplate {
     let directResponseBody: String?
     /// False when the rule had an error (reported), so it is left out.
     let isValid: Bool
+    /// The line the rule starts on, in the file of the VirtualService that wrote it.
+    let line: Int
 
     /// `headerNames` collects the header names of the whole VirtualService: a condition's slot is
     /// its name's position there.
     init(
-        vs: VirtualService, index: Int, route: HTTPRoute, options: RoutingOptions, headerNames: inout [String],
-        diagnostics: inout [ConfigDiagnostic]
+        vs: VirtualService, index: Int, route: HTTPRoute, source: (vs: VirtualService, index: Int)? = nil, options: RoutingOptions,
+        headerNames: inout [String], diagnostics: inout [ConfigDiagnostic]
     ) {
         self.index = index
         self.route = route
         self.ref = RouteRef(virtualService: vs.qualifiedName, ruleIndex: index, ruleName: route.name)
-        let base: FieldPath = ["http", .index(index)]
+        // Where the rule was written: the VirtualService itself, or a delegate merged into it.
+        let origin = source?.vs ?? vs
+        let base: FieldPath = ["http", .index(source?.index ?? index)]
+        self.line = origin.location.line(forSpecPath: base)
         let errorsBefore = diagnostics.count
 
         let matches = route.match ?? []
@@ -35,44 +40,44 @@ struct RuleTemplate {
         var candidates: [(block: MatchBlock, port: Int?, excluded: String?)] = []
         for (i, match) in matches.enumerated() {
             if let block = RuleTemplate.compileBlock(
-                match, index: i, field: FieldPath(base.components + [.key("match"), .index(i)]), vs: vs, headerNames: &headerNames,
+                match, index: i, field: FieldPath(base.components + [.key("match"), .index(i)]), vs: origin, headerNames: &headerNames,
                 diagnostics: &diagnostics) {
                 candidates.append((block, match.port.flatMap { $0 == 0 ? nil : Int($0) }, RuleTemplate.sourceExclusion(match, options: options)))
             }
         }
         self.candidates = candidates
 
-        // Exactly one action (Istio's validation); meshsim does not follow delegates.
+        // Exactly one action (Istio's validation); delegates were merged in by DelegateMerger.
         let actions = [route.route.map { !$0.isEmpty } ?? false, route.redirect != nil, route.directResponse != nil, route.delegate != nil].filter { $0 }.count
         if route.delegate != nil {
-            diagnostics.append(vs.diagnostic(.error, base / "delegate", "delegate VirtualServices are not supported by meshsim; inline the delegate's routes"))
+            diagnostics.append(origin.diagnostic(.error, base / "delegate", "a delegate's rule cannot delegate again (Istio supports one level of delegation)"))
         } else if actions == 0 {
-            diagnostics.append(vs.diagnostic(.error, base, "the rule has no route, redirect or directResponse"))
+            diagnostics.append(origin.diagnostic(.error, base, "the rule has no route, redirect or directResponse"))
         } else if actions > 1 {
-            diagnostics.append(vs.diagnostic(.error, base, "only one of route, redirect or directResponse may be set"))
+            diagnostics.append(origin.diagnostic(.error, base, "only one of route, redirect or directResponse may be set"))
         }
         if let destinations = route.route, destinations.count > 0 {
             for (i, destination) in destinations.enumerated() {
                 if (destination.destination?.host ?? "").isEmpty {
-                    diagnostics.append(vs.diagnostic(.error, FieldPath(base.components + [.key("route"), .index(i), .key("destination"), .key("host")]), "destination host is required"))
+                    diagnostics.append(origin.diagnostic(.error, FieldPath(base.components + [.key("route"), .index(i), .key("destination"), .key("host")]), "destination host is required"))
                 }
                 if let weight = destination.weight, weight < 0 {
-                    diagnostics.append(vs.diagnostic(.error, FieldPath(base.components + [.key("route"), .index(i), .key("weight")]), "weight \(weight) < 0"))
+                    diagnostics.append(origin.diagnostic(.error, FieldPath(base.components + [.key("route"), .index(i), .key("weight")]), "weight \(weight) < 0"))
                 }
             }
             if destinations.count > 1 && destinations.allSatisfy({ ($0.weight ?? 0) <= 0 }) {
-                diagnostics.append(vs.diagnostic(.error, base / "route", "total destination weight is 0: with several destinations an omitted weight is 0, so nothing could be chosen"))
+                diagnostics.append(origin.diagnostic(.error, base / "route", "total destination weight is 0: with several destinations an omitted weight is 0, so nothing could be chosen"))
             }
         }
         if let code = route.redirect?.redirectCode, ![301, 302, 303, 307, 308].contains(code) {
-            diagnostics.append(vs.diagnostic(.error, base / "redirect" / "redirectCode", "redirect code \(code) is not supported (301, 302, 303, 307 or 308)"))
+            diagnostics.append(origin.diagnostic(.error, base / "redirect" / "redirectCode", "redirect code \(code) is not supported (301, 302, 303, 307 or 308)"))
         }
         var body: String? = nil
         if let direct = route.directResponse {
             if let status = direct.status, !(200...599).contains(status) {
-                diagnostics.append(vs.diagnostic(.error, base / "directResponse" / "status", "status \(status) is not in 200…599"))
+                diagnostics.append(origin.diagnostic(.error, base / "directResponse" / "status", "status \(status) is not in 200…599"))
             } else if direct.status == nil {
-                diagnostics.append(vs.diagnostic(.error, base / "directResponse" / "status", "status is required"))
+                diagnostics.append(origin.diagnostic(.error, base / "directResponse" / "status", "status is required"))
             }
             if let text = direct.body?.string {
                 body = text
@@ -80,7 +85,7 @@ struct RuleTemplate {
                 if let data = Data(base64Encoded: encoded) {
                     body = String(decoding: data, as: UTF8.self)
                 } else {
-                    diagnostics.append(vs.diagnostic(.error, base / "directResponse" / "body" / "bytes", "not valid base64"))
+                    diagnostics.append(origin.diagnostic(.error, base / "directResponse" / "body" / "bytes", "not valid base64"))
                 }
             }
         }
@@ -91,7 +96,7 @@ struct RuleTemplate {
             do {
                 rewriteRegex = try RE2Regex(pattern)
             } catch {
-                diagnostics.append(vs.diagnostic(.error, base / "rewrite" / "uriRegexRewrite" / "match", "\(error)"))
+                diagnostics.append(origin.diagnostic(.error, base / "rewrite" / "uriRegexRewrite" / "match", "\(error)"))
             }
         }
         self.rewriteRegex = rewriteRegex

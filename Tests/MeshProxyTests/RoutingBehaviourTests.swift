@@ -57,6 +57,9 @@ import Testing
             }
             try await connection.send("GET /api HTTP/1.1\r\nHost: reviews\r\nX-User-Group: alpha\r\n\r\n")
             #expect(try await connection.readResponse().header("x-meshsim-route") == "default/reviews/canary")
+            // Envoy matches a repeated header as its values joined with "," ("beta,alpha" is not "beta").
+            try await connection.send("GET /api HTTP/1.1\r\nHost: reviews\r\nX-User-Group: beta\r\nx-user-group: alpha\r\n\r\n")
+            #expect(try await connection.readResponse().header("x-meshsim-route") == "default/reviews/canary")
         }
     }
 
@@ -123,6 +126,10 @@ import Testing
               - name: moved
                 match: [{uri: {prefix: /old}}]
                 redirect: {uri: /new, authority: shop.example}
+              - name: items
+                match: [{uri: {regex: "/items/[0-9]+"}}]
+                rewrite: {uri: /echo}
+                route: [{destination: {host: shop}}]
               - name: api
                 match: [{uri: {prefix: /api}}]
                 rewrite: {uri: /echo, authority: shop-internal}
@@ -158,6 +165,20 @@ import Testing
             #expect(echoed.contains("\"x-added\":\"yes\""))
             #expect(echoed.contains("\"x-envoy-original-path\":\"/api?id=7\""))
             #expect(!echoed.contains("x-secret"))
+
+            // A regex path match hands Envoy's prefix_rewrite the whole path
+            // (RegexRouteEntryImpl::currentUrlPathAfterRewrite), so it is replaced whole.
+            try await connection.send("GET /items/42?x=1 HTTP/1.1\r\nHost: shop\r\n\r\n")
+            let items = try await connection.readResponse()
+            #expect(items.status == 200)
+            #expect(items.bodyText.contains("\"path\":\"/echo?x=1\""))
+
+            // Istio's default path normalization (normalize_path) runs before routing:
+            // /x/../%69tems/8 is /items/8.
+            try await connection.send("GET /x/../%69tems/8 HTTP/1.1\r\nHost: shop\r\n\r\n")
+            let normalized = try await connection.readResponse()
+            #expect(normalized.status == 200)
+            #expect(normalized.bodyText.contains("\"path\":\"/echo\""))
         }
     }
 }

@@ -61,10 +61,34 @@ import Testing
         #expect(errors.first?.message.contains("program size") == true)
     }
 
-    @Test func delegatesAreReportedAsUnsupported() throws {
-        let errors = try compileErrors("  - delegate: {name: reviews-delegate, namespace: default}")
-        #expect(errors.first?.message.contains("not supported") == true)
-        #expect(errors.first?.line == 7)
+    // Istio supports one level of delegation (HTTPRoute.delegate docs; validation rejects a
+    // delegate's rule that delegates): reported at the delegate's own file and line.
+    @Test func aDelegatesRuleThatDelegatesAgainIsAnErrorAtItsLine() throws {
+        let yaml = """
+            apiVersion: networking.istio.io/v1
+            kind: VirtualService
+            metadata: {name: reviews, namespace: default}
+            spec:
+              hosts: [reviews]
+              http:
+              - delegate: {name: reviews-delegate}
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: VirtualService
+            metadata: {name: reviews-delegate, namespace: default}
+            spec:
+              http:
+              - route: [{destination: {host: reviews}}]
+              - delegate: {name: deeper}
+            """
+        do {
+            _ = try RoutingSnapshot(resources: ConfigLoader().load(text: yaml, file: "configs/vs.yaml").resources)
+            Issue.record("expected a compile error")
+        } catch let error as RoutingCompileError {
+            #expect(error.diagnostics.first?.message.contains("one level") == true)
+            #expect(error.diagnostics.first?.resource == "VirtualService default/reviews-delegate")
+            #expect(error.diagnostics.first?.line == 15)
+        }
     }
 
     @Test func severalDestinationsWithoutWeightsCannotRoute() throws {

@@ -44,6 +44,13 @@ import Testing
                 """)
         #expect(snapshot.clusterName(request("/explicit")) == cluster("v1", port: 9999))
         #expect(snapshot.clusterName(request("/")) == cluster("v1"))
+        // istiod builds outbound clusters for the service's ports only (9080 here), so Envoy
+        // finds no cluster for port 9999: 503 NC.
+        let explicit = snapshot.explain(request("/explicit"))
+        #expect(explicit.status == 503)
+        #expect(explicit.responseFlags == "NC")
+        #expect(explicit.notes.contains { $0.contains("port 9999 of reviews.default.svc.cluster.local, which the service does not have") })
+        #expect(snapshot.explain(request("/")).status == 200)
     }
 
     @Test func addressesComeFromTheCallerOrTheWorkloadEntry() throws {
@@ -222,21 +229,98 @@ import Testing
         #expect(defaults.fault == nil)
     }
 
-    @Test func headerOperationsMergeRouteThenDestination() throws {
+    /// Runs header steps over a request's headers as Envoy would (names case-insensitive).
+    func applying(_ mutations: HeaderMutations?, to headers: [(String, String)]) -> [String] {
+        var out = headers
+        for step in mutations?.steps ?? [] {
+            switch step {
+            case .remove(let name): out.removeAll { $0.0.lowercased() == name.lowercased() }
+            case .set(let name, let value):
+                out.removeAll { $0.0.lowercased() == name.lowercased() }
+                out.append((name, value))
+            case .append(let name, let value): out.append((name, value))
+            }
+        }
+        return out.map { "\($0.0)=\($0.1)" }.sorted()
+    }
+
+    // One destination: Istio appends its operations to the route's (processDestination), one
+    // Envoy level: removals first, then the route's set and add, then the destination's.
+    @Test func headerOperationsOfOneDestinationFollowTheRoutesInOneLevel() throws {
         let snapshot = try reviewsSnapshot(
             http: """
                   - headers:
-                      request: {set: {x-a: route, x-b: route}, remove: [x-old]}
+                      request: {set: {x-a: route, x-b: route}, add: {x-c: route}, remove: [x-old]}
                       response: {add: {x-served-by: mesh}}
                     route:
                     - destination: {host: reviews, subset: v1}
                       headers:
-                        request: {set: {x-b: destination}, remove: [x-other]}
+                        request: {set: {x-b: destination}, add: {x-c: destination}, remove: [x-other]}
                 """)
         let f = try forward(snapshot)
-        #expect(f.requestHeaders?.set == ["x-a": "route", "x-b": "destination"])
-        #expect(f.requestHeaders?.remove == ["x-old", "x-other"])
-        #expect(f.responseHeaders?.add == ["x-served-by": "mesh"])
+        let client = [("x-old", "1"), ("x-other", "2"), ("x-b", "client"), ("x-c", "client")]
+        #expect(applying(f.requestHeaders, to: client) == ["x-a=route", "x-b=destination", "x-c=client", "x-c=destination", "x-c=route"])
+        #expect(applying(f.responseHeaders, to: []) == ["x-served-by=mesh"])
+        #expect(f.authorityRewrite == nil)
+    }
+
+    // Several destinations: each one's operations sit on its weighted cluster, which Envoy applies
+    // before the route's (processWeightedDestination; no most_specific_header_mutations_wins), so
+    // the route's set and remove win.
+    @Test func headerOperationsOfWeightedDestinationsComeBeforeTheRoutes() throws {
+        let snapshot = try reviewsSnapshot(
+            http: """
+                  - headers:
+                      request: {set: {x-b: route}, remove: [x-c]}
+                    route:
+                    - destination: {host: reviews, subset: v1}
+                      weight: 50
+                      headers:
+                        request: {set: {x-b: v1, x-c: v1}, remove: [x-b]}
+                    - destination: {host: reviews, subset: v2}
+                      weight: 50
+                """)
+        var picker = DestinationPicker(mode: .exact)
+        var results: [String: [String]] = [:]
+        for _ in 0..<2 {
+            guard case .forward(let f) = snapshot.route(request(), picker: &picker) else { continue }
+            results[f.cluster.subset ?? "-"] = applying(f.requestHeaders, to: [("x-b", "client")])
+        }
+        #expect(results["v1"] == ["x-b=route"])
+        #expect(results["v2"] == ["x-b=route"])
+    }
+
+    // `:authority` and `host` are not header operations: Istio turns them into the host rewrite
+    // (TranslateHeadersOperations), `rewrite.authority` first, then the route's, then the
+    // destination's.
+    @Test func authorityHeaderOperationsBecomeTheHostRewrite() throws {
+        let snapshot = try reviewsSnapshot(
+            http: """
+                  - match: [{uri: {prefix: /route}}]
+                    headers:
+                      request: {set: {":authority": route.internal, x-a: "1"}}
+                    route:
+                    - destination: {host: reviews, subset: v1}
+                      headers:
+                        request: {set: {host: destination.internal}}
+                  - match: [{uri: {prefix: /rewrite}}]
+                    rewrite: {authority: rewritten.internal}
+                    headers:
+                      request: {add: {host: route.internal}}
+                    route:
+                    - destination: {host: reviews, subset: v1}
+                  - route:
+                    - destination: {host: reviews, subset: v1}
+                      headers:
+                        request: {add: {host: destination.internal}}
+                """)
+        let route = try forward(snapshot, request("/route"))
+        #expect(route.authorityRewrite == "route.internal")
+        #expect(applying(route.requestHeaders, to: []) == ["x-a=1"])
+        #expect(try forward(snapshot, request("/rewrite")).authorityRewrite == "rewritten.internal")
+        let destination = try forward(snapshot, request("/other"))
+        #expect(destination.authorityRewrite == "destination.internal")
+        #expect(destination.requestHeaders == nil)
     }
 
     @Test func redirectBuildsEnvoysLocation() throws {
@@ -269,6 +353,47 @@ import Testing
         #expect(status3 == 302)
         #expect(location3 == "http://reviews:9080/moved?x=1")
         #expect(snapshot.explain(request("/old")).status == 301)
+    }
+
+    // ApplyRedirect (route.go) drops a port_redirect of 443 with https (80 with http): Envoy then
+    // keeps the request's host and port (Http::Utility::newUri, processRequestHost), stripping
+    // the port only when the scheme changes away from x-forwarded-proto's default port.
+    @Test func redirectToTheSchemesDefaultPortKeepsTheRequestsPort() throws {
+        let snapshot = try reviewsSnapshot(
+            http: """
+                  - redirect: {scheme: https, port: 443}
+                """)
+        func location(_ authority: String, _ headers: [(String, String)] = []) -> String? {
+            if case .redirect(_, let location, _) = snapshot.decide(request("/a?b=1", authority: authority, headers: headers)) { return location }
+            return nil
+        }
+        #expect(location("reviews:9080") == "https://reviews:9080/a?b=1")
+        #expect(location("reviews") == "https://reviews/a?b=1")
+        #expect(location("reviews.default.svc.cluster.local.:9080", [("x-forwarded-proto", "https")]) == "https://reviews.default.svc.cluster.local.:9080/a?b=1")
+    }
+
+    // route.go's ApplyRedirect turns `prefixRewrite` into the RedirectAction's prefix_rewrite
+    // (not path_redirect): Envoy replaces the part of the path the route matched and keeps the
+    // rest and the query (RouteEntryImplBase::finalizePathHeaderForRedirect).
+    @Test func redirectPrefixRewriteReplacesTheMatchedPrefix() throws {
+        let snapshot = try reviewsSnapshot(
+            http: """
+                  - match: [{uri: {prefix: /legacy}}, {uri: {prefix: /old/api}}]
+                    redirect: {prefixRewrite: /v2, redirectCode: 302}
+                  - match: [{uri: {exact: /home}}]
+                    redirect: {prefixRewrite: /index.html}
+                  - redirect: {prefixRewrite: /root/}
+                """)
+        func location(_ path: String) -> String? {
+            if case .redirect(_, let location, _) = snapshot.decide(request(path)) { return location }
+            return nil
+        }
+        #expect(location("/legacy/items?id=4") == "http://reviews/v2/items?id=4")
+        #expect(location("/old/api/x") == "http://reviews/v2/x")
+        #expect(location("/home?lang=en") == "http://reviews/index.html?lang=en")
+        // No uri condition: Istio matches prefix "/", so that is what is replaced.
+        #expect(location("/other/page") == "http://reviews/root/other/page")
+        #expect(snapshot.explain(request("/legacy/items")).action == .redirect(location: "http://reviews/v2/items"))
     }
 
     @Test func directResponseCarriesStatusAndBody() throws {

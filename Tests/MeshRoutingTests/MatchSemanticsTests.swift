@@ -76,6 +76,31 @@ import Testing
         #expect(!reachesV2(regex, request("/v1/items/42")))
     }
 
+    // Istio's default mesh pathNormalization (BASE) turns on Envoy's normalize_path for every
+    // HTTP connection manager (buildHTTPConnectionManager, listener_builder.go): routes match the
+    // RFC 3986 canonical path (PathUtil::canonicalPath).
+    @Test func uriMatchesTheNormalizedPath() throws {
+        let prefix = try matching("      - uri: {prefix: /admin}")
+        #expect(reachesV2(prefix, request("/public/../admin/users")))
+        #expect(reachesV2(prefix, request("/%61dmin?x=/../y")))
+        #expect(reachesV2(prefix, request("/./admin")))
+        #expect(!reachesV2(prefix, request("/admin/../public")))
+        // An escaped slash is not decoded (path_with_escaped_slashes_action KEEP_UNCHANGED).
+        #expect(!reachesV2(prefix, request("/x%2F..%2Fadmin")))
+        let exact = try matching("      - uri: {exact: /a/b}")
+        #expect(reachesV2(exact, request("/a/./b")))
+        // A backslash is a slash to Chromium's canonicalizer.
+        #expect(reachesV2(exact, request("/a\\b")))
+    }
+
+    @Test(arguments: [
+        ("/a/b/../c", "/a/c"), ("/a/./b/.", "/a/b/"), ("/../../a", "/a"), ("/a/..", "/"), ("/%2e%2E/a", "/a"),
+        ("/%7Euser/%41%2f", "/~user/A%2f"), ("/a//b", "/a//b"), ("/a?b=/../c", "/a?b=/../c"), ("*", "*"), ("/plain", "/plain"),
+    ])
+    func pathNormalization(target: String, expected: String) {
+        #expect(PathNormalization.normalized(target) == expected)
+    }
+
     @Test func ignoreUriCaseAppliesToExactAndPrefixButNotRegex() throws {
         let exact = try matching("      - {uri: {exact: /Login}, ignoreUriCase: true}")
         #expect(reachesV2(exact, request("/LOGIN")))
@@ -197,6 +222,46 @@ import Testing
         let namespace = "      - sourceNamespace: frontend"
         #expect(!reachesV2(try matching(namespace), request()))
         #expect(reachesV2(try matching(namespace, options: RoutingOptions(clientNamespace: "frontend")), request(authority: "reviews.default")))
+    }
+
+    // Istio's validation accepts the pseudo-headers :method, :scheme, :authority and :path as
+    // header match names (ValidateHTTPHeaderNameOrJwtClaimRoute, pkg/config/validation) and
+    // route.go passes them to Envoy as they are; Envoy keeps the request line in them, and its
+    // header map finds `:authority` when asked for `host` (HeaderMapImpl's static lookup table).
+    @Test func pseudoHeadersAndHostInHeaderMatchesReadTheRequestLine() throws {
+        let authority = try matching(#"      - headers: {":authority": {exact: "reviews:9080"}}"#)
+        #expect(reachesV2(authority, request(authority: "reviews:9080")))
+        #expect(!reachesV2(authority, request(authority: "reviews")))
+        let host = try matching("      - headers: {host: {prefix: reviews.default}}")
+        #expect(reachesV2(host, request(authority: "reviews.default:9080")))
+        #expect(!reachesV2(host, request(authority: "reviews")))
+        let method = try matching(#"      - headers: {":method": {exact: DELETE}}"#)
+        #expect(reachesV2(method, request(method: "DELETE")))
+        #expect(!reachesV2(method, request(method: "GET")))
+        // :path is the whole request target, query included.
+        let path = try matching(#"      - headers: {":path": {regex: "/p\\?debug=.*"}}"#)
+        #expect(reachesV2(path, request("/p?debug=1")))
+        #expect(!reachesV2(path, request("/p")))
+        let scheme = try matching(#"      - headers: {":scheme": {exact: http}}"#)
+        #expect(reachesV2(scheme, request()))
+    }
+
+    // Envoy matches a header against all its values joined with "," (HeaderUtility::
+    // getAllOfHeaderAsString, source/common/http/header_utility.cc), not the first value alone.
+    @Test func aRepeatedHeaderIsMatchedAsItsValuesJoinedWithCommas() throws {
+        let twice = [("x-group", "beta"), ("X-Group", "gamma")]
+        let exact = try matching("      - headers: {x-group: {exact: beta}}")
+        #expect(!reachesV2(exact, request(headers: twice)))
+        #expect(reachesV2(exact, request(headers: [("x-group", "beta")])))
+        let joined = try matching(#"      - headers: {x-group: {exact: "beta,gamma"}}"#)
+        #expect(reachesV2(joined, request(headers: twice)))
+        let without = try matching("      - withoutHeaders: {x-group: {exact: beta}}")
+        #expect(reachesV2(without, request(headers: twice)))
+        #expect(snapshotExplains(exact, request(headers: twice), contains: "got \"beta,gamma\""))
+    }
+
+    func snapshotExplains(_ snapshot: RoutingSnapshot, _ request: RouteRequest, contains text: String) -> Bool {
+        snapshot.explain(request).skippedRules.contains { $0.reason.contains(text) }
     }
 
     @Test func noMatchingRuleIsNoRouteWithReasons() throws {

@@ -191,6 +191,81 @@ import Testing
         #expect(elsewhere.clusterName(request(authority: "reviews.default")) == cluster(nil))
     }
 
+    // GenerateAltVirtualHosts (httproute.go) expands any host under the cluster domain, whatever
+    // registry it came from: a ServiceEntry for `legacy.prod.svc.cluster.local` also answers to
+    // `legacy.prod` and `legacy.prod.svc` (and `legacy` from namespace prod).
+    @Test func aServiceEntryHostUnderTheClusterDomainGetsTheShortForms() throws {
+        let yaml = """
+            apiVersion: networking.istio.io/v1
+            kind: ServiceEntry
+            metadata: {name: legacy, namespace: prod}
+            spec:
+              hosts: [legacy.prod.svc.cluster.local]
+              ports: [{number: 8080, name: http, protocol: HTTP}]
+              resolution: STATIC
+              endpoints: [{address: 10.0.0.7}]
+            """
+        let expected = Cluster.name(host: "legacy.prod.svc.cluster.local", subset: nil, port: 8080)
+        let fromDefault = try snapshot(yaml)
+        #expect(fromDefault.clusterName(request(authority: "legacy.prod:8080")) == expected)
+        #expect(fromDefault.clusterName(request(authority: "legacy.prod.svc")) == expected)
+        #expect(fromDefault.isNoRoute(request(authority: "legacy")))
+        let inProd = try snapshot(yaml, options: RoutingOptions(clientNamespace: "prod"))
+        #expect(inProd.clusterName(request(authority: "legacy:8080")) == expected)
+    }
+
+    // A Service or ServiceEntry not exported to the client's namespace is outside its sidecar's
+    // scope (SidecarScope selects services by exportTo): no virtual host for it, and no cluster,
+    // so a route to it finds none (503 NC), and a VirtualService for its host gets a
+    // non-registry virtual host (port 80).
+    @Test func aServiceNotExportedToTheClientHasNoVirtualHostAndNoCluster() throws {
+        let yaml = """
+            apiVersion: networking.istio.io/v1
+            kind: ServiceEntry
+            metadata: {name: payments, namespace: billing}
+            spec:
+              hosts: [payments.example.com]
+              exportTo: ["."]
+              ports: [{number: 8080, name: http, protocol: HTTP}]
+              resolution: STATIC
+              endpoints: [{address: 10.0.0.9}]
+            ---
+            apiVersion: v1
+            kind: Service
+            metadata:
+              name: ledger
+              namespace: billing
+              annotations: {networking.istio.io/exportTo: "billing, audit"}
+            spec:
+              ports: [{name: http, port: 9090}]
+            """
+        let outside = try snapshot(yaml)
+        #expect(outside.isNoRoute(request(authority: "payments.example.com:8080")))
+        #expect(outside.isNoRoute(request(authority: "ledger.billing:9090")))
+        let inside = try snapshot(yaml, options: RoutingOptions(clientNamespace: "billing"))
+        #expect(inside.clusterName(request(authority: "payments.example.com:8080")) == Cluster.name(host: "payments.example.com", subset: nil, port: 8080))
+        let audit = try snapshot(yaml, options: RoutingOptions(clientNamespace: "audit"))
+        #expect(audit.clusterName(request(authority: "ledger.billing:9090")) == Cluster.name(host: "ledger.billing.svc.cluster.local", subset: nil, port: 9090))
+
+        let routed = try snapshot(
+            yaml + """
+
+                ---
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata: {name: payments, namespace: default}
+                spec:
+                  hosts: [payments.example.com]
+                  http:
+                  - route: [{destination: {host: payments.example.com, port: {number: 8080}}}]
+                """)
+        let explanation = routed.explain(request(authority: "payments.example.com"))
+        #expect(explanation.status == 503)
+        #expect(explanation.responseFlags == "NC")
+        #expect(explanation.notes.contains { $0.contains("not exported to the client's namespace default") })
+        #expect(routed.isNoRoute(request(authority: "payments.example.com:8080")))
+    }
+
     @Test func multiPortServiceRoutesEachPortAndPortlessAuthorityToTheFirst() throws {
         let snapshot = try snapshot(
             """

@@ -172,6 +172,54 @@ import Testing
         }
     }
 
+    // A delegate VirtualService (merged into its root as istiod merges it) and two VirtualServices
+    // for one host (the first by name wins when neither has a creation time), as a user would
+    // ask `meshsim route` about them.
+    @Test func delegatesAndDuplicateHostsRouteAsIstioMergesAndOrdersThem() async throws {
+        try await withTemporaryFile(
+            """
+            apiVersion: networking.istio.io/v1
+            kind: VirtualService
+            metadata: {name: zz-reviews, namespace: default}
+            spec:
+              hosts: [reviews]
+              http:
+              - route: [{destination: {host: reviews, subset: v1}}]
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: VirtualService
+            metadata: {name: reviews-root, namespace: default}
+            spec:
+              hosts: [reviews]
+              http:
+              - name: api
+                match: [{uri: {prefix: /api}}]
+                delegate: {name: reviews-api}
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: VirtualService
+            metadata: {name: reviews-api, namespace: default}
+            spec:
+              http:
+              - name: beta
+                match: [{headers: {x-user-group: {exact: beta}}}]
+                route: [{destination: {host: reviews, subset: v2}}]
+            """
+        ) { path in
+            let beta = try await MeshsimRunner.run(
+                ["route", "-f", MeshsimRunner.configs("reviews"), "-f", path, "--output", "json", "-H", "x-user-group: beta", "/api/items"])
+            #expect(beta.status == 0)
+            #expect(
+                beta.stdout
+                    == #"{"status": 200, "responseFlags": "-", "virtualService": "default/reviews-root", "rule": {"index": 0, "name": "api-beta"}, "destinations": [{"host": "reviews.default.svc.cluster.local", "subset": "v2", "weight": 100, "fraction": 1.0}]}"#
+                    + "\n")
+            // The root VirtualService has no rule for other requests: 404 NR, not zz-reviews' route.
+            let other = try await MeshsimRunner.run(
+                ["route", "-f", MeshsimRunner.configs("reviews"), "-f", path, "--authority", "reviews.default.svc.cluster.local.", "--output", "json", "/"])
+            #expect(other.stdout.hasPrefix(#"{"status": 404, "responseFlags": "NR", "virtualService": "default/reviews-root", "rule": null"#))
+        }
+    }
+
     @Test func configErrorsExitOneWithFileAndLine() async throws {
         try await withTemporaryFile(
             FixtureYAML.virtualService(

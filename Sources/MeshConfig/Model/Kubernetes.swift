@@ -7,12 +7,20 @@ public struct ObjectMeta: LenientlyDecoded, Sendable, Hashable {
     public var namespace: String?
     public var labels: [String: String]?
     public var annotations: [String: String]?
+    /// RFC 3339, as the API server writes it (`2024-05-01T12:00:00Z`). Istio orders
+    /// VirtualServices and DestinationRules by it (then by name and namespace) when several
+    /// claim the same host.
+    public var creationTimestamp: String?
 
-    public init(name: String? = nil, namespace: String? = nil, labels: [String: String]? = nil, annotations: [String: String]? = nil) {
+    public init(
+        name: String? = nil, namespace: String? = nil, labels: [String: String]? = nil, annotations: [String: String]? = nil,
+        creationTimestamp: String? = nil
+    ) {
         self.name = name
         self.namespace = namespace
         self.labels = labels
         self.annotations = annotations
+        self.creationTimestamp = creationTimestamp
     }
 }
 

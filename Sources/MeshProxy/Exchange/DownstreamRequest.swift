@@ -18,6 +18,27 @@ final class DownstreamRequest: RequestAttributes {
         head.headers.first(name: lowercasedName)
     }
 
+    /// Every value of the header joined with "," (what Envoy's header matches compare), without
+    /// allocating for the usual single value.
+    func joinedHeader(_ lowercasedName: String) -> String? {
+        var joined: String? = nil
+        for (name, value) in head.headers where Self.name(name, equals: lowercasedName) {
+            joined = joined.map { $0 + "," + value } ?? value
+        }
+        return joined
+    }
+
+    /// ASCII case-insensitive comparison of a field name with an already lower-cased one.
+    private static func name(_ name: String, equals lowercased: String) -> Bool {
+        guard name.utf8.count == lowercased.utf8.count else { return false }
+        var expected = lowercased.utf8.makeIterator()
+        for var byte in name.utf8 {
+            if byte &- UInt8(ascii: "A") < 26 { byte |= 0x20 }
+            if byte != expected.next() { return false }
+        }
+        return true
+    }
+
     enum ParseError: Error {
         case missingHost
         case conflictingHosts
@@ -35,7 +56,7 @@ final class DownstreamRequest: RequestAttributes {
             self.authority = String(authority)
             var path = String(rest[authorityEnd...])
             if path.isEmpty || path.first == "?" { path = "/" + path }
-            self.path = path
+            self.path = PathNormalization.normalized(path)
             isAbsoluteForm = true
             return
         }
@@ -49,14 +70,15 @@ final class DownstreamRequest: RequestAttributes {
         guard let host, !host.isEmpty else {
             if head.version.major == 1 && head.version.minor == 0 {
                 authority = ""
-                path = uri
+                path = PathNormalization.normalized(uri)
                 isAbsoluteForm = false
                 return
             }
             throw ParseError.missingHost
         }
         authority = host
-        path = uri
+        // Istio's default normalize_path: routing and the upstream see the normalized path.
+        path = PathNormalization.normalized(uri)
         isAbsoluteForm = false
     }
 

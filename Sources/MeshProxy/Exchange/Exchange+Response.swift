@@ -275,12 +275,13 @@ extension Exchange: UpstreamConnectionDelegate {
         let originalPath = request?.path ?? head.uri
         var path = originalPath
         var authority = request?.authority ?? ""
-        if let forward, let rewrite = forward.rewrite {
+        if let forward, forward.rewrite != nil {
             if let request, let rewritten = PathRewriter.rewrite(path: originalPath, forward: forward, snapshot: snapshot, request: request) {
                 path = rewritten
             }
-            if let newAuthority = rewrite.authority, !newAuthority.isEmpty { authority = newAuthority }
         }
+        // rewrite.authority, else an :authority/host header operation (Istio's host rewrite).
+        if let newAuthority = forward?.authorityRewrite { authority = newAuthority }
         var headers = ForwardedHeaders.request(
             head.headers, authority: authority, rewrittenFrom: path != originalPath ? originalPath : nil,
             forwardedFor: downstream.remoteIP.isEmpty ? nil : forwardedFor, requestID: requestID,

@@ -1,4 +1,5 @@
 import MeshConfig
+import MeshRouting
 import MeshHTTP2
 import NIOHTTP1
 
@@ -50,16 +51,16 @@ enum HeaderRules {
         }
     }
 
-    /// Applies a route's header operations (Istio `headers.request` / `headers.response`).
-    static func apply(_ operations: HeaderOperations?, to headers: inout HTTPHeaders) {
-        guard let operations else { return }
-        for name in operations.remove ?? [] { headers.remove(name: name) }
-        // Sorted so that several operations apply in a stable order.
-        for (name, value) in (operations.set ?? [:]).sorted(by: { $0.key < $1.key }) {
-            headers.replaceOrAdd(name: name, value: value)
-        }
-        for (name, value) in (operations.add ?? [:]).sorted(by: { $0.key < $1.key }) {
-            headers.add(name: name, value: value)
+    /// Applies a route's header operations (Istio `headers.request` / `headers.response`), step
+    /// by step in the order MeshRouting laid out (Envoy's).
+    static func apply(_ mutations: HeaderMutations?, to headers: inout HTTPHeaders) {
+        guard let mutations else { return }
+        for step in mutations.steps {
+            switch step {
+            case .remove(let name): headers.remove(name: name)
+            case .set(let name, let value): headers.replaceOrAdd(name: name, value: value)
+            case .append(let name, let value): headers.add(name: name, value: value)
+            }
         }
     }
 }

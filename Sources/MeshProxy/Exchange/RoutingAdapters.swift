@@ -73,7 +73,7 @@ enum ConsistentHashing {
 
 enum PathRewriter {
     /// Istio's `rewrite.uri` is Envoy's `prefix_rewrite`: it replaces the URI prefix the route
-    /// matched (the whole path for an exact match, `/` when the match block has no URI
+    /// matched (the whole path for an exact or regex match, `/` when the match block has no URI
     /// condition). `uriRegexRewrite` replaces every match of its RE2 pattern in the path
     /// (query excluded), `\1` naming groups. nil: the path stays.
     static func rewrite(path: String, forward: Forward, snapshot: RoutingSnapshot, request: DownstreamRequest) -> String? {
@@ -94,7 +94,9 @@ enum PathRewriter {
     /// routes that rewrite, since MeshRouting's `Forward` does not carry the matched prefix.
     static func matchedPrefix(_ conditions: String?, path: String) -> String {
         guard let conditions else { return "/" }
-        if conditions.hasPrefix("uri exact ") { return path }
+        // Envoy's prefix_rewrite swaps the whole path for exact and regex path matches
+        // (PathRouteEntryImpl, RegexRouteEntryImpl hand the full path over as the matched part).
+        if conditions.hasPrefix("uri exact ") || conditions.hasPrefix("uri regex ") { return path }
         let lead = "uri prefix \""
         guard conditions.hasPrefix(lead) else { return "/" }
         let rest = conditions.dropFirst(lead.count)
