@@ -45,11 +45,15 @@ public final class RetryPolicy: Sendable, Hashable {
         hasher.combine(backoff)
     }
 
-    /// Istio's mesh default (pilot `retry.DefaultPolicy`): 2 retries on
-    /// connect-failure, refused-stream, unavailable, cancelled and a 503 status.
+    /// Istio's mesh default (pilot `retry.DefaultPolicy`): 2 retries on connect-failure,
+    /// refused-stream, unavailable and cancelled. `retriable-status-codes` is named but lists no
+    /// code: since Istio 1.24 a 503 from the application is not retried by default (retrying a
+    /// request the application may have processed is unsafe; `EXCLUDE_UNSAFE_503_FROM_DEFAULT_RETRY`,
+    /// removed with the 1.23 compatibility profile). A VirtualService asks for it with
+    /// `retryOn: ...,503` or `5xx`.
     public static let istioDefault = RetryPolicy(
         attempts: 2, retryOn: ["connect-failure", "refused-stream", "unavailable", "cancelled", "retriable-status-codes"],
-        retriableStatusCodes: [503])
+        retriableStatusCodes: [])
 
     public static let disabled = RetryPolicy(attempts: 0, retryOn: [], retryIgnorePreviousHosts: false)
 

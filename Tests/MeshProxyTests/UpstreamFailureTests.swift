@@ -196,14 +196,42 @@ import Testing
         }
     }
 
-    @Test func retriableStatusIsRetriedOnAnotherPodThenReturned() async throws {
+    /// Istio ≥ 1.24's default policy names `retriable-status-codes` but lists no code: a 503 from
+    /// the application goes back to the client as it is, untried elsewhere (pilot retry.go).
+    @Test func applicationStatus503IsNotRetriedByDefault() async throws {
         let yaml = TestMesh.service("flaky", versions: ["v1": ["meshsim.dev/error-rate": "100%"]], replicas: 2)
         try await TestMesh.with(yaml: yaml) { mesh in
             let response = try await mesh.send(host: "flaky")
             #expect(response.status == 503)
             let stats = await mesh.proxy.collectStats()
             let cluster = "outbound|9080||flaky.default.svc.cluster.local"
-            // Istio's default policy retries a 503 twice; the last answer is returned with URX.
+            #expect(stats.clusters[cluster]?.retries == 0)
+            #expect(stats.requestCount(cluster: cluster, responseCode: 503, flags: []) == 1)
+            let served = mesh.fleet.stats.values.reduce(0) { $0 + $1.requestsServed }
+            #expect(served == 1)
+        }
+    }
+
+    @Test func statusNamedInRetryOnIsRetriedOnAnotherPodThenReturned() async throws {
+        let yaml = TestMesh.service("flaky", versions: ["v1": ["meshsim.dev/error-rate": "100%"]], replicas: 2) + """
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: VirtualService
+            metadata: {name: flaky, namespace: default}
+            spec:
+              hosts: [flaky]
+              http:
+              - route:
+                - destination: {host: flaky}
+                retries: {attempts: 2, retryOn: "connect-failure,refused-stream,503"}
+
+            """
+        try await TestMesh.with(yaml: yaml) { mesh in
+            let response = try await mesh.send(host: "flaky")
+            #expect(response.status == 503)
+            let stats = await mesh.proxy.collectStats()
+            let cluster = "outbound|9080||flaky.default.svc.cluster.local"
+            // Two retries; the last answer is returned with URX.
             #expect(stats.clusters[cluster]?.retries == 2)
             #expect(stats.requestCount(cluster: cluster, responseCode: 503, flags: .upstreamRetryLimitExceeded) == 1)
             let served = mesh.fleet.stats.values.reduce(0) { $0 + $1.requestsServed }

@@ -58,7 +58,7 @@ import Testing
         }
         #expect(await serve.wait { serve.text.contains("meshsim serve: info: outlier detection: ejected ratings-v2-0 (") })
         #expect(serve.text.contains("from outbound|9080||ratings.default.svc.cluster.local on worker 0: consecutive_5xx; ejection 1, for 30000ms"))
-        // Istio's default retries answer every request from a v1 pod.
+        // The VirtualService retries a 503 on another pod: every request is answered from a v1 pod.
         #expect(!codes.isEmpty && codes.allSatisfy { $0 == "200" }, "\(codes)")
     }
 
