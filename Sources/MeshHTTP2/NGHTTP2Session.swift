@@ -28,7 +28,11 @@ final class NGHTTP2Session {
     let role: Role
     let configuration: HTTP2Configuration
     private(set) var session: OpaquePointer?
-    unowned let events: any NGHTTP2SessionEvents
+    /// The handler that owns this session. Unchecked: the handler closes the session in
+    /// `handlerRemoved` (which NIO calls before it lets go of the handler), and a closed session
+    /// reports nothing (`isClosed`, no context, no streams); a checked `unowned` costs an atomic
+    /// operation per event.
+    unowned(unsafe) let events: any NGHTTP2SessionEvents
     @exclusivity(unchecked) var streams: [Int32: HTTP2StreamState] = [:]
     /// Storage for the header blocks this session submits, reused for each.
     private let headerBlock = HeaderBlock()
