@@ -33,7 +33,7 @@ final class NGHTTP2Session {
     /// reports nothing (`isClosed`, no context, no streams); a checked `unowned` costs an atomic
     /// operation per event.
     unowned(unsafe) let events: any NGHTTP2SessionEvents
-    @exclusivity(unchecked) var streams: [Int32: HTTP2StreamState] = [:]
+    @exclusivity(unchecked) var streams = HTTP2StreamTable<HTTP2StreamState>()
     /// Storage for the header blocks this session submits, reused for each.
     private let headerBlock = HeaderBlock()
     /// The stream of the previous lookup: frames and header fields of one stream come in runs,

@@ -8,7 +8,7 @@ import NIOHTTP1
 final class HTTP2DownstreamConnection: HTTP2ServerDelegate {
     let worker: Worker
     let remoteIP: String
-    private var streams: [HTTP2StreamID: HTTP2DownstreamStream] = [:]
+    private var streams = HTTP2StreamTable<HTTP2DownstreamStream>()
 
     init(worker: Worker, remoteIP: String) {
         self.worker = worker
