@@ -400,7 +400,7 @@ final class NGHTTP2Session {
             if finished {
                 stream.queue.removeFirst()
             } else {
-                stream.queue[0] = chunk
+                stream.queue.replaceFirst(with: chunk)
             }
             remaining -= take
         }
@@ -564,8 +564,7 @@ final class NGHTTP2Session {
     func failQueuedWrites(_ stream: HTTP2StreamState, error: @autoclosure () -> any Error) {
         guard !stream.queue.isEmpty else { return }
         let error = error()
-        for chunk in stream.queue { chunk.promise?.fail(error) }
-        stream.queue.removeAll()
+        for promise in stream.queue.removeAll() { promise.fail(error) }
         self.outboundQueuedBytes -= stream.queuedBytes
         stream.queuedBytes = 0
     }
