@@ -317,11 +317,13 @@ final class NGHTTP2Session {
             return
         }
         self.isFlushing = true
+        // Looked up once: each `context.channel` retains and releases the channel.
+        let channel = context.channel
         var passes = 0
         repeat {
             self.flushRequestedWhileFlushing = false
             passes += 1
-            while let session = self.session, context.channel.isWritable {
+            while let session = self.session, channel.isWritable {
                 var data: UnsafePointer<UInt8>?
                 let count = nghttp2_session_mem_send(session, &data)
                 if count < 0 {
