@@ -59,7 +59,9 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
     public typealias OutboundOut = ByteBuffer
 
     public let configuration: HTTP2Configuration
-    public weak var delegate: (any HTTP2ClientConnectionDelegate)?
+    /// Held strongly until the connection closes (after `connectionClosed`), then released: a
+    /// weak reference would cost an atomic side-table load on every stream's close.
+    public var delegate: (any HTTP2ClientConnectionDelegate)?
     private var core: NGHTTP2Session?
     private var isActive = false
     public private(set) var eventLoop: (any EventLoop)?
@@ -221,6 +223,7 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
     public func handlerRemoved(context: ChannelHandlerContext) {
         self.core?.close()
         self.core = nil
+        self.delegate = nil
     }
 
     public func channelActive(context: ChannelHandlerContext) {
@@ -233,6 +236,7 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
         self.isActive = false
         self.core?.close()
         self.delegate?.connectionClosed(self)
+        self.delegate = nil
         context.fireChannelInactive()
     }
 

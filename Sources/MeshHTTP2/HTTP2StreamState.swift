@@ -7,6 +7,57 @@ struct OutboundChunk {
     var promise: EventLoopPromise<Void>?
 }
 
+/// A stream's chunks waiting for window, oldest first. The first is held inline: most
+/// responses are one chunk, and an array would allocate for it on every stream.
+struct OutboundQueue {
+    private var head: OutboundChunk?
+    /// Chunks behind the head, from `restStart` on.
+    private var rest: [OutboundChunk] = []
+    private var restStart = 0
+
+    var isEmpty: Bool { head == nil }
+    var first: OutboundChunk? { head }
+
+    mutating func append(_ chunk: OutboundChunk) {
+        if head == nil {
+            head = chunk
+        } else {
+            rest.append(chunk)
+        }
+    }
+
+    /// Puts back the first chunk with what is left of it.
+    mutating func replaceFirst(with chunk: OutboundChunk) {
+        head = chunk
+    }
+
+    mutating func removeFirst() {
+        guard restStart < rest.count else {
+            head = nil
+            return
+        }
+        head = rest[restStart]
+        restStart += 1
+        if restStart == rest.count {
+            rest.removeAll(keepingCapacity: true)
+            restStart = 0
+        }
+    }
+
+    /// Removes every chunk, returning their promises (to fail them).
+    mutating func removeAll() -> [EventLoopPromise<Void>] {
+        var promises: [EventLoopPromise<Void>] = []
+        if let promise = head?.promise { promises.append(promise) }
+        for index in restStart..<rest.count {
+            if let promise = rest[index].promise { promises.append(promise) }
+        }
+        head = nil
+        rest.removeAll()
+        restStart = 0
+        return promises
+    }
+}
+
 /// Everything the session keeps about one open stream. Lives on the connection's event loop.
 /// Stored properties skip dynamic exclusivity checks: the state is touched only on the event
 /// loop and never passed inout across a call that could touch it again (measured: the checks
@@ -44,8 +95,8 @@ final class HTTP2StreamState {
     @exclusivity(unchecked) var localEnded = false
     @exclusivity(unchecked) var trailers: HTTPHeaders?
     @exclusivity(unchecked) var deferred = false
-    /// Short (a few chunks up to the high watermark); an Array allocates nothing while empty.
-    @exclusivity(unchecked) var queue: [OutboundChunk] = []
+    /// Short (a few chunks up to the high watermark).
+    @exclusivity(unchecked) var queue = OutboundQueue()
     @exclusivity(unchecked) var queuedBytes = 0
     @exclusivity(unchecked) var isWritable = true
     @exclusivity(unchecked) var localResetSent = false

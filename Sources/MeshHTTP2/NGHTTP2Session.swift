@@ -28,8 +28,12 @@ final class NGHTTP2Session {
     let role: Role
     let configuration: HTTP2Configuration
     private(set) var session: OpaquePointer?
-    unowned let events: any NGHTTP2SessionEvents
-    @exclusivity(unchecked) var streams: [Int32: HTTP2StreamState] = [:]
+    /// The handler that owns this session. Unchecked: the handler closes the session in
+    /// `handlerRemoved` (which NIO calls before it lets go of the handler), and a closed session
+    /// reports nothing (`isClosed`, no context, no streams); a checked `unowned` costs an atomic
+    /// operation per event.
+    unowned(unsafe) let events: any NGHTTP2SessionEvents
+    @exclusivity(unchecked) var streams = HTTP2StreamTable<HTTP2StreamState>()
     /// Storage for the header blocks this session submits, reused for each.
     private let headerBlock = HeaderBlock()
     /// The stream of the previous lookup: frames and header fields of one stream come in runs,
@@ -313,11 +317,13 @@ final class NGHTTP2Session {
             return
         }
         self.isFlushing = true
+        // Looked up once: each `context.channel` retains and releases the channel.
+        let channel = context.channel
         var passes = 0
         repeat {
             self.flushRequestedWhileFlushing = false
             passes += 1
-            while let session = self.session, context.channel.isWritable {
+            while let session = self.session, channel.isWritable {
                 var data: UnsafePointer<UInt8>?
                 let count = nghttp2_session_mem_send(session, &data)
                 if count < 0 {
@@ -396,7 +402,7 @@ final class NGHTTP2Session {
             if finished {
                 stream.queue.removeFirst()
             } else {
-                stream.queue[0] = chunk
+                stream.queue.replaceFirst(with: chunk)
             }
             remaining -= take
         }
@@ -560,8 +566,7 @@ final class NGHTTP2Session {
     func failQueuedWrites(_ stream: HTTP2StreamState, error: @autoclosure () -> any Error) {
         guard !stream.queue.isEmpty else { return }
         let error = error()
-        for chunk in stream.queue { chunk.promise?.fail(error) }
-        stream.queue.removeAll()
+        for promise in stream.queue.removeAll() { promise.fail(error) }
         self.outboundQueuedBytes -= stream.queuedBytes
         stream.queuedBytes = 0
     }

@@ -82,8 +82,10 @@ final class ConnectionGuard {
         timer?.cancel()
         guard let context else { return }
         timerFiresAt = when
-        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: when) { [weak self] in
-            self?.timerFired()
+        // Held strongly by the timer (a weak capture would give the guard a side table, making
+        // every retain of it slow); `stop()` cancels the timer when the connection goes.
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: when) { [self] in
+            timerFired()
         }
     }
 

@@ -8,7 +8,7 @@ import NIOHTTP1
 final class HTTP2DownstreamConnection: HTTP2ServerDelegate {
     let worker: Worker
     let remoteIP: String
-    private var streams: [HTTP2StreamID: HTTP2DownstreamStream] = [:]
+    private var streams = HTTP2StreamTable<HTTP2DownstreamStream>()
 
     init(worker: Worker, remoteIP: String) {
         self.worker = worker
@@ -48,7 +48,7 @@ final class HTTP2DownstreamConnection: HTTP2ServerDelegate {
 
     func streamReset(_ reset: HTTP2StreamReset, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
         guard let downstream = streams.removeValue(forKey: stream) else { return }
-        downstream.closed = true
+        downstream.markClosed()
         if let exchange = downstream.exchange {
             // The client cancelled (or the connection went): the upstream request goes too.
             downstream.exchange = nil
@@ -63,7 +63,7 @@ final class HTTP2DownstreamConnection: HTTP2ServerDelegate {
 
     func streamClosed(_ stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
         guard let downstream = streams.removeValue(forKey: stream) else { return }
-        downstream.closed = true
+        downstream.markClosed()
         if let exchange = downstream.exchange {
             downstream.exchange = nil
             worker.stats.downstream.activeRequests -= 1
@@ -79,19 +79,31 @@ final class HTTP2DownstreamConnection: HTTP2ServerDelegate {
 /// One request stream of an HTTP/2 downstream connection, as its exchange sees it.
 final class HTTP2DownstreamStream: ExchangeDownstream {
     let id: HTTP2StreamID
-    /// Weak: the connection owns its delegate, which owns this stream.
-    private weak var connection: HTTP2ServerConnection?
-    private unowned let owner: HTTP2DownstreamConnection
+    /// Strong while the stream is open, dropped by `markClosed()` (the connection closes every
+    /// stream it still has before it goes): a weak or unowned reference would cost an atomic
+    /// side-table operation on every use, and these are used several times per request.
+    private var connection: HTTP2ServerConnection?
+    private var owner: HTTP2DownstreamConnection?
     var exchange: Exchange?
-    var closed = false
+    private(set) var closed = false
+    /// Copied: the exchange may still log the request after the connection went.
+    let remoteIP: String
 
     init(id: HTTP2StreamID, connection: HTTP2ServerConnection, owner: HTTP2DownstreamConnection) {
         self.id = id
         self.connection = connection
         self.owner = owner
+        self.remoteIP = owner.remoteIP
     }
 
-    var remoteIP: String { owner.remoteIP }
+    /// The stream left the connection: no more calls reach it, and the references that made a
+    /// cycle (connection → delegate → stream → connection) go.
+    func markClosed() {
+        closed = true
+        connection = nil
+        owner = nil
+    }
+
     var isWritable: Bool { !closed && (connection?.isWritable(stream: id) ?? false) }
     var queuedBytes: Int { connection?.outboundQueuedBytes ?? 0 }
     var allocator: ByteBufferAllocator { Self.sharedAllocator }
@@ -108,7 +120,7 @@ final class HTTP2DownstreamStream: ExchangeDownstream {
         // A request body still arriving is read and its window handed back (`requestBody`
         // with no exchange). No RST_STREAM(NO_ERROR): nghttp2 would send it ahead of queued
         // DATA and cut the answer short.
-        owner.finished(self)
+        owner?.finished(self)
     }
 
     func abort() {

@@ -21,6 +21,9 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
     private var client: HTTP2ClientConnection { slot.client }
     private var id: HTTP2StreamID?
     private var pendingHead: HTTP2RequestHead?
+    /// Whether `pendingHead` is set, asked without copying the head (a copy retains each of
+    /// its strings).
+    private var holdsHead = false
     private var requestEnded = false
     private var responseEnded = false
     private var readsHeld = false
@@ -43,6 +46,7 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
             switch part {
             case .head(let head):
                 pendingHead = HTTP2RequestHead(forwarding: head)
+                holdsHead = true
                 promise?.succeed(())
             case .body(.byteBuffer(let buffer)):
                 let stream = try open(endStream: false)
@@ -52,7 +56,7 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
             case .end(let trailers):
                 requestEnded = true
                 let trailers = trailers.flatMap { $0.isEmpty ? nil : $0 }
-                if pendingHead != nil {
+                if holdsHead {
                     let stream = try open(endStream: trailers == nil)
                     if let trailers { try client.sendEnd(stream: stream, trailers: trailers) }
                 } else if let id {
@@ -68,7 +72,7 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
 
     func flush() {
         // nghttp2 flushes what it queued; only a head still held back needs sending.
-        guard pendingHead != nil else { return }
+        guard holdsHead else { return }
         do {
             _ = try open(endStream: false)
         } catch {
@@ -79,6 +83,7 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
     private func open(endStream: Bool) throws -> HTTP2StreamID {
         if let id { return id }
         // Moved out, not copied: a copy retains each of the head's strings.
+        holdsHead = false
         guard let head = pendingHead.take() else { throw HTTP2CodecError.invalidStreamState(HTTP2StreamID(0), "no request head") }
         let stream = try client.openStream(head, endStream: endStream, delegate: self)
         id = stream
@@ -120,7 +125,7 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
     func release(reusable: Bool) {
         delegate = nil
         // The response ended before the request did: tell the server to stop reading it.
-        if !requestEnded || pendingHead != nil { resetIfOpen() }
+        if !requestEnded || holdsHead { resetIfOpen() }
         returnSlot()
     }
 
