@@ -13,6 +13,10 @@ public protocol HTTP2ClientStreamDelegate: AnyObject {
         stream: HTTP2StreamID,
         connection: HTTP2ClientConnection
     )
+    /// The same head as byte fields (lower-case names, as received): what a proxy forwarding it
+    /// takes, with no string made per field. By default this builds the `HTTP2ResponseHead` and
+    /// calls `responseHead(_:endStream:stream:connection:)`.
+    func responseHead(status: Int, fields: HeaderFields, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection)
     func responseBody(_ chunk: ByteBuffer, stream: HTTP2StreamID, connection: HTTP2ClientConnection)
     func responseEnd(trailers: HTTPHeaders?, stream: HTTP2StreamID, connection: HTTP2ClientConnection)
     /// The stream failed (reset by either side, refused by GOAWAY, or the connection closed).
@@ -22,6 +26,12 @@ public protocol HTTP2ClientStreamDelegate: AnyObject {
 }
 
 extension HTTP2ClientStreamDelegate {
+    public func responseHead(
+        status: Int, fields: HeaderFields, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection
+    ) {
+        self.responseHead(HTTP2ResponseHead(status: status, headers: fields.httpHeaders), endStream: endStream, stream: stream, connection: connection)
+    }
+
     public func streamWritabilityChanged(_ isWritable: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
     }
 }
@@ -258,7 +268,8 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
 extension HTTP2ClientConnection: NGHTTP2SessionEvents {
     func sessionReceivedHead(_ stream: HTTP2StreamState, endStream: Bool) {
         stream.clientDelegate?.responseHead(
-            stream.takeResponseHead(),
+            status: stream.status,
+            fields: stream.takeResponseFields(),
             endStream: endStream,
             stream: HTTP2StreamID(stream.id),
             connection: self

@@ -454,13 +454,18 @@ final class NGHTTP2Session {
 
     /// Submits a response (server) head; a data provider is attached unless `endStream`.
     func submitResponse(_ stream: HTTP2StreamState, head: HTTP2ResponseHead, endStream: Bool) throws {
+        try self.submitResponse(stream, status: head.status, endStream: endStream) { $0.append(head.headers) }
+    }
+
+    /// Submits a response head whose regular fields `appendFields` adds to the block.
+    func submitResponse(_ stream: HTTP2StreamState, status: Int, endStream: Bool, appendFields: (HeaderBlock) -> Void) throws {
         guard let session else { throw HTTP2CodecError.connectionGoingAway }
         guard !stream.sentHead else {
             throw HTTP2CodecError.invalidStreamState(HTTP2StreamID(stream.id), "response head already sent")
         }
         self.headerBlock.reset()
-        self.headerBlock.append(name: ":status", value: String(head.status))
-        self.headerBlock.append(head.headers)
+        self.headerBlock.append(name: ":status", value: String(status))
+        appendFields(self.headerBlock)
         let rv = self.headerBlock.withNameValues { nva, count in
             if endStream { return nghttp2_submit_response(session, stream.id, nva, count, nil) }
             return withUnsafePointer(to: Self.dataProvider) {

@@ -16,6 +16,15 @@ enum HeaderRules {
 
     /// Records what a hop-by-hop field implies for the ones kept: the fields a Connection header
     /// names go too (except its `close`/`keep-alive` options); `te: trailers` stays.
+    static func noteHopByHop(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, named: inout [String], keepTrailersTE: inout Bool) {
+        if FieldName.equalsLowercase(name, "connection") {
+            noteHopByHop("connection", String(decoding: value, as: UTF8.self), named: &named, keepTrailersTE: &keepTrailersTE)
+        } else if name.count == 2 {
+            keepTrailersTE = keepTrailersTE || FieldName.equalsLowercase(value, "trailers")
+        }
+    }
+
+    /// The same, for a field given as strings.
     static func noteHopByHop(_ name: String, _ value: String, named: inout [String], keepTrailersTE: inout Bool) {
         if name.utf8.count == 10, name.lowercased() == "connection" {
             for token in value.split(separator: ",") {
@@ -38,7 +47,12 @@ enum HeaderRules {
     /// trailer, transfer-encoding (the proxy re-frames), upgrade. Compared case-insensitively on
     /// the bytes, without allocating.
     static func isHopByHop(_ name: String) -> Bool {
-        switch name.utf8.count {
+        isHopByHop(name.utf8)
+    }
+
+    /// The same test on a name's bytes.
+    static func isHopByHop<Name: Collection>(_ name: Name) -> Bool where Name.Element == UInt8 {
+        switch name.count {
         case 2: return FieldName.equalsLowercase(name, "te")
         case 7: return FieldName.equalsLowercase(name, "trailer") || FieldName.equalsLowercase(name, "upgrade")
         case 10: return FieldName.equalsLowercase(name, "connection") || FieldName.equalsLowercase(name, "keep-alive")
@@ -47,6 +61,18 @@ enum HeaderRules {
         case 18: return FieldName.equalsLowercase(name, "proxy-authenticate")
         case 19: return FieldName.equalsLowercase(name, "proxy-authorization")
         default: return false
+        }
+    }
+
+    /// Applies a route's header operations to byte fields, with the same rules.
+    static func apply(_ operations: HeaderOperations?, to fields: inout HeaderFields) {
+        guard let operations else { return }
+        for name in operations.remove ?? [] { fields.removeAll(name: name) }
+        for (name, value) in (operations.set ?? [:]).sorted(by: { $0.key < $1.key }) {
+            fields.replaceOrAdd(name: name, value: value)
+        }
+        for (name, value) in (operations.add ?? [:]).sorted(by: { $0.key < $1.key }) {
+            fields.append(name: name, value: value)
         }
     }
 

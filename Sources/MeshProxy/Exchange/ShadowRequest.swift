@@ -1,3 +1,4 @@
+import MeshHTTP2
 import MeshRouting
 import NIOCore
 import NIOHTTP1
@@ -160,10 +161,10 @@ final class ShadowRequest: PoolWaiter, UpstreamConnectionDelegate {
 
     // MARK: UpstreamConnectionDelegate: the answer is read and dropped
 
-    func upstreamResponseHead(_ head: HTTPResponseHead) {
-        responseCode = Int(head.status.code)
+    func upstreamResponseHead(_ head: consuming UpstreamResponseHead) {
+        responseCode = head.status
         responseKeepAlive = head.keepsConnectionAlive
-        if requestProtocol == .grpc { grpcStatus = head.headers.first(name: "grpc-status") }
+        if requestProtocol == .grpc { grpcStatus = head.fields.first(name: "grpc-status") }
     }
 
     func upstreamResponseBody(_ buffer: ByteBuffer) {}

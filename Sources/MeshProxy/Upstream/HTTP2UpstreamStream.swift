@@ -144,9 +144,14 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
     // MARK: HTTP2ClientStreamDelegate
 
     func responseHead(_ head: HTTP2ResponseHead, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
+        responseHead(status: head.status, fields: HeaderFields(head.headers), endStream: endStream, stream: stream, connection: connection)
+    }
+
+    /// The head as bytes, passed on without a string per field.
+    func responseHead(status: Int, fields: HeaderFields, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
         receivedResponse = true
         if endStream { responseEnded = true }
-        delegate?.upstreamResponseHead(head.http1)
+        delegate?.upstreamResponseHead(UpstreamResponseHead(status: status, version: .http1_1, fields: fields, keepsConnectionAlive: true))
         if endStream {
             delegate?.upstreamResponseEnd(trailers: nil)
         } else {

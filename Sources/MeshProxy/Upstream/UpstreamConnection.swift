@@ -4,7 +4,8 @@ import NIOHTTP1
 
 /// What an upstream connection reports to the request it currently serves.
 protocol UpstreamConnectionDelegate: AnyObject {
-    func upstreamResponseHead(_ head: HTTPResponseHead)
+    /// Consumed: the receiver edits the fields in place (it holds the only reference).
+    func upstreamResponseHead(_ head: consuming UpstreamResponseHead)
     func upstreamResponseBody(_ buffer: ByteBuffer)
     func upstreamResponseEnd(trailers: HTTPHeaders?)
     func upstreamReadComplete()
@@ -220,7 +221,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
             receivedResponse = true
             switch event {
             case .head(let head):
-                if parser.readsUntilClose || head.status == .switchingProtocols { framingAllowsReuse = false }
+                if parser.readsUntilClose || head.status == 101 { framingAllowsReuse = false }
                 delegate.upstreamResponseHead(head)
             case .body(let buffer):
                 delegate.upstreamResponseBody(buffer)
