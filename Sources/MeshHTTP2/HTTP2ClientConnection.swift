@@ -15,8 +15,9 @@ public protocol HTTP2ClientStreamDelegate: AnyObject {
     )
     /// The same head as byte fields (lower-case names, as received): what a proxy forwarding it
     /// takes, with no string made per field. By default this builds the `HTTP2ResponseHead` and
-    /// calls `responseHead(_:endStream:stream:connection:)`.
-    func responseHead(status: Int, fields: HeaderFields, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection)
+    /// calls `responseHead(_:endStream:stream:connection:)`. The fields are handed over (no
+    /// other reference), so the receiver can edit them in place without a copy.
+    func responseHead(status: Int, fields: consuming HeaderFields, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection)
     func responseBody(_ chunk: ByteBuffer, stream: HTTP2StreamID, connection: HTTP2ClientConnection)
     func responseEnd(trailers: HTTPHeaders?, stream: HTTP2StreamID, connection: HTTP2ClientConnection)
     /// The stream failed (reset by either side, refused by GOAWAY, or the connection closed).
@@ -27,7 +28,7 @@ public protocol HTTP2ClientStreamDelegate: AnyObject {
 
 extension HTTP2ClientStreamDelegate {
     public func responseHead(
-        status: Int, fields: HeaderFields, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection
+        status: Int, fields: consuming HeaderFields, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection
     ) {
         self.responseHead(HTTP2ResponseHead(status: status, headers: fields.httpHeaders), endStream: endStream, stream: stream, connection: connection)
     }

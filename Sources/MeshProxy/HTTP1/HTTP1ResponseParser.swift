@@ -103,7 +103,7 @@ struct HTTP1ResponseParser {
         } else {
             body.start(.untilClose)
         }
-        return UpstreamResponseHead(http1Status: status, version: version, fields: headers)
+        return UpstreamResponseHead(http1Status: status, version: version, fields: consume headers)
     }
 
     /// `HTTP/1.x SP 3DIGIT [SP reason-phrase]`.

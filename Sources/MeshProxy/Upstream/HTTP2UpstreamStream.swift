@@ -148,10 +148,12 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
     }
 
     /// The head as bytes, passed on without a string per field.
-    func responseHead(status: Int, fields: HeaderFields, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
+    func responseHead(status: Int, fields: consuming HeaderFields, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
         receivedResponse = true
         if endStream { responseEnded = true }
-        delegate?.upstreamResponseHead(UpstreamResponseHead(status: status, version: .http1_1, fields: fields, keepsConnectionAlive: true))
+        // Moved on, not copied: the exchange edits the fields in place.
+        let head = UpstreamResponseHead(status: status, version: .http1_1, fields: consume fields, keepsConnectionAlive: true)
+        delegate?.upstreamResponseHead(head)
         if endStream {
             delegate?.upstreamResponseEnd(trailers: nil)
         } else {

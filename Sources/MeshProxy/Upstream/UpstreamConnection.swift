@@ -219,7 +219,8 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
                 return
             }
             receivedResponse = true
-            switch event {
+            // Consumed: the head moves on to the exchange, which edits its fields in place.
+            switch consume event {
             case .head(let head):
                 if parser.readsUntilClose || head.status == 101 { framingAllowsReuse = false }
                 delegate.upstreamResponseHead(head)
