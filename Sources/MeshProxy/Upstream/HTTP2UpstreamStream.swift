@@ -151,9 +151,9 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
     func responseHead(status: Int, fields: consuming HeaderFields, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
         receivedResponse = true
         if endStream { responseEnded = true }
-        // Moved on, not copied: the exchange edits the fields in place.
-        let head = UpstreamResponseHead(status: status, version: .http1_1, fields: consume fields, keepsConnectionAlive: true)
-        delegate?.upstreamResponseHead(head)
+        // Moved on, not copied (no binding outlives the call): the exchange edits the fields in place.
+        delegate?.upstreamResponseHead(
+            UpstreamResponseHead(status: status, version: .http1_1, fields: consume fields, keepsConnectionAlive: true))
         if endStream {
             delegate?.upstreamResponseEnd(trailers: nil)
         } else {

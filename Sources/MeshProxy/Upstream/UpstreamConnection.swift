@@ -201,9 +201,12 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
         decoding = true
         defer { decoding = false }
         while isOpen, !decodeFailed {
-            let event: HTTP1ResponseParser.Event?
+            // One binding only, consumed below: a second one (the optional) would live on through
+            // the delegate call and make the exchange's in-place edit of the fields copy them.
+            let event: HTTP1ResponseParser.Event
             do {
-                event = try parser.next(&input)
+                guard let next = try parser.next(&input) else { return }
+                event = next
             } catch {
                 // A response that does not parse is a protocol error (502 UPE); nothing more of
                 // it is decoded, not even at the close.
@@ -212,7 +215,6 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
                 context?.close(promise: nil)
                 return
             }
-            guard let event else { return }
             guard let delegate else {
                 // Bytes while idle: the server misbehaves; the connection cannot be trusted.
                 close()
