@@ -20,8 +20,8 @@ final class HTTP2StreamState {
     @exclusivity(unchecked) var authority = ""
     @exclusivity(unchecked) var path = ""
     @exclusivity(unchecked) var status = 0
-    /// Collected as plain pairs and wrapped once per block: `HTTPHeaders.add` checks every name
-    /// again, which nghttp2 has already validated.
+    /// A server stream's fields, collected as plain pairs and wrapped once per block:
+    /// `HTTPHeaders.add` checks every name again, which nghttp2 has already validated.
     @exclusivity(unchecked) var fields: [(String, String)] = []
     /// A client stream's fields, kept as bytes (the proxy forwards a response head without
     /// making strings of it); a server stream collects `fields`.

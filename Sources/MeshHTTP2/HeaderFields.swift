@@ -131,8 +131,10 @@ public struct HeaderFields: Sendable {
         return self.string(record.valueStart, record.valueLength)
     }
 
+    /// Field `index`'s name length in bytes.
     public func nameLength(at index: Int) -> Int { self.records[index].nameLength }
 
+    /// Field `index`'s value length in bytes.
     public func valueLength(at index: Int) -> Int { self.records[index].valueLength }
 
     /// Calls `body` with field `index`'s name bytes and value bytes (valid only during the call).

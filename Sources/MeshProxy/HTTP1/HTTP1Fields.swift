@@ -3,7 +3,7 @@ import NIOCore
 import NIOHTTP1
 
 /// What the request and response parsers share: the version token, turning a scanned field block
-/// into `HTTPHeaders`, and trailers.
+/// into `HTTPHeaders` (requests) or byte fields (responses), and trailers.
 /// (`version` nil: trailers, whose fields all stay.)
 enum HTTP1Fields {
     /// `HTTP/1.0` or `HTTP/1.1` filling `bytes[from..<to]`; another well-formed version is
