@@ -148,6 +148,22 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
         return HTTP2StreamID(stream.id)
     }
 
+    /// Opens a stream whose regular fields are byte fields (any case: names are lower-cased, and
+    /// Host and the other connection-specific fields dropped, as they are copied into the block).
+    @discardableResult
+    public func openStream(
+        method: String, scheme: String = "http", authority: String, path: String, fields: HeaderFields,
+        endStream: Bool, delegate: any HTTP2ClientStreamDelegate
+    ) throws -> HTTP2StreamID {
+        guard let core = self.core, self.isAcceptingStreams else { throw HTTP2CodecError.connectionGoingAway }
+        guard self.availableStreams > 0 else { throw HTTP2CodecError.streamLimitReached(self.maxConcurrentStreams) }
+        let stream = try core.submitRequest(
+            method: method, scheme: scheme, authority: authority, path: path, endStream: endStream
+        ) { $0.append(fields) }
+        stream.clientDelegate = delegate
+        return HTTP2StreamID(stream.id)
+    }
+
     public func sendBody(
         _ bytes: ByteBuffer,
         stream: HTTP2StreamID,

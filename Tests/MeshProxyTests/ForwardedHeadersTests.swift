@@ -14,7 +14,8 @@ import Testing
         ]
         let headers = ForwardedHeaders.request(
             client, authority: "reviews.default.svc.cluster.local", rewrittenFrom: "/old", forwardedFor: "10.0.0.1, 127.0.0.1",
-            requestID: "id-1", expectedTimeoutMilliseconds: 1500)
+            requestID: "id-1", expectedTimeoutMilliseconds: 1500
+        ).httpHeaders
         #expect(headers.map(\.name) == [
             "Host", "x-envoy-custom", "User-Agent", "x-user-group", "te", "x-envoy-original-path", "x-forwarded-for",
             "x-forwarded-proto", "x-request-id", "x-envoy-expected-rq-timeout-ms",
@@ -30,7 +31,8 @@ import Testing
         let client: HTTPHeaders = ["x-request-id": "abc", "X-Forwarded-Proto": "https", "x-envoy-original-path": "/first"]
         let headers = ForwardedHeaders.request(
             client, authority: "ratings", rewrittenFrom: "/again", forwardedFor: nil, requestID: "unused",
-            expectedTimeoutMilliseconds: nil)
+            expectedTimeoutMilliseconds: nil
+        ).httpHeaders
         #expect(headers["x-request-id"] == ["abc"])
         #expect(headers["x-forwarded-proto"] == ["https"])
         #expect(headers["x-envoy-original-path"] == ["/first"])

@@ -273,7 +273,7 @@ extension Exchange: UpstreamConnectionDelegate {
 
     /// The request as the upstream gets it: origin-form target (rewritten), hop-by-hop headers
     /// gone, forwarding headers added, route header operations applied, the client's framing kept.
-    func upstreamRequestHead() -> HTTPRequestHead {
+    func upstreamRequestHead() -> UpstreamRequestHead {
         let originalPath = request?.path ?? head.uri
         var path = originalPath
         var authority = request?.authority ?? ""
@@ -288,8 +288,8 @@ extension Exchange: UpstreamConnectionDelegate {
             forwardedFor: downstream.remoteIP.isEmpty ? nil : forwardedFor, requestID: requestID,
             expectedTimeoutMilliseconds: routeTimeout.map { $0.nanoseconds / 1_000_000 })
         HeaderRules.apply(forward?.requestHeaders, to: &headers)
-        if requestFraming == .chunked { headers.add(name: "transfer-encoding", value: "chunked") }
-        return HTTPRequestHead(version: .http1_1, method: head.method, uri: path, headers: headers)
+        if requestFraming == .chunked { headers.append(name: "transfer-encoding", value: "chunked") }
+        return UpstreamRequestHead(method: head.method, uri: path, version: .http1_1, fields: headers)
     }
 }
 

@@ -1,9 +1,8 @@
 import MeshHTTP2
 import NIOHTTP1
 
-/// The fields of a forwarded request or response: the response's edited in place as byte
-/// fields, the request's built in one pass over the peer's fields and wrapped in `HTTPHeaders`
-/// once. Each `HTTPHeaders` edit (`remove`, `replaceOrAdd`, `contains`)
+/// The fields of a forwarded request or response, as byte fields: the response's edited in
+/// place, the request's built in one pass over the client's `HTTPHeaders`. Each `HTTPHeaders` edit (`remove`, `replaceOrAdd`, `contains`)
 /// is a scan of every field, and the first one copies the whole list, retaining each string:
 /// doing Envoy's header rules as edits cost more than the rest of the request path together.
 enum ForwardedHeaders {
@@ -54,9 +53,8 @@ enum ForwardedHeaders {
     static func request(
         _ client: HTTPHeaders, authority: String, rewrittenFrom originalPath: String?, forwardedFor: String?,
         requestID: String, expectedTimeoutMilliseconds: Int64?
-    ) -> HTTPHeaders {
-        var fields: [(String, String)] = []
-        fields.reserveCapacity(client.count + 5)
+    ) -> HeaderFields {
+        var fields = HeaderFields(byteCapacity: 512, fieldCapacity: client.count + 7)
         var named: [String] = []
         var keepTrailersTE = false
         var placedHost = false
@@ -72,7 +70,7 @@ enum ForwardedHeaders {
             case 4 where FieldName.equalsLowercase(name, "host"):
                 if placedHost { continue }
                 placedHost = true
-                fields.append((name, authority))
+                fields.append(name: name, value: authority)
                 continue
             case 6 where FieldName.equalsLowercase(name, "expect"):
                 continue
@@ -89,16 +87,16 @@ enum ForwardedHeaders {
             default:
                 if HeaderRules.isEnvoyControlHeader(name) { continue }
             }
-            fields.append((name, value))
+            fields.append(name: name, value: value)
         }
-        if !named.isEmpty { fields.removeAll { named.contains($0.0.lowercased()) } }
-        if keepTrailersTE { fields.append(("te", "trailers")) }
-        if let originalPath, !sawOriginalPath { fields.append(("x-envoy-original-path", originalPath)) }
-        if !placedHost { fields.append(("host", authority)) }
-        if let forwardedFor { fields.append(("x-forwarded-for", forwardedFor)) }
-        if !sawProto { fields.append(("x-forwarded-proto", "http")) }
-        if !sawRequestID { fields.append(("x-request-id", requestID)) }
-        if let expectedTimeoutMilliseconds { fields.append(("x-envoy-expected-rq-timeout-ms", String(expectedTimeoutMilliseconds))) }
-        return HTTPHeaders(fields)
+        if !named.isEmpty { fields.removeFields { name, _ in named.contains(String(decoding: name, as: UTF8.self).lowercased()) } }
+        if keepTrailersTE { fields.append(name: "te", value: "trailers") }
+        if let originalPath, !sawOriginalPath { fields.append(name: "x-envoy-original-path", value: originalPath) }
+        if !placedHost { fields.append(name: "host", value: authority) }
+        if let forwardedFor { fields.append(name: "x-forwarded-for", value: forwardedFor) }
+        if !sawProto { fields.append(name: "x-forwarded-proto", value: "http") }
+        if !sawRequestID { fields.append(name: "x-request-id", value: requestID) }
+        if let expectedTimeoutMilliseconds { fields.append(name: "x-envoy-expected-rq-timeout-ms", value: String(expectedTimeoutMilliseconds)) }
+        return fields
     }
 }

@@ -39,7 +39,7 @@ final class RequestMirror {
             return nil
         }
         var head = exchange.upstreamRequestHead()
-        head.headers.replaceOrAdd(name: "host", value: ShadowAuthority.rewrite(head.headers.first(name: "host") ?? ""))
+        head.fields.replaceOrAdd(name: "host", value: ShadowAuthority.rewrite(head.fields.first(name: "host") ?? ""))
         let shadows = chosen.compactMap { policy in
             ShadowRequest.start(
                 to: policy.cluster, head: head, worker: worker, timeout: exchange.routeTimeout, requestProtocol: exchange.requestProtocol)

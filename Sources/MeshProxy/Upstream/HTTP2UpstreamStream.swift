@@ -20,7 +20,7 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
     private let slot: HTTP2ConnectionPool.Slot
     private var client: HTTP2ClientConnection { slot.client }
     private var id: HTTP2StreamID?
-    private var pendingHead: HTTP2RequestHead?
+    private var pendingHead: UpstreamRequestHead?
     private var requestEnded = false
     private var responseEnded = false
     private var readsHeld = false
@@ -38,11 +38,11 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
 
     func beginRequest() {}
 
-    func write(_ part: HTTPClientRequestPart, promise: EventLoopPromise<Void>?) {
+    func write(_ part: UpstreamRequestPart, promise: EventLoopPromise<Void>?) {
         do {
             switch part {
             case .head(let head):
-                pendingHead = HTTP2RequestHead(forwarding: head)
+                pendingHead = head
                 promise?.succeed(())
             case .body(.byteBuffer(let buffer)):
                 let stream = try open(endStream: false)
@@ -80,7 +80,11 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
         if let id { return id }
         // Moved out, not copied: a copy retains each of the head's strings.
         guard let head = pendingHead.take() else { throw HTTP2CodecError.invalidStreamState(HTTP2StreamID(0), "no request head") }
-        let stream = try client.openStream(head, endStream: endStream, delegate: self)
+        // Host becomes `:authority`; the header block drops Host and the other connection-specific
+        // fields while copying the rest.
+        let stream = try client.openStream(
+            method: head.method.rawValue, authority: head.fields.first(name: "host") ?? "", path: head.uri, fields: head.fields,
+            endStream: endStream, delegate: self)
         id = stream
         return stream
     }

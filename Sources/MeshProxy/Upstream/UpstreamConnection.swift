@@ -36,7 +36,7 @@ protocol UpstreamTransport: AnyObject {
     /// Whether any part of the current response arrived.
     var receivedResponse: Bool { get }
     func beginRequest()
-    func write(_ part: HTTPClientRequestPart, promise: EventLoopPromise<Void>?)
+    func write(_ part: UpstreamRequestPart, promise: EventLoopPromise<Void>?)
     func flush()
     /// Stop / resume taking response bytes (the downstream cannot take more).
     func holdReads()
@@ -106,7 +106,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
         failure = .connectionTermination
     }
 
-    func write(_ part: HTTPClientRequestPart, promise: EventLoopPromise<Void>? = nil) {
+    func write(_ part: UpstreamRequestPart, promise: EventLoopPromise<Void>? = nil) {
         guard let context else {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
