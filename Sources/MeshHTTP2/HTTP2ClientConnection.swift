@@ -148,18 +148,21 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
         return HTTP2StreamID(stream.id)
     }
 
-    /// Opens a stream whose regular fields are byte fields (any case: names are lower-cased, and
-    /// Host and the other connection-specific fields dropped, as they are copied into the block).
+    /// Opens a stream for a forwarded head given as byte fields: `:authority` is the first Host
+    /// field's value (empty without one); names are lower-cased, and Host and the other
+    /// connection-specific fields dropped, as they are copied into the block.
     @discardableResult
     public func openStream(
-        method: String, scheme: String = "http", authority: String, path: String, fields: HeaderFields,
+        method: String, scheme: String = "http", path: String, forwardedFields fields: HeaderFields,
         endStream: Bool, delegate: any HTTP2ClientStreamDelegate
     ) throws -> HTTP2StreamID {
         guard let core = self.core, self.isAcceptingStreams else { throw HTTP2CodecError.connectionGoingAway }
         guard self.availableStreams > 0 else { throw HTTP2CodecError.streamLimitReached(self.maxConcurrentStreams) }
-        let stream = try core.submitRequest(
-            method: method, scheme: scheme, authority: authority, path: path, endStream: endStream
-        ) { $0.append(fields) }
+        let stream = try core.submitRequest(method: method, scheme: scheme, endStream: endStream) { block in
+            block.append(name: ":authority", valueOfFirst: "host", in: fields)
+            block.append(name: ":path", value: path)
+            block.append(fields)
+        }
         stream.clientDelegate = delegate
         return HTTP2StreamID(stream.id)
     }

@@ -41,6 +41,16 @@ final class HeaderBlock {
         self.addSpan(nameOffset, name.utf8CodeUnitCount, valueOffset, self.byteCount - valueOffset)
     }
 
+    /// Appends `name` with the value of the first of `fields` named `fieldName` (any case), or
+    /// an empty value without one: `:authority` from a forwarded head's Host, with no string.
+    func append(name: StaticString, valueOfFirst fieldName: StaticString, in fields: HeaderFields) {
+        let nameOffset = self.byteCount
+        self.copy(name.utf8Start, count: name.utf8CodeUnitCount)
+        let valueOffset = self.byteCount
+        if let index = fields.firstIndex(name: fieldName) { fields.withField(at: index) { _, value in self.copy(value) } }
+        self.addSpan(nameOffset, name.utf8CodeUnitCount, valueOffset, self.byteCount - valueOffset)
+    }
+
     /// Appends the fields HTTP/2 carries: names lower-cased, connection-specific fields dropped.
     /// Each name is copied first and then inspected and lower-cased in place, on the bytes.
     func append(_ headers: HTTPHeaders) {

@@ -481,22 +481,23 @@ final class NGHTTP2Session {
 
     /// Submits a request (client); returns the new stream.
     func submitRequest(_ head: HTTP2RequestHead, endStream: Bool) throws -> HTTP2StreamState {
-        try self.submitRequest(
-            method: head.method, scheme: head.scheme, authority: head.authority, path: head.path, endStream: endStream
-        ) { $0.append(head.headers) }
+        try self.submitRequest(method: head.method, scheme: head.scheme, endStream: endStream) { block in
+            block.append(name: ":authority", value: head.authority)
+            block.append(name: ":path", value: head.path)
+            block.append(head.headers)
+        }
     }
 
-    /// Submits a request whose regular fields `appendFields` adds to the block.
+    /// Submits a request: `:method` and `:scheme`, then what `appendRest` adds to the block
+    /// (`:authority`, `:path`, the regular fields).
     func submitRequest(
-        method: String, scheme: String, authority: String, path: String, endStream: Bool, appendFields: (HeaderBlock) -> Void
+        method: String, scheme: String, endStream: Bool, appendRest: (HeaderBlock) -> Void
     ) throws -> HTTP2StreamState {
         guard let session else { throw HTTP2CodecError.connectionGoingAway }
         self.headerBlock.reset()
         self.headerBlock.append(name: ":method", value: method)
         self.headerBlock.append(name: ":scheme", value: scheme)
-        self.headerBlock.append(name: ":authority", value: authority)
-        self.headerBlock.append(name: ":path", value: path)
-        appendFields(self.headerBlock)
+        appendRest(self.headerBlock)
         let id = self.headerBlock.withNameValues { nva, count in
             if endStream { return nghttp2_submit_request(session, nil, nva, count, nil, nil) }
             return withUnsafePointer(to: Self.dataProvider) {

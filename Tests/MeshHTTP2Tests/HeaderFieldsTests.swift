@@ -178,6 +178,18 @@ import Testing
         ])
     }
 
+    @Test func authorityComesFromTheFirstHostFieldAndHostItselfIsDropped() {
+        let fields = HeaderFields(HTTPHeaders([("x-a", "1"), ("Host", "reviews:9080"), ("host", "second")]))
+        let block = HeaderBlock()
+        block.append(name: ":authority", valueOfFirst: "host", in: fields)
+        block.append(name: ":path", value: "/")
+        block.append(fields)
+        #expect(Self.pairs(block) == [":authority: reviews:9080", ":path: /", "x-a: 1"])
+        let noHost = HeaderBlock()
+        noHost.append(name: ":authority", valueOfFirst: "host", in: HeaderFields())
+        #expect(Self.pairs(noHost) == [":authority: "])
+    }
+
     @Test func aBlockLargerThanItsStorageGrows() {
         var fields = HeaderFields()
         for index in 0..<64 { fields.append(name: "X-Long-\(index)", value: String(repeating: "v", count: 100)) }

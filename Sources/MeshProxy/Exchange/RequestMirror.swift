@@ -38,7 +38,7 @@ final class RequestMirror {
             counters?.shadowsAbandoned += 1
             return nil
         }
-        var head = exchange.upstreamRequestHead()
+        let head = exchange.upstreamRequestHead()
         head.fields.replaceOrAdd(name: "host", value: ShadowAuthority.rewrite(head.fields.first(name: "host") ?? ""))
         let shadows = chosen.compactMap { policy in
             ShadowRequest.start(

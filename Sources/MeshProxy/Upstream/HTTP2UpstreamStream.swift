@@ -83,8 +83,7 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
         // Host becomes `:authority`; the header block drops Host and the other connection-specific
         // fields while copying the rest.
         let stream = try client.openStream(
-            method: head.method.rawValue, authority: head.fields.first(name: "host") ?? "", path: head.uri, fields: head.fields,
-            endStream: endStream, delegate: self)
+            method: head.method.rawValue, path: head.uri, forwardedFields: head.fields, endStream: endStream, delegate: self)
         id = stream
         return stream
     }
