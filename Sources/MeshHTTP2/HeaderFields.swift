@@ -55,11 +55,21 @@ public struct HeaderFields: Sendable {
     /// Appends a field given as strings.
     public mutating func append(name: String, value: String) {
         let nameStart = self.bytes.count
-        self.bytes.append(contentsOf: name.utf8)
+        self.appendBytes(of: name)
         let valueStart = self.bytes.count
-        self.bytes.append(contentsOf: value.utf8)
+        self.appendBytes(of: value)
         self.records.append(
             Record(nameStart: nameStart, nameLength: valueStart - nameStart, valueStart: valueStart, valueLength: self.bytes.count - valueStart))
+    }
+
+    /// Copies `string`'s UTF-8. `withCString` lends a native string's own bytes without a retain
+    /// (appending the UTF-8 view as a sequence retains the string).
+    private mutating func appendBytes(of string: String) {
+        let count = string.utf8.count
+        guard count > 0 else { return }
+        string.withCString { pointer in
+            self.bytes.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: count))
+        }
     }
 
     /// Appends field `index` of `other` (bytes copied, no strings made).
