@@ -115,6 +115,22 @@ import Testing
         #expect(Self.lines(fields) == expected)
     }
 
+    @Test func emptiedFieldsAreReusedAndGrowAgain() {
+        var fields = HeaderFields(byteCapacity: 16, fieldCapacity: 2)
+        fields.append(name: "a", value: "1")
+        fields.append(name: "b", value: "2")
+        fields.removeAll()
+        #expect(fields.isEmpty)
+        #expect(fields.first(name: "a") == nil)
+        for index in 0..<9 { fields.append(name: "n\(index)", value: String(repeating: "x", count: index)) }
+        #expect(Self.lines(fields) == (0..<9).map { "n\($0): " + String(repeating: "x", count: $0) })
+        fields.remove(at: 0)
+        fields.remove(at: 7)
+        #expect(Self.lines(fields).first == "n1: x")
+        #expect(Self.lines(fields).last == "n7: xxxxxxx")
+        #expect(fields.count == 7)
+    }
+
     @Test func copiesAreIndependent() {
         var original = HeaderFields()
         original.append(name: "a", value: "1")

@@ -25,10 +25,11 @@ enum HTTP1KeepAlive {
     static func isKeepAlive(_ fields: HeaderFields, version: HTTPVersion) -> Bool {
         let byDefault = version.major == 1 && version.minor >= 1
         var verdict = ConnectionTokens()
-        for index in 0..<fields.count where fields.nameEquals(at: index, "connection") {
-            if fields.withField(at: index, { _, value in verdict.closes(value) }) { return false }
+        var closes = false
+        fields.forEachField { name, value in
+            if !closes, name.count == 10, FieldName.equalsLowercase(name, "connection") { closes = verdict.closes(value) }
         }
-        return verdict.sawKeepAlive || byDefault
+        return !closes && (verdict.sawKeepAlive || byDefault)
     }
 
     /// The tokens of the Connection values seen so far.
