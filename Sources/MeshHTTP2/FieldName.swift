@@ -14,6 +14,22 @@ public enum FieldName {
         return true
     }
 
+    /// Whether `bytes` (any collection of bytes: raw buffers, a string's UTF-8 view),
+    /// ASCII-lower-cased, equal `lowercase`.
+    @inlinable
+    public static func equalsLowercase<Bytes: Collection>(_ bytes: Bytes, _ lowercase: StaticString) -> Bool
+    where Bytes.Element == UInt8 {
+        guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
+        let expected = lowercase.utf8Start
+        var index = 0
+        for var byte in bytes {
+            if byte &- UInt8(ascii: "A") < 26 { byte |= 0x20 }
+            if byte != expected[index] { return false }
+            index += 1
+        }
+        return true
+    }
+
     /// Whether `name`, ASCII-lower-cased, equals `lowercase`.
     @inlinable
     public static func equalsLowercase(_ name: String, _ lowercase: StaticString) -> Bool {

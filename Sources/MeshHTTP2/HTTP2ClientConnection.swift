@@ -13,6 +13,11 @@ public protocol HTTP2ClientStreamDelegate: AnyObject {
         stream: HTTP2StreamID,
         connection: HTTP2ClientConnection
     )
+    /// The same head as byte fields (lower-case names, as received): what a proxy forwarding it
+    /// takes, with no string made per field. By default this builds the `HTTP2ResponseHead` and
+    /// calls `responseHead(_:endStream:stream:connection:)`. The fields are handed over (no
+    /// other reference), so the receiver can edit them in place without a copy.
+    func responseHead(status: Int, fields: consuming HeaderFields, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection)
     func responseBody(_ chunk: ByteBuffer, stream: HTTP2StreamID, connection: HTTP2ClientConnection)
     func responseEnd(trailers: HTTPHeaders?, stream: HTTP2StreamID, connection: HTTP2ClientConnection)
     /// The stream failed (reset by either side, refused by GOAWAY, or the connection closed).
@@ -22,6 +27,12 @@ public protocol HTTP2ClientStreamDelegate: AnyObject {
 }
 
 extension HTTP2ClientStreamDelegate {
+    public func responseHead(
+        status: Int, fields: consuming HeaderFields, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection
+    ) {
+        self.responseHead(HTTP2ResponseHead(status: status, headers: fields.httpHeaders), endStream: endStream, stream: stream, connection: connection)
+    }
+
     public func streamWritabilityChanged(_ isWritable: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
     }
 }
@@ -135,6 +146,25 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
         guard let core = self.core, self.isAcceptingStreams else { throw HTTP2CodecError.connectionGoingAway }
         guard self.availableStreams > 0 else { throw HTTP2CodecError.streamLimitReached(self.maxConcurrentStreams) }
         let stream = try core.submitRequest(head, endStream: endStream)
+        stream.clientDelegate = delegate
+        return HTTP2StreamID(stream.id)
+    }
+
+    /// Opens a stream for a forwarded head given as byte fields: `:authority` is the first Host
+    /// field's value (empty without one); names are lower-cased, and Host and the other
+    /// connection-specific fields dropped, as they are copied into the block.
+    @discardableResult
+    public func openStream(
+        method: String, scheme: String = "http", path: String, forwardedFields fields: HeaderFields,
+        endStream: Bool, delegate: any HTTP2ClientStreamDelegate
+    ) throws -> HTTP2StreamID {
+        guard let core = self.core, self.isAcceptingStreams else { throw HTTP2CodecError.connectionGoingAway }
+        guard self.availableStreams > 0 else { throw HTTP2CodecError.streamLimitReached(self.maxConcurrentStreams) }
+        let stream = try core.submitRequest(method: method, scheme: scheme, endStream: endStream) { block in
+            block.append(name: ":authority", valueOfFirst: "host", in: fields)
+            block.append(name: ":path", value: path)
+            block.append(fields)
+        }
         stream.clientDelegate = delegate
         return HTTP2StreamID(stream.id)
     }
@@ -262,7 +292,8 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
 extension HTTP2ClientConnection: NGHTTP2SessionEvents {
     func sessionReceivedHead(_ stream: HTTP2StreamState, endStream: Bool) {
         stream.clientDelegate?.responseHead(
-            stream.takeResponseHead(),
+            status: stream.status,
+            fields: stream.takeResponseFields(),
             endStream: endStream,
             stream: HTTP2StreamID(stream.id),
             connection: self

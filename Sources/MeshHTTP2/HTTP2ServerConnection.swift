@@ -111,6 +111,13 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
         try core.submitResponse(try core.stream(stream), head: head, endStream: endStream)
     }
 
+    /// Sends a response head given as byte fields (any case: names are lower-cased, and
+    /// connection-specific fields dropped, as they are copied into the block).
+    public func sendResponseHead(status: Int, fields: HeaderFields, stream: HTTP2StreamID, endStream: Bool = false) throws {
+        let core = try self.requireCore()
+        try core.submitResponse(try core.stream(stream), status: status, endStream: endStream) { $0.append(fields) }
+    }
+
     /// Queues body bytes; they leave as flow control allows. `promise` completes when the last
     /// byte was handed to the socket (or fails if the stream ends first).
     public func sendBody(

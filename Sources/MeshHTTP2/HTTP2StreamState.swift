@@ -71,9 +71,12 @@ final class HTTP2StreamState {
     @exclusivity(unchecked) var authority = ""
     @exclusivity(unchecked) var path = ""
     @exclusivity(unchecked) var status = 0
-    /// Collected as plain pairs and wrapped once per block: `HTTPHeaders.add` checks every name
-    /// again, which nghttp2 has already validated.
+    /// A server stream's fields, collected as plain pairs and wrapped once per block:
+    /// `HTTPHeaders.add` checks every name again, which nghttp2 has already validated.
     @exclusivity(unchecked) var fields: [(String, String)] = []
+    /// A client stream's fields, kept as bytes (the proxy forwards a response head without
+    /// making strings of it); a server stream collects `fields`.
+    @exclusivity(unchecked) var fieldBytes = HeaderFields()
     @exclusivity(unchecked) var headerBlockBytes = 0
     @exclusivity(unchecked) var headerBlockCount = 0
     @exclusivity(unchecked) var headerBlockTooLarge = false
@@ -116,6 +119,7 @@ final class HTTP2StreamState {
 
     func beginHeaderBlock() {
         self.fields = []
+        self.fieldBytes.removeAll()
         self.headerBlockBytes = 0
         self.headerBlockCount = 0
         self.headerBlockTooLarge = false
@@ -136,14 +140,14 @@ final class HTTP2StreamState {
     }
 
     var headers: HTTPHeaders {
-        get { HTTPHeaders(self.fields) }
+        get { self.fieldBytes.isEmpty ? HTTPHeaders(self.fields) : self.fieldBytes.httpHeaders }
         set { self.fields = newValue.map { ($0.name, $0.value) } }
     }
 
-    /// The decoded response head, its fields moved out as in `takeRequestHead()`.
-    func takeResponseHead() -> HTTP2ResponseHead {
-        let fields = self.fields
-        self.fields = []
-        return HTTP2ResponseHead(status: self.status, headers: HTTPHeaders(fields))
+    /// The decoded response head's fields, moved out (the state keeps none).
+    func takeResponseFields() -> HeaderFields {
+        let fields = self.fieldBytes
+        self.fieldBytes = HeaderFields()
+        return fields
     }
 }

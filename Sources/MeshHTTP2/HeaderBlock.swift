@@ -41,6 +41,16 @@ final class HeaderBlock {
         self.addSpan(nameOffset, name.utf8CodeUnitCount, valueOffset, self.byteCount - valueOffset)
     }
 
+    /// Appends `name` with the value of the first of `fields` named `fieldName` (any case), or
+    /// an empty value without one: `:authority` from a forwarded head's Host, with no string.
+    func append(name: StaticString, valueOfFirst fieldName: StaticString, in fields: HeaderFields) {
+        let nameOffset = self.byteCount
+        self.copy(name.utf8Start, count: name.utf8CodeUnitCount)
+        let valueOffset = self.byteCount
+        if let index = fields.firstIndex(name: fieldName) { fields.withField(at: index) { _, value in self.copy(value) } }
+        self.addSpan(nameOffset, name.utf8CodeUnitCount, valueOffset, self.byteCount - valueOffset)
+    }
+
     /// Appends the fields HTTP/2 carries: names lower-cased, connection-specific fields dropped.
     /// Each name is copied first and then inspected and lower-cased in place, on the bytes.
     func append(_ headers: HTTPHeaders) {
@@ -59,6 +69,27 @@ final class HeaderBlock {
             let valueOffset = self.byteCount
             self.copy(value)
             self.addSpan(nameOffset, nameLength, valueOffset, self.byteCount - valueOffset)
+        }
+    }
+
+    /// The same for byte fields: each name copied and lower-cased in place, its value copied
+    /// only when the field stays.
+    func append(_ fields: HeaderFields) {
+        fields.forEachField { name, value in
+            let nameOffset = self.byteCount
+            self.copy(name)
+            let nameBytes = UnsafeMutableBufferPointer(start: self.bytes + nameOffset, count: name.count)
+            for index in nameBytes.indices where nameBytes[index] &- UInt8(ascii: "A") < 26 { nameBytes[index] |= 0x20 }
+            let valueIsTrailers = name.count == 2 && FieldName.equalsLowercase(value.assumingMemoryBound(to: UInt8.self), "trailers")
+            if name.isEmpty || nameBytes[0] == UInt8(ascii: ":")
+                || Self.isConnectionSpecific(UnsafeBufferPointer(nameBytes), valueIsTrailers: valueIsTrailers)
+            {
+                self.byteCount = nameOffset
+                return
+            }
+            let valueOffset = self.byteCount
+            self.copy(value)
+            self.addSpan(nameOffset, name.count, valueOffset, value.count)
         }
     }
 
@@ -90,8 +121,13 @@ final class HeaderBlock {
 
     /// The same test on a lower-case name's bytes: by length first, then the bytes.
     static func isConnectionSpecific(_ name: UnsafeBufferPointer<UInt8>, value: String) -> Bool {
+        isConnectionSpecific(name, valueIsTrailers: name.count == 2 && FieldName.equalsLowercase(value, "trailers"))
+    }
+
+    /// The same test given whether the value is `trailers` (all `te` may keep).
+    static func isConnectionSpecific(_ name: UnsafeBufferPointer<UInt8>, valueIsTrailers: Bool) -> Bool {
         switch name.count {
-        case 2: return FieldName.equalsLowercase(name, "te") && !FieldName.equalsLowercase(value, "trailers")
+        case 2: return FieldName.equalsLowercase(name, "te") && !valueIsTrailers
         case 4: return FieldName.equalsLowercase(name, "host")
         case 7: return FieldName.equalsLowercase(name, "upgrade")
         case 10: return FieldName.equalsLowercase(name, "connection") || FieldName.equalsLowercase(name, "keep-alive")
@@ -126,6 +162,11 @@ final class HeaderBlock {
         self.reserve(count)
         (self.bytes + self.byteCount).update(from: source, count: count)
         self.byteCount += count
+    }
+
+    private func copy(_ source: UnsafeRawBufferPointer) {
+        guard let base = source.baseAddress, !source.isEmpty else { return }
+        self.copy(base.assumingMemoryBound(to: UInt8.self), count: source.count)
     }
 
     private func copy(_ string: String) {

@@ -118,6 +118,11 @@ extension NGHTTP2Session {
             return 0
         }
         // Copy now: nghttp2 owns these bytes only for the duration of the call.
+        if self.role == .client && name.first != UInt8(ascii: ":") {
+            if stream.fieldBytes.isEmpty { stream.fieldBytes = HeaderFields(byteCapacity: 256, fieldCapacity: 8) }
+            stream.fieldBytes.append(name: UnsafeRawBufferPointer(name), value: UnsafeRawBufferPointer(value))
+            return 0
+        }
         let valueString = String(decoding: value, as: UTF8.self)
         if name.first == UInt8(ascii: ":") {
             // Told apart by length and one letter, without making a String of the name.

@@ -460,13 +460,18 @@ final class NGHTTP2Session {
 
     /// Submits a response (server) head; a data provider is attached unless `endStream`.
     func submitResponse(_ stream: HTTP2StreamState, head: HTTP2ResponseHead, endStream: Bool) throws {
+        try self.submitResponse(stream, status: head.status, endStream: endStream) { $0.append(head.headers) }
+    }
+
+    /// Submits a response head whose regular fields `appendFields` adds to the block.
+    func submitResponse(_ stream: HTTP2StreamState, status: Int, endStream: Bool, appendFields: (HeaderBlock) -> Void) throws {
         guard let session else { throw HTTP2CodecError.connectionGoingAway }
         guard !stream.sentHead else {
             throw HTTP2CodecError.invalidStreamState(HTTP2StreamID(stream.id), "response head already sent")
         }
         self.headerBlock.reset()
-        self.headerBlock.append(name: ":status", value: String(head.status))
-        self.headerBlock.append(head.headers)
+        self.headerBlock.append(name: ":status", value: String(status))
+        appendFields(self.headerBlock)
         let rv = self.headerBlock.withNameValues { nva, count in
             if endStream { return nghttp2_submit_response(session, stream.id, nva, count, nil) }
             return withUnsafePointer(to: Self.dataProvider) {
@@ -482,13 +487,23 @@ final class NGHTTP2Session {
 
     /// Submits a request (client); returns the new stream.
     func submitRequest(_ head: HTTP2RequestHead, endStream: Bool) throws -> HTTP2StreamState {
+        try self.submitRequest(method: head.method, scheme: head.scheme, endStream: endStream) { block in
+            block.append(name: ":authority", value: head.authority)
+            block.append(name: ":path", value: head.path)
+            block.append(head.headers)
+        }
+    }
+
+    /// Submits a request: `:method` and `:scheme`, then what `appendRest` adds to the block
+    /// (`:authority`, `:path`, the regular fields).
+    func submitRequest(
+        method: String, scheme: String, endStream: Bool, appendRest: (HeaderBlock) -> Void
+    ) throws -> HTTP2StreamState {
         guard let session else { throw HTTP2CodecError.connectionGoingAway }
         self.headerBlock.reset()
-        self.headerBlock.append(name: ":method", value: head.method)
-        self.headerBlock.append(name: ":scheme", value: head.scheme)
-        self.headerBlock.append(name: ":authority", value: head.authority)
-        self.headerBlock.append(name: ":path", value: head.path)
-        self.headerBlock.append(head.headers)
+        self.headerBlock.append(name: ":method", value: method)
+        self.headerBlock.append(name: ":scheme", value: scheme)
+        appendRest(self.headerBlock)
         let id = self.headerBlock.withNameValues { nva, count in
             if endStream { return nghttp2_submit_request(session, nil, nva, count, nil, nil) }
             return withUnsafePointer(to: Self.dataProvider) {

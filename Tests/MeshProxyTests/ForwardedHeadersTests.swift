@@ -1,3 +1,4 @@
+import MeshHTTP2
 import NIOHTTP1
 import Testing
 
@@ -13,7 +14,8 @@ import Testing
         ]
         let headers = ForwardedHeaders.request(
             client, authority: "reviews.default.svc.cluster.local", rewrittenFrom: "/old", forwardedFor: "10.0.0.1, 127.0.0.1",
-            requestID: "id-1", expectedTimeoutMilliseconds: 1500)
+            requestID: "id-1", expectedTimeoutMilliseconds: 1500
+        ).httpHeaders
         #expect(headers.map(\.name) == [
             "Host", "x-envoy-custom", "User-Agent", "x-user-group", "te", "x-envoy-original-path", "x-forwarded-for",
             "x-forwarded-proto", "x-request-id", "x-envoy-expected-rq-timeout-ms",
@@ -29,7 +31,8 @@ import Testing
         let client: HTTPHeaders = ["x-request-id": "abc", "X-Forwarded-Proto": "https", "x-envoy-original-path": "/first"]
         let headers = ForwardedHeaders.request(
             client, authority: "ratings", rewrittenFrom: "/again", forwardedFor: nil, requestID: "unused",
-            expectedTimeoutMilliseconds: nil)
+            expectedTimeoutMilliseconds: nil
+        ).httpHeaders
         #expect(headers["x-request-id"] == ["abc"])
         #expect(headers["x-forwarded-proto"] == ["https"])
         #expect(headers["x-envoy-original-path"] == ["/first"])
@@ -42,8 +45,10 @@ import Testing
             "Content-Length": "12", "Connection": "close, X-Internal", "X-Internal": "secret", "Server": "gunicorn",
             "Transfer-Encoding": "chunked", "x-envoy-upstream-service-time": "99", "X-Meshsim-Version": "v2",
         ]
-        let (headers, length) = ForwardedHeaders.response(upstream, serviceTime: 7, date: "Fri, 27 Nov 2026 12:00:00 GMT")
-        #expect(length == "12")
+        var fields = HeaderFields(upstream)
+        let hasLength = ForwardedHeaders.response(&fields, serviceTime: 7, date: "Fri, 27 Nov 2026 12:00:00 GMT")
+        let headers = fields.httpHeaders
+        #expect(hasLength)
         #expect(headers.map(\.name) == ["Content-Length", "X-Meshsim-Version", "server", "date", "x-envoy-upstream-service-time"])
         #expect(headers["server"] == ["meshsim"])
         #expect(headers["x-envoy-upstream-service-time"] == ["7"])
@@ -51,9 +56,27 @@ import Testing
 
     @Test func responseKeepsTheUpstreamsDateAndServiceTimeWhenThereIsNoMeasure() {
         let upstream: HTTPHeaders = ["date": "Thu, 26 Nov 2026 00:00:00 GMT", "x-envoy-upstream-service-time": "3"]
-        let (headers, length) = ForwardedHeaders.response(upstream, serviceTime: nil, date: "unused")
-        #expect(length == nil)
+        var fields = HeaderFields(upstream)
+        let hasLength = ForwardedHeaders.response(&fields, serviceTime: nil, date: "unused")
+        let headers = fields.httpHeaders
+        #expect(!hasLength)
         #expect(headers["date"] == ["Thu, 26 Nov 2026 00:00:00 GMT"])
         #expect(headers["x-envoy-upstream-service-time"] == ["3"])
+    }
+
+    @Test func responseDropsFieldsTheConnectionHeaderNamesWhereverTheyStandAndKeepsTheRestInOrder() {
+        let upstream = HTTPHeaders([
+            ("X-Early", "gone"), ("Set-Cookie", "a=1"), ("TE", "Trailers"), ("connection", "X-EARLY, x-late, close"),
+            ("set-cookie", "b=2"), ("X-Late", "gone too"), ("Keep-Alive", "timeout=5"), ("x-name", "Zoë ✓"),
+            ("X-Empty", ""),
+        ])
+        var fields = HeaderFields(upstream)
+        _ = ForwardedHeaders.response(&fields, serviceTime: nil, date: "Fri, 27 Nov 2026 12:00:00 GMT")
+        let headers = fields.httpHeaders
+        #expect(headers.map(\.name) == ["Set-Cookie", "set-cookie", "x-name", "X-Empty", "te", "server", "date"])
+        #expect(headers["set-cookie"] == ["a=1", "b=2"])
+        #expect(headers["x-name"] == ["Zoë ✓"])
+        #expect(headers["x-empty"] == [""])
+        #expect(headers["te"] == ["trailers"])
     }
 }

@@ -1,3 +1,4 @@
+import MeshHTTP2
 import NIOHTTP1
 import Testing
 
@@ -21,6 +22,8 @@ import Testing
             #expect(request.keepsConnectionAlive == request.isKeepAlive, "\(values) \(version)")
             let response = HTTPResponseHead(version: version, status: .ok, headers: headers)
             #expect(response.keepsConnectionAlive == response.isKeepAlive, "\(values) \(version)")
+            let fields = HeaderFields(headers)
+            #expect(HTTP1KeepAlive.isKeepAlive(fields, version: version) == response.isKeepAlive, "bytes: \(values) \(version)")
         }
     }
 }

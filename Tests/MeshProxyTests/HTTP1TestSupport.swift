@@ -110,8 +110,8 @@ enum ParserHarness {
         func take(_ event: HTTP1ResponseParser.Event) {
             switch event {
             case .head(let head):
-                let fields = head.headers.map { "\($0.name): \($0.value)" }.joined(separator: "|")
-                DecodedPart.append(.head("\(head.status.code) \(head.version) [\(fields)]"), to: &outcome.parts)
+                let fields = (0..<head.fields.count).map { "\(head.fields.name(at: $0)): \(head.fields.value(at: $0))" }
+                DecodedPart.append(.head("\(head.status) \(head.version) [\(fields.joined(separator: "|"))]"), to: &outcome.parts)
             case .body(let body):
                 DecodedPart.append(.body(Array(body.readableBytesView)), to: &outcome.parts)
             case .end(let trailers):

@@ -1,3 +1,4 @@
+import MeshHTTP2
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -18,11 +19,11 @@ import Testing
     }
 
     @Test func headIsTheSameWithAndWithoutTheConstant() {
-        let headers: HTTPHeaders = ["content-length": "0", "server": "meshsim"]
+        let headers = HeaderFields(["content-length": "0", "server": "meshsim"])
         var fast = ByteBuffer()
-        ResponseSerializer.writeHead(status: 503, version: .http1_1, headers: headers, into: &fast)
+        ResponseSerializer.writeHead(status: 503, version: .http1_1, fields: headers, into: &fast)
         var spelled = ByteBuffer()
-        ResponseSerializer.writeHead(status: 503, reason: "Service Unavailable", version: .http1_1, headers: headers, into: &spelled)
+        ResponseSerializer.writeHead(status: 503, reason: "Service Unavailable", version: .http1_1, fields: headers, into: &spelled)
         #expect(fast == spelled)
         #expect(String(buffer: fast) == "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nserver: meshsim\r\n\r\n")
     }

@@ -1,4 +1,4 @@
-import NIOHTTP1
+import MeshHTTP2
 
 /// Where an exchange tells its cluster's outlier detection how an attempt went: the points at
 /// which Envoy's router reports to the host's outlier monitor (pool ready, response headers,
@@ -11,10 +11,10 @@ extension Exchange {
     }
 
     /// A response head: its status, or for gRPC the `grpc-status` of a trailers-only answer.
-    func reportOutlierResponse(_ head: HTTPResponseHead) {
+    func reportOutlierResponse(_ head: borrowing UpstreamResponseHead) {
         guard clusterRuntime?.outlier != nil else { return }
-        let grpcStatus = requestProtocol == .grpc ? head.headers.first(name: "grpc-status").flatMap { Int($0) } : nil
-        reportOutlier(.response(status: Int(head.status.code), grpcStatus: grpcStatus))
+        let grpcStatus = requestProtocol == .grpc ? head.fields.first(name: "grpc-status").flatMap { Int($0) } : nil
+        reportOutlier(.response(status: head.status, grpcStatus: grpcStatus))
     }
 
     /// A per-try or route timeout: counts only for an attempt that had a connection and was still

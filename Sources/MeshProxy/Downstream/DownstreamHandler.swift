@@ -334,14 +334,14 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
         worker.stats.downstream.protocolErrors += 1
         let status = error.responseStatus
         let body = status == 431 ? "request header fields too large" : "bad request"
-        var headers = HTTPHeaders()
-        headers.add(name: "content-length", value: String(body.utf8.count))
-        headers.add(name: "content-type", value: "text/plain")
-        headers.add(name: "date", value: worker.date.current())
-        headers.add(name: "server", value: "meshsim")
-        headers.add(name: "connection", value: "close")
+        var headers = HeaderFields()
+        headers.append(name: "content-length", value: String(body.utf8.count))
+        headers.append(name: "content-type", value: "text/plain")
+        headers.append(name: "date", value: worker.date.current())
+        headers.append(name: "server", value: "meshsim")
+        headers.append(name: "connection", value: "close")
         var buffer = context.channel.allocator.buffer(capacity: 256)
-        ResponseSerializer.writeHead(status: status, version: .http1_1, headers: headers, into: &buffer)
+        ResponseSerializer.writeHead(status: status, version: .http1_1, fields: headers, into: &buffer)
         buffer.writeString(body)
         write(buffer)
         closeAfterWrites()

@@ -130,9 +130,9 @@ final class HTTP2DownstreamStream: ExchangeDownstream {
 
     // MARK: the response
 
-    func sendHead(status: Int, headers: HTTPHeaders, endStream: Bool) {
+    func sendHead(status: Int, fields: HeaderFields, endStream: Bool) {
         guard !closed else { return }
-        try? connection?.sendResponseHead(HTTP2ResponseHead(status: status, headers: headers), stream: id, endStream: endStream)
+        try? connection?.sendResponseHead(status: status, fields: fields, stream: id, endStream: endStream)
     }
 
     func sendBody(_ buffer: ByteBuffer, endStream: Bool = false) {

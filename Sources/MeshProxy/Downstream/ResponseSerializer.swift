@@ -1,3 +1,4 @@
+import MeshHTTP2
 import NIOCore
 import NIOHTTP1
 
@@ -15,7 +16,7 @@ enum BodyFraming {
 /// head of a proxied response keeps the upstream's framing headers for HEAD requests, and no
 /// per-request method queue is needed.
 enum ResponseSerializer {
-    static func writeHead(status: Int, reason: String? = nil, version: HTTPVersion, headers: HTTPHeaders, into buffer: inout ByteBuffer) {
+    static func writeHead(status: Int, reason: String? = nil, version: HTTPVersion, fields: HeaderFields, into buffer: inout ByteBuffer) {
         buffer.writeStaticString(version.minor == 0 && version.major == 1 ? "HTTP/1.0 " : "HTTP/1.1 ")
         if reason == nil, let line = commonStatusLine(status) {
             buffer.writeStaticString(line)
@@ -25,7 +26,7 @@ enum ResponseSerializer {
             buffer.writeString(reason ?? HTTPResponseStatus(statusCode: status).reasonPhrase)
             buffer.writeStaticString("\r\n")
         }
-        buffer.writeHTTP1Fields(headers)
+        buffer.writeHTTP1Fields(fields)
     }
 
     /// The rest of the status line of the statuses a proxy sends most, with NIO's reason phrases,

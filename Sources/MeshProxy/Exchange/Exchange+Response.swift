@@ -6,10 +6,10 @@ import NIOHTTP1
 
 /// The response side: upstream events, the downstream head, streaming, local replies.
 extension Exchange: UpstreamConnectionDelegate {
-    func upstreamResponseHead(_ upstreamHead: HTTPResponseHead) {
+    func upstreamResponseHead(_ upstreamHead: consuming UpstreamResponseHead) {
         guard !finished else { return }
         reportOutlierResponse(upstreamHead)
-        let status = Int(upstreamHead.status.code)
+        let status = upstreamHead.status
         upstreamServiceTime = Int((NIODeadline.now() - attemptStart).nanoseconds / 1_000_000)
         if canRetry(.status(status)) {
             // The rest of this response is not wanted; the connection goes with it.
@@ -26,9 +26,11 @@ extension Exchange: UpstreamConnectionDelegate {
             flags.insert(.upstreamRetryLimitExceeded)
         }
         upstreamKeepAlive = upstreamHead.keepsConnectionAlive
-        var (headers, upstreamLength) = ForwardedHeaders.response(
-            upstreamHead.headers, serviceTime: upstreamServiceTime, date: worker.date.current())
-        if let setCookie { headers.add(name: "set-cookie", value: setCookie) }
+        // Edited in place: the upstream connection handed over its only reference.
+        var headers = upstreamHead.fields
+        upstreamHead.fields = HeaderFields()
+        let upstreamHasLength = ForwardedHeaders.response(&headers, serviceTime: upstreamServiceTime, date: worker.date.current())
+        if let setCookie { headers.append(name: "set-cookie", value: setCookie) }
         HeaderRules.apply(forward?.responseHeaders, to: &headers)
         addDebugHeaders(to: &headers)
 
@@ -39,16 +41,16 @@ extension Exchange: UpstreamConnectionDelegate {
             responseFraming = bodyless ? .none : .contentLength
             responseStarted = true
             responseCode = status
-            stream.sendHead(status: status, headers: headers, endStream: bodyless)
+            stream.sendHead(status: status, fields: headers, endStream: bodyless)
             return
         }
         if bodyless {
             responseFraming = .none
-        } else if upstreamLength != nil {
+        } else if upstreamHasLength {
             responseFraming = .contentLength
         } else if head.version == .http1_1 {
             responseFraming = .chunked
-            headers.add(name: "transfer-encoding", value: "chunked")
+            headers.append(name: "transfer-encoding", value: "chunked")
         } else {
             responseFraming = .untilClose
             closeAfterResponse = true
@@ -62,7 +64,7 @@ extension Exchange: UpstreamConnectionDelegate {
         responseStarted = true
         responseCode = status
         var buffer = downstream.allocator.buffer(capacity: 512)
-        ResponseSerializer.writeHead(status: status, reason: nil, version: head.version, headers: headers, into: &buffer)
+        ResponseSerializer.writeHead(status: status, reason: nil, version: head.version, fields: headers, into: &buffer)
         downstream.write(buffer)
     }
 
@@ -193,13 +195,13 @@ extension Exchange: UpstreamConnectionDelegate {
             grpcLocalReply(httpStatus: status, message: body, extraHeaders: extraHeaders)
             return
         }
-        var headers = HTTPHeaders()
+        var headers = HeaderFields(byteCapacity: 160, fieldCapacity: 8)
         let bodyBytes = body?.utf8.count ?? 0
-        headers.add(name: "content-length", value: String(bodyBytes))
-        if bodyBytes > 0 { headers.add(name: "content-type", value: "text/plain") }
-        headers.add(name: "date", value: worker.date.current())
-        headers.add(name: "server", value: "meshsim")
-        for (name, value) in extraHeaders { headers.add(name: name, value: value) }
+        headers.append(name: "content-length", value: String(bodyBytes))
+        if bodyBytes > 0 { headers.append(name: "content-type", value: "text/plain") }
+        headers.append(name: "date", value: worker.date.current())
+        headers.append(name: "server", value: "meshsim")
+        for (name, value) in extraHeaders { headers.append(name: name, value: value) }
         if requestProtocol == .grpc { grpcStatus = headers.first(name: "grpc-status") }
         addDebugHeaders(to: &headers)
         responseStarted = true
@@ -208,14 +210,14 @@ extension Exchange: UpstreamConnectionDelegate {
         responseBytes = head.method == .HEAD ? 0 : bodyBytes
         if let stream = downstream.http2 {
             let sendsBody = bodyBytes > 0 && head.method != .HEAD
-            stream.sendHead(status: status, headers: headers, endStream: !sendsBody)
+            stream.sendHead(status: status, fields: headers, endStream: !sendsBody)
             if sendsBody, let body { stream.sendBody(downstream.allocator.buffer(string: body), endStream: true) }
             finish()
             return
         }
         addConnectionHeader(to: &headers)
         var buffer = downstream.allocator.buffer(capacity: 256 + bodyBytes)
-        ResponseSerializer.writeHead(status: status, version: head.version, headers: headers, into: &buffer)
+        ResponseSerializer.writeHead(status: status, version: head.version, fields: headers, into: &buffer)
         if let body, head.method != .HEAD { buffer.writeString(body) }
         downstream.write(buffer)
         downstream.flush()
@@ -226,14 +228,14 @@ extension Exchange: UpstreamConnectionDelegate {
     /// 200, `grpc-status` mapped from the HTTP status, the text in `grpc-message`), which gRPC
     /// clients read as the call's status.
     private func grpcLocalReply(httpStatus: Int, message: String?, extraHeaders: [(String, String)]) {
-        var headers = HTTPHeaders()
-        headers.add(name: "content-type", value: "application/grpc")
-        headers.add(name: "date", value: worker.date.current())
-        headers.add(name: "server", value: "meshsim")
-        for (name, value) in extraHeaders { headers.add(name: name, value: value) }
+        var headers = HeaderFields(byteCapacity: 160, fieldCapacity: 8)
+        headers.append(name: "content-type", value: "application/grpc")
+        headers.append(name: "date", value: worker.date.current())
+        headers.append(name: "server", value: "meshsim")
+        for (name, value) in extraHeaders { headers.append(name: name, value: value) }
         let status = GRPCStatusMapping.fromHTTP(httpStatus)
-        headers.add(name: "grpc-status", value: String(status))
-        if let message, !message.isEmpty { headers.add(name: "grpc-message", value: GRPCMessage.percentEncoded(message)) }
+        headers.append(name: "grpc-status", value: String(status))
+        if let message, !message.isEmpty { headers.append(name: "grpc-message", value: GRPCMessage.percentEncoded(message)) }
         grpcStatus = String(status)
         addDebugHeaders(to: &headers)
         responseStarted = true
@@ -241,25 +243,25 @@ extension Exchange: UpstreamConnectionDelegate {
         responseComplete = true
         responseBytes = 0
         if let stream = downstream.http2 {
-            stream.sendHead(status: 200, headers: headers, endStream: true)
+            stream.sendHead(status: 200, fields: headers, endStream: true)
         } else {
             addConnectionHeader(to: &headers)
-            headers.add(name: "content-length", value: "0")
+            headers.append(name: "content-length", value: "0")
             var buffer = downstream.allocator.buffer(capacity: 256)
-            ResponseSerializer.writeHead(status: 200, version: head.version, headers: headers, into: &buffer)
+            ResponseSerializer.writeHead(status: 200, version: head.version, fields: headers, into: &buffer)
             downstream.write(buffer)
             downstream.flush()
         }
         finish()
     }
 
-    private func addDebugHeaders(to headers: inout HTTPHeaders) {
+    private func addDebugHeaders(to headers: inout HeaderFields) {
         guard worker.configuration.debugHeaders else { return }
-        if let route { headers.add(name: "x-meshsim-route", value: route.headerValue) }
-        if let cluster = forward?.cluster { headers.add(name: "x-meshsim-destination", value: cluster.destinationHeaderValue) }
+        if let route { headers.append(name: "x-meshsim-route", value: route.headerValue) }
+        if let cluster = forward?.cluster { headers.append(name: "x-meshsim-destination", value: cluster.destinationHeaderValue) }
     }
 
-    private func addConnectionHeader(to headers: inout HTTPHeaders) {
+    private func addConnectionHeader(to headers: inout HeaderFields) {
         if closeAfterResponse {
             headers.replaceOrAdd(name: "connection", value: "close")
         } else if head.version == .http1_0 {
@@ -271,7 +273,7 @@ extension Exchange: UpstreamConnectionDelegate {
 
     /// The request as the upstream gets it: origin-form target (rewritten), hop-by-hop headers
     /// gone, forwarding headers added, route header operations applied, the client's framing kept.
-    func upstreamRequestHead() -> HTTPRequestHead {
+    func upstreamRequestHead() -> UpstreamRequestHead {
         let originalPath = request?.path ?? head.uri
         var path = originalPath
         var authority = request?.authority ?? ""
@@ -287,8 +289,8 @@ extension Exchange: UpstreamConnectionDelegate {
             forwardedFor: downstream.remoteIP.isEmpty ? nil : forwardedFor, requestID: requestID,
             expectedTimeoutMilliseconds: routeTimeout.map { $0.nanoseconds / 1_000_000 })
         HeaderRules.apply(forward?.requestHeaders, to: &headers)
-        if requestFraming == .chunked { headers.add(name: "transfer-encoding", value: "chunked") }
-        return HTTPRequestHead(version: .http1_1, method: head.method, uri: path, headers: headers)
+        if requestFraming == .chunked { headers.append(name: "transfer-encoding", value: "chunked") }
+        return UpstreamRequestHead(method: head.method, uri: path, version: .http1_1, fields: headers)
     }
 }
 

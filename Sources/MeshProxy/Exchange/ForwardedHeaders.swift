@@ -1,48 +1,49 @@
 import MeshHTTP2
 import NIOHTTP1
 
-/// The fields of a forwarded request or response, built in one pass over the peer's fields and
-/// wrapped in `HTTPHeaders` once. Each `HTTPHeaders` edit (`remove`, `replaceOrAdd`, `contains`)
+/// The fields of a forwarded request or response, as byte fields: the response's edited in
+/// place, the request's built in one pass over the client's `HTTPHeaders`. Each `HTTPHeaders` edit (`remove`, `replaceOrAdd`, `contains`)
 /// is a scan of every field, and the first one copies the whole list, retaining each string:
 /// doing Envoy's header rules as edits cost more than the rest of the request path together.
 enum ForwardedHeaders {
-    /// What the response passes on: hop-by-hop fields gone (and those the Connection header
-    /// names), `server: meshsim`, `date` kept or added, `x-envoy-upstream-service-time` set.
-    /// Also returns the upstream's `content-length`, which decides the framing.
-    static func response(
-        _ upstream: HTTPHeaders, serviceTime: Int?, date: @autoclosure () -> String
-    ) -> (headers: HTTPHeaders, contentLength: String?) {
-        var fields: [(String, String)] = []
-        fields.reserveCapacity(upstream.count + 3)
+    /// What the response passes on, edited in place: hop-by-hop fields gone (and those the
+    /// Connection header names), `server: meshsim`, `date` kept or added,
+    /// `x-envoy-upstream-service-time` set. The fields' bytes are compared, never made strings.
+    /// Returns whether the upstream sent `content-length`, which decides the framing.
+    static func response(_ fields: inout HeaderFields, serviceTime: Int?, date: @autoclosure () -> String) -> Bool {
         var named: [String] = []
         var keepTrailersTE = false
         var sawDate = false
-        var contentLength: String?
-        for (name, value) in upstream {
+        var hasContentLength = false
+        let replacesServiceTime = serviceTime != nil
+        fields.removeFields { name, value in
             if HeaderRules.isHopByHop(name) {
                 HeaderRules.noteHopByHop(name, value, named: &named, keepTrailersTE: &keepTrailersTE)
-                continue
+                return true
             }
-            switch name.utf8.count {
+            switch name.count {
             case 4 where FieldName.equalsLowercase(name, "date"):
                 sawDate = true
             case 6 where FieldName.equalsLowercase(name, "server"):
-                continue
+                return true
             case 14 where FieldName.equalsLowercase(name, "content-length"):
-                if contentLength == nil { contentLength = value }
-            case 29 where serviceTime != nil && FieldName.equalsLowercase(name, "x-envoy-upstream-service-time"):
-                continue
+                hasContentLength = true
+            case 29 where replacesServiceTime && FieldName.equalsLowercase(name, "x-envoy-upstream-service-time"):
+                return true
             default:
                 break
             }
-            fields.append((name, value))
+            return false
         }
-        if !named.isEmpty { fields.removeAll { named.contains($0.0.lowercased()) } }
-        if keepTrailersTE { fields.append(("te", "trailers")) }
-        fields.append(("server", "meshsim"))
-        if !sawDate { fields.append(("date", date())) }
-        if let serviceTime { fields.append(("x-envoy-upstream-service-time", String(serviceTime))) }
-        return (HTTPHeaders(fields), contentLength)
+        if !named.isEmpty {
+            // Rare (a Connection header naming fields): strings are fine here.
+            fields.removeFields { name, _ in named.contains(String(decoding: name, as: UTF8.self).lowercased()) }
+        }
+        if keepTrailersTE { fields.append(name: "te", value: "trailers") }
+        fields.append(name: "server", value: "meshsim")
+        if !sawDate { fields.append(name: "date", value: date()) }
+        if let serviceTime { fields.append(name: "x-envoy-upstream-service-time", value: String(serviceTime)) }
+        return hasContentLength
     }
 
     /// What the request passes on: hop-by-hop fields, `expect` and Envoy's control headers
@@ -52,9 +53,8 @@ enum ForwardedHeaders {
     static func request(
         _ client: HTTPHeaders, authority: String, rewrittenFrom originalPath: String?, forwardedFor: String?,
         requestID: String, expectedTimeoutMilliseconds: Int64?
-    ) -> HTTPHeaders {
-        var fields: [(String, String)] = []
-        fields.reserveCapacity(client.count + 5)
+    ) -> HeaderFields {
+        var fields = HeaderFields(byteCapacity: 512, fieldCapacity: client.count + 7)
         var named: [String] = []
         var keepTrailersTE = false
         var placedHost = false
@@ -70,7 +70,7 @@ enum ForwardedHeaders {
             case 4 where FieldName.equalsLowercase(name, "host"):
                 if placedHost { continue }
                 placedHost = true
-                fields.append((name, authority))
+                fields.append(name: name, value: authority)
                 continue
             case 6 where FieldName.equalsLowercase(name, "expect"):
                 continue
@@ -87,16 +87,16 @@ enum ForwardedHeaders {
             default:
                 if HeaderRules.isEnvoyControlHeader(name) { continue }
             }
-            fields.append((name, value))
+            fields.append(name: name, value: value)
         }
-        if !named.isEmpty { fields.removeAll { named.contains($0.0.lowercased()) } }
-        if keepTrailersTE { fields.append(("te", "trailers")) }
-        if let originalPath, !sawOriginalPath { fields.append(("x-envoy-original-path", originalPath)) }
-        if !placedHost { fields.append(("host", authority)) }
-        if let forwardedFor { fields.append(("x-forwarded-for", forwardedFor)) }
-        if !sawProto { fields.append(("x-forwarded-proto", "http")) }
-        if !sawRequestID { fields.append(("x-request-id", requestID)) }
-        if let expectedTimeoutMilliseconds { fields.append(("x-envoy-expected-rq-timeout-ms", String(expectedTimeoutMilliseconds))) }
-        return HTTPHeaders(fields)
+        if !named.isEmpty { fields.removeFields { name, _ in named.contains(String(decoding: name, as: UTF8.self).lowercased()) } }
+        if keepTrailersTE { fields.append(name: "te", value: "trailers") }
+        if let originalPath, !sawOriginalPath { fields.append(name: "x-envoy-original-path", value: originalPath) }
+        if !placedHost { fields.append(name: "host", value: authority) }
+        if let forwardedFor { fields.append(name: "x-forwarded-for", value: forwardedFor) }
+        if !sawProto { fields.append(name: "x-forwarded-proto", value: "http") }
+        if !sawRequestID { fields.append(name: "x-request-id", value: requestID) }
+        if let expectedTimeoutMilliseconds { fields.append(name: "x-envoy-expected-rq-timeout-ms", value: String(expectedTimeoutMilliseconds)) }
+        return fields
     }
 }

@@ -17,6 +17,15 @@ enum HeaderRules {
 
     /// Records what a hop-by-hop field implies for the ones kept: the fields a Connection header
     /// names go too (except its `close`/`keep-alive` options); `te: trailers` stays.
+    static func noteHopByHop(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, named: inout [String], keepTrailersTE: inout Bool) {
+        if FieldName.equalsLowercase(name, "connection") {
+            noteHopByHop("connection", String(decoding: value, as: UTF8.self), named: &named, keepTrailersTE: &keepTrailersTE)
+        } else if name.count == 2 {
+            keepTrailersTE = keepTrailersTE || FieldName.equalsLowercase(value, "trailers")
+        }
+    }
+
+    /// The same, for a field given as strings.
     static func noteHopByHop(_ name: String, _ value: String, named: inout [String], keepTrailersTE: inout Bool) {
         if name.utf8.count == 10, name.lowercased() == "connection" {
             for token in value.split(separator: ",") {
@@ -39,7 +48,12 @@ enum HeaderRules {
     /// trailer, transfer-encoding (the proxy re-frames), upgrade. Compared case-insensitively on
     /// the bytes, without allocating.
     static func isHopByHop(_ name: String) -> Bool {
-        switch name.utf8.count {
+        isHopByHop(name.utf8)
+    }
+
+    /// The same test on a name's bytes.
+    static func isHopByHop<Name: Collection>(_ name: Name) -> Bool where Name.Element == UInt8 {
+        switch name.count {
         case 2: return FieldName.equalsLowercase(name, "te")
         case 7: return FieldName.equalsLowercase(name, "trailer") || FieldName.equalsLowercase(name, "upgrade")
         case 10: return FieldName.equalsLowercase(name, "connection") || FieldName.equalsLowercase(name, "keep-alive")
@@ -60,6 +74,18 @@ enum HeaderRules {
             case .remove(let name): headers.remove(name: name)
             case .set(let name, let value): headers.replaceOrAdd(name: name, value: value)
             case .append(let name, let value): headers.add(name: name, value: value)
+            }
+        }
+    }
+
+    /// The same operations on byte fields.
+    static func apply(_ mutations: HeaderMutations?, to fields: inout HeaderFields) {
+        guard let mutations else { return }
+        for step in mutations.steps {
+            switch step {
+            case .remove(let name): fields.removeAll(name: name)
+            case .set(let name, let value): fields.replaceOrAdd(name: name, value: value)
+            case .append(let name, let value): fields.append(name: name, value: value)
             }
         }
     }

@@ -38,8 +38,8 @@ final class RequestMirror {
             counters?.shadowsAbandoned += 1
             return nil
         }
-        var head = exchange.upstreamRequestHead()
-        head.headers.replaceOrAdd(name: "host", value: ShadowAuthority.rewrite(head.headers.first(name: "host") ?? ""))
+        let head = exchange.upstreamRequestHead()
+        head.fields.replaceOrAdd(name: "host", value: ShadowAuthority.rewrite(head.fields.first(name: "host") ?? ""))
         let shadows = chosen.compactMap { policy in
             ShadowRequest.start(
                 to: policy.cluster, head: head, worker: worker, timeout: exchange.routeTimeout, requestProtocol: exchange.requestProtocol)

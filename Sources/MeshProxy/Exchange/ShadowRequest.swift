@@ -1,3 +1,4 @@
+import MeshHTTP2
 import MeshRouting
 import NIOCore
 import NIOHTTP1
@@ -14,9 +15,9 @@ final class ShadowRequest: PoolWaiter, UpstreamConnectionDelegate {
     private let workloadSlot: UInt32
     private let requestProtocol: RequestProtocol
     private let startTime = NIODeadline.now()
-    private let head: HTTPRequestHead
+    private let head: UpstreamRequestHead
     /// Request parts given before a connection was ready; bounded by the mirror's body limit.
-    private var queued: [HTTPClientRequestPart] = []
+    private var queued: [UpstreamRequestPart] = []
     private var upstream: (any UpstreamTransport)?
     private var waitingForConnection = false
     private var holdsRequestSlot = false
@@ -30,7 +31,7 @@ final class ShadowRequest: PoolWaiter, UpstreamConnectionDelegate {
     private(set) var finished = false
     private var timer: Scheduled<Void>?
 
-    private init(worker: Worker, runtime: ClusterRuntime, pool: EndpointPool, workloadSlot: UInt32, head: HTTPRequestHead,
+    private init(worker: Worker, runtime: ClusterRuntime, pool: EndpointPool, workloadSlot: UInt32, head: UpstreamRequestHead,
                  requestProtocol: RequestProtocol) {
         self.worker = worker
         self.runtime = runtime
@@ -43,7 +44,7 @@ final class ShadowRequest: PoolWaiter, UpstreamConnectionDelegate {
     /// Starts a shadow of `head` (Host already rewritten) to `cluster`; nil when Envoy would send
     /// none: a cluster istiod builds no config for, no endpoint, or a circuit breaker's overflow.
     static func start(
-        to cluster: Cluster, head: HTTPRequestHead, worker: Worker, timeout: TimeAmount?, requestProtocol: RequestProtocol
+        to cluster: Cluster, head: UpstreamRequestHead, worker: Worker, timeout: TimeAmount?, requestProtocol: RequestProtocol
     ) -> ShadowRequest? {
         // Envoy skips a shadow whose cluster does not exist (no DestinationRule defines the subset).
         guard cluster.state != .undefinedSubset else { return nil }
@@ -90,7 +91,7 @@ final class ShadowRequest: PoolWaiter, UpstreamConnectionDelegate {
         send(.end(trailers))
     }
 
-    private func send(_ part: HTTPClientRequestPart) {
+    private func send(_ part: UpstreamRequestPart) {
         guard let upstream else {
             queued.append(part)
             return
@@ -160,10 +161,10 @@ final class ShadowRequest: PoolWaiter, UpstreamConnectionDelegate {
 
     // MARK: UpstreamConnectionDelegate: the answer is read and dropped
 
-    func upstreamResponseHead(_ head: HTTPResponseHead) {
-        responseCode = Int(head.status.code)
+    func upstreamResponseHead(_ head: consuming UpstreamResponseHead) {
+        responseCode = head.status
         responseKeepAlive = head.keepsConnectionAlive
-        if requestProtocol == .grpc { grpcStatus = head.headers.first(name: "grpc-status") }
+        if requestProtocol == .grpc { grpcStatus = head.fields.first(name: "grpc-status") }
     }
 
     func upstreamResponseBody(_ buffer: ByteBuffer) {}

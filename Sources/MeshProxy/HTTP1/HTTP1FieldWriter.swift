@@ -1,3 +1,4 @@
+import MeshHTTP2
 import NIOCore
 import NIOHTTP1
 
@@ -8,6 +9,30 @@ extension ByteBuffer {
     mutating func writeHTTP1Fields(_ headers: HTTPHeaders) {
         for (name, value) in headers { writeHTTP1Field(name: name, value: value) }
         writeStaticString("\r\n")
+    }
+
+    /// The same for byte fields: one reservation for the whole block, then a copy per name and
+    /// value (no strings, no reference counting per field).
+    mutating func writeHTTP1Fields(_ fields: HeaderFields) {
+        writeWithUnsafeMutableBytes(minimumWritableBytes: fields.http1LineBytes + 2) { out in
+            guard let base = out.baseAddress else { return 0 }
+            var offset = 0
+            fields.forEachField { name, value in
+                if let source = name.baseAddress { (base + offset).copyMemory(from: source, byteCount: name.count) }
+                offset += name.count
+                base.storeBytes(of: UInt8(ascii: ":"), toByteOffset: offset, as: UInt8.self)
+                base.storeBytes(of: UInt8(ascii: " "), toByteOffset: offset + 1, as: UInt8.self)
+                offset += 2
+                if let source = value.baseAddress { (base + offset).copyMemory(from: source, byteCount: value.count) }
+                offset += value.count
+                base.storeBytes(of: HTTP1Bytes.cr, toByteOffset: offset, as: UInt8.self)
+                base.storeBytes(of: HTTP1Bytes.lf, toByteOffset: offset + 1, as: UInt8.self)
+                offset += 2
+            }
+            base.storeBytes(of: HTTP1Bytes.cr, toByteOffset: offset, as: UInt8.self)
+            base.storeBytes(of: HTTP1Bytes.lf, toByteOffset: offset + 1, as: UInt8.self)
+            return offset + 2
+        }
     }
 
     /// Writes one `name: value` CRLF line.

@@ -1,8 +1,9 @@
+import MeshHTTP2
 import NIOCore
 import NIOHTTP1
 
 /// What the request and response parsers share: the version token, turning a scanned field block
-/// into `HTTPHeaders`, and trailers.
+/// into `HTTPHeaders` (requests) or byte fields (responses), and trailers.
 /// (`version` nil: trailers, whose fields all stay.)
 enum HTTP1Fields {
     /// `HTTP/1.0` or `HTTP/1.1` filling `bytes[from..<to]`; another well-formed version is
@@ -37,6 +38,22 @@ enum HTTP1Fields {
             ))
         }
         return HTTPHeaders(list)
+    }
+
+    /// The block's fields as byte fields (one copy of their bytes, no strings), with the same
+    /// `Connection: keep-alive` rule as `headers`. `extraBytes` and `extraFields` reserve room
+    /// for what the proxy adds before forwarding them, so that adds no allocation.
+    static func fields(
+        _ block: HTTP1FieldBlock, _ bytes: UnsafeRawBufferPointer, version: HTTPVersion?, extraBytes: Int = 160, extraFields: Int = 6
+    ) -> HeaderFields {
+        let skipped = version == .http1_1 ? block.keepAliveOnlyField : nil
+        var fields = HeaderFields(byteCapacity: block.countedBytes + extraBytes, fieldCapacity: block.fields.count + extraFields)
+        for (index, field) in block.fields.enumerated() where index != skipped {
+            fields.append(
+                name: UnsafeRawBufferPointer(rebasing: bytes[field.nameStart..<(field.nameStart + field.nameLength)]),
+                value: UnsafeRawBufferPointer(rebasing: bytes[field.valueStart..<(field.valueStart + field.valueLength)]))
+        }
+        return fields
     }
 
     @inline(__always)

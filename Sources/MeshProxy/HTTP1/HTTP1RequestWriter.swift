@@ -1,3 +1,4 @@
+import MeshHTTP2
 import NIOCore
 import NIOHTTP1
 
@@ -7,13 +8,15 @@ import NIOHTTP1
 /// off, a head whose first Transfer-Encoding is exactly `chunked` makes the body chunked.
 enum HTTP1RequestWriter {
     /// Writes `head`; returns whether its body must be sent chunked.
-    static func writeHead(_ head: HTTPRequestHead, into buffer: inout ByteBuffer) -> Bool {
+    static func writeHead(_ head: UpstreamRequestHead, into buffer: inout ByteBuffer) -> Bool {
         buffer.writeString(head.method.rawValue)
         buffer.writeStaticString(" ")
         buffer.writeString(head.uri)
         buffer.writeStaticString(head.version == .http1_0 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n")
-        buffer.writeHTTP1Fields(head.headers)
-        return head.version != .http1_0 && head.headers.first(name: "transfer-encoding") == "chunked"
+        buffer.writeHTTP1Fields(head.fields)
+        guard head.version != .http1_0, let encoding = head.fields.firstIndex(name: "transfer-encoding") else { return false }
+        // Exactly `chunked`, as NIO's encoder decides.
+        return head.fields.withField(at: encoding) { _, value in value.elementsEqual("chunked".utf8) }
     }
 
     /// The line before a chunk's data (`1a\r\n`).

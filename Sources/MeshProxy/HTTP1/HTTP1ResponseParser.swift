@@ -1,3 +1,4 @@
+import MeshHTTP2
 import NIOCore
 import NIOHTTP1
 
@@ -8,7 +9,7 @@ import NIOHTTP1
 /// answers (other than 101) are skipped, as the proxy answers `Expect: 100-continue` itself.
 struct HTTP1ResponseParser {
     enum Event {
-        case head(HTTPResponseHead)
+        case head(UpstreamResponseHead)
         case body(ByteBuffer)
         case end(HTTPHeaders?)
     }
@@ -18,7 +19,6 @@ struct HTTP1ResponseParser {
     private var readingHead = true
     private var body = HTTP1BodyReader()
     private var block = HTTP1FieldBlock(hasStartLine: true)
-    private var fieldCache = HTTP1FieldCache()
     private var status = 0
     private var version = HTTPVersion.http1_1
     /// Whether the request being answered is a HEAD (its answer has no body whatever it says).
@@ -72,8 +72,8 @@ struct HTTP1ResponseParser {
     }
 
     /// nil: more bytes needed; .some(nil): an interim 1xx was skipped; else the final head.
-    private mutating func readHead(_ buffer: inout ByteBuffer) throws -> HTTPResponseHead?? {
-        let found = try buffer.withUnsafeReadableBytes { bytes -> (HTTPHeaders, Int)? in
+    private mutating func readHead(_ buffer: inout ByteBuffer) throws -> UpstreamResponseHead?? {
+        let found = try buffer.withUnsafeReadableBytes { bytes -> (HeaderFields, Int)? in
             while true {
                 switch try block.scan(bytes, limits: limits) {
                 case .needMoreData:
@@ -81,7 +81,9 @@ struct HTTP1ResponseParser {
                 case .startLine(let line):
                     try readStatusLine(bytes, line)
                 case .complete(let length):
-                    return (HTTP1Fields.headers(block, bytes, version: version, cache: &fieldCache), length)
+                    // Interim answers are dropped: their fields are not copied.
+                    if status < 200 && status != 101 { return (HeaderFields(), length) }
+                    return (HTTP1Fields.fields(block, bytes, version: version), length)
                 }
             }
         }
@@ -101,7 +103,7 @@ struct HTTP1ResponseParser {
         } else {
             body.start(.untilClose)
         }
-        return HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: status), headers: headers)
+        return UpstreamResponseHead(http1Status: status, version: version, fields: consume headers)
     }
 
     /// `HTTP/1.x SP 3DIGIT [SP reason-phrase]`.

@@ -20,9 +20,8 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
     private let slot: HTTP2ConnectionPool.Slot
     private var client: HTTP2ClientConnection { slot.client }
     private var id: HTTP2StreamID?
-    private var pendingHead: HTTP2RequestHead?
-    /// Whether `pendingHead` is set, asked without copying the head (a copy retains each of
-    /// its strings).
+    private var pendingHead: UpstreamRequestHead?
+    /// Whether `pendingHead` is set (asked on every write and flush).
     private var holdsHead = false
     private var requestEnded = false
     private var responseEnded = false
@@ -41,11 +40,11 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
 
     func beginRequest() {}
 
-    func write(_ part: HTTPClientRequestPart, promise: EventLoopPromise<Void>?) {
+    func write(_ part: UpstreamRequestPart, promise: EventLoopPromise<Void>?) {
         do {
             switch part {
             case .head(let head):
-                pendingHead = HTTP2RequestHead(forwarding: head)
+                pendingHead = head
                 holdsHead = true
                 promise?.succeed(())
             case .body(.byteBuffer(let buffer)):
@@ -85,7 +84,10 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
         // Moved out, not copied: a copy retains each of the head's strings.
         holdsHead = false
         guard let head = pendingHead.take() else { throw HTTP2CodecError.invalidStreamState(HTTP2StreamID(0), "no request head") }
-        let stream = try client.openStream(head, endStream: endStream, delegate: self)
+        // Host becomes `:authority`; the header block drops Host and the other connection-specific
+        // fields while copying the rest.
+        let stream = try client.openStream(
+            method: head.method.rawValue, path: head.uri, forwardedFields: head.fields, endStream: endStream, delegate: self)
         id = stream
         return stream
     }
@@ -149,9 +151,16 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
     // MARK: HTTP2ClientStreamDelegate
 
     func responseHead(_ head: HTTP2ResponseHead, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
+        responseHead(status: head.status, fields: HeaderFields(head.headers), endStream: endStream, stream: stream, connection: connection)
+    }
+
+    /// The head as bytes, passed on without a string per field.
+    func responseHead(status: Int, fields: consuming HeaderFields, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
         receivedResponse = true
         if endStream { responseEnded = true }
-        delegate?.upstreamResponseHead(head.http1)
+        // Moved on, not copied (no binding outlives the call): the exchange edits the fields in place.
+        delegate?.upstreamResponseHead(
+            UpstreamResponseHead(status: status, version: .http1_1, fields: consume fields, keepsConnectionAlive: true))
         if endStream {
             delegate?.upstreamResponseEnd(trailers: nil)
         } else {

@@ -4,7 +4,8 @@ import NIOHTTP1
 
 /// What an upstream connection reports to the request it currently serves.
 protocol UpstreamConnectionDelegate: AnyObject {
-    func upstreamResponseHead(_ head: HTTPResponseHead)
+    /// Consumed: the receiver edits the fields in place (it holds the only reference).
+    func upstreamResponseHead(_ head: consuming UpstreamResponseHead)
     func upstreamResponseBody(_ buffer: ByteBuffer)
     func upstreamResponseEnd(trailers: HTTPHeaders?)
     func upstreamReadComplete()
@@ -35,7 +36,7 @@ protocol UpstreamTransport: AnyObject {
     /// Whether any part of the current response arrived.
     var receivedResponse: Bool { get }
     func beginRequest()
-    func write(_ part: HTTPClientRequestPart, promise: EventLoopPromise<Void>?)
+    func write(_ part: UpstreamRequestPart, promise: EventLoopPromise<Void>?)
     func flush()
     /// Stop / resume taking response bytes (the downstream cannot take more).
     func holdReads()
@@ -105,7 +106,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
         failure = .connectionTermination
     }
 
-    func write(_ part: HTTPClientRequestPart, promise: EventLoopPromise<Void>? = nil) {
+    func write(_ part: UpstreamRequestPart, promise: EventLoopPromise<Void>? = nil) {
         guard let context else {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
@@ -200,9 +201,12 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
         decoding = true
         defer { decoding = false }
         while isOpen, !decodeFailed {
-            let event: HTTP1ResponseParser.Event?
+            // One binding only, consumed below: a second one (the optional) would live on through
+            // the delegate call and make the exchange's in-place edit of the fields copy them.
+            let event: HTTP1ResponseParser.Event
             do {
-                event = try parser.next(&input)
+                guard let next = try parser.next(&input) else { return }
+                event = next
             } catch {
                 // A response that does not parse is a protocol error (502 UPE); nothing more of
                 // it is decoded, not even at the close.
@@ -211,16 +215,16 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
                 context?.close(promise: nil)
                 return
             }
-            guard let event else { return }
             guard let delegate else {
                 // Bytes while idle: the server misbehaves; the connection cannot be trusted.
                 close()
                 return
             }
             receivedResponse = true
-            switch event {
+            // Consumed: the head moves on to the exchange, which edits its fields in place.
+            switch consume event {
             case .head(let head):
-                if parser.readsUntilClose || head.status == .switchingProtocols { framingAllowsReuse = false }
+                if parser.readsUntilClose || head.status == 101 { framingAllowsReuse = false }
                 delegate.upstreamResponseHead(head)
             case .body(let buffer):
                 delegate.upstreamResponseBody(buffer)

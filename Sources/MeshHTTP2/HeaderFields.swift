@@ -1,0 +1,332 @@
+/// HTTP fields kept as bytes: every name and value in one contiguous byte storage, and per field
+/// one record of offsets into it. The proxy path carries a head's fields this way from the parser
+/// (or the HTTP/2 decoder) to the writer (or the HTTP/2 encoder) without making a `String` per
+/// field: `HTTPHeaders` holds an array of string pairs, and each pass over it retains and
+/// releases every string, which profiles showed as a large share of a proxied request's cost.
+///
+/// Records and bytes share one allocation (records first, then the bytes), so a head costs one
+/// malloc; when the records' area fills up, the bytes move up to make room.
+///
+/// Names keep the case they arrived with (HTTP/1.1 forwards them as sent; the HTTP/2 encoder
+/// lower-cases them while copying) and compare case-insensitively. Fields with the same name stay
+/// separate and in order. Removing a field drops its record only; its bytes stay in the storage
+/// until the value is dropped, which keeps removal cheap and the other offsets valid.
+public struct HeaderFields: Sendable {
+    /// `recordCapacity` records (four `Int`s each: name start, name length, value start, value
+    /// length, offsets from the start of the byte area), then the names' and values' bytes.
+    @usableFromInline var storage: [UInt8]
+    @usableFromInline var recordCapacity: Int
+    @usableFromInline var fieldCount: Int
+
+    @usableFromInline static let recordSize = 4 * MemoryLayout<Int>.stride
+
+    /// Where the bytes start in `storage`.
+    @inlinable var byteAreaStart: Int { self.recordCapacity * Self.recordSize }
+
+    /// Empty fields, with room reserved for `byteCapacity` bytes of names and values and
+    /// `fieldCapacity` fields (both 0: nothing is allocated until the first field).
+    public init(byteCapacity: Int = 0, fieldCapacity: Int = 0) {
+        self.recordCapacity = max(fieldCapacity, 0)
+        self.fieldCount = 0
+        let recordBytes = self.recordCapacity * Self.recordSize
+        let total = recordBytes + max(byteCapacity, 0)
+        if total == 0 {
+            self.storage = []
+        } else {
+            // Records are written before they are read; their area needs no zeroing.
+            self.storage = [UInt8](unsafeUninitializedCapacity: total) { _, initialized in initialized = recordBytes }
+        }
+    }
+
+    /// How many fields there are.
+    @inlinable public var count: Int { self.fieldCount }
+
+    @inlinable public var isEmpty: Bool { self.fieldCount == 0 }
+
+    /// Empties the fields, keeping the storage for the next head.
+    public mutating func removeAll() {
+        self.storage.removeSubrange(self.byteAreaStart..<self.storage.count)
+        self.fieldCount = 0
+    }
+
+    // MARK: adding
+
+    /// Appends a field copied from raw bytes (a parser's or decoder's buffer).
+    public mutating func append(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        self.reserveRecord()
+        let nameStart = self.storage.count - self.byteAreaStart
+        self.storage.append(contentsOf: name)
+        let valueStart = self.storage.count - self.byteAreaStart
+        self.storage.append(contentsOf: value)
+        self.addRecord(nameStart, name.count, valueStart, value.count)
+    }
+
+    /// Appends a field given as strings.
+    public mutating func append(name: String, value: String) {
+        self.reserveRecord()
+        let nameStart = self.storage.count - self.byteAreaStart
+        self.appendBytes(of: name)
+        let valueStart = self.storage.count - self.byteAreaStart
+        self.appendBytes(of: value)
+        self.addRecord(nameStart, valueStart - nameStart, valueStart, self.storage.count - self.byteAreaStart - valueStart)
+    }
+
+    /// Appends field `index` of `other` (bytes copied, no strings made).
+    public mutating func append(_ other: HeaderFields, at index: Int) {
+        other.withField(at: index) { name, value in self.append(name: name, value: value) }
+    }
+
+    /// Removes every field named `name` (compared case-insensitively), then appends `name: value`:
+    /// what `HTTPHeaders.replaceOrAdd` does.
+    public mutating func replaceOrAdd(name: String, value: String) {
+        self.removeAll(name: name)
+        self.append(name: name, value: value)
+    }
+
+    // MARK: removing
+
+    /// Removes field `index`; the fields after it move up one place.
+    public mutating func remove(at index: Int) {
+        precondition(index >= 0 && index < self.fieldCount, "field index out of range")
+        var current = 0
+        self.removeFields { _, _ in
+            defer { current += 1 }
+            return current == index
+        }
+    }
+
+    /// Removes every field named `name`, compared case-insensitively.
+    public mutating func removeAll(name: String) {
+        guard self.fieldCount > 0 else { return }
+        var name = name
+        name.withUTF8 { wanted in
+            self.removeFields { fieldName, _ in Self.equalIgnoringCase(fieldName, UnsafeRawBufferPointer(wanted)) }
+        }
+    }
+
+    /// Removes the fields for which `shouldRemove(name, value)` holds, in one pass; the others
+    /// keep their order. The bytes are valid only during each call.
+    public mutating func removeFields(
+        where shouldRemove: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Bool
+    ) rethrows {
+        guard self.fieldCount > 0 else { return }
+        let byteAreaStart = self.byteAreaStart
+        let count = self.fieldCount
+        let kept = try self.storage.withUnsafeMutableBytes { raw -> Int in
+            var kept = 0
+            for index in 0..<count {
+                let record = Self.record(index, in: UnsafeRawBufferPointer(raw))
+                let bytes = UnsafeRawBufferPointer(rebasing: raw[byteAreaStart...])
+                let remove = try shouldRemove(
+                    UnsafeRawBufferPointer(rebasing: bytes[record.nameStart..<(record.nameStart + record.nameLength)]),
+                    UnsafeRawBufferPointer(rebasing: bytes[record.valueStart..<(record.valueStart + record.valueLength)]))
+                if remove { continue }
+                if kept != index { Self.store(record, at: kept, in: raw) }
+                kept += 1
+            }
+            return kept
+        }
+        self.fieldCount = kept
+    }
+
+    // MARK: reading
+
+    /// Field `index`'s name as a string (made on request: reading names this way allocates).
+    public func name(at index: Int) -> String {
+        self.withField(at: index) { name, _ in String(decoding: name, as: UTF8.self) }
+    }
+
+    /// Field `index`'s value as a string.
+    public func value(at index: Int) -> String {
+        self.withField(at: index) { _, value in String(decoding: value, as: UTF8.self) }
+    }
+
+    /// Field `index`'s name length in bytes.
+    public func nameLength(at index: Int) -> Int { self.withField(at: index) { name, _ in name.count } }
+
+    /// Field `index`'s value length in bytes.
+    public func valueLength(at index: Int) -> Int { self.withField(at: index) { _, value in value.count } }
+
+    /// Calls `body` with field `index`'s name bytes and value bytes (valid only during the call).
+    @inlinable
+    public func withField<Result>(
+        at index: Int, _ body: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Result
+    ) rethrows -> Result {
+        precondition(index >= 0 && index < self.fieldCount, "field index out of range")
+        let byteAreaStart = self.byteAreaStart
+        return try self.storage.withUnsafeBytes { raw in
+            let record = Self.record(index, in: raw)
+            let bytes = UnsafeRawBufferPointer(rebasing: raw[byteAreaStart...])
+            return try body(
+                UnsafeRawBufferPointer(rebasing: bytes[record.nameStart..<(record.nameStart + record.nameLength)]),
+                UnsafeRawBufferPointer(rebasing: bytes[record.valueStart..<(record.valueStart + record.valueLength)]))
+        }
+    }
+
+    /// Calls `body` with every field's name and value bytes, in order, over one borrow of the
+    /// storage (what writers and encoders use: no strings, no per-field bounds lookups).
+    @inlinable
+    public func forEachField(_ body: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Void) rethrows {
+        guard self.fieldCount > 0 else { return }
+        let byteAreaStart = self.byteAreaStart
+        let count = self.fieldCount
+        try self.storage.withUnsafeBytes { raw in
+            // Fields exist, so the storage does (its records' area at least).
+            guard let base = raw.baseAddress else { return }
+            let bytes = base + byteAreaStart
+            for index in 0..<count {
+                let record = Self.record(index, in: raw)
+                try body(
+                    UnsafeRawBufferPointer(start: bytes + record.nameStart, count: record.nameLength),
+                    UnsafeRawBufferPointer(start: bytes + record.valueStart, count: record.valueLength))
+            }
+        }
+    }
+
+    /// The bytes all fields take as `name: value` CRLF lines (an HTTP/1.1 writer's reservation).
+    public var http1LineBytes: Int {
+        var total = 0
+        self.forEachField { name, value in total += name.count + value.count + 4 }
+        return total
+    }
+
+    /// Whether field `index`'s name, ASCII-lower-cased, equals `lowercase`.
+    public func nameEquals(at index: Int, _ lowercase: StaticString) -> Bool {
+        self.withField(at: index) { name, _ in FieldName.equalsLowercase(name, lowercase) }
+    }
+
+    /// Whether field `index`'s value, ASCII-lower-cased, equals `lowercase`.
+    public func valueEquals(at index: Int, _ lowercase: StaticString) -> Bool {
+        self.withField(at: index) { _, value in FieldName.equalsLowercase(value, lowercase) }
+    }
+
+    /// Whether field `index`'s name starts with `lowercase`, ignoring ASCII case.
+    public func nameHasPrefix(at index: Int, _ lowercase: StaticString) -> Bool {
+        self.withField(at: index) { name, _ in
+            let length = lowercase.utf8CodeUnitCount
+            return name.count >= length && FieldName.equalsLowercase(UnsafeRawBufferPointer(rebasing: name[0..<length]), lowercase)
+        }
+    }
+
+    /// Whether field `index`'s name equals `name`, ignoring ASCII case.
+    public func nameEquals(at index: Int, _ name: String) -> Bool {
+        var name = name
+        return name.withUTF8 { wanted in
+            self.withField(at: index) { fieldName, _ in Self.equalIgnoringCase(fieldName, UnsafeRawBufferPointer(wanted)) }
+        }
+    }
+
+    /// The index of the first field for which `matches(name, value)` holds, or nil; one borrow
+    /// of the storage for the whole scan.
+    public func firstIndex(where matches: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Bool) rethrows -> Int? {
+        var index = 0
+        var found: Int?
+        try self.forEachField { name, value in
+            if found == nil, try matches(name, value) { found = index }
+            index += 1
+        }
+        return found
+    }
+
+    /// The index of the first field named `lowercase` (any case), or nil.
+    public func firstIndex(name lowercase: StaticString) -> Int? {
+        self.firstIndex { name, _ in FieldName.equalsLowercase(name, lowercase) }
+    }
+
+    /// The index of the first field named `name` (any case), or nil.
+    public func firstIndex(name: String) -> Int? {
+        var name = name
+        return name.withUTF8 { wanted in self.firstIndex { fieldName, _ in Self.equalIgnoringCase(fieldName, UnsafeRawBufferPointer(wanted)) } }
+    }
+
+    /// The first value of the field named `name` (any case), or nil. Only this value becomes a
+    /// string.
+    public func first(name: String) -> String? {
+        self.firstIndex(name: name).map { self.value(at: $0) }
+    }
+
+    /// Whether some field is named `name` (any case).
+    public func contains(name: String) -> Bool {
+        self.firstIndex(name: name) != nil
+    }
+
+    // MARK: storage
+
+    /// Where one field lies in the byte area.
+    @usableFromInline
+    struct Record {
+        @usableFromInline var nameStart: Int
+        @usableFromInline var nameLength: Int
+        @usableFromInline var valueStart: Int
+        @usableFromInline var valueLength: Int
+
+        @inlinable
+        init(nameStart: Int, nameLength: Int, valueStart: Int, valueLength: Int) {
+            self.nameStart = nameStart
+            self.nameLength = nameLength
+            self.valueStart = valueStart
+            self.valueLength = valueLength
+        }
+    }
+
+    @inlinable
+    static func record(_ index: Int, in raw: UnsafeRawBufferPointer) -> Record {
+        let offset = index * Self.recordSize
+        let step = MemoryLayout<Int>.stride
+        return Record(
+            nameStart: raw.loadUnaligned(fromByteOffset: offset, as: Int.self),
+            nameLength: raw.loadUnaligned(fromByteOffset: offset + step, as: Int.self),
+            valueStart: raw.loadUnaligned(fromByteOffset: offset + 2 * step, as: Int.self),
+            valueLength: raw.loadUnaligned(fromByteOffset: offset + 3 * step, as: Int.self))
+    }
+
+    static func store(_ record: Record, at index: Int, in raw: UnsafeMutableRawBufferPointer) {
+        let offset = index * Self.recordSize
+        let step = MemoryLayout<Int>.stride
+        raw.storeBytes(of: record.nameStart, toByteOffset: offset, as: Int.self)
+        raw.storeBytes(of: record.nameLength, toByteOffset: offset + step, as: Int.self)
+        raw.storeBytes(of: record.valueStart, toByteOffset: offset + 2 * step, as: Int.self)
+        raw.storeBytes(of: record.valueLength, toByteOffset: offset + 3 * step, as: Int.self)
+    }
+
+    /// Makes room for one more record: when the records' area is full it doubles, and the bytes
+    /// after it move up (their offsets are from the byte area's start, so they stay valid).
+    private mutating func reserveRecord() {
+        guard self.fieldCount == self.recordCapacity else { return }
+        let grown = max(4, self.recordCapacity * 2)
+        let added = (grown - self.recordCapacity) * Self.recordSize
+        self.storage.insert(contentsOf: repeatElement(0, count: added), at: self.byteAreaStart)
+        self.recordCapacity = grown
+    }
+
+    private mutating func addRecord(_ nameStart: Int, _ nameLength: Int, _ valueStart: Int, _ valueLength: Int) {
+        let index = self.fieldCount
+        let record = Record(nameStart: nameStart, nameLength: nameLength, valueStart: valueStart, valueLength: valueLength)
+        self.storage.withUnsafeMutableBytes { Self.store(record, at: index, in: $0) }
+        self.fieldCount += 1
+    }
+
+    /// Copies `string`'s UTF-8. `withCString` lends a native string's own bytes without a retain
+    /// (appending the UTF-8 view as a sequence retains the string).
+    private mutating func appendBytes(of string: String) {
+        let count = string.utf8.count
+        guard count > 0 else { return }
+        string.withCString { pointer in
+            self.storage.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: count))
+        }
+    }
+
+    /// Whether two byte strings are the same but for ASCII case.
+    @usableFromInline
+    static func equalIgnoringCase(_ lhs: UnsafeRawBufferPointer, _ rhs: UnsafeRawBufferPointer) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        for offset in 0..<lhs.count {
+            var mine = lhs[offset]
+            var theirs = rhs[offset]
+            if mine &- UInt8(ascii: "A") < 26 { mine |= 0x20 }
+            if theirs &- UInt8(ascii: "A") < 26 { theirs |= 0x20 }
+            if mine != theirs { return false }
+        }
+        return true
+    }
+}

@@ -1,0 +1,29 @@
+import MeshHTTP2
+import NIOHTTP1
+
+/// A response head as an upstream connection (HTTP/1.1 or an h2c stream) hands it to the exchange:
+/// its fields stay bytes, so forwarding them makes no string per field.
+struct UpstreamResponseHead {
+    var status: Int
+    /// The upstream's HTTP version (`HTTP/1.1` for an h2c stream: nothing downstream depends on it).
+    var version: HTTPVersion
+    /// The fields as received (HTTP/1.1: names as sent; HTTP/2: lower-case).
+    var fields: HeaderFields
+    /// Whether the connection stays open after this response (HTTP/1.1's Connection rules;
+    /// always for an HTTP/2 stream, whose connection is the pool's to close).
+    var keepsConnectionAlive: Bool
+
+    init(status: Int, version: HTTPVersion, fields: HeaderFields, keepsConnectionAlive: Bool) {
+        self.status = status
+        self.version = version
+        self.fields = fields
+        self.keepsConnectionAlive = keepsConnectionAlive
+    }
+
+    /// An HTTP/1.1 response head: keep-alive read from its Connection fields.
+    init(http1Status status: Int, version: HTTPVersion, fields: HeaderFields) {
+        self.init(
+            status: status, version: version, fields: fields,
+            keepsConnectionAlive: HTTP1KeepAlive.isKeepAlive(fields, version: version))
+    }
+}
