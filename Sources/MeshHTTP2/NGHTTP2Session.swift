@@ -63,10 +63,9 @@ final class NGHTTP2Session {
     var goAwaySent = false
     var goAwayReceived = false
 
-    // Rapid-reset token bucket (see HTTP2Configuration.resetBurst).
-    private var resetTokens: Double
-    private var resetTokensUpdated = NIODeadline.now()
-    private var idleSweep: Scheduled<Void>?
+    // Limits (NGHTTP2Session+Limits.swift).
+    var resetLimiter: ResetRateLimiter
+    var idleSweep: Scheduled<Void>?
 
     init(
         role: Role,
@@ -80,7 +79,7 @@ final class NGHTTP2Session {
         self.configuration = configuration
         self.events = events
         self.pendingOutput = allocator.buffer(capacity: 4096)
-        self.resetTokens = Double(configuration.resetBurst)
+        self.resetLimiter = ResetRateLimiter(burst: configuration.resetBurst, ratePerSecond: configuration.resetRatePerSecond)
 
         var callbacks: OpaquePointer?
         guard nghttp2_session_callbacks_new(&callbacks) == 0, let callbacks else {
@@ -584,47 +583,5 @@ final class NGHTTP2Session {
         for promise in stream.queue.removeAll() { promise.fail(error) }
         self.outboundQueuedBytes -= stream.queuedBytes
         stream.queuedBytes = 0
-    }
-
-    // MARK: Limits
-
-    /// Takes one token for a RST_STREAM received; false when the peer resets too fast.
-    func takeResetToken() -> Bool {
-        let now = NIODeadline.now()
-        let elapsed = Double((now - self.resetTokensUpdated).nanoseconds) / 1e9
-        self.resetTokensUpdated = now
-        let burst = Double(self.configuration.resetBurst)
-        self.resetTokens = min(burst, self.resetTokens + elapsed * Double(self.configuration.resetRatePerSecond))
-        guard self.resetTokens >= 1 else { return false }
-        self.resetTokens -= 1
-        return true
-    }
-
-    /// Starts the idle sweep if a timeout is configured and none is running.
-    func scheduleIdleSweep() {
-        guard self.idleSweep == nil, let timeout = self.configuration.streamIdleTimeout, let context else { return }
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        // Sweeping twice per timeout: a stream is idle when a whole interval passed without a frame.
-        self.idleSweep = context.eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds / 2)) {
-            loopBound.value.sweepIdleStreams()
-        }
-    }
-
-    private func sweepIdleStreams() {
-        self.idleSweep = nil
-        guard !self.isClosed else { return }
-        var idle: [HTTP2StreamState] = []
-        var waiting = false
-        for stream in self.streams.values where !stream.remoteEnded && !stream.detached {
-            if stream.sawActivity {
-                stream.sawActivity = false
-                waiting = true
-            } else {
-                idle.append(stream)
-            }
-        }
-        for stream in idle.sorted(by: { $0.id < $1.id }) { self.events.sessionStreamIdleTimedOut(stream) }
-        if waiting { self.scheduleIdleSweep() }
-        self.flush()
     }
 }
