@@ -27,5 +27,4 @@ import Testing
         let later = start + .seconds(3600)
         #expect(Self.verdicts(&limiter, at: [later, later, later]) == [true, true, false])
     }
-
 }
