@@ -66,19 +66,7 @@ enum HeaderRules {
     }
 
     /// Applies a route's header operations (Istio `headers.request` / `headers.response`), step
-    /// by step in the order MeshRouting laid out (Envoy's).
-    static func apply(_ mutations: HeaderMutations?, to headers: inout HTTPHeaders) {
-        guard let mutations else { return }
-        for step in mutations.steps {
-            switch step {
-            case .remove(let name): headers.remove(name: name)
-            case .set(let name, let value): headers.replaceOrAdd(name: name, value: value)
-            case .append(let name, let value): headers.add(name: name, value: value)
-            }
-        }
-    }
-
-    /// The same operations on byte fields.
+    /// by step in the order MeshRouting laid out (Envoy's), to the fields as bytes.
     static func apply(_ mutations: HeaderMutations?, to fields: inout HeaderFields) {
         guard let mutations else { return }
         for step in mutations.steps {

@@ -12,14 +12,9 @@ struct UpstreamResponseHead {
     /// Whether the connection stays open after this response (HTTP/1.1's Connection rules;
     /// always for an HTTP/2 stream, whose connection is the pool's to close).
     var keepsConnectionAlive: Bool
+}
 
-    init(status: Int, version: HTTPVersion, fields: HeaderFields, keepsConnectionAlive: Bool) {
-        self.status = status
-        self.version = version
-        self.fields = fields
-        self.keepsConnectionAlive = keepsConnectionAlive
-    }
-
+extension UpstreamResponseHead {
     /// An HTTP/1.1 response head: keep-alive read from its Connection fields.
     init(http1Status status: Int, version: HTTPVersion, fields: HeaderFields) {
         self.init(
