@@ -1,3 +1,4 @@
+import MeshHTTP2
 import MeshRouting
 import NIOHTTP1
 
@@ -22,21 +23,10 @@ final class DownstreamRequest: RequestAttributes {
     /// allocating for the usual single value.
     func joinedHeader(_ lowercasedName: String) -> String? {
         var joined: String? = nil
-        for (name, value) in head.headers where Self.name(name, equals: lowercasedName) {
+        for (name, value) in head.headers where FieldName.equalsLowercase(name, lowercased: lowercasedName) {
             joined = joined.map { $0 + "," + value } ?? value
         }
         return joined
-    }
-
-    /// ASCII case-insensitive comparison of a field name with an already lower-cased one.
-    private static func name(_ name: String, equals lowercased: String) -> Bool {
-        guard name.utf8.count == lowercased.utf8.count else { return false }
-        var expected = lowercased.utf8.makeIterator()
-        for var byte in name.utf8 {
-            if byte &- UInt8(ascii: "A") < 26 { byte |= 0x20 }
-            if byte != expected.next() { return false }
-        }
-        return true
     }
 
     enum ParseError: Error {
@@ -63,7 +53,7 @@ final class DownstreamRequest: RequestAttributes {
         guard uri.first == "/" || uri == "*" else { throw ParseError.invalidTarget }
         // Two Host headers that disagree are how requests get smuggled past a proxy.
         var host: String? = nil
-        for (name, value) in head.headers where name.utf8.count == 4 && name.lowercased() == "host" {
+        for (name, value) in head.headers where FieldName.equalsLowercase(name, "host") {
             if let seen = host, seen != value { throw ParseError.conflictingHosts }
             host = value
         }
