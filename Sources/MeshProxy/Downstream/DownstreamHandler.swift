@@ -156,7 +156,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
                 return
             }
             worker.stats.downstream.activeRequests += 1
-            let exchange = Exchange(worker: worker, downstream: self, head: head)
+            let exchange = Exchange(worker: worker, downstream: self, head: DownstreamRequestHead(http1: head))
             self.exchange = exchange
             exchange.start()
         case .body(let buffer):

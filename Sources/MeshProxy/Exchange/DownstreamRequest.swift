@@ -1,12 +1,13 @@
+import MeshHTTP2
 import MeshRouting
 import NIOHTTP1
 
-/// A decoded request as routing sees it: `RequestAttributes` over NIO's head, without copying
-/// headers. A class: routing takes it through unspecialized generic code, where each copy of a
+/// A decoded request as routing sees it: `RequestAttributes` over the client's head, without copying
+/// its fields (a value becomes a string only when routing asks for it). A class: routing takes it through unspecialized generic code, where each copy of a
 /// struct retained every string in it. Absolute-form targets (`GET http://reviews/ HTTP/1.1`, what `curl -x` sends) give
 /// the authority and path; otherwise the Host header does.
 final class DownstreamRequest: RequestAttributes {
-    let head: HTTPRequestHead
+    let head: DownstreamRequestHead
     let authority: String
     let path: String
     let isAbsoluteForm: Bool
@@ -15,28 +16,30 @@ final class DownstreamRequest: RequestAttributes {
     var scheme: String { "http" }
 
     func header(_ lowercasedName: String) -> String? {
-        head.headers.first(name: lowercasedName)
+        head.fields.first(name: lowercasedName)
     }
 
     /// Every value of the header joined with "," (what Envoy's header matches compare), without
     /// allocating for the usual single value.
     func joinedHeader(_ lowercasedName: String) -> String? {
+        let fields = head.fields
         var joined: String? = nil
-        for (name, value) in head.headers where Self.name(name, equals: lowercasedName) {
+        for index in 0..<fields.count where fields.nameEquals(at: index, lowercasedName) {
+            let value = fields.value(at: index)
             joined = joined.map { $0 + "," + value } ?? value
         }
         return joined
     }
 
-    /// ASCII case-insensitive comparison of a field name with an already lower-cased one.
-    private static func name(_ name: String, equals lowercased: String) -> Bool {
-        guard name.utf8.count == lowercased.utf8.count else { return false }
-        var expected = lowercased.utf8.makeIterator()
-        for var byte in name.utf8 {
-            if byte &- UInt8(ascii: "A") < 26 { byte |= 0x20 }
-            if byte != expected.next() { return false }
+    /// The Cookie fields' values split at commas, as NIO's `HTTPHeaders[canonicalForm:]` gave
+    /// them to the cookie hash (each piece is trimmed where its pairs are read).
+    var cookieHeaderValues: [String] {
+        let fields = head.fields
+        var values: [String] = []
+        for index in 0..<fields.count where fields.nameEquals(at: index, "cookie") {
+            values.append(contentsOf: fields.value(at: index).split(separator: ",").map(String.init))
         }
-        return true
+        return values
     }
 
     enum ParseError: Error {
@@ -45,7 +48,7 @@ final class DownstreamRequest: RequestAttributes {
         case invalidTarget
     }
 
-    init(head: HTTPRequestHead) throws {
+    init(head: DownstreamRequestHead) throws {
         self.head = head
         let uri = head.uri
         if let schemeEnd = Self.absoluteFormAuthorityStart(uri) {
@@ -63,7 +66,9 @@ final class DownstreamRequest: RequestAttributes {
         guard uri.first == "/" || uri == "*" else { throw ParseError.invalidTarget }
         // Two Host headers that disagree are how requests get smuggled past a proxy.
         var host: String? = nil
-        for (name, value) in head.headers where name.utf8.count == 4 && name.lowercased() == "host" {
+        let fields = head.fields
+        for index in 0..<fields.count where fields.nameLength(at: index) == 4 && fields.nameEquals(at: index, "host") {
+            let value = fields.value(at: index)
             if let seen = host, seen != value { throw ParseError.conflictingHosts }
             host = value
         }
