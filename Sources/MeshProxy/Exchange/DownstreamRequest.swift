@@ -65,12 +65,14 @@ final class DownstreamRequest: RequestAttributes {
         }
         guard uri.first == "/" || uri == "*" else { throw ParseError.invalidTarget }
         // Two Host headers that disagree are how requests get smuggled past a proxy.
-        var host: String? = nil
-        let fields = head.fields
-        for index in 0..<fields.count where fields.nameLength(at: index) == 4 && fields.nameEquals(at: index, "host") {
-            let value = fields.value(at: index)
-            if let seen = host, seen != value { throw ParseError.conflictingHosts }
-            host = value
+        let host = head.host
+        if var first = host {
+            let conflicting = first.withUTF8 { wanted in
+                head.fields.firstIndex { name, value in
+                    name.count == 4 && FieldName.equalsLowercase(name, "host") && !value.elementsEqual(UnsafeRawBufferPointer(wanted))
+                } != nil
+            }
+            if conflicting { throw ParseError.conflictingHosts }
         }
         guard let host, !host.isEmpty else {
             if head.version.major == 1 && head.version.minor == 0 {

@@ -3,10 +3,10 @@ import NIOHTTP1
 
 /// The client's request head as the exchange keeps it: method, target, version, and the fields
 /// as bytes (`HeaderFields`), so that routing, the forwarded head and the access log read them
-/// without a string made per field. A class: the exchange, routing's `DownstreamRequest` and
-/// retries share one head, and passing a class costs one retain where a struct of strings and
-/// storage would cost one per member.
-final class DownstreamRequestHead {
+/// without a string made per field. A struct, not a class: the exchange and routing's
+/// `DownstreamRequest` (itself a class) each hold it once, so a class would only add an
+/// allocation per request.
+struct DownstreamRequestHead {
     let method: HTTPMethod
     /// The request target (`:path` on HTTP/2).
     let uri: String
@@ -15,29 +15,38 @@ final class DownstreamRequestHead {
     /// Names as sent (HTTP/1.1) or lower-case (HTTP/2); on HTTP/2 a Host made from `:authority`
     /// when the client sent none.
     let fields: HeaderFields
+    /// The first Host value as a string (routing's authority), taken where a string of it
+    /// already exists (the HTTP/1.1 parser's, nghttp2's `:authority`) rather than made again
+    /// from the fields; nil when there is no Host.
+    let host: String?
 
-    init(method: HTTPMethod, uri: String, version: HTTPVersion, fields: HeaderFields) {
+    init(method: HTTPMethod, uri: String, version: HTTPVersion, fields: HeaderFields, host: String?) {
         self.method = method
         self.uri = uri
         self.version = version
         self.fields = fields
+        self.host = host
     }
 
     /// An HTTP/1.1 head from the parser, its fields copied into bytes once.
-    convenience init(http1 head: HTTPRequestHead) {
+    init(http1 head: HTTPRequestHead) {
         var bytes = 0
         for (name, value) in head.headers { bytes += name.utf8.count + value.utf8.count }
         var fields = HeaderFields(byteCapacity: bytes, fieldCapacity: head.headers.count)
         for (name, value) in head.headers { fields.append(name: name, value: value) }
-        self.init(method: head.method, uri: head.uri, version: head.version, fields: fields)
+        self.init(method: head.method, uri: head.uri, version: head.version, fields: fields, host: head.headers.first(name: "host"))
     }
 
     /// An HTTP/2 stream's head: Host from `:authority` unless the fields carry one (the
     /// exchange and routing read the authority from Host on both protocols).
-    convenience init(http2Method method: String, authority: String, path: String, fields: consuming HeaderFields) {
+    init(http2Method method: String, authority: String, path: String, fields: consuming HeaderFields) {
         var fields = fields
-        if !authority.isEmpty && !fields.contains(name: "host") { fields.append(name: "host", value: authority) }
-        self.init(method: HTTPMethod(rawValue: method), uri: path, version: HTTPVersion(major: 2, minor: 0), fields: fields)
+        var host = fields.first(name: "host")
+        if host == nil && !authority.isEmpty {
+            fields.append(name: "host", value: authority)
+            host = authority
+        }
+        self.init(method: HTTPMethod(rawValue: method), uri: path, version: HTTPVersion(major: 2, minor: 0), fields: fields, host: host)
     }
 
     /// Whether the connection stays open after this exchange (HTTP/1.x rules).
