@@ -16,7 +16,7 @@ struct DownstreamRequestHead {
     /// when the client sent none.
     let fields: HeaderFields
     /// The first Host value as a string (routing's authority), taken where a string of it
-    /// already exists (the HTTP/1.1 parser's, nghttp2's `:authority`) rather than made again
+    /// already exists (the HTTP/1.1 parser's reused one, nghttp2's `:authority`) rather than made again
     /// from the fields; nil when there is no Host.
     let host: String?
 
@@ -26,15 +26,6 @@ struct DownstreamRequestHead {
         self.version = version
         self.fields = fields
         self.host = host
-    }
-
-    /// An HTTP/1.1 head from the parser, its fields copied into bytes once.
-    init(http1 head: HTTPRequestHead) {
-        var bytes = 0
-        for (name, value) in head.headers { bytes += name.utf8.count + value.utf8.count }
-        var fields = HeaderFields(byteCapacity: bytes, fieldCapacity: head.headers.count)
-        for (name, value) in head.headers { fields.append(name: name, value: value) }
-        self.init(method: head.method, uri: head.uri, version: head.version, fields: fields, host: head.headers.first(name: "host"))
     }
 
     /// An HTTP/2 stream's head: Host from `:authority` unless the fields carry one (the
