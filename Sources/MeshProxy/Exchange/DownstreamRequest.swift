@@ -2,10 +2,11 @@ import MeshHTTP2
 import MeshRouting
 import NIOHTTP1
 
-/// A decoded request as routing sees it: `RequestAttributes` over the client's head, without copying
-/// its fields (a value becomes a string only when routing asks for it). A class: routing takes it through unspecialized generic code, where each copy of a
-/// struct retained every string in it. Absolute-form targets (`GET http://reviews/ HTTP/1.1`, what `curl -x` sends) give
-/// the authority and path; otherwise the Host header does.
+/// A decoded request as routing sees it: `RequestAttributes` over the client's head, without
+/// copying its fields (a value becomes a string only when routing asks for it). A class: routing
+/// takes it through unspecialized generic code, where each copy of a struct retained every string
+/// in it. Absolute-form targets (`GET http://reviews/ HTTP/1.1`, what `curl -x` sends) give the
+/// authority and path; otherwise the Host header does.
 final class DownstreamRequest: RequestAttributes {
     let head: DownstreamRequestHead
     let authority: String
