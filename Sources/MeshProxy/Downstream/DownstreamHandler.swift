@@ -213,7 +213,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
     /// HTTP/1.1 before switching; such requests are served over HTTP/1.1, as nghttpx does).
     static func asksForH2C(_ head: DownstreamRequestHead) -> Bool {
         // Upgrades are rare: the fields become strings only for a request that names one.
-        guard head.version == .http1_1, head.fields.contains(name: "upgrade") else { return false }
+        guard head.version == .http1_1, head.contains(.upgrade) else { return false }
         let headers = head.fields.httpHeaders
         guard headers[canonicalForm: "upgrade"].contains(where: { $0.lowercased() == "h2c" }),
               headers[canonicalForm: "connection"].contains(where: { $0.lowercased() == "http2-settings" }),

@@ -3,8 +3,9 @@ import NIOHTTP1
 
 /// The fields of a forwarded request or response, as byte fields: the response's edited in
 /// place, the request's built in one pass over the client's fields. Each `HTTPHeaders` edit
-/// (`remove`, `replaceOrAdd`, `contains`) is a scan of every field, and the first one copies the whole list, retaining each string:
-/// doing Envoy's header rules as edits cost more than the rest of the request path together.
+/// (`remove`, `replaceOrAdd`, `contains`) is a scan of every field, and the first one copies the
+/// whole list, retaining each string: doing Envoy's header rules as edits cost more than the rest
+/// of the request path together.
 enum ForwardedHeaders {
     /// What the response passes on, edited in place: hop-by-hop fields gone (and those the
     /// Connection header names), `server: meshsim`, `date` kept or added,

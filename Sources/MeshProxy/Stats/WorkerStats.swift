@@ -156,7 +156,7 @@ enum RequestProtocol: String, CaseIterable {
             self = .http
             return
         }
-        let isGRPC = head.fields.first(name: "content-type").map { $0.lowercased().hasPrefix("application/grpc") } ?? false
+        let isGRPC = head.first(.contentType).map { $0.lowercased().hasPrefix("application/grpc") } ?? false
         self = isGRPC ? .grpc : .http2
     }
 }
