@@ -293,7 +293,7 @@ extension HTTP2ClientConnection: NGHTTP2SessionEvents {
     func sessionReceivedHead(_ stream: HTTP2StreamState, endStream: Bool) {
         stream.clientDelegate?.responseHead(
             status: stream.status,
-            fields: stream.takeResponseFields(),
+            fields: stream.takeFields(),
             endStream: endStream,
             stream: HTTP2StreamID(stream.id),
             connection: self

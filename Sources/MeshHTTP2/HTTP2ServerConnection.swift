@@ -16,6 +16,15 @@ public protocol HTTP2ServerDelegate: AnyObject {
         stream: HTTP2StreamID,
         connection: HTTP2ServerConnection
     )
+    /// The same head with its regular fields as bytes (lower-case names, as received; no
+    /// `host` made from `:authority`): what a proxy forwarding it takes, with no string made
+    /// per field. By default this builds the `HTTP2RequestHead` and calls
+    /// `requestHead(_:endStream:stream:connection:)`. The fields are handed over (no other
+    /// reference), so the receiver can edit them in place without a copy.
+    func requestHead(
+        method: String, scheme: String, authority: String, path: String, fields: consuming HeaderFields,
+        endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection
+    )
     /// A slice of a DATA frame's payload (not a copy of it).
     func requestBody(_ chunk: ByteBuffer, stream: HTTP2StreamID, connection: HTTP2ServerConnection)
     /// The request finished, with its trailers if it had any.
@@ -30,6 +39,14 @@ public protocol HTTP2ServerDelegate: AnyObject {
 }
 
 extension HTTP2ServerDelegate {
+    public func requestHead(
+        method: String, scheme: String, authority: String, path: String, fields: consuming HeaderFields,
+        endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection
+    ) {
+        let head = HTTP2RequestHead(method: method, scheme: scheme, authority: authority, path: path, headers: fields.httpHeaders)
+        self.requestHead(head, endStream: endStream, stream: stream, connection: connection)
+    }
+
     public func streamWritabilityChanged(_ isWritable: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
     }
     public func streamClosed(_ stream: HTTP2StreamID, connection: HTTP2ServerConnection) {}
@@ -289,18 +306,19 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
         stream.receivedHead = true
         stream.remoteEnded = true
         core.streams[1] = stream
-        self.delegate.requestHead(stream.takeRequestHead(), endStream: true, stream: HTTP2StreamID(1), connection: self)
+        self.deliverHead(stream, endStream: true)
     }
 }
 
 extension HTTP2ServerConnection: NGHTTP2SessionEvents {
     func sessionReceivedHead(_ stream: HTTP2StreamState, endStream: Bool) {
+        self.deliverHead(stream, endStream: endStream)
+    }
+
+    private func deliverHead(_ stream: HTTP2StreamState, endStream: Bool) {
         self.delegate.requestHead(
-            stream.takeRequestHead(),
-            endStream: endStream,
-            stream: HTTP2StreamID(stream.id),
-            connection: self
-        )
+            method: stream.method, scheme: stream.scheme, authority: stream.authority, path: stream.path,
+            fields: stream.takeFields(), endStream: endStream, stream: HTTP2StreamID(stream.id), connection: self)
     }
 
     func sessionReceivedBody(_ stream: HTTP2StreamState, _ chunk: ByteBuffer) {

@@ -71,11 +71,8 @@ final class HTTP2StreamState {
     @exclusivity(unchecked) var authority = ""
     @exclusivity(unchecked) var path = ""
     @exclusivity(unchecked) var status = 0
-    /// A server stream's fields, collected as plain pairs and wrapped once per block:
-    /// `HTTPHeaders.add` checks every name again, which nghttp2 has already validated.
-    @exclusivity(unchecked) var fields: [(String, String)] = []
-    /// A client stream's fields, kept as bytes (the proxy forwards a response head without
-    /// making strings of it); a server stream collects `fields`.
+    /// The block's regular fields, kept as bytes (the proxy forwards a request or response head
+    /// without making a string per field); pseudo-headers go to the properties above.
     @exclusivity(unchecked) var fieldBytes = HeaderFields()
     @exclusivity(unchecked) var headerBlockBytes = 0
     @exclusivity(unchecked) var headerBlockCount = 0
@@ -118,34 +115,21 @@ final class HTTP2StreamState {
     }
 
     func beginHeaderBlock() {
-        self.fields = []
         self.fieldBytes.removeAll()
         self.headerBlockBytes = 0
         self.headerBlockCount = 0
         self.headerBlockTooLarge = false
     }
 
-    /// The decoded request head; the fields move into it (the state keeps none), so the
-    /// receiver owns them uniquely and can add to them without a copy.
-    func takeRequestHead() -> HTTP2RequestHead {
-        let fields = self.fields
-        self.fields = []
-        return HTTP2RequestHead(
-            method: self.method,
-            scheme: self.scheme,
-            authority: self.authority,
-            path: self.path,
-            headers: HTTPHeaders(fields)
-        )
-    }
-
+    /// The block's fields as strings (trailers), or set from strings (an upgrade request).
     var headers: HTTPHeaders {
-        get { self.fieldBytes.isEmpty ? HTTPHeaders(self.fields) : self.fieldBytes.httpHeaders }
-        set { self.fields = newValue.map { ($0.name, $0.value) } }
+        get { self.fieldBytes.httpHeaders }
+        set { self.fieldBytes = HeaderFields(newValue) }
     }
 
-    /// The decoded response head's fields, moved out (the state keeps none).
-    func takeResponseFields() -> HeaderFields {
+    /// The decoded head's fields, moved out (the state keeps none), so the receiver owns them
+    /// uniquely and can edit them without a copy.
+    func takeFields() -> HeaderFields {
         let fields = self.fieldBytes
         self.fieldBytes = HeaderFields()
         return fields

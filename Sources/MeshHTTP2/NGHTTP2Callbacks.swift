@@ -118,25 +118,20 @@ extension NGHTTP2Session {
             return 0
         }
         // Copy now: nghttp2 owns these bytes only for the duration of the call.
-        if self.role == .client && name.first != UInt8(ascii: ":") {
+        if name.first != UInt8(ascii: ":") {
             if stream.fieldBytes.isEmpty { stream.fieldBytes = HeaderFields(byteCapacity: 256, fieldCapacity: 8) }
             stream.fieldBytes.append(name: UnsafeRawBufferPointer(name), value: UnsafeRawBufferPointer(value))
             return 0
         }
         let valueString = String(decoding: value, as: UTF8.self)
-        if name.first == UInt8(ascii: ":") {
-            // Told apart by length and one letter, without making a String of the name.
-            switch (name.count, name.count > 2 ? name[2] : 0) {
-            case (7, UInt8(ascii: "e")): stream.method = valueString  // :method
-            case (7, UInt8(ascii: "c")): stream.scheme = valueString  // :scheme
-            case (10, UInt8(ascii: "u")): stream.authority = valueString  // :authority
-            case (5, UInt8(ascii: "a")): stream.path = valueString  // :path
-            case (7, UInt8(ascii: "t")): stream.status = Int(valueString) ?? 0  // :status
-            default: break  // nghttp2's HTTP messaging checks reject unknown pseudo-headers.
-            }
-        } else {
-            if stream.fields.isEmpty { stream.fields.reserveCapacity(8) }
-            stream.fields.append((String(decoding: name, as: UTF8.self), valueString))
+        // A pseudo-header, told apart by length and one letter, without making a String of the name.
+        switch (name.count, name.count > 2 ? name[2] : 0) {
+        case (7, UInt8(ascii: "e")): stream.method = valueString  // :method
+        case (7, UInt8(ascii: "c")): stream.scheme = valueString  // :scheme
+        case (10, UInt8(ascii: "u")): stream.authority = valueString  // :authority
+        case (5, UInt8(ascii: "a")): stream.path = valueString  // :path
+        case (7, UInt8(ascii: "t")): stream.status = Int(valueString) ?? 0  // :status
+        default: break  // nghttp2's HTTP messaging checks reject unknown pseudo-headers.
         }
         return 0
     }

@@ -13,7 +13,7 @@ import Testing
             "X-Forwarded-For": "10.0.0.1", "User-Agent": "curl/8", "x-user-group": "beta",
         ]
         let headers = ForwardedHeaders.request(
-            client, authority: "reviews.default.svc.cluster.local", rewrittenFrom: "/old", forwardedFor: "10.0.0.1, 127.0.0.1",
+            HeaderFields(client), authority: "reviews.default.svc.cluster.local", rewrittenFrom: "/old", forwardedFor: "10.0.0.1, 127.0.0.1",
             requestID: "id-1", expectedTimeoutMilliseconds: 1500
         ).httpHeaders
         #expect(headers.map(\.name) == [
@@ -30,7 +30,7 @@ import Testing
     @Test func requestKeepsTheClientsRequestIDAndProtoAndAddsHostWhenMissing() {
         let client: HTTPHeaders = ["x-request-id": "abc", "X-Forwarded-Proto": "https", "x-envoy-original-path": "/first"]
         let headers = ForwardedHeaders.request(
-            client, authority: "ratings", rewrittenFrom: "/again", forwardedFor: nil, requestID: "unused",
+            HeaderFields(client), authority: "ratings", rewrittenFrom: "/again", forwardedFor: nil, requestID: "unused",
             expectedTimeoutMilliseconds: nil
         ).httpHeaders
         #expect(headers["x-request-id"] == ["abc"])

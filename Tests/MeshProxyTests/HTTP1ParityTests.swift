@@ -84,7 +84,8 @@ import Testing
         do {
             while let event = try parser.next(&buffer) {
                 switch event {
-                case .head(let head): parts.append(describe(.head(head)))
+                case .head(let head):
+                    parts.append(describe(.head(HTTPRequestHead(version: head.version, method: head.method, uri: head.uri, headers: head.fields.httpHeaders))))
                 case .body(let body): parts.append(describe(.body(body)))
                 case .end(let trailers): parts.append(describe(.end(trailers)))
                 }

@@ -17,7 +17,9 @@ import Testing
         #expect(String(buffer: buffer) == "POST /a?b=c HTTP/1.1\r\nHost: reviews\r\nx-forwarded-for: 127.0.0.1\r\nContent-Length: 5\r\n\r\n")
         var parser = HTTP1RequestParser(limits: ParserHarness.limits)
         guard case .head(let decoded)? = try parser.next(&buffer) else { Issue.record("does not decode"); return }
-        #expect(decoded == HTTPRequestHead(version: .http1_1, method: .POST, uri: "/a?b=c", headers: headers))
+        #expect(decoded.method == .POST && decoded.uri == "/a?b=c" && decoded.version == .http1_1)
+        #expect(decoded.fields == HeaderFields(headers))
+        #expect(decoded.host == "reviews")
     }
 
     @Test(arguments: [

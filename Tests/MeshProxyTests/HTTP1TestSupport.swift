@@ -1,3 +1,4 @@
+import MeshHTTP2
 import NIOCore
 import NIOHTTP1
 
@@ -83,7 +84,7 @@ enum ParserHarness {
                 while let event = try parser.next(&buffer) {
                     switch event {
                     case .head(let head):
-                        let fields = head.headers.map { "\($0.name): \($0.value)" }.joined(separator: "|")
+                        let fields = head.fields.httpHeaders.map { "\($0.name): \($0.value)" }.joined(separator: "|")
                         DecodedPart.append(.head("\(head.method.rawValue) \(head.uri) \(head.version) [\(fields)]"), to: &outcome.parts)
                     case .body(let body):
                         DecodedPart.append(.body(Array(body.readableBytesView)), to: &outcome.parts)

@@ -211,27 +211,29 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
 
     /// `Upgrade: h2c` with one HTTP2-Settings and no body (a body would have to be read as
     /// HTTP/1.1 before switching; such requests are served over HTTP/1.1, as nghttpx does).
-    static func asksForH2C(_ head: HTTPRequestHead) -> Bool {
-        guard head.version == .http1_1, head.headers.contains(name: "upgrade"),
-              head.headers[canonicalForm: "upgrade"].contains(where: { $0.lowercased() == "h2c" }),
-              head.headers[canonicalForm: "connection"].contains(where: { $0.lowercased() == "http2-settings" }),
-              head.headers["http2-settings"].count == 1,
-              !head.headers.contains(name: "transfer-encoding")
+    static func asksForH2C(_ head: DownstreamRequestHead) -> Bool {
+        // Upgrades are rare: the fields become strings only for a request that names one.
+        guard head.version == .http1_1, head.contains(.upgrade) else { return false }
+        let headers = head.fields.httpHeaders
+        guard headers[canonicalForm: "upgrade"].contains(where: { $0.lowercased() == "h2c" }),
+              headers[canonicalForm: "connection"].contains(where: { $0.lowercased() == "http2-settings" }),
+              headers["http2-settings"].count == 1,
+              !headers.contains(name: "transfer-encoding")
         else { return false }
-        let length = head.headers.first(name: "content-length") ?? "0"
+        let length = headers.first(name: "content-length") ?? "0"
         return length == "0"
     }
 
     /// Answers 101 and hands the connection to the HTTP/2 codec, where the upgrading request is
     /// stream 1. Bytes read past the request (the client preface) follow it there.
-    private func switchToHTTP2(_ request: HTTPRequestHead) {
+    private func switchToHTTP2(_ head: DownstreamRequestHead) {
         guard let context else { return }
         let connection: HTTP2ServerConnection
         do {
             connection = try HTTP2ServerConnection(
                 configuration: http2Configuration,
                 delegate: HTTP2DownstreamConnection(worker: worker, remoteIP: remoteIP),
-                upgradeRequest: request)
+                upgradeRequest: HTTPRequestHead(version: head.version, method: head.method, uri: head.uri, headers: head.fields.httpHeaders))
         } catch {
             answerProtocolError(.invalidRequestLine)
             return

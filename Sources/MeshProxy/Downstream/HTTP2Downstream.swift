@@ -15,19 +15,22 @@ final class HTTP2DownstreamConnection: HTTP2ServerDelegate {
         self.remoteIP = remoteIP
     }
 
-    /// The h2 stream's head as the exchange reads it: Host from `:authority`, version 2.0.
-    static func exchangeHead(_ head: HTTP2RequestHead) -> HTTPRequestHead {
-        var headers = head.headers
-        if !head.authority.isEmpty && !headers.contains(name: "host") { headers.add(name: "host", value: head.authority) }
-        return HTTPRequestHead(
-            version: HTTPVersion(major: 2, minor: 0), method: HTTPMethod(rawValue: head.method), uri: head.path, headers: headers)
+    /// The codec hands every head over as bytes (below); this string form is not used.
+    func requestHead(_ head: HTTP2RequestHead, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
+        self.requestHead(
+            method: head.method, scheme: head.scheme, authority: head.authority, path: head.path,
+            fields: HeaderFields(head.headers), endStream: endStream, stream: stream, connection: connection)
     }
 
-    func requestHead(_ head: HTTP2RequestHead, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
+    func requestHead(
+        method: String, scheme: String, authority: String, path: String, fields: consuming HeaderFields,
+        endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection
+    ) {
+        let head = DownstreamRequestHead(http2Method: method, authority: authority, path: path, fields: fields)
         let downstream = HTTP2DownstreamStream(id: stream, connection: connection, owner: self)
         streams[stream] = downstream
         worker.stats.downstream.activeRequests += 1
-        let exchange = Exchange(worker: worker, downstream: downstream, head: Self.exchangeHead(head), http2EndStream: endStream)
+        let exchange = Exchange(worker: worker, downstream: downstream, head: head, http2EndStream: endStream)
         downstream.exchange = exchange
         exchange.start()
         if endStream { exchange.receiveEnd(trailers: nil) }

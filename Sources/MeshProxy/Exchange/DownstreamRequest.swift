@@ -2,12 +2,13 @@ import MeshHTTP2
 import MeshRouting
 import NIOHTTP1
 
-/// A decoded request as routing sees it: `RequestAttributes` over NIO's head, without copying
-/// headers. A class: routing takes it through unspecialized generic code, where each copy of a
-/// struct retained every string in it. Absolute-form targets (`GET http://reviews/ HTTP/1.1`, what `curl -x` sends) give
-/// the authority and path; otherwise the Host header does.
+/// A decoded request as routing sees it: `RequestAttributes` over the client's head, without
+/// copying its fields (a value becomes a string only when routing asks for it). A class: routing
+/// takes it through unspecialized generic code, where each copy of a struct retained every string
+/// in it. Absolute-form targets (`GET http://reviews/ HTTP/1.1`, what `curl -x` sends) give the
+/// authority and path; otherwise the Host header does.
 final class DownstreamRequest: RequestAttributes {
-    let head: HTTPRequestHead
+    let head: DownstreamRequestHead
     let authority: String
     let path: String
     let isAbsoluteForm: Bool
@@ -16,17 +17,30 @@ final class DownstreamRequest: RequestAttributes {
     var scheme: String { "http" }
 
     func header(_ lowercasedName: String) -> String? {
-        head.headers.first(name: lowercasedName)
+        head.fields.first(name: lowercasedName)
     }
 
     /// Every value of the header joined with "," (what Envoy's header matches compare), without
     /// allocating for the usual single value.
     func joinedHeader(_ lowercasedName: String) -> String? {
+        let fields = head.fields
         var joined: String? = nil
-        for (name, value) in head.headers where FieldName.equalsLowercase(name, lowercased: lowercasedName) {
+        for index in 0..<fields.count where fields.nameEquals(at: index, lowercasedName) {
+            let value = fields.value(at: index)
             joined = joined.map { $0 + "," + value } ?? value
         }
         return joined
+    }
+
+    /// The Cookie fields' values split at commas, as NIO's `HTTPHeaders[canonicalForm:]` gave
+    /// them to the cookie hash (each piece is trimmed where its pairs are read).
+    var cookieHeaderValues: [String] {
+        let fields = head.fields
+        var values: [String] = []
+        for index in 0..<fields.count where fields.nameEquals(at: index, "cookie") {
+            values.append(contentsOf: fields.value(at: index).split(separator: ",").map(String.init))
+        }
+        return values
     }
 
     enum ParseError: Error {
@@ -35,7 +49,7 @@ final class DownstreamRequest: RequestAttributes {
         case invalidTarget
     }
 
-    init(head: HTTPRequestHead) throws {
+    init(head: DownstreamRequestHead) throws {
         self.head = head
         let uri = head.uri
         if let schemeEnd = Self.absoluteFormAuthorityStart(uri) {
@@ -52,10 +66,14 @@ final class DownstreamRequest: RequestAttributes {
         }
         guard uri.first == "/" || uri == "*" else { throw ParseError.invalidTarget }
         // Two Host headers that disagree are how requests get smuggled past a proxy.
-        var host: String? = nil
-        for (name, value) in head.headers where FieldName.equalsLowercase(name, "host") {
-            if let seen = host, seen != value { throw ParseError.conflictingHosts }
-            host = value
+        let host = head.host
+        if var first = host {
+            let conflicting = first.withUTF8 { wanted in
+                head.fields.firstIndex { name, value in
+                    name.count == 4 && FieldName.equalsLowercase(name, "host") && !value.elementsEqual(UnsafeRawBufferPointer(wanted))
+                } != nil
+            }
+            if conflicting { throw ParseError.conflictingHosts }
         }
         guard let host, !host.isEmpty else {
             if head.version.major == 1 && head.version.minor == 0 {

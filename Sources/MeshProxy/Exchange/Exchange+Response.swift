@@ -285,7 +285,7 @@ extension Exchange: UpstreamConnectionDelegate {
         // rewrite.authority, else an :authority/host header operation (Istio's host rewrite).
         if let newAuthority = forward?.authorityRewrite { authority = newAuthority }
         var headers = ForwardedHeaders.request(
-            head.headers, authority: authority, rewrittenFrom: path != originalPath ? originalPath : nil,
+            head.fields, authority: authority, rewrittenFrom: path != originalPath ? originalPath : nil,
             forwardedFor: downstream.remoteIP.isEmpty ? nil : forwardedFor, requestID: requestID,
             expectedTimeoutMilliseconds: routeTimeout.map { $0.nanoseconds / 1_000_000 })
         HeaderRules.apply(forward?.requestHeaders, to: &headers)

@@ -11,7 +11,7 @@ import NIOHTTP1
 final class Exchange {
     let worker: Worker
     let downstream: ExchangeDownstream
-    let head: HTTPRequestHead
+    let head: DownstreamRequestHead
     let snapshot: RoutingSnapshot
     let startTime = NIODeadline.now()
     let startWallClock: Int64
@@ -98,7 +98,7 @@ final class Exchange {
     }
 
     /// - Parameter http2EndStream: for an HTTP/2 stream, whether its HEADERS ended it (no body).
-    init(worker: Worker, downstream: ExchangeDownstream, head: HTTPRequestHead, http2EndStream: Bool? = nil) {
+    init(worker: Worker, downstream: ExchangeDownstream, head: DownstreamRequestHead, http2EndStream: Bool? = nil) {
         self.worker = worker
         self.downstream = downstream
         self.head = head
@@ -112,7 +112,7 @@ final class Exchange {
             closeAfterResponse = false
             if http2EndStream {
                 requestFraming = .none
-            } else if let length = head.headers.first(name: "content-length") {
+            } else if let length = head.first(.contentLength) {
                 requestFraming = length == "0" ? .none : .contentLength
             } else {
                 requestFraming = .chunked
@@ -120,9 +120,9 @@ final class Exchange {
             return
         }
         self.closeAfterResponse = !head.keepsConnectionAlive
-        if head.headers.contains(name: "transfer-encoding") {
+        if head.contains(.transferEncoding) {
             requestFraming = .chunked
-        } else if let length = head.headers.first(name: "content-length"), length != "0" {
+        } else if let length = head.first(.contentLength), length != "0" {
             requestFraming = .contentLength
         } else {
             requestFraming = .none
@@ -149,10 +149,10 @@ final class Exchange {
             return
         }
         self.request = request
-        requestID = head.headers.first(name: "x-request-id") ?? RequestID.make(using: &worker.random)
+        requestID = head.first(.requestID) ?? RequestID.make(using: &worker.random)
 
         // Envoy answers `Expect: 100-continue` itself and does not forward the expectation.
-        if head.version == .http1_1, let expect = head.headers.first(name: "expect"), expect.lowercased() == "100-continue" {
+        if head.version == .http1_1, let expect = head.first(.expect), expect.lowercased() == "100-continue" {
             downstream.write(worker.continueResponse)
             downstream.flush()
         }
@@ -217,10 +217,10 @@ final class Exchange {
             hashKey = computed.hash
             setCookie = computed.setCookie
         }
-        routeTimeout = Self.timeout(header: head.headers.first(name: "x-envoy-upstream-rq-timeout-ms"), route: forward.timeout)
+        routeTimeout = Self.timeout(header: head.first(.upstreamTimeout), route: forward.timeout)
         let retries = forward.retries
-        retryBudget = RetryRules.budget(policy: retries, header: head.headers.first(name: "x-envoy-max-retries"))
-        retryConditions = RetryRules.conditions(policy: retries, header: head.headers.first(name: "x-envoy-retry-on"))
+        retryBudget = RetryRules.budget(policy: retries, header: head.first(.maxRetries))
+        retryConditions = RetryRules.conditions(policy: retries, header: head.first(.retryOn))
         retryPolicy = consume retries
         upstreamStarted = true
         if requestEnded { armRouteTimeout() }
@@ -399,18 +399,18 @@ final class Exchange {
     /// `x-forwarded-for` as forwarded: the client's value with the peer's address appended.
     var forwardedFor: String {
         let clientIP = downstream.remoteIP
-        guard let existing = head.headers.first(name: "x-forwarded-for") else { return clientIP }
+        guard let existing = head.first(.forwardedFor) else { return clientIP }
         return clientIP.isEmpty ? existing : existing + ", " + clientIP
     }
 
     private func logAccess(to log: AccessLogWriter, milliseconds: Int) {
-        let path = head.headers.first(name: "x-envoy-original-path") ?? request?.path ?? head.uri
+        let path = head.first(.originalPath) ?? request?.path ?? head.uri
         log.log(AccessLogEntry(
             startEpochNanoseconds: startWallClock, method: head.method.rawValue, path: path,
             protocolName: head.version.major == 2 ? "HTTP/2" : "HTTP/\(head.version.major).\(head.version.minor)", responseCode: responseCode, flags: flags,
             bytesReceived: requestBodyBytes, bytesSent: responseBytes, durationMilliseconds: milliseconds,
             upstreamServiceTime: upstreamServiceTime, forwardedFor: forwardedFor,
-            userAgent: head.headers.first(name: "user-agent"), requestID: requestID, authority: request?.authority,
+            userAgent: head.first(.userAgent), requestID: requestID, authority: request?.authority,
             upstreamHost: upstreamHost))
     }
 }

@@ -2,9 +2,10 @@ import MeshHTTP2
 import NIOHTTP1
 
 /// The fields of a forwarded request or response, as byte fields: the response's edited in
-/// place, the request's built in one pass over the client's `HTTPHeaders`. Each `HTTPHeaders` edit (`remove`, `replaceOrAdd`, `contains`)
-/// is a scan of every field, and the first one copies the whole list, retaining each string:
-/// doing Envoy's header rules as edits cost more than the rest of the request path together.
+/// place, the request's built in one pass over the client's fields. Each `HTTPHeaders` edit
+/// (`remove`, `replaceOrAdd`, `contains`) is a scan of every field, and the first one copies the
+/// whole list, retaining each string: doing Envoy's header rules as edits cost more than the rest
+/// of the request path together.
 enum ForwardedHeaders {
     /// What the response passes on, edited in place: hop-by-hop fields gone (and those the
     /// Connection header names), `server: meshsim`, `date` kept or added,
@@ -51,7 +52,7 @@ enum ForwardedHeaders {
     /// the path was rewritten; `x-forwarded-for` (when given), `x-forwarded-proto`,
     /// `x-request-id` and `x-envoy-expected-rq-timeout-ms` as Envoy sets them.
     static func request(
-        _ client: HTTPHeaders, authority: String, rewrittenFrom originalPath: String?, forwardedFor: String?,
+        _ client: HeaderFields, authority: String, rewrittenFrom originalPath: String?, forwardedFor: String?,
         requestID: String, expectedTimeoutMilliseconds: Int64?
     ) -> HeaderFields {
         var fields = HeaderFields(byteCapacity: 512, fieldCapacity: client.count + 7)
@@ -61,31 +62,33 @@ enum ForwardedHeaders {
         var sawProto = false
         var sawRequestID = false
         var sawOriginalPath = false
-        for (name, value) in client {
+        var authority = authority
+        client.forEachField { name, value in
             if HeaderRules.isHopByHop(name) {
                 HeaderRules.noteHopByHop(name, value, named: &named, keepTrailersTE: &keepTrailersTE)
-                continue
+                return
             }
-            switch name.utf8.count {
+            switch name.count {
             case 4 where FieldName.equalsLowercase(name, "host"):
-                if placedHost { continue }
+                if placedHost { return }
                 placedHost = true
-                fields.append(name: name, value: authority)
-                continue
+                // The client's spelling of the name, the route's authority as the value.
+                authority.withUTF8 { fields.append(name: name, value: UnsafeRawBufferPointer($0)) }
+                return
             case 6 where FieldName.equalsLowercase(name, "expect"):
-                continue
+                return
             case 12 where FieldName.equalsLowercase(name, "x-request-id"):
                 sawRequestID = true
             case 15 where forwardedFor != nil && FieldName.equalsLowercase(name, "x-forwarded-for"):
-                continue
+                return
             case 17 where FieldName.equalsLowercase(name, "x-forwarded-proto"):
                 sawProto = true
             case 21 where FieldName.equalsLowercase(name, "x-envoy-original-path"):
                 sawOriginalPath = true
             case 30 where expectedTimeoutMilliseconds != nil && FieldName.equalsLowercase(name, "x-envoy-expected-rq-timeout-ms"):
-                continue
+                return
             default:
-                if HeaderRules.isEnvoyControlHeader(name) { continue }
+                if HeaderRules.isEnvoyControlHeader(name) { return }
             }
             fields.append(name: name, value: value)
         }

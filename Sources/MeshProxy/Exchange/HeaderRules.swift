@@ -43,6 +43,12 @@ enum HeaderRules {
         return envoyControlHeaders.contains(name.lowercased())
     }
 
+    /// The same, for a name given as bytes (a string is made only for an `x-envoy-` name).
+    static func isEnvoyControlHeader(_ name: UnsafeRawBufferPointer) -> Bool {
+        guard name.count > 8, FieldName.equalsLowercase(UnsafeRawBufferPointer(rebasing: name[0..<8]), "x-envoy-") else { return false }
+        return envoyControlHeaders.contains(String(decoding: name, as: UTF8.self).lowercased())
+    }
+
     /// Whether `name` is a hop-by-hop header (RFC 9110 §7.6.1) that Envoy never forwards:
     /// connection, keep-alive, proxy-connection, proxy-authenticate, proxy-authorization, te,
     /// trailer, transfer-encoding (the proxy re-frames), upgrade. Compared case-insensitively on

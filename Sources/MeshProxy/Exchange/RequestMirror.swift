@@ -32,7 +32,7 @@ final class RequestMirror {
         guard !chosen.isEmpty else { return nil }
         let limit = worker.configuration.limits.retryBufferBytes
         let counters = exchange.clusterRuntime?.counters
-        let declaredLength = exchange.head.headers.first(name: "content-length").flatMap(Int.init) ?? 0
+        let declaredLength = exchange.head.first(.contentLength).flatMap(Int.init) ?? 0
         // The body so far is the exchange's replay buffer (nil once it outgrew the same limit).
         guard let bodySoFar = exchange.replay, declaredLength <= limit else {
             counters?.shadowsAbandoned += 1

@@ -33,7 +33,7 @@ enum ConsistentHashing {
         case .queryParameter(let name):
             return (queryValue(name, in: request.path).map(HashRing.hash), nil)
         case .cookie(let name, let path, let ttl):
-            if let value = cookieValue(name, in: request.head.headers[canonicalForm: "cookie"].map(String.init)) {
+            if let value = cookieValue(name, in: request.cookieHeaderValues) {
                 return (HashRing.hash(value), nil)
             }
             guard let ttl else { return (nil, nil) }

@@ -3,8 +3,7 @@ import NIOCore
 import NIOHTTP1
 
 /// What the request and response parsers share: the version token, turning a scanned field block
-/// into `HTTPHeaders` (requests) or byte fields (responses), and trailers.
-/// (`version` nil: trailers, whose fields all stay.)
+/// into byte fields (heads) or `HTTPHeaders` (trailers), and reading trailers.
 enum HTTP1Fields {
     /// `HTTP/1.0` or `HTTP/1.1` filling `bytes[from..<to]`; another well-formed version is
     /// `unsupportedVersion`, anything else `malformed`.
@@ -20,29 +19,22 @@ enum HTTP1Fields {
         return minor == 1 ? .http1_1 : .http1_0
     }
 
-    /// The block's fields as `HTTPHeaders`, in order, names as sent. An HTTP/1.1 message's lone
-    /// `Connection: keep-alive` is left out: it says what HTTP/1.1 means anyway, names no other
-    /// field, and is hop-by-hop, so the exchange would only spend a rebuild of the fields on
-    /// removing it (Envoy, too, strips connection fields before routing).
-    /// Strings repeated from the connection's previous message come from `cache`.
-    static func headers(
-        _ block: HTTP1FieldBlock, _ bytes: UnsafeRawBufferPointer, version: HTTPVersion?, cache: inout HTTP1FieldCache
-    ) -> HTTPHeaders {
-        let skipped = version == .http1_1 ? block.keepAliveOnlyField : nil
+    /// Trailer fields as `HTTPHeaders`, in order, names as sent.
+    static func trailers(_ block: HTTP1FieldBlock, _ bytes: UnsafeRawBufferPointer) -> HTTPHeaders {
         var list: [(String, String)] = []
         list.reserveCapacity(block.fields.count)
-        for (index, field) in block.fields.enumerated() where index != skipped {
-            list.append((
-                cache.name(at: index, bytes, field.nameStart, field.nameLength),
-                cache.value(at: index, bytes, field.valueStart, field.valueLength)
-            ))
+        for field in block.fields {
+            list.append((string(bytes, field.nameStart, field.nameLength), string(bytes, field.valueStart, field.valueLength)))
         }
         return HTTPHeaders(list)
     }
 
-    /// The block's fields as byte fields (one copy of their bytes, no strings), with the same
-    /// `Connection: keep-alive` rule as `headers`. `extraBytes` and `extraFields` reserve room
-    /// for what the proxy adds before forwarding them, so that adds no allocation.
+    /// The block's fields as byte fields (one copy of their bytes, no strings), in order, names as
+    /// sent. An HTTP/1.1 message's lone `Connection: keep-alive` is left out: it says what HTTP/1.1
+    /// means anyway, names no other field, and is hop-by-hop, so the exchange would only spend a
+    /// rebuild of the fields on removing it (Envoy, too, strips connection fields before routing).
+    /// `extraBytes` and `extraFields` reserve room for what the proxy adds before forwarding them,
+    /// so that adds no allocation.
     static func fields(
         _ block: HTTP1FieldBlock, _ bytes: UnsafeRawBufferPointer, version: HTTPVersion?, extraBytes: Int = 160, extraFields: Int = 6
     ) -> HeaderFields {
@@ -69,9 +61,7 @@ enum HTTP1Fields {
             case .needMoreData, .startLine:
                 return nil
             case .complete(let length):
-                // Trailers are rare: no cache for them.
-                var noCache = HTTP1FieldCache()
-                return (block.fields.isEmpty ? HTTPHeaders() : headers(block, bytes, version: nil, cache: &noCache), length)
+                return (block.fields.isEmpty ? HTTPHeaders() : trailers(block, bytes), length)
             }
         }
         guard let (trailers, length) = found else { return nil }

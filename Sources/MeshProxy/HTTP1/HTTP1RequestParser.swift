@@ -1,3 +1,4 @@
+import MeshHTTP2
 import NIOCore
 import NIOHTTP1
 
@@ -15,7 +16,7 @@ import NIOHTTP1
 /// followed by further requests rather than ending the decoding.
 struct HTTP1RequestParser {
     enum Event {
-        case head(HTTPRequestHead)
+        case head(DownstreamRequestHead)
         case body(ByteBuffer)
         /// The request ended; trailers when a chunked body had any.
         case end(HTTPHeaders?)
@@ -26,7 +27,8 @@ struct HTTP1RequestParser {
     private var readingHead = true
     private var body = HTTP1BodyReader()
     private var block = HTTP1FieldBlock(hasStartLine: true)
-    private var fieldCache = HTTP1FieldCache()
+    private var targetReuse = HTTP1StringReuse()
+    private var hostReuse = HTTP1StringReuse()
     // The request line, found before the fields.
     private var method = HTTPMethod.GET
     private var targetStart = 0
@@ -65,8 +67,8 @@ struct HTTP1RequestParser {
         block.reset(hasStartLine: true)
     }
 
-    private mutating func readHead(_ buffer: inout ByteBuffer) throws -> HTTPRequestHead? {
-        let found = try buffer.withUnsafeReadableBytes { bytes -> (HTTPRequestHead, Int)? in
+    private mutating func readHead(_ buffer: inout ByteBuffer) throws -> DownstreamRequestHead? {
+        let found = try buffer.withUnsafeReadableBytes { bytes -> (DownstreamRequestHead, Int)? in
             while true {
                 switch try block.scan(bytes, limits: limits) {
                 case .needMoreData:
@@ -125,8 +127,15 @@ struct HTTP1RequestParser {
         if !valid { throw HTTP1ParseError.invalidRequestLine }
     }
 
-    private mutating func makeHead(_ bytes: UnsafeRawBufferPointer) -> HTTPRequestHead {
-        let uri = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[targetStart..<(targetStart + targetLength)]), as: UTF8.self)
-        return HTTPRequestHead(version: version, method: method, uri: uri, headers: HTTP1Fields.headers(block, bytes, version: version, cache: &fieldCache))
+    /// The head with its fields as bytes (one copy, no string per field); the target and the
+    /// first Host become strings, shared with the previous request's when the bytes repeat.
+    private mutating func makeHead(_ bytes: UnsafeRawBufferPointer) -> DownstreamRequestHead {
+        let uri = targetReuse.string(bytes, targetStart, targetLength)
+        let host = block.firstHostField.map { index in
+            let field = block.fields[index]
+            return hostReuse.string(bytes, field.valueStart, field.valueLength)
+        }
+        return DownstreamRequestHead(
+            method: method, uri: uri, version: version, fields: HTTP1Fields.fields(block, bytes, version: version), host: host)
     }
 }

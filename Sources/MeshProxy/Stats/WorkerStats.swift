@@ -151,12 +151,12 @@ enum RequestProtocol: String, CaseIterable {
         }
     }
 
-    init(head: HTTPRequestHead) {
+    init(head: DownstreamRequestHead) {
         guard head.version.major == 2 else {
             self = .http
             return
         }
-        let isGRPC = head.headers.first(name: "content-type").map { $0.lowercased().hasPrefix("application/grpc") } ?? false
+        let isGRPC = head.first(.contentType).map { $0.lowercased().hasPrefix("application/grpc") } ?? false
         self = isGRPC ? .grpc : .http2
     }
 }

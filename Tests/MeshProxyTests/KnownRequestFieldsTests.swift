@@ -1,0 +1,51 @@
+import MeshHTTP2
+import Testing
+
+@testable import MeshProxy
+
+/// The one-pass index of the fields the proxy reads must find exactly what a scan by name finds.
+@Suite struct KnownRequestFieldsTests {
+    static let names: [(KnownRequestFields.Name, String)] = [
+        (.contentLength, "content-length"), (.transferEncoding, "transfer-encoding"), (.expect, "expect"),
+        (.upgrade, "upgrade"), (.contentType, "content-type"), (.userAgent, "user-agent"),
+        (.requestID, "x-request-id"), (.forwardedFor, "x-forwarded-for"), (.originalPath, "x-envoy-original-path"),
+        (.upstreamTimeout, "x-envoy-upstream-rq-timeout-ms"), (.maxRetries, "x-envoy-max-retries"), (.retryOn, "x-envoy-retry-on"),
+    ]
+
+    @Test func everyNameIsFoundAtItsFirstIndexInAnyCase() {
+        var fields = HeaderFields()
+        fields.append(name: "Host", value: "reviews")
+        for (offset, (_, name)) in Self.names.enumerated() {
+            // Alternate spellings: as registered, upper case.
+            fields.append(name: offset % 2 == 0 ? name : name.uppercased(), value: "first-\(offset)")
+        }
+        for (offset, (_, name)) in Self.names.enumerated() { fields.append(name: name, value: "second-\(offset)") }
+        let known = KnownRequestFields(fields)
+        for (offset, (key, name)) in Self.names.enumerated() {
+            #expect(known[key] == fields.firstIndex(name: name), "\(name)")
+            #expect(known[key] == offset + 1, "\(name)")
+        }
+        #expect(Set(Self.names.map { "\($0.0)" }).count == KnownRequestFields.Name.allCases.count)
+    }
+
+    @Test func absentNamesAndLookAlikesAreNotFound() {
+        // Same lengths as known names, other letters.
+        var fields = HeaderFields()
+        for name in ["expecT-", "x-request-ie", "content-typo", "content-lengtx", "x-forwarded-fox", "user-agenx", "upgradx"] {
+            fields.append(name: name, value: "v")
+        }
+        let known = KnownRequestFields(fields)
+        for key in KnownRequestFields.Name.allCases { #expect(known[key] == nil, "\(key)") }
+    }
+
+    @Test func theHeadReadsValuesThroughTheIndex() {
+        var fields = HeaderFields()
+        fields.append(name: "X-Request-Id", value: "abc")
+        fields.append(name: "Content-Type", value: "application/grpc")
+        let head = DownstreamRequestHead(method: .POST, uri: "/", version: .http1_1, fields: fields, host: nil)
+        #expect(head.first(.requestID) == "abc")
+        #expect(head.first(.contentType) == "application/grpc")
+        #expect(head.first(.userAgent) == nil)
+        #expect(head.contains(.contentType) && !head.contains(.transferEncoding))
+    }
+}
