@@ -45,19 +45,6 @@ public enum FieldName {
         return true
     }
 
-    /// Whether `name`, ASCII-lower-cased, equals `lowercased` (a name known only at run time, such
-    /// as one a route matches on, already lower-case).
-    @inlinable
-    public static func equalsLowercase(_ name: String, lowercased: String) -> Bool {
-        guard name.utf8.count == lowercased.utf8.count else { return false }
-        var expected = lowercased.utf8.makeIterator()
-        for var byte in name.utf8 {
-            if byte &- UInt8(ascii: "A") < 26 { byte |= 0x20 }
-            if byte != expected.next() { return false }
-        }
-        return true
-    }
-
     /// Whether `name` has an upper-case ASCII letter (HTTP/2 needs lower-case names).
     @inlinable
     public static func hasUppercase(_ name: String) -> Bool {
