@@ -131,13 +131,20 @@ public final class MeshProxy: Sendable {
     /// Sums every loop's counters and gauges (each copied on its own loop).
     public func collectStats() async -> StatsSnapshot {
         var total = StatsSnapshot()
+        for part in await collectStatsByWorker() { total.merge(part) }
+        return total
+    }
+
+    /// Each loop's own counters and gauges, in worker order: how the work spread over the loops.
+    func collectStatsByWorker() async -> [StatsSnapshot] {
+        var parts: [StatsSnapshot] = []
         for slot in workers {
             let worker = slot.worker
             if let part = try? await slot.eventLoop.submit({ worker.value.exportStats() }).get() {
-                total.merge(part)
+                parts.append(part)
             }
         }
-        return total
+        return parts
     }
 
     /// Stops listening, closes every connection and, when the proxy made its event loops,
