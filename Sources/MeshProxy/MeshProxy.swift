@@ -29,10 +29,11 @@ public final class MeshProxy: Sendable {
     private let serverChannel: Channel
     private let workers: [WorkerSlot]
     private let current: NIOLockedValueBox<RoutingSnapshot>
+    private let shared: SharedProxyState
     private let stopped = NIOLockedValueBox(false)
 
     private init(configuration: ProxyConfiguration, localAddress: SocketAddress, group: EventLoopGroup, ownsGroup: Bool,
-                 serverChannel: Channel, workers: [WorkerSlot], snapshot: RoutingSnapshot) {
+                 serverChannel: Channel, workers: [WorkerSlot], snapshot: RoutingSnapshot, shared: SharedProxyState) {
         self.configuration = configuration
         self.localAddress = localAddress
         self.group = group
@@ -40,6 +41,7 @@ public final class MeshProxy: Sendable {
         self.serverChannel = serverChannel
         self.workers = workers
         self.current = NIOLockedValueBox(snapshot)
+        self.shared = shared
     }
 
     /// Binds the listener and starts serving `snapshot`.
@@ -51,13 +53,16 @@ public final class MeshProxy: Sendable {
         let group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.workers))
         do {
             let shared = try SharedProxyState(configuration: configuration)
+            let outliers = shared.outlierDetectors.publish(snapshot)
             var slots: [WorkerSlot] = []
             var index = 0
             for loop in group.makeIterator() {
                 let workerIndex = index
                 let bound = try await loop.submit {
                     NIOLoopBound(
-                        Worker(index: workerIndex, eventLoop: loop, configuration: configuration, shared: shared, snapshot: snapshot),
+                        Worker(
+                            index: workerIndex, eventLoop: loop, configuration: configuration, shared: shared, snapshot: snapshot,
+                            outliers: outliers),
                         eventLoop: loop)
                 }.get()
                 slots.append(WorkerSlot(eventLoop: loop, worker: bound))
@@ -98,7 +103,7 @@ public final class MeshProxy: Sendable {
             }
             return MeshProxy(
                 configuration: configuration, localAddress: address, group: group, ownsGroup: ownsGroup,
-                serverChannel: channel, workers: slots, snapshot: snapshot)
+                serverChannel: channel, workers: slots, snapshot: snapshot, shared: shared)
         } catch {
             if ownsGroup { try? await group.shutdownGracefully() }
             throw error
@@ -112,32 +117,49 @@ public final class MeshProxy: Sendable {
     /// Publishes `snapshot` to every event loop (`loop.execute`), without waiting. Requests in
     /// flight finish with the snapshot they started with; pools of endpoints that stay are kept.
     public func apply(_ snapshot: RoutingSnapshot) {
-        current.withLockedValue { $0 = snapshot }
+        let outliers = publish(snapshot)
         for slot in workers {
             let worker = slot.worker
-            slot.eventLoop.execute { worker.value.install(snapshot) }
+            slot.eventLoop.execute { worker.value.install(snapshot, outliers: outliers) }
         }
     }
 
     /// Publishes `snapshot` and returns once every event loop serves it.
     public func applyAndWait(_ snapshot: RoutingSnapshot) async {
-        current.withLockedValue { $0 = snapshot }
+        let outliers = publish(snapshot)
         for slot in workers {
             let worker = slot.worker
-            try? await slot.eventLoop.submit { worker.value.install(snapshot) }.get()
+            try? await slot.eventLoop.submit { worker.value.install(snapshot, outliers: outliers) }.get()
+        }
+    }
+
+    /// Makes `snapshot` current and updates the clusters' shared outlier detectors for it, under
+    /// one lock, so that detectors follow the revisions in order even when the loops install them
+    /// out of step.
+    private func publish(_ snapshot: RoutingSnapshot) -> [String: OutlierBinding] {
+        current.withLockedValue { current in
+            current = snapshot
+            return shared.outlierDetectors.publish(snapshot)
         }
     }
 
     /// Sums every loop's counters and gauges (each copied on its own loop).
     public func collectStats() async -> StatsSnapshot {
         var total = StatsSnapshot()
+        for part in await collectStatsByWorker() { total.merge(part) }
+        return total
+    }
+
+    /// Each loop's own counters and gauges, in worker order: how the work spread over the loops.
+    func collectStatsByWorker() async -> [StatsSnapshot] {
+        var parts: [StatsSnapshot] = []
         for slot in workers {
             let worker = slot.worker
             if let part = try? await slot.eventLoop.submit({ worker.value.exportStats() }).get() {
-                total.merge(part)
+                parts.append(part)
             }
         }
-        return total
+        return parts
     }
 
     /// Stops listening, closes every connection and, when the proxy made its event loops,

@@ -79,149 +79,249 @@ import Testing
     }
 }
 
-/// The detector's state machine, driven with synthetic time.
+/// The detector's state machine, driven with synthetic time. A `WorkerView` plays one worker:
+/// the detector is shared, the decision counters are the worker's own.
 @Suite struct OutlierDetectorTests {
     static let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
 
     static func at(_ milliseconds: Int64) -> NIODeadline { start + .milliseconds(milliseconds) }
 
-    static func addresses(_ count: Int) -> [EndpointAddress?] {
+    static func addresses(_ count: Int) -> [EndpointAddress] {
         (0..<count).map { EndpointAddress(host: "127.0.0.1", port: 20000 + $0) }
     }
 
-    static func detector(hosts: Int = 2, _ settings: OutlierDetection) -> OutlierDetector {
-        OutlierDetector(policy: OutlierPolicy(settings), addresses: addresses(hosts))
+    static func detector(hosts: Int = 2, _ settings: OutlierDetection) -> WorkerView {
+        let detector = OutlierDetector(policy: OutlierPolicy(settings))
+        return WorkerView(detector, monitors: detector.adopt(addresses: addresses(hosts)))
     }
 
     static func duration(_ text: String) -> IstioDuration? { IstioDuration(parsing: text) }
 
-    /// Records `statuses` for `host`, returning the ejection types in the order they happened.
-    static func respond(_ detector: OutlierDetector, host: Int = 0, _ statuses: [Int], at time: Int64 = 0) -> [OutlierEjectionType] {
-        statuses.flatMap { status in
-            detector.record(.response(status: status, grpcStatus: nil), host: host, now: at(time)).compactMap { transition in
-                if case .ejected(let type, _) = transition.change { return type }
-                return nil
+    /// One worker's side of a shared detector: the hosts' monitors in endpoint order, and the
+    /// counters of the decisions its results triggered.
+    final class WorkerView {
+        let detector: OutlierDetector
+        let monitors: [OutlierHostMonitor?]
+        var stats = StatsSnapshot.OutlierDetectionStats()
+
+        init(_ detector: OutlierDetector, monitors: [OutlierHostMonitor?]) {
+            self.detector = detector
+            self.monitors = monitors
+        }
+
+        /// Another worker of the same proxy: same detector and monitors, its own counters.
+        func otherWorker() -> WorkerView { WorkerView(detector, monitors: monitors) }
+
+        /// Records `outcome` for endpoint `host`; nothing for an endpoint without an address.
+        func record(_ outcome: OutlierDetector.Outcome, host: Int, at time: Int64) -> [OutlierDetector.Transition] {
+            guard let monitor = monitors[host] else { return [] }
+            return detector.record(outcome, host: monitor, now: OutlierDetectorTests.at(time), stats: &stats)
+        }
+
+        /// Records `statuses` for `host`, returning the ejection types in the order they happened.
+        func respond(host: Int = 0, _ statuses: [Int], at time: Int64 = 0) -> [OutlierEjectionType] {
+            statuses.flatMap { status in
+                record(.response(status: status, grpcStatus: nil), host: host, at: time).compactMap { transition in
+                    if case .ejected(let type, _) = transition.change { return type }
+                    return nil
+                }
             }
         }
+
+        func isEjected(_ host: Int) -> Bool { monitors[host]?.isEjected ?? false }
+
+        func backoff(_ host: Int) -> Int64? { monitors[host].flatMap { detector.hostRecord(for: $0.address)?.backoff } }
     }
 
     @Test func thirdConsecutive5xxEjectsAndASuccessResetsTheCount() {
-        let detector = Self.detector(OutlierDetection(consecutive5xxErrors: 3, maxEjectionPercent: 100))
-        #expect(Self.respond(detector, [503, 500, 200, 503, 503]).isEmpty)
-        #expect(!detector.isEjected(0))
-        #expect(Self.respond(detector, [502]) == [.consecutive5xx])
-        #expect(detector.isEjected(0) && detector.ejectedCount == 1)
-        #expect(detector.stats.ejectionsDetectedConsecutive5xx == 1)
-        #expect(detector.stats.ejectionsEnforcedConsecutive5xx == 1)
-        #expect(detector.stats.ejectionsEnforcedTotal == 1)
-        #expect(detector.stats.ejectionsTotal == 1)
+        let worker = Self.detector(OutlierDetection(consecutive5xxErrors: 3, maxEjectionPercent: 100))
+        #expect(worker.respond([503, 500, 200, 503, 503]).isEmpty)
+        #expect(!worker.isEjected(0))
+        #expect(worker.respond([502]) == [.consecutive5xx])
+        #expect(worker.isEjected(0) && worker.detector.ejectedCount == 1)
+        #expect(worker.stats.ejectionsDetectedConsecutive5xx == 1)
+        #expect(worker.stats.ejectionsEnforcedConsecutive5xx == 1)
+        #expect(worker.stats.ejectionsEnforcedTotal == 1)
+        #expect(worker.stats.ejectionsTotal == 1)
         // More errors while ejected change nothing.
-        #expect(Self.respond(detector, [503, 503, 503, 503]).isEmpty)
-        #expect(detector.stats.ejectionsDetectedConsecutive5xx == 1)
+        #expect(worker.respond([503, 503, 503, 503]).isEmpty)
+        #expect(worker.stats.ejectionsDetectedConsecutive5xx == 1)
+    }
+
+    @Test func errorsOfTwoWorkersAddUpAndASuccessOnEitherResets() {
+        let first = Self.detector(OutlierDetection(consecutive5xxErrors: 5, maxEjectionPercent: 100))
+        let second = first.otherWorker()
+        // Four errors spread over both workers, then a success on the second starts again.
+        #expect(first.respond([503, 503]).isEmpty && second.respond([503, 503]).isEmpty)
+        #expect(second.respond([200]).isEmpty)
+        // Three more on the first and one on the second: no one has five yet.
+        #expect(first.respond([503, 503, 503]).isEmpty && second.respond([503]).isEmpty)
+        #expect(!first.isEjected(0))
+        // A success on the first resets what the second counted too.
+        #expect(first.respond([200]).isEmpty)
+        #expect(first.respond([503, 503, 503]).isEmpty)
+        #expect(second.respond([503]).isEmpty)
+        // 3 on the first + 2 on the second: the fifth in a row ejects, once, for both.
+        #expect(second.respond([503]) == [.consecutive5xx])
+        #expect(first.isEjected(0) && second.isEjected(0) && first.detector.ejectedCount == 1)
+        // The decision is counted by the worker that made it; the admin server sums them.
+        #expect(second.stats.ejectionsEnforcedConsecutive5xx == 1 && first.stats.ejectionsEnforcedTotal == 0)
+        #expect(first.respond([503, 503, 503, 503, 503]).isEmpty && second.respond([503, 503, 503, 503, 503]).isEmpty)
+        #expect(first.stats.ejectionsDetectedConsecutive5xx + second.stats.ejectionsDetectedConsecutive5xx == 1)
+    }
+
+    @Test func anEjectionMovesTheEpochTheBalancersWatch() {
+        let worker = Self.detector(OutlierDetection(consecutive5xxErrors: 1, interval: Self.duration("100ms"), maxEjectionPercent: 100))
+        let before = worker.detector.epoch
+        #expect(worker.respond([200, 503, 503]) == [.consecutive5xx])
+        let ejected = worker.detector.epoch
+        #expect(ejected != before)
+        #expect(worker.detector.sweep(now: Self.at(100)).isEmpty && worker.detector.epoch == ejected)
+        #expect(worker.detector.sweep(now: Self.at(30_000)).count == 1 && worker.detector.epoch != ejected)
     }
 
     @Test func gatewayErrorsCountOnly502To504InARow() {
-        let detector = Self.detector(OutlierDetection(consecutiveGatewayErrors: 2, consecutive5xxErrors: 0, maxEjectionPercent: 100))
-        #expect(Self.respond(detector, [500, 500, 500, 500, 500, 502, 500, 504]).isEmpty)
-        #expect(Self.respond(detector, [503]) == [.consecutiveGatewayFailure])
-        #expect(detector.stats.ejectionsEnforcedConsecutiveGatewayFailure == 1)
-        #expect(detector.stats.ejectionsDetectedConsecutive5xx == 0)
+        let worker = Self.detector(OutlierDetection(consecutiveGatewayErrors: 2, consecutive5xxErrors: 0, maxEjectionPercent: 100))
+        #expect(worker.respond([500, 500, 500, 500, 500, 502, 500, 504]).isEmpty)
+        #expect(worker.respond([503]) == [.consecutiveGatewayFailure])
+        #expect(worker.stats.ejectionsEnforcedConsecutiveGatewayFailure == 1)
+        #expect(worker.stats.ejectionsDetectedConsecutive5xx == 0)
     }
 
     @Test func istiosDefaultDetectsGatewayFailuresWithoutEnforcingThem() {
-        let detector = Self.detector(OutlierDetection(maxEjectionPercent: 100))
+        let worker = Self.detector(OutlierDetection(maxEjectionPercent: 100))
         // The fifth 503 reaches both thresholds: the gateway detection is counted but not
         // enforced, then the 5xx one ejects.
-        #expect(Self.respond(detector, [503, 503, 503, 503]).isEmpty)
-        #expect(Self.respond(detector, [503]) == [.consecutive5xx])
-        #expect(detector.stats.ejectionsDetectedConsecutiveGatewayFailure == 1)
-        #expect(detector.stats.ejectionsEnforcedConsecutiveGatewayFailure == 0)
-        #expect(detector.stats.ejectionsEnforcedConsecutive5xx == 1)
+        #expect(worker.respond([503, 503, 503, 503]).isEmpty)
+        #expect(worker.respond([503]) == [.consecutive5xx])
+        #expect(worker.stats.ejectionsDetectedConsecutiveGatewayFailure == 1)
+        #expect(worker.stats.ejectionsEnforcedConsecutiveGatewayFailure == 0)
+        #expect(worker.stats.ejectionsEnforcedConsecutive5xx == 1)
     }
 
     @Test func maxEjectionPercentBoundsTheShareAfterTheEjection() {
-        let detector = Self.detector(hosts: 3, OutlierDetection(consecutive5xxErrors: 1, maxEjectionPercent: 50))
-        #expect(Self.respond(detector, host: 0, [503]) == [.consecutive5xx])
+        let worker = Self.detector(hosts: 3, OutlierDetection(consecutive5xxErrors: 1, maxEjectionPercent: 50))
+        #expect(worker.respond(host: 0, [503]) == [.consecutive5xx])
         // A second ejection would leave 2 of 3 out (66% > 50%).
-        #expect(Self.respond(detector, host: 1, [503]).isEmpty)
-        #expect(!detector.isEjected(1))
-        #expect(detector.stats.ejectionsOverflow == 1)
-        #expect(detector.stats.ejectionsEnforcedTotal == 1)
+        #expect(worker.respond(host: 1, [503]).isEmpty)
+        #expect(!worker.isEjected(1))
+        #expect(worker.stats.ejectionsOverflow == 1)
+        #expect(worker.stats.ejectionsEnforcedTotal == 1)
+    }
+
+    @Test func maxEjectionPercentCountsTheEjectionsOfEveryWorker() {
+        let first = Self.detector(hosts: 4, OutlierDetection(consecutive5xxErrors: 2, maxEjectionPercent: 50))
+        let second = first.otherWorker()
+        // Host 0 out by the first worker's errors, host 1 by errors split over both: 2 of 4 is 50%.
+        #expect(first.respond(host: 0, [503, 503]) == [.consecutive5xx])
+        #expect(first.respond(host: 1, [503]).isEmpty && second.respond(host: 1, [503]) == [.consecutive5xx])
+        // A third, whichever worker reaches the threshold, would make 75%.
+        #expect(second.respond(host: 2, [503, 503]).isEmpty)
+        #expect(first.respond(host: 3, [503]).isEmpty && second.respond(host: 3, [503]).isEmpty)
+        #expect(!first.isEjected(2) && !first.isEjected(3) && first.detector.ejectedCount == 2)
+        #expect(first.stats.ejectionsOverflow + second.stats.ejectionsOverflow == 2)
+        #expect(first.stats.ejectionsEnforcedTotal + second.stats.ejectionsEnforcedTotal == 2)
     }
 
     @Test func defaultTenPercentEjectsNothingFromFewerThanTenHosts() {
-        let detector = Self.detector(hosts: 4, OutlierDetection(consecutive5xxErrors: 2))
-        #expect(Self.respond(detector, host: 3, [503, 503, 503, 503]).isEmpty)
-        #expect(detector.ejectedCount == 0)
-        #expect(detector.stats.ejectionsOverflow == 2)
-        #expect(detector.stats.ejectionsDetectedConsecutive5xx == 2)
+        let worker = Self.detector(hosts: 4, OutlierDetection(consecutive5xxErrors: 2))
+        #expect(worker.respond(host: 3, [503, 503, 503, 503]).isEmpty)
+        #expect(worker.detector.ejectedCount == 0)
+        #expect(worker.stats.ejectionsOverflow == 2)
+        #expect(worker.stats.ejectionsDetectedConsecutive5xx == 2)
         let ten = Self.detector(hosts: 10, OutlierDetection(consecutive5xxErrors: 2))
-        #expect(Self.respond(ten, host: 3, [503, 503]) == [.consecutive5xx])
+        #expect(ten.respond(host: 3, [503, 503]) == [.consecutive5xx])
     }
 
     @Test func sweepReturnsTheHostAfterBaseTimesBackoffAndTheBackoffDecays() throws {
-        let detector = Self.detector(OutlierDetection(
+        let worker = Self.detector(OutlierDetection(
             consecutive5xxErrors: 1, interval: Self.duration("100ms"), baseEjectionTime: Self.duration("300ms"), maxEjectionPercent: 100))
-        let first = detector.record(.response(status: 503, grpcStatus: nil), host: 0, now: Self.at(0))
-        #expect(first == [.init(host: 0, change: .ejected(.consecutive5xx, duration: .milliseconds(300)))])
-        #expect(detector.sweep(now: Self.at(200)).isEmpty)
-        #expect(detector.sweep(now: Self.at(300)) == [.init(host: 0, change: .returned(after: .milliseconds(300)))])
-        #expect(!detector.isEjected(0))
+        let host = Self.addresses(1)[0]
+        let first = worker.record(.response(status: 503, grpcStatus: nil), host: 0, at: 0)
+        #expect(first == [.init(host: host, change: .ejected(.consecutive5xx, duration: .milliseconds(300)), ejections: 1)])
+        #expect(worker.detector.sweep(now: Self.at(200)).isEmpty)
+        #expect(worker.detector.sweep(now: Self.at(300)) == [.init(host: host, change: .returned(after: .milliseconds(300)), ejections: 1)])
+        #expect(!worker.isEjected(0))
         // Ejected again at once: twice the base time.
-        let second = detector.record(.response(status: 503, grpcStatus: nil), host: 0, now: Self.at(400))
-        #expect(second == [.init(host: 0, change: .ejected(.consecutive5xx, duration: .milliseconds(600)))])
-        #expect(detector.sweep(now: Self.at(900)).isEmpty)
-        #expect(detector.sweep(now: Self.at(1000)).count == 1)
+        let second = worker.record(.response(status: 503, grpcStatus: nil), host: 0, at: 400)
+        #expect(second == [.init(host: host, change: .ejected(.consecutive5xx, duration: .milliseconds(600)), ejections: 2)])
+        #expect(worker.detector.sweep(now: Self.at(900)).isEmpty)
+        #expect(worker.detector.sweep(now: Self.at(1000)).count == 1)
         // Two intervals in service bring the backoff from 2 back to 0 …
-        _ = detector.sweep(now: Self.at(1100))
-        _ = detector.sweep(now: Self.at(1200))
-        #expect(detector.hosts[0].backoff == 0)
+        _ = worker.detector.sweep(now: Self.at(1100))
+        _ = worker.detector.sweep(now: Self.at(1200))
+        #expect(worker.backoff(0) == 0)
         // … so the next ejection lasts the base time again.
-        let third = detector.record(.response(status: 503, grpcStatus: nil), host: 0, now: Self.at(1300))
-        #expect(third == [.init(host: 0, change: .ejected(.consecutive5xx, duration: .milliseconds(300)))])
-        #expect(detector.hosts[0].ejections == 3)
+        let third = worker.record(.response(status: 503, grpcStatus: nil), host: 0, at: 1300)
+        #expect(third == [.init(host: host, change: .ejected(.consecutive5xx, duration: .milliseconds(300)), ejections: 3)])
+    }
+
+    @Test func theSweepReturnsAHostOnceWhicheverWorkerRunsIt() {
+        let first = Self.detector(OutlierDetection(consecutive5xxErrors: 2, baseEjectionTime: Self.duration("300ms"), maxEjectionPercent: 100))
+        let second = first.otherWorker()
+        #expect(first.respond([503]).isEmpty && second.respond([503]) == [.consecutive5xx])
+        #expect(second.detector.sweep(now: Self.at(300)).count == 1)
+        #expect(first.detector.sweep(now: Self.at(300)).isEmpty)
+        #expect(!first.isEjected(0) && first.detector.ejectedCount == 0)
+        // Returning cleared the count: one error on each worker is needed again.
+        #expect(first.respond([503], at: 400).isEmpty && second.respond([503], at: 400) == [.consecutive5xx])
     }
 
     @Test func ejectionTimeStopsGrowingAtMaxEjectionTime() {
-        let detector = Self.detector(OutlierDetection(consecutive5xxErrors: 1, baseEjectionTime: Self.duration("200s"), maxEjectionPercent: 100))
+        let worker = Self.detector(OutlierDetection(consecutive5xxErrors: 1, baseEjectionTime: Self.duration("200s"), maxEjectionPercent: 100))
         var durations: [TimeAmount] = []
         var now: Int64 = 0
         for _ in 0..<4 {
-            for transition in detector.record(.response(status: 503, grpcStatus: nil), host: 0, now: Self.at(now)) {
+            for transition in worker.record(.response(status: 503, grpcStatus: nil), host: 0, at: now) {
                 if case .ejected(_, let duration) = transition.change { durations.append(duration) }
             }
             now += 400_000
-            #expect(detector.sweep(now: Self.at(now)).count == 1)
+            #expect(worker.detector.sweep(now: Self.at(now)).count == 1)
         }
         #expect(durations == [.seconds(200), .seconds(300), .seconds(300), .seconds(300)])
     }
 
     @Test func localOriginFailuresCountAs503And504UnlessSplit() {
         let merged = Self.detector(OutlierDetection(consecutiveGatewayErrors: 2, consecutive5xxErrors: 0, maxEjectionPercent: 100))
-        #expect(merged.record(.connectFailed, host: 0, now: Self.at(0)).isEmpty)
-        #expect(merged.record(.timedOut, host: 0, now: Self.at(0)).count == 1)
+        #expect(merged.record(.connectFailed, host: 0, at: 0).isEmpty)
+        #expect(merged.record(.timedOut, host: 0, at: 0).count == 1)
         #expect(merged.stats.ejectionsEnforcedConsecutiveGatewayFailure == 1)
 
         let split = Self.detector(OutlierDetection(
             splitExternalLocalOriginErrors: true, consecutiveLocalOriginFailures: 2, consecutive5xxErrors: 2, maxEjectionPercent: 100))
         // A connection that works resets the local-origin count; responses do not touch it.
-        #expect(split.record(.connectFailed, host: 0, now: Self.at(0)).isEmpty)
-        #expect(split.record(.connected, host: 0, now: Self.at(0)).isEmpty)
-        #expect(split.record(.connectFailed, host: 0, now: Self.at(0)).isEmpty)
-        #expect(Self.respond(split, [200, 503]).isEmpty)
-        #expect(split.record(.timedOut, host: 0, now: Self.at(0)).count == 1)
+        #expect(split.record(.connectFailed, host: 0, at: 0).isEmpty)
+        #expect(split.record(.connected, host: 0, at: 0).isEmpty)
+        #expect(split.record(.connectFailed, host: 0, at: 0).isEmpty)
+        #expect(split.respond([200, 503]).isEmpty)
+        #expect(split.record(.timedOut, host: 0, at: 0).count == 1)
         #expect(split.stats.ejectionsEnforcedConsecutiveLocalOriginFailure == 1)
         #expect(split.stats.ejectionsEnforcedConsecutive5xx == 0)
     }
 
     @Test func hostsThatStayKeepTheirStateAcrossEndpointUpdates() {
-        let detector = Self.detector(hosts: 3, OutlierDetection(consecutive5xxErrors: 1, maxEjectionPercent: 100))
-        _ = Self.respond(detector, host: 1, [503])
+        let worker = Self.detector(hosts: 3, OutlierDetection(consecutive5xxErrors: 1, maxEjectionPercent: 100))
+        _ = worker.respond(host: 1, [503])
         let addresses = Self.addresses(3)
-        detector.reassign(addresses: [addresses[1], nil, addresses[2]])
-        #expect(detector.isEjected(0) && !detector.isEjected(1) && !detector.isEjected(2))
-        #expect(detector.ejectedCount == 1 && detector.hostCount == 2)
+        let monitors = worker.detector.adopt(addresses: [addresses[1], nil, addresses[2]])
+        let updated = WorkerView(worker.detector, monitors: monitors)
+        #expect(monitors[0] === worker.monitors[1] && monitors[2] === worker.monitors[2])
+        #expect(updated.isEjected(0) && !updated.isEjected(1) && !updated.isEjected(2))
+        #expect(worker.detector.ejectedCount == 1 && worker.detector.hostCount == 2)
         // Endpoints without an address are not hosts: nothing is recorded for them.
-        #expect(detector.record(.response(status: 503, grpcStatus: nil), host: 1, now: Self.at(0)).isEmpty)
+        #expect(updated.record(.response(status: 503, grpcStatus: nil), host: 1, at: 0).isEmpty)
+        // A host that left the cluster decides nothing, even for a worker still on the old list.
+        _ = worker.detector.adopt(addresses: [addresses[1]])
+        #expect(updated.record(.response(status: 503, grpcStatus: nil), host: 2, at: 0).isEmpty && !updated.isEjected(2))
+    }
+
+    @Test func newSettingsRetireTheDetectorAndReturnItsHostsOnce() {
+        let worker = Self.detector(OutlierDetection(consecutive5xxErrors: 1, maxEjectionPercent: 100))
+        #expect(worker.respond([503]) == [.consecutive5xx])
+        let returned = worker.detector.retire(now: Self.at(500))
+        #expect(returned == [.init(host: Self.addresses(1)[0], change: .returned(after: .milliseconds(500)), ejections: 1)])
+        #expect(worker.detector.retire(now: Self.at(600)).isEmpty)
+        // A retired detector decides nothing more; its successor starts afresh.
+        #expect(!worker.isEjected(0) && worker.respond(host: 1, [503]).isEmpty && !worker.isEjected(1))
     }
 }

@@ -62,6 +62,32 @@ import Testing
         #expect(!codes.isEmpty && codes.allSatisfy { $0 == "200" }, "\(codes)")
     }
 
+    /// The user's check with two workers (serve's default on two cores): five 503s in a row from
+    /// the only pod of `consecutive5xxErrors: 5`, each curl its own connection (so the requests
+    /// land on both workers), eject it; the sixth request gets Envoy's 503 UH.
+    @Test func fiveErrorsOverTwoWorkersEjectThePod() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("meshsim-serve-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("ratings.yaml")
+        try FixtureYAML.documents(
+            FixtureYAML.service("ratings"), FixtureYAML.deployment(app: "ratings", version: "v1"),
+            FixtureYAML.destinationRule("ratings", spec: "trafficPolicy: {outlierDetection: {consecutive5xxErrors: 5, maxEjectionPercent: 100}}"),
+            FixtureYAML.virtualService("ratings", http: "- route: [{destination: {host: ratings}}]\n  retries: {attempts: 0}")
+        ).write(to: file, atomically: true, encoding: .utf8)
+        let serve = try RunningServe(["-f", file.path, "--listen", "127.0.0.1:0", "--workers", "2", "--admin", "off"])
+        defer { _ = serve.stop() }
+        let port = try #require(await serve.listeningPort(), "no listening line in: \(serve.text)")
+        for sent in 1...5 {
+            let answer = try await Self.curl(["-H", "Host: ratings", "http://127.0.0.1:\(port)/status/503"])
+            #expect(answer.hasPrefix("HTTP/1.1 503") && answer.contains("x-meshsim-pod: ratings-v1-0"), "request \(sent): \(answer)")
+        }
+        #expect(await serve.wait { serve.text.contains("outlier detection: ejected ratings-v1-0 (") })
+        let refused = try await Self.curl(["-H", "Host: ratings", "http://127.0.0.1:\(port)/"])
+        #expect(refused.hasPrefix("HTTP/1.1 503") && refused.hasSuffix("no healthy upstream"), "\(refused)")
+        #expect(serve.text.components(separatedBy: "outlier detection: ejected").count == 2, "\(serve.text)")
+    }
+
     @Test func noDebugHeadersLeavesThemOut() async throws {
         let serve = try RunningServe(["-f", "configs/reviews", "--listen", "127.0.0.1:0", "--workers", "1", "--no-debug-headers"])
         defer { _ = serve.stop() }

@@ -1,35 +1,32 @@
 import MeshRouting
 import NIOCore
 
-/// Outlier detection on one event loop: the cluster's detector, its interval sweep, and what an
-/// ejection changes for the balancer (`candidates`) and the log.
+/// Outlier detection as one event loop sees it: the cluster's shared detector and its hosts'
+/// monitors, the interval sweep (run by the first worker only), and what an ejection changes for
+/// this loop's balancer (`candidates`) and the log.
 extension ClusterRuntime {
-    /// Adopts the cluster's outlier settings after `update(to:)`. Unchanged settings keep every
-    /// host's state (hosts that stay are matched by address); changed settings start afresh, as
-    /// Envoy builds a new cluster and detector when a cluster's configuration changes.
-    func updateOutlierDetection() {
-        let addresses = cluster.endpoints.map(\.address)
-        guard let settings = cluster.outlierDetection else {
+    /// Adopts the cluster's outlier detection after `update(to:)`: the binding the proxy published
+    /// with this revision, or nil when the cluster has none. The same detector as before keeps
+    /// every remaining host's state; a new one (the settings changed) starts afresh, and the
+    /// hosts the old one ejected return.
+    func updateOutlierDetection(_ published: OutlierBinding?) {
+        guard let binding = published ?? (cluster.outlierDetection == nil ? nil : OutlierBinding.standalone(for: cluster)) else {
             stopOutlierDetection()
             refreshCandidates()
             return
         }
-        let policy = OutlierPolicy(settings)
-        if let outlier, outlier.policy == policy {
-            outlier.reassign(addresses: addresses)
-        } else {
-            let previous = outlier
-            if let previous {
-                let now = NIODeadline.now()
-                for host in previous.hosts {
-                    guard let ejectedAt = host.ejectedAt else { continue }
-                    log(.outlierReturned, host: host, reason: "outlier detection settings changed", duration: now - ejectedAt)
-                }
+        outlierMonitors = binding.monitors
+        if outlier !== binding.detector {
+            if let previous = outlier {
+                let returned = previous.retire(now: .now())
+                for transition in returned { log(transition, reason: "outlier detection settings changed") }
             }
-            outlier = OutlierDetector(policy: policy, addresses: addresses, stats: previous?.stats ?? .init())
+            outlier = binding.detector
             outlierSweep?.cancel()
             outlierSweep = nil
-            armOutlierSweep()
+            // One sweep per cluster, as Envoy's one interval timer on its main thread: the first
+            // worker's. A detector of this worker alone is swept here.
+            if workerIndex == 0 || published == nil { armOutlierSweep() }
         }
         refreshCandidates()
     }
@@ -38,6 +35,8 @@ extension ClusterRuntime {
         outlierSweep?.cancel()
         outlierSweep = nil
         outlier = nil
+        outlierMonitors = []
+        outlierStats = .init()
     }
 
     /// Counts one attempt's result against the endpoint behind `pool`. `hint` is the endpoint
@@ -54,7 +53,8 @@ extension ClusterRuntime {
         } else {
             return  // the endpoint left the config
         }
-        let transitions = outlier.record(outcome, host: index, now: .now())
+        guard index < outlierMonitors.count, let monitor = outlierMonitors[index] else { return }
+        let transitions = outlier.record(outcome, host: monitor, now: .now(), stats: &outlierStats)
         if !transitions.isEmpty { apply(transitions) }
     }
 
@@ -75,24 +75,32 @@ extension ClusterRuntime {
     }
 
     private func apply(_ transitions: [OutlierDetector.Transition]) {
+        // The other workers see the change through the detector's epoch at their next pick.
         refreshCandidates()
-        guard let outlier else { return }
-        for transition in transitions where transition.host < outlier.hosts.count {
-            let host = outlier.hosts[transition.host]
+        for transition in transitions {
             switch transition.change {
-            case .ejected(let type, let duration):
-                log(.outlierEjected, host: host, reason: type.rawValue, duration: duration)
-            case .returned(let after):
-                log(.outlierReturned, host: host, reason: "ejection time elapsed", duration: after)
+            case .ejected(let type, _): log(transition, reason: type.rawValue)
+            case .returned: log(transition, reason: "ejection time elapsed")
             }
         }
     }
 
-    private func log(_ kind: ProxyEvent.Kind, host: OutlierDetector.Host, reason: String, duration: TimeAmount) {
-        guard let eventLog, let address = host.address else { return }
+    private func log(_ transition: OutlierDetector.Transition, reason: String) {
+        guard let eventLog else { return }
+        let address = transition.host
         let pod = cluster.endpoints.first { $0.address == address }?.workload.name ?? "unknown"
+        let kind: ProxyEvent.Kind
+        let duration: TimeAmount
+        switch transition.change {
+        case .ejected(_, let time):
+            kind = .outlierEjected
+            duration = time
+        case .returned(let after):
+            kind = .outlierReturned
+            duration = after
+        }
         eventLog(ProxyEvent(
             kind: kind, worker: workerIndex, cluster: cluster.name, endpoint: "\(address.host):\(address.port)", pod: pod,
-            reason: reason, duration: duration, ejections: host.ejections))
+            reason: reason, duration: duration, ejections: transition.ejections))
     }
 }

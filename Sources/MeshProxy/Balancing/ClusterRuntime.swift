@@ -15,9 +15,17 @@ final class ClusterRuntime {
     /// all reachable ones while too few are healthy (Envoy's panic mode).
     private(set) var candidates: [Int] = []
     private(set) var inPanic = false
-    /// This loop's outlier detection for the cluster; nil when its DestinationRule sets none.
+    /// The cluster's outlier detection, shared with the other workers; nil when its
+    /// DestinationRule sets none.
     var outlier: OutlierDetector?
-    /// The detector's interval sweep: one scheduled task per cluster with outlier detection.
+    /// The detector's host monitors, parallel to `cluster.endpoints`.
+    var outlierMonitors: [OutlierHostMonitor?] = []
+    /// The detector's epoch `candidates` reflect.
+    private var outlierEpoch: UInt64 = 0
+    /// This loop's share of the cluster's outlier counters: the decisions its requests triggered
+    /// and its picks in panic; the admin server sums the loops.
+    var outlierStats = StatsSnapshot.OutlierDetectionStats()
+    /// The detector's interval sweep, on the first worker only.
     var outlierSweep: Scheduled<Void>?
     let workerIndex: Int
     let eventLog: (@Sendable (ProxyEvent) -> Void)?
@@ -33,7 +41,7 @@ final class ClusterRuntime {
     private let stats: WorkerStats
 
     init(cluster: Cluster, stats: WorkerStats, eventLoop: EventLoop, registry: CircuitBreakerRegistry, defaultConnectTimeout: TimeAmount,
-         workerIndex: Int = 0, eventLog: (@Sendable (ProxyEvent) -> Void)? = nil) {
+         outlier: OutlierBinding? = nil, workerIndex: Int = 0, eventLog: (@Sendable (ProxyEvent) -> Void)? = nil) {
         self.cluster = cluster
         self.workerIndex = workerIndex
         self.eventLog = eventLog
@@ -42,11 +50,12 @@ final class ClusterRuntime {
         self.eventLoop = eventLoop
         self.registry = registry
         self.defaultConnectTimeout = defaultConnectTimeout
-        update(to: cluster)
+        update(to: cluster, outlier: outlier)
     }
 
-    /// Adopts a new revision of the cluster, keeping pools of endpoints that stay.
-    func update(to newCluster: Cluster) {
+    /// Adopts a new revision of the cluster, keeping pools of endpoints that stay. `outlier`: the
+    /// cluster's shared outlier detection as the proxy published it with this revision.
+    func update(to newCluster: Cluster, outlier binding: OutlierBinding?) {
         let limitsChanged = newCluster.connectionPool != cluster.connectionPool || pools.isEmpty
         cluster = newCluster
         counters.descriptor = StatsSnapshot.ClusterDescriptor(
@@ -78,7 +87,7 @@ final class ClusterRuntime {
         for (address, pool) in poolsByAddress where kept[address] !== pool { pool.retire() }
         poolsByAddress = kept
         reachable = pools.indices.filter { pools[$0] != nil }
-        updateOutlierDetection()
+        updateOutlierDetection(binding)
     }
 
     func retire() {
@@ -88,8 +97,13 @@ final class ClusterRuntime {
 
     /// Recomputes `candidates` after the endpoints or their ejections changed.
     func refreshCandidates() {
-        if let outlier, outlier.ejectedCount > 0 {
-            let healthy = reachable.filter { !outlier.isEjected($0) }
+        var healthy = reachable
+        if let outlier {
+            // The epoch first: a change after it is seen again at the next pick.
+            outlierEpoch = outlier.epoch
+            healthy = reachable.filter { $0 >= outlierMonitors.count || outlierMonitors[$0]?.isEjected != true }
+        }
+        if let outlier, healthy.count < reachable.count {
             inPanic = OutlierPolicy.isInPanic(healthy: healthy.count, total: reachable.count, threshold: outlier.policy.healthyPanicThreshold)
             candidates = inPanic ? reachable : healthy
         } else {
@@ -104,8 +118,10 @@ final class ClusterRuntime {
     /// outlier detection ejected them all. `avoiding` holds endpoints already tried by this
     /// request (Istio's previous-hosts retry predicate), honoured while another endpoint is left.
     func pickEndpoint(hashKey: UInt64?, random: inout FastRandom, avoiding tried: [Int]) -> Int? {
+        // Another worker may have ejected or returned a host since this loop last looked.
+        if let outlier, outlier.epoch != outlierEpoch { refreshCandidates() }
         guard !candidates.isEmpty else { return nil }
-        if inPanic { outlier?.stats.healthyPanic += 1 }
+        if inPanic { outlierStats.healthyPanic += 1 }
         if candidates.count == 1 { return candidates[0] }
         switch cluster.loadBalancer {
         case .consistentHash:
@@ -180,6 +196,6 @@ final class ClusterRuntime {
             endpoint.outlierEjectedWorkers = outlier?.isEjected(address: address) == true ? 1 : 0
             stats.endpoints["\(address.host):\(address.port)"] = endpoint
         }
-        if let outlier { stats.outlierDetection = outlier.stats }
+        if outlier != nil { stats.outlierDetection = outlierStats }
     }
 }

@@ -1,19 +1,25 @@
+import Atomics
 import MeshRouting
+import NIOConcurrencyHelpers
 import NIOCore
 
-/// Envoy's consecutive-error outlier detection for one cluster on one event loop
-/// (source/common/upstream/outlier_detection_impl.cc): per-host counters of consecutive 5xx,
-/// gateway errors and locally originated failures, reset by a success; an ejection when one
-/// reaches its threshold, bounded by `maxEjectionPercent`; un-ejection by a sweep every
-/// `interval` once `baseEjectionTime × backoff` (at most `maxEjectionTime`) has passed.
+/// Envoy's consecutive-error outlier detection for one cluster (DetectorImpl in
+/// source/common/upstream/outlier_detection_impl.cc), shared by every worker of the proxy:
+/// per-host counters of consecutive 5xx, gateway errors and locally originated failures (in
+/// `OutlierHostMonitor`), reset by a success; an ejection when one reaches its threshold, bounded
+/// by `maxEjectionPercent`; un-ejection by a sweep every `interval` once
+/// `baseEjectionTime × backoff` (at most `maxEjectionTime`) has passed.
 ///
-/// Envoy counts errors across its workers and decides on its main thread; meshsim keeps one
-/// detector per event loop, so each worker counts only the requests it forwards and ejects on its
-/// own, and no lock is taken on the request path. With one worker this is Envoy's behaviour;
-/// with N, a failing host may take up to N × threshold errors before every worker ejects it.
+/// As in Envoy, the workers count a host's errors together and the decision is made once for the
+/// cluster. Counting is lock-free (atomics on the host's monitor); only the increment that reaches
+/// a threshold takes the detector's lock to decide (Envoy posts that to its main thread), and the
+/// sweep takes it once per interval. An ejection sets the host's flag and bumps `epoch`, which each
+/// worker's balancer checks before it picks, so every worker leaves the host out from its next pick.
 ///
-/// A plain state machine: time comes in as an argument, so it is tested without sockets or clocks.
-final class OutlierDetector {
+/// The proxy publishes one detector per cluster with each config revision
+/// (`OutlierDetectorRegistry`); the first worker's loop runs the sweep (see `ClusterRuntime`).
+/// Time comes in as an argument, so it is tested without sockets or clocks.
+final class OutlierDetector: Sendable {
     /// What an upstream attempt told about its endpoint.
     enum Outcome: Equatable {
         /// A response head, with `grpc-status` when a gRPC answer carries it in the head.
@@ -34,194 +40,228 @@ final class OutlierDetector {
             case returned(after: TimeAmount)
         }
 
-        var host: Int
+        var host: EndpointAddress
         var change: Change
+        /// The host's ejections so far (Envoy's `num_ejections`).
+        var ejections: Int
     }
 
-    /// One endpoint's state (Envoy's DetectorHostMonitorImpl).
-    struct Host {
-        /// nil for an endpoint without an address: not a host, never counted.
-        var address: EndpointAddress?
-        var consecutive5xx: UInt32 = 0
-        var consecutiveGatewayFailures: UInt32 = 0
-        var consecutiveLocalOriginFailures: UInt32 = 0
+    /// One member host's ejection state, kept under the lock (the rest of DetectorHostMonitorImpl).
+    struct HostRecord {
+        let monitor: OutlierHostMonitor
         /// When the current ejection began; nil while in service.
         var ejectedAt: NIODeadline?
         var returnedAt: NIODeadline?
-        /// Envoy's `num_ejections`.
         var ejections = 0
         /// Envoy's `eject_time_backoff`: the ejection time is `base × backoff`; it grows with each
         /// ejection and decays by one per interval the host stays in service.
         var backoff: Int64 = 0
 
-        init(address: EndpointAddress?) {
-            self.address = address
+        func transition(_ change: Transition.Change) -> Transition {
+            Transition(host: monitor.address, change: change, ejections: ejections)
         }
+    }
 
-        var isEjected: Bool { ejectedAt != nil }
+    private struct State {
+        /// The cluster's hosts (endpoints with an address, each once), in endpoint order.
+        var hosts: [HostRecord] = []
+        var indexByAddress: [EndpointAddress: Int] = [:]
+        var ejectedCount = 0
+        /// Set when new outlier settings replaced this detector: it decides nothing more.
+        var retired = false
 
-        mutating func resetCounters() {
-            consecutive5xx = 0
-            consecutiveGatewayFailures = 0
-            consecutiveLocalOriginFailures = 0
+        func index(of monitor: OutlierHostMonitor) -> Int? {
+            guard let index = indexByAddress[monitor.address], hosts[index].monitor === monitor else { return nil }
+            return index
         }
     }
 
     let policy: OutlierPolicy
-    /// Parallel to the cluster's endpoints.
-    private(set) var hosts: [Host]
-    private(set) var ejectedCount = 0
-    /// Endpoints with an address: Envoy's host count for `maxEjectionPercent`.
-    private(set) var hostCount = 0
-    var stats: StatsSnapshot.OutlierDetectionStats
+    private let state = NIOLockedValueBox(State())
+    /// Bumped after every change of a host's ejected flag; the balancers recompute their
+    /// candidates when it moved.
+    private let changes = ManagedAtomic<UInt64>(0)
 
-    init(policy: OutlierPolicy, addresses: [EndpointAddress?], stats: StatsSnapshot.OutlierDetectionStats = .init()) {
+    init(policy: OutlierPolicy) {
         self.policy = policy
-        self.hosts = addresses.map(Host.init(address:))
-        self.stats = stats
-        hostCount = hosts.filter { $0.address != nil }.count
     }
 
-    func isEjected(_ index: Int) -> Bool {
-        index >= 0 && index < hosts.count && hosts[index].isEjected
+    /// Read by a worker before it picks; the flags it reads after this are at least as new.
+    var epoch: UInt64 { changes.load(ordering: .acquiring) }
+
+    /// Number of hosts ejected now.
+    var ejectedCount: Int { state.withLockedValue { $0.ejectedCount } }
+    /// Envoy's host count for `maxEjectionPercent`.
+    var hostCount: Int { state.withLockedValue { $0.hosts.count } }
+
+    /// A member host's ejection state; nil for an address not in the cluster.
+    func hostRecord(for address: EndpointAddress) -> HostRecord? {
+        state.withLockedValue { state in state.indexByAddress[address].map { state.hosts[$0] } }
     }
 
     func isEjected(address: EndpointAddress) -> Bool {
-        ejectedCount > 0 && hosts.contains { $0.address == address && $0.isEjected }
+        hostRecord(for: address)?.monitor.isEjected ?? false
     }
 
-    /// Follows a new endpoint list: hosts that stay (by address) keep their state, as Envoy keeps
-    /// host monitors across endpoint updates; new ones start clean.
-    func reassign(addresses: [EndpointAddress?]) {
-        var previous: [EndpointAddress: Host] = [:]
-        for host in hosts {
-            if let address = host.address, previous[address] == nil { previous[address] = host }
+    /// Makes `addresses` the cluster's hosts and returns their monitors, parallel to `addresses`
+    /// (nil where an endpoint has no address). Hosts that stay keep their counts and ejection, as
+    /// Envoy keeps host monitors across endpoint updates; new ones start clean; ones that left
+    /// are no longer counted (a worker still serving the older list may report into their monitors,
+    /// which decide nothing).
+    func adopt(addresses: [EndpointAddress?]) -> [OutlierHostMonitor?] {
+        state.withLockedValue { state in
+            var hosts: [HostRecord] = []
+            var indexByAddress: [EndpointAddress: Int] = [:]
+            let monitors = addresses.map { address -> OutlierHostMonitor? in
+                guard let address else { return nil }
+                if let index = indexByAddress[address] { return hosts[index].monitor }
+                let record = state.indexByAddress[address].map { state.hosts[$0] } ?? HostRecord(monitor: OutlierHostMonitor(address: address))
+                indexByAddress[address] = hosts.count
+                hosts.append(record)
+                return record.monitor
+            }
+            state.hosts = hosts
+            state.indexByAddress = indexByAddress
+            state.ejectedCount = hosts.filter { $0.ejectedAt != nil }.count
+            return monitors
         }
-        hosts = addresses.map { address in
-            address.flatMap { previous.removeValue(forKey: $0) } ?? Host(address: address)
-        }
-        ejectedCount = hosts.filter(\.isEjected).count
-        hostCount = hosts.filter { $0.address != nil }.count
     }
 
-    /// Records one result for `host` (an index of the cluster's endpoints); returns the ejection
-    /// it caused, if any.
-    func record(_ outcome: Outcome, host index: Int, now: NIODeadline) -> [Transition] {
-        guard index >= 0, index < hosts.count, hosts[index].address != nil else { return [] }
-        var detected: [OutlierEjectionType] = []
+    /// Counts one result for `host` and, if it reached a threshold, decides on the ejection; returns
+    /// the ejection it caused, if any. The decision's counters go to `stats` (the worker's own, which
+    /// the admin server sums). `now` is read only when a threshold is reached.
+    func record(
+        _ outcome: Outcome, host: OutlierHostMonitor, now: @autoclosure () -> NIODeadline, stats: inout StatsSnapshot.OutlierDetectionStats
+    ) -> [Transition] {
+        let reached: OutlierHostMonitor.Reached
         switch outcome {
         case .response(let status, let grpcStatus):
-            count(status: policy.reportedStatus(httpStatus: status, grpcStatus: grpcStatus), host: index, detected: &detected)
+            reached = host.countResponse(status: policy.reportedStatus(httpStatus: status, grpcStatus: grpcStatus), policy: policy)
         case .connected:
-            if policy.splitExternalLocalOriginErrors { hosts[index].consecutiveLocalOriginFailures = 0 }
+            guard policy.splitExternalLocalOriginErrors else { return [] }
+            host.countLocalOriginSuccess()
+            return []
         case .connectFailed:
-            countLocalOriginFailure(orStatus: 503, host: index, detected: &detected)
+            reached = countLocalOriginFailure(orStatus: 503, host: host)
         case .timedOut:
-            countLocalOriginFailure(orStatus: 504, host: index, detected: &detected)
+            reached = countLocalOriginFailure(orStatus: 504, host: host)
         }
-        return detected.compactMap { detection($0, host: index, now: now) }
+        if reached.isEmpty { return [] }
+        return decide(reached.types, host: host, now: now(), stats: &stats)
     }
 
     /// Envoy's interval timer: returns hosts whose ejection time has passed, and lets the backoff of
-    /// hosts in service for a whole interval decay by one.
+    /// hosts in service for a whole interval decay by one. Run by one worker per cluster.
     func sweep(now: NIODeadline) -> [Transition] {
-        var transitions: [Transition] = []
-        for index in hosts.indices {
-            guard let ejectedAt = hosts[index].ejectedAt else { continue }
-            let out = now - ejectedAt
-            guard out >= ejectionTime(of: hosts[index]) else { continue }
-            hosts[index].ejectedAt = nil
-            hosts[index].returnedAt = now
-            // Envoy clears the counters so that a few errors do not eject the host again at once.
-            hosts[index].resetCounters()
-            ejectedCount -= 1
-            transitions.append(Transition(host: index, change: .returned(after: out)))
-        }
-        for index in hosts.indices where !hosts[index].isEjected && hosts[index].backoff > 0 {
-            if let returnedAt = hosts[index].returnedAt, now - returnedAt >= policy.interval {
-                hosts[index].backoff -= 1
+        let transitions = state.withLockedValue { state -> [Transition] in
+            guard !state.retired else { return [] }
+            var transitions: [Transition] = []
+            for index in state.hosts.indices {
+                guard let ejectedAt = state.hosts[index].ejectedAt else { continue }
+                let out = now - ejectedAt
+                guard out >= ejectionTime(of: state.hosts[index]) else { continue }
+                state.hosts[index].ejectedAt = nil
+                state.hosts[index].returnedAt = now
+                // Envoy clears the counters so that a few errors do not eject the host again at once.
+                state.hosts[index].monitor.resetCounters()
+                state.hosts[index].monitor.setEjected(false)
+                state.ejectedCount -= 1
+                transitions.append(state.hosts[index].transition(.returned(after: out)))
             }
+            for index in state.hosts.indices where state.hosts[index].ejectedAt == nil && state.hosts[index].backoff > 0 {
+                if let returnedAt = state.hosts[index].returnedAt, now - returnedAt >= policy.interval {
+                    state.hosts[index].backoff -= 1
+                }
+            }
+            return transitions
         }
+        if !transitions.isEmpty { changes.wrappingIncrement(ordering: .releasing) }
+        return transitions
+    }
+
+    /// The cluster's outlier settings changed: this detector stops, and the hosts it ejected
+    /// return (the new detector starts afresh, as Envoy's new cluster would). Returns them once,
+    /// to whichever worker adopts the new settings first.
+    func retire(now: NIODeadline) -> [Transition] {
+        let transitions = state.withLockedValue { state -> [Transition] in
+            guard !state.retired else { return [] }
+            state.retired = true
+            var transitions: [Transition] = []
+            for index in state.hosts.indices {
+                guard let ejectedAt = state.hosts[index].ejectedAt else { continue }
+                state.hosts[index].ejectedAt = nil
+                state.hosts[index].monitor.setEjected(false)
+                transitions.append(state.hosts[index].transition(.returned(after: now - ejectedAt)))
+            }
+            state.ejectedCount = 0
+            return transitions
+        }
+        if !transitions.isEmpty { changes.wrappingIncrement(ordering: .releasing) }
         return transitions
     }
 
     /// `min(base × backoff, maxEjectionTime)`.
-    func ejectionTime(of host: Host) -> TimeAmount {
+    func ejectionTime(of host: HostRecord) -> TimeAmount {
         let (product, overflow) = policy.baseEjectionTime.nanoseconds.multipliedReportingOverflow(by: host.backoff)
         if overflow { return policy.maxEjectionTime }
         return min(.nanoseconds(product), policy.maxEjectionTime)
     }
 
-    // MARK: counting (DetectorHostMonitorImpl)
-
-    private func count(status: Int, host index: Int, detected: inout [OutlierEjectionType]) {
-        guard (500..<600).contains(status) else {
-            hosts[index].consecutive5xx = 0
-            hosts[index].consecutiveGatewayFailures = 0
-            return
-        }
-        if status == 502 || status == 503 || status == 504 {
-            hosts[index].consecutiveGatewayFailures &+= 1
-            let threshold = policy.consecutiveGatewayFailure
-            if threshold > 0 && hosts[index].consecutiveGatewayFailures == threshold { detected.append(.consecutiveGatewayFailure) }
-        } else {
-            hosts[index].consecutiveGatewayFailures = 0
-        }
-        hosts[index].consecutive5xx &+= 1
-        let threshold = policy.consecutive5xx
-        if threshold > 0 && hosts[index].consecutive5xx == threshold { detected.append(.consecutive5xx) }
-    }
-
     /// Unless split, a locally originated failure counts as the status Envoy maps it to.
-    private func countLocalOriginFailure(orStatus status: Int, host index: Int, detected: inout [OutlierEjectionType]) {
-        guard policy.splitExternalLocalOriginErrors else {
-            count(status: status, host: index, detected: &detected)
-            return
-        }
-        hosts[index].consecutiveLocalOriginFailures &+= 1
-        let threshold = policy.consecutiveLocalOriginFailure
-        if threshold > 0 && hosts[index].consecutiveLocalOriginFailures == threshold { detected.append(.consecutiveLocalOriginFailure) }
+    private func countLocalOriginFailure(orStatus status: Int, host: OutlierHostMonitor) -> OutlierHostMonitor.Reached {
+        guard policy.splitExternalLocalOriginErrors else { return host.countResponse(status: status, policy: policy) }
+        return host.countLocalOriginFailure(policy: policy)
     }
 
-    // MARK: deciding (DetectorImpl)
+    // MARK: deciding (DetectorImpl, on Envoy's main thread)
+
+    private func decide(
+        _ types: [OutlierEjectionType], host: OutlierHostMonitor, now: NIODeadline, stats: inout StatsSnapshot.OutlierDetectionStats
+    ) -> [Transition] {
+        let transitions = state.withLockedValue { state -> [Transition] in
+            // A host that left the cluster (or a retired detector) decides nothing.
+            guard !state.retired, let index = state.index(of: host) else { return [] }
+            return types.compactMap { detection($0, host: index, in: &state, now: now, stats: &stats) }
+        }
+        if !transitions.isEmpty { changes.wrappingIncrement(ordering: .releasing) }
+        return transitions
+    }
 
     /// A threshold was reached: counted as detected, then ejected if the percent bound and the
     /// enforcement allow; the counter that fired starts again.
-    private func detection(_ type: OutlierEjectionType, host index: Int, now: NIODeadline) -> Transition? {
+    private func detection(
+        _ type: OutlierEjectionType, host index: Int, in state: inout State, now: NIODeadline, stats: inout StatsSnapshot.OutlierDetectionStats
+    ) -> Transition? {
         // An ejected host's counters keep running past the threshold without a second ejection.
-        guard !hosts[index].isEjected else { return nil }
+        guard state.hosts[index].ejectedAt == nil else { return nil }
         stats.noteDetected(type)
-        let transition = eject(index, type: type, now: now)
-        switch type {
-        case .consecutive5xx:
-            stats.ejectionsConsecutive5xx += 1
-            hosts[index].consecutive5xx = 0
-        case .consecutiveGatewayFailure:
-            hosts[index].consecutiveGatewayFailures = 0
-        case .consecutiveLocalOriginFailure:
-            hosts[index].consecutiveLocalOriginFailures = 0
-        }
+        let transition = eject(index, type: type, in: &state, now: now, stats: &stats)
+        if type == .consecutive5xx { stats.ejectionsConsecutive5xx += 1 }
+        state.hosts[index].monitor.resetCounter(for: type)
         return transition
     }
 
-    private func eject(_ index: Int, type: OutlierEjectionType, now: NIODeadline) -> Transition? {
+    private func eject(
+        _ index: Int, type: OutlierEjectionType, in state: inout State, now: NIODeadline, stats: inout StatsSnapshot.OutlierDetectionStats
+    ) -> Transition? {
         // Envoy (since 1.27) bounds the share after this ejection strictly; Istio never sets
         // `always_eject_one_host`, so with the default 10% a cluster of fewer than 10 hosts
         // ejects nothing.
-        let ejectedPercent = 100.0 * Double(ejectedCount + 1) / Double(max(hostCount, 1))
+        let ejectedPercent = 100.0 * Double(state.ejectedCount + 1) / Double(max(state.hosts.count, 1))
         guard ejectedPercent <= Double(policy.maxEjectionPercent) else {
             stats.ejectionsOverflow += 1
             return nil
         }
         if type == .consecutive5xx { stats.ejectionsTotal += 1 }
         guard policy.enforces(type) else { return nil }
-        ejectedCount += 1
+        state.ejectedCount += 1
         stats.noteEnforced(type)
-        hosts[index].ejectedAt = now
-        hosts[index].ejections += 1
+        state.hosts[index].ejectedAt = now
+        state.hosts[index].ejections += 1
+        state.hosts[index].monitor.setEjected(true)
         let base = policy.baseEjectionTime.nanoseconds
-        let (scaled, overflow) = base.multipliedReportingOverflow(by: hosts[index].backoff)
-        if !overflow && scaled < policy.maxEjectionTime.nanoseconds &+ base { hosts[index].backoff += 1 }
-        return Transition(host: index, change: .ejected(type, duration: ejectionTime(of: hosts[index])))
+        let (scaled, overflow) = base.multipliedReportingOverflow(by: state.hosts[index].backoff)
+        if !overflow && scaled < policy.maxEjectionTime.nanoseconds &+ base { state.hosts[index].backoff += 1 }
+        return state.hosts[index].transition(.ejected(type, duration: ejectionTime(of: state.hosts[index])))
     }
 }

@@ -10,7 +10,8 @@ public struct ProxyEvent: Sendable, CustomStringConvertible {
     }
 
     public var kind: Kind
-    /// The event loop (worker) whose outlier detector decided it.
+    /// The event loop (worker) on which the cluster's shared detector decided it: the one whose
+    /// request reached the threshold, or for a return the one that runs the sweep (worker 0).
     public var worker: Int
     /// `outbound|9080|v2|reviews.default.svc.cluster.local`
     public var cluster: String
@@ -24,7 +25,7 @@ public struct ProxyEvent: Sendable, CustomStringConvertible {
     /// For an ejection, how long it lasts at least (un-ejection waits for the next sweep); for a
     /// return, how long the endpoint was out.
     public var duration: TimeAmount
-    /// How many times the endpoint has been ejected on this worker.
+    /// How many times the endpoint has been ejected (Envoy's `num_ejections`).
     public var ejections: Int
 
     public var description: String {

@@ -1,11 +1,12 @@
 import Atomics
 import NIOCore
 
-/// The little state all event loops of one proxy share: circuit breakers, the listener's
-/// connection count, and the access log file. None of it is touched per request unless a
-/// DestinationRule sets a limit.
+/// The little state all event loops of one proxy share: circuit breakers, outlier detectors, the
+/// listener's connection count, and the access log file. None of it is touched per request unless a
+/// DestinationRule sets a limit or outlier detection.
 final class SharedProxyState: Sendable {
     let circuitBreakers = CircuitBreakerRegistry()
+    let outlierDetectors = OutlierDetectorRegistry()
     let openConnections = ManagedAtomic<Int>(0)
     let maxConnections: Int
     let accessLogSink: AccessLogSink?

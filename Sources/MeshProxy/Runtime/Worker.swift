@@ -28,7 +28,10 @@ final class Worker {
     /// Those of them that speak HTTP/2, drained with GOAWAY at shutdown.
     private var http2Channels: Set<ObjectIdentifier> = []
 
-    init(index: Int, eventLoop: EventLoop, configuration: ProxyConfiguration, shared: SharedProxyState, snapshot: RoutingSnapshot) {
+    /// `outliers`: the clusters' shared outlier detection as the proxy published it with
+    /// `snapshot`; by default published here (a worker on its own).
+    init(index: Int, eventLoop: EventLoop, configuration: ProxyConfiguration, shared: SharedProxyState, snapshot: RoutingSnapshot,
+         outliers: [String: OutlierBinding]? = nil) {
         self.index = index
         self.eventLoop = eventLoop
         self.configuration = configuration
@@ -46,21 +49,22 @@ final class Worker {
         continueResponse = allocator.buffer(string: ResponseSerializer.continueResponse)
         crlf = allocator.buffer(string: "\r\n")
         lastChunk = allocator.buffer(string: "0\r\n\r\n")
-        install(snapshot)
+        install(snapshot, outliers: outliers ?? shared.outlierDetectors.publish(snapshot))
     }
 
-    /// Publishes a new snapshot on this loop. Requests in flight keep the one they started with.
-    func install(_ newSnapshot: RoutingSnapshot) {
+    /// Publishes a new snapshot on this loop, with the clusters' outlier detection published with
+    /// it. Requests in flight keep the snapshot they started with.
+    func install(_ newSnapshot: RoutingSnapshot, outliers: [String: OutlierBinding]) {
         snapshot = newSnapshot
         var byIdentity: [ObjectIdentifier: ClusterRuntime] = [:]
         var byName: [String: ClusterRuntime] = [:]
         for cluster in newSnapshot.clusters {
             let state: ClusterRuntime
             if let existing = runtimesByName[cluster.name] {
-                existing.update(to: cluster)
+                existing.update(to: cluster, outlier: outliers[cluster.name])
                 state = existing
             } else {
-                state = makeState(for: cluster)
+                state = makeState(for: cluster, outlier: outliers[cluster.name])
             }
             byIdentity[ObjectIdentifier(cluster)] = state
             byName[cluster.name] = state
@@ -75,16 +79,16 @@ final class Worker {
         // A cluster of an older snapshot (the request started before a swap) or one the
         // snapshot did not list: keep serving it by name.
         if let state = runtimesByName[cluster.name] { return state }
-        let state = makeState(for: cluster)
+        let state = makeState(for: cluster, outlier: nil)
         runtimesByName[cluster.name] = state
         return state
     }
 
-    private func makeState(for cluster: Cluster) -> ClusterRuntime {
+    private func makeState(for cluster: Cluster, outlier: OutlierBinding?) -> ClusterRuntime {
         ClusterRuntime(
             cluster: cluster, stats: stats, eventLoop: eventLoop,
             registry: shared.circuitBreakers, defaultConnectTimeout: configuration.limits.upstreamConnectTimeout,
-            workerIndex: index, eventLog: configuration.eventLog)
+            outlier: outlier, workerIndex: index, eventLog: configuration.eventLog)
     }
 
     // MARK: downstream connections

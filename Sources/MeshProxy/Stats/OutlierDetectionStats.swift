@@ -1,7 +1,7 @@
 extension StatsSnapshot {
     /// Envoy's `cluster.<name>.outlier_detection.*` counters of one cluster, summed over the event
-    /// loops. Each loop ejects on its own (see `OutlierDetector`), so with several workers these
-    /// count per-worker ejections; with one worker they are Envoy's numbers.
+    /// loops. The cluster's detector is shared (see `OutlierDetector`) and each decision is counted
+    /// by the one loop whose request made it, so the sums are Envoy's numbers.
     public struct OutlierDetectionStats: Sendable, Hashable {
         public var ejectionsEnforcedTotal: UInt64 = 0
         /// Ejections refused by `maxEjectionPercent`.
@@ -71,7 +71,7 @@ extension StatsSnapshot {
 }
 
 extension StatsSnapshot.ClusterStats {
-    /// Envoy's `outlier_detection.ejections_active`: endpoints ejected now, on at least one worker.
+    /// Envoy's `outlier_detection.ejections_active`: endpoints ejected now.
     public var outlierEjectionsActive: Int {
         endpoints.values.reduce(0) { $0 + ($1.outlierEjectedWorkers > 0 ? 1 : 0) }
     }

@@ -122,7 +122,9 @@ public struct StatsSnapshot: Sendable, Hashable {
         public var activeRequests = 0
         public var activeConnections = 0
         public var connectFailures: UInt64 = 0
-        /// Event loops on which outlier detection has ejected the endpoint now.
+        /// Event loops that see the endpoint ejected by outlier detection now: all of them while the
+        /// cluster's shared detector has it out (during a reload, those still on the detector that
+        /// ejected it), 0 otherwise.
         public var outlierEjectedWorkers = 0
         public init() {}
 
