@@ -62,7 +62,9 @@ import Testing
     /// exactly three are refused, at once, and the five finish normally.
     @Test func maxConcurrencyRejectsTheExcessAtOnce() async throws {
         let limit = 5, total = 8
-        let profile = BehaviorProfile(latency: .fixed(nanoseconds: 5_000_000_000), maxConcurrency: limit)
+        // The admitted requests are held long enough that all eight are sent and the excess
+        // refused before any finishes, even on a loaded machine (5 s was seen to run out).
+        let profile = BehaviorProfile(latency: .fixed(nanoseconds: 12_000_000_000), maxConcurrency: limit)
         try await withBackend(profile: profile) { backend in
             var clients: [RawHTTPClient] = []
             for _ in 0..<total { clients.append(try await RawHTTPClient.connect(port: backend.port)) }

@@ -44,6 +44,10 @@ import Testing
             settings.hold = .milliseconds(600)
             settings.steps = [0, 50, 100]
             settings.split = .exact
+            // Judged on errors only: a debug build on a busy test machine can take seconds for a
+            // request (a 2093ms p99 was seen with other builds running), which is not this test's
+            // subject; RolloutGateTests cover the latency gate.
+            settings.thresholds.maxP99Milliseconds = 60_000
             let events = NIOLockedValueBox<[DemoEvent]>([])
             let runner = DemoRunner(settings: settings, workloadFiles: [Self.configs("reviews")], scenarioDirectory: directory)
             let summary = try await runner.run { event in events.withLockedValue { $0.append(event) } }
