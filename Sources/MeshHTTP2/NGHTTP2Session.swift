@@ -28,6 +28,10 @@ final class NGHTTP2Session {
     let role: Role
     let configuration: HTTP2Configuration
     private(set) var session: OpaquePointer?
+    /// nghttp2's memory (free lists per size class); released right after the session.
+    private var allocator: NGHTTP2Allocator
+    /// Allocator blocks still handed out when the session was deleted: 0 unless memory leaked.
+    private(set) var allocatorBlocksLeftAtDelete: Int?
     /// The handler that owns this session. Unchecked: the handler closes the session in
     /// `handlerRemoved` (which NIO calls before it lets go of the handler), and a closed session
     /// reports nothing (`isClosed`, no context, no streams); a checked `unowned` costs an atomic
@@ -80,6 +84,7 @@ final class NGHTTP2Session {
         self.events = events
         self.pendingOutput = allocator.buffer(capacity: 4096)
         self.resetLimiter = ResetRateLimiter(burst: configuration.resetBurst, ratePerSecond: configuration.resetRatePerSecond)
+        self.allocator = try NGHTTP2Allocator()
 
         var callbacks: OpaquePointer?
         guard nghttp2_session_callbacks_new(&callbacks) == 0, let callbacks else {
@@ -115,15 +120,18 @@ final class NGHTTP2Session {
         var created: OpaquePointer?
         let rv =
             role == .server
-            ? nghttp2_session_server_new2(&created, callbacks, userData, option)
-            : nghttp2_session_client_new2(&created, callbacks, userData, option)
+            ? nghttp2_session_server_new3(&created, callbacks, userData, option, self.allocator.mem)
+            : nghttp2_session_client_new3(&created, callbacks, userData, option, self.allocator.mem)
         guard rv == 0, let created else { throw NGHTTP2Session.error(rv) }
         self.session = created
     }
 
     deinit {
-        if let session { nghttp2_session_del(session) }
+        if let session { nghttp2_session_del(session) }  // before the allocator goes
     }
+
+    /// nghttp2 allocations served from the allocator's free lists (tests read it).
+    var allocatorReuseCount: Int { self.allocator.reuseCount }
 
     func lookup(_ id: Int32) -> HTTP2StreamState? {
         if let last = self.lastStream, last.id == id { return last }
@@ -230,6 +238,7 @@ final class NGHTTP2Session {
         self.deleteSessionWhenIdle = false
         if let session { nghttp2_session_del(session) }
         self.session = nil
+        if let left = self.allocator.release() { self.allocatorBlocksLeftAtDelete = left }
     }
 
     // MARK: Input
