@@ -40,6 +40,8 @@ final class NGHTTP2Session {
     @exclusivity(unchecked) var streams = HTTP2StreamTable<HTTP2StreamState>()
     /// Storage for the header blocks this session submits, reused for each.
     private let headerBlock = HeaderBlock()
+    /// The header block being received, collected before it goes to its stream.
+    @exclusivity(unchecked) var inboundBlock = InboundHeaderBlock()
     /// The stream of the previous lookup: frames and header fields of one stream come in runs,
     /// so this spares most dictionary hashing.
     @exclusivity(unchecked) private var lastStream: HTTP2StreamState?
