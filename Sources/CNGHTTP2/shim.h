@@ -42,6 +42,9 @@ static inline int cnghttp2_option_set_max_continuations(nghttp2_option *option, 
   return 1;
 }
 
+// (SwiftPM does not rebuild the Swift modules that import this header when it changes: touch a
+// MeshHTTP2 source after editing it, or the inline functions below stay as they were.)
+//
 // A per-session allocator for nghttp2 (`nghttp2_session_*_new3`): freed blocks of up to 2 KiB
 // are kept in size-class free lists and handed out again, so the allocations nghttp2 makes for
 // every stream (the stream, its outbound items, the copied header list, HPACK buffers and
