@@ -29,7 +29,8 @@ final class NGHTTP2Session {
     let configuration: HTTP2Configuration
     private(set) var session: OpaquePointer?
     /// nghttp2's memory (free lists per size class); released right after the session.
-    private var allocator: NGHTTP2Allocator
+    var allocator: NGHTTP2Allocator
+    var allocatorTrim: Scheduled<Void>?
     /// Allocator blocks still handed out when the session was deleted: 0 unless memory leaked.
     private(set) var allocatorBlocksLeftAtDelete: Int?
     /// The handler that owns this session. Unchecked: the handler closes the session in
@@ -132,9 +133,6 @@ final class NGHTTP2Session {
         if let session { nghttp2_session_del(session) }  // before the allocator goes
     }
 
-    /// nghttp2 allocations served from the allocator's free lists (tests read it).
-    var allocatorReuseCount: Int { self.allocator.reuseCount }
-
     func lookup(_ id: Int32) -> HTTP2StreamState? {
         if let last = self.lastStream, last.id == id { return last }
         let found = self.streams[id]
@@ -144,7 +142,9 @@ final class NGHTTP2Session {
 
     func removeStream(_ id: Int32) -> HTTP2StreamState? {
         if self.lastStream?.id == id { self.lastStream = nil }
-        return self.streams.removeValue(forKey: id)
+        let removed = self.streams.removeValue(forKey: id)
+        if self.streams.isEmpty { self.scheduleAllocatorTrim() }
+        return removed
     }
 
     static func error(_ code: Int32) -> HTTP2CodecError {
@@ -214,6 +214,8 @@ final class NGHTTP2Session {
         self.isClosed = true
         self.idleSweep?.cancel()
         self.idleSweep = nil
+        self.allocatorTrim?.cancel()
+        self.allocatorTrim = nil
         let open = self.streams.values.sorted { $0.id < $1.id }
         self.streams.removeAll()
         self.lastStream = nil

@@ -73,6 +73,22 @@ import Testing
         #expect(cnghttp2_pool_del(pool) == 0)
     }
 
+    @Test func freeListsAreBoundedAndTrimmedToTheIdleAllowance() throws {
+        let pool = try #require(cnghttp2_pool_new())
+        // The 64-byte class keeps 1024 free blocks (64 KiB), 256 (16 KiB) after a trim.
+        var blocks: [UnsafeMutableRawPointer] = []
+        for _ in 0..<1100 { blocks.append(try Self.allocate(pool, 60)) }
+        for block in blocks { cnghttp2_pool_free(block, pool) }
+        #expect(pool.pointee.cached.1 == 1024)
+        #expect(cnghttp2_pool_trim(pool) == 1024 - 256)
+        #expect(pool.pointee.cached.1 == 256)
+        #expect(cnghttp2_pool_trim(pool) == 0)
+        let again = try Self.allocate(pool, 64)
+        #expect(pool.pointee.reused == 1, "a trimmed list no longer serves blocks")
+        cnghttp2_pool_free(again, pool)
+        #expect(cnghttp2_pool_del(pool) == 0)
+    }
+
     @Test func aSessionReusesBlocksAndReturnsThemAllWhenDeleted() async throws {
         try await withAnswerServer(mode: .http2Only) { server in
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -102,6 +118,30 @@ import Testing
                 }
                 let reused = try await channel.eventLoop.submit { session.value.allocatorReuseCount }.get()
                 #expect(reused > 20, "streams after the first did not reuse nghttp2's blocks")
+
+                // 200 streams at once leave more than the idle allowance (16 KiB per class) in a
+                // free list; a second after the last one closed, the session trims it.
+                let burst = try await channel.eventLoop.flatSubmit {
+                    do {
+                        let connection = try channel.pipeline.syncOperations.handler(type: HTTP2ClientConnection.self)
+                        let responses = try (0..<200).map { _ in
+                            try connection.sendRequest(HTTP2RequestHead(method: "GET", authority: "localhost", path: "/echo"))
+                        }
+                        return EventLoopFuture.whenAllSucceed(responses, on: channel.eventLoop)
+                    } catch {
+                        return channel.eventLoop.makeFailedFuture(error)
+                    }
+                }.get()
+                #expect(burst.count == 200 && burst.allSatisfy { $0.head.status == 200 })
+                let peak = try await channel.eventLoop.submit { session.value.allocator.largestFreeListBytes }.get()
+                #expect(peak > 16 * 1024, "the burst left only \(peak) bytes in the longest free list")
+                let deadline = ContinuousClock.now + .seconds(10)
+                var trimmed = peak
+                while trimmed > 16 * 1024 && ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(50))
+                    trimmed = try await channel.eventLoop.submit { session.value.allocator.largestFreeListBytes }.get()
+                }
+                #expect(trimmed <= 16 * 1024, "an idle session still holds \(trimmed) bytes in one free list")
                 try await channel.close()
                 let left = try await channel.eventLoop.submit { session.value.allocatorBlocksLeftAtDelete }.get()
                 #expect(left == 0)
