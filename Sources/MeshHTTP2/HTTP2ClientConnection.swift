@@ -73,7 +73,7 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
     /// Held strongly until the connection closes (after `connectionClosed`), then released: a
     /// weak reference would cost an atomic side-table load on every stream's close.
     public var delegate: (any HTTP2ClientConnectionDelegate)?
-    private var core: NGHTTP2Session?
+    private(set) var core: NGHTTP2Session?
     private var isActive = false
     public private(set) var eventLoop: (any EventLoop)?
 

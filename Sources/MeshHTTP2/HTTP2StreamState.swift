@@ -65,7 +65,8 @@ struct OutboundQueue {
 final class HTTP2StreamState {
     let id: Int32
 
-    // Inbound header block being decoded (request/response head or trailers).
+    // The latest inbound header block (request/response head or trailers), moved here from the
+    // session's `InboundHeaderBlock` when its HEADERS frame completed.
     @exclusivity(unchecked) var method = ""
     @exclusivity(unchecked) var scheme = ""
     @exclusivity(unchecked) var authority = ""
@@ -74,8 +75,7 @@ final class HTTP2StreamState {
     /// The block's regular fields, kept as bytes (the proxy forwards a request or response head
     /// without making a string per field); pseudo-headers go to the properties above.
     @exclusivity(unchecked) var fieldBytes = HeaderFields()
-    @exclusivity(unchecked) var headerBlockBytes = 0
-    @exclusivity(unchecked) var headerBlockCount = 0
+    /// The latest block went over the header list size or count limit (its fields were dropped).
     @exclusivity(unchecked) var headerBlockTooLarge = false
 
     // Inbound progress.
@@ -112,13 +112,6 @@ final class HTTP2StreamState {
 
     init(id: Int32) {
         self.id = id
-    }
-
-    func beginHeaderBlock() {
-        self.fieldBytes.removeAll()
-        self.headerBlockBytes = 0
-        self.headerBlockCount = 0
-        self.headerBlockTooLarge = false
     }
 
     /// The block's fields as strings (trailers), or set from strings (an upgrade request).

@@ -32,7 +32,7 @@ enum NGHTTP2Callbacks {
             guard let frame, let name, let value else { return NGHTTP2Callbacks.failure }
             return NGHTTP2Callbacks.withSession(userData) {
                 $0.onHeader(
-                    frame,
+                    streamID: frame.pointee.hd.stream_id,
                     name: UnsafeBufferPointer(start: name, count: nameLength),
                     value: UnsafeBufferPointer(start: value, count: valueLength)
                 )
@@ -88,51 +88,27 @@ extension NGHTTP2Session {
     func onBeginHeaders(_ frame: UnsafePointer<nghttp2_frame>) -> Int32 {
         let id = frame.pointee.hd.stream_id
         if let stream = self.lookup(id) {
-            stream.beginHeaderBlock()
             stream.sawActivity = true
+            self.inboundBlock.begin(streamID: id, collecting: true)
             return 0
         }
-        guard self.role == .server, frame.pointee.headers.cat == NGHTTP2_HCAT_REQUEST else { return 0 }
+        guard self.role == .server, frame.pointee.headers.cat == NGHTTP2_HCAT_REQUEST else {
+            self.inboundBlock.begin(streamID: id, collecting: false)
+            return 0
+        }
         let stream = HTTP2StreamState(id: id)
         self.streams[id] = stream
+        self.inboundBlock.begin(streamID: id, collecting: true)
         self.scheduleIdleSweep()
         return 0
     }
 
-    func onHeader(
-        _ frame: UnsafePointer<nghttp2_frame>,
-        name: UnsafeBufferPointer<UInt8>,
-        value: UnsafeBufferPointer<UInt8>
-    )
-        -> Int32
-    {
-        guard let stream = self.lookup(frame.pointee.hd.stream_id) else { return 0 }
-        // Keep decoding an oversized block (HPACK state must stay in sync) but store nothing more.
-        if stream.headerBlockTooLarge { return 0 }
-        stream.headerBlockBytes += name.count + value.count + 32
-        stream.headerBlockCount += 1
-        if stream.headerBlockBytes > self.configuration.maxHeaderListSize
-            || stream.headerBlockCount > self.configuration.maxHeaderCount
-        {
-            stream.headerBlockTooLarge = true
-            return 0
-        }
-        // Copy now: nghttp2 owns these bytes only for the duration of the call.
-        if name.first != UInt8(ascii: ":") {
-            if stream.fieldBytes.isEmpty { stream.fieldBytes = HeaderFields(byteCapacity: 256, fieldCapacity: 8) }
-            stream.fieldBytes.append(name: UnsafeRawBufferPointer(name), value: UnsafeRawBufferPointer(value))
-            return 0
-        }
-        let valueString = String(decoding: value, as: UTF8.self)
-        // A pseudo-header, told apart by length and one letter, without making a String of the name.
-        switch (name.count, name.count > 2 ? name[2] : 0) {
-        case (7, UInt8(ascii: "e")): stream.method = valueString  // :method
-        case (7, UInt8(ascii: "c")): stream.scheme = valueString  // :scheme
-        case (10, UInt8(ascii: "u")): stream.authority = valueString  // :authority
-        case (5, UInt8(ascii: "a")): stream.path = valueString  // :path
-        case (7, UInt8(ascii: "t")): stream.status = Int(valueString) ?? 0  // :status
-        default: break  // nghttp2's HTTP messaging checks reject unknown pseudo-headers.
-        }
+    /// One decoded field of the block `onBeginHeaders` opened (no stream lookup per field).
+    func onHeader(streamID: Int32, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) -> Int32 {
+        guard streamID == self.inboundBlock.streamID else { return 0 }
+        self.inboundBlock.store(
+            name: name, value: value,
+            maxListSize: self.configuration.maxHeaderListSize, maxCount: self.configuration.maxHeaderCount)
         return 0
     }
 
@@ -141,6 +117,7 @@ extension NGHTTP2Session {
         switch header.type {
         case Self.frameHeaders:
             guard let stream = self.lookup(header.stream_id) else { return 0 }
+            self.inboundBlock.move(into: stream)
             self.onHeadersReceived(stream, endStream: header.flags & Self.flagEndStream != 0)
         case Self.frameData:
             guard let stream = self.lookup(header.stream_id) else { return 0 }

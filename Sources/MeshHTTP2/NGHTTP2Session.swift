@@ -28,6 +28,11 @@ final class NGHTTP2Session {
     let role: Role
     let configuration: HTTP2Configuration
     private(set) var session: OpaquePointer?
+    /// nghttp2's memory (free lists per size class); released right after the session.
+    var allocator: NGHTTP2Allocator
+    var allocatorTrim: Scheduled<Void>?
+    /// Allocator blocks still handed out when the session was deleted: 0 unless memory leaked.
+    private(set) var allocatorBlocksLeftAtDelete: Int?
     /// The handler that owns this session. Unchecked: the handler closes the session in
     /// `handlerRemoved` (which NIO calls before it lets go of the handler), and a closed session
     /// reports nothing (`isClosed`, no context, no streams); a checked `unowned` costs an atomic
@@ -36,6 +41,8 @@ final class NGHTTP2Session {
     @exclusivity(unchecked) var streams = HTTP2StreamTable<HTTP2StreamState>()
     /// Storage for the header blocks this session submits, reused for each.
     private let headerBlock = HeaderBlock()
+    /// The header block being received, collected before it goes to its stream.
+    @exclusivity(unchecked) var inboundBlock = InboundHeaderBlock()
     /// The stream of the previous lookup: frames and header fields of one stream come in runs,
     /// so this spares most dictionary hashing.
     @exclusivity(unchecked) private var lastStream: HTTP2StreamState?
@@ -80,6 +87,7 @@ final class NGHTTP2Session {
         self.events = events
         self.pendingOutput = allocator.buffer(capacity: 4096)
         self.resetLimiter = ResetRateLimiter(burst: configuration.resetBurst, ratePerSecond: configuration.resetRatePerSecond)
+        self.allocator = try NGHTTP2Allocator()
 
         var callbacks: OpaquePointer?
         guard nghttp2_session_callbacks_new(&callbacks) == 0, let callbacks else {
@@ -115,14 +123,14 @@ final class NGHTTP2Session {
         var created: OpaquePointer?
         let rv =
             role == .server
-            ? nghttp2_session_server_new2(&created, callbacks, userData, option)
-            : nghttp2_session_client_new2(&created, callbacks, userData, option)
+            ? nghttp2_session_server_new3(&created, callbacks, userData, option, self.allocator.mem)
+            : nghttp2_session_client_new3(&created, callbacks, userData, option, self.allocator.mem)
         guard rv == 0, let created else { throw NGHTTP2Session.error(rv) }
         self.session = created
     }
 
     deinit {
-        if let session { nghttp2_session_del(session) }
+        if let session { nghttp2_session_del(session) }  // before the allocator goes
     }
 
     func lookup(_ id: Int32) -> HTTP2StreamState? {
@@ -134,7 +142,9 @@ final class NGHTTP2Session {
 
     func removeStream(_ id: Int32) -> HTTP2StreamState? {
         if self.lastStream?.id == id { self.lastStream = nil }
-        return self.streams.removeValue(forKey: id)
+        let removed = self.streams.removeValue(forKey: id)
+        if self.streams.isEmpty { self.scheduleAllocatorTrim() }
+        return removed
     }
 
     static func error(_ code: Int32) -> HTTP2CodecError {
@@ -204,6 +214,8 @@ final class NGHTTP2Session {
         self.isClosed = true
         self.idleSweep?.cancel()
         self.idleSweep = nil
+        self.allocatorTrim?.cancel()
+        self.allocatorTrim = nil
         let open = self.streams.values.sorted { $0.id < $1.id }
         self.streams.removeAll()
         self.lastStream = nil
@@ -230,6 +242,7 @@ final class NGHTTP2Session {
         self.deleteSessionWhenIdle = false
         if let session { nghttp2_session_del(session) }
         self.session = nil
+        if let left = self.allocator.release() { self.allocatorBlocksLeftAtDelete = left }
     }
 
     // MARK: Input
