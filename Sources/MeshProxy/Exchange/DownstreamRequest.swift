@@ -45,12 +45,16 @@ final class DownstreamRequest: RequestAttributes {
 
     enum ParseError: Error {
         case missingHost
-        case conflictingHosts
+        case duplicateHost
         case invalidTarget
     }
 
     init(head: DownstreamRequestHead) throws {
         self.head = head
+        // RFC 9112 §3.2: more than one Host field line is refused, even when the values agree
+        // (as nginx and HAProxy do); two Hosts that disagree are how requests get smuggled
+        // past a proxy. Whatever the target's form.
+        guard !head.contains(.secondHost) else { throw ParseError.duplicateHost }
         let uri = head.uri
         if let schemeEnd = Self.absoluteFormAuthorityStart(uri) {
             let rest = uri[schemeEnd...]
@@ -65,16 +69,7 @@ final class DownstreamRequest: RequestAttributes {
             return
         }
         guard uri.first == "/" || uri == "*" else { throw ParseError.invalidTarget }
-        // Two Host headers that disagree are how requests get smuggled past a proxy.
         let host = head.host
-        if var first = host {
-            let conflicting = first.withUTF8 { wanted in
-                head.fields.firstIndex { name, value in
-                    name.count == 4 && FieldName.equalsLowercase(name, "host") && !value.elementsEqual(UnsafeRawBufferPointer(wanted))
-                } != nil
-            }
-            if conflicting { throw ParseError.conflictingHosts }
-        }
         guard let host, !host.isEmpty else {
             if head.version.major == 1 && head.version.minor == 0 {
                 authority = ""

@@ -9,6 +9,8 @@ struct KnownRequestFields {
         case contentLength, transferEncoding, expect, upgrade, contentType, userAgent
         case requestID, forwardedFor, originalPath
         case upstreamTimeout, maxRetries, retryOn
+        /// The first Host field line, and a second one if any (RFC 9112 §3.2: refused).
+        case host, secondHost
     }
 
     /// The first index of each name by its raw value; -1 when absent. A vector rather than an
@@ -21,6 +23,12 @@ struct KnownRequestFields {
             defer { index += 1 }
             // Told apart by length first: most fields are none of these and cost one switch.
             switch name.count {
+            case 4 where FieldName.equalsLowercase(name, "host"):
+                if indexes[Name.host.rawValue] < 0 {
+                    indexes[Name.host.rawValue] = index
+                } else if indexes[Name.secondHost.rawValue] < 0 {
+                    indexes[Name.secondHost.rawValue] = index
+                }
             case 6: note(.expect, index, name, "expect")
             case 7: note(.upgrade, index, name, "upgrade")
             case 10: note(.userAgent, index, name, "user-agent")
