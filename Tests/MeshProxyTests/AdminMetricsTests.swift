@@ -156,6 +156,7 @@ import Testing
             #expect(values["http.meshsim.downstream_rq_5xx"] == "2")
             #expect(values["http.meshsim.no_route"] == "1")
             #expect(values["http.meshsim.downstream_cx_total"] == "14")
+            #expect(values["http.meshsim.downstream_cx_protocol_error"] == "0")
             // Envoy sorts its stats by name.
             let names = stats.body.split(separator: "\n").map { $0.split(separator: ":").first.map(String.init) ?? "" }
             #expect(names == names.sorted())

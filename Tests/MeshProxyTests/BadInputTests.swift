@@ -109,6 +109,7 @@ import Testing
             let connection = try RawConnection(port: mesh.port)
             try await connection.send("GET / HTTP/1.1\r\nhOsT: reviews\r\n\r\n")
             #expect(try await connection.readResponse().status == 200)
+            #expect(await mesh.proxy.collectStats().downstream.protocolErrors == 5)
         }
     }
 
