@@ -248,8 +248,10 @@ import Testing
         #expect(try await client.responses(1).count == 1)
         try await backend.shutdown()
         #expect(try await client.waitForClose())
-        let refused = try await curl(["http://127.0.0.1:\(backend.port)/"], timeout: 5)
-        #expect(refused.status != 0)
+        // Nothing of this pod answers. (Another test's listener may have been given the freed
+        // port by then, so a connection alone proves nothing.)
+        let refused = try await curl(["-D", "-", "http://127.0.0.1:\(backend.port)/"], timeout: 5)
+        #expect(refused.status != 0 || CurlResponse(refused.stdout)?.headers["x-meshsim-pod"] != "w-0")
         try await backend.shutdown()  // idempotent
     }
 
@@ -271,8 +273,10 @@ import Testing
         #expect(try await busy.waitForClose())
         #expect(try await idle.waitForClose())
         #expect(backend.stats.requestsServed == 1)
-        let refused = try await curl(["http://127.0.0.1:\(backend.port)/"], timeout: 5)
-        #expect(refused.status != 0)
+        // Nothing of this pod answers. (Another test's listener may have been given the freed
+        // port by then, so a connection alone proves nothing.)
+        let refused = try await curl(["-D", "-", "http://127.0.0.1:\(backend.port)/"], timeout: 5)
+        #expect(refused.status != 0 || CurlResponse(refused.stdout)?.headers["x-meshsim-pod"] != "w-0")
         try await backend.shutdown()
     }
 
