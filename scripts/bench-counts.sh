@@ -24,33 +24,12 @@ perf probe -q -x "$libc" malloc 2>/dev/null || true
 perf probe -q -x "$swift_core" swift_retain 2>/dev/null || true
 perf probe -q -x "$swift_core" swift_release 2>/dev/null || true
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_port() {
-  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
-  echo "nothing listening on 127.0.0.1:$1" >&2; return 1
-}
+source scripts/bench-lib.sh
 
 pod=$(free_port); proxy=$(free_port)
-if [ "$mode" = h2 ]; then pod_flags=(--h2c); protocol=HTTP2; port_name=http2; else pod_flags=(); protocol=HTTP; port_name=http; fi
+if [ "$mode" = h2 ]; then pod_flags=(--h2c); else pod_flags=(); fi
 "$meshsim" backend --listen "127.0.0.1:$pod" --name bench --threads 1 "${pod_flags[@]}" >"$work/pod.log" 2>&1 & pids+=($!)
-cat >"$work/mesh.yaml" <<YAML
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: bench, namespace: default}
-spec:
-  hosts: [bench.example]
-  ports: [{number: $pod, name: $port_name, protocol: $protocol}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1}]
-YAML
+write_pod_service "$work/mesh.yaml" "$pod" "$mode"
 "$meshsim" serve -f "$work/mesh.yaml" --listen "127.0.0.1:$proxy" --admin 127.0.0.1:0 --workers 1 --no-debug-headers \
   >"$work/mesh.log" 2>&1 & mesh=$!; pids+=($mesh)
 wait_port "$pod"; wait_port "$proxy"
@@ -64,11 +43,10 @@ drive() { # prints the number of requests answered
 }
 if [ "$mode" = h2 ]; then amount=30000; warm=5000; else amount=3; warm=1; fi
 drive "$warm" >/dev/null
-ticks() { awk '{print $14 + $15}' "/proc/$mesh/stat"; }
-before=$(ticks)
+before=$(cpu_ticks "$mesh")
 unprobed=$(drive "$amount")
-after=$(ticks)
-cpu=$(awk -v n="$unprobed" -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
+after=$(cpu_ticks "$mesh")
+cpu=$(awk -v n="$unprobed" -v t=$((after - before)) -v hz="$ticks_per_second" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
 perf stat -x, -e probe_libc:malloc,probe_libswiftCore:swift_retain,probe_libswiftCore:swift_release,raw_syscalls:sys_enter \
   -p "$mesh" -o "$work/counts" & counter=$!
 sleep 0.3

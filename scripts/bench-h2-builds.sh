@@ -9,35 +9,13 @@ set -euo pipefail
 requests=$1; rounds=$2; shift 2
 [ $# -gt 0 ] || { echo "usage: $0 REQUESTS ROUNDS MESHSIM_BINARY..." >&2; exit 2; }
 binaries=("$@")
-work=$(mktemp -d); pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_port() {
-  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
-  echo "nothing listens on port $1" >&2; return 1
-}
-hz=$(getconf CLK_TCK)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+source "$(dirname "$0")/bench-lib.sh"
 
 pod=$(free_port)
 "${binaries[0]}" backend --listen "127.0.0.1:$pod" --name bench --threads 1 --h2c >"$work/pod.log" 2>&1 & pids+=($!)
 wait_port "$pod"
-nghttpx_port=$(free_port)
-nghttpx -f"127.0.0.1,$nghttpx_port;no-tls" -b"127.0.0.1,$pod;;proto=h2" -n1 --no-ocsp \
-  --errorlog-file="$work/nghttpx.err" --accesslog-file=/dev/null >"$work/nghttpx.log" 2>&1 & nghttpx_pid=$!; pids+=($nghttpx_pid)
-wait_port "$nghttpx_port"
-nghttpx_worker=$(pgrep -P "$nghttpx_pid" | head -1); nghttpx_worker=${nghttpx_worker:-$nghttpx_pid}
-cat >"$work/mesh.yaml" <<YAML
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: bench, namespace: default}
-spec:
-  hosts: [bench.example]
-  ports: [{number: $pod, name: http2, protocol: HTTP2}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1}]
-YAML
+start_nghttpx "$pod"
+write_pod_service "$work/mesh.yaml" "$pod" h2
 names=(nghttpx); ports=("$nghttpx_port"); cpu_pids=("$nghttpx_worker")
 for binary in "${binaries[@]}"; do
   port=$(free_port)
@@ -50,7 +28,7 @@ for round in $(seq 1 "$rounds"); do
     before=$(cpu_ticks "${cpu_pids[$i]}")
     out=$(h2load -n "$requests" -c 10 -m 10 -H ":authority: bench.example:$pod" "http://127.0.0.1:${ports[$i]}/")
     after=$(cpu_ticks "${cpu_pids[$i]}")
-    echo "$out" | awk -v name="${names[$i]}" -v round="$round" -v t=$((after - before)) -v hz="$hz" -v n="$requests" '
+    echo "$out" | awk -v name="${names[$i]}" -v round="$round" -v t=$((after - before)) -v hz="$ticks_per_second" -v n="$requests" '
       /^finished in/ {rps = $4} /^status codes:/ {ok = $3}
       END {printf "round %d  %-40s %10.0f req/s  %6.2f us CPU per request  (%s 2xx)\n", round, name, rps, t / hz * 1e6 / n, ok}'
   done

@@ -12,24 +12,7 @@ streams=${3:-10}
 swift build -c ${CONFIG:-release} --product meshsim >&2
 meshsim=.build/${CONFIG:-release}/meshsim
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_port() {
-  for _ in $(seq 1 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  echo "nothing listens on port $1" >&2; return 1
-}
-ticks_per_second=$(getconf CLK_TCK)
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+source scripts/bench-lib.sh
 
 # The pod: one event loop, HTTP/1.1 and h2c.
 pod_port=$(free_port)
@@ -38,25 +21,10 @@ pod_pid=$!; pids+=("$pod_pid")
 wait_port "$pod_port"
 
 # nghttpx: cleartext h2c frontend, h2 (prior knowledge) backend, one worker.
-nghttpx_port=$(free_port)
-nghttpx -f"127.0.0.1,$nghttpx_port;no-tls" -b"127.0.0.1,$pod_port;;proto=h2" -n1 \
-  --no-ocsp --errorlog-file="$work/nghttpx.err" --accesslog-file=/dev/null >"$work/nghttpx.log" 2>&1 &
-nghttpx_pid=$!; pids+=("$nghttpx_pid")
-wait_port "$nghttpx_port"
-nghttpx_worker=$(pgrep -P "$nghttpx_pid" | head -1)
-nghttpx_worker=${nghttpx_worker:-$nghttpx_pid}
+start_nghttpx "$pod_port"
 
 # meshsim: a ServiceEntry for the pod (protocol HTTP2: h2c upstream), one worker.
-cat >"$work/mesh.yaml" <<YAML
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: bench, namespace: default}
-spec:
-  hosts: [bench.example]
-  ports: [{number: $pod_port, name: http2, protocol: HTTP2}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1}]
-YAML
+write_pod_service "$work/mesh.yaml" "$pod_port" h2
 mesh_port=$(free_port)
 "$meshsim" serve -f "$work/mesh.yaml" --listen "127.0.0.1:$mesh_port" --workers 1 --no-debug-headers >"$work/mesh.log" 2>&1 &
 mesh_pid=$!; pids+=("$mesh_pid")

@@ -5,33 +5,15 @@
 # Usage: scripts/bench-h2-syscalls.sh MESHSIM_BINARY [REQUESTS]
 set -euo pipefail
 meshsim=$1; requests=${2:-30000}
-work=$(mktemp -d); pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_port() {
-  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
-  echo "nothing listens on port $1" >&2; return 1
-}
-pod=$(free_port); nghttpx_port=$(free_port); mesh_port=$(free_port)
+source "$(dirname "$0")/bench-lib.sh"
+pod=$(free_port); mesh_port=$(free_port)
 "$meshsim" backend --listen "127.0.0.1:$pod" --name bench --threads 1 --h2c >"$work/pod.log" 2>&1 & pids+=($!)
 wait_port "$pod"
-nghttpx -f"127.0.0.1,$nghttpx_port;no-tls" -b"127.0.0.1,$pod;;proto=h2" -n1 --no-ocsp \
-  --errorlog-file="$work/nghttpx.err" --accesslog-file=/dev/null >"$work/nghttpx.log" 2>&1 & nghttpx_pid=$!; pids+=($nghttpx_pid)
-cat >"$work/mesh.yaml" <<YAML
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: bench, namespace: default}
-spec:
-  hosts: [bench.example]
-  ports: [{number: $pod, name: http2, protocol: HTTP2}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1}]
-YAML
+start_nghttpx "$pod"
+write_pod_service "$work/mesh.yaml" "$pod" h2
 "$meshsim" serve -f "$work/mesh.yaml" --listen "127.0.0.1:$mesh_port" --admin 127.0.0.1:0 --workers 1 --no-debug-headers \
   >"$work/mesh.log" 2>&1 & mesh_pid=$!; pids+=($mesh_pid)
-wait_port "$nghttpx_port"; wait_port "$mesh_port"
-nghttpx_worker=$(pgrep -P "$nghttpx_pid" | head -1); nghttpx_worker=${nghttpx_worker:-$nghttpx_pid}
+wait_port "$mesh_port"
 for target in "nghttpx $nghttpx_worker $nghttpx_port" "meshsim $mesh_pid $mesh_port"; do
   read -r name pid port <<<"$target"
   url="http://127.0.0.1:$port/"

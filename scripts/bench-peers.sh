@@ -22,23 +22,7 @@ swift build -c release --product nio-relay-floor >/dev/null
 bin=$(swift build -c release --show-bin-path)
 meshsim=${MESHSIM_BIN:-$bin/meshsim}
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_port() { # port: wait until something accepts, at most 10 s
-  for _ in $(seq 1 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "nothing listening on 127.0.0.1:$1" >&2; return 1
-}
+source scripts/bench-lib.sh
 
 v1=$(free_port); v2=$(free_port)
 "$meshsim" backend --listen "127.0.0.1:$v1" --name reviews-v1 --version v1 >"$work/v1.log" 2>&1 & pids+=($!)
@@ -152,22 +136,17 @@ wait_port "$mesh"; wait_port "$ngx"; wait_port "$hap"; wait_port "$relay"
 pid_nginx=$(pgrep -P "$pid_nginx_master" | head -n1)
 pid_direct=${pids[0]}
 
-ticks() { # pid: user + system clock ticks so far
-  awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
-}
-hz=$(getconf CLK_TCK)
-
 run() { # name port host pid
   local out before after
-  before=$(ticks "$4")
+  before=$(cpu_ticks "$4")
   out=$(wrk -t1 -c"$connections" -d"${duration}s" --latency -H "Host: $3" "http://127.0.0.1:$2/" 2>&1)
-  after=$(ticks "$4")
+  after=$(cpu_ticks "$4")
   local rps p99 errors requests cpu
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   requests=$(awk '/requests in/ {print $1}' <<<"$out")
   errors=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out" | tr '\n' ' ')
-  cpu=$(awk -v t=$((after - before)) -v hz="$hz" -v n="$requests" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
+  cpu=$(awk -v t=$((after - before)) -v hz="$ticks_per_second" -v n="$requests" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
   printf '%-11s %12s req/s   p99 %-9s cpu %6s us/request  %s\n' "$1" "$rps" "$p99" "$cpu" "$errors"
   eval "rps_${1//-/_}=$rps"
 }
