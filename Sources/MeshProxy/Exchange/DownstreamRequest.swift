@@ -46,6 +46,7 @@ final class DownstreamRequest: RequestAttributes {
     enum ParseError: Error {
         case missingHost
         case duplicateHost
+        case invalidAuthority
         case invalidTarget
     }
 
@@ -62,6 +63,7 @@ final class DownstreamRequest: RequestAttributes {
             let authority = rest[..<authorityEnd]
             guard !authority.isEmpty, !authority.contains("@") else { throw ParseError.invalidTarget }
             self.authority = String(authority)
+            guard AuthorityValidation.isValid(self.authority) else { throw ParseError.invalidAuthority }
             var path = String(rest[authorityEnd...])
             if path.isEmpty || path.first == "?" { path = "/" + path }
             self.path = PathNormalization.normalized(path)
@@ -79,6 +81,8 @@ final class DownstreamRequest: RequestAttributes {
             }
             throw ParseError.missingHost
         }
+        // Envoy refuses a Host with characters an authority cannot have (a space, quotes, "<").
+        guard AuthorityValidation.isValid(host) else { throw ParseError.invalidAuthority }
         authority = host
         // Istio's default normalize_path: routing and the upstream see the normalized path.
         path = PathNormalization.normalized(uri)
