@@ -1,4 +1,5 @@
-import MeshHTTP2
+import CNGHTTP2
+@testable import MeshHTTP2
 import Testing
 
 /// Envoy refuses a request whose Host has characters no authority can have; these are the
@@ -15,5 +16,20 @@ import Testing
     @Test(arguments: ["a b", "rev<iews", "re\"views", "a{b}", "a|b", "a\\b", "a^b", "a`b", "ü.example", "a\tb"])
     func invalid(_ authority: String) {
         #expect(!AuthorityValidation.isValid(authority))
+    }
+}
+
+/// The Swift check accepts exactly the bytes libnghttp2's `nghttp2_check_authority` (Envoy's)
+/// accepts.
+@Suite struct AuthorityValidationParityTests {
+    @Test func everyByteAgreesWithLibnghttp2() {
+        for value in 0...255 {
+            var byte = UInt8(value)
+            let nghttp2 = nghttp2_check_authority(&byte, 1) != 0
+            #expect(AuthorityValidation.isAllowed(byte) == nghttp2, "byte \(value)")
+            if value < 0x80 {
+                #expect(AuthorityValidation.isValid("a" + String(UnicodeScalar(byte)) + "b") == nghttp2, "byte \(value)")
+            }
+        }
     }
 }
