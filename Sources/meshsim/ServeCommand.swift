@@ -46,6 +46,11 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Leave out x-meshsim-route and x-meshsim-destination.")
     var noDebugHeaders = false
 
+    @Flag(help: ArgumentHelp(
+        "Serve HTTP/1.0 requests, as a sidecar does with PILOT_HTTP10=true or ISTIO_META_HTTP10=1.",
+        discussion: "By default Istio's sidecar answers HTTP/1.0 (curl -0, ab) with 426 Upgrade Required."))
+    var http10 = false
+
     @Option(help: "Write Envoy's default access log to PATH, or - for standard output.")
     var accessLog: String?
 
@@ -89,6 +94,7 @@ struct Serve: AsyncParsableCommand {
         proxyConfiguration.workers = workers ?? System.coreCount
         proxyConfiguration.split = split == .exact ? .exact : .random(seed: seed)
         proxyConfiguration.debugHeaders = !noDebugHeaders
+        proxyConfiguration.acceptHTTP10 = http10
         if let accessLog { proxyConfiguration.accessLog = accessLog == "-" ? .standardOutput : .file(accessLog) }
         proxyConfiguration.eventLog = { printError("meshsim serve: \($0)") }
 

@@ -56,14 +56,33 @@ import Testing
         }
     }
 
-    @Test func http10ClientGetsConnectionClose() async throws {
-        try await TestMesh.with(files: [TestConfigs.path("reviews"), TestConfigs.path("rollout/00-all-v1.yaml")]) { mesh in
+    @Test func http10ClientGetsConnectionCloseWhenHTTP10IsAccepted() async throws {
+        var configuration = TestMesh.configuration()
+        configuration.acceptHTTP10 = true
+        try await TestMesh.with(files: [TestConfigs.path("reviews"), TestConfigs.path("rollout/00-all-v1.yaml")], configuration: configuration) { mesh in
             let connection = try RawConnection(port: mesh.port)
             try await connection.send("GET / HTTP/1.0\r\nHost: reviews\r\n\r\n")
             let response = try await connection.readResponse()
             #expect(response.status == 200)
             #expect(response.header("connection") == "close")
             #expect(await connection.waitForClose())
+        }
+    }
+
+    /// Istio's default (no PILOT_HTTP10): Envoy answers an HTTP/1.0 request 426 Upgrade Required
+    /// and closes the connection; nothing reaches a pod.
+    @Test func http10IsRefusedWith426ByDefault() async throws {
+        try await TestMesh.with(files: [TestConfigs.path("reviews"), TestConfigs.path("rollout/00-all-v1.yaml")]) { mesh in
+            let connection = try RawConnection(port: mesh.port)
+            try await connection.send("GET / HTTP/1.0\r\nHost: reviews\r\n\r\n")
+            let response = try await connection.readResponse()
+            #expect(response.status == 426)
+            #expect(response.bodyText == "Upgrade Required")
+            #expect(response.header("connection") == "close")
+            #expect(await connection.waitForClose())
+            let stats = await mesh.proxy.collectStats()
+            #expect(stats.downstream.protocolErrors == 1)
+            #expect(stats.requests.isEmpty, "\(stats.requests)")
         }
     }
 }

@@ -88,6 +88,23 @@ import Testing
         #expect(serve.text.components(separatedBy: "outlier detection: ejected").count == 2, "\(serve.text)")
     }
 
+    /// `curl -0` gets Istio's default 426 Upgrade Required; with --http10 it is served.
+    @Test func http10IsRefusedUnlessAsked() async throws {
+        for accepting in [false, true] {
+            let serve = try RunningServe(
+                ["-f", "configs/reviews", "--listen", "127.0.0.1:0", "--workers", "1"] + (accepting ? ["--http10"] : []))
+            defer { _ = serve.stop() }
+            let port = try #require(await serve.listeningPort(), "no listening line in: \(serve.text)")
+            let answer = try await Self.curl(["-0", "-H", "Host: reviews", "http://127.0.0.1:\(port)/"])
+            if accepting {
+                #expect(answer.hasPrefix("HTTP/1.0 200") || answer.hasPrefix("HTTP/1.1 200"), "\(answer)")
+            } else {
+                #expect(answer.hasPrefix("HTTP/1.1 426"), "\(answer)")
+                #expect(answer.hasSuffix("Upgrade Required"), "\(answer)")
+            }
+        }
+    }
+
     @Test func noDebugHeadersLeavesThemOut() async throws {
         let serve = try RunningServe(["-f", "configs/reviews", "--listen", "127.0.0.1:0", "--workers", "1", "--no-debug-headers"])
         defer { _ = serve.stop() }

@@ -151,6 +151,12 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
         switch event {
         case .head(let head):
             connectionGuard.requestHeadReceived()
+            if head.version == .http1_0 && !worker.configuration.acceptHTTP10 {
+                // No exchange was started: the connection closes after the answer.
+                inputFailed = true
+                answerProtocolError(.upgradeRequired)
+                return
+            }
             if Self.asksForH2C(head) {
                 switchToHTTP2(head)
                 return
@@ -335,7 +341,12 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
         guard let context, !closing else { return }
         worker.stats.downstream.protocolErrors += 1
         let status = error.responseStatus
-        let body = status == 431 ? "request header fields too large" : "bad request"
+        let body: String
+        switch status {
+        case 431: body = "request header fields too large"
+        case 426: body = "Upgrade Required"  // Envoy's local reply for an HTTP/1.0 request
+        default: body = "bad request"
+        }
         var headers = HeaderFields()
         headers.append(name: "content-length", value: String(body.utf8.count))
         headers.append(name: "content-type", value: "text/plain")

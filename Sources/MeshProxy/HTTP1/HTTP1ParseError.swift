@@ -25,9 +25,18 @@ enum HTTP1ParseError: Error, Equatable, Sendable {
     case invalidChunkSize
     /// Chunk data not followed by CRLF.
     case invalidChunkEnd
+    /// An HTTP/1.0 request where the listener does not take them (Envoy without
+    /// `accept_http_10`, Istio's default): 426.
+    case upgradeRequired
 
     /// The status a server answers this error with.
-    var responseStatus: Int { self == .headersTooLarge ? 431 : 400 }
+    var responseStatus: Int {
+        switch self {
+        case .headersTooLarge: return 431
+        case .upgradeRequired: return 426
+        default: return 400
+        }
+    }
 }
 
 /// Bounds on one header block (head or trailers), as NIO's decoder counted them: the request

@@ -29,6 +29,10 @@ public struct ProxyConfiguration: Sendable {
     public var split: SplitMode = .random(seed: 0)
     /// Adds `x-meshsim-route` and `x-meshsim-destination` to every response.
     public var debugHeaders: Bool = true
+    /// Whether HTTP/1.0 requests are served. Istio's sidecar does not accept them unless
+    /// `PILOT_HTTP10` (or the proxy's `ISTIO_META_HTTP10` metadata) turns on Envoy's
+    /// `accept_http_10`: Envoy answers 426 Upgrade Required and closes the connection.
+    public var acceptHTTP10: Bool = false
     public var accessLog: AccessLogDestination? = nil
     public var limits = Limits()
     /// The HTTP/2 codec's limits for downstream connections (prior knowledge and `Upgrade: h2c`).
