@@ -228,6 +228,17 @@ public struct HeaderFields: Sendable {
         return found
     }
 
+    /// Calls `body` with the value bytes of every field named `name` (any case), in order: one
+    /// borrow of the name and of the storage for the whole scan.
+    public func forEachValue(named name: String, _ body: (_ value: UnsafeRawBufferPointer) throws -> Void) rethrows {
+        var name = name
+        try name.withUTF8 { wanted in
+            try self.forEachField { fieldName, value in
+                if Self.equalIgnoringCase(fieldName, UnsafeRawBufferPointer(wanted)) { try body(value) }
+            }
+        }
+    }
+
     /// The index of the first field named `lowercase` (any case), or nil.
     public func firstIndex(name lowercase: StaticString) -> Int? {
         self.firstIndex { name, _ in FieldName.equalsLowercase(name, lowercase) }

@@ -49,6 +49,20 @@ import Testing
         #expect(count == 1)
     }
 
+    @Test func everyValueOfANameInOrderAnyCase() {
+        var fields = HeaderFields()
+        fields.append(name: "Cookie", value: "a=1")
+        fields.append(name: "x-other", value: "no")
+        fields.append(name: "COOKIE", value: "b=2")
+        fields.append(name: "cookies", value: "no")
+        var seen: [String] = []
+        fields.forEachValue(named: "cookie") { seen.append(String(decoding: $0, as: UTF8.self)) }
+        #expect(seen == ["a=1", "b=2"])
+        var none = 0
+        fields.forEachValue(named: "absent") { _ in none += 1 }
+        #expect(none == 0)
+    }
+
     @Test func comparesNamesAndValuesIgnoringASCIICaseOnly() {
         var fields = HeaderFields()
         fields.append(name: "Content-Length", value: "TRAILERS")

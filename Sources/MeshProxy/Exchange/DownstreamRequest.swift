@@ -23,10 +23,9 @@ final class DownstreamRequest: RequestAttributes {
     /// Every value of the header joined with "," (what Envoy's header matches compare), without
     /// allocating for the usual single value.
     func joinedHeader(_ lowercasedName: String) -> String? {
-        let fields = head.fields
         var joined: String? = nil
-        for index in 0..<fields.count where fields.nameEquals(at: index, lowercasedName) {
-            let value = fields.value(at: index)
+        head.fields.forEachValue(named: lowercasedName) { bytes in
+            let value = String(decoding: bytes, as: UTF8.self)
             joined = joined.map { $0 + "," + value } ?? value
         }
         return joined
@@ -35,10 +34,9 @@ final class DownstreamRequest: RequestAttributes {
     /// The Cookie fields' values split at commas, as NIO's `HTTPHeaders[canonicalForm:]` gave
     /// them to the cookie hash (each piece is trimmed where its pairs are read).
     var cookieHeaderValues: [String] {
-        let fields = head.fields
         var values: [String] = []
-        for index in 0..<fields.count where fields.nameEquals(at: index, "cookie") {
-            values.append(contentsOf: fields.value(at: index).split(separator: ",").map(String.init))
+        head.fields.forEachValue(named: "cookie") { bytes in
+            values.append(contentsOf: String(decoding: bytes, as: UTF8.self).split(separator: ",").map(String.init))
         }
         return values
     }
