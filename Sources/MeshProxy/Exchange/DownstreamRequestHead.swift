@@ -22,13 +22,14 @@ final class DownstreamRequestHead {
     /// Where the fields the proxy reads itself are (one scan for all of them).
     let known: KnownRequestFields
 
-    init(method: HTTPMethod, uri: String, version: HTTPVersion, fields: HeaderFields, host: String?) {
+    /// `known`: the fields' index when the caller made it already (to find Host), else made here.
+    init(method: HTTPMethod, uri: String, version: HTTPVersion, fields: HeaderFields, host: String?, known: KnownRequestFields? = nil) {
         self.method = method
         self.uri = uri
         self.version = version
         self.fields = fields
         self.host = host
-        self.known = KnownRequestFields(fields)
+        self.known = known ?? KnownRequestFields(fields)
     }
 
     /// The first value of a field the proxy reads itself, or nil.
@@ -45,12 +46,16 @@ final class DownstreamRequestHead {
     /// exchange and routing read the authority from Host on both protocols).
     convenience init(http2Method method: String, authority: String, path: String, fields: consuming HeaderFields) {
         var fields = fields
-        var host = fields.first(name: "host")
+        var known = KnownRequestFields(fields)
+        var host = known[.host].map { fields.value(at: $0) }
         if host == nil && !authority.isEmpty {
+            known.noteAppended(.host, at: fields.count)
             fields.append(name: "host", value: authority)
             host = authority
         }
-        self.init(method: HTTPMethod(rawValue: method), uri: path, version: HTTPVersion(major: 2, minor: 0), fields: fields, host: host)
+        self.init(
+            method: HTTPMethod(rawValue: method), uri: path, version: HTTPVersion(major: 2, minor: 0), fields: fields, host: host,
+            known: known)
     }
 
     /// Whether the connection stays open after this exchange (HTTP/1.x rules).

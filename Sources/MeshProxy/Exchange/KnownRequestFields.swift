@@ -46,6 +46,12 @@ struct KnownRequestFields {
         }
     }
 
+    /// Records a field appended after the scan (HTTP/2's Host made from `:authority`), unless one
+    /// of that name was found.
+    mutating func noteAppended(_ name: Name, at index: Int) {
+        if indexes[name.rawValue] < 0 { indexes[name.rawValue] = Int32(index) }
+    }
+
     /// The index of the first field called `name`, or nil.
     subscript(name: Name) -> Int? {
         let index = indexes[name.rawValue]

@@ -6,7 +6,7 @@
 /// Every line must end with CRLF; a field line starting with whitespace (obs-fold), a name that is
 /// not a token (a space before the colon), a control byte in a value, and a block over its limits
 /// are refused. While scanning it notes the framing fields (Content-Length, Transfer-Encoding,
-/// Connection) and where Host is, so no second pass is needed.
+/// Connection), so no second pass is needed.
 struct HTTP1FieldBlock {
     /// One field as offsets from the block's first byte; the value without surrounding whitespace.
     struct Field {
@@ -36,8 +36,6 @@ struct HTTP1FieldBlock {
     private(set) var chunkedCount = 0
     /// The index of the block's only Connection field when it says just `keep-alive`.
     private(set) var keepAliveOnlyField: Int?
-    /// The index of the first Host field (a head's authority, read as a string once).
-    private(set) var firstHostField: Int?
     private var connectionFields = 0
     /// Whether the block is a message head (whose framing fields matter) rather than trailers.
     private var notesFraming: Bool
@@ -60,7 +58,6 @@ struct HTTP1FieldBlock {
         chunkedIsLast = false
         chunkedCount = 0
         keepAliveOnlyField = nil
-        firstHostField = nil
         connectionFields = 0
         awaitsStartLine = hasStartLine
         notesFraming = hasStartLine
@@ -142,8 +139,6 @@ struct HTTP1FieldBlock {
             connectionFields += 1
             let keepAliveOnly = HTTP1Bytes.equalsIgnoringCase(bytes, valueStart, valueLength, "keep-alive")
             keepAliveOnlyField = connectionFields == 1 && keepAliveOnly ? fields.count - 1 : nil
-        } else if nameLength == 4, firstHostField == nil, HTTP1Bytes.equalsIgnoringCase(bytes, nameStart, 4, "host") {
-            firstHostField = fields.count - 1
         }
     }
 

@@ -131,11 +131,11 @@ struct HTTP1RequestParser {
     /// first Host become strings, shared with the previous request's when the bytes repeat.
     private mutating func makeHead(_ bytes: UnsafeRawBufferPointer) -> DownstreamRequestHead {
         let uri = targetReuse.string(bytes, targetStart, targetLength)
-        let host = block.firstHostField.map { index in
-            let field = block.fields[index]
-            return hostReuse.string(bytes, field.valueStart, field.valueLength)
+        let fields = HTTP1Fields.fields(block, bytes, version: version)
+        let known = KnownRequestFields(fields)
+        let host = known[.host].map { index in
+            fields.withField(at: index) { _, value in hostReuse.string(value, 0, value.count) }
         }
-        return DownstreamRequestHead(
-            method: method, uri: uri, version: version, fields: HTTP1Fields.fields(block, bytes, version: version), host: host)
+        return DownstreamRequestHead(method: method, uri: uri, version: version, fields: fields, host: host, known: known)
     }
 }
