@@ -33,12 +33,12 @@ wait_port "$mesh_port"
 run() {
   local name=$1 url=$2 pid=$3; shift 3
   echo "== $name: h2load -n $requests -c $clients -m $streams $* $url"
-  local before after
-  before=$(cpu_ticks "$pid")
+  local before after pod_before pod_after
+  before=$(cpu_ticks "$pid"); pod_before=$(cpu_ticks "$pod_pid")
   h2load -n "$requests" -c "$clients" -m "$streams" "$@" "$url" | grep -E "^(finished in|requests:|status codes:|time for request:)"
-  after=$(cpu_ticks "$pid")
-  awk -v t=$((after - before)) -v hz="$ticks_per_second" -v n="$requests" \
-    'BEGIN { printf "proxy CPU: %.2f s, %.2f us per request\n", t / hz, t / hz * 1e6 / n }'
+  after=$(cpu_ticks "$pid"); pod_after=$(cpu_ticks "$pod_pid")
+  awk -v t=$((after - before)) -v p=$((pod_after - pod_before)) -v hz="$ticks_per_second" -v n="$requests" \
+    'BEGIN { printf "proxy CPU: %.2f s, %.2f us per request; pod CPU: %.2f us per request\n", t / hz, t / hz * 1e6 / n, p / hz * 1e6 / n }'
 }
 echo "machine: $(nproc) cores shared by h2load, the proxy and the pod"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"

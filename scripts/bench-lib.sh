@@ -26,6 +26,8 @@ ticks_per_second=$(getconf CLK_TCK)
 # cpu_ticks PID: user + system time of a process so far, in clock ticks (fields counted after the
 # command name, which may hold spaces).
 cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+# user_ticks PID: the user-space part of cpu_ticks (the rest is the kernel's: syscalls, loopback TCP).
+user_ticks() { awk '{ sub(/^.*\) /, ""); print $12 }' "/proc/$1/stat"; }
 
 # write_pod_service FILE POD_PORT h1|h2: the ServiceEntry `bench.example` with one endpoint, the
 # pod on 127.0.0.1:POD_PORT, spoken to over HTTP/1.1 or h2c.

@@ -137,17 +137,18 @@ pid_nginx=$(pgrep -P "$pid_nginx_master" | head -n1)
 pid_direct=${pids[0]}
 
 run() { # name port host pid
-  local out before after
-  before=$(cpu_ticks "$4")
+  local out before after user_before user_after
+  before=$(cpu_ticks "$4"); user_before=$(user_ticks "$4")
   out=$(wrk -t1 -c"$connections" -d"${duration}s" --latency -H "Host: $3" "http://127.0.0.1:$2/" 2>&1)
-  after=$(cpu_ticks "$4")
-  local rps p99 errors requests cpu
+  after=$(cpu_ticks "$4"); user_after=$(user_ticks "$4")
+  local rps p99 errors requests cpu user
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   requests=$(awk '/requests in/ {print $1}' <<<"$out")
   errors=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out" | tr '\n' ' ')
   cpu=$(awk -v t=$((after - before)) -v hz="$ticks_per_second" -v n="$requests" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
-  printf '%-11s %12s req/s   p99 %-9s cpu %6s us/request  %s\n' "$1" "$rps" "$p99" "$cpu" "$errors"
+  user=$(awk -v t=$((user_after - user_before)) -v hz="$ticks_per_second" -v n="$requests" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
+  printf '%-11s %12s req/s   p99 %-9s cpu %6s us/request (user %5s)  %s\n' "$1" "$rps" "$p99" "$cpu" "$user" "$errors"
   eval "rps_${1//-/_}=$rps"
 }
 
