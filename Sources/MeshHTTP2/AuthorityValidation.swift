@@ -7,7 +7,25 @@
 /// elsewhere.
 public enum AuthorityValidation {
     public static func isValid(_ authority: String) -> Bool {
-        authority.utf8.allSatisfy(isAllowed)
+        // Native strings are contiguous UTF-8: one pass over the bytes with two mask tests each
+        // (the generic `allSatisfy` over the UTF-8 view decoded index by index).
+        if let valid = authority.utf8.withContiguousStorageIfAvailable({ bytes in
+            bytes.allSatisfy { byte in
+                byte < 64 ? (allowedBelow64 >> UInt64(byte)) & 1 == 1
+                    : byte < 128 && (allowedFrom64 >> UInt64(byte - 64)) & 1 == 1
+            }
+        }) {
+            return valid
+        }
+        return authority.utf8.allSatisfy(isAllowed)
+    }
+
+    /// `isAllowed` as two bit sets, bytes 0–63 and 64–127 (nothing above 127 is allowed).
+    static let allowedBelow64: UInt64 = mask(0..<64)
+    static let allowedFrom64: UInt64 = mask(64..<128)
+
+    private static func mask(_ bytes: Range<UInt8>) -> UInt64 {
+        bytes.reduce(0) { bits, byte in isAllowed(byte) ? bits | 1 << UInt64(byte - bytes.lowerBound) : bits }
     }
 
     @inlinable

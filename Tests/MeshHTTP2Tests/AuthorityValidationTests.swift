@@ -13,7 +13,7 @@ import Testing
         #expect(AuthorityValidation.isValid(authority))
     }
 
-    @Test(arguments: ["a b", "rev<iews", "re\"views", "a{b}", "a|b", "a\\b", "a^b", "a`b", "ü.example", "a\tb"])
+    @Test(arguments: ["a b", "rev<iews", "re\"views", "a{b}", "a|b", "a\\b", "a^b", "a`b", "ü.example", "a\tb", "reviews.default.svc.cluster.local:90 80"])
     func invalid(_ authority: String) {
         #expect(!AuthorityValidation.isValid(authority))
     }
