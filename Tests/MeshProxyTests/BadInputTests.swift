@@ -65,6 +65,22 @@ import Testing
         }
     }
 
+    /// Envoy takes `chunked` alone as a request's transfer coding and answers anything else with
+    /// 501 Not Implemented, its reason phrase as the body; nothing is forwarded.
+    @Test(arguments: ["gzip", "gzip, chunked", "identity, chunked", "chunked, chunked"])
+    func transferCodingsOtherThanChunkedAre501(codings: String) async throws {
+        try await Self.withMesh { mesh in
+            let connection = try RawConnection(port: mesh.port)
+            try await connection.send("POST /echo HTTP/1.1\r\nHost: reviews\r\nTransfer-Encoding: \(codings)\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+            let response = try await connection.readResponse()
+            #expect(response.status == 501)
+            #expect(response.bodyText == "Not Implemented")
+            #expect(response.header("connection") == "close")
+            #expect(await connection.waitForClose())
+            #expect(mesh.fleet.stats.values.reduce(0) { $0 + $1.requestsServed } == 0)
+        }
+    }
+
     @Test func differingContentLengthsAreRefused() async throws {
         try await Self.withMesh { mesh in
             try await Self.expectRefusal("POST /echo HTTP/1.1\r\nHost: reviews\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde", status: 400, port: mesh.port)

@@ -341,12 +341,8 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
         guard let context, !closing else { return }
         worker.stats.downstream.protocolErrors += 1
         let status = error.responseStatus
-        let body: String
-        switch status {
-        case 431: body = "request header fields too large"
-        case 426: body = "Upgrade Required"  // Envoy's local reply for an HTTP/1.0 request
-        default: body = "bad request"
-        }
+        // Envoy answers a codec error with the status's reason phrase as the body.
+        let body = HTTPResponseStatus(statusCode: status).reasonPhrase
         var headers = HeaderFields()
         headers.append(name: "content-length", value: String(body.utf8.count))
         headers.append(name: "content-type", value: "text/plain")

@@ -34,6 +34,8 @@ struct HTTP1FieldBlock {
     private(set) var chunkedIsLast = false
     /// How many times `chunked` was named across the Transfer-Encoding fields.
     private(set) var chunkedCount = 0
+    /// How many codings the Transfer-Encoding fields name in all.
+    private(set) var codingCount = 0
     /// The index of the block's only Connection field when it says just `keep-alive`.
     private(set) var keepAliveOnlyField: Int?
     private var connectionFields = 0
@@ -57,6 +59,7 @@ struct HTTP1FieldBlock {
         hasTransferEncoding = false
         chunkedIsLast = false
         chunkedCount = 0
+        codingCount = 0
         keepAliveOnlyField = nil
         connectionFields = 0
         awaitsStartLine = hasStartLine
@@ -143,7 +146,7 @@ struct HTTP1FieldBlock {
     }
 
     /// The codings of a Transfer-Encoding value (`gzip, chunked`): whether the last is `chunked`,
-    /// and how often `chunked` appears.
+    /// how often `chunked` appears, and how many there are.
     private mutating func noteCodings(_ bytes: UnsafeRawBufferPointer, valueStart: Int, valueLength: Int) {
         let end = valueStart + valueLength
         var start = valueStart
@@ -156,6 +159,7 @@ struct HTTP1FieldBlock {
             while first < last, HTTP1Bytes.isWhitespace(bytes[first]) { first += 1 }
             while last > first, HTTP1Bytes.isWhitespace(bytes[last - 1]) { last -= 1 }
             if last > first {
+                codingCount += 1
                 lastIsChunked = HTTP1Bytes.equalsIgnoringCase(bytes, first, last - first, "chunked")
                 if lastIsChunked { chunkedCount += 1 }
             }

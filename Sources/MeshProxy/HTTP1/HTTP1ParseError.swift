@@ -20,8 +20,10 @@ enum HTTP1ParseError: Error, Equatable, Sendable {
     case invalidContentLength
     case duplicateContentLength
     case contentLengthWithTransferEncoding
-    /// A request whose last transfer coding is not `chunked`.
-    case invalidTransferEncoding
+    /// A request whose Transfer-Encoding is anything but a single `chunked` (`gzip, chunked`,
+    /// `chunked, chunked`, two fields): Envoy answers 501 (`http1.invalid_transfer_encoding`),
+    /// RFC 9112 §6.1's answer to a coding the server does not understand.
+    case unsupportedTransferEncoding
     case invalidChunkSize
     /// Chunk data not followed by CRLF.
     case invalidChunkEnd
@@ -34,6 +36,7 @@ enum HTTP1ParseError: Error, Equatable, Sendable {
         switch self {
         case .headersTooLarge: return 431
         case .upgradeRequired: return 426
+        case .unsupportedTransferEncoding: return 501
         default: return 400
         }
     }

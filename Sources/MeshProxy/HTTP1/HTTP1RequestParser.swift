@@ -9,11 +9,11 @@ import NIOHTTP1
 /// The rules are llhttp's strict ones (what NIO's decoder enforced before): CRLF line ends, no
 /// obs-fold, token header names, no control bytes in values, a visible-ASCII target, HTTP/1.0 or
 /// 1.1 only, a known method; for framing, a Content-Length together with Transfer-Encoding, a
-/// second Content-Length, a non-decimal length, a Transfer-Encoding whose last coding is not
-/// chunked (or that names chunked twice), and a bad chunk size are all refused (400); a head over
-/// the limits is refused with 431. Unlike llhttp, values lose their trailing whitespace too (RFC
-/// 9110 §5.5, as Envoy does), and a request asking to upgrade to something other than h2c is
-/// followed by further requests rather than ending the decoding.
+/// second Content-Length, a non-decimal length and a bad chunk size are all refused (400); a head
+/// over the limits is refused with 431. Unlike llhttp, and as Envoy does: a Transfer-Encoding
+/// other than a single `chunked` is refused with 501 (llhttp takes any list ending in chunked);
+/// values lose their trailing whitespace too (RFC 9110 §5.5); and a request asking to upgrade to
+/// something other than h2c is followed by further requests rather than ending the decoding.
 struct HTTP1RequestParser {
     enum Event {
         case head(DownstreamRequestHead)
@@ -85,9 +85,10 @@ struct HTTP1RequestParser {
         guard let (head, length) = found else { return nil }
         buffer.moveReaderIndex(forwardBy: length)
         if block.hasTransferEncoding {
-            // A request body must be delimited by the server alone: only a final `chunked`, applied
-            // once (RFC 9112 §6.1), does.
-            guard block.chunkedIsLast, block.chunkedCount == 1 else { throw HTTP1ParseError.invalidTransferEncoding }
+            // Envoy takes `chunked` alone and answers any other coding, or `chunked` with another
+            // coding before it, 501: a proxy cannot undo a coding it does not know, and a request
+            // whose framing two hops may read differently is how requests get smuggled.
+            guard block.codingCount == 1, block.chunkedCount == 1 else { throw HTTP1ParseError.unsupportedTransferEncoding }
             body.start(.chunked)
         } else {
             body.start(.length(block.contentLength ?? 0))
