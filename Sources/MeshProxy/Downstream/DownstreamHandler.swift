@@ -164,6 +164,8 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
             worker.stats.downstream.activeRequests += 1
             let exchange = Exchange(worker: worker, downstream: self, head: head)
             self.exchange = exchange
+            // A WebSocket upgrade: what follows the head is the tunnel's, however the exchange ends.
+            if exchange.requestFraming == .tunnel { parser.readRestAsTunnel() }
             exchange.start()
         case .body(let buffer):
             exchange?.receiveBody(buffer)

@@ -29,6 +29,10 @@ extension Exchange: UpstreamConnectionDelegate {
         // Edited in place: the upstream connection handed over its only reference.
         var headers = upstreamHead.fields
         upstreamHead.fields = HeaderFields()
+        if status == 101, upgrade != nil, downstream.http2 == nil {
+            switchProtocols(headers)
+            return
+        }
         let upstreamHasLength = ForwardedHeaders.response(&headers, serviceTime: upstreamServiceTime, date: worker.date.current())
         if let setCookie { headers.append(name: "set-cookie", value: setCookie) }
         HeaderRules.apply(forward?.responseHeaders, to: &headers)
@@ -66,6 +70,30 @@ extension Exchange: UpstreamConnectionDelegate {
         var buffer = downstream.allocator.buffer(capacity: 512)
         ResponseSerializer.writeHead(status: status, reason: nil, version: head.version, fields: headers, into: &buffer)
         downstream.write(buffer)
+    }
+
+    /// The upstream took the WebSocket upgrade: its 101 goes to the client with the upgrade's
+    /// own fields, and from here on bytes pass both ways unchanged (the parsers on both sides
+    /// hand them on as body) until either side closes; the connections close together.
+    private func switchProtocols(_ upstreamFields: HeaderFields) {
+        let accepted = upstreamFields.first(name: "upgrade")
+        var headers = upstreamFields
+        _ = ForwardedHeaders.response(&headers, serviceTime: upstreamServiceTime, date: worker.date.current())
+        HeaderRules.apply(forward?.responseHeaders, to: &headers)
+        addDebugHeaders(to: &headers)
+        headers.append(name: "connection", value: "upgrade")
+        if let accepted { headers.append(name: "upgrade", value: accepted) }
+        tunneling = true
+        responseFraming = .untilClose
+        closeAfterResponse = true
+        responseStarted = true
+        responseCode = 101
+        worker.stats.downstream.upgrades += 1
+        worker.stats.downstream.activeUpgrades += 1
+        var buffer = downstream.allocator.buffer(capacity: 512)
+        ResponseSerializer.writeHead(status: 101, reason: nil, version: head.version, fields: headers, into: &buffer)
+        downstream.write(buffer)
+        downstream.flush()
     }
 
     func upstreamResponseBody(_ buffer: ByteBuffer) {
@@ -290,6 +318,12 @@ extension Exchange: UpstreamConnectionDelegate {
             expectedTimeoutMilliseconds: routeTimeout.map { $0.nanoseconds / 1_000_000 })
         HeaderRules.apply(forward?.requestHeaders, to: &headers)
         if requestFraming == .chunked { headers.append(name: "transfer-encoding", value: "chunked") }
+        if case .websocket(let requested) = upgrade {
+            // Hop-by-hop fields are dropped above; an upgrade carries its own two on, as Envoy does.
+            headers.append(name: "connection", value: "upgrade")
+            headers.append(name: "upgrade", value: requested)
+            return UpstreamRequestHead(method: head.method, uri: path, version: .http1_1, fields: headers, isUpgrade: true)
+        }
         return UpstreamRequestHead(method: head.method, uri: path, version: .http1_1, fields: headers)
     }
 }

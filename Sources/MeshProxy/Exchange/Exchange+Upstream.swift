@@ -17,6 +17,14 @@ extension Exchange: PoolWaiter {
             localReply(status: 503, body: "no healthy upstream")
             return
         }
+        if upgrade != nil, pool.http2 != nil {
+            // Envoy would carry the WebSocket as an RFC 8441 extended CONNECT, which needs the
+            // h2c pod to accept it; meshsim's pods and proxy do not speak it: the upstream
+            // reset Envoy would see instead.
+            flags.insert(.upstreamRemoteReset)
+            localReply(status: 503, body: "upstream connect error or disconnect/reset before headers. reset reason: protocol error")
+            return
+        }
         // Envoy's max_requests breaker (Istio's http2MaxRequests), checked per attempt.
         if let limits = clusterRuntime.limits, !limits.tryAcquireRequest() {
             overflow()

@@ -1,4 +1,5 @@
 import MeshConfig
+import MeshHTTP2
 import MeshRouting
 import NIOCore
 import NIOHTTP1
@@ -86,6 +87,10 @@ final class Exchange {
     /// `grpc-status` of the answer to a gRPC request (trailers, or a trailers-only head).
     var grpcStatus: String?
     let requestProtocol: RequestProtocol
+    /// A WebSocket (or refused) upgrade this request asks for; nil for nearly every request.
+    let upgrade: Upgrade?
+    /// The upstream answered a WebSocket upgrade with 101: bytes now pass both ways unchanged.
+    var tunneling = false
 
     var routeTimer: Scheduled<Void>?
     var perTryTimer: Scheduled<Void>?
@@ -95,6 +100,27 @@ final class Exchange {
         case none
         case contentLength
         case chunked
+        /// A WebSocket upgrade: what follows the head is the new protocol's bytes, unframed,
+        /// until a side closes.
+        case tunnel
+    }
+
+    /// What an HTTP/1.1 request asks to switch to, as Istio's sidecar treats it: its HTTP
+    /// connection manager allows `websocket` upgrades on every route (`upgrade_configs`), and
+    /// Envoy answers any other upgrade, and CONNECT, 403 (`upgrade_failed`). `h2c` the listener
+    /// takes itself (or serves the request over HTTP/1.1, its upgrade fields dropped).
+    enum Upgrade: Equatable {
+        case websocket(String)
+        case refused
+
+        init?(head: DownstreamRequestHead, isHTTP2: Bool) {
+            if head.method == .CONNECT {
+                self = .refused
+                return
+            }
+            guard !isHTTP2, let requested = head.upgradeProtocol, !FieldName.equalsLowercase(requested, "h2c") else { return nil }
+            self = FieldName.equalsLowercase(requested, "websocket") ? .websocket(requested) : .refused
+        }
     }
 
     /// - Parameter http2EndStream: for an HTTP/2 stream, whether its HEADERS ended it (no body).
@@ -106,6 +132,8 @@ final class Exchange {
         self.requestProtocol = RequestProtocol(head: head)
         self.startWallClock = worker.accessLog == nil ? 0 : HTTPDateCache.wallClockNanoseconds()
         self.attemptStart = startTime
+        // Rare: only a request with an Upgrade field, or a CONNECT, costs the look.
+        self.upgrade = head.contains(.upgrade) || head.method == .CONNECT ? Upgrade(head: head, isHTTP2: http2EndStream != nil) : nil
         if let http2EndStream {
             // HTTP/2 frames its own body; towards an HTTP/1.1 upstream it is chunked unless
             // the client declared a length.
@@ -120,7 +148,13 @@ final class Exchange {
             return
         }
         self.closeAfterResponse = !head.keepsConnectionAlive
-        if head.contains(.transferEncoding) {
+        if case .websocket = upgrade {
+            // The connection belongs to the tunnel now; nothing after it is a request, and there
+            // is nothing to replay on a retry.
+            requestFraming = .tunnel
+            closeAfterResponse = true
+            replay = nil
+        } else if head.contains(.transferEncoding) {
             requestFraming = .chunked
         } else if let length = head.first(.contentLength), length != "0" {
             requestFraming = .contentLength
@@ -138,6 +172,13 @@ final class Exchange {
     // MARK: start
 
     func start() {
+        if upgrade == .refused {
+            // Envoy's HTTP connection manager refuses an upgrade its config does not name (and
+            // CONNECT, which it treats as one) with an empty 403 before any filter runs.
+            closeAfterResponse = true
+            localReply(status: 403, body: nil)
+            return
+        }
         let request: DownstreamRequest
         do {
             request = try DownstreamRequest(head: head)
@@ -363,6 +404,7 @@ final class Exchange {
     func finish(notifyDownstream: Bool = true) {
         guard !finished else { return }
         finished = true
+        if tunneling { worker.stats.downstream.activeUpgrades -= 1 }
         mirror?.exchangeFinished()
         mirror = nil
         routeTimer?.cancel()

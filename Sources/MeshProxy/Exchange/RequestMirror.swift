@@ -26,7 +26,7 @@ final class RequestMirror {
     /// Starts the shadows of an exchange that is about to go upstream (routed, past its faults,
     /// with an endpoint to go to: Envoy's router starts shadows there). nil when none is sent.
     static func start(for exchange: Exchange) -> RequestMirror? {
-        guard let forward = exchange.forward, !forward.mirrors.isEmpty, exchange.head.method != .CONNECT else { return nil }
+        guard let forward = exchange.forward, !forward.mirrors.isEmpty, exchange.upgrade == nil else { return nil }
         let worker = exchange.worker
         let chosen = forward.mirrors.filter { worker.random.chance(percent: $0.percentage) }
         guard !chosen.isEmpty else { return nil }

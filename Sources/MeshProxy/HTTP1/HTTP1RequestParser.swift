@@ -62,6 +62,14 @@ struct HTTP1RequestParser {
         }
     }
 
+    /// Everything after the head just returned is body until the connection closes: an upgrade
+    /// (WebSocket) request, whose bytes after the head belong to the new protocol, as Envoy's
+    /// codec treats them once it is in upgrade mode.
+    mutating func readRestAsTunnel() {
+        guard !readingHead else { return }
+        body.start(.untilClose)
+    }
+
     private mutating func startNextMessage() {
         readingHead = true
         block.reset(hasStartLine: true)

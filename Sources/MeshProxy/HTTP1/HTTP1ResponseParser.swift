@@ -6,7 +6,9 @@ import NIOHTTP1
 /// with the same line rules as `HTTP1RequestParser`. The body is delimited as RFC 9112 §6.3 says:
 /// none for a HEAD request or a 1xx/204/304 status, else chunked when the last transfer coding is
 /// chunked, else Content-Length, else until the connection closes (`finish()`). Interim 1xx
-/// answers (other than 101) are skipped, as the proxy answers `Expect: 100-continue` itself.
+/// answers (other than 101) are skipped, as the proxy answers `Expect: 100-continue` itself. A
+/// 101 to a request that asked to upgrade is followed by the new protocol's bytes, passed on as
+/// body until the connection closes.
 struct HTTP1ResponseParser {
     enum Event {
         case head(UpstreamResponseHead)
@@ -23,6 +25,8 @@ struct HTTP1ResponseParser {
     private var version = HTTPVersion.http1_1
     /// Whether the request being answered is a HEAD (its answer has no body whatever it says).
     var answersHead = false
+    /// Whether the request being answered asked to upgrade (WebSocket): a 101 then switches.
+    var answersUpgrade = false
 
     init(limits: HTTP1Limits = .upstream) {
         self.limits = limits
@@ -93,7 +97,9 @@ struct HTTP1ResponseParser {
             block.reset(hasStartLine: true)
             return .some(nil)
         }
-        if answersHead || status < 200 || status == 204 || status == 304 {
+        if status == 101 && answersUpgrade {
+            body.start(.untilClose)
+        } else if answersHead || status < 200 || status == 204 || status == 304 {
             body.start(.none)
         } else if block.hasTransferEncoding {
             // RFC 9112 §6.3: a response whose last coding is not chunked runs until close.

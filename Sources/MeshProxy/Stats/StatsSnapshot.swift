@@ -184,8 +184,12 @@ public struct StatsSnapshot: Sendable, Hashable {
         /// Closed at once because the listener's connection cap was reached.
         public var connectionsOverflowed: UInt64 = 0
         public var activeRequests = 0
-        /// Answered 400/431 for malformed or oversized input.
+        /// Answered 400/426/431/501 for malformed or oversized input.
         public var protocolErrors: UInt64 = 0
+        /// WebSocket upgrades the upstream accepted (101), and the tunnels still open (Envoy's
+        /// `downstream_cx_upgrades_total` and `_active`).
+        public var upgrades: UInt64 = 0
+        public var activeUpgrades = 0
         /// Closed for sending headers too slowly (408).
         public var headerTimeouts: UInt64 = 0
         /// The most request-body bytes the proxy held for one request while the upstream could not
@@ -202,6 +206,8 @@ public struct StatsSnapshot: Sendable, Hashable {
             connectionsOverflowed += o.connectionsOverflowed
             activeRequests += o.activeRequests
             protocolErrors += o.protocolErrors
+            upgrades += o.upgrades
+            activeUpgrades += o.activeUpgrades
             headerTimeouts += o.headerTimeouts
             maxBufferedRequestBytes = max(maxBufferedRequestBytes, o.maxBufferedRequestBytes)
             maxQueuedResponseBytes = max(maxQueuedResponseBytes, o.maxQueuedResponseBytes)

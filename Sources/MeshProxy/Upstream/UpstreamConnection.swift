@@ -114,6 +114,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
         switch part {
         case .head(let head):
             parser.answersHead = head.method == .HEAD
+            parser.answersUpgrade = head.isUpgrade
             var buffer = output.buffer(capacity: 512, allocator: allocator)
             chunkedRequest = HTTP1RequestWriter.writeHead(head, into: &buffer)
             output.write(buffer, promise: promise, context: context)

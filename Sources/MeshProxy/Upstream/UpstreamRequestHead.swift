@@ -15,12 +15,16 @@ final class UpstreamRequestHead: Equatable {
     /// Names as the client sent them (HTTP/2 lower-cases them when the block is built); Host
     /// carries the authority.
     var fields: HeaderFields
+    /// Whether the request asks the upstream to switch protocols (a WebSocket upgrade): its
+    /// fields carry `connection: upgrade`, and a 101 turns the connection into a tunnel.
+    var isUpgrade: Bool
 
-    init(method: HTTPMethod, uri: String, version: HTTPVersion, fields: HeaderFields) {
+    init(method: HTTPMethod, uri: String, version: HTTPVersion, fields: HeaderFields, isUpgrade: Bool = false) {
         self.method = method
         self.uri = uri
         self.version = version
         self.fields = fields
+        self.isUpgrade = isUpgrade
     }
 
     static func == (lhs: UpstreamRequestHead, rhs: UpstreamRequestHead) -> Bool {

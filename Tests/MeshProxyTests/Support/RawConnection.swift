@@ -54,6 +54,11 @@ final class RawConnection: @unchecked Sendable {
 
     deinit { close(descriptor) }
 
+    /// Ends the connection both ways now (the descriptor itself closes with the object).
+    func hangUp() {
+        shutdown(descriptor, Int32(SHUT_RDWR))
+    }
+
     func send(_ text: String) async throws {
         try await send(Array(text.utf8))
     }
@@ -65,6 +70,16 @@ final class RawConnection: @unchecked Sendable {
     /// Everything until the server closes the connection.
     func readUntilClose() async throws -> [UInt8] {
         try await offload { try self.readUntilCloseBlocking() }
+    }
+
+    /// Exactly `count` bytes (after any response read before), or what came before the close.
+    func read(count: Int) async throws -> [UInt8] {
+        try await offload {
+            while self.buffer.count < count { guard try self.fill() else { break } }
+            let taken = Array(self.buffer.prefix(count))
+            self.buffer.removeFirst(taken.count)
+            return taken
+        }
     }
 
     /// Whether the server closed the connection (EOF) within the receive timeout.
@@ -138,7 +153,7 @@ final class RawConnection: @unchecked Sendable {
             return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
         }
         var response = Response(status: status, headers: headers, body: [])
-        if status == 100 || headRequest || status == 204 || status == 304 { return response }
+        if status == 100 || status == 101 || headRequest || status == 204 || status == 304 { return response }
         if let length = response.header("content-length").flatMap(Int.init), !keepBody {
             var remaining = length
             while remaining > 0 {

@@ -1,0 +1,138 @@
+import MeshProxy
+import MeshTestSupport
+import Testing
+
+/// Upgrades as Istio's sidecar handles them: its HTTP connection manager allows `websocket` on
+/// every route, so a WebSocket handshake goes to the pod with its upgrade fields and, once the
+/// pod answers 101, bytes pass both ways unchanged until a side closes; any other upgrade, and
+/// CONNECT, is answered 403.
+@Suite struct UpgradeTests {
+    static func service(_ upstream: TunnelUpstream) -> String {
+        FixtureYAML.serviceEntry("chat", host: "chat.example", port: upstream.port)
+    }
+
+    static let handshake =
+        "GET /socket HTTP/1.1\r\nHost: chat.example\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n"
+        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+
+    @Test func webSocketUpgradeBecomesATunnelBothWays() async throws {
+        let upstream = try await TunnelUpstream()
+        defer { Task { await upstream.stop() } }
+        try await TestMesh.with(yaml: Self.service(upstream)) { mesh in
+            let client = try RawConnection(port: mesh.port)
+            try await client.send(Self.handshake)
+            let response = try await client.readResponse()
+            #expect(response.status == 101)
+            #expect(response.header("connection")?.lowercased() == "upgrade")
+            #expect(response.header("upgrade") == "websocket")
+            #expect(response.header("sec-websocket-accept") == "x")
+            // The pod got the handshake with its upgrade fields and the client's key.
+            let head = try #require(upstream.heads.first).lowercased()
+            #expect(head.hasPrefix("get /socket http/1.1"))
+            #expect(head.contains("connection: upgrade"))
+            #expect(head.contains("upgrade: websocket"))
+            #expect(head.contains("sec-websocket-key: dghlihnhbxbszsbub25jzq=="))
+            #expect(head.contains("x-request-id: "))
+
+            // Bytes that look like HTTP are not parsed as a request: they are the tunnel's.
+            let payload = Array("GET /not-a-request HTTP/1.1\r\nHost: x\r\n\r\n".utf8) + (0..<300).map { UInt8($0 % 256) }
+            try await client.send(payload)
+            #expect(try await client.read(count: payload.count) == payload)
+            let bigger = [UInt8](repeating: 0x5A, count: 200_000)
+            try await client.send(bigger)
+            #expect(try await client.read(count: bigger.count) == bigger)
+
+            var stats = await mesh.proxy.collectStats()
+            #expect(stats.downstream.upgrades == 1)
+            #expect(stats.downstream.activeUpgrades == 1)
+            #expect(upstream.heads.count == 1)
+
+            // The client leaves: the proxy closes the pod's side too.
+            client.hangUp()
+            #expect(await TestMesh.waitUntil { upstream.closedConnections == 1 })
+            #expect(await TestMesh.waitUntil { await mesh.proxy.collectStats().downstream.activeUpgrades == 0 })
+            stats = await mesh.proxy.collectStats()
+            #expect(stats.requestCount(cluster: "outbound|\(upstream.port)||chat.example", responseCode: 101, flags: [.downstreamConnectionTermination]) == 1)
+        }
+    }
+
+    /// The first tunnel bytes may come in the same segment as the handshake (or before the pod
+    /// answered): they wait, and reach the pod after the head.
+    @Test func bytesSentWithTheHandshakeReachThePod() async throws {
+        let upstream = try await TunnelUpstream()
+        defer { Task { await upstream.stop() } }
+        try await TestMesh.with(yaml: Self.service(upstream)) { mesh in
+            let client = try RawConnection(port: mesh.port)
+            try await client.send(Self.handshake + "early bytes")
+            #expect(try await client.readResponse().status == 101)
+            #expect(String(decoding: try await client.read(count: 11), as: UTF8.self) == "early bytes")
+        }
+    }
+
+    @Test func podClosingTheTunnelClosesTheClient() async throws {
+        let upstream = try await TunnelUpstream()
+        defer { Task { await upstream.stop() } }
+        try await TestMesh.with(yaml: Self.service(upstream)) { mesh in
+            let client = try RawConnection(port: mesh.port)
+            try await client.send(Self.handshake)
+            #expect(try await client.readResponse().status == 101)
+            upstream.closeConnections()
+            #expect(await client.waitForClose())
+            let stats = await mesh.proxy.collectStats()
+            #expect(stats.requestCount(cluster: "outbound|\(upstream.port)||chat.example", responseCode: 101, flags: []) == 1)
+        }
+    }
+
+    /// A pod that does not take the upgrade answers as usual; the connection closes after it
+    /// (what followed the handshake was meant for the tunnel).
+    @Test func podDecliningTheUpgradeAnswersNormallyAndCloses() async throws {
+        let upstream = try await TunnelUpstream(answer: "HTTP/1.1 426 Upgrade Required\r\nContent-Length: 2\r\n\r\nno")
+        defer { Task { await upstream.stop() } }
+        try await TestMesh.with(yaml: Self.service(upstream)) { mesh in
+            let client = try RawConnection(port: mesh.port)
+            try await client.send(Self.handshake)
+            let response = try await client.readResponse()
+            #expect(response.status == 426)
+            #expect(response.bodyText == "no")
+            #expect(response.header("connection") == "close")
+            #expect(await client.waitForClose())
+            #expect(await mesh.proxy.collectStats().downstream.upgrades == 0)
+        }
+    }
+
+    /// Envoy refuses upgrades its config does not name, and CONNECT, with an empty 403; nothing
+    /// reaches the pod. An `Upgrade` without `Connection: upgrade` is no upgrade at all: the
+    /// field is dropped and the request served.
+    @Test(arguments: [
+        "GET / HTTP/1.1\r\nHost: chat.example\r\nConnection: Upgrade\r\nUpgrade: TLS/1.2\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: chat.example\r\nConnection: Upgrade\r\nUpgrade: foo, websocket\r\n\r\n",
+        "CONNECT chat.example:443 HTTP/1.1\r\nHost: chat.example:443\r\n\r\n",
+    ])
+    func otherUpgradesAndConnectAre403(request: String) async throws {
+        let upstream = try await TunnelUpstream()
+        defer { Task { await upstream.stop() } }
+        try await TestMesh.with(yaml: Self.service(upstream)) { mesh in
+            let client = try RawConnection(port: mesh.port)
+            try await client.send(request)
+            let response = try await client.readResponse()
+            #expect(response.status == 403)
+            #expect(response.body.isEmpty)
+            #expect(response.header("connection") == "close")
+            #expect(upstream.heads.isEmpty)
+        }
+    }
+
+    @Test func upgradeFieldWithoutConnectionUpgradeIsDropped() async throws {
+        let upstream = try await TunnelUpstream(answer: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        defer { Task { await upstream.stop() } }
+        try await TestMesh.with(yaml: Self.service(upstream)) { mesh in
+            let client = try RawConnection(port: mesh.port)
+            try await client.send("GET / HTTP/1.1\r\nHost: chat.example\r\nUpgrade: websocket\r\n\r\n")
+            let response = try await client.readResponse()
+            #expect(response.status == 200)
+            #expect(response.header("connection") != "close")
+            let head = try #require(upstream.heads.first).lowercased()
+            #expect(!head.contains("upgrade"))
+        }
+    }
+}
