@@ -122,6 +122,24 @@ import Testing
         }
     }
 
+    /// Envoy would send the WebSocket to an h2c pod as an RFC 8441 CONNECT, which a pod without it
+    /// resets: 503 UR, and nothing reaches the pod.
+    @Test func webSocketToAnHTTP2PodIs503UR() async throws {
+        let upstream = try await TunnelUpstream()
+        defer { Task { await upstream.stop() } }
+        let yaml = FixtureYAML.serviceEntry("chat", host: "chat.example", port: upstream.port, portName: "http2", protocol: "HTTP2")
+        try await TestMesh.with(yaml: yaml) { mesh in
+            let client = try RawConnection(port: mesh.port)
+            try await client.send(Self.handshake)
+            let response = try await client.readResponse()
+            #expect(response.status == 503)
+            #expect(response.header("connection") == "close")
+            #expect(upstream.heads.isEmpty)
+            let stats = await mesh.proxy.collectStats()
+            #expect(stats.requestCount(cluster: "outbound|\(upstream.port)||chat.example", responseCode: 503, flags: [.upstreamRemoteReset]) == 1)
+        }
+    }
+
     @Test func upgradeFieldWithoutConnectionUpgradeIsDropped() async throws {
         let upstream = try await TunnelUpstream(answer: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
         defer { Task { await upstream.stop() } }
