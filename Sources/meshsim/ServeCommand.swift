@@ -51,6 +51,11 @@ struct Serve: AsyncParsableCommand {
         discussion: "By default Istio's sidecar answers HTTP/1.0 (curl -0, ab) with 426 Upgrade Required."))
     var http10 = false
 
+    @Flag(help: ArgumentHelp(
+        "Append the client's address to x-forwarded-for, as a sidecar does with PILOT_SIDECAR_USE_REMOTE_ADDRESS=true.",
+        discussion: "By default Istio's sidecar forwards x-forwarded-for as the client sent it, and adds none."))
+    var useRemoteAddress = false
+
     @Option(help: "Write Envoy's default access log to PATH, or - for standard output.")
     var accessLog: String?
 
@@ -95,6 +100,7 @@ struct Serve: AsyncParsableCommand {
         proxyConfiguration.split = split == .exact ? .exact : .random(seed: seed)
         proxyConfiguration.debugHeaders = !noDebugHeaders
         proxyConfiguration.acceptHTTP10 = http10
+        proxyConfiguration.useRemoteAddress = useRemoteAddress
         if let accessLog { proxyConfiguration.accessLog = accessLog == "-" ? .standardOutput : .file(accessLog) }
         proxyConfiguration.eventLog = { printError("meshsim serve: \($0)") }
 

@@ -51,17 +51,4 @@ import Testing
             #expect(await mesh.proxy.collectStats().downstream.protocolErrors == 1)
         }
     }
-
-    @Test func aWebSocketUpgradeIsServedAsAPlainRequestAndTheConnectionGoesOn() async throws {
-        try await Self.withMesh { mesh in
-            let connection = try RawConnection(port: mesh.port)
-            try await connection.send(
-                "GET /echo HTTP/1.1\r\nHost: reviews\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n")
-            let upgrade = try await connection.readResponse()
-            #expect(upgrade.status == 200)
-            #expect(!upgrade.bodyText.lowercased().contains("\"upgrade\""))
-            try await connection.send("GET /next HTTP/1.1\r\nHost: reviews\r\n\r\n")
-            #expect(try await connection.readResponse().status == 200)
-        }
-    }
 }

@@ -76,10 +76,26 @@ import Testing
                 #expect(!body.contains(header), "\(header) reached the pod")
             }
             #expect(body.contains("\"x-request-id\":\"fixed-id\""))
-            #expect(body.contains("\"x-forwarded-for\":\"127.0.0.1\""))
+            // Istio's sidecar runs Envoy without use_remote_address: no x-forwarded-for is added.
+            #expect(!body.contains("x-forwarded-for"))
             #expect(body.contains("\"x-forwarded-proto\":\"http\""))
             #expect(response.header("x-envoy-upstream-service-time").flatMap(Int.init) != nil)
             #expect(response.header("server") == "meshsim")
+        }
+    }
+
+    /// The client's own x-forwarded-for passes unchanged by default; with `useRemoteAddress`
+    /// (PILOT_SIDECAR_USE_REMOTE_ADDRESS) the peer's address is appended, as Envoy does then.
+    @Test(arguments: [false, true])
+    func forwardedForFollowsUseRemoteAddress(useRemoteAddress: Bool) async throws {
+        var configuration = TestMesh.configuration()
+        configuration.useRemoteAddress = useRemoteAddress
+        try await TestMesh.with(files: [TestConfigs.path("reviews"), TestConfigs.path("rollout/00-all-v1.yaml")], configuration: configuration) { mesh in
+            let connection = try RawConnection(port: mesh.port)
+            try await connection.send("GET /echo HTTP/1.1\r\nHost: reviews\r\nX-Forwarded-For: 203.0.113.7\r\n\r\n")
+            let body = try await connection.readResponse().bodyText
+            let expected = useRemoteAddress ? "203.0.113.7, 127.0.0.1" : "203.0.113.7"
+            #expect(body.contains("\"x-forwarded-for\":\"\(expected)\""), "\(body)")
         }
     }
 }

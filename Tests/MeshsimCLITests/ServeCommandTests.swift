@@ -105,6 +105,19 @@ import Testing
         }
     }
 
+    /// The pod sees curl's x-forwarded-for as sent; --use-remote-address appends the peer.
+    @Test func useRemoteAddressAppendsToForwardedFor() async throws {
+        for appending in [false, true] {
+            let serve = try RunningServe(
+                ["-f", "configs/reviews", "--listen", "127.0.0.1:0", "--workers", "1"] + (appending ? ["--use-remote-address"] : []))
+            defer { _ = serve.stop() }
+            let port = try #require(await serve.listeningPort(), "no listening line in: \(serve.text)")
+            let answer = try await Self.curl(["-H", "Host: reviews", "-H", "X-Forwarded-For: 198.51.100.4", "http://127.0.0.1:\(port)/echo"])
+            let expected = appending ? "198.51.100.4, 127.0.0.1" : "198.51.100.4"
+            #expect(answer.contains("\"x-forwarded-for\":\"\(expected)\""), "\(answer)")
+        }
+    }
+
     @Test func noDebugHeadersLeavesThemOut() async throws {
         let serve = try RunningServe(["-f", "configs/reviews", "--listen", "127.0.0.1:0", "--workers", "1", "--no-debug-headers"])
         defer { _ = serve.stop() }

@@ -314,7 +314,7 @@ extension Exchange: UpstreamConnectionDelegate {
         if let newAuthority = forward?.authorityRewrite { authority = newAuthority }
         var headers = ForwardedHeaders.request(
             head.fields, authority: authority, rewrittenFrom: path != originalPath ? originalPath : nil,
-            forwardedFor: downstream.remoteIP.isEmpty ? nil : forwardedFor, requestID: requestID,
+            forwardedFor: appendedForwardedFor, requestID: requestID,
             expectedTimeoutMilliseconds: routeTimeout.map { $0.nanoseconds / 1_000_000 })
         HeaderRules.apply(forward?.requestHeaders, to: &headers)
         if requestFraming == .chunked { headers.append(name: "transfer-encoding", value: "chunked") }

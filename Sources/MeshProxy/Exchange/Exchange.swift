@@ -438,11 +438,16 @@ final class Exchange {
         }
     }
 
-    /// `x-forwarded-for` as forwarded: the client's value with the peer's address appended.
-    var forwardedFor: String {
+    /// The `x-forwarded-for` the proxy writes, or nil to pass the client's on unchanged:
+    /// Envoy appends the peer's address only with `use_remote_address`, which Istio's sidecar
+    /// outbound listener leaves off (`PILOT_SIDECAR_USE_REMOTE_ADDRESS`, default false), so
+    /// in-mesh calls reach the pod with the client's own value or none.
+    var appendedForwardedFor: String? {
+        guard worker.configuration.useRemoteAddress else { return nil }
         let clientIP = downstream.remoteIP
+        guard !clientIP.isEmpty else { return nil }
         guard let existing = head.first(.forwardedFor) else { return clientIP }
-        return clientIP.isEmpty ? existing : existing + ", " + clientIP
+        return existing + ", " + clientIP
     }
 
     private func logAccess(to log: AccessLogWriter, milliseconds: Int) {
@@ -451,7 +456,7 @@ final class Exchange {
             startEpochNanoseconds: startWallClock, method: head.method.rawValue, path: path,
             protocolName: head.version.major == 2 ? "HTTP/2" : "HTTP/\(head.version.major).\(head.version.minor)", responseCode: responseCode, flags: flags,
             bytesReceived: requestBodyBytes, bytesSent: responseBytes, durationMilliseconds: milliseconds,
-            upstreamServiceTime: upstreamServiceTime, forwardedFor: forwardedFor,
+            upstreamServiceTime: upstreamServiceTime, forwardedFor: appendedForwardedFor ?? head.first(.forwardedFor),
             userAgent: head.first(.userAgent), requestID: requestID, authority: request?.authority,
             upstreamHost: upstreamHost))
     }

@@ -33,6 +33,10 @@ public struct ProxyConfiguration: Sendable {
     /// `PILOT_HTTP10` (or the proxy's `ISTIO_META_HTTP10` metadata) turns on Envoy's
     /// `accept_http_10`: Envoy answers 426 Upgrade Required and closes the connection.
     public var acceptHTTP10: Bool = false
+    /// Envoy's `use_remote_address`. Istio's sidecar outbound listener leaves it off unless
+    /// `PILOT_SIDECAR_USE_REMOTE_ADDRESS` is set: the client's `x-forwarded-for` then passes
+    /// unchanged (none is added). On, the peer's address is appended to it.
+    public var useRemoteAddress: Bool = false
     public var accessLog: AccessLogDestination? = nil
     public var limits = Limits()
     /// The HTTP/2 codec's limits for downstream connections (prior knowledge and `Upgrade: h2c`).
