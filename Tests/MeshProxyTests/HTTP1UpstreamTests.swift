@@ -35,6 +35,25 @@ import Testing
         }
     }
 
+    /// Istio sets `include_request_attempt_count`: each try tells the pod which one it is.
+    @Test func eachAttemptCarriesItsAttemptCount() async throws {
+        let upstream = try await ScriptedUpstream { index in
+            .init(bytes: index == 0 ? "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n" : "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        }
+        defer { Task { await upstream.stop() } }
+        let yaml = UpstreamFailureTests.deadService(port: upstream.port, retries: "\n  retries: {attempts: 2, retryOn: \"503\"}")
+        try await TestMesh.with(yaml: yaml) { mesh in
+            let connection = try RawConnection(port: mesh.port)
+            try await connection.send("GET / HTTP/1.1\r\nHost: dead.example\r\nX-Envoy-Attempt-Count: 9\r\n\r\n")
+            #expect(try await connection.readResponse().status == 200)
+            let heads = upstream.requests.map { $0.lowercased() }
+            #expect(heads.count == 2)
+            #expect(heads.first?.contains("x-envoy-attempt-count: 1") == true)
+            #expect(heads.last?.contains("x-envoy-attempt-count: 2") == true)
+            #expect(!heads.contains { $0.contains("x-envoy-attempt-count: 9") })
+        }
+    }
+
     @Test func chunkedResponsesWithTrailersPassThroughOnOneConnection() async throws {
         let upstream = try await ScriptedUpstream { _ in
             .init(bytes: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nwiki\r\n5;ext=1\r\npedia\r\n0\r\nx-checksum: 42\r\n\r\n")

@@ -83,7 +83,7 @@ import Testing
             let response = try await connection.readResponse()
             #expect(response.status == 404)
             #expect(response.header("x-meshsim-route") == nil)
-            #expect(response.header("server") == "meshsim")
+            #expect(response.header("server") == "envoy")
             // The connection stays usable after a local reply.
             try await connection.send("GET / HTTP/1.1\r\nHost: reviews\r\n\r\n")
             #expect(try await connection.readResponse().status == 200)

@@ -76,11 +76,12 @@ import Testing
                 #expect(!body.contains(header), "\(header) reached the pod")
             }
             #expect(body.contains("\"x-request-id\":\"fixed-id\""))
+            #expect(body.contains("\"x-envoy-attempt-count\":\"1\""))
             // Istio's sidecar runs Envoy without use_remote_address: no x-forwarded-for is added.
             #expect(!body.contains("x-forwarded-for"))
             #expect(body.contains("\"x-forwarded-proto\":\"http\""))
             #expect(response.header("x-envoy-upstream-service-time").flatMap(Int.init) != nil)
-            #expect(response.header("server") == "meshsim")
+            #expect(response.header("server") == "envoy")
         }
     }
 

@@ -119,7 +119,7 @@ final class ConnectionGuard {
             stats.downstream.headerTimeouts += 1
             let body = "request header timeout"
             var buffer = context.channel.allocator.buffer(capacity: 160)
-            buffer.writeString("HTTP/1.1 408 Request Timeout\r\ncontent-length: \(body.utf8.count)\r\ncontent-type: text/plain\r\nconnection: close\r\nserver: meshsim\r\n\r\n\(body)")
+            buffer.writeString("HTTP/1.1 408 Request Timeout\r\ncontent-length: \(body.utf8.count)\r\ncontent-type: text/plain\r\nconnection: close\r\nserver: \(ServerHeader.value)\r\n\r\n\(body)")
             context.writeAndFlush(NIOAny(buffer)).assumeIsolated().whenComplete { _ in
                 context.close(promise: nil)
             }

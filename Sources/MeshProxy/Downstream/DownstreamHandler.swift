@@ -349,7 +349,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
         headers.append(name: "content-length", value: String(body.utf8.count))
         headers.append(name: "content-type", value: "text/plain")
         headers.append(name: "date", value: worker.date.current())
-        headers.append(name: "server", value: "meshsim")
+        headers.append(name: "server", value: ServerHeader.value)
         headers.append(name: "connection", value: "close")
         var buffer = context.channel.allocator.buffer(capacity: 256)
         ResponseSerializer.writeHead(status: status, version: .http1_1, fields: headers, into: &buffer)

@@ -228,7 +228,7 @@ extension Exchange: UpstreamConnectionDelegate {
         headers.append(name: "content-length", value: String(bodyBytes))
         if bodyBytes > 0 { headers.append(name: "content-type", value: "text/plain") }
         headers.append(name: "date", value: worker.date.current())
-        headers.append(name: "server", value: "meshsim")
+        headers.append(name: "server", value: ServerHeader.value)
         for (name, value) in extraHeaders { headers.append(name: name, value: value) }
         if requestProtocol == .grpc { grpcStatus = headers.first(name: "grpc-status") }
         addDebugHeaders(to: &headers)
@@ -259,7 +259,7 @@ extension Exchange: UpstreamConnectionDelegate {
         var headers = HeaderFields(byteCapacity: 160, fieldCapacity: 8)
         headers.append(name: "content-type", value: "application/grpc")
         headers.append(name: "date", value: worker.date.current())
-        headers.append(name: "server", value: "meshsim")
+        headers.append(name: "server", value: ServerHeader.value)
         for (name, value) in extraHeaders { headers.append(name: name, value: value) }
         let status = GRPCStatusMapping.fromHTTP(httpStatus)
         headers.append(name: "grpc-status", value: String(status))
@@ -315,7 +315,7 @@ extension Exchange: UpstreamConnectionDelegate {
         var headers = ForwardedHeaders.request(
             head.fields, authority: authority, rewrittenFrom: path != originalPath ? originalPath : nil,
             forwardedFor: appendedForwardedFor, requestID: requestID,
-            expectedTimeoutMilliseconds: routeTimeout.map { $0.nanoseconds / 1_000_000 })
+            expectedTimeoutMilliseconds: routeTimeout.map { $0.nanoseconds / 1_000_000 }, attempt: retriesDone + 1)
         HeaderRules.apply(forward?.requestHeaders, to: &headers)
         if requestFraming == .chunked { headers.append(name: "transfer-encoding", value: "chunked") }
         if case .websocket(let requested) = upgrade {

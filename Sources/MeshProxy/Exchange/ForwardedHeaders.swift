@@ -8,7 +8,7 @@ import NIOHTTP1
 /// of the request path together.
 enum ForwardedHeaders {
     /// What the response passes on, edited in place: hop-by-hop fields gone (and those the
-    /// Connection header names), `server: meshsim`, `date` kept or added,
+    /// Connection header names), `server: envoy` (`ServerHeader`), `date` kept or added,
     /// `x-envoy-upstream-service-time` set. The fields' bytes are compared, never made strings.
     /// Returns whether the upstream sent `content-length`, which decides the framing.
     static func response(_ fields: inout HeaderFields, serviceTime: Int?, date: @autoclosure () -> String) -> Bool {
@@ -41,7 +41,7 @@ enum ForwardedHeaders {
             fields.removeFields { name, _ in named.contains(String(decoding: name, as: UTF8.self).lowercased()) }
         }
         if keepTrailersTE { fields.append(name: "te", value: "trailers") }
-        fields.append(name: "server", value: "meshsim")
+        fields.append(name: "server", value: ServerHeader.value)
         if !sawDate { fields.append(name: "date", value: date()) }
         if let serviceTime { fields.append(name: "x-envoy-upstream-service-time", value: String(serviceTime)) }
         return hasContentLength
@@ -50,10 +50,12 @@ enum ForwardedHeaders {
     /// What the request passes on: hop-by-hop fields, `expect` and Envoy's control headers
     /// gone; Host set to `authority` (in the first Host's place); `x-envoy-original-path` when
     /// the path was rewritten; `x-forwarded-for` (when given), `x-forwarded-proto`,
-    /// `x-request-id` and `x-envoy-expected-rq-timeout-ms` as Envoy sets them.
+    /// `x-request-id` and `x-envoy-expected-rq-timeout-ms` as Envoy sets them, and
+    /// `x-envoy-attempt-count` (Istio sets `include_request_attempt_count` on every virtual
+    /// host: 1 for the first try, 2 for the first retry...).
     static func request(
         _ client: HeaderFields, authority: String, rewrittenFrom originalPath: String?, forwardedFor: String?,
-        requestID: String, expectedTimeoutMilliseconds: Int64?
+        requestID: String, expectedTimeoutMilliseconds: Int64?, attempt: Int = 1
     ) -> HeaderFields {
         var fields = HeaderFields(byteCapacity: 512, fieldCapacity: client.count + 7)
         var named: [String] = []
@@ -85,6 +87,8 @@ enum ForwardedHeaders {
                 sawProto = true
             case 21 where FieldName.equalsLowercase(name, "x-envoy-original-path"):
                 sawOriginalPath = true
+            case 21 where FieldName.equalsLowercase(name, "x-envoy-attempt-count"):
+                return
             case 30 where expectedTimeoutMilliseconds != nil && FieldName.equalsLowercase(name, "x-envoy-expected-rq-timeout-ms"):
                 return
             default:
@@ -100,6 +104,7 @@ enum ForwardedHeaders {
         if !sawProto { fields.append(name: "x-forwarded-proto", value: "http") }
         if !sawRequestID { fields.append(name: "x-request-id", value: requestID) }
         if let expectedTimeoutMilliseconds { fields.append(name: "x-envoy-expected-rq-timeout-ms", value: String(expectedTimeoutMilliseconds)) }
+        fields.append(name: "x-envoy-attempt-count", value: attempt == 1 ? "1" : String(attempt))
         return fields
     }
 }
