@@ -140,6 +140,35 @@ import Testing
         }
     }
 
+    /// Envoy checks the Host before it looks at the upgrade: no Host is still a 400.
+    @Test func aRefusedUpgradeWithoutHostIs400() async throws {
+        let upstream = try await TunnelUpstream()
+        defer { Task { await upstream.stop() } }
+        try await TestMesh.with(yaml: Self.service(upstream)) { mesh in
+            let client = try RawConnection(port: mesh.port)
+            try await client.send("GET / HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: foo\r\n\r\n")
+            #expect(try await client.readResponse().status == 400)
+        }
+    }
+
+    /// `OPTIONS *` has no path to route: Envoy answers an empty 404 before routing.
+    @Test func optionsAsteriskIs404BeforeRouting() async throws {
+        let upstream = try await TunnelUpstream()
+        defer { Task { await upstream.stop() } }
+        try await TestMesh.with(yaml: Self.service(upstream)) { mesh in
+            let client = try RawConnection(port: mesh.port)
+            try await client.send("OPTIONS * HTTP/1.1\r\nHost: chat.example\r\n\r\n")
+            let response = try await client.readResponse()
+            #expect(response.status == 404)
+            #expect(response.body.isEmpty)
+            // The connection goes on.
+            try await client.send("OPTIONS * HTTP/1.1\r\nHost: chat.example\r\n\r\n")
+            #expect(try await client.readResponse().status == 404)
+            #expect(upstream.heads.isEmpty)
+            #expect(await mesh.proxy.collectStats().downstream.nonRelativePaths == 2)
+        }
+    }
+
     @Test func upgradeFieldWithoutConnectionUpgradeIsDropped() async throws {
         let upstream = try await TunnelUpstream(answer: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
         defer { Task { await upstream.stop() } }

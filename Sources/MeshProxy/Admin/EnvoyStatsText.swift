@@ -61,6 +61,7 @@ struct EnvoyStatsText {
         lines["http.meshsim.downstream_rq_active"] = String(stats.downstream.activeRequests)
         lines["http.meshsim.downstream_cx_upgrades_total"] = String(stats.downstream.upgrades)
         lines["http.meshsim.downstream_cx_upgrades_active"] = String(stats.downstream.activeUpgrades)
+        lines["http.meshsim.downstream_rq_non_relative_path"] = String(stats.downstream.nonRelativePaths)
         lines["listener.\(listenerName).downstream_cx_overflow"] = String(stats.downstream.connectionsOverflowed)
         return lines.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)\n" }.joined()
     }

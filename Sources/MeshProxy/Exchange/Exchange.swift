@@ -172,11 +172,9 @@ final class Exchange {
     // MARK: start
 
     func start() {
-        if upgrade == .refused {
-            // Envoy's HTTP connection manager refuses an upgrade its config does not name (and
-            // CONNECT, which it treats as one) with an empty 403 before any filter runs.
-            closeAfterResponse = true
-            localReply(status: 403, body: nil)
+        // CONNECT carries an authority, not a path: it is judged as an upgrade, below.
+        if head.method == .CONNECT {
+            refuseUpgrade()
             return
         }
         let request: DownstreamRequest
@@ -187,6 +185,17 @@ final class Exchange {
             flags.insert(.downstreamProtocolError)
             closeAfterResponse = true
             localReply(status: 400, body: "bad request")
+            return
+        }
+        if head.uri == "*" {
+            // `OPTIONS *`: Envoy routes relative paths only and answers anything else with an
+            // empty 404 before routing (`absolute_path`, downstream_rq_non_relative_path).
+            worker.stats.downstream.nonRelativePaths += 1
+            localReply(status: 404, body: nil)
+            return
+        }
+        if upgrade == .refused {
+            refuseUpgrade()
             return
         }
         self.request = request
@@ -214,6 +223,13 @@ final class Exchange {
             clusterRuntime = worker.clusterRuntime(for: forward.cluster)
             applyFaults(forward.fault)
         }
+    }
+
+    /// Envoy's HTTP connection manager refuses an upgrade its config does not name (and CONNECT,
+    /// which it treats as one) with an empty 403 (`upgrade_failed`) before any filter runs.
+    private func refuseUpgrade() {
+        closeAfterResponse = true
+        localReply(status: 403, body: nil)
     }
 
     /// Istio's fault injection: a delay (DI) first, then an abort (FI), each drawn with its

@@ -190,6 +190,8 @@ public struct StatsSnapshot: Sendable, Hashable {
         /// `downstream_cx_upgrades_total` and `_active`).
         public var upgrades: UInt64 = 0
         public var activeUpgrades = 0
+        /// Requests whose target is not a path (`OPTIONS *`), answered 404 before routing.
+        public var nonRelativePaths: UInt64 = 0
         /// Closed for sending headers too slowly (408).
         public var headerTimeouts: UInt64 = 0
         /// The most request-body bytes the proxy held for one request while the upstream could not
@@ -208,6 +210,7 @@ public struct StatsSnapshot: Sendable, Hashable {
             protocolErrors += o.protocolErrors
             upgrades += o.upgrades
             activeUpgrades += o.activeUpgrades
+            nonRelativePaths += o.nonRelativePaths
             headerTimeouts += o.headerTimeouts
             maxBufferedRequestBytes = max(maxBufferedRequestBytes, o.maxBufferedRequestBytes)
             maxQueuedResponseBytes = max(maxQueuedResponseBytes, o.maxQueuedResponseBytes)
