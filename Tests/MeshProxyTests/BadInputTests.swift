@@ -105,6 +105,16 @@ import Testing
         }
     }
 
+    /// A fragment is never part of a request target (RFC 3986 §3.5); Envoy refuses one with
+    /// 400 rather than route on it, in the origin and the absolute form alike.
+    @Test func aFragmentInTheTargetIsRefused() async throws {
+        try await Self.withMesh { mesh in
+            try await Self.expectRefusal("GET /ratings#top HTTP/1.1\r\nHost: reviews\r\n\r\n", status: 400, port: mesh.port)
+            try await Self.expectRefusal("GET http://reviews/a?b=c#d HTTP/1.1\r\n\r\n", status: 400, port: mesh.port)
+            #expect(mesh.fleet.stats.values.reduce(0) { $0 + $1.requestsServed } == 0)
+        }
+    }
+
     @Test func obsoleteLineFoldingIsRefused() async throws {
         try await Self.withMesh { mesh in
             try await Self.expectRefusal("GET / HTTP/1.1\r\nHost: reviews\r\nX-Folded: one\r\n two\r\n\r\n", status: 400, port: mesh.port)

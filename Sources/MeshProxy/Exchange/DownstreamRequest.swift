@@ -55,6 +55,9 @@ final class DownstreamRequest: RequestAttributes {
         // past a proxy. Whatever the target's form.
         guard !head.contains(.secondHost) else { throw ParseError.duplicateHost }
         let uri = head.uri
+        // RFC 3986 §3.5: a fragment is the client's, never part of a request target; Envoy
+        // (since 1.19.1) refuses a path carrying one rather than route on it.
+        guard !uri.utf8.contains(UInt8(ascii: "#")) else { throw ParseError.invalidTarget }
         if let schemeEnd = Self.absoluteFormAuthorityStart(uri) {
             let rest = uri[schemeEnd...]
             let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
