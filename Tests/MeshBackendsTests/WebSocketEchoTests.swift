@@ -1,4 +1,5 @@
 @testable import MeshBackends
+import MeshTestSupport
 import NIOCore
 import NIOPosix
 import Testing
