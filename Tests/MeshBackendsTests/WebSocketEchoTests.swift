@@ -98,18 +98,52 @@ import Testing
     }
 
     /// Frames the client sends in the same write as its handshake were read by the HTTP decoder
-    /// before the upgrade; they must still reach the echo.
-    @Test func framesInTheHandshakeWriteAreEchoed() async throws {
-        try await withBackend { backend in
+    /// before the upgrade; they must still reach the echo: whether the 101 goes out at once or
+    /// after the pod's latency (bytes keep arriving meanwhile), behind a pipelined request, and
+    /// on a pod that also sniffs for h2c.
+    @Test(arguments: [
+        (latencyMilliseconds: 0, pipelined: false, servesHTTP2: false),
+        (latencyMilliseconds: 50, pipelined: false, servesHTTP2: false),
+        (latencyMilliseconds: 0, pipelined: true, servesHTTP2: false),
+        (latencyMilliseconds: 0, pipelined: false, servesHTTP2: true),
+    ])
+    func framesInTheHandshakeWriteAreEchoed(latencyMilliseconds: Int, pipelined: Bool, servesHTTP2: Bool) async throws {
+        let profile = BehaviorProfile(latency: latencyMilliseconds == 0 ? .none : .fixed(nanoseconds: Int64(latencyMilliseconds) * 1_000_000))
+        try await withBackend(profile: profile, servesHTTP2: servesHTTP2) { backend in
             let client = try await WebSocketTestClient.connect(port: backend.port)
             let first = TestFrame(text: "sent with the handshake")
             let second = TestFrame(opcode: TestFrame.binary, payload: Array(repeating: 0xAB, count: 300))
-            try await client.send(Array(WebSocketTestClient.handshake().utf8) + first.encoded() + second.encoded())
+            // A 204 has no body, so the next bytes are the 101's head.
+            let before = pipelined ? "GET /status/204 HTTP/1.1\r\nHost: reviews\r\n\r\n" : ""
+            try await client.send(Array((before + WebSocketTestClient.handshake()).utf8) + first.encoded() + second.encoded())
+            if pipelined {
+                let noContent = try #require(try await client.readHead())
+                #expect(noContent.hasPrefix("HTTP/1.1 204 No Content\r\n") && noContent.hasSuffix("connection: keep-alive"))
+            }
             let head = try #require(try await client.readHead())
             #expect(head.hasPrefix("HTTP/1.1 101 Switching Protocols\r\n"))
             let echoes = [try await client.readFrame(), try await client.readFrame()]
             #expect(echoes.map { $0?.payload } == [first.payload, second.payload])
             #expect(echoes.map { $0?.opcode } == [TestFrame.text, TestFrame.binary])
+            await client.close()
+            #expect(backend.stats.webSocketUpgrades == 1)
+            #expect(backend.stats.requestsServed == (pipelined ? 2 : 1))
+        }
+    }
+
+    /// An upgrade to anything else (here h2c) is ignored, as RFC 9110 §7.8 allows; since NIO's
+    /// decoder reads nothing after it, the answer closes the connection rather than leaving a
+    /// pipelined request unanswered forever.
+    @Test func otherUpgradesAreAnsweredAndClose() async throws {
+        try await withBackend { backend in
+            let client = try await RawHTTPClient.connect(port: backend.port)
+            try await client.send(
+                "GET / HTTP/1.1\r\nHost: reviews\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n"
+                    + "GET /status/201 HTTP/1.1\r\nHost: reviews\r\n\r\n")
+            let responses = try await client.responses(2)
+            #expect(responses.map(\.status) == [200])
+            #expect(responses.first?.headers["connection"] == "close")
+            #expect(try await client.waitForClose())
             await client.close()
         }
     }
