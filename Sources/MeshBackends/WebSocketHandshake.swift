@@ -17,7 +17,9 @@ enum WebSocketHandshake: Equatable {
     /// Reads the handshake of a request that asks for a WebSocket (`Connection` lists `upgrade`
     /// and `Upgrade` lists `websocket`); nil for any other request.
     init?(_ head: HTTPRequestHead) {
-        guard Self.listsToken("upgrade", in: head.headers, name: "connection"),
+        // Runs on every request: the allocation-free test that rules out nearly all of them first.
+        guard head.headers.contains(name: "upgrade"),
+            Self.listsToken("upgrade", in: head.headers, name: "connection"),
             Self.listsToken("websocket", in: head.headers, name: "upgrade")
         else { return nil }
         // §4.2.1: a GET of HTTP/1.1 or later, with Sec-WebSocket-Version and Sec-WebSocket-Key.
