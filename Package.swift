@@ -48,6 +48,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                // The frame codec of a pod's WebSocket echo (the handshake is the pod's own).
+                .product(name: "NIOWebSocket", package: "swift-nio"),
             ]
         ),
         // The load generator (HTTP/1.1 client on its own event loops) and split-accuracy statistics.

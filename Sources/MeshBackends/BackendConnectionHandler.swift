@@ -8,7 +8,10 @@ import NIOHTTP1
 /// is being answered, the ones behind it wait in a queue that keeps only their head and a count
 /// of body bytes (bodies are counted, never kept), and reading pauses only if that queue grows
 /// long, so an ordinary keep-alive connection never toggles read interest.
-final class BackendConnectionHandler: ChannelDuplexHandler {
+///
+/// A WebSocket handshake whose answer would be a 2xx is answered `101 Switching Protocols`, and
+/// the connection then becomes a `WebSocketEchoHandler`'s (this handler leaves the pipeline).
+final class BackendConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -26,6 +29,11 @@ final class BackendConnectionHandler: ChannelDuplexHandler {
         var keepAlive: Bool
         var isHEAD: Bool
         var expectsContinue: Bool
+        /// Set when the request asks for a WebSocket.
+        var webSocket: WebSocketHandshake?
+        /// NIO's decoder parses nothing after this request (an upgrade or CONNECT), so its
+        /// connection closes after the answer unless it becomes a WebSocket.
+        var stopsHTTPParsing: Bool
         var bodyBytes = 0
         var ended = false
         var admission: Admission? = nil
@@ -44,6 +52,7 @@ final class BackendConnectionHandler: ChannelDuplexHandler {
     private var parseFailed = false
     private var closing = false
     private var draining = false
+    private var upgraded = false
 
     init(pod: PodCore) {
         self.pod = pod
@@ -59,7 +68,8 @@ final class BackendConnectionHandler: ChannelDuplexHandler {
             let request = Request(
                 head: head, route: BackendRoute(path: head.uri), keepAlive: head.isKeepAlive, isHEAD: head.method == .HEAD,
                 expectsContinue: head.headers.contains(name: "expect")
-                    && head.headers["expect"].contains { $0.lowercased() == "100-continue" })
+                    && head.headers["expect"].contains { $0.lowercased() == "100-continue" },
+                webSocket: WebSocketHandshake(head), stopsHTTPParsing: WebSocketHandshake.stopsHTTPParsing(head))
             if current == nil {
                 current = request
                 advance(context: context)
@@ -153,7 +163,7 @@ final class BackendConnectionHandler: ChannelDuplexHandler {
     /// Moves the connection forward as far as it can: admits the next request, waits for its
     /// body and its latency, answers, and repeats; at idle, closes if the connection is done.
     private func advance(context: ChannelHandlerContext) {
-        while !closing {
+        while !closing && !upgraded {
             if current == nil {
                 guard let next = queued.popFirst() else { break }
                 current = next
@@ -179,6 +189,7 @@ final class BackendConnectionHandler: ChannelDuplexHandler {
             }
             answer(request, admission: admission, context: context)
         }
+        if upgraded { return }
         if current == nil && queued.isEmpty && !closing {
             if parseFailed {
                 let behavior = pod.behavior
@@ -206,7 +217,12 @@ final class BackendConnectionHandler: ChannelDuplexHandler {
 
     private func answer(_ request: Request, admission: Admission, context: ChannelHandlerContext) {
         let behavior = admission.behavior
-        let keepAlive = request.keepAlive && !parseFailed && !draining
+        // A draining pod ignores the upgrade (RFC 9110 §7.8 lets a server): it is about to close.
+        if let handshake = request.webSocket, admission.outcome == .normal, request.route.answersSuccess, !draining {
+            answerWebSocket(request, handshake: handshake, admission: admission, context: context)
+            return
+        }
+        let keepAlive = request.keepAlive && !parseFailed && !draining && !request.stopsHTTPParsing
         let response: ByteBuffer
         switch (admission.outcome, request.route) {
         case (.rejectedOverConcurrency, _):
@@ -239,6 +255,41 @@ final class BackendConnectionHandler: ChannelDuplexHandler {
         }
     }
 
+    /// Answers a WebSocket handshake whose plain answer would have been a 2xx: 101 and the switch
+    /// to the echo, or the handshake's 400/426 and close. Counted as an answered request either way.
+    private func answerWebSocket(
+        _ request: Request, handshake: WebSocketHandshake, admission: Admission, context: ChannelHandlerContext
+    ) {
+        current = nil
+        switch handshake {
+        case .reject(let status, let body, let extraHeaders):
+            pod.complete(admission, answered: true, bodyBytes: request.bodyBytes)
+            let response = ResponseWriter.render(
+                status: status, behavior: admission.behavior, extraHeaders: extraHeaders, body: body, keepAlive: false,
+                headOnly: request.isHEAD, allocator: context.channel.allocator)
+            closeAfterWriting(response, context: context)
+        case .accept(let acceptValue):
+            pod.complete(admission, answered: true, bodyBytes: request.bodyBytes, upgradedToWebSocket: true)
+            upgraded = true
+            needsFlush = false
+            let response = WebSocketHandshake.switchingProtocolsResponse(
+                acceptValue: acceptValue, behavior: admission.behavior, allocator: context.channel.allocator)
+            context.writeAndFlush(wrapOutboundOut(response), promise: nil)
+            // A read this handler held back is owed to the channel before the handler goes.
+            if readHeldBack {
+                readHeldBack = false
+                context.read()
+            }
+            do {
+                try WebSocketEchoHandler.install(replacing: context)
+            } catch {
+                // The pipeline is not the one SimulatedBackend builds: nothing can carry the session.
+                closing = true
+                context.close(promise: nil)
+            }
+        }
+    }
+
     private func closeAfterWriting(_ response: ByteBuffer?, context: ChannelHandlerContext) {
         closing = true
         queued.removeAll()
@@ -265,6 +316,15 @@ enum BackendRoute {
     case echo
     case status(HTTPResponseStatus)
     case invalidStatus
+
+    /// Whether the pod's answer at this path is a 2xx (the answers a WebSocket handshake replaces with 101).
+    var answersSuccess: Bool {
+        switch self {
+        case .greeting, .echo: return true
+        case .status(let status): return (200..<300).contains(status.code)
+        case .invalidStatus: return false
+        }
+    }
 
     /// Reads the path on the bytes (no String slicing on the hot path).
     init(path uri: String) {

@@ -2,8 +2,11 @@ import NIOConcurrencyHelpers
 
 /// What a simulated pod has done since it started.
 public struct BackendStats: Sendable, Hashable {
-    /// Requests answered, whatever the status (injected errors and rejections included).
+    /// Requests answered, whatever the status (injected errors and rejections included; a
+    /// WebSocket handshake answered 101 counts when the 101 is written).
     public var requestsServed = 0
+    /// Of `requestsServed`, the WebSocket handshakes answered 101 (each then an echo session).
+    public var webSocketUpgrades = 0
     /// Answers replaced by the profile's error code (`meshsim.dev/error-rate`).
     public var errorsInjected = 0
     /// Requests answered 503 at once because `meshsim.dev/max-concurrency` were in flight.
@@ -67,13 +70,14 @@ final class PodCore: Sendable {
     }
 
     /// Ends an admitted (or rejected) request; `answered` is false when its connection went first.
-    func complete(_ admission: Admission, answered: Bool, bodyBytes: Int) {
+    func complete(_ admission: Admission, answered: Bool, bodyBytes: Int, upgradedToWebSocket: Bool = false) {
         state.withLockedValue { state in
             if admission.outcome != .rejectedOverConcurrency { state.stats.inFlight -= 1 }
             state.stats.requestBodyBytes += bodyBytes
             guard answered else { return }
             state.stats.requestsServed += 1
             if admission.outcome == .injectedError { state.stats.errorsInjected += 1 }
+            if upgradedToWebSocket { state.stats.webSocketUpgrades += 1 }
         }
     }
 

@@ -123,11 +123,11 @@ enum ResponseWriter {
     /// A response rendered for this request only (status pages, echo, errors).
     static func render(
         status: HTTPResponseStatus, behavior: PodBehavior, contentType: String = "text/plain; charset=utf-8",
-        body: String, keepAlive: Bool, headOnly: Bool, allocator: ByteBufferAllocator
+        extraHeaders: String = "", body: String, keepAlive: Bool, headOnly: Bool, allocator: ByteBufferAllocator
     ) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: 256 + body.utf8.count)
         writeHead(
-            into: &buffer, status: status, identityHeaderLines: behavior.identityHeaderLines, extraHeaders: "",
+            into: &buffer, status: status, identityHeaderLines: behavior.identityHeaderLines, extraHeaders: extraHeaders,
             contentType: contentType, bodyLength: body.utf8.count, keepAlive: keepAlive)
         if !headOnly && allowsBody(status) { buffer.writeString(body) }
         return buffer

@@ -86,7 +86,9 @@ public final class SimulatedBackend: Sendable {
     }
 
     private static func addHTTP1Handlers(to pipeline: ChannelPipeline.SynchronousOperations, pod: PodCore) throws {
-        try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+        // The decoder is only ever removed after a WebSocket upgrade: the bytes it kept past the
+        // handshake are the client's first frames.
+        try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
         try pipeline.addHandler(BackendConnectionHandler(pod: pod))
     }
 

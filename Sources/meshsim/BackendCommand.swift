@@ -12,7 +12,7 @@ struct Backend: AsyncParsableCommand {
         discussion: """
             Every answer carries x-meshsim-workload, x-meshsim-version and x-meshsim-pod. Paths: /echo answers \
             a JSON description of the request; /status/NNN answers status NNN; anything else a short text naming \
-            the pod. Behaviour flags take the values of the meshsim.dev/* pod annotations.
+            the pod. A WebSocket upgrade on any path is answered 101 and echoes its frames. Behaviour flags take the values of the meshsim.dev/* pod annotations.
             """)
 
     @Option(help: "host:port to listen on; port 0 picks a free port.")

@@ -59,6 +59,28 @@ import Testing
         #expect(backend.text.contains("2 requests served"))
     }
 
+    /// `meshsim backend` runs the simulated pod's handler: a WebSocket handshake gets 101 with the
+    /// pod's identity, and frames come back.
+    @Test func webSocketUpgradeIsEchoed() async throws {
+        let backend = try RunningBackend(["--listen", "127.0.0.1:0", "--name", "chat", "--version", "v2"])
+        defer { _ = backend.stop() }
+        let port = try #require(await backend.listeningPort(), "no listening line in: \(backend.text)")
+        let client = try await WebSocketTestClient.connect(port: port)
+        try await client.send(WebSocketTestClient.handshake(path: "/socket"))
+        let head = try #require(try await client.readHead(), "no answer to the handshake")
+        #expect(head.hasPrefix("HTTP/1.1 101 Switching Protocols\r\n"))
+        #expect(head.contains("sec-websocket-accept: \(WebSocketTestClient.sampleAccept)\r\n"))
+        #expect(head.contains("\r\nx-meshsim-pod: chat-0") && head.contains("\r\nx-meshsim-version: v2\r\n"))
+        try await client.send(TestFrame(text: "over the mesh"))
+        #expect(try await client.readFrame()?.payload == Array("over the mesh".utf8))
+        try await client.send(TestFrame(closeCode: 1000))
+        #expect(try await client.readFrame()?.closeCode == 1000)
+        #expect(try await client.waitForEOF())
+        await client.close()
+        #expect(await backend.stop(), "did not exit on SIGTERM")
+        #expect(backend.text.contains("1 requests served"))
+    }
+
     /// A tool's stdout and stderr; the tool is bounded by its own `--max-time`/timeouts, and by 60 s.
     static func runTool(_ executable: String, _ arguments: [String]) async throws -> String {
         try await ChildProcess.run(executable, arguments, error: .mergedIntoOutput, timeout: .seconds(60)).stdout

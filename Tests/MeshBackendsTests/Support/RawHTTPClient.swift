@@ -129,12 +129,12 @@ private final class ResponseParsingHandler: ChannelInboundHandler {
 /// Starts a backend, runs `body`, and shuts the backend down whatever happens.
 func withBackend<T>(
     pod: String = "reviews-v1-0", workload: String = "reviews-v1", version: String = "v1",
-    profile: BehaviorProfile = BehaviorProfile(), seed: UInt64 = 1,
+    profile: BehaviorProfile = BehaviorProfile(), seed: UInt64 = 1, servesHTTP2: Bool = false,
     _ body: (SimulatedBackend) async throws -> T
 ) async throws -> T {
     let backend = try await SimulatedBackend.start(
         identity: BackendIdentity(workload: workload, version: version, pod: pod, namespace: "default"), profile: profile,
-        group: MultiThreadedEventLoopGroup.singleton, seed: seed)
+        group: MultiThreadedEventLoopGroup.singleton, seed: seed, servesHTTP2: servesHTTP2)
     do {
         let result = try await body(backend)
         try await backend.shutdown()
