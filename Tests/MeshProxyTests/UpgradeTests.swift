@@ -58,6 +58,48 @@ import Testing
 
     /// The first tunnel bytes may come in the same segment as the handshake (or before the pod
     /// answered): they wait, and reach the pod after the head.
+    /// End to end with simulated pods: a header rule sends the WebSocket to v2, whose pod takes
+    /// the handshake (RFC 6455 accept value) and echoes frames through the tunnel; closing
+    /// completes both ways and the request is counted against v2 with code 101.
+    @Test func webSocketThroughTheMeshToASimulatedPod() async throws {
+        let yaml = TestMesh.service("reviews", versions: ["v1": [:], "v2": [:]]) + "---\n"
+            + FixtureYAML.destinationRule("reviews", versions: ["v1", "v2"]) + "\n---\n"
+            + FixtureYAML.virtualService("reviews", hosts: ["reviews"], http: """
+                - match: [{headers: {x-user-group: {exact: beta}}}]
+                  route: [{destination: {host: reviews, subset: v2}}]
+                - route: [{destination: {host: reviews, subset: v1}}]
+                """)
+        try await TestMesh.with(yaml: yaml) { mesh in
+            let client = try await WebSocketTestClient.connect(port: mesh.port)
+            defer { Task { await client.close() } }
+            try await client.send(WebSocketTestClient.handshake(path: "/chat", extra: "x-user-group: beta\r\n"))
+            let head = try #require(try await client.readHead()).lowercased()
+            #expect(head.hasPrefix("http/1.1 101 switching protocols"))
+            #expect(head.contains("sec-websocket-accept: \(WebSocketTestClient.sampleAccept.lowercased())"))
+            #expect(head.contains("x-meshsim-version: v2"))
+            #expect(head.contains("x-meshsim-destination: reviews.default.svc.cluster.local|v2"))
+
+            try await client.send(TestFrame(text: "hello through the mesh"))
+            let hello = try #require(try await client.readFrame())
+            #expect(hello.opcode == TestFrame.text && hello.fin && !hello.masked)
+            #expect(hello.payload == Array("hello through the mesh".utf8))
+            let payload = (0..<70_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+            try await client.send(TestFrame(opcode: TestFrame.binary, payload: payload))
+            let echo = try #require(try await client.readFrame())
+            #expect(echo.opcode == TestFrame.binary && echo.lengthIndicator == 127)
+            #expect(echo.payload == payload)
+            try await client.send(TestFrame(closeCode: 1000))
+            #expect(try await client.readFrame()?.closeCode == 1000)
+            #expect(try await client.waitForEOF())
+
+            let v2 = "outbound|9080|v2|reviews.default.svc.cluster.local"
+            #expect(await TestMesh.waitUntil { await mesh.proxy.collectStats().requestCount(cluster: v2, responseCode: 101) == 1 })
+            let stats = await mesh.proxy.collectStats()
+            #expect(stats.downstream.upgrades == 1)
+            #expect(stats.downstream.activeUpgrades == 0)
+        }
+    }
+
     @Test func bytesSentWithTheHandshakeReachThePod() async throws {
         let upstream = try await TunnelUpstream()
         defer { Task { await upstream.stop() } }
