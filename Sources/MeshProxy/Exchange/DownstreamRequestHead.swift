@@ -42,13 +42,15 @@ final class DownstreamRequestHead {
         known[name] != nil
     }
 
-    /// An HTTP/2 stream's head: Host from `:authority` unless the fields carry one (the
-    /// exchange and routing read the authority from Host on both protocols).
+    /// An HTTP/2 stream's head. `:authority` is the request's authority, as Envoy routes on it
+    /// (RFC 9113 §8.3.1: a client must not send a `host` field that differs; one that does is
+    /// not believed); a `host` field counts only without `:authority`. The authority is also
+    /// added as a Host field when none came, since the exchange reads Host on both protocols.
     convenience init(http2Method method: String, authority: String, path: String, fields: consuming HeaderFields) {
         var fields = fields
         var known = KnownRequestFields(fields)
-        var host = known[.host].map { fields.value(at: $0) }
-        if host == nil && !authority.isEmpty {
+        var host = authority.isEmpty ? known[.host].map { fields.value(at: $0) } : authority
+        if known[.host] == nil && !authority.isEmpty {
             known.noteAppended(.host, at: fields.count)
             fields.append(name: "host", value: authority)
             host = authority
