@@ -11,15 +11,30 @@ import Testing
         FixtureYAML.serviceEntry("chat", host: "chat.example", port: upstream.port)
     }
 
+    /// A mesh routing `chat.example` (or what `yaml` says) to a `TunnelUpstream` answering
+    /// `answer`, and a raw client connected to the mesh; the upstream stops afterwards.
+    static func withTunnel(
+        _ answer: String = TunnelUpstream.switching, yaml: ((TunnelUpstream) -> String)? = nil,
+        _ body: (LocalMesh, TunnelUpstream, RawConnection) async throws -> Void
+    ) async throws {
+        let upstream = try await TunnelUpstream(answer: answer)
+        do {
+            try await TestMesh.with(yaml: yaml?(upstream) ?? service(upstream)) { mesh in
+                try await body(mesh, upstream, try RawConnection(port: mesh.port))
+            }
+        } catch {
+            await upstream.stop()
+            throw error
+        }
+        await upstream.stop()
+    }
+
     static let handshake =
         "GET /socket HTTP/1.1\r\nHost: chat.example\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n"
         + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
 
     @Test func webSocketUpgradeBecomesATunnelBothWays() async throws {
-        let upstream = try await TunnelUpstream()
-        defer { Task { await upstream.stop() } }
-        try await TestMesh.with(yaml: Self.service(upstream)) { mesh in
-            let client = try RawConnection(port: mesh.port)
+        try await Self.withTunnel { mesh, upstream, client in
             try await client.send(Self.handshake)
             let response = try await client.readResponse()
             #expect(response.status == 101)
@@ -101,10 +116,7 @@ import Testing
     }
 
     @Test func bytesSentWithTheHandshakeReachThePod() async throws {
-        let upstream = try await TunnelUpstream()
-        defer { Task { await upstream.stop() } }
-        try await TestMesh.with(yaml: Self.service(upstream)) { mesh in
-            let client = try RawConnection(port: mesh.port)
+        try await Self.withTunnel { mesh, upstream, client in
             try await client.send(Self.handshake + "early bytes")
             #expect(try await client.readResponse().status == 101)
             #expect(String(decoding: try await client.read(count: 11), as: UTF8.self) == "early bytes")
@@ -112,10 +124,7 @@ import Testing
     }
 
     @Test func podClosingTheTunnelClosesTheClient() async throws {
-        let upstream = try await TunnelUpstream()
-        defer { Task { await upstream.stop() } }
-        try await TestMesh.with(yaml: Self.service(upstream)) { mesh in
-            let client = try RawConnection(port: mesh.port)
+        try await Self.withTunnel { mesh, upstream, client in
             try await client.send(Self.handshake)
             #expect(try await client.readResponse().status == 101)
             upstream.closeConnections()
@@ -128,10 +137,7 @@ import Testing
     /// A pod that does not take the upgrade answers as usual; the connection closes after it
     /// (what followed the handshake was meant for the tunnel).
     @Test func podDecliningTheUpgradeAnswersNormallyAndCloses() async throws {
-        let upstream = try await TunnelUpstream(answer: "HTTP/1.1 426 Upgrade Required\r\nContent-Length: 2\r\n\r\nno")
-        defer { Task { await upstream.stop() } }
-        try await TestMesh.with(yaml: Self.service(upstream)) { mesh in
-            let client = try RawConnection(port: mesh.port)
+        try await Self.withTunnel("HTTP/1.1 426 Upgrade Required\r\nContent-Length: 2\r\n\r\nno") { mesh, upstream, client in
             try await client.send(Self.handshake)
             let response = try await client.readResponse()
             #expect(response.status == 426)
@@ -151,10 +157,7 @@ import Testing
         "CONNECT chat.example:443 HTTP/1.1\r\nHost: chat.example:443\r\n\r\n",
     ])
     func otherUpgradesAndConnectAre403(request: String) async throws {
-        let upstream = try await TunnelUpstream()
-        defer { Task { await upstream.stop() } }
-        try await TestMesh.with(yaml: Self.service(upstream)) { mesh in
-            let client = try RawConnection(port: mesh.port)
+        try await Self.withTunnel { mesh, upstream, client in
             try await client.send(request)
             let response = try await client.readResponse()
             #expect(response.status == 403)
@@ -167,11 +170,10 @@ import Testing
     /// Envoy would send the WebSocket to an h2c pod as an RFC 8441 CONNECT, which a pod without it
     /// resets: 503 UR, and nothing reaches the pod.
     @Test func webSocketToAnHTTP2PodIs503UR() async throws {
-        let upstream = try await TunnelUpstream()
-        defer { Task { await upstream.stop() } }
-        let yaml = FixtureYAML.serviceEntry("chat", host: "chat.example", port: upstream.port, portName: "http2", protocol: "HTTP2")
-        try await TestMesh.with(yaml: yaml) { mesh in
-            let client = try RawConnection(port: mesh.port)
+        let http2Service = { (upstream: TunnelUpstream) in
+            FixtureYAML.serviceEntry("chat", host: "chat.example", port: upstream.port, portName: "http2", protocol: "HTTP2")
+        }
+        try await Self.withTunnel(yaml: http2Service) { mesh, upstream, client in
             try await client.send(Self.handshake)
             let response = try await client.readResponse()
             #expect(response.status == 503)
@@ -184,10 +186,7 @@ import Testing
 
     /// Envoy checks the Host before it looks at the upgrade: no Host is still a 400.
     @Test func aRefusedUpgradeWithoutHostIs400() async throws {
-        let upstream = try await TunnelUpstream()
-        defer { Task { await upstream.stop() } }
-        try await TestMesh.with(yaml: Self.service(upstream)) { mesh in
-            let client = try RawConnection(port: mesh.port)
+        try await Self.withTunnel { mesh, upstream, client in
             try await client.send("GET / HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: foo\r\n\r\n")
             #expect(try await client.readResponse().status == 400)
         }
@@ -195,10 +194,7 @@ import Testing
 
     /// `OPTIONS *` has no path to route: Envoy answers an empty 404 before routing.
     @Test func optionsAsteriskIs404BeforeRouting() async throws {
-        let upstream = try await TunnelUpstream()
-        defer { Task { await upstream.stop() } }
-        try await TestMesh.with(yaml: Self.service(upstream)) { mesh in
-            let client = try RawConnection(port: mesh.port)
+        try await Self.withTunnel { mesh, upstream, client in
             try await client.send("OPTIONS * HTTP/1.1\r\nHost: chat.example\r\n\r\n")
             let response = try await client.readResponse()
             #expect(response.status == 404)
@@ -212,10 +208,7 @@ import Testing
     }
 
     @Test func upgradeFieldWithoutConnectionUpgradeIsDropped() async throws {
-        let upstream = try await TunnelUpstream(answer: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-        defer { Task { await upstream.stop() } }
-        try await TestMesh.with(yaml: Self.service(upstream)) { mesh in
-            let client = try RawConnection(port: mesh.port)
+        try await Self.withTunnel("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok") { mesh, upstream, client in
             try await client.send("GET / HTTP/1.1\r\nHost: chat.example\r\nUpgrade: websocket\r\n\r\n")
             let response = try await client.readResponse()
             #expect(response.status == 200)
