@@ -184,7 +184,7 @@ final class Exchange {
             worker.stats.downstream.protocolErrors += 1
             flags.insert(.downstreamProtocolError)
             closeAfterResponse = true
-            localReply(status: 400, body: "bad request")
+            localReply(status: 400, body: "Bad Request")
             return
         }
         if head.uri == "*" {
@@ -412,7 +412,7 @@ final class Exchange {
         guard !finished else { return }
         flags.insert(.downstreamProtocolError)
         closeAfterResponse = true
-        localReply(status: 400, body: "bad request")
+        localReply(status: 400, body: "Bad Request")
     }
 
     // MARK: end

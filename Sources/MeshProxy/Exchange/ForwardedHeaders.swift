@@ -104,7 +104,7 @@ enum ForwardedHeaders {
         if !sawProto { fields.append(name: "x-forwarded-proto", value: "http") }
         if !sawRequestID { fields.append(name: "x-request-id", value: requestID) }
         if let expectedTimeoutMilliseconds { fields.append(name: "x-envoy-expected-rq-timeout-ms", value: String(expectedTimeoutMilliseconds)) }
-        fields.append(name: "x-envoy-attempt-count", value: attempt == 1 ? "1" : String(attempt))
+        fields.append(name: "x-envoy-attempt-count", value: String(attempt))
         return fields
     }
 }
