@@ -108,8 +108,9 @@ import Testing
             var held: [RawConnection] = []
             for _ in 0..<10 {
                 let connection = try RawConnection(port: mesh.port)
-                // No timeout for these (Envoy's header; 0 disables): they stay on the slow pod.
-                try await connection.send("GET / HTTP/1.1\r\nHost: lr\r\nx-envoy-upstream-rq-timeout-ms: 0\r\n\r\n")
+                // No timeout for these (Envoy's header, believed from an internal client; 0
+                // disables): they stay on the slow pod.
+                try await connection.send("GET / HTTP/1.1\r\nHost: lr\r\nX-Forwarded-For: 10.0.0.9\r\nx-envoy-upstream-rq-timeout-ms: 0\r\n\r\n")
                 held.append(connection)
             }
             #expect(await TestMesh.waitUntil { (mesh.fleet.stats["default/lr-slow-0"]?.inFlight ?? 0) >= 1 })

@@ -315,7 +315,8 @@ extension Exchange: UpstreamConnectionDelegate {
         var headers = ForwardedHeaders.request(
             head.fields, authority: authority, rewrittenFrom: path != originalPath ? originalPath : nil,
             forwardedFor: appendedForwardedFor, requestID: requestID,
-            expectedTimeoutMilliseconds: routeTimeout.map { $0.nanoseconds / 1_000_000 }, attempt: retriesDone + 1)
+            expectedTimeoutMilliseconds: routeTimeout.map { $0.nanoseconds / 1_000_000 }, attempt: retriesDone + 1,
+            isInternal: isInternal)
         HeaderRules.apply(forward?.requestHeaders, to: &headers)
         if requestFraming == .chunked { headers.append(name: "transfer-encoding", value: "chunked") }
         if case .websocket(let requested) = upgrade {

@@ -91,6 +91,9 @@ final class Exchange {
     let upgrade: Upgrade?
     /// The upstream answered a WebSocket upgrade with 101: bytes now pass both ways unchanged.
     var tunneling = false
+    /// Whether the request counts as internal (`InternalRequest`): only then do its `x-envoy-*`
+    /// headers steer the timeout and retries.
+    var isInternal = false
 
     var routeTimer: Scheduled<Void>?
     var perTryTimer: Scheduled<Void>?
@@ -200,6 +203,7 @@ final class Exchange {
         }
         self.request = request
         requestID = head.first(.requestID) ?? RequestID.make(using: &worker.random)
+        isInternal = InternalRequest.isInternal(forwardedFor: appendedForwardedFor ?? head.first(.forwardedFor))
 
         // Envoy answers `Expect: 100-continue` itself and does not forward the expectation.
         if head.version == .http1_1, let expect = head.first(.expect), expect.lowercased() == "100-continue" {
@@ -274,10 +278,11 @@ final class Exchange {
             hashKey = computed.hash
             setCookie = computed.setCookie
         }
-        routeTimeout = Self.timeout(header: head.first(.upstreamTimeout), route: forward.timeout)
+        // Envoy strips these from a request that is not internal before its router reads them.
+        routeTimeout = Self.timeout(header: isInternal ? head.first(.upstreamTimeout) : nil, route: forward.timeout)
         let retries = forward.retries
-        retryBudget = RetryRules.budget(policy: retries, header: head.first(.maxRetries))
-        retryConditions = RetryRules.conditions(policy: retries, header: head.first(.retryOn))
+        retryBudget = RetryRules.budget(policy: retries, header: isInternal ? head.first(.maxRetries) : nil)
+        retryConditions = RetryRules.conditions(policy: retries, header: isInternal ? head.first(.retryOn) : nil)
         retryPolicy = consume retries
         upstreamStarted = true
         if requestEnded { armRouteTimeout() }

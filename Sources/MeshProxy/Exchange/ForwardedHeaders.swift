@@ -52,10 +52,11 @@ enum ForwardedHeaders {
     /// the path was rewritten; `x-forwarded-for` (when given), `x-forwarded-proto`,
     /// `x-request-id` and `x-envoy-expected-rq-timeout-ms` as Envoy sets them, and
     /// `x-envoy-attempt-count` (Istio sets `include_request_attempt_count` on every virtual
-    /// host: 1 for the first try, 2 for the first retry...).
+    /// host: 1 for the first try, 2 for the first retry...), and `x-envoy-internal: true` for an
+    /// internal request (`InternalRequest`; the client's own value never passes).
     static func request(
         _ client: HeaderFields, authority: String, rewrittenFrom originalPath: String?, forwardedFor: String?,
-        requestID: String, expectedTimeoutMilliseconds: Int64?, attempt: Int = 1
+        requestID: String, expectedTimeoutMilliseconds: Int64?, attempt: Int = 1, isInternal: Bool = false
     ) -> HeaderFields {
         var fields = HeaderFields(byteCapacity: 512, fieldCapacity: client.count + 7)
         var named: [String] = []
@@ -83,13 +84,15 @@ enum ForwardedHeaders {
                 sawRequestID = true
             case 15 where forwardedFor != nil && FieldName.equalsLowercase(name, "x-forwarded-for"):
                 return
+            case 16 where FieldName.equalsLowercase(name, "x-envoy-internal"):
+                return
             case 17 where FieldName.equalsLowercase(name, "x-forwarded-proto"):
                 sawProto = true
             case 21 where FieldName.equalsLowercase(name, "x-envoy-original-path"):
                 sawOriginalPath = true
             case 21 where FieldName.equalsLowercase(name, "x-envoy-attempt-count"):
                 return
-            case 30 where expectedTimeoutMilliseconds != nil && FieldName.equalsLowercase(name, "x-envoy-expected-rq-timeout-ms"):
+            case 30 where (expectedTimeoutMilliseconds != nil || !isInternal) && FieldName.equalsLowercase(name, "x-envoy-expected-rq-timeout-ms"):
                 return
             default:
                 if HeaderRules.isEnvoyControlHeader(name) { return }
@@ -105,6 +108,7 @@ enum ForwardedHeaders {
         if !sawRequestID { fields.append(name: "x-request-id", value: requestID) }
         if let expectedTimeoutMilliseconds { fields.append(name: "x-envoy-expected-rq-timeout-ms", value: String(expectedTimeoutMilliseconds)) }
         fields.append(name: "x-envoy-attempt-count", value: String(attempt))
+        if isInternal { fields.append(name: "x-envoy-internal", value: "true") }
         return fields
     }
 }
