@@ -53,7 +53,7 @@ struct Serve: AsyncParsableCommand {
 
     @Flag(help: ArgumentHelp(
         "Append the client's address to x-forwarded-for, as a sidecar does with PILOT_SIDECAR_USE_REMOTE_ADDRESS=true.",
-        discussion: "By default Istio's sidecar forwards x-forwarded-for as the client sent it, and adds none."))
+        discussion: "By default Istio's sidecar forwards x-forwarded-for as the client sent it, adds none, and ignores an application's x-envoy-* timeout and retry headers; with this flag the request counts as internal and they are believed."))
     var useRemoteAddress = false
 
     @Option(help: "Write Envoy's default access log to PATH, or - for standard output.")

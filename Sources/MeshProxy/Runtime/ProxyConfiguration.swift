@@ -35,7 +35,8 @@ public struct ProxyConfiguration: Sendable {
     public var acceptHTTP10: Bool = false
     /// Envoy's `use_remote_address`. Istio's sidecar outbound listener leaves it off unless
     /// `PILOT_SIDECAR_USE_REMOTE_ADDRESS` is set: the client's `x-forwarded-for` then passes
-    /// unchanged (none is added). On, the peer's address is appended to it.
+    /// unchanged (none is added). On, the peer's address is appended to it, which makes a
+    /// request without one internal (`InternalRequest`), so its `x-envoy-*` headers are believed.
     public var useRemoteAddress: Bool = false
     public var accessLog: AccessLogDestination? = nil
     public var limits = Limits()
