@@ -26,6 +26,8 @@ public struct Forward: Sendable {
     public var retries: RetryPolicy { storage.retries }
     /// Delay/abort with percentages.
     public var fault: FaultPolicy? { storage.fault }
+    /// The rule's `corsPolicy` (Envoy's CORS filter runs before the fault filter).
+    public var cors: CORSRule? { storage.cors }
     public var rewrite: HTTPRewrite? { storage.rewrite }
     /// `rewrite.uriRegexRewrite.match`, compiled once (added to the contract).
     public var rewriteRegex: RE2Regex? { storage.rewriteRegex }
@@ -41,11 +43,12 @@ public struct Forward: Sendable {
     init(
         cluster: Cluster, route: RouteRef, timeout: IstioDuration?, retries: RetryPolicy, fault: FaultPolicy?, rewrite: HTTPRewrite?,
         rewriteRegex: RE2Regex?, requestHeaders: HeaderMutations?, responseHeaders: HeaderMutations?, authorityRewrite: String?,
-        mirrors: [MirrorPolicy]
+        mirrors: [MirrorPolicy], cors: CORSRule? = nil
     ) {
         storage = Storage(
             cluster: cluster, route: route, timeout: timeout, retries: retries, fault: fault, rewrite: rewrite, rewriteRegex: rewriteRegex,
-            requestHeaders: requestHeaders, responseHeaders: responseHeaders, authorityRewrite: authorityRewrite, mirrors: mirrors)
+            requestHeaders: requestHeaders, responseHeaders: responseHeaders, authorityRewrite: authorityRewrite, mirrors: mirrors,
+            cors: cors)
     }
 
     private final class Storage: Sendable {
@@ -60,11 +63,12 @@ public struct Forward: Sendable {
         let responseHeaders: HeaderMutations?
         let authorityRewrite: String?
         let mirrors: [MirrorPolicy]
+        let cors: CORSRule?
 
         init(
             cluster: Cluster, route: RouteRef, timeout: IstioDuration?, retries: RetryPolicy, fault: FaultPolicy?, rewrite: HTTPRewrite?,
             rewriteRegex: RE2Regex?, requestHeaders: HeaderMutations?, responseHeaders: HeaderMutations?, authorityRewrite: String?,
-        mirrors: [MirrorPolicy]
+            mirrors: [MirrorPolicy], cors: CORSRule?
         ) {
             self.cluster = cluster
             self.route = route
@@ -77,6 +81,7 @@ public struct Forward: Sendable {
             self.responseHeaders = responseHeaders
             self.authorityRewrite = authorityRewrite
             self.mirrors = mirrors
+            self.cors = cors
         }
     }
 }

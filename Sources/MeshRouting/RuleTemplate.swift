@@ -13,6 +13,7 @@ struct RuleTemplate {
     let timeout: IstioDuration?
     let retries: RetryPolicy
     let fault: FaultPolicy?
+    let cors: CORSRule?
     let rewriteRegex: RE2Regex?
     let directResponseBody: String?
     /// False when the rule had an error (reported), so it is left out.
@@ -104,6 +105,7 @@ struct RuleTemplate {
         timeout = route.timeout.flatMap { $0.nanoseconds > 0 ? $0 : nil }
         retries = RetryPolicy.converting(route.retries)
         fault = FaultPolicy(route.fault)
+        cors = CORSRule(route.corsPolicy, field: base / "corsPolicy", resource: origin, diagnostics: &diagnostics)
         isValid = diagnostics.count == errorsBefore
     }
 

@@ -327,7 +327,8 @@ struct SnapshotCompiler {
                 rewrite: route.rewrite, rewriteRegex: template.rewriteRegex,
                 requestHeaders: HeaderMutations.build(route: route.headers?.request, destination: destination.headers?.request, weighted: weighted),
                 responseHeaders: HeaderMutations.build(route: route.headers?.response, destination: destination.headers?.response, weighted: weighted),
-                authorityRewrite: routeAuthority ?? HeaderMutations.authority(destination.headers?.request), mirrors: mirrors))
+                authorityRewrite: routeAuthority ?? HeaderMutations.authority(destination.headers?.request), mirrors: mirrors,
+                cors: template.cors))
         }
         let chosen = entries.indices.filter { entries[$0].weight > 0 }
         if chosen.count == 1 { return (.forward(forwards[chosen[0]]), entries) }

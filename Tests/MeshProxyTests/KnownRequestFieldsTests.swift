@@ -10,6 +10,7 @@ import Testing
         (.upgrade, "upgrade"), (.contentType, "content-type"), (.userAgent, "user-agent"),
         (.requestID, "x-request-id"), (.forwardedFor, "x-forwarded-for"), (.originalPath, "x-envoy-original-path"),
         (.upstreamTimeout, "x-envoy-upstream-rq-timeout-ms"), (.maxRetries, "x-envoy-max-retries"), (.retryOn, "x-envoy-retry-on"),
+        (.origin, "origin"),
         (.host, "host"),
     ]
 

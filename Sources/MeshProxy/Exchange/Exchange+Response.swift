@@ -36,6 +36,7 @@ extension Exchange: UpstreamConnectionDelegate {
         let upstreamHasLength = ForwardedHeaders.response(&headers, serviceTime: upstreamServiceTime, date: worker.date.current())
         if let setCookie { headers.append(name: "set-cookie", value: setCookie) }
         HeaderRules.apply(forward?.responseHeaders, to: &headers)
+        addCORSHeaders(to: &headers)
         addDebugHeaders(to: &headers)
 
         if requestProtocol == .grpc { grpcStatus = headers.first(name: "grpc-status") }
@@ -80,6 +81,7 @@ extension Exchange: UpstreamConnectionDelegate {
         var headers = upstreamFields
         _ = ForwardedHeaders.response(&headers, serviceTime: upstreamServiceTime, date: worker.date.current())
         HeaderRules.apply(forward?.responseHeaders, to: &headers)
+        addCORSHeaders(to: &headers)
         addDebugHeaders(to: &headers)
         headers.append(name: "connection", value: "upgrade")
         if let accepted { headers.append(name: "upgrade", value: accepted) }
@@ -231,6 +233,7 @@ extension Exchange: UpstreamConnectionDelegate {
         headers.append(name: "server", value: ServerHeader.value)
         for (name, value) in extraHeaders { headers.append(name: name, value: value) }
         if requestProtocol == .grpc { grpcStatus = headers.first(name: "grpc-status") }
+        addCORSHeaders(to: &headers)
         addDebugHeaders(to: &headers)
         responseStarted = true
         responseCode = status
@@ -265,6 +268,7 @@ extension Exchange: UpstreamConnectionDelegate {
         headers.append(name: "grpc-status", value: String(status))
         if let message, !message.isEmpty { headers.append(name: "grpc-message", value: GRPCMessage.percentEncoded(message)) }
         grpcStatus = String(status)
+        addCORSHeaders(to: &headers)
         addDebugHeaders(to: &headers)
         responseStarted = true
         responseCode = 200

@@ -94,6 +94,8 @@ final class Exchange {
     /// Whether the request counts as internal (`InternalRequest`): only then do its `x-envoy-*`
     /// headers steer the timeout and retries.
     var isInternal = false
+    /// Set for a request with an `Origin` on a route with a `corsPolicy` (`Exchange+CORS`).
+    var cors: CORSState?
 
     var routeTimer: Scheduled<Void>?
     var perTryTimer: Scheduled<Void>?
@@ -225,6 +227,7 @@ final class Exchange {
             self.forward = forward
             self.route = forward.route
             clusterRuntime = worker.clusterRuntime(for: forward.cluster)
+            if let rule = forward.cors, let origin = head.first(.origin), !origin.isEmpty, applyCORS(rule, origin: origin) { return }
             applyFaults(forward.fault)
         }
     }

@@ -9,6 +9,8 @@ struct KnownRequestFields {
         case contentLength, transferEncoding, expect, upgrade, contentType, userAgent
         case requestID, forwardedFor, originalPath
         case upstreamTimeout, maxRetries, retryOn
+        /// CORS: whether the request comes from a browser page of another origin.
+        case origin
         /// The first Host field line, and a second one if any (RFC 9112 §3.2: refused).
         case host, secondHost
     }
@@ -29,7 +31,8 @@ struct KnownRequestFields {
                 } else if indexes[Name.secondHost.rawValue] < 0 {
                     indexes[Name.secondHost.rawValue] = index
                 }
-            case 6: note(.expect, index, name, "expect")
+            case 6:
+                if !note(.expect, index, name, "expect") { note(.origin, index, name, "origin") }
             case 7: note(.upgrade, index, name, "upgrade")
             case 10: note(.userAgent, index, name, "user-agent")
             case 12:
