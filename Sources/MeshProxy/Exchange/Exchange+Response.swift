@@ -210,7 +210,8 @@ extension Exchange: UpstreamConnectionDelegate {
 
     /// An answer from the proxy itself (no route, no healthy upstream, overflow, fault abort,
     /// timeout, direct response, redirect): head and body in one buffer and one flush.
-    func localReply(status: Int, body: String?, extraHeaders: [(String, String)] = []) {
+    /// `grpcCode`: the gRPC status a gRPC request gets instead of the one mapped from `status`.
+    func localReply(status: Int, body: String?, extraHeaders: [(String, String)] = [], grpcCode: Int? = nil) {
         guard !responseStarted else {
             downstream.abort()
             finish(notifyDownstream: false)
@@ -222,7 +223,7 @@ extension Exchange: UpstreamConnectionDelegate {
         // A body still on its way is not read: the connection cannot carry a next request.
         if !requestEnded && requestFraming != .none { closeAfterResponse = true }
         if requestProtocol == .grpc, status >= 400, !extraHeaders.contains(where: { $0.0 == "grpc-status" }) {
-            grpcLocalReply(httpStatus: status, message: body, extraHeaders: extraHeaders)
+            grpcLocalReply(grpcCode: grpcCode ?? GRPCStatusMapping.fromHTTP(status), message: body, extraHeaders: extraHeaders)
             return
         }
         var headers = HeaderFields(byteCapacity: 160, fieldCapacity: 8)
@@ -258,13 +259,12 @@ extension Exchange: UpstreamConnectionDelegate {
     /// Envoy answers a gRPC request's local errors the gRPC way: a trailers-only response (HTTP
     /// 200, `grpc-status` mapped from the HTTP status, the text in `grpc-message`), which gRPC
     /// clients read as the call's status.
-    private func grpcLocalReply(httpStatus: Int, message: String?, extraHeaders: [(String, String)]) {
+    private func grpcLocalReply(grpcCode status: Int, message: String?, extraHeaders: [(String, String)]) {
         var headers = HeaderFields(byteCapacity: 160, fieldCapacity: 8)
         headers.append(name: "content-type", value: "application/grpc")
         headers.append(name: "date", value: worker.date.current())
         headers.append(name: "server", value: ServerHeader.value)
         for (name, value) in extraHeaders { headers.append(name: name, value: value) }
-        let status = GRPCStatusMapping.fromHTTP(httpStatus)
         headers.append(name: "grpc-status", value: String(status))
         if let message, !message.isEmpty { headers.append(name: "grpc-message", value: GRPCMessage.percentEncoded(message)) }
         grpcStatus = String(status)
