@@ -191,7 +191,7 @@ extension Exchange: PoolWaiter {
             finish(notifyDownstream: false)
             downstream.exchangeFinished(self, closeConnection: true)
         } else {
-            // A gRPC call gets DEADLINE_EXCEEDED (Envoy since 1.38; the 504's mapping,
+            // A gRPC call gets DEADLINE_EXCEEDED (Envoy since #44479; the 504's mapping,
             // UNAVAILABLE, invited clients to retry a call whose deadline had passed).
             localReply(status: 504, body: "upstream request timeout", grpcCode: 4)
         }
