@@ -138,11 +138,12 @@ public struct MirrorPolicy: Sendable, Hashable {
     public let percentage: Double
 }
 
-/// The Envoy `retry_on` conditions the proxy acts on, as bits. Others (`refused-stream`,
-/// `unavailable`, `cancelled`, …) concern HTTP/2 and gRPC resets, which the transports report
-/// as a reset.
+/// The Envoy `retry_on` conditions the proxy acts on, as bits: HTTP ones, and gRPC's
+/// (`cancelled`, `deadline-exceeded`, `internal`, `resource-exhausted`, `unavailable`), which
+/// Envoy matches against the `grpc-status` of a trailers-only answer. `refused-stream` is the
+/// transport's (a stream the server refused unprocessed is retried without spending the budget).
 public struct RetryOn: OptionSet, Sendable, Hashable {
-    public let rawValue: UInt8
+    public let rawValue: UInt16
 
     public static let connectFailure = RetryOn(rawValue: 1 << 0)
     public static let fiveXX = RetryOn(rawValue: 1 << 1)
@@ -150,8 +151,26 @@ public struct RetryOn: OptionSet, Sendable, Hashable {
     public static let reset = RetryOn(rawValue: 1 << 3)
     public static let retriable4xx = RetryOn(rawValue: 1 << 4)
     public static let retriableStatusCodes = RetryOn(rawValue: 1 << 5)
+    public static let grpcCancelled = RetryOn(rawValue: 1 << 6)
+    public static let grpcDeadlineExceeded = RetryOn(rawValue: 1 << 7)
+    public static let grpcInternal = RetryOn(rawValue: 1 << 8)
+    public static let grpcResourceExhausted = RetryOn(rawValue: 1 << 9)
+    public static let grpcUnavailable = RetryOn(rawValue: 1 << 10)
+    public static let grpcConditions: RetryOn = [.grpcCancelled, .grpcDeadlineExceeded, .grpcInternal, .grpcResourceExhausted, .grpcUnavailable]
 
-    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+
+    /// Whether a trailers-only answer with gRPC status `code` is one to retry.
+    public func retriesGRPCStatus(_ code: Int) -> Bool {
+        switch code {
+        case 1: return contains(.grpcCancelled)
+        case 4: return contains(.grpcDeadlineExceeded)
+        case 8: return contains(.grpcResourceExhausted)
+        case 13: return contains(.grpcInternal)
+        case 14: return contains(.grpcUnavailable)
+        default: return false
+        }
+    }
 
     /// From condition names (`5xx`, `gateway-error`, …), spaces around each ignored.
     public init<Tokens: Sequence>(_ tokens: Tokens) where Tokens.Element: StringProtocol {
@@ -164,6 +183,11 @@ public struct RetryOn: OptionSet, Sendable, Hashable {
             case "reset": bits.insert(.reset)
             case "retriable-4xx": bits.insert(.retriable4xx)
             case "retriable-status-codes": bits.insert(.retriableStatusCodes)
+            case "cancelled": bits.insert(.grpcCancelled)
+            case "deadline-exceeded": bits.insert(.grpcDeadlineExceeded)
+            case "internal": bits.insert(.grpcInternal)
+            case "resource-exhausted": bits.insert(.grpcResourceExhausted)
+            case "unavailable": bits.insert(.grpcUnavailable)
             default: break
             }
         }

@@ -72,3 +72,47 @@ import Testing
         }
     }
 }
+
+/// Istio's default retry policy names gRPC's `unavailable` and `cancelled`: Envoy retries a
+/// trailers-only answer with that `grpc-status`, as it retries an HTTP status.
+@Suite struct GRPCRetryTests {
+    static func mesh(retries: String?) -> String {
+        [
+            FixtureYAML.service("greeter", port: 50051, portName: "grpc"),
+            FixtureYAML.deployment(app: "greeter", version: "v1", annotations: "{\"meshsim.dev/error-rate\": \"100%\"}"),
+            FixtureYAML.virtualService("greeter", http: "- route: [{destination: {host: greeter}}]" + (retries.map { "\n  retries: \($0)" } ?? "")),
+        ].joined(separator: "\n---\n")
+    }
+
+    @Test(arguments: [
+        (nil, 3, true),  // Istio's default: 2 retries on unavailable
+        ("{attempts: 0}", 1, false),
+        ("{attempts: 1, retryOn: \"5xx\"}", 1, false),  // no gRPC condition named
+        ("{attempts: 1, retryOn: \"unavailable\"}", 2, true),
+        ("{attempts: 3, retryOn: \"cancelled\"}", 1, false),  // 14 is not CANCELLED
+    ] as [(String?, Int, Bool)])
+    func unavailableAnswersAreRetriedAsThePolicySays(retries: String?, tries: Int, limitExceeded: Bool) async throws {
+        try await TestMesh.with(yaml: Self.mesh(retries: retries)) { mesh in
+            let client = try await H2TestClient.connect(port: mesh.port)
+            do {
+                var message = ByteBuffer(bytes: [0, 0, 0, 0, 5])
+                message.writeString("hello")
+                let response = try await client.request(
+                    HTTP2RequestHead(
+                        method: "POST", authority: "greeter:50051", path: "/helloworld.Greeter/SayHello",
+                        headers: ["content-type": "application/grpc", "te": "trailers"]),
+                    body: message)
+                #expect(response.head.headers.first(name: "grpc-status") == "14")
+                #expect(mesh.fleet.stats.values.reduce(0) { $0 + $1.requestsServed } == tries)
+                let stats = await mesh.proxy.collectStats()
+                let cluster = "outbound|50051||greeter.default.svc.cluster.local"
+                #expect(stats.requestCount(cluster: cluster, flags: .upstreamRetryLimitExceeded) == (limitExceeded ? 1 : 0))
+                #expect(stats.clusters[cluster]?.retries == UInt64(tries - 1))
+            } catch {
+                await client.shutdown()
+                throw error
+            }
+            await client.shutdown()
+        }
+    }
+}

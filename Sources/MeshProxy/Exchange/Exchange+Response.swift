@@ -11,7 +11,11 @@ extension Exchange: UpstreamConnectionDelegate {
         reportOutlierResponse(upstreamHead)
         let status = upstreamHead.status
         upstreamServiceTime = Int((NIODeadline.now() - attemptStart).nanoseconds / 1_000_000)
-        if canRetry(.status(status)) {
+        // A trailers-only gRPC answer carries its status in the head, where Envoy's retry policy
+        // reads it (Istio's default retries `unavailable` and `cancelled`).
+        let grpcCode = requestProtocol == .grpc && !retryConditions.isDisjoint(with: .grpcConditions)
+            ? upstreamHead.fields.first(name: "grpc-status").flatMap { Int($0) } : nil
+        if canRetry(.status(status)) || grpcCode.map({ canRetry(.grpcStatus($0)) }) == true {
             // The rest of this response is not wanted; the connection goes with it.
             abandonUpstream()
             endAttempt()
@@ -22,6 +26,7 @@ extension Exchange: UpstreamConnectionDelegate {
         perTryTimer = nil
         if retriesDone > 0, let retryPolicy,
             RetryRules.allows(.status(status), conditions: retryPolicy.conditions, retriableStatusCodes: retryPolicy.retriableStatusCodes)
+                || grpcCode.map({ retryPolicy.conditions.retriesGRPCStatus($0) }) == true
         {
             flags.insert(.upstreamRetryLimitExceeded)
         }

@@ -131,6 +131,8 @@ extension Exchange: PoolWaiter {
         case connectFailure
         case reset
         case status(Int)
+        /// A trailers-only gRPC answer with this `grpc-status`.
+        case grpcStatus(Int)
         case perTryTimeout
     }
 
@@ -234,6 +236,8 @@ enum RetryRules {
             if on.contains(.retriable4xx) && status == 409 { return true }
             if on.contains(.retriableStatusCodes) && retriableStatusCodes.contains(status) { return true }
             return false
+        case .grpcStatus(let code):
+            return on.retriesGRPCStatus(code)
         }
     }
 
