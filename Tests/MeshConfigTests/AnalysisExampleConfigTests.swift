@@ -58,6 +58,10 @@ import Testing
         #expect(analyzeConfigs(["grpc-canary"]).isEmpty)
     }
 
+    @Test func websocketCanaryIsClean() {
+        #expect(analyzeConfigs(["websocket-canary"]).isEmpty)
+    }
+
     @Test func headerRoutingAloneMissesItsServiceAndSubsets() {
         // Without configs/reviews there is no Service and no DestinationRule for `reviews`.
         let found = analyzeConfigs(["header-routing"])

@@ -9,7 +9,7 @@ let configsDirectory = URL(fileURLWithPath: #filePath)
     .appendingPathComponent("configs").path
 
 @Suite struct ExampleConfigTests {
-    @Test(arguments: ["reviews", "header-routing", "broken-labels", "rate-limited-canary", "grpc-canary", "outlier-detection", "dark-launch", "rollout/05-canary-5.yaml"])
+    @Test(arguments: ["reviews", "header-routing", "broken-labels", "rate-limited-canary", "grpc-canary", "outlier-detection", "dark-launch", "websocket-canary", "rollout/05-canary-5.yaml"])
     func everyExampleDecodesWithoutErrors(example: String) {
         let result = ConfigLoader().load(paths: ["\(configsDirectory)/\(example)"])
         #expect(result.diagnostics.isEmpty, "\(result.diagnostics)")

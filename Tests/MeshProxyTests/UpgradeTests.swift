@@ -115,6 +115,33 @@ import Testing
         }
     }
 
+    /// configs/websocket-canary: the page's preflight is answered from the corsPolicy, and a beta
+    /// user's socket goes to v2 and echoes, the allowed origin echoed on the 101.
+    @Test func theWebSocketCanaryExample() async throws {
+        try await TestMesh.with(files: [TestConfigs.path("websocket-canary")]) { mesh in
+            let preflight = try RawConnection(port: mesh.port)
+            try await preflight.send(
+                "OPTIONS /socket HTTP/1.1\r\nHost: chat:8080\r\nOrigin: https://chat.example.com\r\n"
+                    + "Access-Control-Request-Method: GET\r\nAccess-Control-Request-Headers: x-user-group\r\n\r\n")
+            let allowed = try await preflight.readResponse()
+            #expect(allowed.status == 200)
+            #expect(allowed.header("access-control-allow-origin") == "https://chat.example.com")
+            #expect(allowed.header("access-control-allow-headers") == "x-user-group,content-type")
+            #expect(allowed.header("access-control-max-age") == "600")
+
+            let client = try await WebSocketTestClient.connect(port: mesh.port)
+            defer { Task { await client.close() } }
+            try await client.send(WebSocketTestClient.handshake(
+                path: "/socket", extra: "Origin: https://chat.example.com\r\nx-user-group: beta\r\n").replacingOccurrences(of: "Host: reviews", with: "Host: chat:8080"))
+            let head = try #require(try await client.readHead()).lowercased()
+            #expect(head.hasPrefix("http/1.1 101"))
+            #expect(head.contains("x-meshsim-version: v2"))
+            #expect(head.contains("access-control-allow-origin: https://chat.example.com"))
+            try await client.send(TestFrame(text: "hi"))
+            #expect(try await client.readFrame()?.payload == Array("hi".utf8))
+        }
+    }
+
     @Test func bytesSentWithTheHandshakeReachThePod() async throws {
         try await Self.withTunnel { mesh, upstream, client in
             try await client.send(Self.handshake + "early bytes")

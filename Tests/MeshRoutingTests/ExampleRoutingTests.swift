@@ -106,6 +106,21 @@ import Testing
         #expect(snapshot.explain(request("/other.Service/Call", authority: "greeter:50051")).status == 404)
     }
 
+    @Test func websocketCanarySendsBetaToV2SplitsTheRestAndCarriesTheCORSPolicy() throws {
+        let snapshot = try snapshot(configs: "websocket-canary")
+        let handshake = [("connection", "upgrade"), ("upgrade", "websocket")]
+        #expect(shares(snapshot, request("/socket", authority: "chat:8080", headers: handshake)) == ["v1": 90, "v2": 10])
+        let beta = request("/socket", authority: "chat:8080", headers: handshake + [("x-user-group", "beta")])
+        #expect(shares(snapshot, beta) == ["v2": 100])
+        guard case .forward(let forward) = snapshot.decide(beta), let cors = forward.cors else {
+            Issue.record("no CORS policy on the beta rule")
+            return
+        }
+        #expect(cors.allows(origin: "https://chat.example.com"))
+        #expect(!cors.allows(origin: "https://elsewhere.example"))
+        #expect(cors.maxAge == "600")
+    }
+
     @Test func darkLaunchSendsEveryRequestToV1AndMirrorsAllOfItToV2() throws {
         let snapshot = try snapshot(configs: "dark-launch")
         let httpbin = "httpbin.default.svc.cluster.local"

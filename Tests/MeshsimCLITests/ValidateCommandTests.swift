@@ -43,7 +43,7 @@ private let invalidVirtualService = """
         #expect(summary.hasPrefix("valid: ") && summary.hasSuffix(", 0 errors, 0 warnings"), "\(summary)")
     }
 
-    @Test(arguments: ["reviews", "header-routing", "broken-labels", "rate-limited-canary", "grpc-canary", "outlier-detection", "dark-launch", "rollout"])
+    @Test(arguments: ["reviews", "header-routing", "broken-labels", "rate-limited-canary", "grpc-canary", "outlier-detection", "dark-launch", "websocket-canary", "rollout"])
     func eachExampleIsValidWithDashF(example: String) async throws {
         let output = try await MeshsimRunner.run(["validate", "-f", MeshsimRunner.configs(example)])
         #expect(output.status == 0, "\(output.stdout)\(output.stderr)")
