@@ -6,17 +6,8 @@ import Testing
 /// A rule's corsPolicy compiles as Istio's TranslateCORSPolicy writes it for Envoy.
 @Suite struct CORSRuleTests {
     func rule(_ cors: String) throws -> CORSRule? {
-        let yaml = """
-            apiVersion: networking.istio.io/v1
-            kind: VirtualService
-            metadata: {name: reviews, namespace: default}
-            spec:
-              hosts: [reviews]
-              http:
-              - corsPolicy: \(cors)
-                route: [{destination: {host: reviews}}]
-            """
-        guard case .forward(let forward) = try snapshot(yaml).decide(request(authority: "reviews")) else { return nil }
+        let http = "  - corsPolicy: \(cors)\n    route: [{destination: {host: reviews}}]"
+        guard case .forward(let forward) = try reviewsSnapshot(http: http).decide(request(authority: "reviews")) else { return nil }
         return forward.cors
     }
 
@@ -44,16 +35,8 @@ import Testing
     }
 
     @Test func noPolicyNoRule() throws {
-        let yaml = """
-            apiVersion: networking.istio.io/v1
-            kind: VirtualService
-            metadata: {name: reviews, namespace: default}
-            spec:
-              hosts: [reviews]
-              http:
-              - route: [{destination: {host: reviews}}]
-            """
-        guard case .forward(let forward) = try snapshot(yaml).decide(request(authority: "reviews")) else {
+        let snapshot = try reviewsSnapshot(http: "  - route: [{destination: {host: reviews}}]")
+        guard case .forward(let forward) = snapshot.decide(request(authority: "reviews")) else {
             Issue.record("not forwarded")
             return
         }
