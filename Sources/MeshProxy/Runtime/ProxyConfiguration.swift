@@ -75,9 +75,10 @@ public struct ProxyConfiguration: Sendable {
         /// Open downstream connections per listener; more are closed at once (Envoy's listener
         /// connection limit).
         public var maxConnections: Int = 10_000
-        /// Request bytes kept to replay a retry; a longer body is not retried (Envoy disables
-        /// retries once a body outgrows its buffer limit).
-        public var retryBufferBytes: Int = 64 * 1024
+        /// Request bytes kept to replay a retry (and stream to mirrors); a longer body is not
+        /// retried nor mirrored. Envoy's router buffers up to the connection's buffer limit,
+        /// `per_connection_buffer_limit_bytes`, 1 MiB unless set, and Istio sets none on sidecars.
+        public var retryBufferBytes: Int = 1024 * 1024
         /// Connect timeout for upstream connections when the DestinationRule sets none (Istio's 10s).
         public var upstreamConnectTimeout: TimeAmount = .seconds(10)
 
