@@ -123,6 +123,22 @@ extension RoutingSnapshot {
                 endpoints: entry.cluster.endpoints.map(\.workload.name), state: entry.cluster.state,
                 status: flag == nil ? 200 : 503, responseFlags: flag ?? "-")
         }
+        // Envoy's CORS filter runs before the router: a preflight it answers never goes upstream.
+        if let cors = firstForward(rule.action)?.cors, let origin = request.header("origin"), !origin.isEmpty {
+            let allowed = cors.allows(origin: origin)
+            let asked = request.method == "OPTIONS" ? request.header("access-control-request-method") ?? "" : ""
+            if !asked.isEmpty && (allowed || !cors.forwardNotMatchingPreflights) {
+                return RouteExplanation(
+                    authority: request.authority, method: request.method, path: request.path, virtualHost: table.name, port: table.port,
+                    virtualService: table.virtualService, rule: .init(index: rule.ref.ruleIndex, name: rule.ref.ruleName),
+                    matchIndex: block?.index, matchName: block?.name, matchConditions: block?.summary, skippedRules: skipped,
+                    action: .directResponse(body: nil), status: 200, responseFlags: "-", destinations: [], route: rule.ref,
+                    notes: ["a CORS preflight from \(allowed ? "allowed" : "unlisted") origin \(origin): the rule's corsPolicy answers it (200), nothing is forwarded"])
+            }
+            notes.append(allowed
+                ? "origin \(origin) is allowed by the rule's corsPolicy: answers carry access-control-allow-origin"
+                : "origin \(origin) is not allowed by the rule's corsPolicy: answers carry no access-control-* fields")
+        }
         switch rule.action {
         case .redirect(let redirect):
             action = .redirect(location: redirect.location(for: request, matchedPathBytes: rule.matchedPathBytes(block: blockIndex, path: request.path)))

@@ -28,6 +28,10 @@ struct RouteCommand: ParsableCommand {
             never changes the status. In JSON: "mirrors": [{"host", "subset", "percentage"}] (a \
             mirror with no endpoint also carries "status" and "responseFlags"), present only when \
             the rule mirrors.
+
+            A CORS preflight (OPTIONS with Origin and Access-Control-Request-Method) that the \
+            matched rule's corsPolicy answers is shown as a direct response with status 200: the \
+            sidecar answers it and forwards nothing.
             """)
 
     @OptionGroup var config: ConfigOptions

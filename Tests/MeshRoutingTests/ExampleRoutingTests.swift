@@ -119,6 +119,21 @@ import Testing
         #expect(cors.allows(origin: "https://chat.example.com"))
         #expect(!cors.allows(origin: "https://elsewhere.example"))
         #expect(cors.maxAge == "600")
+
+        // The page's preflight is answered by the sidecar: no destination.
+        let preflight = snapshot.explain(request(
+            "/socket", authority: "chat:8080", method: "OPTIONS",
+            headers: [("origin", "https://chat.example.com"), ("access-control-request-method", "GET")]))
+        #expect(preflight.action == .directResponse(body: nil))
+        #expect(preflight.status == 200)
+        #expect(preflight.destinations.isEmpty)
+        #expect(preflight.notes.contains { $0.contains("CORS preflight") })
+        // From an origin the policy does not list, the preflight is forwarded (FORWARD, the default).
+        let unlisted = snapshot.explain(request(
+            "/socket", authority: "chat:8080", method: "OPTIONS",
+            headers: [("origin", "https://elsewhere.example"), ("access-control-request-method", "GET")]))
+        #expect(unlisted.action == .forward)
+        #expect(unlisted.notes.contains { $0.contains("is not allowed") })
     }
 
     @Test func darkLaunchSendsEveryRequestToV1AndMirrorsAllOfItToV2() throws {
