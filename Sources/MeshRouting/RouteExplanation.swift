@@ -123,6 +123,18 @@ extension RoutingSnapshot {
                 endpoints: entry.cluster.endpoints.map(\.workload.name), state: entry.cluster.state,
                 status: flag == nil ? 200 : 503, responseFlags: flag ?? "-")
         }
+        // A sidecar's connection manager allows one upgrade, websocket; any other, and CONNECT, is 403.
+        if let refused = Self.refusedUpgrade(request) {
+            return RouteExplanation(
+                authority: request.authority, method: request.method, path: request.path, virtualHost: table.name, port: table.port,
+                virtualService: table.virtualService, rule: .init(index: rule.ref.ruleIndex, name: rule.ref.ruleName),
+                matchIndex: block?.index, matchName: block?.name, matchConditions: block?.summary, skippedRules: skipped,
+                action: .directResponse(body: nil), status: 403, responseFlags: "-", destinations: [], route: rule.ref,
+                notes: ["\(refused) is refused: a sidecar allows only the websocket upgrade (403, upgrade_failed)"])
+        }
+        if Self.upgradeProtocol(request).map({ $0.lowercased() == "websocket" }) == true {
+            notes.append("a WebSocket upgrade: once the pod answers 101 the connection is a tunnel to that pod")
+        }
         // Envoy's CORS filter runs before the router: a preflight it answers never goes upstream.
         if let cors = firstForward(rule.action)?.cors, let origin = request.header("origin"), !origin.isEmpty {
             let allowed = cors.allows(origin: origin)
@@ -185,6 +197,23 @@ extension RoutingSnapshot {
             virtualService: table.virtualService, rule: table.virtualService == nil ? nil : .init(index: rule.ref.ruleIndex, name: rule.ref.ruleName),
             matchIndex: block?.index, matchName: block?.name, matchConditions: block?.summary, skippedRules: skipped, action: action,
             status: status, responseFlags: flags, destinations: destinations, route: rule.ref, notes: notes)
+    }
+
+    /// The Upgrade value of an HTTP/1.1 upgrade request (an Upgrade field and a Connection field
+    /// naming `upgrade`), as the proxy reads it.
+    static func upgradeProtocol(_ request: some RequestAttributes) -> String? {
+        guard let upgrade = request.header("upgrade"), let connection = request.header("connection") else { return nil }
+        let namesUpgrade = connection.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces).lowercased() == "upgrade" }
+        return namesUpgrade ? upgrade : nil
+    }
+
+    /// What the proxy refuses with 403: CONNECT, or an upgrade other than websocket (h2c is the
+    /// listener's own).
+    static func refusedUpgrade(_ request: some RequestAttributes) -> String? {
+        if request.method == "CONNECT" { return "CONNECT" }
+        guard let upgrade = upgradeProtocol(request) else { return nil }
+        let lowered = upgrade.lowercased()
+        return lowered == "websocket" || lowered == "h2c" ? nil : "Upgrade: \(upgrade)"
     }
 
     private func firstForward(_ action: RuleAction) -> Forward? {

@@ -31,7 +31,8 @@ struct RouteCommand: ParsableCommand {
 
             A CORS preflight (OPTIONS with Origin and Access-Control-Request-Method) that the \
             matched rule's corsPolicy answers is shown as a direct response with status 200: the \
-            sidecar answers it and forwards nothing.
+            sidecar answers it and forwards nothing. An upgrade other than websocket (Connection: \
+            upgrade with Upgrade: X), and CONNECT, is the sidecar's 403.
             """)
 
     @OptionGroup var config: ConfigOptions

@@ -134,6 +134,15 @@ import Testing
             headers: [("origin", "https://elsewhere.example"), ("access-control-request-method", "GET")]))
         #expect(unlisted.action == .forward)
         #expect(unlisted.notes.contains { $0.contains("is not allowed") })
+
+        // The socket itself is forwarded and noted; another upgrade is the sidecar's 403.
+        let socket = snapshot.explain(request("/socket", authority: "chat:8080", headers: handshake))
+        #expect(socket.action == .forward && socket.status == 200)
+        #expect(socket.notes.contains { $0.contains("WebSocket upgrade") })
+        let other = snapshot.explain(request("/socket", authority: "chat:8080", headers: [("connection", "keep-alive, Upgrade"), ("upgrade", "TLS/1.2")]))
+        #expect(other.status == 403)
+        #expect(other.destinations.isEmpty)
+        #expect(snapshot.explain(request("/socket", authority: "chat:8080", headers: [("upgrade", "TLS/1.2")])).status == 200)
     }
 
     @Test func darkLaunchSendsEveryRequestToV1AndMirrorsAllOfItToV2() throws {
