@@ -282,7 +282,10 @@ final class Exchange {
             setCookie = computed.setCookie
         }
         // Envoy strips these from a request that is not internal before its router reads them.
-        routeTimeout = Self.timeout(header: isInternal ? head.first(.upstreamTimeout) : nil, route: forward.timeout, grpc: grpcTimeoutHeader)
+        let isGRPC = requestProtocol == .grpc
+        routeTimeout = Self.timeout(
+            header: isInternal ? head.first(.upstreamTimeout) : nil, route: forward.timeout, isGRPC: isGRPC,
+            grpcTimeout: isGRPC ? head.fields.first(name: "grpc-timeout") : nil)
         let retries = forward.retries
         retryBudget = RetryRules.budget(policy: retries, header: isInternal ? head.first(.maxRetries) : nil)
         retryConditions = RetryRules.conditions(policy: retries, header: isInternal ? head.first(.retryOn) : nil)
@@ -294,22 +297,17 @@ final class Exchange {
     }
 
     /// `x-envoy-upstream-rq-timeout-ms` overrides the route's timeout; 0 disables it. A gRPC
-    /// request (`grpc` is its `grpc-timeout`, or `.some(nil)` without one) is timed by its own
-    /// deadline capped at the route's timeout (`GRPCTimeout`).
-    static func timeout(header: String?, route: IstioDuration?, grpc: String?? = nil) -> TimeAmount? {
+    /// request is timed by its own deadline (`grpcTimeout`, its `grpc-timeout` field) capped at
+    /// the route's timeout (`GRPCTimeout`).
+    static func timeout(header: String?, route: IstioDuration?, isGRPC: Bool = false, grpcTimeout: String? = nil) -> TimeAmount? {
         if let header, let milliseconds = Int64(header) {
             return milliseconds > 0 ? .milliseconds(milliseconds) : nil
         }
-        if let grpcHeader = grpc {
-            return GRPCTimeout.effective(header: grpcHeader, routeMilliseconds: (route?.nanoseconds ?? 0) / 1_000_000)
+        if isGRPC {
+            return GRPCTimeout.effective(header: grpcTimeout, routeMilliseconds: (route?.nanoseconds ?? 0) / 1_000_000)
         }
         guard let route, route.nanoseconds > 0 else { return nil }
         return .nanoseconds(route.nanoseconds)
-    }
-
-    /// For a gRPC request, its `grpc-timeout` (`.some(nil)` when it has none); nil otherwise.
-    private var grpcTimeoutHeader: String?? {
-        requestProtocol == .grpc ? .some(head.fields.first(name: "grpc-timeout")) : nil
     }
 
     // MARK: request body from downstream
