@@ -123,29 +123,32 @@ extension RoutingSnapshot {
                 endpoints: entry.cluster.endpoints.map(\.workload.name), state: entry.cluster.state,
                 status: flag == nil ? 200 : 503, responseFlags: flag ?? "-")
         }
-        // A sidecar's connection manager allows one upgrade, websocket; any other, and CONNECT, is 403.
-        if let refused = Self.refusedUpgrade(request) {
-            return RouteExplanation(
+        // What the proxy answers itself for the matched rule, forwarding nothing.
+        func answeredByTheProxy(status: Int, note: String) -> RouteExplanation {
+            RouteExplanation(
                 authority: request.authority, method: request.method, path: request.path, virtualHost: table.name, port: table.port,
                 virtualService: table.virtualService, rule: .init(index: rule.ref.ruleIndex, name: rule.ref.ruleName),
                 matchIndex: block?.index, matchName: block?.name, matchConditions: block?.summary, skippedRules: skipped,
-                action: .directResponse(body: nil), status: 403, responseFlags: "-", destinations: [], route: rule.ref,
-                notes: ["\(refused) is refused: a sidecar allows only the websocket upgrade (403, upgrade_failed)"])
+                action: .directResponse(body: nil), status: status, responseFlags: "-", destinations: [], route: rule.ref,
+                notes: [note])
         }
-        if Self.upgradeProtocol(request).map({ $0.lowercased() == "websocket" }) == true {
+        let requested = SidecarUpgrade.requestedProtocol(upgrade: request.header("upgrade"), connection: request.header("connection").map { [$0] } ?? [])
+        switch SidecarUpgrade(method: request.method, requestedProtocol: requested) {
+        case .refused(let what):
+            return answeredByTheProxy(status: 403, note: "\(what) is refused: a sidecar allows only the websocket upgrade (403, upgrade_failed)")
+        case .websocket:
             notes.append("a WebSocket upgrade: once the pod answers 101 the connection is a tunnel to that pod")
+        case nil:
+            break
         }
         // Envoy's CORS filter runs before the router: a preflight it answers never goes upstream.
         if let cors = firstForward(rule.action)?.cors, let origin = request.header("origin"), !origin.isEmpty {
             let allowed = cors.allows(origin: origin)
             let asked = request.method == "OPTIONS" ? request.header("access-control-request-method") ?? "" : ""
             if !asked.isEmpty && (allowed || !cors.forwardNotMatchingPreflights) {
-                return RouteExplanation(
-                    authority: request.authority, method: request.method, path: request.path, virtualHost: table.name, port: table.port,
-                    virtualService: table.virtualService, rule: .init(index: rule.ref.ruleIndex, name: rule.ref.ruleName),
-                    matchIndex: block?.index, matchName: block?.name, matchConditions: block?.summary, skippedRules: skipped,
-                    action: .directResponse(body: nil), status: 200, responseFlags: "-", destinations: [], route: rule.ref,
-                    notes: ["a CORS preflight from \(allowed ? "allowed" : "unlisted") origin \(origin): the rule's corsPolicy answers it (200), nothing is forwarded"])
+                return answeredByTheProxy(
+                    status: 200,
+                    note: "a CORS preflight from \(allowed ? "allowed" : "unlisted") origin \(origin): the rule's corsPolicy answers it (200), nothing is forwarded")
             }
             notes.append(allowed
                 ? "origin \(origin) is allowed by the rule's corsPolicy: answers carry access-control-allow-origin"
@@ -197,23 +200,6 @@ extension RoutingSnapshot {
             virtualService: table.virtualService, rule: table.virtualService == nil ? nil : .init(index: rule.ref.ruleIndex, name: rule.ref.ruleName),
             matchIndex: block?.index, matchName: block?.name, matchConditions: block?.summary, skippedRules: skipped, action: action,
             status: status, responseFlags: flags, destinations: destinations, route: rule.ref, notes: notes)
-    }
-
-    /// The Upgrade value of an HTTP/1.1 upgrade request (an Upgrade field and a Connection field
-    /// naming `upgrade`), as the proxy reads it.
-    static func upgradeProtocol(_ request: some RequestAttributes) -> String? {
-        guard let upgrade = request.header("upgrade"), let connection = request.header("connection") else { return nil }
-        let namesUpgrade = connection.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces).lowercased() == "upgrade" }
-        return namesUpgrade ? upgrade : nil
-    }
-
-    /// What the proxy refuses with 403: CONNECT, or an upgrade other than websocket (h2c is the
-    /// listener's own).
-    static func refusedUpgrade(_ request: some RequestAttributes) -> String? {
-        if request.method == "CONNECT" { return "CONNECT" }
-        guard let upgrade = upgradeProtocol(request) else { return nil }
-        let lowered = upgrade.lowercased()
-        return lowered == "websocket" || lowered == "h2c" ? nil : "Upgrade: \(upgrade)"
     }
 
     private func firstForward(_ action: RuleAction) -> Forward? {

@@ -1,4 +1,5 @@
 import MeshHTTP2
+import MeshRouting
 import NIOHTTP1
 
 /// The client's request head as the exchange keeps it: method, target, version, and the fields
@@ -63,22 +64,12 @@ final class DownstreamRequestHead {
     /// The protocol an HTTP/1.1 request asks to switch to (RFC 9110 §7.8), as Envoy's
     /// `Utility::isUpgrade` sees one: an Upgrade field and a Connection field naming `upgrade`.
     /// The Upgrade value as sent (`websocket`); nil for an ordinary request (and on HTTP/2).
+    /// Only a request with an Upgrade field gets this far, so strings are fine here.
     var upgradeProtocol: String? {
         guard version == .http1_1, let upgrade = first(.upgrade) else { return nil }
-        var namesUpgrade = false
-        fields.forEachValue(named: "connection") { value in
-            for token in value.split(separator: UInt8(ascii: ",")) where FieldName.equalsLowercase(Self.trimmed(token), "upgrade") {
-                namesUpgrade = true
-            }
-        }
-        return namesUpgrade ? upgrade : nil
-    }
-
-    private static func trimmed(_ token: UnsafeRawBufferPointer.SubSequence) -> UnsafeRawBufferPointer {
-        var token = token
-        while let first = token.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { token = token.dropFirst() }
-        while let last = token.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { token = token.dropLast() }
-        return UnsafeRawBufferPointer(rebasing: token)
+        var connection: [String] = []
+        fields.forEachValue(named: "connection") { connection.append(String(decoding: $0, as: UTF8.self)) }
+        return SidecarUpgrade.requestedProtocol(upgrade: upgrade, connection: connection)
     }
 
     /// Whether the connection stays open after this exchange (HTTP/1.x rules).

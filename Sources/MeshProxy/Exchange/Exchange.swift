@@ -88,7 +88,7 @@ final class Exchange {
     var grpcStatus: String?
     let requestProtocol: RequestProtocol
     /// A WebSocket (or refused) upgrade this request asks for; nil for nearly every request.
-    let upgrade: Upgrade?
+    let upgrade: SidecarUpgrade?
     /// The upstream answered a WebSocket upgrade with 101: bytes now pass both ways unchanged.
     var tunneling = false
     /// Whether the request counts as internal (`InternalRequest`): only then do its `x-envoy-*`
@@ -110,24 +110,6 @@ final class Exchange {
         case tunnel
     }
 
-    /// What an HTTP/1.1 request asks to switch to, as Istio's sidecar treats it: its HTTP
-    /// connection manager allows `websocket` upgrades on every route (`upgrade_configs`), and
-    /// Envoy answers any other upgrade, and CONNECT, 403 (`upgrade_failed`). `h2c` the listener
-    /// takes itself (or serves the request over HTTP/1.1, its upgrade fields dropped).
-    enum Upgrade: Equatable {
-        case websocket(String)
-        case refused
-
-        init?(head: DownstreamRequestHead, isHTTP2: Bool) {
-            if head.method == .CONNECT {
-                self = .refused
-                return
-            }
-            guard !isHTTP2, let requested = head.upgradeProtocol, !FieldName.equalsLowercase(requested, "h2c") else { return nil }
-            self = FieldName.equalsLowercase(requested, "websocket") ? .websocket(requested) : .refused
-        }
-    }
-
     /// - Parameter http2EndStream: for an HTTP/2 stream, whether its HEADERS ended it (no body).
     init(worker: Worker, downstream: ExchangeDownstream, head: DownstreamRequestHead, http2EndStream: Bool? = nil) {
         self.worker = worker
@@ -138,7 +120,9 @@ final class Exchange {
         self.startWallClock = worker.accessLog == nil ? 0 : HTTPDateCache.wallClockNanoseconds()
         self.attemptStart = startTime
         // Rare: only a request with an Upgrade field, or a CONNECT, costs the look.
-        self.upgrade = head.contains(.upgrade) || head.method == .CONNECT ? Upgrade(head: head, isHTTP2: http2EndStream != nil) : nil
+        // HTTP/2 has no Upgrade field (only CONNECT asks there).
+        self.upgrade = head.contains(.upgrade) || head.method == .CONNECT
+            ? SidecarUpgrade(method: head.method.rawValue, requestedProtocol: http2EndStream == nil ? head.upgradeProtocol : nil) : nil
         if let http2EndStream {
             // HTTP/2 frames its own body; towards an HTTP/1.1 upstream it is chunked unless
             // the client declared a length.
@@ -199,7 +183,7 @@ final class Exchange {
             localReply(status: 404, body: nil)
             return
         }
-        if upgrade == .refused {
+        if case .refused = upgrade {
             refuseUpgrade()
             return
         }
