@@ -458,13 +458,14 @@ final class Exchange {
     /// Envoy appends the peer's address only with `use_remote_address`, which Istio's sidecar
     /// outbound listener leaves off (`PILOT_SIDECAR_USE_REMOTE_ADDRESS`, default false), so
     /// in-mesh calls reach the pod with the client's own value or none.
-    var appendedForwardedFor: String? {
+    /// Made once: the internal-request test, every attempt's head and the access log read it.
+    lazy var appendedForwardedFor: String? = {
         guard worker.configuration.useRemoteAddress else { return nil }
         let clientIP = downstream.remoteIP
         guard !clientIP.isEmpty else { return nil }
         guard let existing = head.first(.forwardedFor) else { return clientIP }
         return existing + ", " + clientIP
-    }
+    }()
 
     private func logAccess(to log: AccessLogWriter, milliseconds: Int) {
         let path = head.first(.originalPath) ?? request?.path ?? head.uri
