@@ -9,12 +9,18 @@
 # (user + system from /proc/PID/stat around its wrk run, divided by the requests it served; for
 # nginx its worker process) depends less on what else runs.
 #
-#   scripts/bench-peers.sh [DURATION_SECONDS=10] [CONNECTIONS=50]
+# With ROUNDS > 1 every proxy runs once per round, in an order that rotates from round to round,
+# and the summary gives each one's median req/s, p99 and CPU, and the median of the per-round
+# ratios: two proxies measured in the same round share the VM's phase, which moves single runs
+# by ±20 % here.
+#
+#   scripts/bench-peers.sh [DURATION_SECONDS=10] [CONNECTIONS=50] [ROUNDS=1]
 #   MESHSIM_BIN=/path/to/meshsim scripts/bench-peers.sh ...   # measure another build of meshsim
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-10}
 connections=${2:-50}
+rounds=${3:-1}
 
 bash scripts/install-deps.sh
 swift build -c release --product meshsim >/dev/null
@@ -136,27 +142,54 @@ wait_port "$mesh"; wait_port "$ngx"; wait_port "$hap"; wait_port "$relay"
 pid_nginx=$(pgrep -P "$pid_nginx_master" | head -n1)
 pid_direct=${pids[0]}
 
-run() { # name port host pid
+run() { # round name port host pid
   local out before after user_before user_after
-  before=$(cpu_ticks "$4"); user_before=$(user_ticks "$4")
-  out=$(wrk -t1 -c"$connections" -d"${duration}s" --latency -H "Host: $3" "http://127.0.0.1:$2/" 2>&1)
-  after=$(cpu_ticks "$4"); user_after=$(user_ticks "$4")
-  local rps p99 errors requests cpu user
+  before=$(cpu_ticks "$5"); user_before=$(user_ticks "$5")
+  out=$(wrk -t1 -c"$connections" -d"${duration}s" --latency -H "Host: $4" "http://127.0.0.1:$3/" 2>&1)
+  after=$(cpu_ticks "$5"); user_after=$(user_ticks "$5")
+  local rps p99 p99_ms errors requests cpu user
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  p99_ms=$(awk '$1=="99%" { v=$2; u=v; sub(/[a-z]+$/, "", v); sub(/^[0-9.]+/, "", u);
+    printf "%.3f", (u=="us" ? v/1000 : (u=="s" ? v*1000 : v)) }' <<<"$out")
   requests=$(awk '/requests in/ {print $1}' <<<"$out")
   errors=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out" | tr '\n' ' ')
   cpu=$(awk -v t=$((after - before)) -v hz="$ticks_per_second" -v n="$requests" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
   user=$(awk -v t=$((user_after - user_before)) -v hz="$ticks_per_second" -v n="$requests" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
-  printf '%-11s %12s req/s   p99 %-9s cpu %6s us/request (user %5s)  %s\n' "$1" "$rps" "$p99" "$cpu" "$user" "$errors"
-  eval "rps_${1//-/_}=$rps"
+  printf '%-11s %12s req/s   p99 %-9s cpu %6s us/request (user %5s)  %s\n' "$2" "$rps" "$p99" "$cpu" "$user" "$errors"
+  echo "$1 $2 $rps $p99_ms $cpu $user" >>"$work/results"
 }
 
-echo "wrk -t1 -c$connections -d${duration}s, keep-alive; 1 worker each; all on $(nproc) cores"
-run direct "$v1" reviews.bench.local "$pid_direct"
-run meshsim "$mesh" reviews.bench.local "$pid_meshsim"
-run nginx "$ngx" reviews.bench.local "$pid_nginx"
-run haproxy "$hap" reviews.bench.local "$pid_haproxy"
-run relay-floor "$relay" reviews.bench.local "$pid_relay"
-awk -v m="$rps_meshsim" -v n="$rps_nginx" -v h="$rps_haproxy" -v r="$rps_relay_floor" 'BEGIN {
-  printf "meshsim/nginx        %.2f\nmeshsim/haproxy      %.2f\nmeshsim/relay-floor  %.2f\nnginx/relay-floor    %.2f\n", m / n, m / h, m / r, n / r }'
+names=(direct meshsim nginx haproxy relay-floor)
+ports=("$v1" "$mesh" "$ngx" "$hap" "$relay")
+cpu_pids=("$pid_direct" "$pid_meshsim" "$pid_nginx" "$pid_haproxy" "$pid_relay")
+echo "wrk -t1 -c$connections -d${duration}s, keep-alive; 1 worker each; all on $(nproc) cores; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+for round in $(seq 1 "$rounds"); do
+  [ "$rounds" -gt 1 ] && echo "round $round"
+  for step in "${!names[@]}"; do
+    i=$(( (step + round - 1) % ${#names[@]} ))
+    run "$round" "${names[$i]}" "${ports[$i]}" reviews.bench.local "${cpu_pids[$i]}"
+  done
+done
+
+# Medians of each proxy's figures, and medians of the per-round ratios.
+awk -v rounds="$rounds" '
+  function median(list,   n, a, i, j, t) {
+    n = split(list, a, " ")
+    for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > t + 0; j--) a[j + 1] = a[j]; a[j + 1] = t }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
+  { rps[$1, $2] = $3; all_rps[$2] = all_rps[$2] " " $3; all_p99[$2] = all_p99[$2] " " $4
+    all_cpu[$2] = all_cpu[$2] " " $5; all_user[$2] = all_user[$2] " " $6 }
+  END {
+    if (rounds > 1) {
+      print "medians of " rounds " rounds:"
+      split("direct meshsim nginx haproxy relay-floor", names, " ")
+      for (k = 1; k <= 5; k++) { n = names[k]
+        printf "%-11s %12.2f req/s   p99 %.2fms    cpu %6.1f us/request (user %5.1f)\n", n, median(all_rps[n]), median(all_p99[n]), median(all_cpu[n]), median(all_user[n]) }
+    }
+    split("meshsim/nginx meshsim/haproxy meshsim/relay-floor nginx/relay-floor", pairs, " ")
+    for (k = 1; k <= 4; k++) { split(pairs[k], ab, "/"); list = ""
+      for (r = 1; r <= rounds; r++) list = list sprintf(" %.2f", rps[r, ab[1]] / rps[r, ab[2]])
+      printf "%-20s %.2f%s\n", pairs[k], median(list), (rounds > 1 ? "   (per round:" list ")" : "") }
+  }' "$work/results"
