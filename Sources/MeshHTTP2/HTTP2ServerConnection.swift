@@ -132,7 +132,7 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
     /// connection-specific fields dropped, as they are copied into the block).
     public func sendResponseHead(status: Int, fields: HeaderFields, stream: HTTP2StreamID, endStream: Bool = false) throws {
         let core = try self.requireCore()
-        try core.submitResponse(try core.stream(stream), status: status, endStream: endStream) { $0.append(fields) }
+        try core.submitResponse(try core.stream(stream), status: status, endStream: endStream, fields: fields)
     }
 
     /// Queues body bytes; they leave as flow control allows. `promise` completes when the last

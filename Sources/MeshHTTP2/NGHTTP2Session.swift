@@ -504,6 +504,13 @@ final class NGHTTP2Session {
         try self.submitResponse(stream, status: head.status, endStream: endStream) { $0.append(head.headers) }
     }
 
+    /// Submits a response head with byte fields, lent to the block rather than copied into it.
+    func submitResponse(_ stream: HTTP2StreamState, status: Int, endStream: Bool, fields: HeaderFields) throws {
+        try self.headerBlock.borrowing(fields) {
+            try self.submitResponse(stream, status: status, endStream: endStream) { $0.append(fields) }
+        }
+    }
+
     /// Submits a response head whose regular fields `appendFields` adds to the block.
     func submitResponse(_ stream: HTTP2StreamState, status: Int, endStream: Bool, appendFields: (HeaderBlock) -> Void) throws {
         guard let session else { throw HTTP2CodecError.connectionGoingAway }
@@ -513,10 +520,11 @@ final class NGHTTP2Session {
         self.headerBlock.reset()
         self.headerBlock.append(name: ":status", value: String(status))
         appendFields(self.headerBlock)
+        let streamID = stream.id  // Read here: the closure would retain the stream to read it.
         let rv = self.headerBlock.withNameValues { nva, count in
-            if endStream { return nghttp2_submit_response(session, stream.id, nva, count, nil) }
+            if endStream { return nghttp2_submit_response(session, streamID, nva, count, nil) }
             return withUnsafePointer(to: Self.dataProvider) {
-                nghttp2_submit_response(session, stream.id, nva, count, $0)
+                nghttp2_submit_response(session, streamID, nva, count, $0)
             }
         }
         guard rv == 0 else { throw Self.error(rv) }
@@ -532,6 +540,16 @@ final class NGHTTP2Session {
             block.append(name: ":authority", value: head.authority)
             block.append(name: ":path", value: head.path)
             block.append(head.headers)
+        }
+    }
+
+    /// Submits a request whose fields `appendRest` takes from `lent`, which the block borrows
+    /// rather than copies (see `submitRequest(method:scheme:endStream:appendRest:)`).
+    func submitRequest(
+        method: String, scheme: String, endStream: Bool, lending lent: HeaderFields, appendRest: (HeaderBlock) -> Void
+    ) throws -> HTTP2StreamState {
+        try self.headerBlock.borrowing(lent) {
+            try self.submitRequest(method: method, scheme: scheme, endStream: endStream, appendRest: appendRest)
         }
     }
 
