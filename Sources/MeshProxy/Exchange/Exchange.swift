@@ -38,7 +38,10 @@ final class Exchange {
 
     // Routing.
     var forward: Forward?
-    var route: RouteRef?
+    /// The route of a direct response or redirect; a forwarded request's is its forward's
+    /// (read from there rather than copied: a copy retained three strings).
+    var answeringRoute: RouteRef?
+    var route: RouteRef? { forward?.route ?? answeringRoute }
     var clusterRuntime: ClusterRuntime?
     var flags = ResponseFlags()
     var hashKey: UInt64?
@@ -202,14 +205,13 @@ final class Exchange {
             flags.insert(.noRouteFound)
             localReply(status: 404, body: nil)
         case .directResponse(let status, let body, let route):
-            self.route = route
+            self.answeringRoute = route
             localReply(status: status, body: body)
         case .redirect(let status, let location, let route):
-            self.route = route
+            self.answeringRoute = route
             localReply(status: status, body: nil, extraHeaders: [("location", location)])
         case .forward(let forward):
             self.forward = forward
-            self.route = forward.route
             clusterRuntime = worker.clusterRuntime(for: forward.cluster)
             if let rule = forward.cors, let origin = head.first(.origin), !origin.isEmpty, applyCORS(rule, origin: origin) { return }
             applyFaults(forward.fault)
