@@ -17,7 +17,8 @@ final class Exchange {
     let startTime = NIODeadline.now()
     let startWallClock: Int64
     var request: DownstreamRequest?
-    var requestID = ""
+    /// The client's `x-request-id`, or one drawn for the request (text only for the access log).
+    var requestID: RequestIDValue = ""
 
     // Request body.
     let requestFraming: RequestFraming
@@ -191,7 +192,7 @@ final class Exchange {
             return
         }
         self.request = request
-        requestID = head.first(.requestID) ?? RequestID.make(using: &worker.random)
+        requestID = head.first(.requestID).map(RequestIDValue.text) ?? RequestID.draw(using: &worker.random)
         isInternal = InternalRequest.isInternal(forwardedFor: appendedForwardedFor ?? head.first(.forwardedFor))
 
         // Envoy answers `Expect: 100-continue` itself and does not forward the expectation.
@@ -476,7 +477,7 @@ final class Exchange {
             protocolName: head.version.major == 2 ? "HTTP/2" : "HTTP/\(head.version.major).\(head.version.minor)", responseCode: responseCode, flags: flags,
             bytesReceived: requestBodyBytes, bytesSent: responseBytes, durationMilliseconds: milliseconds,
             upstreamServiceTime: upstreamServiceTime, forwardedFor: appendedForwardedFor ?? head.first(.forwardedFor),
-            userAgent: head.first(.userAgent), requestID: requestID, authority: request?.authority,
+            userAgent: head.first(.userAgent), requestID: requestID.text, authority: request?.authority,
             upstreamHost: upstreamHost))
     }
 }
