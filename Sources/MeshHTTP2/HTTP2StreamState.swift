@@ -26,22 +26,32 @@ struct OutboundQueue {
         }
     }
 
-    /// Puts back the first chunk with what is left of it.
-    mutating func replaceFirst(with chunk: OutboundChunk) {
-        head = chunk
+    /// Moves the first chunk out (no copy of its bytes and promise); the next one becomes first.
+    mutating func takeFirst() -> OutboundChunk? {
+        guard let taken = head.take() else { return nil }
+        if restStart < rest.count {
+            head = rest[restStart]
+            restStart += 1
+            if restStart == rest.count {
+                rest.removeAll(keepingCapacity: true)
+                restStart = 0
+            }
+        }
+        return taken
     }
 
-    mutating func removeFirst() {
-        guard restStart < rest.count else {
-            head = nil
-            return
+    /// Puts a taken chunk back in front, with what is left of it.
+    mutating func putBackFirst(_ chunk: OutboundChunk) {
+        if let current = head.take() {
+            // Rare: the taken chunk had a successor; it goes back behind the returned one.
+            if restStart > 0 {
+                restStart -= 1
+                rest[restStart] = current
+            } else {
+                rest.insert(current, at: 0)
+            }
         }
-        head = rest[restStart]
-        restStart += 1
-        if restStart == rest.count {
-            rest.removeAll(keepingCapacity: true)
-            restStart = 0
-        }
+        head = chunk
     }
 
     /// Removes every chunk, returning their promises (to fail them).

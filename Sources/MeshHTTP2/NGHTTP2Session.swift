@@ -422,13 +422,16 @@ final class NGHTTP2Session {
 
     /// The NO_COPY path: the frame header, then the queued body bytes as ByteBuffer slices.
     func sendData(streamID: Int32, frameHeader: UnsafePointer<UInt8>, length: Int, padding: Int) -> Int32 {
-        guard let stream = self.lookup(streamID), stream.queuedBytes >= length, let context else {
+        // The context is looked up only for a large chunk (binding it retains it).
+        guard let stream = self.lookup(streamID), stream.queuedBytes >= length, self.context != nil else {
             return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue
         }
         self.pendingOutput.writeBytes(UnsafeRawBufferPointer(start: frameHeader, count: 9))
         if padding > 0 { self.pendingOutput.writeInteger(UInt8(padding - 1)) }
         var remaining = length
-        while remaining > 0, var chunk = stream.queue.first {
+        // Each chunk is moved out of the queue (a copy retained its bytes and promise) and put
+        // back with what is left of it.
+        while remaining > 0, var chunk = stream.queue.takeFirst() {
             let take = min(remaining, chunk.bytes.readableBytes)
             let finished = take == chunk.bytes.readableBytes
             if take <= Self.copyThreshold {
@@ -438,13 +441,9 @@ final class NGHTTP2Session {
             } else {
                 self.writePendingOutput()
                 let part = chunk.bytes.readSlice(length: take) ?? ByteBuffer()
-                context.write(NIOAny(part), promise: finished ? chunk.promise : nil)
+                self.context?.write(NIOAny(part), promise: finished ? chunk.promise : nil)
             }
-            if finished {
-                stream.queue.removeFirst()
-            } else {
-                stream.queue.replaceFirst(with: chunk)
-            }
+            if !finished { stream.queue.putBackFirst(chunk) }
             remaining -= take
         }
         if padding > 1 { self.pendingOutput.writeRepeatingByte(0, count: padding - 1) }
