@@ -16,7 +16,6 @@ struct OutboundQueue {
     private var restStart = 0
 
     var isEmpty: Bool { head == nil }
-    var first: OutboundChunk? { head }
 
     mutating func append(_ chunk: OutboundChunk) {
         if head == nil {
