@@ -160,7 +160,7 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
     ) throws -> HTTP2StreamID {
         guard let core = self.core, self.isAcceptingStreams else { throw HTTP2CodecError.connectionGoingAway }
         guard self.availableStreams > 0 else { throw HTTP2CodecError.streamLimitReached(self.maxConcurrentStreams) }
-        let stream = try core.submitRequest(method: method, scheme: scheme, endStream: endStream) { block in
+        let stream = try core.submitRequest(method: method, scheme: scheme, endStream: endStream, lending: fields) { block in
             block.append(name: ":authority", valueOfFirst: "host", in: fields)
             block.append(name: ":path", value: path)
             block.append(fields)

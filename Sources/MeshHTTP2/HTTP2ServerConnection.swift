@@ -132,7 +132,7 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
     /// connection-specific fields dropped, as they are copied into the block).
     public func sendResponseHead(status: Int, fields: HeaderFields, stream: HTTP2StreamID, endStream: Bool = false) throws {
         let core = try self.requireCore()
-        try core.submitResponse(try core.stream(stream), status: status, endStream: endStream) { $0.append(fields) }
+        try core.submitResponse(try core.stream(stream), status: status, endStream: endStream, fields: fields)
     }
 
     /// Queues body bytes; they leave as flow control allows. `promise` completes when the last
@@ -316,8 +316,15 @@ extension HTTP2ServerConnection: NGHTTP2SessionEvents {
     }
 
     private func deliverHead(_ stream: HTTP2StreamState, endStream: Bool) {
+        // Moved out of the stream (nothing reads them there again): passing its properties
+        // retained each string for the call.
+        var method = "", scheme = "", authority = "", path = ""
+        swap(&method, &stream.method)
+        swap(&scheme, &stream.scheme)
+        swap(&authority, &stream.authority)
+        swap(&path, &stream.path)
         self.delegate.requestHead(
-            method: stream.method, scheme: stream.scheme, authority: stream.authority, path: stream.path,
+            method: method, scheme: scheme, authority: authority, path: path,
             fields: stream.takeFields(), endStream: endStream, stream: HTTP2StreamID(stream.id), connection: self)
     }
 

@@ -16,7 +16,6 @@ struct OutboundQueue {
     private var restStart = 0
 
     var isEmpty: Bool { head == nil }
-    var first: OutboundChunk? { head }
 
     mutating func append(_ chunk: OutboundChunk) {
         if head == nil {
@@ -26,22 +25,32 @@ struct OutboundQueue {
         }
     }
 
-    /// Puts back the first chunk with what is left of it.
-    mutating func replaceFirst(with chunk: OutboundChunk) {
-        head = chunk
+    /// Moves the first chunk out (no copy of its bytes and promise); the next one becomes first.
+    mutating func takeFirst() -> OutboundChunk? {
+        guard let taken = head.take() else { return nil }
+        if restStart < rest.count {
+            head = rest[restStart]
+            restStart += 1
+            if restStart == rest.count {
+                rest.removeAll(keepingCapacity: true)
+                restStart = 0
+            }
+        }
+        return taken
     }
 
-    mutating func removeFirst() {
-        guard restStart < rest.count else {
-            head = nil
-            return
+    /// Puts a taken chunk back in front, with what is left of it.
+    mutating func putBackFirst(_ chunk: OutboundChunk) {
+        if let current = head.take() {
+            // Rare: the taken chunk had a successor; it goes back behind the returned one.
+            if restStart > 0 {
+                restStart -= 1
+                rest[restStart] = current
+            } else {
+                rest.insert(current, at: 0)
+            }
         }
-        head = rest[restStart]
-        restStart += 1
-        if restStart == rest.count {
-            rest.removeAll(keepingCapacity: true)
-            restStart = 0
-        }
+        head = chunk
     }
 
     /// Removes every chunk, returning their promises (to fail them).
@@ -63,7 +72,8 @@ struct OutboundQueue {
 /// loop and never passed inout across a call that could touch it again (measured: the checks
 /// were about a tenth of the server's CPU).
 final class HTTP2StreamState {
-    let id: Int32
+    /// Set again when the session reuses the object for a new stream (`NGHTTP2Session.makeStream`).
+    @exclusivity(unchecked) private(set) var id: Int32
 
     // The latest inbound header block (request/response head or trailers), moved here from the
     // session's `InboundHeaderBlock` when its HEADERS frame completed.
@@ -112,6 +122,37 @@ final class HTTP2StreamState {
 
     init(id: Int32) {
         self.id = id
+    }
+
+    /// Makes a closed stream's object a fresh one for stream `id`: every stored property back
+    /// to its initial value (a property added above must be reset here too). Only the session
+    /// calls it, on an object no one else references.
+    func reuse(id: Int32) {
+        self.id = id
+        self.method = ""
+        self.scheme = ""
+        self.authority = ""
+        self.path = ""
+        self.status = 0
+        self.fieldBytes = HeaderFields()
+        self.headerBlockTooLarge = false
+        self.receivedHead = false
+        self.remoteEnded = false
+        self.receivedReset = false
+        self.unconsumedBytes = 0
+        self.sawActivity = true
+        self.sentHead = false
+        self.hasDataProvider = false
+        self.localEnded = false
+        self.trailers = nil
+        self.deferred = false
+        self.queue = OutboundQueue()
+        self.queuedBytes = 0
+        self.isWritable = true
+        self.localResetSent = false
+        self.detached = false
+        self.resetAfterResponse = false
+        self.clientDelegate = nil
     }
 
     /// The block's fields as strings (trailers), or set from strings (an upgrade request).

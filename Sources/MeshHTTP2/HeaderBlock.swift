@@ -7,29 +7,63 @@ import NIOHTTP1
 /// nghttp2 copies names and values during `nghttp2_submit_*` (no NO_COPY flags are set), so the
 /// bytes only have to live until `submit` returns. One pass over the fields (each pass over an
 /// `HTTPHeaders` retains and releases every name and value) and no allocation once the
-/// storage has grown to the session's largest block.
+/// storage has grown to the session's largest block. Byte fields appended inside
+/// `borrowing(_:_:)` are not copied at all: the block points into their storage, copying only a
+/// name that needs lower-casing.
 final class HeaderBlock {
     private var bytes: UnsafeMutablePointer<UInt8>
     private var byteCapacity: Int
     private var byteCount = 0
-    /// Offsets and lengths into `bytes`, four per field, turned into pointers at submit time
-    /// (the byte storage may move while it grows).
-    private var spans: [Int] = []
+    /// Where each field's name and value lie: offsets into `bytes`, or from `borrowedBase` when
+    /// marked so, turned into pointers at submit time (the byte storage may move while it grows).
+    private struct Span {
+        var nameOffset: Int
+        var nameLength: Int
+        var valueOffset: Int
+        var valueLength: Int
+        var nameIsBorrowed: Bool
+        var valueIsBorrowed: Bool
+    }
+    private var spans: UnsafeMutablePointer<Span>
+    private var spanCapacity: Int
+    private var spanCount = 0
+    /// The storage of the fields lent by `borrowing(_:_:)`, during its call only.
+    private var borrowedBase: UnsafePointer<UInt8>?
+    /// Some span points into the lent storage.
+    private var hasBorrowedSpans = false
 
     init() {
         self.byteCapacity = 1024
         self.bytes = .allocate(capacity: self.byteCapacity)
-        self.spans.reserveCapacity(64)
+        self.spanCapacity = 64
+        self.spans = .allocate(capacity: self.spanCapacity)
     }
 
     deinit {
         self.bytes.deallocate()
+        self.spans.deallocate()
     }
 
     /// Starts a new block.
     func reset() {
         self.byteCount = 0
-        self.spans.removeAll(keepingCapacity: true)
+        self.spanCount = 0
+        self.hasBorrowedSpans = false
+    }
+
+    /// Runs `body` with `fields` lent to the block: `append(fields)` inside it points into their
+    /// storage instead of copying them (the block is submitted inside `body`, while the storage
+    /// is certain to be there). The block is emptied when a span still points there at the end.
+    func borrowing<Result>(_ fields: borrowing HeaderFields, _ body: () throws -> Result) rethrows -> Result {
+        try fields.storage.withUnsafeBytes { raw in
+            let outer = self.borrowedBase
+            self.borrowedBase = raw.baseAddress?.assumingMemoryBound(to: UInt8.self)
+            defer {
+                self.borrowedBase = outer
+                if self.hasBorrowedSpans { self.reset() }
+            }
+            return try body()
+        }
     }
 
     /// Appends one field as given (a pseudo-header, or a name already lower-case).
@@ -72,9 +106,51 @@ final class HeaderBlock {
         }
     }
 
-    /// The same for byte fields: each name copied and lower-cased in place, its value copied
-    /// only when the field stays.
+    /// The same for byte fields. Fields lent with `borrowing(_:_:)` are not copied: the block
+    /// points into their storage, and copies only a name with an upper-case letter, to lower-case
+    /// it. Other fields are copied.
     func append(_ fields: HeaderFields) {
+        guard fields.fieldCount > 0 else { return }
+        let byteAreaStart = fields.byteAreaStart
+        fields.storage.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
+            guard base == self.borrowedBase else {
+                self.appendCopying(fields)
+                return
+            }
+            self.hasBorrowedSpans = true
+            for index in 0..<fields.fieldCount {
+                let record = HeaderFields.record(index, in: raw)
+                let nameStart = byteAreaStart + record.nameStart
+                let valueStart = byteAreaStart + record.valueStart
+                let name = UnsafeBufferPointer(start: base + nameStart, count: record.nameLength)
+                if name.isEmpty || name[0] == UInt8(ascii: ":") { continue }
+                let valueIsTrailers = name.count == 2
+                    && FieldName.equalsLowercase(UnsafeBufferPointer(start: base + valueStart, count: record.valueLength), "trailers")
+                guard Self.hasUppercase(name) else {
+                    if Self.isConnectionSpecific(name, valueIsTrailers: valueIsTrailers) { continue }
+                    self.addSpan(
+                        Span(nameOffset: nameStart, nameLength: name.count, valueOffset: valueStart, valueLength: record.valueLength,
+                            nameIsBorrowed: true, valueIsBorrowed: true))
+                    continue
+                }
+                let nameOffset = self.byteCount
+                self.copy(UnsafeRawBufferPointer(name))
+                let nameBytes = UnsafeMutableBufferPointer(start: self.bytes + nameOffset, count: name.count)
+                for index in nameBytes.indices where nameBytes[index] &- UInt8(ascii: "A") < 26 { nameBytes[index] |= 0x20 }
+                if Self.isConnectionSpecific(UnsafeBufferPointer(nameBytes), valueIsTrailers: valueIsTrailers) {
+                    self.byteCount = nameOffset
+                    continue
+                }
+                self.addSpan(
+                    Span(nameOffset: nameOffset, nameLength: name.count, valueOffset: valueStart, valueLength: record.valueLength,
+                        nameIsBorrowed: false, valueIsBorrowed: true))
+            }
+        }
+    }
+
+    /// `append(_:)` by copying names and values into the block's own bytes.
+    private func appendCopying(_ fields: HeaderFields) {
         fields.forEachField { name, value in
             let nameOffset = self.byteCount
             self.copy(name)
@@ -93,18 +169,26 @@ final class HeaderBlock {
         }
     }
 
+    private static func hasUppercase(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        for byte in bytes where byte &- UInt8(ascii: "A") < 26 { return true }
+        return false
+    }
+
     /// Calls `body` with the block's `nghttp2_nv` array and its count.
     func withNameValues<Result>(_ body: (UnsafePointer<nghttp2_nv>?, Int) -> Result) -> Result {
-        let fieldCount = self.spans.count / 4
+        let fieldCount = self.spanCount
+        // nghttp2 takes mutable pointers but, without NO_COPY flags, only reads and copies them.
+        // Borrowed spans exist only while `borrowing` runs, so `borrowedBase` is set for them.
+        let borrowedBytes = self.borrowedBase.map { UnsafeMutablePointer(mutating: $0) } ?? self.bytes
         return withUnsafeTemporaryAllocation(of: nghttp2_nv.self, capacity: max(fieldCount, 1)) { nvs in
             guard let nvBase = nvs.baseAddress else { return body(nil, 0) }
             for field in 0..<fieldCount {
-                let span = field * 4
+                let span = self.spans[field]
                 nvBase[field] = nghttp2_nv(
-                    name: self.bytes + self.spans[span],
-                    value: self.bytes + self.spans[span + 2],
-                    namelen: self.spans[span + 1],
-                    valuelen: self.spans[span + 3],
+                    name: (span.nameIsBorrowed ? borrowedBytes : self.bytes) + span.nameOffset,
+                    value: (span.valueIsBorrowed ? borrowedBytes : self.bytes) + span.valueOffset,
+                    namelen: span.nameLength,
+                    valuelen: span.valueLength,
                     flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)
                 )
             }
@@ -141,10 +225,22 @@ final class HeaderBlock {
     // MARK: storage
 
     private func addSpan(_ nameOffset: Int, _ nameLength: Int, _ valueOffset: Int, _ valueLength: Int) {
-        self.spans.append(nameOffset)
-        self.spans.append(nameLength)
-        self.spans.append(valueOffset)
-        self.spans.append(valueLength)
+        self.addSpan(
+            Span(nameOffset: nameOffset, nameLength: nameLength, valueOffset: valueOffset, valueLength: valueLength,
+                nameIsBorrowed: false, valueIsBorrowed: false))
+    }
+
+    @inline(__always)
+    private func addSpan(_ span: Span) {
+        if self.spanCount == self.spanCapacity {
+            let grown = UnsafeMutablePointer<Span>.allocate(capacity: self.spanCapacity * 2)
+            grown.moveInitialize(from: self.spans, count: self.spanCount)
+            self.spans.deallocate()
+            self.spans = grown
+            self.spanCapacity *= 2
+        }
+        (self.spans + self.spanCount).initialize(to: span)
+        self.spanCount += 1
     }
 
     private func reserve(_ count: Int) {

@@ -15,6 +15,9 @@ struct InboundHeaderBlock {
     private var authority: String?
     private var path: String?
     private var status: Int?
+    /// The latest long `:authority` and `:path` strings made, for the next blocks to reuse.
+    private var previousAuthority: String?
+    private var previousPath: String?
     /// RFC 9113 §6.5.2 size (name + value + 32 per field) and count so far, against the limits.
     private var size = 0
     private var count = 0
@@ -58,16 +61,49 @@ struct InboundHeaderBlock {
             self.fields.append(name: UnsafeRawBufferPointer(name), value: UnsafeRawBufferPointer(value))
             return
         }
-        let valueString = String(decoding: value, as: UTF8.self)
         // A pseudo-header, told apart by length and one letter, without making a String of the name.
         switch (name.count, name.count > 2 ? name[2] : 0) {
-        case (7, UInt8(ascii: "e")): self.method = valueString  // :method
-        case (7, UInt8(ascii: "c")): self.scheme = valueString  // :scheme
-        case (10, UInt8(ascii: "u")): self.authority = valueString  // :authority
-        case (5, UInt8(ascii: "a")): self.path = valueString  // :path
-        case (7, UInt8(ascii: "t")): self.status = Int(valueString) ?? 0  // :status
+        case (7, UInt8(ascii: "e")): self.method = String(decoding: value, as: UTF8.self)  // :method
+        case (7, UInt8(ascii: "c")): self.scheme = String(decoding: value, as: UTF8.self)  // :scheme
+        case (10, UInt8(ascii: "u")): self.authority = Self.string(value, reusing: &self.previousAuthority)  // :authority
+        case (5, UInt8(ascii: "a")): self.path = Self.string(value, reusing: &self.previousPath)  // :path
+        case (7, UInt8(ascii: "t")): self.status = Self.statusCode(value)  // :status
         default: break  // nghttp2's HTTP messaging checks reject unknown pseudo-headers.
         }
+    }
+
+    /// The value as a string: the previous block's string when the bytes are the same (a
+    /// connection's requests mostly carry one authority, often the same path), else a new one
+    /// that the next block may reuse. Only strings too long to be stored inline (over 15 bytes)
+    /// are kept: a shorter one costs no allocation to make.
+    private static func string(_ value: UnsafeBufferPointer<UInt8>, reusing previous: inout String?) -> String {
+        if let candidate = previous, candidate.utf8.count == value.count, Self.equal(candidate, value) { return candidate }
+        let made = String(decoding: value, as: UTF8.self)
+        if value.count > 15 { previous = made }
+        return made
+    }
+
+    /// Whether `string`'s UTF-8 (of `bytes.count` bytes) is `bytes`. `withCString` lends a native
+    /// string's bytes without a retain.
+    private static func equal(_ string: String, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        string.withCString { pointer in
+            pointer.withMemoryRebound(to: UInt8.self, capacity: bytes.count) { own in
+                for index in 0..<bytes.count where own[index] != bytes[index] { return false }
+                return true
+            }
+        }
+    }
+
+    /// `:status` as an integer (three digits, nghttp2 checks), read from the bytes; 0 if not one.
+    private static func statusCode(_ value: UnsafeBufferPointer<UInt8>) -> Int {
+        guard !value.isEmpty, value.count <= 18 else { return Int(String(decoding: value, as: UTF8.self)) ?? 0 }
+        var code = 0
+        for byte in value {
+            let digit = byte &- UInt8(ascii: "0")
+            guard digit < 10 else { return Int(String(decoding: value, as: UTF8.self)) ?? 0 }
+            code = code * 10 + Int(digit)
+        }
+        return code
     }
 
     /// Hands the finished block to `stream`: its fields replace the stream's (moved, not copied),

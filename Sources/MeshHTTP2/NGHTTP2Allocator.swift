@@ -67,7 +67,10 @@ extension NGHTTP2Session {
         self.allocatorTrim = context.eventLoop.scheduleTask(in: Self.allocatorTrimDelay) {
             let session = loopBound.value
             session.allocatorTrim = nil
-            if session.streams.isEmpty { session.allocator.trim() }
+            if session.streams.isEmpty {
+                session.allocator.trim()
+                session.trimSpareStreams()
+            }
         }
     }
 }

@@ -96,7 +96,7 @@ extension NGHTTP2Session {
             self.inboundBlock.begin(streamID: id, collecting: false)
             return 0
         }
-        let stream = HTTP2StreamState(id: id)
+        let stream = self.makeStream(id: id)
         self.streams[id] = stream
         self.inboundBlock.begin(streamID: id, collecting: true)
         self.scheduleIdleSweep()
@@ -211,6 +211,7 @@ extension NGHTTP2Session {
         self.failQueuedWrites(stream, error: reset ?? ChannelError.outputClosed)
         if !stream.detached { self.events.sessionClosedStream(stream, reset: reset) }
         stream.clientDelegate = nil
+        self.recycle(consume stream)
         return 0
     }
 

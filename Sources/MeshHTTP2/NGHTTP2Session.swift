@@ -46,6 +46,15 @@ final class NGHTTP2Session {
     /// The stream of the previous lookup: frames and header fields of one stream come in runs,
     /// so this spares most dictionary hashing.
     @exclusivity(unchecked) private var lastStream: HTTP2StreamState?
+    /// Objects of closed streams that nothing else referenced, reset and handed to new streams:
+    /// each stream otherwise cost a malloc and a free (two per proxied request, one per session).
+    @exclusivity(unchecked) private var spareStreams: [HTTP2StreamState] = []
+    /// At most this many spares are kept (a burst of closes beyond it frees the rest): enough
+    /// for a client session's peer limit (nghttp2's default is 100 streams), where a smaller
+    /// cap had a third of the streams allocate again as the open count swung.
+    private static let maxSpareStreams = 256
+    /// Spares kept once the session idles (the allocator trim).
+    private static let idleSpareStreams = 16
 
     /// The handler's context while it is in the pipeline; output is written through it.
     var context: ChannelHandlerContext?
@@ -138,6 +147,26 @@ final class NGHTTP2Session {
         let found = self.streams[id]
         if found != nil { self.lastStream = found }
         return found
+    }
+
+    /// A state object for new stream `id`: a spare one reset, or a new one.
+    func makeStream(id: Int32) -> HTTP2StreamState {
+        guard let spare = self.spareStreams.popLast() else { return HTTP2StreamState(id: id) }
+        spare.reuse(id: id)
+        return spare
+    }
+
+    /// Keeps a closed stream's object for a later stream when the caller held the last
+    /// reference to it (an application that still holds one keeps it to itself).
+    func recycle(_ stream: consuming HTTP2StreamState) {
+        var stream = stream
+        guard self.spareStreams.count < Self.maxSpareStreams, isKnownUniquelyReferenced(&stream) else { return }
+        self.spareStreams.append(consume stream)
+    }
+
+    /// Frees the spares beyond what an idle session keeps.
+    func trimSpareStreams() {
+        if self.spareStreams.count > Self.idleSpareStreams { self.spareStreams.removeSubrange(Self.idleSpareStreams...) }
     }
 
     func removeStream(_ id: Int32) -> HTTP2StreamState? {
@@ -393,13 +422,16 @@ final class NGHTTP2Session {
 
     /// The NO_COPY path: the frame header, then the queued body bytes as ByteBuffer slices.
     func sendData(streamID: Int32, frameHeader: UnsafePointer<UInt8>, length: Int, padding: Int) -> Int32 {
-        guard let stream = self.lookup(streamID), stream.queuedBytes >= length, let context else {
+        // The context is looked up only for a large chunk (binding it retains it).
+        guard let stream = self.lookup(streamID), stream.queuedBytes >= length, self.context != nil else {
             return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue
         }
         self.pendingOutput.writeBytes(UnsafeRawBufferPointer(start: frameHeader, count: 9))
         if padding > 0 { self.pendingOutput.writeInteger(UInt8(padding - 1)) }
         var remaining = length
-        while remaining > 0, var chunk = stream.queue.first {
+        // Each chunk is moved out of the queue (a copy retained its bytes and promise) and put
+        // back with what is left of it.
+        while remaining > 0, var chunk = stream.queue.takeFirst() {
             let take = min(remaining, chunk.bytes.readableBytes)
             let finished = take == chunk.bytes.readableBytes
             if take <= Self.copyThreshold {
@@ -409,13 +441,9 @@ final class NGHTTP2Session {
             } else {
                 self.writePendingOutput()
                 let part = chunk.bytes.readSlice(length: take) ?? ByteBuffer()
-                context.write(NIOAny(part), promise: finished ? chunk.promise : nil)
+                self.context?.write(NIOAny(part), promise: finished ? chunk.promise : nil)
             }
-            if finished {
-                stream.queue.removeFirst()
-            } else {
-                stream.queue.replaceFirst(with: chunk)
-            }
+            if !finished { stream.queue.putBackFirst(chunk) }
             remaining -= take
         }
         if padding > 1 { self.pendingOutput.writeRepeatingByte(0, count: padding - 1) }
@@ -475,6 +503,13 @@ final class NGHTTP2Session {
         try self.submitResponse(stream, status: head.status, endStream: endStream) { $0.append(head.headers) }
     }
 
+    /// Submits a response head with byte fields, lent to the block rather than copied into it.
+    func submitResponse(_ stream: HTTP2StreamState, status: Int, endStream: Bool, fields: HeaderFields) throws {
+        try self.headerBlock.borrowing(fields) {
+            try self.submitResponse(stream, status: status, endStream: endStream) { $0.append(fields) }
+        }
+    }
+
     /// Submits a response head whose regular fields `appendFields` adds to the block.
     func submitResponse(_ stream: HTTP2StreamState, status: Int, endStream: Bool, appendFields: (HeaderBlock) -> Void) throws {
         guard let session else { throw HTTP2CodecError.connectionGoingAway }
@@ -484,10 +519,11 @@ final class NGHTTP2Session {
         self.headerBlock.reset()
         self.headerBlock.append(name: ":status", value: String(status))
         appendFields(self.headerBlock)
+        let streamID = stream.id  // Read here: the closure would retain the stream to read it.
         let rv = self.headerBlock.withNameValues { nva, count in
-            if endStream { return nghttp2_submit_response(session, stream.id, nva, count, nil) }
+            if endStream { return nghttp2_submit_response(session, streamID, nva, count, nil) }
             return withUnsafePointer(to: Self.dataProvider) {
-                nghttp2_submit_response(session, stream.id, nva, count, $0)
+                nghttp2_submit_response(session, streamID, nva, count, $0)
             }
         }
         guard rv == 0 else { throw Self.error(rv) }
@@ -503,6 +539,16 @@ final class NGHTTP2Session {
             block.append(name: ":authority", value: head.authority)
             block.append(name: ":path", value: head.path)
             block.append(head.headers)
+        }
+    }
+
+    /// Submits a request whose fields `appendRest` takes from `lent`, which the block borrows
+    /// rather than copies (see `submitRequest(method:scheme:endStream:appendRest:)`).
+    func submitRequest(
+        method: String, scheme: String, endStream: Bool, lending lent: HeaderFields, appendRest: (HeaderBlock) -> Void
+    ) throws -> HTTP2StreamState {
+        try self.headerBlock.borrowing(lent) {
+            try self.submitRequest(method: method, scheme: scheme, endStream: endStream, appendRest: appendRest)
         }
     }
 
@@ -523,7 +569,7 @@ final class NGHTTP2Session {
             }
         }
         guard id > 0 else { throw Self.error(id) }
-        let stream = HTTP2StreamState(id: id)
+        let stream = self.makeStream(id: id)
         stream.sentHead = true
         stream.hasDataProvider = !endStream
         stream.localEnded = endStream

@@ -220,6 +220,30 @@ import Testing
         #expect(Self.pairs(noHost) == [":authority: "])
     }
 
+    @Test func fieldsLentToTheBlockGiveTheBlockCopyingThemGives() {
+        let fields = HeaderFields(HTTPHeaders([
+            ("content-type", "text/plain"), ("Connection", "close"), ("te", "trailers"), ("TE", "gzip"), ("X-Mixed", "Case"),
+            ("host", "a"), ("x-empty", ""), (":path", "/no"), ("keep-alive", "5"),
+        ]))
+        let other = HeaderFields(HTTPHeaders([("X-Other", "1"), ("transfer-encoding", "chunked")]))
+        let copied = HeaderBlock()
+        copied.append(name: ":status", value: "200")
+        copied.append(fields)
+        copied.append(other)
+        let lent = HeaderBlock()
+        let whileLent = lent.borrowing(fields) { () -> [String] in
+            lent.reset()
+            lent.append(name: ":status", value: "200")
+            lent.append(fields)
+            lent.append(other)  // Not the lent fields: copied.
+            return Self.pairs(lent)
+        }
+        #expect(whileLent == Self.pairs(copied))
+        #expect(whileLent == [":status: 200", "content-type: text/plain", "te: trailers", "x-mixed: Case", "x-empty: ", "x-other: 1"])
+        // Nothing may point into the fields once the loan ends.
+        #expect(Self.pairs(lent).isEmpty)
+    }
+
     @Test func aBlockLargerThanItsStorageGrows() {
         var fields = HeaderFields()
         for index in 0..<64 { fields.append(name: "X-Long-\(index)", value: String(repeating: "v", count: 100)) }

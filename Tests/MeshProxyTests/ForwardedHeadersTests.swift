@@ -27,6 +27,21 @@ import Testing
         #expect(headers["x-envoy-original-path"] == ["/old"])
         #expect(headers["x-forwarded-for"] == ["10.0.0.1, 127.0.0.1"])
         #expect(headers["x-envoy-expected-rq-timeout-ms"] == ["1500"])
+        #expect(headers["x-request-id"] == ["id-1"])
+    }
+
+    @Test func aDrawnRequestIDIsForwardedAsItsUUIDText() {
+        var random = FastRandom(seed: 7)
+        let drawn = RequestID.draw(using: &random)
+        let headers = ForwardedHeaders.request(
+            HeaderFields(), authority: "ratings", rewrittenFrom: nil, forwardedFor: nil, requestID: drawn,
+            expectedTimeoutMilliseconds: nil
+        ).httpHeaders
+        #expect(headers["x-request-id"] == [drawn.text])
+        // The same draws make the same text as a string made at once.
+        var again = FastRandom(seed: 7)
+        #expect(RequestID.make(using: &again) == drawn.text)
+        #expect(drawn.text.utf8.count == 36)
     }
 
     @Test func requestKeepsTheClientsRequestIDAndProtoAndAddsHostWhenMissing() {

@@ -17,7 +17,8 @@ final class Exchange {
     let startTime = NIODeadline.now()
     let startWallClock: Int64
     var request: DownstreamRequest?
-    var requestID = ""
+    /// The client's `x-request-id`, or one drawn for the request (text only for the access log).
+    var requestID: RequestIDValue = ""
 
     // Request body.
     let requestFraming: RequestFraming
@@ -38,7 +39,10 @@ final class Exchange {
 
     // Routing.
     var forward: Forward?
-    var route: RouteRef?
+    /// The route of a direct response or redirect; a forwarded request's is its forward's
+    /// (read from there rather than copied: a copy retained three strings).
+    var answeringRoute: RouteRef?
+    var route: RouteRef? { forward?.route ?? answeringRoute }
     var clusterRuntime: ClusterRuntime?
     var flags = ResponseFlags()
     var hashKey: UInt64?
@@ -188,7 +192,7 @@ final class Exchange {
             return
         }
         self.request = request
-        requestID = head.first(.requestID) ?? RequestID.make(using: &worker.random)
+        requestID = head.first(.requestID).map(RequestIDValue.text) ?? RequestID.draw(using: &worker.random)
         isInternal = InternalRequest.isInternal(forwardedFor: appendedForwardedFor ?? head.first(.forwardedFor))
 
         // Envoy answers `Expect: 100-continue` itself and does not forward the expectation.
@@ -202,14 +206,13 @@ final class Exchange {
             flags.insert(.noRouteFound)
             localReply(status: 404, body: nil)
         case .directResponse(let status, let body, let route):
-            self.route = route
+            self.answeringRoute = route
             localReply(status: status, body: body)
         case .redirect(let status, let location, let route):
-            self.route = route
+            self.answeringRoute = route
             localReply(status: status, body: nil, extraHeaders: [("location", location)])
         case .forward(let forward):
             self.forward = forward
-            self.route = forward.route
             clusterRuntime = worker.clusterRuntime(for: forward.cluster)
             if let rule = forward.cors, let origin = head.first(.origin), !origin.isEmpty, applyCORS(rule, origin: origin) { return }
             applyFaults(forward.fault)
@@ -474,7 +477,7 @@ final class Exchange {
             protocolName: head.version.major == 2 ? "HTTP/2" : "HTTP/\(head.version.major).\(head.version.minor)", responseCode: responseCode, flags: flags,
             bytesReceived: requestBodyBytes, bytesSent: responseBytes, durationMilliseconds: milliseconds,
             upstreamServiceTime: upstreamServiceTime, forwardedFor: appendedForwardedFor ?? head.first(.forwardedFor),
-            userAgent: head.first(.userAgent), requestID: requestID, authority: request?.authority,
+            userAgent: head.first(.userAgent), requestID: requestID.text, authority: request?.authority,
             upstreamHost: upstreamHost))
     }
 }
