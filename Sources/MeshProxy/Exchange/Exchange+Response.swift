@@ -323,7 +323,7 @@ extension Exchange: UpstreamConnectionDelegate {
         if let newAuthority = forward?.authorityRewrite { authority = newAuthority }
         var headers = ForwardedHeaders.request(
             head.fields, authority: authority, rewrittenFrom: path != originalPath ? originalPath : nil,
-            forwardedFor: appendedForwardedFor, requestID: requestID,
+            forwardedFor: appendedForwardedFor, requestID: drawnRequestID.map { .drawn($0) } ?? .text(""),
             expectedTimeoutMilliseconds: routeTimeout.map { $0.nanoseconds / 1_000_000 }, attempt: retriesDone + 1,
             isInternal: isInternal)
         HeaderRules.apply(forward?.requestHeaders, to: &headers)

@@ -17,7 +17,15 @@ final class Exchange {
     let startTime = NIODeadline.now()
     let startWallClock: Int64
     var request: DownstreamRequest?
-    var requestID = ""
+    /// The `x-request-id` the proxy drew for a request that came without one (kept as bits: the
+    /// forwarded head is written from them, and text is made only for the access log).
+    var drawnRequestID: RequestID?
+    /// The request's `x-request-id`: the client's, else the drawn one; empty for a request
+    /// answered before routing.
+    var requestID: String {
+        guard request != nil else { return "" }
+        return head.first(.requestID) ?? drawnRequestID?.text ?? ""
+    }
 
     // Request body.
     let requestFraming: RequestFraming
@@ -188,7 +196,7 @@ final class Exchange {
             return
         }
         self.request = request
-        requestID = head.first(.requestID) ?? RequestID.make(using: &worker.random)
+        if !head.contains(.requestID) { drawnRequestID = RequestID(using: &worker.random) }
         isInternal = InternalRequest.isInternal(forwardedFor: appendedForwardedFor ?? head.first(.forwardedFor))
 
         // Envoy answers `Expect: 100-continue` itself and does not forward the expectation.

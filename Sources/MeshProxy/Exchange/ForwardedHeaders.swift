@@ -56,7 +56,7 @@ enum ForwardedHeaders {
     /// internal request (`InternalRequest`; the client's own value never passes).
     static func request(
         _ client: HeaderFields, authority: String, rewrittenFrom originalPath: String?, forwardedFor: String?,
-        requestID: String, expectedTimeoutMilliseconds: Int64?, attempt: Int = 1, isInternal: Bool = false
+        requestID: RequestID.Forwarded, expectedTimeoutMilliseconds: Int64?, attempt: Int = 1, isInternal: Bool = false
     ) -> HeaderFields {
         var fields = HeaderFields(byteCapacity: 512, fieldCapacity: client.count + 7)
         var named: [String] = []
@@ -105,7 +105,14 @@ enum ForwardedHeaders {
         if !placedHost { fields.append(name: "host", value: authority) }
         if let forwardedFor { fields.append(name: "x-forwarded-for", value: forwardedFor) }
         if !sawProto { fields.append(name: "x-forwarded-proto", value: "http") }
-        if !sawRequestID { fields.append(name: "x-request-id", value: requestID) }
+        if !sawRequestID {
+            switch requestID {
+            case .text(let text): fields.append(name: "x-request-id", value: text)
+            case .drawn(let id):
+                let name: StaticString = "x-request-id"
+                id.withUTF8 { fields.append(name: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount), value: $0) }
+            }
+        }
         if let expectedTimeoutMilliseconds { fields.append(name: "x-envoy-expected-rq-timeout-ms", value: String(expectedTimeoutMilliseconds)) }
         fields.append(name: "x-envoy-attempt-count", value: String(attempt))
         if isInternal { fields.append(name: "x-envoy-internal", value: "true") }
