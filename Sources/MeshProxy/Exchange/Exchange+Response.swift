@@ -73,7 +73,7 @@ extension Exchange: UpstreamConnectionDelegate {
         addConnectionHeader(to: &headers)
         responseStarted = true
         responseCode = status
-        var buffer = downstream.allocator.buffer(capacity: 512)
+        var buffer = downstream.headBuffer(capacity: 512)
         ResponseSerializer.writeHead(status: status, reason: nil, version: head.version, fields: headers, into: &buffer)
         downstream.write(buffer)
     }
@@ -253,7 +253,7 @@ extension Exchange: UpstreamConnectionDelegate {
             return
         }
         addConnectionHeader(to: &headers)
-        var buffer = downstream.allocator.buffer(capacity: 256 + bodyBytes)
+        var buffer = downstream.headBuffer(capacity: 256 + bodyBytes)
         ResponseSerializer.writeHead(status: status, version: head.version, fields: headers, into: &buffer)
         if let body, head.method != .HEAD { buffer.writeString(body) }
         downstream.write(buffer)
