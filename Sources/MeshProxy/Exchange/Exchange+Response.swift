@@ -311,6 +311,37 @@ extension Exchange: UpstreamConnectionDelegate {
     /// The request as the upstream gets it: origin-form target (rewritten), hop-by-hop headers
     /// gone, forwarding headers added, route header operations applied, the client's framing kept.
     func upstreamRequestHead() -> UpstreamRequestHead {
+        let target = upstreamTarget()
+        var headers = HeaderFields(byteCapacity: 512, fieldCapacity: head.fields.count + 7)
+        writeForwardedFields(into: &headers, target: target)
+        HeaderRules.apply(forward?.requestHeaders, to: &headers)
+        if requestFraming == .chunked { headers.append(name: "transfer-encoding", value: "chunked") }
+        if case .websocket(let requested) = upgrade {
+            // Hop-by-hop fields are dropped above; an upgrade carries its own two on, as Envoy does.
+            headers.append(name: "connection", value: "upgrade")
+            headers.append(name: "upgrade", value: requested)
+            return UpstreamRequestHead(method: head.method, uri: target.path, version: .http1_1, fields: headers, isUpgrade: true)
+        }
+        return UpstreamRequestHead(method: head.method, uri: target.path, version: .http1_1, fields: headers)
+    }
+
+    /// Whether this attempt's head may be written straight into an HTTP/1.1 connection's buffer
+    /// (`writeHTTP1RequestHead`): no route header operations to apply to the fields, and no upgrade.
+    var writesHTTP1HeadDirectly: Bool { upgrade == nil && forward?.requestHeaders == nil }
+
+    /// The same head as `upstreamRequestHead()`, written as HTTP/1.1 bytes with no `HeaderFields`
+    /// or head object in between (when `writesHTTP1HeadDirectly`).
+    func writeHTTP1RequestHead(to connection: UpstreamConnection) {
+        let target = upstreamTarget()
+        let chunked = requestFraming == .chunked
+        connection.writeHead(method: head.method, uri: target.path, chunkedBody: chunked) { buffer in
+            writeForwardedFields(into: &buffer, target: target)
+            if chunked { buffer.appendField(name: "transfer-encoding", value: "chunked") }
+        }
+    }
+
+    /// The upstream request's path (rewritten or not), the client's, and its authority.
+    private func upstreamTarget() -> (path: String, originalPath: String, authority: String) {
         let originalPath = request?.path ?? head.uri
         var path = originalPath
         var authority = request?.authority ?? ""
@@ -321,20 +352,18 @@ extension Exchange: UpstreamConnectionDelegate {
         }
         // rewrite.authority, else an :authority/host header operation (Istio's host rewrite).
         if let newAuthority = forward?.authorityRewrite { authority = newAuthority }
-        var headers = ForwardedHeaders.request(
-            head.fields, authority: authority, rewrittenFrom: path != originalPath ? originalPath : nil,
+        return (path, originalPath, authority)
+    }
+
+    private func writeForwardedFields<Sink: ForwardedFieldSink>(
+        into sink: inout Sink, target: (path: String, originalPath: String, authority: String)
+    ) {
+        ForwardedHeaders.writeRequest(
+            head.fields, into: &sink, authority: target.authority,
+            rewrittenFrom: target.path != target.originalPath ? target.originalPath : nil,
             forwardedFor: appendedForwardedFor, requestID: drawnRequestID.map { .drawn($0) } ?? .text(""),
             expectedTimeoutMilliseconds: routeTimeout.map { $0.nanoseconds / 1_000_000 }, attempt: retriesDone + 1,
             isInternal: isInternal)
-        HeaderRules.apply(forward?.requestHeaders, to: &headers)
-        if requestFraming == .chunked { headers.append(name: "transfer-encoding", value: "chunked") }
-        if case .websocket(let requested) = upgrade {
-            // Hop-by-hop fields are dropped above; an upgrade carries its own two on, as Envoy does.
-            headers.append(name: "connection", value: "upgrade")
-            headers.append(name: "upgrade", value: requested)
-            return UpstreamRequestHead(method: head.method, uri: path, version: .http1_1, fields: headers, isUpgrade: true)
-        }
-        return UpstreamRequestHead(method: head.method, uri: path, version: .http1_1, fields: headers)
     }
 }
 
