@@ -294,7 +294,7 @@ extension Exchange: UpstreamConnectionDelegate {
 
     private func addDebugHeaders(to headers: inout HeaderFields) {
         guard worker.configuration.debugHeaders else { return }
-        if let route { headers.append(name: "x-meshsim-route", value: route.headerValue) }
+        if let route = route ?? forward?.route { headers.append(name: "x-meshsim-route", value: route.headerValue) }
         if let cluster = forward?.cluster { headers.append(name: "x-meshsim-destination", value: cluster.destinationHeaderValue) }
     }
 
@@ -327,7 +327,7 @@ extension Exchange: UpstreamConnectionDelegate {
 
     /// Whether this attempt's head may be written straight into an HTTP/1.1 connection's buffer
     /// (`writeHTTP1RequestHead`): no route header operations to apply to the fields, and no upgrade.
-    var writesHTTP1HeadDirectly: Bool { upgrade == nil && forward?.requestHeaders == nil }
+    var writesHTTP1HeadDirectly: Bool { upgrade == nil && forward?.hasRequestHeaderRules != true }
 
     /// The same head as `upstreamRequestHead()`, written as HTTP/1.1 bytes with no `HeaderFields`
     /// or head object in between (when `writesHTTP1HeadDirectly`).

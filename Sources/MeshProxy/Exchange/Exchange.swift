@@ -46,6 +46,7 @@ final class Exchange {
 
     // Routing.
     var forward: Forward?
+    /// The route of a direct response or redirect (a forwarded request's is `forward.route`).
     var route: RouteRef?
     var clusterRuntime: ClusterRuntime?
     var flags = ResponseFlags()
@@ -216,8 +217,9 @@ final class Exchange {
             self.route = route
             localReply(status: status, body: nil, extraHeaders: [("location", location)])
         case .forward(let forward):
+            // The route is read from `forward` when asked (debug headers): a RouteRef copy
+            // retains its three strings.
             self.forward = forward
-            self.route = forward.route
             clusterRuntime = worker.clusterRuntime(for: forward.cluster)
             if let rule = forward.cors, let origin = head.first(.origin), !origin.isEmpty, applyCORS(rule, origin: origin) { return }
             applyFaults(forward.fault)
@@ -284,7 +286,7 @@ final class Exchange {
         retryPolicy = consume retries
         upstreamStarted = true
         if requestEnded { armRouteTimeout() }
-        mirror = RequestMirror.start(for: self)
+        if forward.hasMirrors { mirror = RequestMirror.start(for: self) }
         attempt()
     }
 
