@@ -76,6 +76,8 @@ extension Exchange: UpstreamConnectionDelegate {
         var buffer = downstream.headBuffer(capacity: 512)
         ResponseSerializer.writeHead(status: status, reason: nil, version: head.version, fields: headers, into: &buffer)
         downstream.write(buffer)
+        // Serialized: the connection writes its next response head's fields into this storage.
+        upstream?.reuseResponseFields(consume headers)
     }
 
     /// The upstream took the WebSocket upgrade: its 101 goes to the client with the upgrade's

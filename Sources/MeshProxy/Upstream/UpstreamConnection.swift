@@ -1,3 +1,4 @@
+import MeshHTTP2
 import NIOCore
 import NIOHTTP1
 
@@ -48,10 +49,14 @@ protocol UpstreamTransport: AnyObject {
     /// This transport as an HTTP/1.1 connection, which takes a request head as bytes
     /// (`UpstreamConnection.writeHead`); nil for an HTTP/2 stream.
     var http1: UpstreamConnection? { get }
+    /// The fields of the response head, done with (forwarded): the transport may keep their
+    /// storage for the next head.
+    func reuseResponseFields(_ fields: consuming HeaderFields)
 }
 
 extension UpstreamTransport {
     var http1: UpstreamConnection? { nil }
+    func reuseResponseFields(_ fields: consuming HeaderFields) {}
 }
 
 /// One keep-alive HTTP/1.1 connection to an endpoint, owned by this event loop's pool. It is
@@ -167,6 +172,10 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
     }
 
     var http1: UpstreamConnection? { self }
+
+    func reuseResponseFields(_ fields: consuming HeaderFields) {
+        parser.spareFields = fields
+    }
 
     func flush() {
         guard let context else { return }
