@@ -342,27 +342,26 @@ extension Exchange: UpstreamConnectionDelegate {
         }
     }
 
-    /// The upstream request's path (rewritten or not), the client's, and its authority.
-    private func upstreamTarget() -> (path: String, originalPath: String, authority: String) {
+    /// The upstream request's path (rewritten or not), the client's path when a rewrite changed
+    /// it, and the authority.
+    private func upstreamTarget() -> (path: String, rewrittenFrom: String?, authority: String) {
         let originalPath = request?.path ?? head.uri
-        var path = originalPath
-        var authority = request?.authority ?? ""
-        if let forward, forward.rewrite != nil {
-            if let request, let rewritten = PathRewriter.rewrite(path: originalPath, forward: forward, snapshot: snapshot, request: request) {
-                path = rewritten
-            }
-        }
         // rewrite.authority, else an :authority/host header operation (Istio's host rewrite).
-        if let newAuthority = forward?.authorityRewrite { authority = newAuthority }
-        return (path, originalPath, authority)
+        let authority = forward?.authorityRewrite ?? request?.authority ?? ""
+        if let forward, forward.rewrite != nil, let request,
+           let rewritten = PathRewriter.rewrite(path: originalPath, forward: forward, snapshot: snapshot, request: request),
+           rewritten != originalPath
+        {
+            return (rewritten, originalPath, authority)
+        }
+        return (originalPath, nil, authority)
     }
 
     private func writeForwardedFields<Sink: ForwardedFieldSink>(
-        into sink: inout Sink, target: (path: String, originalPath: String, authority: String)
+        into sink: inout Sink, target: (path: String, rewrittenFrom: String?, authority: String)
     ) {
         ForwardedHeaders.writeRequest(
-            head.fields, into: &sink, authority: target.authority,
-            rewrittenFrom: target.path != target.originalPath ? target.originalPath : nil,
+            head.fields, into: &sink, authority: target.authority, rewrittenFrom: target.rewrittenFrom,
             forwardedFor: appendedForwardedFor, requestID: drawnRequestID.map { .drawn($0) } ?? .text(""),
             expectedTimeoutMilliseconds: routeTimeout.map { $0.nanoseconds / 1_000_000 }, attempt: retriesDone + 1,
             isInternal: isInternal)

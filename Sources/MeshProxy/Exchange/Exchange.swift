@@ -258,7 +258,7 @@ final class Exchange {
     }
 
     private func proceedUpstream() {
-        guard let forward, let clusterRuntime, let request else { return }
+        guard let forward, let clusterRuntime, request != nil else { return }
         if forward.cluster.state == .undefinedSubset {
             // Istio builds no cluster for a subset no DestinationRule defines: Envoy's NC.
             flags.insert(.noClusterFound)
@@ -270,7 +270,7 @@ final class Exchange {
             localReply(status: 503, body: "no healthy upstream")
             return
         }
-        if case .consistentHash(let key) = clusterRuntime.cluster.loadBalancer {
+        if case .consistentHash(let key) = clusterRuntime.cluster.loadBalancer, let request {
             let computed = ConsistentHashing.hash(for: key, request: request, sourceIP: downstream.remoteIP)
             hashKey = computed.hash
             setCookie = computed.setCookie
