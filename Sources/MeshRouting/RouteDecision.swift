@@ -39,6 +39,10 @@ public struct Forward: Sendable {
     public var authorityRewrite: String? { storage.authorityRewrite }
     /// Requests to shadow (added to the contract: mirrors of the route).
     public var mirrors: [MirrorPolicy] { storage.mirrors }
+    /// Whether there are `mirrors`, and whether there are `requestHeaders`: tests that copy
+    /// nothing out (each getter above returns a retained copy).
+    public var hasMirrors: Bool { !storage.mirrors.isEmpty }
+    public var hasRequestHeaderRules: Bool { storage.requestHeaders != nil }
 
     init(
         cluster: Cluster, route: RouteRef, timeout: IstioDuration?, retries: RetryPolicy, fault: FaultPolicy?, rewrite: HTTPRewrite?,

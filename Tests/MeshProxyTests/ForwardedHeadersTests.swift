@@ -1,4 +1,5 @@
 import MeshHTTP2
+import NIOCore
 import NIOHTTP1
 import Testing
 
@@ -32,9 +33,9 @@ import Testing
 
     @Test func aDrawnRequestIDIsForwardedAsItsUUIDText() {
         var random = FastRandom(seed: 7)
-        let drawn = RequestID.draw(using: &random)
+        let drawn = RequestID(using: &random)
         let headers = ForwardedHeaders.request(
-            HeaderFields(), authority: "ratings", rewrittenFrom: nil, forwardedFor: nil, requestID: drawn,
+            HeaderFields(), authority: "ratings", rewrittenFrom: nil, forwardedFor: nil, requestID: .drawn(drawn),
             expectedTimeoutMilliseconds: nil
         ).httpHeaders
         #expect(headers["x-request-id"] == [drawn.text])
@@ -95,5 +96,38 @@ import Testing
         #expect(headers["x-name"] == ["Zoë ✓"])
         #expect(headers["x-empty"] == [""])
         #expect(headers["te"] == ["trailers"])
+    }
+
+    /// An HTTP/1.1 upstream's head is written straight into its buffer; it must hold the same
+    /// lines as the byte fields an HTTP/2 upstream (or a route with header rules) is given,
+    /// including fields a later Connection header names (the Host among them) and a drawn id.
+    @Test func requestWrittenAsHTTP1LinesMatchesTheByteFields() {
+        let cases: [HTTPHeaders] = [
+            HTTPHeaders([("Host", "reviews"), ("User-Agent", "wrk")]),
+            HTTPHeaders([
+                ("X-Early", "gone"), ("host", "a"), ("Host", "b"), ("TE", "trailers"), ("Connection", "x-early, HOST, x-request-id, close"),
+                ("x-request-id", "client"), ("X-Forwarded-Proto", "https"), ("x-envoy-retry-on", "5xx"), ("x-keep", "Zoë ✓"),
+            ]),
+            HTTPHeaders([("x-envoy-expected-rq-timeout-ms", "9"), ("x-envoy-internal", "true"), ("x-envoy-original-path", "/x")]),
+        ]
+        var random = FastRandom(seed: 7)
+        for client in cases {
+            let id = RequestID(using: &random)
+            for timeout in [nil, Int64(250)] {
+                let fields = ForwardedHeaders.request(
+                    HeaderFields(client), authority: "reviews.default.svc.cluster.local", rewrittenFrom: "/old",
+                    forwardedFor: "10.0.0.1", requestID: .drawn(id), expectedTimeoutMilliseconds: timeout, attempt: 3, isInternal: true)
+                var expected = ByteBuffer()
+                expected.writeHTTP1Fields(fields)
+                var written = ByteBuffer()
+                ForwardedHeaders.writeRequest(
+                    HeaderFields(client), into: &written, authority: "reviews.default.svc.cluster.local", rewrittenFrom: "/old",
+                    forwardedFor: "10.0.0.1", requestID: .drawn(id), expectedTimeoutMilliseconds: timeout, attempt: 3, isInternal: true)
+                written.writeStaticString("\r\n")
+                #expect(String(buffer: written) == String(buffer: expected))
+                // The drawn id is written only for a client that sent none (the second names its own away).
+                #expect(fields.first(name: "x-request-id") == (client.contains(name: "x-request-id") ? nil : id.text))
+            }
+        }
     }
 }

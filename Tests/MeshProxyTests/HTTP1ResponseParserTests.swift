@@ -84,4 +84,28 @@ import Testing
         let atClose = sized.finish()
         #expect(atClose == nil)
     }
+
+    /// The fields of a forwarded head are handed back (`spareFields`) and the next head is written
+    /// into their storage: it must hold that head's fields only, whether it has fewer or more.
+    @Test func aHeadWrittenIntoHandedBackFieldsHoldsOnlyItsOwn() throws {
+        var parser = HTTP1ResponseParser()
+        var buffer = ByteBuffer(string:
+            "HTTP/1.1 200 OK\r\nX-First: one\r\nX-Second: two\r\nContent-Length: 0\r\n\r\n"
+            + "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+            + "HTTP/1.1 201 Created\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\nF: 6\r\nG: 7\r\nH: 8\r\nContent-Length: 0\r\n\r\n")
+        var heads: [[String]] = []
+        while let event = try parser.next(&buffer) {
+            guard case .head(let head) = event else { continue }
+            var fields = head.fields
+            heads.append(fields.httpHeaders.map { "\($0.name): \($0.value)" })
+            // What the exchange does once the head is forwarded: it edits, then hands them back.
+            fields.append(name: "server", value: "envoy")
+            parser.spareFields = fields
+        }
+        #expect(heads == [
+            ["X-First: one", "X-Second: two", "Content-Length: 0"],
+            ["Content-Length: 0"],
+            ["A: 1", "B: 2", "C: 3", "D: 4", "E: 5", "F: 6", "G: 7", "H: 8", "Content-Length: 0"],
+        ])
+    }
 }

@@ -50,8 +50,10 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
     /// Set while `decodeInput` runs, so a re-entrant call (an exchange finishing while fed)
     /// leaves the work to the outer loop.
     private var decoding = false
-    /// Response bytes waiting for the next flush (see `OutboundGatherer`).
-    @exclusivity(unchecked) private var output = OutboundGatherer()
+    /// Response bytes waiting for the next flush (see `OutboundGatherer`); the next response head
+    /// is written into the storage of the last buffer sent, unless that grew large (a connection
+    /// keeps at most that much while idle).
+    @exclusivity(unchecked) private var output = OutboundGatherer(recycles: true, recycledCapacityLimit: 4096)
     /// Where the client connects from, for `x-forwarded-for` and source-IP hashing.
     private(set) var remoteIP: String = ""
 
@@ -306,6 +308,10 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
     }
 
     // MARK: outbound, used by the exchange
+
+    func headBuffer(capacity: Int) -> ByteBuffer {
+        output.buffer(capacity: capacity, allocator: allocator)
+    }
 
     func write(_ buffer: ByteBuffer) {
         guard let context else { return }

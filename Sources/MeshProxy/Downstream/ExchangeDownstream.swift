@@ -13,6 +13,9 @@ protocol ExchangeDownstream: AnyObject {
     var allocator: ByteBufferAllocator { get }
     /// The HTTP/2 stream this downstream is, or nil for HTTP/1.1.
     var http2: HTTP2DownstreamStream? { get }
+    /// HTTP/1.1 only: an empty buffer to serialize a response head into (the storage of one
+    /// sent before, when the connection can reuse it).
+    func headBuffer(capacity: Int) -> ByteBuffer
     /// HTTP/1.1 only: serialized response bytes.
     func write(_ buffer: ByteBuffer)
     func flush()
@@ -22,4 +25,10 @@ protocol ExchangeDownstream: AnyObject {
     func exchangeFinished(_ finished: Exchange, closeConnection: Bool)
     /// The response cannot be completed: close the connection (HTTP/1.1) or reset the stream.
     func abort()
+}
+
+extension ExchangeDownstream {
+    func headBuffer(capacity: Int) -> ByteBuffer {
+        allocator.buffer(capacity: capacity)
+    }
 }

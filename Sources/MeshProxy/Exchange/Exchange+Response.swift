@@ -73,9 +73,11 @@ extension Exchange: UpstreamConnectionDelegate {
         addConnectionHeader(to: &headers)
         responseStarted = true
         responseCode = status
-        var buffer = downstream.allocator.buffer(capacity: 512)
+        var buffer = downstream.headBuffer(capacity: 512)
         ResponseSerializer.writeHead(status: status, reason: nil, version: head.version, fields: headers, into: &buffer)
         downstream.write(buffer)
+        // Serialized: the connection writes its next response head's fields into this storage.
+        upstream?.reuseResponseFields(consume headers)
     }
 
     /// The upstream took the WebSocket upgrade: its 101 goes to the client with the upgrade's
@@ -253,7 +255,7 @@ extension Exchange: UpstreamConnectionDelegate {
             return
         }
         addConnectionHeader(to: &headers)
-        var buffer = downstream.allocator.buffer(capacity: 256 + bodyBytes)
+        var buffer = downstream.headBuffer(capacity: 256 + bodyBytes)
         ResponseSerializer.writeHead(status: status, version: head.version, fields: headers, into: &buffer)
         if let body, head.method != .HEAD { buffer.writeString(body) }
         downstream.write(buffer)
@@ -311,30 +313,58 @@ extension Exchange: UpstreamConnectionDelegate {
     /// The request as the upstream gets it: origin-form target (rewritten), hop-by-hop headers
     /// gone, forwarding headers added, route header operations applied, the client's framing kept.
     func upstreamRequestHead() -> UpstreamRequestHead {
-        let originalPath = request?.path ?? head.uri
-        var path = originalPath
-        var authority = request?.authority ?? ""
-        if let forward, forward.rewrite != nil {
-            if let request, let rewritten = PathRewriter.rewrite(path: originalPath, forward: forward, snapshot: snapshot, request: request) {
-                path = rewritten
-            }
-        }
-        // rewrite.authority, else an :authority/host header operation (Istio's host rewrite).
-        if let newAuthority = forward?.authorityRewrite { authority = newAuthority }
-        var headers = ForwardedHeaders.request(
-            head.fields, authority: authority, rewrittenFrom: path != originalPath ? originalPath : nil,
-            forwardedFor: appendedForwardedFor, requestID: requestID,
-            expectedTimeoutMilliseconds: routeTimeout.map { $0.nanoseconds / 1_000_000 }, attempt: retriesDone + 1,
-            isInternal: isInternal)
+        let target = upstreamTarget()
+        var headers = HeaderFields(byteCapacity: 512, fieldCapacity: head.fields.count + 7)
+        writeForwardedFields(into: &headers, target: target)
         HeaderRules.apply(forward?.requestHeaders, to: &headers)
         if requestFraming == .chunked { headers.append(name: "transfer-encoding", value: "chunked") }
         if case .websocket(let requested) = upgrade {
             // Hop-by-hop fields are dropped above; an upgrade carries its own two on, as Envoy does.
             headers.append(name: "connection", value: "upgrade")
             headers.append(name: "upgrade", value: requested)
-            return UpstreamRequestHead(method: head.method, uri: path, version: .http1_1, fields: headers, isUpgrade: true)
+            return UpstreamRequestHead(method: head.method, uri: target.path, version: .http1_1, fields: headers, isUpgrade: true)
         }
-        return UpstreamRequestHead(method: head.method, uri: path, version: .http1_1, fields: headers)
+        return UpstreamRequestHead(method: head.method, uri: target.path, version: .http1_1, fields: headers)
+    }
+
+    /// Whether this attempt's head may be written straight into an HTTP/1.1 connection's buffer
+    /// (`writeHTTP1RequestHead`): no route header operations to apply to the fields, and no upgrade.
+    var writesHTTP1HeadDirectly: Bool { upgrade == nil && forward?.hasRequestHeaderRules != true }
+
+    /// The same head as `upstreamRequestHead()`, written as HTTP/1.1 bytes with no `HeaderFields`
+    /// or head object in between (when `writesHTTP1HeadDirectly`).
+    func writeHTTP1RequestHead(to connection: UpstreamConnection) {
+        let target = upstreamTarget()
+        let chunked = requestFraming == .chunked
+        connection.writeHead(method: head.method, uri: target.path, chunkedBody: chunked) { buffer in
+            writeForwardedFields(into: &buffer, target: target)
+            if chunked { buffer.appendField(name: "transfer-encoding", value: "chunked") }
+        }
+    }
+
+    /// The upstream request's path (rewritten or not), the client's path when a rewrite changed
+    /// it, and the authority.
+    private func upstreamTarget() -> (path: String, rewrittenFrom: String?, authority: String) {
+        let originalPath = request?.path ?? head.uri
+        // rewrite.authority, else an :authority/host header operation (Istio's host rewrite).
+        let authority = forward?.authorityRewrite ?? request?.authority ?? ""
+        if let forward, forward.rewrite != nil, let request,
+           let rewritten = PathRewriter.rewrite(path: originalPath, forward: forward, snapshot: snapshot, request: request),
+           rewritten != originalPath
+        {
+            return (rewritten, originalPath, authority)
+        }
+        return (originalPath, nil, authority)
+    }
+
+    private func writeForwardedFields<Sink: ForwardedFieldSink>(
+        into sink: inout Sink, target: (path: String, rewrittenFrom: String?, authority: String)
+    ) {
+        ForwardedHeaders.writeRequest(
+            head.fields, into: &sink, authority: target.authority, rewrittenFrom: target.rewrittenFrom,
+            forwardedFor: appendedForwardedFor, requestID: drawnRequestID.map { .drawn($0) } ?? .text(""),
+            expectedTimeoutMilliseconds: routeTimeout.map { $0.nanoseconds / 1_000_000 }, attempt: retriesDone + 1,
+            isInternal: isInternal)
     }
 }
 

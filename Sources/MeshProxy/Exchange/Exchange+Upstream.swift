@@ -121,7 +121,11 @@ extension Exchange: PoolWaiter {
         connection.delegate = self
         connection.beginRequest()
         upstreamRequestEnded = false
-        connection.write(.head(upstreamRequestHead()), promise: nil)
+        if writesHTTP1HeadDirectly, let http1 = connection.http1 {
+            writeHTTP1RequestHead(to: http1)
+        } else {
+            connection.write(.head(upstreamRequestHead()), promise: nil)
+        }
         drainPendingBody()
     }
 

@@ -17,8 +17,15 @@ final class Exchange {
     let startTime = NIODeadline.now()
     let startWallClock: Int64
     var request: DownstreamRequest?
-    /// The client's `x-request-id`, or one drawn for the request (text only for the access log).
-    var requestID: RequestIDValue = ""
+    /// The `x-request-id` the proxy drew for a request that came without one (kept as bits: the
+    /// forwarded head is written from them, and text is made only for the access log).
+    var drawnRequestID: RequestID?
+    /// The request's `x-request-id`: the client's, else the drawn one; empty for a request
+    /// answered before routing.
+    var requestID: String {
+        guard request != nil else { return "" }
+        return head.first(.requestID) ?? drawnRequestID?.text ?? ""
+    }
 
     // Request body.
     let requestFraming: RequestFraming
@@ -192,7 +199,7 @@ final class Exchange {
             return
         }
         self.request = request
-        requestID = head.first(.requestID).map(RequestIDValue.text) ?? RequestID.draw(using: &worker.random)
+        if !head.contains(.requestID) { drawnRequestID = RequestID(using: &worker.random) }
         isInternal = InternalRequest.isInternal(forwardedFor: appendedForwardedFor ?? head.first(.forwardedFor))
 
         // Envoy answers `Expect: 100-continue` itself and does not forward the expectation.
@@ -212,6 +219,8 @@ final class Exchange {
             self.answeringRoute = route
             localReply(status: status, body: nil, extraHeaders: [("location", location)])
         case .forward(let forward):
+            // The route is read from `forward` when asked (debug headers): a RouteRef copy
+            // retains its three strings.
             self.forward = forward
             clusterRuntime = worker.clusterRuntime(for: forward.cluster)
             if let rule = forward.cors, let origin = head.first(.origin), !origin.isEmpty, applyCORS(rule, origin: origin) { return }
@@ -251,7 +260,7 @@ final class Exchange {
     }
 
     private func proceedUpstream() {
-        guard let forward, let clusterRuntime, let request else { return }
+        guard let forward, let clusterRuntime, request != nil else { return }
         if forward.cluster.state == .undefinedSubset {
             // Istio builds no cluster for a subset no DestinationRule defines: Envoy's NC.
             flags.insert(.noClusterFound)
@@ -263,7 +272,7 @@ final class Exchange {
             localReply(status: 503, body: "no healthy upstream")
             return
         }
-        if case .consistentHash(let key) = clusterRuntime.cluster.loadBalancer {
+        if case .consistentHash(let key) = clusterRuntime.cluster.loadBalancer, let request {
             let computed = ConsistentHashing.hash(for: key, request: request, sourceIP: downstream.remoteIP)
             hashKey = computed.hash
             setCookie = computed.setCookie
@@ -279,7 +288,7 @@ final class Exchange {
         retryPolicy = consume retries
         upstreamStarted = true
         if requestEnded { armRouteTimeout() }
-        mirror = RequestMirror.start(for: self)
+        if forward.hasMirrors { mirror = RequestMirror.start(for: self) }
         attempt()
     }
 
@@ -477,7 +486,7 @@ final class Exchange {
             protocolName: head.version.major == 2 ? "HTTP/2" : "HTTP/\(head.version.major).\(head.version.minor)", responseCode: responseCode, flags: flags,
             bytesReceived: requestBodyBytes, bytesSent: responseBytes, durationMilliseconds: milliseconds,
             upstreamServiceTime: upstreamServiceTime, forwardedFor: appendedForwardedFor ?? head.first(.forwardedFor),
-            userAgent: head.first(.userAgent), requestID: requestID.text, authority: request?.authority,
+            userAgent: head.first(.userAgent), requestID: requestID, authority: request?.authority,
             upstreamHost: upstreamHost))
     }
 }

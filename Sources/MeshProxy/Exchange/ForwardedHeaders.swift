@@ -1,4 +1,5 @@
 import MeshHTTP2
+import NIOCore
 import NIOHTTP1
 
 /// The fields of a forwarded request or response, as byte fields: the response's edited in
@@ -56,10 +57,30 @@ enum ForwardedHeaders {
     /// internal request (`InternalRequest`; the client's own value never passes).
     static func request(
         _ client: HeaderFields, authority: String, rewrittenFrom originalPath: String?, forwardedFor: String?,
-        requestID: RequestIDValue, expectedTimeoutMilliseconds: Int64?, attempt: Int = 1, isInternal: Bool = false
+        requestID: RequestID.Forwarded, expectedTimeoutMilliseconds: Int64?, attempt: Int = 1, isInternal: Bool = false
     ) -> HeaderFields {
         var fields = HeaderFields(byteCapacity: 512, fieldCapacity: client.count + 7)
+        writeRequest(
+            client, into: &fields, authority: authority, rewrittenFrom: originalPath, forwardedFor: forwardedFor, requestID: requestID,
+            expectedTimeoutMilliseconds: expectedTimeoutMilliseconds, attempt: attempt, isInternal: isInternal)
+        return fields
+    }
+
+    /// The same fields, appended to `sink` in order: byte fields (`request`), or `name: value`
+    /// lines written straight into an HTTP/1.1 upstream's outbound buffer.
+    static func writeRequest<Sink: ForwardedFieldSink>(
+        _ client: HeaderFields, into sink: inout Sink, authority: String, rewrittenFrom originalPath: String?, forwardedFor: String?,
+        requestID: RequestID.Forwarded, expectedTimeoutMilliseconds: Int64?, attempt: Int, isInternal: Bool
+    ) {
+        // The fields a Connection header names go too; it may come after them, so it is read
+        // first (rare: most requests have no Connection header, or only `keep-alive`/`close`).
         var named: [String] = []
+        client.forEachField { name, value in
+            if name.count == 10, FieldName.equalsLowercase(name, "connection") {
+                var ignored = false
+                HeaderRules.noteHopByHop(name, value, named: &named, keepTrailersTE: &ignored)
+            }
+        }
         var keepTrailersTE = false
         var placedHost = false
         var sawProto = false
@@ -68,15 +89,16 @@ enum ForwardedHeaders {
         var authority = authority
         client.forEachField { name, value in
             if HeaderRules.isHopByHop(name) {
-                HeaderRules.noteHopByHop(name, value, named: &named, keepTrailersTE: &keepTrailersTE)
+                if name.count == 2 { keepTrailersTE = keepTrailersTE || FieldName.equalsLowercase(value, "trailers") }
                 return
             }
             switch name.count {
             case 4 where FieldName.equalsLowercase(name, "host"):
                 if placedHost { return }
                 placedHost = true
+                if !named.isEmpty && named.contains(String(decoding: name, as: UTF8.self).lowercased()) { return }
                 // The client's spelling of the name, the route's authority as the value.
-                authority.withUTF8 { fields.append(name: name, value: UnsafeRawBufferPointer($0)) }
+                authority.withUTF8 { sink.appendField(name: name, value: UnsafeRawBufferPointer($0)) }
                 return
             case 6 where FieldName.equalsLowercase(name, "expect"):
                 return
@@ -97,18 +119,51 @@ enum ForwardedHeaders {
             default:
                 if HeaderRules.isEnvoyControlHeader(name) { return }
             }
-            fields.append(name: name, value: value)
+            if !named.isEmpty && named.contains(String(decoding: name, as: UTF8.self).lowercased()) { return }
+            sink.appendField(name: name, value: value)
         }
-        if !named.isEmpty { fields.removeFields { name, _ in named.contains(String(decoding: name, as: UTF8.self).lowercased()) } }
-        if keepTrailersTE { fields.append(name: "te", value: "trailers") }
-        if let originalPath, !sawOriginalPath { fields.append(name: "x-envoy-original-path", value: originalPath) }
-        if !placedHost { fields.append(name: "host", value: authority) }
-        if let forwardedFor { fields.append(name: "x-forwarded-for", value: forwardedFor) }
-        if !sawProto { fields.append(name: "x-forwarded-proto", value: "http") }
-        if !sawRequestID { requestID.append(to: &fields) }
-        if let expectedTimeoutMilliseconds { fields.append(name: "x-envoy-expected-rq-timeout-ms", value: String(expectedTimeoutMilliseconds)) }
-        fields.append(name: "x-envoy-attempt-count", value: String(attempt))
-        if isInternal { fields.append(name: "x-envoy-internal", value: "true") }
-        return fields
+        if keepTrailersTE { sink.appendField(name: "te", value: "trailers") }
+        if let originalPath, !sawOriginalPath { sink.appendField(name: "x-envoy-original-path", value: originalPath) }
+        if !placedHost { sink.appendField(name: "host", value: authority) }
+        if let forwardedFor { sink.appendField(name: "x-forwarded-for", value: forwardedFor) }
+        if !sawProto { sink.appendField(name: "x-forwarded-proto", value: "http") }
+        if !sawRequestID {
+            switch requestID {
+            case .text(let text): sink.appendField(name: "x-request-id", value: text)
+            case .drawn(let id):
+                let name: StaticString = "x-request-id"
+                id.withUTF8 { sink.appendField(name: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount), value: $0) }
+            }
+        }
+        if let expectedTimeoutMilliseconds { sink.appendField(name: "x-envoy-expected-rq-timeout-ms", value: String(expectedTimeoutMilliseconds)) }
+        sink.appendField(name: "x-envoy-attempt-count", value: String(attempt))
+        if isInternal { sink.appendField(name: "x-envoy-internal", value: "true") }
+    }
+}
+
+/// Where forwarded fields go, in order: byte fields (`HeaderFields`), or `name: value` CRLF
+/// lines in an outbound buffer (`ByteBuffer`).
+protocol ForwardedFieldSink {
+    mutating func appendField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
+    mutating func appendField(name: String, value: String)
+}
+
+extension HeaderFields: ForwardedFieldSink {
+    mutating func appendField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        append(name: name, value: value)
+    }
+
+    mutating func appendField(name: String, value: String) {
+        append(name: name, value: value)
+    }
+}
+
+extension ByteBuffer: ForwardedFieldSink {
+    mutating func appendField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        writeHTTP1Field(name: name, value: value)
+    }
+
+    mutating func appendField(name: String, value: String) {
+        writeHTTP1Field(name: name, value: value)
     }
 }

@@ -15,9 +15,10 @@ struct KnownRequestFields {
         case host, secondHost
     }
 
-    /// The first index of each name by its raw value; -1 when absent. A vector rather than an
-    /// array: no allocation, one cache line.
-    private var indexes = SIMD16<Int32>(repeating: -1)
+    /// The first index of each name by its raw value; -1 when absent. Inline rather than an
+    /// array: no allocation. Not a SIMD vector: its 64-byte alignment made every head object
+    /// that holds this an aligned allocation (`posix_memalign`, dearer than `malloc`).
+    private var indexes = InlineArray<16, Int32>(repeating: -1)
 
     init(_ fields: HeaderFields) {
         var index: Int32 = 0

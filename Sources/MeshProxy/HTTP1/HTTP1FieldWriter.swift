@@ -50,6 +50,25 @@ extension ByteBuffer {
         }
     }
 
+    /// Writes one `name: value` CRLF line from bytes.
+    @inline(__always)
+    mutating func writeHTTP1Field(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        writeWithUnsafeMutableBytes(minimumWritableBytes: name.count + value.count + 4) { out in
+            guard let base = out.baseAddress else { return 0 }
+            var offset = 0
+            if let source = name.baseAddress { base.copyMemory(from: source, byteCount: name.count) }
+            offset += name.count
+            base.storeBytes(of: UInt8(ascii: ":"), toByteOffset: offset, as: UInt8.self)
+            base.storeBytes(of: UInt8(ascii: " "), toByteOffset: offset + 1, as: UInt8.self)
+            offset += 2
+            if let source = value.baseAddress { (base + offset).copyMemory(from: source, byteCount: value.count) }
+            offset += value.count
+            base.storeBytes(of: HTTP1Bytes.cr, toByteOffset: offset, as: UInt8.self)
+            base.storeBytes(of: HTTP1Bytes.lf, toByteOffset: offset + 1, as: UInt8.self)
+            return offset + 2
+        }
+    }
+
     /// Copies `text`'s UTF-8 into `out` at `offset` (room is known to be there); returns the end.
     @inline(__always)
     private static func copyUTF8(_ text: String, into out: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {

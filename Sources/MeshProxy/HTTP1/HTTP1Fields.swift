@@ -38,8 +38,24 @@ enum HTTP1Fields {
     static func fields(
         _ block: HTTP1FieldBlock, _ bytes: UnsafeRawBufferPointer, version: HTTPVersion?, extraBytes: Int = 160, extraFields: Int = 6
     ) -> HeaderFields {
+        var none: HeaderFields? = nil
+        return fields(block, bytes, version: version, reusing: &none, extraBytes: extraBytes, extraFields: extraFields)
+    }
+
+    /// The same, written into `spare`'s storage when there is one (taken: `spare` is nil after).
+    static func fields(
+        _ block: HTTP1FieldBlock, _ bytes: UnsafeRawBufferPointer, version: HTTPVersion?, reusing spare: inout HeaderFields?,
+        extraBytes: Int = 160, extraFields: Int = 6
+    ) -> HeaderFields {
         let skipped = version == .http1_1 ? block.keepAliveOnlyField : nil
-        var fields = HeaderFields(byteCapacity: block.countedBytes + extraBytes, fieldCapacity: block.fields.count + extraFields)
+        var fields: HeaderFields
+        if let taken = spare {
+            spare = nil
+            fields = taken
+            fields.removeAll()
+        } else {
+            fields = HeaderFields(byteCapacity: block.countedBytes + extraBytes, fieldCapacity: block.fields.count + extraFields)
+        }
         for (index, field) in block.fields.enumerated() where index != skipped {
             fields.append(
                 name: UnsafeRawBufferPointer(rebasing: bytes[field.nameStart..<(field.nameStart + field.nameLength)]),

@@ -9,14 +9,19 @@ import NIOHTTP1
 enum HTTP1RequestWriter {
     /// Writes `head`; returns whether its body must be sent chunked.
     static func writeHead(_ head: UpstreamRequestHead, into buffer: inout ByteBuffer) -> Bool {
-        buffer.writeString(head.method.rawValue)
-        buffer.writeStaticString(" ")
-        buffer.writeString(head.uri)
-        buffer.writeStaticString(head.version == .http1_0 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n")
+        writeRequestLine(method: head.method, uri: head.uri, version: head.version, into: &buffer)
         buffer.writeHTTP1Fields(head.fields)
         guard head.version != .http1_0, let encoding = head.fields.firstIndex(name: "transfer-encoding") else { return false }
         // Exactly `chunked`, as NIO's encoder decides.
         return head.fields.withField(at: encoding) { _, value in value.elementsEqual("chunked".utf8) }
+    }
+
+    /// `METHOD target HTTP/1.x` CRLF.
+    static func writeRequestLine(method: HTTPMethod, uri: String, version: HTTPVersion, into buffer: inout ByteBuffer) {
+        buffer.writeString(method.rawValue)
+        buffer.writeStaticString(" ")
+        buffer.writeString(uri)
+        buffer.writeStaticString(version == .http1_0 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n")
     }
 
     /// The line before a chunk's data (`1a\r\n`).

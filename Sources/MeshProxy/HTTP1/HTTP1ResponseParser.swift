@@ -27,6 +27,9 @@ struct HTTP1ResponseParser {
     var answersHead = false
     /// Whether the request being answered asked to upgrade (WebSocket): a 101 then switches.
     var answersUpgrade = false
+    /// The fields of a head already forwarded, handed back: the next head's are written into
+    /// their storage (no allocation per response on a keep-alive connection).
+    var spareFields: HeaderFields?
 
     init(limits: HTTP1Limits = .upstream) {
         self.limits = limits
@@ -87,7 +90,7 @@ struct HTTP1ResponseParser {
                 case .complete(let length):
                     // Interim answers are dropped: their fields are not copied.
                     if status < 200 && status != 101 { return (HeaderFields(), length) }
-                    return (HTTP1Fields.fields(block, bytes, version: version), length)
+                    return (HTTP1Fields.fields(block, bytes, version: version, reusing: &spareFields), length)
                 }
             }
         }

@@ -16,10 +16,13 @@ struct OutboundGatherer {
     /// When set, the last buffer handed on is kept, and `buffer(capacity:allocator:)` writes the
     /// next message into its storage once the channel has sent it (no allocation per message).
     private let recycles: Bool
+    /// A buffer larger than this is not kept for the next message.
+    private let recycledCapacityLimit: Int
     private var recycled: ByteBuffer?
 
-    init(recycles: Bool = false) {
+    init(recycles: Bool = false, recycledCapacityLimit: Int = .max) {
         self.recycles = recycles
+        self.recycledCapacityLimit = recycledCapacityLimit
     }
 
     /// Bytes gathered and not handed to the channel yet.
@@ -64,7 +67,7 @@ struct OutboundGatherer {
     mutating func handOn(_ context: ChannelHandlerContext) {
         guard let pending = gathered else { return }
         gathered = nil
-        if recycles { recycled = pending }
+        if recycles && pending.capacity <= recycledCapacityLimit { recycled = pending }
         context.write(NIOAny(pending), promise: nil)
     }
 

@@ -1,23 +1,42 @@
-import MeshHTTP2
+/// `x-request-id` values: random UUID v4 text, as Envoy generates when a request has none. Kept
+/// as its 128 bits until written: the text goes straight into the forwarded head's bytes, and a
+/// string of it (36 bytes: a heap allocation) is made only when something asks for one (the
+/// access log).
+struct RequestID: Equatable {
+    let high: UInt64
+    let low: UInt64
 
-/// `x-request-id` values: random UUID v4 text, as Envoy generates when a request has none.
-enum RequestID {
-    static func make(using random: inout FastRandom) -> String {
-        draw(using: &random).text
-    }
+    /// The UUID's length as text.
+    static let textLength = 36
 
-    /// A new id's 128 bits (two draws from `random`), made text only where text is needed.
-    static func draw(using random: inout FastRandom) -> RequestIDValue {
-        var high = random.next()
-        var low = random.next()
+    /// Draws a random one (two draws on `random`).
+    init(using random: inout FastRandom) {
+        let high = random.next()
+        let low = random.next()
         // Version 4 and the RFC 4122 variant bits.
-        high = (high & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000
-        low = (low & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
-        return .drawn(high: high, low: low)
+        self.high = (high & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000
+        self.low = (low & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
     }
 
-    /// The UUID text (36 bytes) of `high` and `low` written to `buffer`; returns 36.
-    static func format(high: UInt64, low: UInt64, into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
+    /// A random one as text.
+    static func make(using random: inout FastRandom) -> String {
+        RequestID(using: &random).text
+    }
+
+    var text: String {
+        String(unsafeUninitializedCapacity: Self.textLength) { buffer in write(into: UnsafeMutableRawBufferPointer(buffer)) }
+    }
+
+    /// Calls `body` with the text's bytes (on the stack, valid only during the call).
+    func withUTF8<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try withUnsafeTemporaryAllocation(byteCount: Self.textLength, alignment: 1) { buffer in
+            let count = write(into: buffer)
+            return try body(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+        }
+    }
+
+    /// Writes the lower-case hex text into `buffer` (room for `textLength` bytes); returns its length.
+    private func write(into buffer: UnsafeMutableRawBufferPointer) -> Int {
         var i = 0
         func put(_ value: UInt64, nibbles: Int, shift: Int) {
             for n in stride(from: nibbles - 1, through: 0, by: -1) {
@@ -36,39 +55,15 @@ enum RequestID {
     }
 }
 
-/// A request's `x-request-id`: the client's value, or one the proxy drew, kept as its bits and
-/// written as text straight into the forwarded fields (a 36-byte string cost an allocation per
-/// request; only the access log wants one).
-enum RequestIDValue: Equatable, ExpressibleByStringLiteral {
-    case text(String)
-    case drawn(high: UInt64, low: UInt64)
+extension RequestID {
+    /// An `x-request-id` to forward: given as text (a string literal is one), or drawn by the
+    /// proxy and written from its bits.
+    enum Forwarded: ExpressibleByStringLiteral {
+        case text(String)
+        case drawn(RequestID)
 
-    init(stringLiteral value: String) {
-        self = .text(value)
-    }
-
-    var text: String {
-        switch self {
-        case .text(let text):
-            return text
-        case .drawn(let high, let low):
-            return String(unsafeUninitializedCapacity: 36) { RequestID.format(high: high, low: low, into: $0) }
-        }
-    }
-
-    /// Appends the field `x-request-id` with this value to `fields`.
-    func append(to fields: inout HeaderFields) {
-        let name: StaticString = "x-request-id"
-        let nameBytes = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
-        switch self {
-        case .text(let text):
-            var text = text
-            text.withUTF8 { fields.append(name: nameBytes, value: UnsafeRawBufferPointer($0)) }
-        case .drawn(let high, let low):
-            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 36) { buffer in
-                let count = RequestID.format(high: high, low: low, into: buffer)
-                fields.append(name: nameBytes, value: UnsafeRawBufferPointer(start: buffer.baseAddress, count: count))
-            }
+        init(stringLiteral value: String) {
+            self = .text(value)
         }
     }
 }

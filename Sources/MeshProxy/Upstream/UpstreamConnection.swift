@@ -1,3 +1,4 @@
+import MeshHTTP2
 import NIOCore
 import NIOHTTP1
 
@@ -45,6 +46,17 @@ protocol UpstreamTransport: AnyObject {
     func release(reusable: Bool)
     /// Abandoned mid-exchange: an HTTP/1.1 connection closes, an HTTP/2 stream is reset (CANCEL).
     func close()
+    /// This transport as an HTTP/1.1 connection, which takes a request head as bytes
+    /// (`UpstreamConnection.writeHead`); nil for an HTTP/2 stream.
+    var http1: UpstreamConnection? { get }
+    /// The fields of the response head, done with (forwarded): the transport may keep their
+    /// storage for the next head.
+    func reuseResponseFields(_ fields: consuming HeaderFields)
+}
+
+extension UpstreamTransport {
+    var http1: UpstreamConnection? { nil }
+    func reuseResponseFields(_ fields: consuming HeaderFields) {}
 }
 
 /// One keep-alive HTTP/1.1 connection to an endpoint, owned by this event loop's pool. It is
@@ -143,6 +155,26 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
                 output.write(allocator.buffer(capacity: 0), promise: promise, context: context)
             }
         }
+    }
+
+    /// Writes a request head (not upgrading) whose fields `writeFields` writes as `name: value`
+    /// lines straight into the outbound buffer: no `HeaderFields` or head object in between.
+    func writeHead(method: HTTPMethod, uri: String, chunkedBody: Bool, writeFields: (inout ByteBuffer) -> Void) {
+        guard let context else { return }
+        parser.answersHead = method == .HEAD
+        parser.answersUpgrade = false
+        var buffer = output.buffer(capacity: 512, allocator: allocator)
+        HTTP1RequestWriter.writeRequestLine(method: method, uri: uri, version: .http1_1, into: &buffer)
+        writeFields(&buffer)
+        buffer.writeStaticString("\r\n")
+        chunkedRequest = chunkedBody
+        output.write(buffer, promise: nil, context: context)
+    }
+
+    var http1: UpstreamConnection? { self }
+
+    func reuseResponseFields(_ fields: consuming HeaderFields) {
+        parser.spareFields = fields
     }
 
     func flush() {
