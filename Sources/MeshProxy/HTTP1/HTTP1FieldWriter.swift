@@ -17,18 +17,7 @@ extension ByteBuffer {
         writeWithUnsafeMutableBytes(minimumWritableBytes: fields.http1LineBytes + 2) { out in
             guard let base = out.baseAddress else { return 0 }
             var offset = 0
-            fields.forEachField { name, value in
-                if let source = name.baseAddress { (base + offset).copyMemory(from: source, byteCount: name.count) }
-                offset += name.count
-                base.storeBytes(of: UInt8(ascii: ":"), toByteOffset: offset, as: UInt8.self)
-                base.storeBytes(of: UInt8(ascii: " "), toByteOffset: offset + 1, as: UInt8.self)
-                offset += 2
-                if let source = value.baseAddress { (base + offset).copyMemory(from: source, byteCount: value.count) }
-                offset += value.count
-                base.storeBytes(of: HTTP1Bytes.cr, toByteOffset: offset, as: UInt8.self)
-                base.storeBytes(of: HTTP1Bytes.lf, toByteOffset: offset + 1, as: UInt8.self)
-                offset += 2
-            }
+            fields.forEachField { name, value in offset = Self.storeFieldLine(name: name, value: value, into: base, at: offset) }
             base.storeBytes(of: HTTP1Bytes.cr, toByteOffset: offset, as: UInt8.self)
             base.storeBytes(of: HTTP1Bytes.lf, toByteOffset: offset + 1, as: UInt8.self)
             return offset + 2
@@ -55,18 +44,26 @@ extension ByteBuffer {
     mutating func writeHTTP1Field(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         writeWithUnsafeMutableBytes(minimumWritableBytes: name.count + value.count + 4) { out in
             guard let base = out.baseAddress else { return 0 }
-            var offset = 0
-            if let source = name.baseAddress { base.copyMemory(from: source, byteCount: name.count) }
-            offset += name.count
-            base.storeBytes(of: UInt8(ascii: ":"), toByteOffset: offset, as: UInt8.self)
-            base.storeBytes(of: UInt8(ascii: " "), toByteOffset: offset + 1, as: UInt8.self)
-            offset += 2
-            if let source = value.baseAddress { (base + offset).copyMemory(from: source, byteCount: value.count) }
-            offset += value.count
-            base.storeBytes(of: HTTP1Bytes.cr, toByteOffset: offset, as: UInt8.self)
-            base.storeBytes(of: HTTP1Bytes.lf, toByteOffset: offset + 1, as: UInt8.self)
-            return offset + 2
+            return Self.storeFieldLine(name: name, value: value, into: base, at: 0)
         }
+    }
+
+    /// Stores `name: value` CRLF at `base + offset` (room is known to be there); returns the end.
+    @inline(__always)
+    private static func storeFieldLine(
+        name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, into base: UnsafeMutableRawPointer, at start: Int
+    ) -> Int {
+        var offset = start
+        if let source = name.baseAddress { (base + offset).copyMemory(from: source, byteCount: name.count) }
+        offset += name.count
+        base.storeBytes(of: UInt8(ascii: ":"), toByteOffset: offset, as: UInt8.self)
+        base.storeBytes(of: UInt8(ascii: " "), toByteOffset: offset + 1, as: UInt8.self)
+        offset += 2
+        if let source = value.baseAddress { (base + offset).copyMemory(from: source, byteCount: value.count) }
+        offset += value.count
+        base.storeBytes(of: HTTP1Bytes.cr, toByteOffset: offset, as: UInt8.self)
+        base.storeBytes(of: HTTP1Bytes.lf, toByteOffset: offset + 1, as: UInt8.self)
+        return offset + 2
     }
 
     /// Copies `text`'s UTF-8 into `out` at `offset` (room is known to be there); returns the end.
