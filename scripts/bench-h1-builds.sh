@@ -34,11 +34,4 @@ for round in $(seq 1 "$rounds"); do
       END {printf "round %d  %-40s %10.0f req/s  %6.2f us CPU per request  (%d non-2xx)  pod %6.2f us\n", round, name, rps, t / hz * 1e6 / n, bad, pt / hz * 1e6 / n}'
   done
 done | tee "$work/rounds"
-awk '{cpu[$3] = cpu[$3] " " $6; rps[$3] = rps[$3] " " $4; pod[$3] = pod[$3] " " $(NF - 1)}
-  END {for (name in cpu) print name, cpu[name], "|", rps[name], "|", pod[name]}' "$work/rounds" | python3 -c '
-import statistics, sys
-for line in sys.stdin:
-    name, rest = line.split(None, 1)
-    cpu, rps, pod = rest.split("|")
-    cpu = [float(x) for x in cpu.split()]; rps = [float(x) for x in rps.split()]; pod = [float(x) for x in pod.split()]
-    print(f"{name:40s} CPU per request median {statistics.median(cpu):.2f} us, lowest {min(cpu):.2f} us; median {statistics.median(rps):,.0f} req/s; pod median {statistics.median(pod):.2f} us")'
+summarize_build_rounds "$work/rounds"

@@ -58,3 +58,17 @@ start_nghttpx() {
   nghttpx_worker=$(pgrep -P "$pid" | head -1 || true)
   nghttpx_worker=${nghttpx_worker:-$pid}
 }
+
+# summarize_build_rounds FILE: the lines "round N  NAME  RPS req/s  CPU us CPU per request ... pod POD us"
+# of bench-h1-builds.sh / bench-h2-builds.sh, summed up per NAME: median and lowest CPU, median
+# req/s and median pod CPU.
+summarize_build_rounds() {
+  awk '{cpu[$3] = cpu[$3] " " $6; rps[$3] = rps[$3] " " $4; pod[$3] = pod[$3] " " $(NF - 1)}
+  END {for (name in cpu) print name, cpu[name], "|", rps[name], "|", pod[name]}' "$1" | python3 -c '
+import statistics, sys
+for line in sys.stdin:
+    name, rest = line.split(None, 1)
+    cpu, rps, pod = rest.split("|")
+    cpu = [float(x) for x in cpu.split()]; rps = [float(x) for x in rps.split()]; pod = [float(x) for x in pod.split()]
+    print(f"{name:40s} CPU per request median {statistics.median(cpu):.2f} us, lowest {min(cpu):.2f} us; median {statistics.median(rps):,.0f} req/s; pod median {statistics.median(pod):.2f} us")'
+}
