@@ -53,6 +53,9 @@ enum NGHTTP2Callbacks {
             guard let frame else { return NGHTTP2Callbacks.failure }
             return NGHTTP2Callbacks.withSession(userData) { $0.onFrameSent(frame) }
         }
+        nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(callbacks) { _, _, libraryError, userData in
+            NGHTTP2Callbacks.withSession(userData) { $0.onInvalidFrame(libraryError: libraryError) }
+        }
         nghttp2_session_callbacks_set_send_data_callback(callbacks) { _, frame, frameHeader, length, _, userData in
             guard let frame, let frameHeader else { return NGHTTP2Callbacks.failure }
             return NGHTTP2Callbacks.withSession(userData) {

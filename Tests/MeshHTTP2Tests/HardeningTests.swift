@@ -57,18 +57,28 @@ import Testing
         }
     }
 
-    @Test func requestWithoutPathIsResetWithProtocolError() async throws {
+    /// A malformed request ends its whole connection with GOAWAY(PROTOCOL_ERROR), as Envoy's
+    /// codec does with `stream_error_on_invalid_http_messaging` at its default (Istio keeps it):
+    /// the stream is reset and no later stream is processed; other connections go on.
+    @Test(arguments: [
+        // :method GET, :scheme http, :authority, and no :path (RFC 9113 §8.3.1).
+        ("no :path", [UInt8]([0x82, 0x86, 0x01]) + FrameBuilder.literal("localhost")),
+        // Field names are lower-case in HTTP/2 (RFC 9113 §8.2.1).
+        ("upper-case name", FrameBuilder.getBlock(path: "/", extraHeaders: [("X-Group", "beta")])),
+        // Connection-specific fields are malformed in HTTP/2 (RFC 9113 §8.2.2).
+        ("connection field", FrameBuilder.getBlock(path: "/", extraHeaders: [("connection", "keep-alive")])),
+    ])
+    func malformedRequestEndsItsConnectionWithProtocolError(_ name: String, block: [UInt8]) async throws {
         try await withAnswerServer { server in
             let connection = try RawHTTP2Connection(port: server.port)
             connection.handshake()
-            // :method GET, :scheme http, :authority — no :path (RFC 9113 §8.3.1).
-            let block: [UInt8] = [0x82, 0x86, 0x01] + FrameBuilder.literal("localhost")
-            connection.send(FrameBuilder.headers(stream: 1, block: block, endStream: true))
-            let reset = connection.readFrames { $0.type == RawFrame.rstStream || $0.type == RawFrame.goAway }.match
-            #expect(reset?.type == RawFrame.rstStream)
-            #expect(reset?.streamID == 1)
-            #expect(reset?.errorCode == Self.protocolError)
-            #expect(connection.get(stream: 3) == 200)
+            #expect(connection.get(stream: 1) == 200)
+            connection.send(FrameBuilder.headers(stream: 3, block: block, endStream: true))
+            let goAway = Self.goAway(on: connection)
+            #expect(goAway?.errorCode == Self.protocolError, "\(name)")
+            _ = connection.readFrames(timeout: .seconds(5)) { _ in false }
+            #expect(connection.closedByPeer, "\(name)")
+            try Self.expectServing(server)
         }
     }
 
