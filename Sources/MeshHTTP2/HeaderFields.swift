@@ -38,6 +38,24 @@ public struct HeaderFields: Sendable {
         }
     }
 
+    /// Fields assembled in one go from `count` records already in this type's layout (four `Int`s
+    /// each, offsets from the byte area's start) and the `byteCount` bytes they point into, with
+    /// room for `spareFields` more fields and `spareBytes` more bytes: one allocation, two copies.
+    init(
+        records: UnsafeRawPointer, count: Int, bytes: UnsafeRawPointer, byteCount: Int, spareFields: Int, spareBytes: Int
+    ) {
+        self.recordCapacity = count + spareFields
+        self.fieldCount = count
+        let recordBytes = self.recordCapacity * Self.recordSize
+        let filled = recordBytes + byteCount
+        self.storage = [UInt8](unsafeUninitializedCapacity: filled + spareBytes) { buffer, initialized in
+            guard let base = buffer.baseAddress else { return }
+            UnsafeMutableRawPointer(base).copyMemory(from: records, byteCount: count * Self.recordSize)
+            UnsafeMutableRawPointer(base + recordBytes).copyMemory(from: bytes, byteCount: byteCount)
+            initialized = filled
+        }
+    }
+
     /// How many fields there are.
     @inlinable public var count: Int { self.fieldCount }
 
