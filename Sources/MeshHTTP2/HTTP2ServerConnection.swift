@@ -180,7 +180,7 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
 
     /// False while the stream's queued response body is above the high watermark.
     public func isWritable(stream: HTTP2StreamID) -> Bool {
-        (try? self.core?.stream(stream).isWritable) ?? false
+        self.core?.isWritable(stream) ?? false
     }
 
     /// GOAWAY in two steps (RFC 9113 §6.8): a notice with the maximum stream id, then, one PING

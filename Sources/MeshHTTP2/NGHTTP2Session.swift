@@ -493,6 +493,14 @@ final class NGHTTP2Session {
         return stream
     }
 
+    /// Whether stream `id` is open to the application and under its high watermark: read in place
+    /// (`stream(_:)` hands out a retained reference and throws for an unknown stream).
+    func isWritable(_ id: HTTP2StreamID) -> Bool {
+        if let last = self.lastStream, last.id == id.value { return !last.detached && last.isWritable }
+        guard let stream = self.lookup(id.value) else { return false }
+        return !stream.detached && stream.isWritable
+    }
+
     /// Every body is read from its stream's queue; nghttp2 copies the provider on submit.
     private static var dataProvider: nghttp2_data_provider {
         nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: NGHTTP2Callbacks.readData)
