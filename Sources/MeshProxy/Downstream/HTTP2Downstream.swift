@@ -86,10 +86,11 @@ final class HTTP2DownstreamStream: ExchangeDownstream {
     /// stream it still has before it goes): a weak or unowned reference would cost an atomic
     /// side-table operation on every use, and these are used several times per request.
     private var connection: HTTP2ServerConnection?
-    /// Unowned: the connection holds its delegate (`owner`) strongly for its whole life, and this
-    /// stream holds the connection until `markClosed()`, after which `owner` is never read. A
-    /// strong reference cost a retain and a release per request.
-    private unowned(unsafe) let owner: HTTP2DownstreamConnection
+    /// Unmanaged: the connection holds its delegate (`owner`) strongly for its whole life, and
+    /// this stream holds the connection until `markClosed()`, after which `owner` is never read.
+    /// A strong reference cost a retain and a release per request, and so did reading an
+    /// `unowned(unsafe)` one (a strong copy for the call).
+    private let owner: Unmanaged<HTTP2DownstreamConnection>
     var exchange: Exchange?
     private(set) var closed = false
     /// Copied: the exchange may still log the request after the connection went.
@@ -98,7 +99,7 @@ final class HTTP2DownstreamStream: ExchangeDownstream {
     init(id: HTTP2StreamID, connection: HTTP2ServerConnection, owner: HTTP2DownstreamConnection) {
         self.id = id
         self.connection = connection
-        self.owner = owner
+        self.owner = Unmanaged.passUnretained(owner)
         self.remoteIP = owner.remoteIP
     }
 
@@ -127,7 +128,7 @@ final class HTTP2DownstreamStream: ExchangeDownstream {
         // DATA and cut the answer short. A closed stream's owner may be gone (and counted the
         // request when it closed the stream).
         guard !closed else { return }
-        owner.finished(self)
+        owner._withUnsafeGuaranteedRef { $0.finished(self) }
     }
 
     func abort() {
