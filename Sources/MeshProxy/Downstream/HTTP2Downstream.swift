@@ -23,7 +23,8 @@ final class HTTP2DownstreamConnection: HTTP2ServerDelegate {
     }
 
     func requestHead(
-        method: String, scheme: String, authority: String, path: String, fields: consuming HeaderFields,
+        method: consuming String, scheme: consuming String, authority: consuming String, path: consuming String,
+        fields: consuming HeaderFields,
         endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection
     ) {
         let head = DownstreamRequestHead(http2Method: method, authority: authority, path: path, fields: fields)
