@@ -87,12 +87,25 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
         if let id { return id }
         // Moved out, not copied: a copy retains each of the head's strings.
         holdsHead = false
-        guard let head = pendingHead.take() else { throw HTTP2CodecError.invalidStreamState(HTTP2StreamID(0), "no request head") }
+        guard var head = pendingHead.take() else { throw HTTP2CodecError.invalidStreamState(HTTP2StreamID(0), "no request head") }
         // Host becomes `:authority`; the header block drops Host and the other connection-specific
         // fields while copying the rest.
-        let stream = try client._withUnsafeGuaranteedRef {
-            try $0.openStream(
-                method: head.method.rawValue, path: head.uri, forwardedFields: head.fields, endStream: endStream, delegate: self)
+        let stream: HTTP2StreamID
+        if isKnownUniquelyReferenced(&head) {
+            // Nothing else holds the head (the usual case): its path and fields are moved out for
+            // the call; read in place, each was retained and released around it.
+            var path = ""
+            swap(&path, &head.uri)
+            var fields = HeaderFields()
+            swap(&fields, &head.fields)
+            stream = try client._withUnsafeGuaranteedRef {
+                try $0.openStream(method: head.method.rawValue, path: path, forwardedFields: fields, endStream: endStream, delegate: self)
+            }
+        } else {
+            stream = try client._withUnsafeGuaranteedRef {
+                try $0.openStream(
+                    method: head.method.rawValue, path: head.uri, forwardedFields: head.fields, endStream: endStream, delegate: self)
+            }
         }
         id = stream
         return stream
