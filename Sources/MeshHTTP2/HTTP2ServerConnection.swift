@@ -20,9 +20,11 @@ public protocol HTTP2ServerDelegate: AnyObject {
     /// `host` made from `:authority`): what a proxy forwarding it takes, with no string made
     /// per field. By default this builds the `HTTP2RequestHead` and calls
     /// `requestHead(_:endStream:stream:connection:)`. The fields are handed over (no other
-    /// reference), so the receiver can edit them in place without a copy.
+    /// reference), so the receiver can edit them in place without a copy; so are the strings,
+    /// so that keeping them costs no retain.
     func requestHead(
-        method: String, scheme: String, authority: String, path: String, fields: consuming HeaderFields,
+        method: consuming String, scheme: consuming String, authority: consuming String, path: consuming String,
+        fields: consuming HeaderFields,
         endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection
     )
     /// A slice of a DATA frame's payload (not a copy of it).
@@ -40,7 +42,8 @@ public protocol HTTP2ServerDelegate: AnyObject {
 
 extension HTTP2ServerDelegate {
     public func requestHead(
-        method: String, scheme: String, authority: String, path: String, fields: consuming HeaderFields,
+        method: consuming String, scheme: consuming String, authority: consuming String, path: consuming String,
+        fields: consuming HeaderFields,
         endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection
     ) {
         let head = HTTP2RequestHead(method: method, scheme: scheme, authority: authority, path: path, headers: fields.httpHeaders)
@@ -180,7 +183,7 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
 
     /// False while the stream's queued response body is above the high watermark.
     public func isWritable(stream: HTTP2StreamID) -> Bool {
-        (try? self.core?.stream(stream).isWritable) ?? false
+        self.core?.isWritable(stream) ?? false
     }
 
     /// GOAWAY in two steps (RFC 9113 §6.8): a notice with the maximum stream id, then, one PING

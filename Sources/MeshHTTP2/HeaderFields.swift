@@ -38,6 +38,24 @@ public struct HeaderFields: Sendable {
         }
     }
 
+    /// Fields assembled in one go from `count` records already in this type's layout (four `Int`s
+    /// each, offsets from the byte area's start) and the `byteCount` bytes they point into, with
+    /// room for `spareFields` more fields and `spareBytes` more bytes: one allocation, two copies.
+    init(
+        records: UnsafeRawPointer, count: Int, bytes: UnsafeRawPointer, byteCount: Int, spareFields: Int, spareBytes: Int
+    ) {
+        self.recordCapacity = count + spareFields
+        self.fieldCount = count
+        let recordBytes = self.recordCapacity * Self.recordSize
+        let filled = recordBytes + byteCount
+        self.storage = [UInt8](unsafeUninitializedCapacity: filled + spareBytes) { buffer, initialized in
+            guard let base = buffer.baseAddress else { return }
+            UnsafeMutableRawPointer(base).copyMemory(from: records, byteCount: count * Self.recordSize)
+            UnsafeMutableRawPointer(base + recordBytes).copyMemory(from: bytes, byteCount: byteCount)
+            initialized = filled
+        }
+    }
+
     /// How many fields there are.
     @inlinable public var count: Int { self.fieldCount }
 
@@ -55,20 +73,25 @@ public struct HeaderFields: Sendable {
     public mutating func append(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         self.reserveRecord()
         let nameStart = self.storage.count - self.byteAreaStart
-        self.storage.append(contentsOf: name)
-        let valueStart = self.storage.count - self.byteAreaStart
-        self.storage.append(contentsOf: value)
-        self.addRecord(nameStart, name.count, valueStart, value.count)
+        self.appendBytes(name, value)
+        self.addRecord(nameStart, name.count, nameStart + name.count, value.count)
     }
 
-    /// Appends a field given as strings.
+    /// Appends a field given as strings. `withCString` lends a native string's own bytes without
+    /// a retain (appending the UTF-8 view as a sequence retains the string).
     public mutating func append(name: String, value: String) {
         self.reserveRecord()
         let nameStart = self.storage.count - self.byteAreaStart
-        self.appendBytes(of: name)
-        let valueStart = self.storage.count - self.byteAreaStart
-        self.appendBytes(of: value)
-        self.addRecord(nameStart, valueStart - nameStart, valueStart, self.storage.count - self.byteAreaStart - valueStart)
+        let nameCount = name.utf8.count
+        let valueCount = value.utf8.count
+        name.withCString { namePointer in
+            value.withCString { valuePointer in
+                self.appendBytes(
+                    UnsafeRawBufferPointer(start: namePointer, count: nameCount),
+                    UnsafeRawBufferPointer(start: valuePointer, count: valueCount))
+            }
+        }
+        self.addRecord(nameStart, nameCount, nameStart + nameCount, valueCount)
     }
 
     /// Appends field `index` of `other` (bytes copied, no strings made).
@@ -317,13 +340,21 @@ public struct HeaderFields: Sendable {
         self.fieldCount += 1
     }
 
-    /// Copies `string`'s UTF-8. `withCString` lends a native string's own bytes without a retain
-    /// (appending the UTF-8 view as a sequence retains the string).
-    private mutating func appendBytes(of string: String) {
-        let count = string.utf8.count
-        guard count > 0 else { return }
-        string.withCString { pointer in
-            self.storage.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: count))
+    /// Copies a name's and a value's bytes, one after the other, with one append to the storage
+    /// (each `Array.append(contentsOf:)` checks uniqueness and capacity and copies through the
+    /// generic sequence path): a short pair is joined on the stack first.
+    private mutating func appendBytes(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
+        let total = name.count + value.count
+        guard total <= 256 else {
+            self.storage.append(contentsOf: name)
+            self.storage.append(contentsOf: value)
+            return
+        }
+        withUnsafeTemporaryAllocation(byteCount: total, alignment: 1) { joined in
+            guard let base = joined.baseAddress else { return }
+            if let source = name.baseAddress { base.copyMemory(from: source, byteCount: name.count) }
+            if let source = value.baseAddress { (base + name.count).copyMemory(from: source, byteCount: value.count) }
+            self.storage.append(contentsOf: UnsafeRawBufferPointer(joined))
         }
     }
 

@@ -8,8 +8,9 @@ struct InboundHeaderBlock {
     /// False for a block of a stream the session does not keep: nghttp2 still decodes it (HPACK
     /// state must stay in sync) and the fields are dropped.
     private(set) var isCollecting = false
-    /// Regular fields as bytes; pseudo-headers go to the properties below.
-    private var fields = HeaderFields()
+    /// Regular fields as bytes, in storage reused for every block (pseudo-headers go to the
+    /// properties below); a block's fields become one `HeaderFields` when it is complete.
+    private let fields = InboundFieldScratch()
     private var method: String?
     private var scheme: String?
     private var authority: String?
@@ -33,9 +34,9 @@ struct InboundHeaderBlock {
         self.size = 0
         self.count = 0
         self.tooLarge = false
+        self.fields.removeAll()
         guard self.hasLeftovers else { return }
         self.hasLeftovers = false
-        self.fields.removeAll()
         self.method = nil
         self.scheme = nil
         self.authority = nil
@@ -57,8 +58,7 @@ struct InboundHeaderBlock {
             return
         }
         if name.first != UInt8(ascii: ":") {
-            if self.fields.isEmpty { self.fields = HeaderFields(byteCapacity: 256, fieldCapacity: 8) }
-            self.fields.append(name: UnsafeRawBufferPointer(name), value: UnsafeRawBufferPointer(value))
+            self.fields.append(name: name, value: value)
             return
         }
         // A pseudo-header, told apart by length and one letter, without making a String of the name.
@@ -106,21 +106,99 @@ struct InboundHeaderBlock {
         return code
     }
 
-    /// Hands the finished block to `stream`: its fields replace the stream's (moved, not copied),
+    /// Hands the finished block to `stream`: its fields replace the stream's (made in one allocation),
     /// and each pseudo-header the block carried overwrites the stream's.
     mutating func move(into stream: HTTP2StreamState) {
         guard self.isCollecting, self.streamID == stream.id else { return }
         self.isCollecting = false
         self.hasLeftovers = false
-        // The stream's previous fields were taken by the application (or are a 1xx head's):
-        // what comes back is cleared before the next block stores anything.
-        swap(&stream.fieldBytes, &self.fields)
-        if !self.fields.isEmpty { self.fields.removeAll() }
+        // The stream's previous fields were taken by the application (or are a 1xx head's).
+        stream.fieldBytes = self.fields.take()
         stream.headerBlockTooLarge = self.tooLarge
         if let method = self.method.take() { stream.method = method }
         if let scheme = self.scheme.take() { stream.scheme = scheme }
         if let authority = self.authority.take() { stream.authority = authority }
         if let path = self.path.take() { stream.path = path }
         if let status = self.status.take() { stream.status = status }
+    }
+}
+
+/// The fields of the block being decoded, copied into storage the session keeps for every block:
+/// each field is one copy of its bytes and one record, with none of an array's uniqueness and
+/// capacity checks; `take()` makes the finished block's `HeaderFields` in one allocation.
+final class InboundFieldScratch {
+    /// Records in `HeaderFields`' layout: four `Int`s per field (name start, name length, value
+    /// start, value length; offsets into `bytes`).
+    private var records: UnsafeMutablePointer<Int>
+    private var recordCapacity: Int
+    private var count = 0
+    private var bytes: UnsafeMutablePointer<UInt8>
+    private var byteCapacity: Int
+    private var byteCount = 0
+
+    /// Room the made fields keep for what the proxy adds before forwarding (`host` to a request,
+    /// `server`, `date` and the service time to a response) without growing.
+    private static let spareFields = 6
+    private static let spareBytes = 128
+
+    init() {
+        self.recordCapacity = 32
+        self.records = .allocate(capacity: 4 * self.recordCapacity)
+        self.byteCapacity = 2048
+        self.bytes = .allocate(capacity: self.byteCapacity)
+    }
+
+    deinit {
+        self.records.deallocate()
+        self.bytes.deallocate()
+    }
+
+    func removeAll() {
+        self.count = 0
+        self.byteCount = 0
+    }
+
+    func append(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) {
+        if self.count == self.recordCapacity { self.growRecords() }
+        let added = name.count + value.count
+        if self.byteCount + added > self.byteCapacity { self.growBytes(to: self.byteCount + added) }
+        let nameStart = self.byteCount
+        if let source = name.baseAddress { (self.bytes + nameStart).update(from: source, count: name.count) }
+        let valueStart = nameStart + name.count
+        if let source = value.baseAddress { (self.bytes + valueStart).update(from: source, count: value.count) }
+        self.byteCount = valueStart + value.count
+        let record = self.records + 4 * self.count
+        record[0] = nameStart
+        record[1] = name.count
+        record[2] = valueStart
+        record[3] = value.count
+        self.count += 1
+    }
+
+    /// The block's fields (empty, allocating nothing, when it had none), and the scratch emptied.
+    func take() -> HeaderFields {
+        guard self.count > 0 else { return HeaderFields() }
+        defer { self.removeAll() }
+        return HeaderFields(
+            records: UnsafeRawPointer(self.records), count: self.count, bytes: UnsafeRawPointer(self.bytes),
+            byteCount: self.byteCount, spareFields: Self.spareFields, spareBytes: Self.spareBytes)
+    }
+
+    private func growRecords() {
+        let grown = UnsafeMutablePointer<Int>.allocate(capacity: 8 * self.recordCapacity)
+        grown.moveInitialize(from: self.records, count: 4 * self.count)
+        self.records.deallocate()
+        self.records = grown
+        self.recordCapacity *= 2
+    }
+
+    private func growBytes(to needed: Int) {
+        var capacity = self.byteCapacity * 2
+        while capacity < needed { capacity *= 2 }
+        let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+        grown.moveInitialize(from: self.bytes, count: self.byteCount)
+        self.bytes.deallocate()
+        self.bytes = grown
+        self.byteCapacity = capacity
     }
 }

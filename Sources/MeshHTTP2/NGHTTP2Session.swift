@@ -493,6 +493,14 @@ final class NGHTTP2Session {
         return stream
     }
 
+    /// Whether stream `id` is open to the application and under its high watermark: read in place
+    /// (`stream(_:)` hands out a retained reference and throws for an unknown stream).
+    func isWritable(_ id: HTTP2StreamID) -> Bool {
+        if let last = self.lastStream, last.id == id.value { return !last.detached && last.isWritable }
+        guard let stream = self.lookup(id.value) else { return false }
+        return !stream.detached && stream.isWritable
+    }
+
     /// Every body is read from its stream's queue; nghttp2 copies the provider on submit.
     private static var dataProvider: nghttp2_data_provider {
         nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: NGHTTP2Callbacks.readData)
@@ -626,12 +634,27 @@ final class NGHTTP2Session {
 
     /// Hands `count` received body bytes back to the peer's flow-control windows.
     func consume(_ id: HTTP2StreamID, _ count: Int) {
-        guard let session, count > 0, let stream = self.lookup(id.value) else { return }
-        let returned = min(count, stream.unconsumedBytes)
+        guard let session, count > 0 else { return }
+        let returned = self.takeUnconsumed(id.value, upTo: count)
         guard returned > 0 else { return }
-        stream.unconsumedBytes -= returned
         _ = nghttp2_session_consume(session, id.value, returned)
         self.scheduleFlush()
+    }
+
+    /// Takes up to `count` of stream `id`'s unconsumed bytes. The stream is read in place, with no
+    /// call while it is held: a reference kept across the calls above cost a retain and a release.
+    private func takeUnconsumed(_ id: Int32, upTo count: Int) -> Int {
+        if let last = self.lastStream, last.id == id {
+            let returned = min(count, last.unconsumedBytes)
+            guard returned > 0 else { return 0 }
+            last.unconsumedBytes -= returned
+            return returned
+        }
+        guard let stream = self.lookup(id) else { return 0 }
+        let returned = min(count, stream.unconsumedBytes)
+        guard returned > 0 else { return 0 }
+        stream.unconsumedBytes -= returned
+        return returned
     }
 
     /// The error is built only when a write waits: boxing it costs an allocation, and most

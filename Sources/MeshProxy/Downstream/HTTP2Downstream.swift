@@ -23,7 +23,8 @@ final class HTTP2DownstreamConnection: HTTP2ServerDelegate {
     }
 
     func requestHead(
-        method: String, scheme: String, authority: String, path: String, fields: consuming HeaderFields,
+        method: consuming String, scheme: consuming String, authority: consuming String, path: consuming String,
+        fields: consuming HeaderFields,
         endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection
     ) {
         let head = DownstreamRequestHead(http2Method: method, authority: authority, path: path, fields: fields)
@@ -86,7 +87,15 @@ final class HTTP2DownstreamStream: ExchangeDownstream {
     /// stream it still has before it goes): a weak or unowned reference would cost an atomic
     /// side-table operation on every use, and these are used several times per request.
     private var connection: HTTP2ServerConnection?
-    private var owner: HTTP2DownstreamConnection?
+    /// The same connection, lent to each call without a retain (`_withUnsafeGuaranteedRef`) and
+    /// used only while the stream is not `closed`, that is while `connection` holds it: reading
+    /// the optional for a call retained and released it.
+    private let lentConnection: Unmanaged<HTTP2ServerConnection>
+    /// Unmanaged: the connection holds its delegate (`owner`) strongly for its whole life, and
+    /// this stream holds the connection until `markClosed()`, after which `owner` is never read.
+    /// A strong reference cost a retain and a release per request, and so did reading an
+    /// `unowned(unsafe)` one (a strong copy for the call).
+    private let owner: Unmanaged<HTTP2DownstreamConnection>
     var exchange: Exchange?
     private(set) var closed = false
     /// Copied: the exchange may still log the request after the connection went.
@@ -95,7 +104,8 @@ final class HTTP2DownstreamStream: ExchangeDownstream {
     init(id: HTTP2StreamID, connection: HTTP2ServerConnection, owner: HTTP2DownstreamConnection) {
         self.id = id
         self.connection = connection
-        self.owner = owner
+        self.lentConnection = Unmanaged.passUnretained(connection)
+        self.owner = Unmanaged.passUnretained(owner)
         self.remoteIP = owner.remoteIP
     }
 
@@ -104,11 +114,10 @@ final class HTTP2DownstreamStream: ExchangeDownstream {
     func markClosed() {
         closed = true
         connection = nil
-        owner = nil
     }
 
-    var isWritable: Bool { !closed && (connection?.isWritable(stream: id) ?? false) }
-    var queuedBytes: Int { connection?.outboundQueuedBytes ?? 0 }
+    var isWritable: Bool { !closed && lentConnection._withUnsafeGuaranteedRef { $0.isWritable(stream: id) } }
+    var queuedBytes: Int { closed ? 0 : lentConnection._withUnsafeGuaranteedRef { $0.outboundQueuedBytes } }
     var allocator: ByteBufferAllocator { Self.sharedAllocator }
     var http2: HTTP2DownstreamStream? { self }
     private static let sharedAllocator = ByteBufferAllocator()
@@ -122,35 +131,39 @@ final class HTTP2DownstreamStream: ExchangeDownstream {
         exchange = nil
         // A request body still arriving is read and its window handed back (`requestBody`
         // with no exchange). No RST_STREAM(NO_ERROR): nghttp2 would send it ahead of queued
-        // DATA and cut the answer short.
-        owner?.finished(self)
+        // DATA and cut the answer short. A closed stream's owner may be gone (and counted the
+        // request when it closed the stream).
+        guard !closed else { return }
+        owner._withUnsafeGuaranteedRef { $0.finished(self) }
     }
 
     func abort() {
         guard !closed else { return }
-        try? connection?.resetStream(id, code: .internalError)
+        try? lentConnection._withUnsafeGuaranteedRef { try $0.resetStream(id, code: .internalError) }
     }
 
     // MARK: the response
 
     func sendHead(status: Int, fields: HeaderFields, endStream: Bool) {
         guard !closed else { return }
-        try? connection?.sendResponseHead(status: status, fields: fields, stream: id, endStream: endStream)
+        try? lentConnection._withUnsafeGuaranteedRef {
+            try $0.sendResponseHead(status: status, fields: fields, stream: id, endStream: endStream)
+        }
     }
 
     func sendBody(_ buffer: ByteBuffer, endStream: Bool = false) {
         guard !closed else { return }
-        try? connection?.sendBody(buffer, stream: id, endStream: endStream)
+        try? lentConnection._withUnsafeGuaranteedRef { try $0.sendBody(buffer, stream: id, endStream: endStream) }
     }
 
     func sendEnd(trailers: HTTPHeaders?) {
         guard !closed else { return }
-        try? connection?.sendEnd(stream: id, trailers: trailers)
+        try? lentConnection._withUnsafeGuaranteedRef { try $0.sendEnd(stream: id, trailers: trailers) }
     }
 
     /// Returns request body bytes to the client's windows (once the upstream took them).
     func consume(_ bytes: Int) {
         guard !closed, bytes > 0 else { return }
-        connection?.consume(bytes, stream: id)
+        lentConnection._withUnsafeGuaranteedRef { $0.consume(bytes, stream: id) }
     }
 }

@@ -18,7 +18,10 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
 
     private var pool: HTTP2ConnectionPool?
     private let slot: HTTP2ConnectionPool.Slot
-    private var client: HTTP2ClientConnection { slot.client }
+    /// `slot.client`, lent to each call without a retain (`_withUnsafeGuaranteedRef`): the slot,
+    /// held by this stream for its whole life, holds the connection strongly. Reading it through
+    /// the slot cost a retain and a release per call.
+    private let client: Unmanaged<HTTP2ClientConnection>
     private var id: HTTP2StreamID?
     private var pendingHead: UpstreamRequestHead?
     /// Whether `pendingHead` is set (asked on every write and flush).
@@ -30,12 +33,13 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
 
     init(slot: HTTP2ConnectionPool.Slot, pool: HTTP2ConnectionPool) {
         self.slot = slot
+        self.client = Unmanaged.passUnretained(slot.client)
         self.pool = pool
     }
 
     var isWritable: Bool {
         guard let id else { return pool != nil }
-        return client.isWritable(stream: id)
+        return client._withUnsafeGuaranteedRef { $0.isWritable(stream: id) }
     }
 
     func beginRequest() {}
@@ -49,7 +53,7 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
                 promise?.succeed(())
             case .body(.byteBuffer(let buffer)):
                 let stream = try open(endStream: false)
-                try client.sendBody(buffer, stream: stream, promise: promise)
+                try client._withUnsafeGuaranteedRef { try $0.sendBody(buffer, stream: stream, promise: promise) }
             case .body(.fileRegion):
                 throw HTTP2CodecError.invalidStreamState(id ?? HTTP2StreamID(0), "file regions are not sent over HTTP/2")
             case .end(let trailers):
@@ -57,9 +61,9 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
                 let trailers = trailers.flatMap { $0.isEmpty ? nil : $0 }
                 if holdsHead {
                     let stream = try open(endStream: trailers == nil)
-                    if let trailers { try client.sendEnd(stream: stream, trailers: trailers) }
+                    if let trailers { try client._withUnsafeGuaranteedRef { try $0.sendEnd(stream: stream, trailers: trailers) } }
                 } else if let id {
-                    try client.sendEnd(stream: id, trailers: trailers)
+                    try client._withUnsafeGuaranteedRef { try $0.sendEnd(stream: id, trailers: trailers) }
                 }
                 promise?.succeed(())
             }
@@ -83,11 +87,26 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
         if let id { return id }
         // Moved out, not copied: a copy retains each of the head's strings.
         holdsHead = false
-        guard let head = pendingHead.take() else { throw HTTP2CodecError.invalidStreamState(HTTP2StreamID(0), "no request head") }
+        guard var head = pendingHead.take() else { throw HTTP2CodecError.invalidStreamState(HTTP2StreamID(0), "no request head") }
         // Host becomes `:authority`; the header block drops Host and the other connection-specific
         // fields while copying the rest.
-        let stream = try client.openStream(
-            method: head.method.rawValue, path: head.uri, forwardedFields: head.fields, endStream: endStream, delegate: self)
+        let stream: HTTP2StreamID
+        if isKnownUniquelyReferenced(&head) {
+            // Nothing else holds the head (the usual case): its path and fields are moved out for
+            // the call; read in place, each was retained and released around it.
+            var path = ""
+            swap(&path, &head.uri)
+            var fields = HeaderFields()
+            swap(&fields, &head.fields)
+            stream = try client._withUnsafeGuaranteedRef {
+                try $0.openStream(method: head.method.rawValue, path: path, forwardedFields: fields, endStream: endStream, delegate: self)
+            }
+        } else {
+            stream = try client._withUnsafeGuaranteedRef {
+                try $0.openStream(
+                    method: head.method.rawValue, path: head.uri, forwardedFields: head.fields, endStream: endStream, delegate: self)
+            }
+        }
         id = stream
         return stream
     }
@@ -117,7 +136,7 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
     func resumeReads() {
         readsHeld = false
         if unconsumedBytes > 0, let id {
-            client.consume(unconsumedBytes, stream: id)
+            client._withUnsafeGuaranteedRef { $0.consume(unconsumedBytes, stream: id) }
             unconsumedBytes = 0
         }
     }
@@ -139,7 +158,7 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
 
     private func resetIfOpen() {
         guard let id, pool != nil else { return }
-        try? client.resetStream(id, code: .cancel)
+        try? client._withUnsafeGuaranteedRef { try $0.resetStream(id, code: .cancel) }
     }
 
     private func returnSlot() {
