@@ -33,8 +33,8 @@ final class HTTP2DownstreamConnection: HTTP2ServerDelegate {
         worker.stats.downstream.activeRequests += 1
         let exchange = Exchange(worker: worker, downstream: downstream, head: head, http2EndStream: endStream)
         downstream.exchange = exchange
+        // A stream its HEADERS ended is complete from the start (see Exchange.init).
         exchange.start()
-        if endStream { exchange.receiveEnd(trailers: nil) }
     }
 
     func requestBody(_ chunk: ByteBuffer, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {

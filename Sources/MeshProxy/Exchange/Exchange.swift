@@ -139,7 +139,9 @@ final class Exchange {
             // the client declared a length.
             closeAfterResponse = false
             if http2EndStream {
+                // Complete already: no body or end event follows.
                 requestFraming = .none
+                requestEnded = true
             } else if let length = head.first(.contentLength) {
                 requestFraming = length == "0" ? .none : .contentLength
             } else {
@@ -397,8 +399,16 @@ final class Exchange {
             upstream.write(.end(requestTrailers), promise: nil)
             upstreamRequestEnded = true
         }
-        upstream.flush()
-        upstreamNeedsFlush = false
+        if requestEnded || requestFraming != .none {
+            upstream.flush()
+            upstreamNeedsFlush = false
+        } else {
+            // A bodyless request whose end is still to be delivered (HTTP/1.1: the parser's next
+            // event): its end flushes, so that an HTTP/2 pod gets one HEADERS frame with
+            // END_STREAM, not HEADERS and then an empty DATA frame. The end of the read flushes
+            // if it does not come.
+            upstreamNeedsFlush = true
+        }
         downstream.resumeReadingIfWanted()
     }
 

@@ -1,0 +1,116 @@
+import MeshHTTP2
+import MeshProxy
+import MeshTestSupport
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Testing
+
+/// How requests are framed towards an h2c pod: a request without a body goes as one HEADERS
+/// frame with END_STREAM, as a sidecar sends it, not as HEADERS and then an empty DATA frame
+/// (a frame more for the pod to take, and a different request on the wire).
+@Suite struct HTTP2UpstreamFramingTests {
+    @Test func bodylessRequestsFromAnHTTP2ClientEndWithTheirHeaders() async throws {
+        let server = try await EndStreamRecordingH2Server.start()
+        do {
+            let yaml = FixtureYAML.serviceEntry("framing", host: "framing.example", port: server.port, portName: "http2", protocol: "HTTP2")
+            try await TestMesh.with(yaml: yaml) { mesh in
+                let client = try await H2TestClient.connect(port: mesh.port)
+                do {
+                    // The first request waits for the pod connection; the later ones find it open.
+                    for _ in 0..<4 {
+                        let response = try await client.request(HTTP2RequestHead(method: "GET", authority: "framing.example:\(server.port)", path: "/"))
+                        #expect(response.head.status == 200)
+                    }
+                    // A request with a body keeps its HEADERS open: the recorder tells them apart.
+                    let post = try await client.request(
+                        HTTP2RequestHead(method: "POST", authority: "framing.example:\(server.port)", path: "/"), body: ByteBuffer(string: "x"))
+                    #expect(post.head.status == 200)
+                } catch {
+                    await client.shutdown()
+                    throw error
+                }
+                await client.shutdown()
+            }
+            #expect(server.headersEndedStream == [true, true, true, true, false])
+            try await server.stop()
+        } catch {
+            try? await server.stop()
+            throw error
+        }
+    }
+
+    @Test func bodylessRequestsFromAnHTTP1ClientEndWithTheirHeaders() async throws {
+        let server = try await EndStreamRecordingH2Server.start()
+        do {
+            let yaml = FixtureYAML.serviceEntry("framing", host: "framing.example", port: server.port, portName: "http2", protocol: "HTTP2")
+            try await TestMesh.with(yaml: yaml) { mesh in
+                // One keep-alive connection, three GETs, then (`--next`: options apply to the URLs
+                // after it) a POST with a body.
+                let url = "http://127.0.0.1:\(mesh.port)/"
+                let host = "Host: framing.example:\(server.port)"
+                let output = try await HTTP2UpstreamTests.curl([
+                    "-H", host, "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null", "-w", "%{http_code} ", url, url, url,
+                    "--next", "-sS", "-H", host, "-d", "x", "-o", "/dev/null", "-w", "%{http_code} ", url,
+                ])
+                #expect(output == "200 200 200 200 ", "\(output)")
+            }
+            #expect(server.headersEndedStream == [true, true, true, false])
+            try await server.stop()
+        } catch {
+            try? await server.stop()
+            throw error
+        }
+    }
+}
+
+/// An h2c server that answers 200 once a request has ended, and records for each request head
+/// whether its HEADERS frame carried END_STREAM.
+final class EndStreamRecordingH2Server: Sendable {
+    let channel: any Channel
+    private let recorder: Recorder
+    var port: Int { channel.localAddress?.port ?? 0 }
+    var headersEndedStream: [Bool] { recorder.endStreams.withLockedValue { $0 } }
+
+    private init(channel: any Channel, recorder: Recorder) {
+        self.channel = channel
+        self.recorder = recorder
+    }
+
+    static func start() async throws -> EndStreamRecordingH2Server {
+        let recorder = Recorder()
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(HTTP2ServerConnection(delegate: recorder))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        return EndStreamRecordingH2Server(channel: channel, recorder: recorder)
+    }
+
+    func stop() async throws {
+        try await channel.close()
+    }
+
+    private final class Recorder: HTTP2ServerDelegate, Sendable {
+        let endStreams = NIOLockedValueBox<[Bool]>([])
+
+        func requestHead(_ head: HTTP2RequestHead, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
+            endStreams.withLockedValue { $0.append(endStream) }
+            if endStream { answer(stream, connection) }
+        }
+        func requestBody(_ chunk: ByteBuffer, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
+            connection.consume(chunk.readableBytes, stream: stream)
+        }
+        func requestEnd(trailers: HTTPHeaders?, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
+            answer(stream, connection)
+        }
+        func streamReset(_ reset: HTTP2StreamReset, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {}
+
+        private func answer(_ stream: HTTP2StreamID, _ connection: HTTP2ServerConnection) {
+            try? connection.sendResponseHead(HTTP2ResponseHead(status: 200), stream: stream, endStream: true)
+        }
+    }
+}
