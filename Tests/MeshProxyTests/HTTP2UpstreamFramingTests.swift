@@ -4,7 +4,6 @@ import MeshTestSupport
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
-import NIOPosix
 import Testing
 
 /// How requests are framed towards an h2c pod: a request without a body goes as one HEADERS
@@ -12,7 +11,8 @@ import Testing
 /// (a frame more for the pod to take, and a different request on the wire).
 @Suite struct HTTP2UpstreamFramingTests {
     @Test func bodylessRequestsFromAnHTTP2ClientEndWithTheirHeaders() async throws {
-        let server = try await EndStreamRecordingH2Server.start()
+        let recorder = EndStreamRecorder()
+        let server = try await DelegatingH2Server.start(delegate: recorder)
         do {
             let yaml = FixtureYAML.serviceEntry("framing", host: "framing.example", port: server.port, portName: "http2", protocol: "HTTP2")
             try await TestMesh.with(yaml: yaml) { mesh in
@@ -33,7 +33,7 @@ import Testing
                 }
                 await client.shutdown()
             }
-            #expect(server.headersEndedStream == [true, true, true, true, false])
+            #expect(recorder.headersEndedStream == [true, true, true, true, false])
             try await server.stop()
         } catch {
             try? await server.stop()
@@ -42,7 +42,8 @@ import Testing
     }
 
     @Test func bodylessRequestsFromAnHTTP1ClientEndWithTheirHeaders() async throws {
-        let server = try await EndStreamRecordingH2Server.start()
+        let recorder = EndStreamRecorder()
+        let server = try await DelegatingH2Server.start(delegate: recorder)
         do {
             let yaml = FixtureYAML.serviceEntry("framing", host: "framing.example", port: server.port, portName: "http2", protocol: "HTTP2")
             try await TestMesh.with(yaml: yaml) { mesh in
@@ -56,7 +57,7 @@ import Testing
                 ])
                 #expect(output == "200 200 200 200 ", "\(output)")
             }
-            #expect(server.headersEndedStream == [true, true, true, false])
+            #expect(recorder.headersEndedStream == [true, true, true, false])
             try await server.stop()
         } catch {
             try? await server.stop()
@@ -65,52 +66,25 @@ import Testing
     }
 }
 
-/// An h2c server that answers 200 once a request has ended, and records for each request head
-/// whether its HEADERS frame carried END_STREAM.
-final class EndStreamRecordingH2Server: Sendable {
-    let channel: any Channel
-    private let recorder: Recorder
-    var port: Int { channel.localAddress?.port ?? 0 }
-    var headersEndedStream: [Bool] { recorder.endStreams.withLockedValue { $0 } }
+/// A pod's HTTP/2 side that answers 200 once a request has ended, and records for each request
+/// head whether its HEADERS frame carried END_STREAM.
+final class EndStreamRecorder: HTTP2ServerDelegate, Sendable {
+    private let endStreams = NIOLockedValueBox<[Bool]>([])
+    var headersEndedStream: [Bool] { endStreams.withLockedValue { $0 } }
 
-    private init(channel: any Channel, recorder: Recorder) {
-        self.channel = channel
-        self.recorder = recorder
+    func requestHead(_ head: HTTP2RequestHead, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
+        endStreams.withLockedValue { $0.append(endStream) }
+        if endStream { answer(stream, connection) }
     }
-
-    static func start() async throws -> EndStreamRecordingH2Server {
-        let recorder = Recorder()
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(HTTP2ServerConnection(delegate: recorder))
-                }
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
-        return EndStreamRecordingH2Server(channel: channel, recorder: recorder)
+    func requestBody(_ chunk: ByteBuffer, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
+        connection.consume(chunk.readableBytes, stream: stream)
     }
-
-    func stop() async throws {
-        try await channel.close()
+    func requestEnd(trailers: HTTPHeaders?, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
+        answer(stream, connection)
     }
+    func streamReset(_ reset: HTTP2StreamReset, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {}
 
-    private final class Recorder: HTTP2ServerDelegate, Sendable {
-        let endStreams = NIOLockedValueBox<[Bool]>([])
-
-        func requestHead(_ head: HTTP2RequestHead, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
-            endStreams.withLockedValue { $0.append(endStream) }
-            if endStream { answer(stream, connection) }
-        }
-        func requestBody(_ chunk: ByteBuffer, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
-            connection.consume(chunk.readableBytes, stream: stream)
-        }
-        func requestEnd(trailers: HTTPHeaders?, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
-            answer(stream, connection)
-        }
-        func streamReset(_ reset: HTTP2StreamReset, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {}
-
-        private func answer(_ stream: HTTP2StreamID, _ connection: HTTP2ServerConnection) {
-            try? connection.sendResponseHead(HTTP2ResponseHead(status: 200), stream: stream, endStream: true)
-        }
+    private func answer(_ stream: HTTP2StreamID, _ connection: HTTP2ServerConnection) {
+        try? connection.sendResponseHead(HTTP2ResponseHead(status: 200), stream: stream, endStream: true)
     }
 }

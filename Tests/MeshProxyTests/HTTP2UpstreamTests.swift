@@ -188,7 +188,7 @@ import Testing
     }
 
     @Test func upstreamResetIs503URAndGRPCUnavailable() async throws {
-        let server = try await ResettingH2Server.start()
+        let server = try await DelegatingH2Server.start(delegate: ResettingDelegate())
         do {
             let yaml = FixtureYAML.serviceEntry("resetter", host: "resetter.example", port: server.port, portName: "grpc", protocol: "GRPC")
             try await TestMesh.with(yaml: yaml) { mesh in
@@ -225,34 +225,12 @@ import Testing
     }
 }
 
-/// An h2c server that resets every stream it is sent (RST_STREAM INTERNAL_ERROR).
-final class ResettingH2Server: Sendable {
-    let channel: any Channel
-    var port: Int { channel.localAddress?.port ?? 0 }
-
-    private init(channel: any Channel) { self.channel = channel }
-
-    static func start() async throws -> ResettingH2Server {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(HTTP2ServerConnection(delegate: ResettingDelegate()))
-                }
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
-        return ResettingH2Server(channel: channel)
+/// A pod's HTTP/2 side that resets every stream it is sent (RST_STREAM INTERNAL_ERROR).
+final class ResettingDelegate: HTTP2ServerDelegate, Sendable {
+    func requestHead(_ head: HTTP2RequestHead, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
+        try? connection.resetStream(stream, code: .internalError)
     }
-
-    func stop() async throws {
-        try await channel.close()
-    }
-
-    private final class ResettingDelegate: HTTP2ServerDelegate {
-        func requestHead(_ head: HTTP2RequestHead, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
-            try? connection.resetStream(stream, code: .internalError)
-        }
-        func requestBody(_ chunk: ByteBuffer, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {}
-        func requestEnd(trailers: HTTPHeaders?, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {}
-        func streamReset(_ reset: HTTP2StreamReset, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {}
-    }
+    func requestBody(_ chunk: ByteBuffer, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {}
+    func requestEnd(trailers: HTTPHeaders?, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {}
+    func streamReset(_ reset: HTTP2StreamReset, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {}
 }
