@@ -10,59 +10,57 @@ import Testing
 /// frame with END_STREAM, as a sidecar sends it, not as HEADERS and then an empty DATA frame
 /// (a frame more for the pod to take, and a different request on the wire).
 @Suite struct HTTP2UpstreamFramingTests {
-    @Test func bodylessRequestsFromAnHTTP2ClientEndWithTheirHeaders() async throws {
+    /// Runs `body` with a mesh whose `framing.example` is one recording h2c pod (its port given),
+    /// then returns what the pod saw: for each request, whether its HEADERS ended the stream.
+    static func framing(_ body: (LocalMesh, Int) async throws -> Void) async throws -> [Bool] {
         let recorder = EndStreamRecorder()
         let server = try await DelegatingH2Server.start(delegate: recorder)
         do {
             let yaml = FixtureYAML.serviceEntry("framing", host: "framing.example", port: server.port, portName: "http2", protocol: "HTTP2")
-            try await TestMesh.with(yaml: yaml) { mesh in
-                let client = try await H2TestClient.connect(port: mesh.port)
-                do {
-                    // The first request waits for the pod connection; the later ones find it open.
-                    for _ in 0..<4 {
-                        let response = try await client.request(HTTP2RequestHead(method: "GET", authority: "framing.example:\(server.port)", path: "/"))
-                        #expect(response.head.status == 200)
-                    }
-                    // A request with a body keeps its HEADERS open: the recorder tells them apart.
-                    let post = try await client.request(
-                        HTTP2RequestHead(method: "POST", authority: "framing.example:\(server.port)", path: "/"), body: ByteBuffer(string: "x"))
-                    #expect(post.head.status == 200)
-                } catch {
-                    await client.shutdown()
-                    throw error
-                }
-                await client.shutdown()
-            }
-            #expect(recorder.headersEndedStream == [true, true, true, true, false])
-            try await server.stop()
+            try await TestMesh.with(yaml: yaml) { mesh in try await body(mesh, server.port) }
         } catch {
             try? await server.stop()
             throw error
         }
+        try await server.stop()
+        return recorder.headersEndedStream
+    }
+
+    @Test func bodylessRequestsFromAnHTTP2ClientEndWithTheirHeaders() async throws {
+        let seen = try await Self.framing { mesh, podPort in
+            let client = try await H2TestClient.connect(port: mesh.port)
+            do {
+                // The first request waits for the pod connection; the later ones find it open.
+                for _ in 0..<4 {
+                    let response = try await client.request(HTTP2RequestHead(method: "GET", authority: "framing.example:\(podPort)", path: "/"))
+                    #expect(response.head.status == 200)
+                }
+                // A request with a body keeps its HEADERS open: the recorder tells them apart.
+                let post = try await client.request(
+                    HTTP2RequestHead(method: "POST", authority: "framing.example:\(podPort)", path: "/"), body: ByteBuffer(string: "x"))
+                #expect(post.head.status == 200)
+            } catch {
+                await client.shutdown()
+                throw error
+            }
+            await client.shutdown()
+        }
+        #expect(seen == [true, true, true, true, false])
     }
 
     @Test func bodylessRequestsFromAnHTTP1ClientEndWithTheirHeaders() async throws {
-        let recorder = EndStreamRecorder()
-        let server = try await DelegatingH2Server.start(delegate: recorder)
-        do {
-            let yaml = FixtureYAML.serviceEntry("framing", host: "framing.example", port: server.port, portName: "http2", protocol: "HTTP2")
-            try await TestMesh.with(yaml: yaml) { mesh in
-                // One keep-alive connection, three GETs, then (`--next`: options apply to the URLs
-                // after it) a POST with a body.
-                let url = "http://127.0.0.1:\(mesh.port)/"
-                let host = "Host: framing.example:\(server.port)"
-                let output = try await HTTP2UpstreamTests.curl([
-                    "-H", host, "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null", "-w", "%{http_code} ", url, url, url,
-                    "--next", "-sS", "-H", host, "-d", "x", "-o", "/dev/null", "-w", "%{http_code} ", url,
-                ])
-                #expect(output == "200 200 200 200 ", "\(output)")
-            }
-            #expect(recorder.headersEndedStream == [true, true, true, false])
-            try await server.stop()
-        } catch {
-            try? await server.stop()
-            throw error
+        let seen = try await Self.framing { mesh, podPort in
+            // One keep-alive connection, three GETs, then (`--next`: options apply to the URLs
+            // after it) a POST with a body.
+            let url = "http://127.0.0.1:\(mesh.port)/"
+            let host = "Host: framing.example:\(podPort)"
+            let output = try await HTTP2UpstreamTests.curl([
+                "-H", host, "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null", "-w", "%{http_code} ", url, url, url,
+                "--next", "-sS", "-H", host, "-d", "x", "-o", "/dev/null", "-w", "%{http_code} ", url,
+            ])
+            #expect(output == "200 200 200 200 ", "\(output)")
         }
+        #expect(seen == [true, true, true, false])
     }
 }
 
