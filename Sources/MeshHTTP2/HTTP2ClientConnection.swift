@@ -348,6 +348,9 @@ extension HTTP2ClientConnection: NGHTTP2SessionEvents {
     }
 
     func sessionReceivedPingAck() {}
+
+    /// The pod's streams on this connection end as resets; nothing more to tell.
+    func sessionReceivedMalformedMessage() {}
 }
 
 /// Collects one response for `sendRequest`, returning window as bytes arrive.

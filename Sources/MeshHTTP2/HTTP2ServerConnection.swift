@@ -38,6 +38,9 @@ public protocol HTTP2ServerDelegate: AnyObject {
     func streamWritabilityChanged(_ isWritable: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection)
     /// The stream completed in both directions.
     func streamClosed(_ stream: HTTP2StreamID, connection: HTTP2ServerConnection)
+    /// A malformed request (a forbidden field, a missing pseudo-header, a body that breaks its
+    /// content-length) ended the connection with GOAWAY(PROTOCOL_ERROR).
+    func connectionEndedByMalformedRequest(_ connection: HTTP2ServerConnection)
 }
 
 extension HTTP2ServerDelegate {
@@ -53,6 +56,7 @@ extension HTTP2ServerDelegate {
     public func streamWritabilityChanged(_ isWritable: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
     }
     public func streamClosed(_ stream: HTTP2StreamID, connection: HTTP2ServerConnection) {}
+    public func connectionEndedByMalformedRequest(_ connection: HTTP2ServerConnection) {}
 }
 
 /// The server side of one HTTP/2 connection: a NIO handler owning an nghttp2 server session,
@@ -388,5 +392,9 @@ extension HTTP2ServerConnection: NGHTTP2SessionEvents {
 
     func sessionReceivedPingAck() {
         if self.shutdown != nil { self.finishGracefulShutdown() }
+    }
+
+    func sessionReceivedMalformedMessage() {
+        self.delegate.connectionEndedByMalformedRequest(self)
     }
 }

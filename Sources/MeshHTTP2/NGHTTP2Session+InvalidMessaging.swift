@@ -12,6 +12,7 @@ extension NGHTTP2Session {
         case NGHTTP2_ERR_HTTP_HEADER.rawValue, NGHTTP2_ERR_HTTP_MESSAGING.rawValue:
             guard let session else { return 0 }
             _ = nghttp2_session_terminate_session(session, HTTP2ErrorCode.protocolError.rawValue)
+            self.events.sessionReceivedMalformedMessage()
         default:
             break
         }

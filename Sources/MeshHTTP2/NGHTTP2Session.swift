@@ -17,6 +17,8 @@ protocol NGHTTP2SessionEvents: AnyObject {
     func sessionReceivedGoAway(lastStreamID: Int32, errorCode: HTTP2ErrorCode)
     func sessionReceivedSettings()
     func sessionReceivedPingAck()
+    /// A malformed HTTP message ended the connection (GOAWAY PROTOCOL_ERROR is on its way).
+    func sessionReceivedMalformedMessage()
 }
 
 /// One `nghttp2_session` bound to one NIO channel: feeds it input, drains its output with

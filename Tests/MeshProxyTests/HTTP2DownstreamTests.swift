@@ -253,6 +253,28 @@ import Testing
         }
     }
 
+    /// A malformed request (an upper-case field name) ends its connection with GOAWAY, as
+    /// Envoy's codec does, and is counted as `downstream_cx_protocol_error`; other connections
+    /// keep being served.
+    @Test func malformedRequestEndsItsConnectionAndIsCounted() async throws {
+        try await TestMesh.with(files: [TestConfigs.path("reviews"), TestConfigs.path("rollout/00-all-v1.yaml")]) { mesh in
+            let bad = try RawConnection(port: mesh.port)
+            let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
+            let settings: [UInt8] = [0, 0, 0, 4, 0, 0, 0, 0, 0]
+            // :method GET, :scheme http, :path /, :authority reviews, then `X-Bad: 1` as a
+            // literal with a new name (HPACK without Huffman coding).
+            let block: [UInt8] = [0x82, 0x86, 0x84, 0x01, 7] + Array("reviews".utf8) + [0x00, 5] + Array("X-Bad".utf8) + [1] + Array("1".utf8)
+            // HEADERS (type 1), END_STREAM | END_HEADERS, stream 1.
+            let headers: [UInt8] = [0, 0, UInt8(block.count), 1, 0x05, 0, 0, 0, 1] + block
+            try await bad.send(preface + settings + headers)
+            let reply = try await bad.readUntilClose()
+            #expect(Self.frameTypes(reply).contains(7))
+            #expect(await mesh.proxy.collectStats().downstream.protocolErrors == 1)
+            let fresh = try await Self.curl(["-o", "/dev/null", "-w", "%{http_code}", "--http2-prior-knowledge", "-H", "Host: reviews", "http://127.0.0.1:\(mesh.port)/"])
+            #expect(fresh.output == "200")
+        }
+    }
+
     static func frameTypes(_ bytes: [UInt8]) -> [UInt8] {
         var types: [UInt8] = []
         var index = 0

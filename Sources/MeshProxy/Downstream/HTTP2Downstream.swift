@@ -65,6 +65,11 @@ final class HTTP2DownstreamConnection: HTTP2ServerDelegate {
         streams[stream]?.exchange?.downstreamWritabilityChanged()
     }
 
+    /// Counted as Envoy's `downstream_cx_protocol_error` (its codec error ends the connection too).
+    func connectionEndedByMalformedRequest(_ connection: HTTP2ServerConnection) {
+        worker.stats.downstream.protocolErrors += 1
+    }
+
     func streamClosed(_ stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
         guard let downstream = streams.removeValue(forKey: stream) else { return }
         downstream.markClosed()
