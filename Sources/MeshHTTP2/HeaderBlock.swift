@@ -11,8 +11,8 @@ import NIOHTTP1
 /// `borrowing(_:_:)` are not copied at all: the block points into their storage, copying only a
 /// name that needs lower-casing.
 final class HeaderBlock {
-    private var bytes: UnsafeMutablePointer<UInt8>
-    private var byteCapacity: Int
+    @exclusivity(unchecked) private var byteStorage = ReusedStorage<UInt8>(capacity: 1024)
+    private var bytes: UnsafeMutablePointer<UInt8> { self.byteStorage.base }
     private var byteCount = 0
     /// Where each field's name and value lie: offsets into `bytes`, or from `borrowedBase` when
     /// marked so, turned into pointers at submit time (the byte storage may move while it grows).
@@ -24,24 +24,17 @@ final class HeaderBlock {
         var nameIsBorrowed: Bool
         var valueIsBorrowed: Bool
     }
-    private var spans: UnsafeMutablePointer<Span>
-    private var spanCapacity: Int
+    @exclusivity(unchecked) private var spanStorage = ReusedStorage<Span>(capacity: 64)
+    private var spans: UnsafeMutablePointer<Span> { self.spanStorage.base }
     private var spanCount = 0
     /// The storage of the fields lent by `borrowing(_:_:)`, during its call only.
     private var borrowedBase: UnsafePointer<UInt8>?
     /// Some span points into the lent storage.
     private var hasBorrowedSpans = false
 
-    init() {
-        self.byteCapacity = 1024
-        self.bytes = .allocate(capacity: self.byteCapacity)
-        self.spanCapacity = 64
-        self.spans = .allocate(capacity: self.spanCapacity)
-    }
-
     deinit {
-        self.bytes.deallocate()
-        self.spans.deallocate()
+        self.byteStorage.deallocate()
+        self.spanStorage.deallocate()
     }
 
     /// Starts a new block.
@@ -232,26 +225,13 @@ final class HeaderBlock {
 
     @inline(__always)
     private func addSpan(_ span: Span) {
-        if self.spanCount == self.spanCapacity {
-            let grown = UnsafeMutablePointer<Span>.allocate(capacity: self.spanCapacity * 2)
-            grown.moveInitialize(from: self.spans, count: self.spanCount)
-            self.spans.deallocate()
-            self.spans = grown
-            self.spanCapacity *= 2
-        }
+        self.spanStorage.reserve(self.spanCount + 1, keeping: self.spanCount)
         (self.spans + self.spanCount).initialize(to: span)
         self.spanCount += 1
     }
 
     private func reserve(_ count: Int) {
-        guard self.byteCount + count > self.byteCapacity else { return }
-        var capacity = self.byteCapacity * 2
-        while capacity < self.byteCount + count { capacity *= 2 }
-        let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
-        grown.update(from: self.bytes, count: self.byteCount)
-        self.bytes.deallocate()
-        self.bytes = grown
-        self.byteCapacity = capacity
+        self.byteStorage.reserve(self.byteCount + count, keeping: self.byteCount)
     }
 
     private func copy(_ source: UnsafePointer<UInt8>, count: Int) {

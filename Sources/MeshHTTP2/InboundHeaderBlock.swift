@@ -129,11 +129,11 @@ struct InboundHeaderBlock {
 final class InboundFieldScratch {
     /// Records in `HeaderFields`' layout: four `Int`s per field (name start, name length, value
     /// start, value length; offsets into `bytes`).
-    private var records: UnsafeMutablePointer<Int>
-    private var recordCapacity: Int
+    @exclusivity(unchecked) private var recordStorage = ReusedStorage<Int>(capacity: 4 * 32)
+    private var records: UnsafeMutablePointer<Int> { self.recordStorage.base }
     private var count = 0
-    private var bytes: UnsafeMutablePointer<UInt8>
-    private var byteCapacity: Int
+    @exclusivity(unchecked) private var byteStorage = ReusedStorage<UInt8>(capacity: 2048)
+    private var bytes: UnsafeMutablePointer<UInt8> { self.byteStorage.base }
     private var byteCount = 0
 
     /// Room the made fields keep for what the proxy adds before forwarding (`host` to a request,
@@ -141,16 +141,9 @@ final class InboundFieldScratch {
     private static let spareFields = 6
     private static let spareBytes = 128
 
-    init() {
-        self.recordCapacity = 32
-        self.records = .allocate(capacity: 4 * self.recordCapacity)
-        self.byteCapacity = 2048
-        self.bytes = .allocate(capacity: self.byteCapacity)
-    }
-
     deinit {
-        self.records.deallocate()
-        self.bytes.deallocate()
+        self.recordStorage.deallocate()
+        self.byteStorage.deallocate()
     }
 
     func removeAll() {
@@ -159,9 +152,8 @@ final class InboundFieldScratch {
     }
 
     func append(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) {
-        if self.count == self.recordCapacity { self.growRecords() }
-        let added = name.count + value.count
-        if self.byteCount + added > self.byteCapacity { self.growBytes(to: self.byteCount + added) }
+        self.recordStorage.reserve(4 * (self.count + 1), keeping: 4 * self.count)
+        self.byteStorage.reserve(self.byteCount + name.count + value.count, keeping: self.byteCount)
         let nameStart = self.byteCount
         if let source = name.baseAddress { (self.bytes + nameStart).update(from: source, count: name.count) }
         let valueStart = nameStart + name.count
@@ -182,23 +174,5 @@ final class InboundFieldScratch {
         return HeaderFields(
             records: UnsafeRawPointer(self.records), count: self.count, bytes: UnsafeRawPointer(self.bytes),
             byteCount: self.byteCount, spareFields: Self.spareFields, spareBytes: Self.spareBytes)
-    }
-
-    private func growRecords() {
-        let grown = UnsafeMutablePointer<Int>.allocate(capacity: 8 * self.recordCapacity)
-        grown.moveInitialize(from: self.records, count: 4 * self.count)
-        self.records.deallocate()
-        self.records = grown
-        self.recordCapacity *= 2
-    }
-
-    private func growBytes(to needed: Int) {
-        var capacity = self.byteCapacity * 2
-        while capacity < needed { capacity *= 2 }
-        let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
-        grown.moveInitialize(from: self.bytes, count: self.byteCount)
-        self.bytes.deallocate()
-        self.bytes = grown
-        self.byteCapacity = capacity
     }
 }
