@@ -7,7 +7,7 @@ import Testing
         var random = FastRandom(seed: 42)
         var seen = Set<String>()
         for _ in 0..<1_000 {
-            let id = RequestID.make(using: &random)
+            let id = RequestID(using: &random).text
             let groups = id.split(separator: "-", omittingEmptySubsequences: false)
             #expect(groups.map(\.count) == [8, 4, 4, 4, 12], "\(id)")
             #expect(id.utf8.allSatisfy { ("0"..."9").contains(Character(UnicodeScalar($0))) || ("a"..."f").contains(Character(UnicodeScalar($0))) || $0 == UInt8(ascii: "-") }, "\(id)")

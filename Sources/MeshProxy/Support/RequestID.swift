@@ -18,11 +18,6 @@ struct RequestID: Equatable {
         self.low = (low & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
     }
 
-    /// A random one as text.
-    static func make(using random: inout FastRandom) -> String {
-        RequestID(using: &random).text
-    }
-
     var text: String {
         String(unsafeUninitializedCapacity: Self.textLength) { buffer in write(into: UnsafeMutableRawBufferPointer(buffer)) }
     }
