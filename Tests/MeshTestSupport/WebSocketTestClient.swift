@@ -103,14 +103,7 @@ public final class WebSocketTestClient: Sendable {
 
     public static func connect(port: Int) async throws -> WebSocketTestClient {
         let state = ReceivedBytes()
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteCollector(state: state))
-                }
-            }
-            .connect(host: "127.0.0.1", port: port)
-            .get()
+        let channel = try await LoopbackChannel.connect(port: port) { ByteCollector(state: state) }
         return WebSocketTestClient(channel: channel, state: state)
     }
 

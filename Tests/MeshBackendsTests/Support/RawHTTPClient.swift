@@ -1,4 +1,5 @@
 import MeshBackends
+import MeshTestSupport
 import NIOConcurrencyHelpers
 import NIOCore
 import Foundation
@@ -27,14 +28,7 @@ final class RawHTTPClient: Sendable {
 
     static func connect(port: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> RawHTTPClient {
         let collector = ResponseCollector()
-        let channel = try await ClientBootstrap(group: group)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ResponseParsingHandler(collector: collector))
-                }
-            }
-            .connect(host: "127.0.0.1", port: port)
-            .get()
+        let channel = try await LoopbackChannel.connect(port: port, group: group) { ResponseParsingHandler(collector: collector) }
         return RawHTTPClient(channel: channel, collector: collector)
     }
 
