@@ -14,6 +14,9 @@ public final class Cluster: Sendable, Hashable, CustomStringConvertible {
     /// "unknown" when the registry declares none.
     public let serviceNamespace: String
     public let `protocol`: PortProtocol
+    /// What the cluster speaks to its endpoints: from the port's protocol and the
+    /// DestinationRule's `h2UpgradePolicy`/`useClientProtocol`, as istiod decides it.
+    public let upstreamProtocol: UpstreamProtocol
     /// May be empty: the proxy answers 503 (UH, or NC when `state` is `.undefinedSubset`).
     public let endpoints: [Endpoint]
     /// From the DestinationRule (subset policy over top-level, port-level over both); Istio's
@@ -42,6 +45,7 @@ public final class Cluster: Sendable, Hashable, CustomStringConvertible {
         self.serviceName = serviceName
         self.serviceNamespace = serviceNamespace
         self.protocol = `protocol`
+        self.upstreamProtocol = UpstreamProtocol(port: `protocol`, connectionPool: connectionPool)
         self.endpoints = endpoints
         self.loadBalancer = loadBalancer
         self.connectionPool = connectionPool
