@@ -10,9 +10,6 @@ public final class BackendFleet: Sendable {
         public var identity: BackendIdentity
         public var profile: BehaviorProfile
         public var seed: UInt64
-        /// Whether a Service port in front of the pod is HTTP/2 or gRPC (`grpc-*`, `http2-*`,
-        /// appProtocol `grpc`/`http2`/`kubernetes.io/h2c`): then the pod also answers h2c.
-        public var servesHTTP2: Bool = false
     }
 
     private struct Published {
@@ -70,11 +67,13 @@ public final class BackendFleet: Sendable {
             let running = published.withLockedValue { $0.backends }
             var started: [String: SimulatedBackend] = [:]
             do {
-                // A pod whose protocol changed is replaced (a new port), like a redeployed pod.
-                for (key, spec) in desired where running[key]?.servesHTTP2 != spec.servesHTTP2 {
+                // A simulated pod stands for an app with its sidecar, whose inbound listener
+                // takes HTTP/1.1 and h2c alike: the client side's cluster (port protocol,
+                // h2UpgradePolicy, useClientProtocol) decides what goes on the wire.
+                for (key, spec) in desired where running[key] == nil {
                     started[key] = try await SimulatedBackend.start(
                         identity: spec.identity, profile: spec.profile, host: host, port: 0, group: group, seed: spec.seed,
-                        servesHTTP2: spec.servesHTTP2)
+                        servesHTTP2: true)
                 }
             } catch {
                 for backend in started.values { try? await backend.shutdown() }
@@ -115,7 +114,6 @@ public final class BackendFleet: Sendable {
     /// The pods `resources` declare, keyed `namespace/pod`, with their parsed profiles and seeds.
     public static func pods(of resources: MeshResources, seed: UInt64) throws -> [String: PodSpec] {
         var pods: [String: PodSpec] = [:]
-        let http2Pods = Self.podsBehindHTTP2Ports(ServiceRegistry(resources))
         var problems: [ConfigDiagnostic] = []
         for deployment in resources.deployments {
             let profile: BehaviorProfile
@@ -135,27 +133,11 @@ public final class BackendFleet: Sendable {
                     break
                 }
                 pods[identity.key] = PodSpec(
-                    identity: identity, profile: profile, seed: SeededRandom.podSeed(runSeed: seed, podKey: identity.key),
-                    servesHTTP2: http2Pods.contains(identity.key))
+                    identity: identity, profile: profile, seed: SeededRandom.podSeed(runSeed: seed, podKey: identity.key))
             }
         }
         guard problems.isEmpty else { throw BackendFleetError(diagnostics: problems) }
         return pods
-    }
-}
-
-extension BackendFleet {
-    /// Keys (`namespace/pod`) of the Deployment pods selected by a service with an HTTP/2 or
-    /// gRPC port, using Istio's protocol selection (`PortProtocol`).
-    static func podsBehindHTTP2Ports(_ registry: ServiceRegistry) -> Set<String> {
-        var keys: Set<String> = []
-        for service in registry.services where service.ports.contains(where: { $0.protocol.isHTTP2 }) {
-            for workload in service.workloads {
-                guard case .deployment = workload.origin else { continue }
-                keys.insert(BackendIdentity(workload).key)
-            }
-        }
-        return keys
     }
 }
 

@@ -6,8 +6,8 @@ import NIOPosix
 
 /// One simulated pod: an HTTP/1.1 server on the caller's event loops that answers as its
 /// identity, with the latency, errors and concurrency limit of its profile. Started with
-/// `servesHTTP2`, it also answers h2c with prior knowledge on the same port (a pod behind a
-/// `grpc-*`/`http2-*` Service port), gRPC requests the gRPC way.
+/// `servesHTTP2` (as every pod of a `BackendFleet` is), it also answers h2c with prior knowledge
+/// on the same port, gRPC requests the gRPC way.
 public final class SimulatedBackend: Sendable {
     public let host: String
     public let port: Int

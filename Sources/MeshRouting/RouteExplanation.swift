@@ -33,6 +33,8 @@ public struct RouteExplanation: Sendable, Hashable {
         public let status: Int
         /// "-", "UH" (no healthy upstream) or "NC" (cluster not found).
         public let responseFlags: String
+        /// What the cluster speaks to its endpoints.
+        public let upstreamProtocol: UpstreamProtocol
     }
 
     /// A rule tried before the one that matched (or every rule when none did), and why it did not apply.
@@ -121,7 +123,7 @@ extension RoutingSnapshot {
                 host: entry.cluster.host, subset: entry.cluster.subset, port: entry.cluster.port, cluster: entry.cluster.name,
                 weight: Int(entry.weight), fraction: total == 0 ? 0 : Double(entry.weight) / Double(total),
                 endpoints: entry.cluster.endpoints.map(\.workload.name), state: entry.cluster.state,
-                status: flag == nil ? 200 : 503, responseFlags: flag ?? "-")
+                status: flag == nil ? 200 : 503, responseFlags: flag ?? "-", upstreamProtocol: entry.cluster.upstreamProtocol)
         }
         // What the proxy answers itself for the matched rule, forwarding nothing.
         func answeredByTheProxy(status: Int, note: String) -> RouteExplanation {

@@ -20,8 +20,11 @@ struct RouteCommand: ParsableCommand {
             status is 503 as soon as one of them, with a weight above 0, would fail. When no \
             workload is declared for a host (routing files alone), endpoints are not checked and \
             a note says so. JSON output: {"status", "responseFlags", "virtualService", "rule", \
-            "destinations": [{"host", "subset", "weight", "fraction"}]}; a failing destination \
-            also carries "status" and "responseFlags", and "notes" is added when there are any.
+            "destinations": [{"host", "subset", "weight", "fraction"}]}; a destination whose \
+            cluster does not speak HTTP/1.1 to its pods also carries "upstreamProtocol" ("HTTP/2", \
+            or "client protocol": from the port's protocol and the DestinationRule's \
+            h2UpgradePolicy and useClientProtocol), a failing destination also carries "status" \
+            and "responseFlags", and "notes" is added when there are any.
 
             A rule that mirrors (`mirror` with `mirrorPercentage`, or `mirrors`) lists where a copy \
             of the request goes and for what share of requests; the copy's answer is dropped, so it \
@@ -116,6 +119,7 @@ enum RouteJSON {
         var fields: [(String, String)] = [
             ("host", string(d.host)), ("subset", d.subset.map(string) ?? "null"), ("weight", "\(d.weight)"), ("fraction", "\(d.fraction)"),
         ]
+        if d.upstreamProtocol != .http1 { fields.append(("upstreamProtocol", string(d.upstreamProtocol.rawValue))) }
         if d.status != 200 {
             fields += [("status", "\(d.status)"), ("responseFlags", string(d.responseFlags))]
         }
@@ -176,7 +180,9 @@ enum RouteText {
                 let target = d.subset.map { "\(d.host) subset \($0)" } ?? d.host
                 var line = "    \(target)  port \(d.port)  weight \(d.weight)  \(percent(d.fraction))"
                 switch d.state {
-                case .ready: line += "  endpoints: \(d.endpoints.joined(separator: ", "))"
+                case .ready:
+                    line += "  endpoints: \(d.endpoints.joined(separator: ", "))"
+                    if d.upstreamProtocol != .http1 { line += "  over \(d.upstreamProtocol.rawValue)" }
                 case .unchecked: line += "  endpoints: not checked"
                 case .noHealthyUpstream, .undefinedSubset: line += "  → \(d.status) \(d.responseFlags)"
                 }

@@ -68,6 +68,19 @@ import Testing
         #expect(output.stdout.contains(#""subset": "v1", "weight": 75, "fraction": 0.75}, {"host": "reviews.default.svc.cluster.local", "subset": "v2", "weight": 25, "fraction": 0.25}"#))
     }
 
+    /// configs/grpc-canary's port is `grpc-*`: both subsets' clusters speak HTTP/2 to their pods,
+    /// and the explanation says so (an HTTP/1.1 cluster, the common case, says nothing).
+    @Test func grpcCanaryDestinationsSayTheyGoOverHTTP2() async throws {
+        let arguments = ["route", "-f", MeshsimRunner.configs("grpc-canary"), "-X", "POST", "/helloworld.Greeter/SayHello"]
+        let json = try await MeshsimRunner.run(arguments + ["--output", "json"])
+        #expect(json.status == 0)
+        #expect(json.stdout.contains(#""subset": "v2", "weight": 10, "fraction": 0.1, "upstreamProtocol": "HTTP/2"}"#), "\(json.stdout)")
+        let text = try await MeshsimRunner.run(arguments)
+        #expect(text.stdout.contains("endpoints: greeter-v2-0  over HTTP/2"), "\(text.stdout)")
+        let http1 = try await MeshsimRunner.run(["route", "-f", MeshsimRunner.configs("rate-limited-canary"), "--output", "json", "/"])
+        #expect(!http1.stdout.contains("upstreamProtocol"))
+    }
+
     /// configs/dark-launch sends every request to v1 and a copy of each to v2: the explanation
     /// says both, and the copy does not change the client's status.
     @Test func darkLaunchShowsTheMirrorNextToTheDestination() async throws {

@@ -56,6 +56,8 @@ struct ConfigDump {
         var subset: String?
         var port: Int
         var state: String
+        /// `HTTP/1.1`, `HTTP/2` (h2c) or `client protocol` (`UpstreamProtocol`).
+        var upstreamProtocol: String
         var loadBalancer: String
         var destinationRule: String?
         var subsetLabels: [String: String]
@@ -109,7 +111,7 @@ struct ConfigDump {
     private static func cluster(_ cluster: Cluster) -> ClusterEntry {
         ClusterEntry(
             name: cluster.name, host: cluster.host, subset: cluster.subset, port: cluster.port,
-            state: ClustersReport.stateName(cluster.state), loadBalancer: ClustersReport.loadBalancerName(cluster.loadBalancer),
+            state: ClustersReport.stateName(cluster.state), upstreamProtocol: cluster.upstreamProtocol.rawValue, loadBalancer: ClustersReport.loadBalancerName(cluster.loadBalancer),
             destinationRule: cluster.destinationRule, subsetLabels: cluster.subsetLabels,
             endpoints: cluster.endpoints.map { endpoint in
                 EndpointEntry(

@@ -65,22 +65,25 @@ final class ClusterRuntime {
         if limitsChanged { limits = registry.limits(for: newCluster) }
         let connectTimeout = newCluster.connectionPool?.tcp?.connectTimeout.map { TimeAmount.nanoseconds($0.nanoseconds) } ?? defaultConnectTimeout
         let perConnection = Int(max(0, newCluster.connectionPool?.http?.maxRequestsPerConnection ?? 0))
-        // h2c clusters (grpc-*/http2-* ports) multiplex streams; the DestinationRule may cap them.
-        let http2MaxStreams: Int? = newCluster.protocol.isHTTP2
-            ? Int(max(0, newCluster.connectionPool?.http?.maxConcurrentStreams ?? 0)) : nil
+        // h2c connections multiplex streams; the DestinationRule may cap them (when istiod
+        // writes explicit HTTP/2 options: see UpstreamProtocol.appliesHTTP2Settings).
+        let upstreamProtocol = newCluster.upstreamProtocol
+        let http2MaxStreams = upstreamProtocol.appliesHTTP2Settings
+            ? Int(max(0, newCluster.connectionPool?.http?.maxConcurrentStreams ?? 0)) : 0
         var kept: [EndpointAddress: EndpointPool] = [:]
         pools = newCluster.endpoints.map { endpoint in
             guard let address = endpoint.address else { return nil }
             if let existing = kept[address] { return existing }
             var pool = poolsByAddress[address]
             if let current = pool, current.limits !== limits || current.maxRequestsPerConnection != perConnection || current.connectTimeout != connectTimeout
-                || current.http2MaxStreams != http2MaxStreams {
+                || current.upstreamProtocol != upstreamProtocol || current.http2MaxStreams != http2MaxStreams {
                 current.retire()
                 pool = nil
             }
             let chosen = pool ?? EndpointPool(
                 address: address, eventLoop: eventLoop, limits: limits, counters: counters,
-                connectTimeout: connectTimeout, maxRequestsPerConnection: perConnection, http2MaxStreams: http2MaxStreams)
+                connectTimeout: connectTimeout, maxRequestsPerConnection: perConnection, upstreamProtocol: upstreamProtocol,
+                http2MaxStreams: http2MaxStreams)
             kept[address] = chosen
             return chosen
         }

@@ -17,7 +17,8 @@ extension Exchange: PoolWaiter {
             localReply(status: 503, body: "no healthy upstream")
             return
         }
-        if upgrade != nil, pool.http2 != nil {
+        let clientUsesHTTP2 = downstream.http2 != nil
+        if upgrade != nil, pool.usesHTTP2(clientUsesHTTP2: clientUsesHTTP2) {
             // Envoy would carry the WebSocket as an RFC 8441 extended CONNECT, which needs the
             // h2c pod to accept it; meshsim's pods and proxy do not speak it: the upstream
             // reset Envoy would see instead.
@@ -38,7 +39,7 @@ extension Exchange: PoolWaiter {
         if index < clusterRuntime.workloadSlots.count { upstreamWorkloadSlot = clusterRuntime.workloadSlots[index] }
         attemptStart = .now()
         armPerTryTimeout()
-        switch pool.acquire(for: self) {
+        switch pool.acquire(for: self, clientUsesHTTP2: clientUsesHTTP2) {
         case .ready(let connection):
             attach(connection)
         case .pending:

@@ -62,7 +62,7 @@ final class ShadowRequest: PoolWaiter, UpstreamConnectionDelegate {
         shadow.holdsRequestSlot = true
         runtime.counters.activeRequests += 1
         pool.activeRequests += 1
-        switch pool.acquire(for: shadow) {
+        switch pool.acquire(for: shadow, clientUsesHTTP2: requestProtocol.arrivedOverHTTP2) {
         case .ready(let connection):
             shadow.attach(connection)
         case .pending:

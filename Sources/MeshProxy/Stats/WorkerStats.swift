@@ -134,6 +134,9 @@ enum RequestProtocol: String, CaseIterable {
     case http2 = "http/2"
     case grpc = "grpc"
 
+    /// Whether the client sent the request over HTTP/2 (gRPC included).
+    var arrivedOverHTTP2: Bool { self != .http }
+
     /// A small integer for packed stats keys.
     var index: Int {
         switch self {

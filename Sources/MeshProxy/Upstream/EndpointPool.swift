@@ -33,10 +33,13 @@ final class EndpointPool {
     private var connecting = 0
     /// Open HTTP/1.1 connections (idle, in use, or connecting).
     private var http1Connections = 0
-    /// The h2c connections when the cluster speaks HTTP/2 (then the HTTP/1.1 fields stay unused).
+    /// What the cluster speaks to this endpoint; a cluster that follows the client's protocol
+    /// keeps both kinds of connection, as Envoy keeps a pool per protocol.
+    let upstreamProtocol: UpstreamProtocol
+    /// The h2c connections, unless the cluster speaks HTTP/1.1 only.
     let http2: HTTP2ConnectionPool?
     /// Open connections (idle, in use, or connecting).
-    var openConnections: Int { http2?.openConnections ?? http1Connections }
+    var openConnections: Int { http1Connections + (http2?.openConnections ?? 0) }
     /// Requests in flight on this endpoint, read by the LEAST_REQUEST balancer.
     var activeRequests = 0
     /// Connects that failed (Envoy's per-host `cx_connect_fail`).
@@ -44,29 +47,31 @@ final class EndpointPool {
     /// Set when the endpoint left the config: idle connections close, returned ones too.
     private(set) var retired = false
 
-    var idleCount: Int { http2?.idleCount ?? idle.count }
+    var idleCount: Int { idle.count + (http2?.idleCount ?? 0) }
 
-    /// - Parameter http2MaxStreams: nil for HTTP/1.1 upstreams; for h2c, the DestinationRule's
-    ///   `maxConcurrentStreams` (0: the server's own limit).
+    /// - Parameter http2MaxStreams: the DestinationRule's `maxConcurrentStreams` for h2c
+    ///   connections (0: the server's own limit).
     init(address: EndpointAddress, eventLoop: EventLoop, limits: ClusterLimits?, counters: WorkerStats.ClusterCounters,
-         connectTimeout: TimeAmount, maxRequestsPerConnection: Int, http2MaxStreams: Int? = nil) {
+         connectTimeout: TimeAmount, maxRequestsPerConnection: Int, upstreamProtocol: UpstreamProtocol = .http1, http2MaxStreams: Int = 0) {
         self.address = address
         self.eventLoop = eventLoop
         self.limits = limits
         self.counters = counters
         self.connectTimeout = connectTimeout
         self.maxRequestsPerConnection = maxRequestsPerConnection
-        self.http2 = http2MaxStreams.map {
-            HTTP2ConnectionPool(
-                address: address, eventLoop: eventLoop, limits: limits, counters: counters, connectTimeout: connectTimeout,
-                maxRequestsPerConnection: maxRequestsPerConnection, maxStreamsPerConnection: $0)
-        }
+        self.upstreamProtocol = upstreamProtocol
+        self.http2 = upstreamProtocol == .http1 ? nil : HTTP2ConnectionPool(
+            address: address, eventLoop: eventLoop, limits: limits, counters: counters, connectTimeout: connectTimeout,
+            maxRequestsPerConnection: maxRequestsPerConnection, maxStreamsPerConnection: http2MaxStreams)
     }
 
-    var http2MaxStreams: Int? { http2?.maxStreamsPerConnection }
+    var http2MaxStreams: Int { http2?.maxStreamsPerConnection ?? 0 }
 
-    func acquire(for waiter: PoolWaiter) -> Acquisition {
-        if let http2 { return http2.acquire(for: waiter) }
+    /// Whether a request that arrived over HTTP/2 (`clientUsesHTTP2`) or HTTP/1.1 goes out as h2c.
+    func usesHTTP2(clientUsesHTTP2: Bool) -> Bool { upstreamProtocol.usesHTTP2(clientUsesHTTP2: clientUsesHTTP2) }
+
+    func acquire(for waiter: PoolWaiter, clientUsesHTTP2: Bool) -> Acquisition {
+        if let http2, usesHTTP2(clientUsesHTTP2: clientUsesHTTP2) { return http2.acquire(for: waiter) }
         while let connection = idle.popLast() {
             if connection.isOpen { return .ready(connection) }
         }
@@ -80,11 +85,10 @@ final class EndpointPool {
 
     /// A waiter that gave up (timeout, client gone) before a connection came.
     func cancel(_ waiter: PoolWaiter) {
-        if let http2 {
-            http2.cancel(waiter)
+        guard let index = waiters.firstIndex(where: { $0 === waiter }) else {
+            http2?.cancel(waiter)
             return
         }
-        guard let index = waiters.firstIndex(where: { $0 === waiter }) else { return }
         waiters.remove(at: index)
         leavePending()
     }
