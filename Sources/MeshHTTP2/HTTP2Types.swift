@@ -80,6 +80,9 @@ public struct HTTP2StreamReset: Error, Sendable, Equatable {
         case idleTimeout
         /// The connection closed or went away (GOAWAY) before the stream finished.
         case connectionClosed
+        /// This side found the peer breaking HTTP/2 (a malformed message or frame) and ended the
+        /// connection with GOAWAY and an error code; every stream still open on it ends so.
+        case protocolError
     }
 
     public var code: HTTP2ErrorCode

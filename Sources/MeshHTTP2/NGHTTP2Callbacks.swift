@@ -206,6 +206,8 @@ extension NGHTTP2Session {
             reset = nil  // A complete answer followed by RST_STREAM(NO_ERROR): stop sending, not a failure.
         } else if stream.receivedReset {
             reset = HTTP2StreamReset(code: code, origin: .remote)
+        } else if let protocolError = self.protocolErrorCode {
+            reset = HTTP2StreamReset(code: protocolError, origin: .protocolError)
         } else if self.goAwayReceived && code == .refusedStream {
             reset = HTTP2StreamReset(code: code, origin: .connectionClosed)
         } else {
@@ -223,6 +225,10 @@ extension NGHTTP2Session {
         switch header.type {
         case Self.frameGoAway:
             self.goAwaySent = true
+            let code = HTTP2ErrorCode(frame.pointee.goaway.error_code)
+            // nghttp2 ended the connection for a frame it refused (no invalid-frame callback
+            // for some, e.g. DATA on a half-closed stream).
+            if code != .noError && self.protocolErrorCode == nil { self.protocolErrorCode = code }
         case Self.frameHeaders where header.flags & Self.flagEndStream != 0:
             if let stream = self.lookup(header.stream_id), stream.resetAfterResponse, !stream.remoteEnded {
                 // The refusal (431/408) is complete; tell the client to stop sending its body.

@@ -80,6 +80,9 @@ final class NGHTTP2Session {
     @exclusivity(unchecked) private(set) var maxOutboundQueuedBytes = 0
     var goAwaySent = false
     var goAwayReceived = false
+    /// Set when this side ends the connection because the peer broke the protocol (a GOAWAY
+    /// with an error code): the streams still open end with it as `.protocolError` resets.
+    var protocolErrorCode: HTTP2ErrorCode?
 
     // Limits (NGHTTP2Session+Limits.swift).
     var resetLimiter: ResetRateLimiter
@@ -255,7 +258,8 @@ final class NGHTTP2Session {
             if !stream.detached {
                 self.events.sessionClosedStream(
                     stream,
-                    reset: HTTP2StreamReset(code: .cancel, origin: .connectionClosed)
+                    reset: self.protocolErrorCode.map { HTTP2StreamReset(code: $0, origin: .protocolError) }
+                        ?? HTTP2StreamReset(code: .cancel, origin: .connectionClosed)
                 )
             }
         }
@@ -327,6 +331,7 @@ final class NGHTTP2Session {
         case NGHTTP2_ERR_BAD_CLIENT_MAGIC.rawValue: errorCode = .protocolError
         default: errorCode = .internalError
         }
+        if self.protocolErrorCode == nil { self.protocolErrorCode = errorCode }
         _ = nghttp2_session_terminate_session(session, errorCode.rawValue)
         self.flush()
         if !self.goAwaySent {

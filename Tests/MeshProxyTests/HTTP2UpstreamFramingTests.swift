@@ -64,6 +64,84 @@ import Testing
     }
 }
 
+/// The same for the shadow copies of a route's `mirror` towards an h2c pod: a shadow of a
+/// bodyless request is one HEADERS frame with END_STREAM too, also when it finds the pod's
+/// connection already open (the first one waits for it and always went out whole).
+@Suite struct HTTP2MirrorFramingTests {
+    /// Runs `body` with a mesh routing `framing.example` to one recording h2c pod and mirroring
+    /// it to another (`mirror.example`), then returns what the mirror pod saw once `expected`
+    /// shadows arrived: for each, whether its HEADERS ended the stream.
+    static func mirrorFraming(expected: Int, _ body: (LocalMesh) async throws -> Void) async throws -> [Bool] {
+        let primary = EndStreamRecorder()
+        let mirror = EndStreamRecorder()
+        let primaryServer = try await DelegatingH2Server.start(delegate: primary)
+        let mirrorServer: DelegatingH2Server
+        do {
+            mirrorServer = try await DelegatingH2Server.start(delegate: mirror)
+        } catch {
+            try? await primaryServer.stop()
+            throw error
+        }
+        do {
+            let yaml = FixtureYAML.documents(
+                FixtureYAML.serviceEntry("framing", host: "framing.example", port: primaryServer.port, portName: "http2", protocol: "HTTP2"),
+                FixtureYAML.serviceEntry("mirror", host: "mirror.example", port: mirrorServer.port, portName: "http2-shadow", protocol: "HTTP2"),
+                FixtureYAML.virtualService(
+                    "framing", hosts: ["framing.example"],
+                    http: """
+                        - route: [{destination: {host: framing.example}}]
+                          mirror: {host: mirror.example}
+                        """))
+            try await TestMesh.with(yaml: yaml) { mesh in
+                try await body(mesh)
+                // Shadows are fire and forget: wait for them to reach the pod.
+                #expect(await TestMesh.waitUntil { mirror.headersEndedStream.count == expected })
+            }
+        } catch {
+            try? await primaryServer.stop()
+            try? await mirrorServer.stop()
+            throw error
+        }
+        try await primaryServer.stop()
+        try await mirrorServer.stop()
+        #expect(primary.headersEndedStream.count == expected)
+        return mirror.headersEndedStream
+    }
+
+    @Test func shadowsOfBodylessRequestsFromAnHTTP2ClientEndWithTheirHeaders() async throws {
+        let seen = try await Self.mirrorFraming(expected: 5) { mesh in
+            let client = try await H2TestClient.connect(port: mesh.port)
+            do {
+                for _ in 0..<4 {
+                    let response = try await client.request(HTTP2RequestHead(method: "GET", authority: "framing.example", path: "/"))
+                    #expect(response.head.status == 200)
+                }
+                let post = try await client.request(
+                    HTTP2RequestHead(method: "POST", authority: "framing.example", path: "/"), body: ByteBuffer(string: "x"))
+                #expect(post.head.status == 200)
+            } catch {
+                await client.shutdown()
+                throw error
+            }
+            await client.shutdown()
+        }
+        #expect(seen == [true, true, true, true, false])
+    }
+
+    @Test func shadowsOfBodylessRequestsFromAnHTTP1ClientEndWithTheirHeaders() async throws {
+        let seen = try await Self.mirrorFraming(expected: 4) { mesh in
+            let url = "http://127.0.0.1:\(mesh.port)/"
+            let host = "Host: framing.example"
+            let output = try await HTTP2UpstreamTests.curl([
+                "-H", host, "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null", "-w", "%{http_code} ", url, url, url,
+                "--next", "-sS", "-H", host, "-d", "x", "-o", "/dev/null", "-w", "%{http_code} ", url,
+            ])
+            #expect(output == "200 200 200 200 ", "\(output)")
+        }
+        #expect(seen == [true, true, true, false])
+    }
+}
+
 /// A pod's HTTP/2 side that answers 200 once a request has ended, and records for each request
 /// head whether its HEADERS frame carried END_STREAM.
 final class EndStreamRecorder: HTTP2ServerDelegate, Sendable {

@@ -193,7 +193,10 @@ extension Exchange: UpstreamConnectionDelegate {
                 retry(countAgainstBudget: false)
                 return
             }
-            if reason != .protocolError && canRetry(.reset) {
+            // Envoy's `RetryStateImpl::wouldRetryFromReset` retries any reset but an overflow,
+            // a protocol error included, under `reset`, `5xx` or `gateway-error` (not under
+            // Istio's default conditions).
+            if canRetry(.reset) {
                 retry()
                 return
             }

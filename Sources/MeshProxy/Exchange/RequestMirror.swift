@@ -40,16 +40,20 @@ final class RequestMirror {
         }
         let head = exchange.upstreamRequestHead()
         head.fields.replaceOrAdd(name: "host", value: ShadowAuthority.rewrite(head.fields.first(name: "host") ?? ""))
+        let requestComplete = exchange.requestEnded || exchange.requestFraming == .none
+        // A request without body goes out whole with its head (see `ShadowRequest.start`).
+        let bodyless = requestComplete && bodySoFar.allSatisfy { $0.readableBytes == 0 }
         let shadows = chosen.compactMap { policy in
             ShadowRequest.start(
-                to: policy.cluster, head: head, worker: worker, timeout: exchange.routeTimeout, requestProtocol: exchange.requestProtocol)
+                to: policy.cluster, head: head, endsWithHead: bodyless, trailers: bodyless ? exchange.requestTrailers : nil,
+                worker: worker, timeout: exchange.routeTimeout, requestProtocol: exchange.requestProtocol)
         }
         guard !shadows.isEmpty else { return nil }
         let mirror = RequestMirror(shadows: shadows, bodyBytes: exchange.replayBytes, bodyLimit: limit, primaryCounters: counters)
         for buffer in bodySoFar {
             for shadow in shadows { shadow.sendBody(buffer) }
         }
-        if exchange.requestEnded || exchange.requestFraming == .none { mirror.end(trailers: exchange.requestTrailers) }
+        if requestComplete { mirror.end(trailers: exchange.requestTrailers) }
         return mirror
     }
 

@@ -43,8 +43,12 @@ final class ShadowRequest: PoolWaiter, UpstreamConnectionDelegate {
 
     /// Starts a shadow of `head` (Host already rewritten) to `cluster`; nil when Envoy would send
     /// none: a cluster istiod builds no config for, no endpoint, or a circuit breaker's overflow.
+    /// `endsWithHead`: the request has no body (and its end, with `trailers` if any, is known
+    /// now), so the head and the end go out together: to an h2c pod one HEADERS frame with
+    /// END_STREAM, as the request itself goes, not HEADERS and then an empty DATA frame.
     static func start(
-        to cluster: Cluster, head: UpstreamRequestHead, worker: Worker, timeout: TimeAmount?, requestProtocol: RequestProtocol
+        to cluster: Cluster, head: UpstreamRequestHead, endsWithHead: Bool = false, trailers: HTTPHeaders? = nil,
+        worker: Worker, timeout: TimeAmount?, requestProtocol: RequestProtocol
     ) -> ShadowRequest? {
         // Envoy skips a shadow whose cluster does not exist (no DestinationRule defines the subset).
         guard cluster.state != .undefinedSubset else { return nil }
@@ -60,6 +64,11 @@ final class ShadowRequest: PoolWaiter, UpstreamConnectionDelegate {
         let shadow = ShadowRequest(
             worker: worker, runtime: runtime, pool: pool, workloadSlot: slot, head: head, requestProtocol: requestProtocol)
         shadow.holdsRequestSlot = true
+        if endsWithHead {
+            // Queued before the pool is asked: a ready connection takes head and end in one go.
+            shadow.requestEnded = true
+            shadow.queued.append(.end(trailers))
+        }
         runtime.counters.activeRequests += 1
         pool.activeRequests += 1
         switch pool.acquire(for: shadow, clientUsesHTTP2: requestProtocol.arrivedOverHTTP2) {

@@ -209,7 +209,19 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
         self.delegate = nil
         if !receivedResponse && (reset.code == .refusedStream || reset.origin == .connectionClosed) { wasReused = true }
         returnSlot()
-        delegate?.upstreamFailed(reset.origin == .connectionClosed ? .connectionTermination : .remoteReset)
+        delegate?.upstreamFailed(Self.failure(for: reset))
+    }
+
+    /// As Envoy names the reset: a connection that closed is a termination (UC); one the codec
+    /// ended because the pod broke HTTP/2 is a protocol error for every stream on it (its
+    /// `CodecClient` resets them all with `ProtocolError`: 502, UPE); a reset stream alone
+    /// is a remote reset (UR).
+    static func failure(for reset: HTTP2StreamReset) -> UpstreamFailure {
+        switch reset.origin {
+        case .connectionClosed: return .connectionTermination
+        case .protocolError: return .protocolError
+        case .remote, .local, .idleTimeout: return .remoteReset
+        }
     }
 
     func streamWritabilityChanged(_ isWritable: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
