@@ -197,7 +197,8 @@ import Testing
                     let plain = try await client.request(HTTP2RequestHead(method: "GET", authority: "resetter.example:\(server.port)", path: "/"))
                     #expect(plain.head.status == 503)
                     let body = String(buffer: plain.body)
-                    #expect(body.contains("reset"), "\(body)")
+                    // Envoy names the RST_STREAM a remote reset (`resetReasonToString(RemoteReset)`).
+                    #expect(body == "upstream connect error or disconnect/reset before headers. reset reason: remote reset", "\(body)")
                     var grpcHead = HTTP2RequestHead(method: "POST", authority: "resetter.example:\(server.port)", path: "/x.Y/Z")
                     grpcHead.headers = Self.grpcHeaders
                     let grpc = try await client.request(grpcHead, body: ByteBuffer(bytes: [0, 0, 0, 0, 0]))
@@ -223,6 +224,49 @@ import Testing
             throw error
         }
     }
+    /// A pod that resets its stream after the response head: the client's connection is cut
+    /// (HTTP/1.1 cannot be told otherwise), and the request is recorded with the reset's own
+    /// flag, UR, as Envoy's router records a late reset (`onUpstreamAbort`), not UC.
+    @Test func aResetAfterTheResponseHeadIsRecordedAsUR() async throws {
+        let server = try await DelegatingH2Server.start(delegate: ResettingAfterHeadDelegate())
+        do {
+            let yaml = FixtureYAML.serviceEntry("resetter", host: "resetter.example", port: server.port, portName: "http2", protocol: "HTTP2")
+            try await TestMesh.with(yaml: yaml) { mesh in
+                let connection = try RawConnection(port: mesh.port)
+                try await connection.send("GET / HTTP/1.1\r\nHost: resetter.example:\(server.port)\r\n\r\n")
+                let raw = String(decoding: try await connection.readUntilClose(), as: UTF8.self)
+                #expect(raw.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(raw)")
+                #expect(raw.hasSuffix("\r\n\r\npartial"), "\(raw)")
+                let cluster = "outbound|\(server.port)||resetter.example"
+                #expect(await TestMesh.waitUntil { await mesh.proxy.collectStats().requestCount(cluster: cluster, responseCode: 200) == 1 })
+                let recorded = await mesh.proxy.collectStats().requests.keys.filter { $0.cluster == cluster }
+                #expect(recorded.count == 1)
+                #expect(
+                    recorded.allSatisfy { $0.responseFlags.contains(.upstreamRemoteReset) && !$0.responseFlags.contains(.upstreamConnectionTermination) },
+                    "\(recorded)")
+            }
+            try await server.stop()
+        } catch {
+            try? await server.stop()
+            throw error
+        }
+    }
+}
+
+/// A pod's HTTP/2 side that answers a response head and part of its body, and once those
+/// bytes are written resets the stream (reset at once, nghttp2 would drop the unsent head).
+final class ResettingAfterHeadDelegate: HTTP2ServerDelegate, Sendable {
+    func requestHead(_ head: HTTP2RequestHead, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
+        guard let eventLoop = connection.eventLoop else { return }
+        try? connection.sendResponseHead(HTTP2ResponseHead(status: 200, headers: ["content-length": "100"]), stream: stream)
+        let written = eventLoop.makePromise(of: Void.self)
+        try? connection.sendBody(ByteBuffer(string: "partial"), stream: stream, promise: written)
+        let bound = NIOLoopBound(connection, eventLoop: eventLoop)
+        written.futureResult.whenSuccess { try? bound.value.resetStream(stream, code: .internalError) }
+    }
+    func requestBody(_ chunk: ByteBuffer, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {}
+    func requestEnd(trailers: HTTPHeaders?, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {}
+    func streamReset(_ reset: HTTP2StreamReset, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {}
 }
 
 /// A pod's HTTP/2 side that resets every stream it is sent (RST_STREAM INTERNAL_ERROR).

@@ -182,10 +182,7 @@ extension Exchange: UpstreamConnectionDelegate {
         if !stale { reportOutlier(.connectFailed) }
         endAttempt()
         if !responseStarted {
-            switch reason {
-            case .connectionTermination, .remoteReset: lastResetReason = "connection termination"
-            case .protocolError: lastResetReason = "protocol error"
-            }
+            lastResetReason = reason.resetReason
             // A keep-alive connection the server closed while idle: try again on a fresh one
             // without spending the retry budget.
             if stale && replay != nil && !staleRetryUsed {
@@ -200,17 +197,14 @@ extension Exchange: UpstreamConnectionDelegate {
                 retry()
                 return
             }
-            switch reason {
-            case .connectionTermination: flags.insert(.upstreamConnectionTermination)
-            case .remoteReset: flags.insert(.upstreamRemoteReset)
-            case .protocolError: flags.insert(.upstreamProtocolError)
-            }
+            flags.insert(reason.responseFlag)
             if retriesDone > 0 { flags.insert(.upstreamRetryLimitExceeded) }
-            localReply(status: reason == .protocolError ? 502 : 503, body: resetBody())
+            localReply(status: reason.status, body: resetBody())
             return
         }
-        // Mid-response: the client cannot be told; close its connection as Envoy does.
-        flags.insert(.upstreamConnectionTermination)
+        // Mid-response: the client cannot be told; its stream (its connection, over HTTP/1.1)
+        // is reset, with the flag of the reason as Envoy's router records it (`onUpstreamAbort`).
+        flags.insert(reason.responseFlag)
         downstream.abort()
         finish(notifyDownstream: false)
         downstream.exchangeFinished(self, closeConnection: true)

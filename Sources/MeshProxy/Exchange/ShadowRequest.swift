@@ -198,14 +198,7 @@ final class ShadowRequest: PoolWaiter, UpstreamConnectionDelegate {
     func upstreamFailed(_ reason: UpstreamFailure) {
         guard !finished, upstream != nil else { return }
         upstream = nil
-        let flags: ResponseFlags
-        switch reason {
-        case .connectionTermination: flags = .upstreamConnectionTermination
-        case .remoteReset: flags = .upstreamRemoteReset
-        case .protocolError: flags = .upstreamProtocolError
-        }
-        let code = responseCode > 0 ? responseCode : (reason == .protocolError ? 502 : 503)
-        complete(code: code, flags: flags)
+        complete(code: responseCode > 0 ? responseCode : reason.status, flags: reason.responseFlag)
     }
 
     // MARK: the end

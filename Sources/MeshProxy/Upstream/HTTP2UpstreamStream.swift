@@ -214,13 +214,14 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
 
     /// As Envoy names the reset: a connection that closed is a termination (UC); one the codec
     /// ended because the pod broke HTTP/2 is a protocol error for every stream on it (its
-    /// `CodecClient` resets them all with `ProtocolError`: 502, UPE); a reset stream alone
-    /// is a remote reset (UR).
+    /// `CodecClient` resets them all with `ProtocolError`: 502, UPE); a stream the pod reset
+    /// is a remote reset (UR, "remote reset" or "remote refused stream reset").
     static func failure(for reset: HTTP2StreamReset) -> UpstreamFailure {
         switch reset.origin {
         case .connectionClosed: return .connectionTermination
         case .protocolError: return .protocolError
-        case .remote, .local, .idleTimeout: return .remoteReset
+        case .remote: return .streamReset(refused: reset.code == .refusedStream)
+        case .local, .idleTimeout: return .remoteReset
         }
     }
 

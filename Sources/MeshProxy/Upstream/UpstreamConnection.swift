@@ -15,13 +15,37 @@ protocol UpstreamConnectionDelegate: AnyObject {
     func upstreamFailed(_ reason: UpstreamFailure)
 }
 
-enum UpstreamFailure: Sendable {
+enum UpstreamFailure: Sendable, Equatable {
     /// The peer closed the connection (EOF).
     case connectionTermination
     /// The peer reset the connection (ECONNRESET) or the socket failed.
     case remoteReset
+    /// An h2c pod reset the request's stream (RST_STREAM); `refused`: with REFUSED_STREAM.
+    /// Envoy's `RemoteReset` / `RemoteRefusedStreamReset`.
+    case streamReset(refused: Bool)
     /// The response could not be parsed.
     case protocolError
+
+    /// Envoy's `resetReasonToString` for the reason, as the 503 body names it.
+    var resetReason: String {
+        switch self {
+        case .connectionTermination, .remoteReset: return "connection termination"
+        case .streamReset(let refused): return refused ? "remote refused stream reset" : "remote reset"
+        case .protocolError: return "protocol error"
+        }
+    }
+
+    /// Envoy's `streamResetReasonToResponseFlag`.
+    var responseFlag: ResponseFlags {
+        switch self {
+        case .connectionTermination: return .upstreamConnectionTermination
+        case .remoteReset, .streamReset: return .upstreamRemoteReset
+        case .protocolError: return .upstreamProtocolError
+        }
+    }
+
+    /// The router's status for a reset before the response: 502 for a protocol error, else 503.
+    var status: Int { self == .protocolError ? 502 : 503 }
 }
 
 /// What an exchange sends its request on: a pooled HTTP/1.1 connection (`UpstreamConnection`)
