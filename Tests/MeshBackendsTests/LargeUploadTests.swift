@@ -16,8 +16,8 @@ import Testing
     }
 
     @Test(.enabled(if: residentBytes() != nil, "needs /proc/self/status"))
-    func chunkedUploadOf512MiBKeepsMemoryFlat() async throws {
-        let size = 512 << 20
+    func chunkedUploadOf1GiBKeepsMemoryFlat() async throws {
+        let size = 1 << 30
         try await withBackend { backend in
             let baseline = try #require(Self.residentBytes())
             let peak = PeakSampler()
@@ -38,7 +38,7 @@ import Testing
             #expect(backend.stats.requestBodyBytes == size)
             let growth = peak.value - baseline
             // Other suites run in this process at the same time and move the resident set by up to
-            // ~150 MiB; buffering the body would grow it by the whole 512 MiB.
+            // ~300 MiB; buffering the body would grow it by the whole 1 GiB.
             #expect(growth < size / 2, "resident set grew by \(growth >> 20) MiB during a \(size >> 20) MiB upload")
         }
     }
