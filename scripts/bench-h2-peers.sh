@@ -2,15 +2,23 @@
 # HTTP/2 proxying: h2load → proxy → one simulated h2c pod, with nghttpx (one worker) and with
 # meshsim serve (one worker) as the proxy, in one run. Both proxies speak h2c to the pod.
 # The load generator, the proxy and the pod share the machine's cores (2 here).
-# Usage: scripts/bench-h2-peers.sh [requests] [clients] [streams-per-client]
+# Each round runs both proxies, in an order that alternates from round to round (two proxies in
+# the same round share the VM's phase, which moves single runs by ±20 %); the script prints every
+# run, then each proxy's medians and the median of the per-round ratios.
+# Usage: [MESHSIM_BIN=/path/to/meshsim] scripts/bench-h2-peers.sh [requests] [clients] [streams-per-client] [rounds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 requests=${1:-200000}
 clients=${2:-10}
 streams=${3:-10}
+rounds=${4:-3}
 
-swift build -c ${CONFIG:-release} --product meshsim >&2
-meshsim=.build/${CONFIG:-release}/meshsim
+if [ -n "${MESHSIM_BIN:-}" ]; then
+  meshsim=$MESHSIM_BIN  # measure another build of meshsim
+else
+  swift build -c ${CONFIG:-release} --product meshsim >&2
+  meshsim=.build/${CONFIG:-release}/meshsim
+fi
 
 source scripts/bench-lib.sh
 
@@ -30,19 +38,46 @@ mesh_port=$(free_port)
 mesh_pid=$!; pids+=("$mesh_pid")
 wait_port "$mesh_port"
 
-run() {
-  local name=$1 url=$2 pid=$3; shift 3
-  echo "== $name: h2load -n $requests -c $clients -m $streams $* $url"
-  local before after pod_before pod_after
+run() { # round name url pid [h2load options]
+  local round=$1 name=$2 url=$3 pid=$4; shift 4
+  local before after pod_before pod_after out
   before=$(cpu_ticks "$pid"); pod_before=$(cpu_ticks "$pod_pid")
-  h2load -n "$requests" -c "$clients" -m "$streams" "$@" "$url" | grep -E "^(finished in|requests:|status codes:|time for request:)"
+  out=$(h2load -n "$requests" -c "$clients" -m "$streams" "$@" "$url")
   after=$(cpu_ticks "$pid"); pod_after=$(cpu_ticks "$pod_pid")
-  awk -v t=$((after - before)) -v p=$((pod_after - pod_before)) -v hz="$ticks_per_second" -v n="$requests" \
-    'BEGIN { printf "proxy CPU: %.2f s, %.2f us per request; pod CPU: %.2f us per request\n", t / hz, t / hz * 1e6 / n, p / hz * 1e6 / n }'
+  local rps succeeded cpu pod
+  rps=$(awk '/^finished in/ {gsub(/,/, "", $4); print $4}' <<<"$out")
+  succeeded=$(awk '/^requests:/ {print $8}' <<<"$out")
+  cpu=$(awk -v t=$((after - before)) -v hz="$ticks_per_second" -v n="$requests" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
+  pod=$(awk -v t=$((pod_after - pod_before)) -v hz="$ticks_per_second" -v n="$requests" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
+  printf '%-8s %10s req/s  %s of %s succeeded  proxy CPU %6s us/request  pod CPU %6s us/request\n' "$name" "$rps" "$succeeded" "$requests" "$cpu" "$pod"
+  echo "$round $name $rps $cpu $pod" >>"$work/results"
 }
-echo "machine: $(nproc) cores shared by h2load, the proxy and the pod"
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-run "nghttpx (1 worker)" "http://127.0.0.1:$nghttpx_port/" "$nghttpx_worker"
-run "meshsim (1 worker)" "http://127.0.0.1:$mesh_port/" "$mesh_pid" -H ":authority: bench.example:$pod_port"
-run "nghttpx (1 worker), again" "http://127.0.0.1:$nghttpx_port/" "$nghttpx_worker"
-run "meshsim (1 worker), again" "http://127.0.0.1:$mesh_port/" "$mesh_pid" -H ":authority: bench.example:$pod_port"
+echo "machine: $(nproc) cores shared by h2load, the proxy and the pod; 1 worker each"
+echo "h2load -n $requests -c $clients -m $streams; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+for round in $(seq 1 "$rounds"); do
+  echo "round $round"
+  if [ $((round % 2)) -eq 1 ]; then
+    run "$round" nghttpx "http://127.0.0.1:$nghttpx_port/" "$nghttpx_worker"
+    run "$round" meshsim "http://127.0.0.1:$mesh_port/" "$mesh_pid" -H ":authority: bench.example:$pod_port"
+  else
+    run "$round" meshsim "http://127.0.0.1:$mesh_port/" "$mesh_pid" -H ":authority: bench.example:$pod_port"
+    run "$round" nghttpx "http://127.0.0.1:$nghttpx_port/" "$nghttpx_worker"
+  fi
+done
+
+awk '
+  function median(list,   n, a, i, j, t) {
+    n = split(list, a, " ")
+    for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > t + 0; j--) a[j + 1] = a[j]; a[j + 1] = t }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
+  { rps[$1, $2] = $3; all_rps[$2] = all_rps[$2] " " $3; all_cpu[$2] = all_cpu[$2] " " $4; all_pod[$2] = all_pod[$2] " " $5; last = $1 }
+  END {
+    print "medians of " last " rounds:"
+    split("nghttpx meshsim", names, " ")
+    for (k = 1; k <= 2; k++) { n = names[k]
+      printf "%-8s %10.0f req/s  proxy CPU %6.2f us/request  pod CPU %6.2f us/request\n", n, median(all_rps[n]), median(all_cpu[n]), median(all_pod[n]) }
+    list = ""
+    for (r = 1; r <= last; r++) list = list sprintf(" %.2f", rps[r, "meshsim"] / rps[r, "nghttpx"])
+    printf "meshsim/nghttpx %.2f   (per round:%s)\n", median(list), list
+  }' "$work/results"
