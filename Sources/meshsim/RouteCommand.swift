@@ -182,7 +182,11 @@ enum RouteText {
                 switch d.state {
                 case .ready:
                     line += "  endpoints: \(d.endpoints.joined(separator: ", "))"
-                    if d.upstreamProtocol != .http1 { line += "  over \(d.upstreamProtocol.rawValue)" }
+                    switch d.upstreamProtocol {
+                    case .http1: break
+                    case .http2: line += "  over HTTP/2"
+                    case .client: line += "  over the client's protocol"
+                    }
                 case .unchecked: line += "  endpoints: not checked"
                 case .noHealthyUpstream, .undefinedSubset: line += "  → \(d.status) \(d.responseFlags)"
                 }
