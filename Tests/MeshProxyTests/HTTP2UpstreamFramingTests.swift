@@ -28,39 +28,46 @@ import Testing
 
     @Test func bodylessRequestsFromAnHTTP2ClientEndWithTheirHeaders() async throws {
         let seen = try await Self.framing { mesh, podPort in
-            let client = try await H2TestClient.connect(port: mesh.port)
-            do {
-                // The first request waits for the pod connection; the later ones find it open.
-                for _ in 0..<4 {
-                    let response = try await client.request(HTTP2RequestHead(method: "GET", authority: "framing.example:\(podPort)", path: "/"))
-                    #expect(response.head.status == 200)
-                }
-                // A request with a body keeps its HEADERS open: the recorder tells them apart.
-                let post = try await client.request(
-                    HTTP2RequestHead(method: "POST", authority: "framing.example:\(podPort)", path: "/"), body: ByteBuffer(string: "x"))
-                #expect(post.head.status == 200)
-            } catch {
-                await client.shutdown()
-                throw error
-            }
-            await client.shutdown()
+            // The first request waits for the pod connection; the later ones find it open.
+            try await Self.sendGETsThenAPOST(overHTTP2To: mesh, authority: "framing.example:\(podPort)")
         }
         #expect(seen == [true, true, true, true, false])
     }
 
     @Test func bodylessRequestsFromAnHTTP1ClientEndWithTheirHeaders() async throws {
         let seen = try await Self.framing { mesh, podPort in
-            // One keep-alive connection, three GETs, then (`--next`: options apply to the URLs
-            // after it) a POST with a body.
-            let url = "http://127.0.0.1:\(mesh.port)/"
-            let host = "Host: framing.example:\(podPort)"
-            let output = try await HTTP2UpstreamTests.curl([
-                "-H", host, "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null", "-w", "%{http_code} ", url, url, url,
-                "--next", "-sS", "-H", host, "-d", "x", "-o", "/dev/null", "-w", "%{http_code} ", url,
-            ])
-            #expect(output == "200 200 200 200 ", "\(output)")
+            try await Self.sendGETsThenAPOST(overHTTP1To: mesh, host: "framing.example:\(podPort)")
         }
         #expect(seen == [true, true, true, false])
+    }
+
+    /// Four GETs, then a POST with a body (its HEADERS stay open: the recorder tells them apart),
+    /// over one HTTP/2 connection; each is answered 200.
+    static func sendGETsThenAPOST(overHTTP2To mesh: LocalMesh, authority: String) async throws {
+        let client = try await H2TestClient.connect(port: mesh.port)
+        do {
+            for _ in 0..<4 {
+                let response = try await client.request(HTTP2RequestHead(method: "GET", authority: authority, path: "/"))
+                #expect(response.head.status == 200)
+            }
+            let post = try await client.request(HTTP2RequestHead(method: "POST", authority: authority, path: "/"), body: ByteBuffer(string: "x"))
+            #expect(post.head.status == 200)
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+        await client.shutdown()
+    }
+
+    /// Three GETs, then a POST with a body, from curl over one keep-alive HTTP/1.1 connection
+    /// (`--next`: options apply to the URLs after it); each is answered 200.
+    static func sendGETsThenAPOST(overHTTP1To mesh: LocalMesh, host: String) async throws {
+        let url = "http://127.0.0.1:\(mesh.port)/"
+        let output = try await HTTP2UpstreamTests.curl([
+            "-H", "Host: \(host)", "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null", "-w", "%{http_code} ", url, url, url,
+            "--next", "-sS", "-H", "Host: \(host)", "-d", "x", "-o", "/dev/null", "-w", "%{http_code} ", url,
+        ])
+        #expect(output == "200 200 200 200 ", "\(output)")
     }
 }
 
@@ -110,33 +117,14 @@ import Testing
 
     @Test func shadowsOfBodylessRequestsFromAnHTTP2ClientEndWithTheirHeaders() async throws {
         let seen = try await Self.mirrorFraming(expected: 5) { mesh in
-            let client = try await H2TestClient.connect(port: mesh.port)
-            do {
-                for _ in 0..<4 {
-                    let response = try await client.request(HTTP2RequestHead(method: "GET", authority: "framing.example", path: "/"))
-                    #expect(response.head.status == 200)
-                }
-                let post = try await client.request(
-                    HTTP2RequestHead(method: "POST", authority: "framing.example", path: "/"), body: ByteBuffer(string: "x"))
-                #expect(post.head.status == 200)
-            } catch {
-                await client.shutdown()
-                throw error
-            }
-            await client.shutdown()
+            try await HTTP2UpstreamFramingTests.sendGETsThenAPOST(overHTTP2To: mesh, authority: "framing.example")
         }
         #expect(seen == [true, true, true, true, false])
     }
 
     @Test func shadowsOfBodylessRequestsFromAnHTTP1ClientEndWithTheirHeaders() async throws {
         let seen = try await Self.mirrorFraming(expected: 4) { mesh in
-            let url = "http://127.0.0.1:\(mesh.port)/"
-            let host = "Host: framing.example"
-            let output = try await HTTP2UpstreamTests.curl([
-                "-H", host, "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null", "-w", "%{http_code} ", url, url, url,
-                "--next", "-sS", "-H", host, "-d", "x", "-o", "/dev/null", "-w", "%{http_code} ", url,
-            ])
-            #expect(output == "200 200 200 200 ", "\(output)")
+            try await HTTP2UpstreamFramingTests.sendGETsThenAPOST(overHTTP1To: mesh, host: "framing.example")
         }
         #expect(seen == [true, true, true, false])
     }
