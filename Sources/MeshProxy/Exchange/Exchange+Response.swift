@@ -328,17 +328,28 @@ extension Exchange: UpstreamConnectionDelegate {
     }
 
     /// Whether this attempt's head may be written straight into an HTTP/1.1 connection's buffer
-    /// (`writeHTTP1RequestHead`): no route header operations to apply to the fields, and no upgrade.
-    var writesHTTP1HeadDirectly: Bool { upgrade == nil && forward?.hasRequestHeaderRules != true }
+    /// (`writeHTTP1RequestHead`) or an h2c stream's header block (`writeHTTP2Request`): no route
+    /// header operations to apply to the fields, and no upgrade.
+    var writesHeadDirectly: Bool { upgrade == nil && forward?.hasRequestHeaderRules != true }
 
     /// The same head as `upstreamRequestHead()`, written as HTTP/1.1 bytes with no `HeaderFields`
-    /// or head object in between (when `writesHTTP1HeadDirectly`).
+    /// or head object in between (when `writesHeadDirectly`).
     func writeHTTP1RequestHead(to connection: UpstreamConnection) {
         let target = upstreamTarget()
         let chunked = requestFraming == .chunked
         connection.writeHead(method: head.method, uri: target.path, chunkedBody: chunked) { buffer in
             writeForwardedFields(into: &buffer, target: target)
             if chunked { buffer.appendField(name: "transfer-encoding", value: "chunked") }
+        }
+    }
+
+    /// The same head as `upstreamRequestHead()`, for a complete bodyless request on an h2c stream:
+    /// its fields written straight into the stream's header block (when `writesHeadDirectly`;
+    /// no transfer-encoding to add, since nothing follows the head).
+    func writeHTTP2Request(to stream: HTTP2UpstreamStream) {
+        let target = upstreamTarget()
+        stream.writeCompleteRequest(method: head.method, path: target.path) { writer in
+            writeForwardedFields(into: &writer, target: target)
         }
     }
 
