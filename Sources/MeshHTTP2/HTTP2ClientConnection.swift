@@ -215,6 +215,12 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
         self.core?.consume(stream, bytes)
     }
 
+    /// Hands back a response head's fields the application is done with (forwarded): the next
+    /// response head received is written into their storage when it fits, with no allocation.
+    public func reuseFieldStorage(_ fields: consuming HeaderFields) {
+        self.core?.spareFields = fields
+    }
+
     public func isWritable(stream: HTTP2StreamID) -> Bool {
         (try? self.core?.stream(stream).isWritable) ?? false
     }

@@ -56,6 +56,25 @@ public struct HeaderFields: Sendable {
         }
     }
 
+    /// The same, written into this value's storage when it has room for all of it (then true; the
+    /// fields it held are gone), else false and nothing changed: a head's storage reused for the
+    /// next head, with no allocation.
+    mutating func refill(
+        records: UnsafeRawPointer, count: Int, bytes: UnsafeRawPointer, byteCount: Int, spareFields: Int, spareBytes: Int
+    ) -> Bool {
+        let recordCapacity = count + spareFields
+        let recordBytes = recordCapacity * Self.recordSize
+        guard self.storage.capacity >= recordBytes + byteCount + spareBytes else { return false }
+        self.storage.removeAll(keepingCapacity: true)
+        self.storage.append(contentsOf: UnsafeRawBufferPointer(start: records, count: count * Self.recordSize))
+        // The spare records' area: written before it is read, but an array's elements must be set.
+        self.storage.append(contentsOf: repeatElement(0, count: spareFields * Self.recordSize))
+        self.storage.append(contentsOf: UnsafeRawBufferPointer(start: bytes, count: byteCount))
+        self.recordCapacity = recordCapacity
+        self.fieldCount = count
+        return true
+    }
+
     /// How many fields there are.
     @inlinable public var count: Int { self.fieldCount }
 

@@ -120,7 +120,7 @@ extension NGHTTP2Session {
         switch header.type {
         case Self.frameHeaders:
             guard let stream = self.lookup(header.stream_id) else { return 0 }
-            self.inboundBlock.move(into: stream)
+            self.inboundBlock.move(into: stream, reusing: &self.spareFields)
             self.onHeadersReceived(stream, endStream: header.flags & Self.flagEndStream != 0)
         case Self.frameData:
             guard let stream = self.lookup(header.stream_id) else { return 0 }

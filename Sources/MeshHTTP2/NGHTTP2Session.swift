@@ -55,6 +55,9 @@ final class NGHTTP2Session {
     private let headerBlock = HeaderBlock()
     /// The header block being received, collected before it goes to its stream.
     @exclusivity(unchecked) var inboundBlock = InboundHeaderBlock()
+    /// Storage of a head the application handed back (`HTTP2ClientConnection.reuseFieldStorage`),
+    /// filled by the next head instead of allocating.
+    @exclusivity(unchecked) var spareFields: HeaderFields?
     /// The stream of the previous lookup: frames and header fields of one stream come in runs,
     /// so this spares most dictionary hashing.
     @exclusivity(unchecked) private var lastStream: HTTP2StreamState?

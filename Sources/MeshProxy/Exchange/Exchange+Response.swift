@@ -52,6 +52,8 @@ extension Exchange: UpstreamConnectionDelegate {
             responseStarted = true
             responseCode = status
             stream.sendHead(status: status, fields: headers, endStream: bodyless)
+            // Copied into the block: the upstream's next response head is written into this storage.
+            upstream?.reuseResponseFields(consume headers)
             return
         }
         if bodyless {

@@ -75,6 +75,14 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
 
     var http2: HTTP2UpstreamStream? { self }
 
+    func reuseResponseFields(_ fields: consuming HeaderFields) {
+        // Moved through an optional: the closure cannot consume the parameter itself.
+        var handedBack: HeaderFields? = consume fields
+        client._withUnsafeGuaranteedRef { client in
+            if let fields = handedBack.take() { client.reuseFieldStorage(fields) }
+        }
+    }
+
     /// Sends a complete bodyless request, before anything else was written: one HEADERS frame
     /// with END_STREAM, its regular fields written straight into the header block by
     /// `writeFields` (no `UpstreamRequestHead` and no copy of the fields in between).
