@@ -58,19 +58,19 @@ public struct HeaderFields: Sendable {
 
     /// The same, written into this value's storage when it has room for all of it (then true; the
     /// fields it held are gone), else false and nothing changed: a head's storage reused for the
-    /// next head, with no allocation.
+    /// next head, with no allocation. The records' area is kept as it is (it must hold `count`
+    /// records and `spareFields` more), so only the records and the bytes are copied.
     mutating func refill(
         records: UnsafeRawPointer, count: Int, bytes: UnsafeRawPointer, byteCount: Int, spareFields: Int, spareBytes: Int
     ) -> Bool {
-        let recordCapacity = count + spareFields
-        let recordBytes = recordCapacity * Self.recordSize
-        guard self.storage.capacity >= recordBytes + byteCount + spareBytes else { return false }
-        self.storage.removeAll(keepingCapacity: true)
-        self.storage.append(contentsOf: UnsafeRawBufferPointer(start: records, count: count * Self.recordSize))
-        // The spare records' area: written before it is read, but an array's elements must be set.
-        self.storage.append(contentsOf: repeatElement(0, count: spareFields * Self.recordSize))
+        guard self.recordCapacity >= count + spareFields, self.storage.capacity >= self.byteAreaStart + byteCount + spareBytes else {
+            return false
+        }
+        self.removeAll()
+        self.storage.withUnsafeMutableBytes { raw in
+            raw.baseAddress?.copyMemory(from: records, byteCount: count * Self.recordSize)
+        }
         self.storage.append(contentsOf: UnsafeRawBufferPointer(start: bytes, count: byteCount))
-        self.recordCapacity = recordCapacity
         self.fieldCount = count
         return true
     }
