@@ -76,7 +76,8 @@ extension DownstreamRequestHead {
             if path.isEmpty || path.first == "?" { path = "/" + path }
             return ResolvedTarget(authority: authorityString, path: PathNormalization.normalized(path))
         }
-        guard uri.first == "/" || uri == "*" else { return ResolvedTarget(error: .invalidTarget) }
+        // The first byte, not `first`: a Character is a string made per request.
+        guard uri.utf8.first == UInt8(ascii: "/") || uri == "*" else { return ResolvedTarget(error: .invalidTarget) }
         guard let host, !host.isEmpty else {
             if version.major == 1 && version.minor == 0 {
                 return ResolvedTarget(authority: "", path: PathNormalization.normalized(uri))
