@@ -361,7 +361,7 @@ extension Exchange: UpstreamConnectionDelegate {
         let originalPath = request?.path ?? head.uri
         // rewrite.authority, else an :authority/host header operation (Istio's host rewrite).
         let authority = forward?.authorityRewrite ?? request?.authority ?? ""
-        if let forward, forward.rewrite != nil, let request,
+        if let forward, forward.hasRewrite, let request,
            let rewritten = PathRewriter.rewrite(path: originalPath, forward: forward, snapshot: snapshot, request: request),
            rewritten != originalPath
         {

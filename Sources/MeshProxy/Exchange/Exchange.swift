@@ -224,8 +224,10 @@ final class Exchange {
             // retains its three strings.
             self.forward = forward
             clusterRuntime = worker.clusterRuntime(for: forward.cluster)
-            if let rule = forward.cors, let origin = head.first(.origin), !origin.isEmpty, applyCORS(rule, origin: origin) { return }
-            applyFaults(forward.fault)
+            if forward.hasCORS, let rule = forward.cors, let origin = head.first(.origin), !origin.isEmpty, applyCORS(rule, origin: origin) {
+                return
+            }
+            applyFaults(forward.hasFault ? forward.fault : nil)
         }
     }
 
