@@ -169,6 +169,26 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
         return HTTP2StreamID(stream.id)
     }
 
+    /// Opens a stream whose regular fields `writeFields` writes straight into its header block
+    /// (`HTTP2RequestFieldWriter`): the same block `openStream(method:scheme:path:forwardedFields:...)`
+    /// makes from those fields, without collecting them first.
+    @discardableResult
+    public func openStream(
+        method: String, scheme: String = "http", path: String, endStream: Bool, delegate: any HTTP2ClientStreamDelegate,
+        writeFields: (inout HTTP2RequestFieldWriter) -> Void
+    ) throws -> HTTP2StreamID {
+        guard let core = self.core, self.isAcceptingStreams else { throw HTTP2CodecError.connectionGoingAway }
+        guard self.availableStreams > 0 else { throw HTTP2CodecError.streamLimitReached(self.maxConcurrentStreams) }
+        let stream = try core.submitRequest(method: method, scheme: scheme, endStream: endStream) { block in
+            let authority = block.appendPlaceholder(name: ":authority")
+            block.append(name: ":path", value: path)
+            var writer = HTTP2RequestFieldWriter(block: block, authorityField: authority)
+            writeFields(&writer)
+        }
+        stream.clientDelegate = delegate
+        return HTTP2StreamID(stream.id)
+    }
+
     public func sendBody(
         _ bytes: ByteBuffer,
         stream: HTTP2StreamID,
@@ -193,6 +213,12 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
     /// Returns `bytes` of received response body to the server's windows.
     public func consume(_ bytes: Int, stream: HTTP2StreamID) {
         self.core?.consume(stream, bytes)
+    }
+
+    /// Hands back a response head's fields the application is done with (forwarded): the next
+    /// response head received is written into their storage when it fits, with no allocation.
+    public func reuseFieldStorage(_ fields: consuming HeaderFields) {
+        self.core?.spareFields = fields
     }
 
     public func isWritable(stream: HTTP2StreamID) -> Bool {

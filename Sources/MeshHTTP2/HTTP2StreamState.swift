@@ -17,6 +17,9 @@ struct OutboundQueue {
 
     var isEmpty: Bool { head == nil }
 
+    /// Whether this is what `OutboundQueue()` makes (no chunk, no storage kept for more).
+    var isPristine: Bool { head == nil && restStart == 0 && rest.capacity == 0 }
+
     mutating func append(_ chunk: OutboundChunk) {
         if head == nil {
             head = chunk
@@ -127,14 +130,17 @@ final class HTTP2StreamState {
     /// Makes a closed stream's object a fresh one for stream `id`: every stored property back
     /// to its initial value (a property added above must be reset here too). Only the session
     /// calls it, on an object no one else references.
+    /// A property already at its initial value is left alone: most are (the strings and fields
+    /// were moved out to the application, the queue drained, the delegate dropped at close), and
+    /// storing over them cost a call to release the old value each, a dozen per stream.
     func reuse(id: Int32) {
         self.id = id
-        self.method = ""
-        self.scheme = ""
-        self.authority = ""
-        self.path = ""
+        if !self.method.isEmpty { self.method = "" }
+        if !self.scheme.isEmpty { self.scheme = "" }
+        if !self.authority.isEmpty { self.authority = "" }
+        if !self.path.isEmpty { self.path = "" }
         self.status = 0
-        self.fieldBytes = HeaderFields()
+        if !self.fieldBytes.isEmpty || self.fieldBytes.storage.capacity > 0 { self.fieldBytes = HeaderFields() }
         self.headerBlockTooLarge = false
         self.receivedHead = false
         self.remoteEnded = false
@@ -144,15 +150,15 @@ final class HTTP2StreamState {
         self.sentHead = false
         self.hasDataProvider = false
         self.localEnded = false
-        self.trailers = nil
+        if self.trailers != nil { self.trailers = nil }
         self.deferred = false
-        self.queue = OutboundQueue()
+        if !self.queue.isPristine { self.queue = OutboundQueue() }
         self.queuedBytes = 0
         self.isWritable = true
         self.localResetSent = false
         self.detached = false
         self.resetAfterResponse = false
-        self.clientDelegate = nil
+        if self.clientDelegate != nil { self.clientDelegate = nil }
     }
 
     /// The block's fields as strings (trailers), or set from strings (an upgrade request).

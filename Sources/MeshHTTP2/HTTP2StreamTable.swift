@@ -86,6 +86,13 @@ public struct HTTP2StreamTable<Value> {
         // compiler from inlining the lookup into the session, whose calls then retained: about
         // 13 more retains per proxied request.)
         if high > low, ids[high - 1] == id { return high - 1 }
+        // One side's ids rise by 2 from stream to stream, and a closed stream keeps its place
+        // until compaction: the distance from the first id is then the slot. Checked, so ids
+        // the peer skipped or a compaction closed up only cost the search below.
+        if high > low {
+            let guess = low + (Int(id) - Int(ids[low])) >> 1
+            if guess >= low && guess < high && ids[guess] == id { return guess }
+        }
         while low < high {
             let middle = (low + high) >> 1
             let candidate = ids[middle]

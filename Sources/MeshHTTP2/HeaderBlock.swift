@@ -144,22 +144,46 @@ final class HeaderBlock {
 
     /// `append(_:)` by copying names and values into the block's own bytes.
     private func appendCopying(_ fields: HeaderFields) {
-        fields.forEachField { name, value in
-            let nameOffset = self.byteCount
-            self.copy(name)
-            let nameBytes = UnsafeMutableBufferPointer(start: self.bytes + nameOffset, count: name.count)
-            for index in nameBytes.indices where nameBytes[index] &- UInt8(ascii: "A") < 26 { nameBytes[index] |= 0x20 }
-            let valueIsTrailers = name.count == 2 && FieldName.equalsLowercase(value.assumingMemoryBound(to: UInt8.self), "trailers")
-            if name.isEmpty || nameBytes[0] == UInt8(ascii: ":")
-                || Self.isConnectionSpecific(UnsafeBufferPointer(nameBytes), valueIsTrailers: valueIsTrailers)
-            {
-                self.byteCount = nameOffset
-                return
-            }
-            let valueOffset = self.byteCount
-            self.copy(value)
-            self.addSpan(nameOffset, name.count, valueOffset, value.count)
+        fields.forEachField { name, value in self.appendCopying(name: name, value: value) }
+    }
+
+    /// Copies one field into the block's own bytes, its name lower-cased; a pseudo-header or a
+    /// connection-specific field is dropped.
+    func appendCopying(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        let nameOffset = self.byteCount
+        self.copy(name)
+        let nameBytes = UnsafeMutableBufferPointer(start: self.bytes + nameOffset, count: name.count)
+        for index in nameBytes.indices where nameBytes[index] &- UInt8(ascii: "A") < 26 { nameBytes[index] |= 0x20 }
+        let valueIsTrailers = name.count == 2 && FieldName.equalsLowercase(value.assumingMemoryBound(to: UInt8.self), "trailers")
+        if name.isEmpty || nameBytes[0] == UInt8(ascii: ":")
+            || Self.isConnectionSpecific(UnsafeBufferPointer(nameBytes), valueIsTrailers: valueIsTrailers)
+        {
+            self.byteCount = nameOffset
+            return
         }
+        let valueOffset = self.byteCount
+        self.copy(value)
+        self.addSpan(nameOffset, name.count, valueOffset, value.count)
+    }
+
+    /// Appends `name` with an empty value that `setValue(ofField:_:)` fills in later (a
+    /// pseudo-header must precede the regular fields, whose writer may supply its value).
+    /// Returns the field's index.
+    func appendPlaceholder(name: StaticString) -> Int {
+        let nameOffset = self.byteCount
+        self.copy(name.utf8Start, count: name.utf8CodeUnitCount)
+        self.addSpan(nameOffset, name.utf8CodeUnitCount, self.byteCount, 0)
+        return self.spanCount - 1
+    }
+
+    /// Sets field `index`'s value (copied into the block's bytes).
+    func setValue(ofField index: Int, _ value: UnsafeRawBufferPointer) {
+        guard index >= 0, index < self.spanCount else { return }
+        let valueOffset = self.byteCount
+        self.copy(value)
+        self.spans[index].valueOffset = valueOffset
+        self.spans[index].valueLength = value.count
+        self.spans[index].valueIsBorrowed = false
     }
 
     private static func hasUppercase(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {

@@ -56,6 +56,25 @@ public struct HeaderFields: Sendable {
         }
     }
 
+    /// The same, written into this value's storage when it has room for all of it (then true; the
+    /// fields it held are gone), else false and nothing changed: a head's storage reused for the
+    /// next head, with no allocation. The records' area is kept as it is (it must hold `count`
+    /// records and `spareFields` more), so only the records and the bytes are copied.
+    mutating func refill(
+        records: UnsafeRawPointer, count: Int, bytes: UnsafeRawPointer, byteCount: Int, spareFields: Int, spareBytes: Int
+    ) -> Bool {
+        guard self.recordCapacity >= count + spareFields, self.storage.capacity >= self.byteAreaStart + byteCount + spareBytes else {
+            return false
+        }
+        self.removeAll()
+        self.storage.withUnsafeMutableBytes { raw in
+            raw.baseAddress?.copyMemory(from: records, byteCount: count * Self.recordSize)
+        }
+        self.storage.append(contentsOf: UnsafeRawBufferPointer(start: bytes, count: byteCount))
+        self.fieldCount = count
+        return true
+    }
+
     /// How many fields there are.
     @inlinable public var count: Int { self.fieldCount }
 

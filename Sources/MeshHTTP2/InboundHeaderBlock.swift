@@ -108,12 +108,14 @@ struct InboundHeaderBlock {
 
     /// Hands the finished block to `stream`: its fields replace the stream's (made in one allocation),
     /// and each pseudo-header the block carried overwrites the stream's.
-    mutating func move(into stream: HTTP2StreamState) {
+    /// `spare`: storage of an earlier head the application is done with, filled instead of a new
+    /// allocation when it has room (taken either way).
+    mutating func move(into stream: HTTP2StreamState, reusing spare: inout HeaderFields?) {
         guard self.isCollecting, self.streamID == stream.id else { return }
         self.isCollecting = false
         self.hasLeftovers = false
         // The stream's previous fields were taken by the application (or are a 1xx head's).
-        stream.fieldBytes = self.fields.take()
+        stream.fieldBytes = self.fields.take(reusing: &spare)
         stream.headerBlockTooLarge = self.tooLarge
         if let method = self.method.take() { stream.method = method }
         if let scheme = self.scheme.take() { stream.scheme = scheme }
@@ -167,10 +169,19 @@ final class InboundFieldScratch {
         self.count += 1
     }
 
-    /// The block's fields (empty, allocating nothing, when it had none), and the scratch emptied.
-    func take() -> HeaderFields {
+    /// The block's fields (empty, allocating nothing, when it had none), and the scratch emptied;
+    /// written into `spare`'s storage when it has room (`spare` is taken either way when used).
+    func take(reusing spare: inout HeaderFields?) -> HeaderFields {
         guard self.count > 0 else { return HeaderFields() }
         defer { self.removeAll() }
+        if var reused = spare.take() {
+            if reused.refill(
+                records: UnsafeRawPointer(self.records), count: self.count, bytes: UnsafeRawPointer(self.bytes),
+                byteCount: self.byteCount, spareFields: Self.spareFields, spareBytes: Self.spareBytes)
+            {
+                return reused
+            }
+        }
         return HeaderFields(
             records: UnsafeRawPointer(self.records), count: self.count, bytes: UnsafeRawPointer(self.bytes),
             byteCount: self.byteCount, spareFields: Self.spareFields, spareBytes: Self.spareBytes)

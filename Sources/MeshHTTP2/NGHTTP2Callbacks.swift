@@ -120,14 +120,14 @@ extension NGHTTP2Session {
         switch header.type {
         case Self.frameHeaders:
             guard let stream = self.lookup(header.stream_id) else { return 0 }
-            self.inboundBlock.move(into: stream)
+            self.inboundBlock.move(into: stream, reusing: &self.spareFields)
             self.onHeadersReceived(stream, endStream: header.flags & Self.flagEndStream != 0)
         case Self.frameData:
             guard let stream = self.lookup(header.stream_id) else { return 0 }
             stream.sawActivity = true
             if header.flags & Self.flagEndStream != 0 {
                 stream.remoteEnded = true
-                if !stream.detached { self.events.sessionReceivedEnd(stream, trailers: nil) }
+                if !stream.detached { self.withEvents { $0.sessionReceivedEnd(stream, trailers: nil) } }
             }
         case Self.frameRstStream:
             if let stream = self.lookup(header.stream_id) { stream.receivedReset = true }
@@ -168,12 +168,12 @@ extension NGHTTP2Session {
         }
         if stream.receivedHead {
             stream.remoteEnded = true
-            if !stream.detached { self.events.sessionReceivedEnd(stream, trailers: stream.headers) }
+            if !stream.detached { self.withEvents { $0.sessionReceivedEnd(stream, trailers: stream.headers) } }
             return
         }
         stream.receivedHead = true
         stream.remoteEnded = endStream
-        if !stream.detached { self.events.sessionReceivedHead(stream, endStream: endStream) }
+        if !stream.detached { self.withEvents { $0.sessionReceivedHead(stream, endStream: endStream) } }
     }
 
     func onDataChunk(streamID: Int32, data: UnsafePointer<UInt8>, length: Int) -> Int32 {
@@ -187,7 +187,8 @@ extension NGHTTP2Session {
             self.consume(HTTP2StreamID(streamID), length)
             return 0
         }
-        self.events.sessionReceivedBody(stream, self.inboundSlice(data, count: length))
+        let chunk = self.inboundSlice(data, count: length)
+        self.withEvents { $0.sessionReceivedBody(stream, chunk) }
         return 0
     }
 
@@ -214,7 +215,7 @@ extension NGHTTP2Session {
             reset = HTTP2StreamReset(code: code == .noError ? .cancel : code, origin: .local)
         }
         self.failQueuedWrites(stream, error: reset ?? ChannelError.outputClosed)
-        if !stream.detached { self.events.sessionClosedStream(stream, reset: reset) }
+        if !stream.detached { self.withEvents { $0.sessionClosedStream(stream, reset: reset) } }
         stream.clientDelegate = nil
         self.recycle(consume stream)
         return 0

@@ -40,11 +40,24 @@ final class NGHTTP2Session {
     /// reports nothing (`isClosed`, no context, no streams); a checked `unowned` costs an atomic
     /// operation per event.
     unowned(unsafe) let events: any NGHTTP2SessionEvents
+    /// The same handler as its concrete type, lent to each hot call without a retain
+    /// (`withEvents`): loading `events` for a call made a strong copy, a retain and a release
+    /// per event (about six per proxied request). Unmanaged for the same reason `events` is
+    /// unchecked, and read only while it is. Nil for another conformer (then `events` serves).
+    private let lentEvents: LentEvents?
+
+    private enum LentEvents {
+        case server(Unmanaged<HTTP2ServerConnection>)
+        case client(Unmanaged<HTTP2ClientConnection>)
+    }
     @exclusivity(unchecked) var streams = HTTP2StreamTable<HTTP2StreamState>()
     /// Storage for the header blocks this session submits, reused for each.
     private let headerBlock = HeaderBlock()
     /// The header block being received, collected before it goes to its stream.
     @exclusivity(unchecked) var inboundBlock = InboundHeaderBlock()
+    /// Storage of a head the application handed back (`HTTP2ClientConnection.reuseFieldStorage`),
+    /// filled by the next head instead of allocating.
+    @exclusivity(unchecked) var spareFields: HeaderFields?
     /// The stream of the previous lookup: frames and header fields of one stream come in runs,
     /// so this spares most dictionary hashing.
     @exclusivity(unchecked) private var lastStream: HTTP2StreamState?
@@ -99,6 +112,13 @@ final class NGHTTP2Session {
         self.role = role
         self.configuration = configuration
         self.events = events
+        if let server = events as? HTTP2ServerConnection {
+            self.lentEvents = .server(Unmanaged.passUnretained(server))
+        } else if let client = events as? HTTP2ClientConnection {
+            self.lentEvents = .client(Unmanaged.passUnretained(client))
+        } else {
+            self.lentEvents = nil
+        }
         self.pendingOutput = allocator.buffer(capacity: 4096)
         self.resetLimiter = ResetRateLimiter(burst: configuration.resetBurst, ratePerSecond: configuration.resetRatePerSecond)
         self.allocator = try NGHTTP2Allocator()
@@ -145,6 +165,16 @@ final class NGHTTP2Session {
 
     deinit {
         if let session { nghttp2_session_del(session) }  // before the allocator goes
+    }
+
+    /// Calls `body` with the handler the events go to, without retaining it for the call.
+    @inline(__always)
+    func withEvents(_ body: (any NGHTTP2SessionEvents) -> Void) {
+        switch self.lentEvents {
+        case .server(let server)?: server._withUnsafeGuaranteedRef { body($0) }
+        case .client(let client)?: client._withUnsafeGuaranteedRef { body($0) }
+        case nil: body(self.events)
+        }
     }
 
     func lookup(_ id: Int32) -> HTTP2StreamState? {
@@ -463,7 +493,7 @@ final class NGHTTP2Session {
         self.outboundQueuedBytes -= count
         if !stream.isWritable && stream.queuedBytes <= self.configuration.streamOutboundLowWatermark {
             stream.isWritable = true
-            if !stream.detached { self.events.sessionStreamWritabilityChanged(stream) }
+            if !stream.detached { self.withEvents { $0.sessionStreamWritabilityChanged(stream) } }
         }
     }
 
@@ -610,7 +640,7 @@ final class NGHTTP2Session {
         if endStream { stream.localEnded = true }
         if stream.isWritable && stream.queuedBytes > self.configuration.streamOutboundHighWatermark {
             stream.isWritable = false
-            self.events.sessionStreamWritabilityChanged(stream)
+            self.withEvents { $0.sessionStreamWritabilityChanged(stream) }
         }
         self.resumeIfDeferred(stream)
     }

@@ -43,6 +43,12 @@ public struct Forward: Sendable {
     /// nothing out (each getter above returns a retained copy).
     public var hasMirrors: Bool { !storage.mirrors.isEmpty }
     public var hasRequestHeaderRules: Bool { storage.requestHeaders != nil }
+    /// Whether there is a `rewrite`, a `fault` and a `cors` rule: the same kind of test, read from
+    /// flags set once (each getter copies the whole optional value out, and so did comparing
+    /// the stored one with nil: a memmove per request even when it is nil).
+    public var hasRewrite: Bool { storage.hasRewrite }
+    public var hasFault: Bool { storage.hasFault }
+    public var hasCORS: Bool { storage.hasCORS }
 
     init(
         cluster: Cluster, route: RouteRef, timeout: IstioDuration?, retries: RetryPolicy, fault: FaultPolicy?, rewrite: HTTPRewrite?,
@@ -68,6 +74,9 @@ public struct Forward: Sendable {
         let authorityRewrite: String?
         let mirrors: [MirrorPolicy]
         let cors: CORSRule?
+        let hasRewrite: Bool
+        let hasFault: Bool
+        let hasCORS: Bool
 
         init(
             cluster: Cluster, route: RouteRef, timeout: IstioDuration?, retries: RetryPolicy, fault: FaultPolicy?, rewrite: HTTPRewrite?,
@@ -86,6 +95,9 @@ public struct Forward: Sendable {
             self.authorityRewrite = authorityRewrite
             self.mirrors = mirrors
             self.cors = cors
+            self.hasRewrite = rewrite != nil
+            self.hasFault = fault != nil
+            self.hasCORS = cors != nil
         }
     }
 }

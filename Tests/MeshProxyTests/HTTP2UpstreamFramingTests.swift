@@ -130,6 +130,75 @@ import Testing
     }
 }
 
+/// The head a pod gets for a bodyless request from an HTTP/2 client is written straight into the
+/// stream's header block (`Exchange.writeHTTP2Request`); one with a body still goes through the
+/// forwarded fields (`UpstreamRequestHead`). Both must give the pod the same head.
+@Suite struct HTTP2UpstreamHeadTests {
+    @Test func bodylessHeadWrittenIntoTheBlockEqualsTheForwardedOne() async throws {
+        let recorder = HeadRecorder()
+        let server = try await DelegatingH2Server.start(delegate: recorder)
+        let port = server.port
+        do {
+            let yaml = FixtureYAML.serviceEntry("heads", host: "heads.example", port: port, portName: "http2", protocol: "HTTP2")
+            try await TestMesh.with(yaml: yaml) { mesh in
+                let client = try await H2TestClient.connect(port: mesh.port)
+                do {
+                    let headers: HTTPHeaders = ["x-custom": "A", "te": "trailers", "x-request-id": "fixed", "user-agent": "probe"]
+                    let get = try await client.request(
+                        HTTP2RequestHead(method: "GET", authority: "heads.example:\(port)", path: "/a/../b?q=1", headers: headers))
+                    #expect(get.head.status == 200)
+                    let post = try await client.request(
+                        HTTP2RequestHead(method: "GET", authority: "heads.example:\(port)", path: "/a/../b?q=1", headers: headers),
+                        body: ByteBuffer(string: "x"))
+                    #expect(post.head.status == 200)
+                } catch {
+                    await client.shutdown()
+                    throw error
+                }
+                await client.shutdown()
+            }
+        } catch {
+            try? await server.stop()
+            throw error
+        }
+        try await server.stop()
+        let heads = recorder.heads
+        try #require(heads.count == 2)
+        let (bodyless, withBody) = (heads[0], heads[1])
+        #expect(bodyless.endStream && !withBody.endStream)
+        #expect(bodyless.head.authority == "heads.example:\(port)")
+        #expect(bodyless.head.path == "/b?q=1")
+        #expect(bodyless.head.method == "GET")
+        #expect(bodyless.head.headers.first(name: "x-custom") == "A")
+        #expect(bodyless.head.headers.first(name: "te") == "trailers")
+        #expect(bodyless.head.headers.first(name: "x-request-id") == "fixed")
+        #expect(bodyless.head.headers.first(name: "x-forwarded-proto") == "http")
+        #expect(bodyless.head.headers.first(name: "x-envoy-attempt-count") == "1")
+        #expect(!bodyless.head.headers.contains(name: "host"))
+        // The request with a body adds only its own framing (nghttp2 carries no content-length for it).
+        #expect(bodyless.head == withBody.head, "\(bodyless.head) vs \(withBody.head)")
+    }
+}
+
+/// A pod's HTTP/2 side that records every request head (and whether its HEADERS ended the
+/// stream) and answers 200 once the request has ended.
+final class HeadRecorder: HTTP2ServerDelegate, Sendable {
+    private let recorded = NIOLockedValueBox<[(head: HTTP2RequestHead, endStream: Bool)]>([])
+    var heads: [(head: HTTP2RequestHead, endStream: Bool)] { recorded.withLockedValue { $0 } }
+
+    func requestHead(_ head: HTTP2RequestHead, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
+        recorded.withLockedValue { $0.append((head, endStream)) }
+        if endStream { try? connection.sendResponseHead(HTTP2ResponseHead(status: 200), stream: stream, endStream: true) }
+    }
+    func requestBody(_ chunk: ByteBuffer, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
+        connection.consume(chunk.readableBytes, stream: stream)
+    }
+    func requestEnd(trailers: HTTPHeaders?, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
+        try? connection.sendResponseHead(HTTP2ResponseHead(status: 200), stream: stream, endStream: true)
+    }
+    func streamReset(_ reset: HTTP2StreamReset, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {}
+}
+
 /// A pod's HTTP/2 side that answers 200 once a request has ended, and records for each request
 /// head whether its HEADERS frame carried END_STREAM.
 final class EndStreamRecorder: HTTP2ServerDelegate, Sendable {

@@ -9,6 +9,14 @@ final class HTTP2DownstreamConnection: HTTP2ServerDelegate {
     let worker: Worker
     let remoteIP: String
     private var streams = HTTP2StreamTable<HTTP2DownstreamStream>()
+    /// Stream objects that closed with nothing else holding them (their exchange gone), reset
+    /// and handed to the next requests: each otherwise cost a malloc and a free per request.
+    /// They hold no strong reference to the connection (`markClosed()` dropped it), so keeping
+    /// them here makes no cycle.
+    private var spareStreams: [HTTP2DownstreamStream] = []
+    /// Enough for a client's usual concurrency (nghttp2's default limit is 100 streams; most
+    /// clients keep far fewer open).
+    private static let maxSpareStreams = 32
 
     init(worker: Worker, remoteIP: String) {
         self.worker = worker
@@ -28,7 +36,7 @@ final class HTTP2DownstreamConnection: HTTP2ServerDelegate {
         endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection
     ) {
         let head = DownstreamRequestHead(http2Method: method, authority: authority, path: path, fields: fields)
-        let downstream = HTTP2DownstreamStream(id: stream, connection: connection, owner: self)
+        let downstream = makeStream(id: stream, connection: connection)
         streams[stream] = downstream
         worker.stats.downstream.activeRequests += 1
         let exchange = Exchange(worker: worker, downstream: downstream, head: head, http2EndStream: endStream)
@@ -59,6 +67,7 @@ final class HTTP2DownstreamConnection: HTTP2ServerDelegate {
             worker.stats.downstream.activeRequests -= 1
             exchange.downstreamClosed()
         }
+        recycle(downstream)
     }
 
     func streamWritabilityChanged(_ isWritable: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
@@ -78,6 +87,22 @@ final class HTTP2DownstreamConnection: HTTP2ServerDelegate {
             worker.stats.downstream.activeRequests -= 1
             exchange.downstreamClosed()
         }
+        recycle(downstream)
+    }
+
+    /// A stream object for new stream `id`: a spare one reset, or a new one.
+    private func makeStream(id: HTTP2StreamID, connection: HTTP2ServerConnection) -> HTTP2DownstreamStream {
+        guard let spare = spareStreams.popLast() else { return HTTP2DownstreamStream(id: id, connection: connection, owner: self) }
+        spare.reuse(id: id, connection: connection)
+        return spare
+    }
+
+    /// Keeps a closed stream's object for a later stream when nothing else references it: an
+    /// exchange, a pending write's callback or anyone else still holding it keeps it to itself.
+    private func recycle(_ downstream: consuming HTTP2DownstreamStream) {
+        var downstream = downstream
+        guard spareStreams.count < Self.maxSpareStreams, isKnownUniquelyReferenced(&downstream) else { return }
+        spareStreams.append(downstream)
     }
 
     fileprivate func finished(_ downstream: HTTP2DownstreamStream) {
@@ -87,7 +112,10 @@ final class HTTP2DownstreamConnection: HTTP2ServerDelegate {
 
 /// One request stream of an HTTP/2 downstream connection, as its exchange sees it.
 final class HTTP2DownstreamStream: ExchangeDownstream {
-    let id: HTTP2StreamID
+    /// Set again when the connection reuses the object for a new stream (`reuse(id:connection:)`).
+    /// Unchecked exclusivity, as `lentConnection`: written only there, on the event loop, while
+    /// nothing else holds the object (it was a `let`, read on every call, before reuse).
+    @exclusivity(unchecked) private(set) var id: HTTP2StreamID
     /// Strong while the stream is open, dropped by `markClosed()` (the connection closes every
     /// stream it still has before it goes): a weak or unowned reference would cost an atomic
     /// side-table operation on every use, and these are used several times per request.
@@ -95,7 +123,7 @@ final class HTTP2DownstreamStream: ExchangeDownstream {
     /// The same connection, lent to each call without a retain (`_withUnsafeGuaranteedRef`) and
     /// used only while the stream is not `closed`, that is while `connection` holds it: reading
     /// the optional for a call retained and released it.
-    private let lentConnection: Unmanaged<HTTP2ServerConnection>
+    @exclusivity(unchecked) private var lentConnection: Unmanaged<HTTP2ServerConnection>
     /// Unmanaged: the connection holds its delegate (`owner`) strongly for its whole life, and
     /// this stream holds the connection until `markClosed()`, after which `owner` is never read.
     /// A strong reference cost a retain and a release per request, and so did reading an
@@ -112,6 +140,18 @@ final class HTTP2DownstreamStream: ExchangeDownstream {
         self.lentConnection = Unmanaged.passUnretained(connection)
         self.owner = Unmanaged.passUnretained(owner)
         self.remoteIP = owner.remoteIP
+    }
+
+    /// Makes a closed stream's object a fresh one for stream `id` of `connection` (its owner's,
+    /// as before): every stored property that changes over a stream's life back to its initial
+    /// value (a property added above must be reset here too; `owner` and `remoteIP` are the
+    /// connection's). Only the owner calls it, on an object no one else references.
+    func reuse(id: HTTP2StreamID, connection: HTTP2ServerConnection) {
+        self.id = id
+        self.connection = connection
+        self.lentConnection = Unmanaged.passUnretained(connection)
+        self.exchange = nil
+        self.closed = false
     }
 
     /// The stream left the connection: no more calls reach it, and the references that made a

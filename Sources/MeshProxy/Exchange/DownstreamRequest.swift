@@ -3,16 +3,15 @@ import MeshRouting
 import NIOHTTP1
 
 /// A decoded request as routing sees it: `RequestAttributes` over the client's head, without
-/// copying its fields (a value becomes a string only when routing asks for it). A class: routing
-/// takes it through unspecialized generic code, where each copy of a struct retained every string
-/// in it. Absolute-form targets (`GET http://reviews/ HTTP/1.1`, what `curl -x` sends) give the
-/// authority and path; otherwise the Host header does.
-final class DownstreamRequest: RequestAttributes {
+/// copying its fields (a value becomes a string only when routing asks for it). A view made for
+/// each routing call, holding only the head: the target it names (`authority`, `path`) is
+/// resolved once, when the head is made (`DownstreamRequestHead.resolveTarget`). A request
+/// object of its own cost an allocation, and retains and releases of its strings, per request.
+struct DownstreamRequest: RequestAttributes {
     let head: DownstreamRequestHead
-    let authority: String
-    let path: String
-    let isAbsoluteForm: Bool
 
+    var authority: String { head.authority }
+    var path: String { head.path }
     var method: String { head.method.rawValue }
     var scheme: String { "http" }
 
@@ -40,7 +39,10 @@ final class DownstreamRequest: RequestAttributes {
         }
         return values
     }
+}
 
+/// How the target of a request is resolved (Envoy's and the RFCs' rules), once per head.
+extension DownstreamRequestHead {
     enum ParseError: Error {
         case missingHost
         case duplicateHost
@@ -48,46 +50,44 @@ final class DownstreamRequest: RequestAttributes {
         case invalidTarget
     }
 
-    init(head: DownstreamRequestHead) throws {
-        self.head = head
+    /// The target's authority and normalized path, or why the request is refused (400).
+    struct ResolvedTarget {
+        var authority = ""
+        var path = ""
+        var error: ParseError?
+    }
+
+    static func resolveTarget(uri: String, host: String?, version: HTTPVersion, known: KnownRequestFields) -> ResolvedTarget {
         // RFC 9112 §3.2: more than one Host field line is refused, even when the values agree
         // (as nginx and HAProxy do); two Hosts that disagree are how requests get smuggled
         // past a proxy. Whatever the target's form.
-        guard !head.contains(.secondHost) else { throw ParseError.duplicateHost }
-        let uri = head.uri
+        guard known[.secondHost] == nil else { return ResolvedTarget(error: .duplicateHost) }
         // RFC 3986 §3.5: a fragment is the client's, never part of a request target; Envoy
         // (since 1.19.1) refuses a path carrying one rather than route on it.
-        guard !uri.utf8.contains(UInt8(ascii: "#")) else { throw ParseError.invalidTarget }
+        guard !uri.utf8.contains(UInt8(ascii: "#")) else { return ResolvedTarget(error: .invalidTarget) }
         if let schemeEnd = Self.absoluteFormAuthorityStart(uri) {
             let rest = uri[schemeEnd...]
             let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
             let authority = rest[..<authorityEnd]
-            guard !authority.isEmpty, !authority.contains("@") else { throw ParseError.invalidTarget }
-            self.authority = String(authority)
-            guard AuthorityValidation.isValid(self.authority) else { throw ParseError.invalidAuthority }
+            guard !authority.isEmpty, !authority.contains("@") else { return ResolvedTarget(error: .invalidTarget) }
+            let authorityString = String(authority)
+            guard AuthorityValidation.isValid(authorityString) else { return ResolvedTarget(error: .invalidAuthority) }
             var path = String(rest[authorityEnd...])
             if path.isEmpty || path.first == "?" { path = "/" + path }
-            self.path = PathNormalization.normalized(path)
-            isAbsoluteForm = true
-            return
+            return ResolvedTarget(authority: authorityString, path: PathNormalization.normalized(path))
         }
-        guard uri.first == "/" || uri == "*" else { throw ParseError.invalidTarget }
-        let host = head.host
+        // The first byte, not `first`: a Character is a string made per request.
+        guard uri.utf8.first == UInt8(ascii: "/") || uri == "*" else { return ResolvedTarget(error: .invalidTarget) }
         guard let host, !host.isEmpty else {
-            if head.version.major == 1 && head.version.minor == 0 {
-                authority = ""
-                path = PathNormalization.normalized(uri)
-                isAbsoluteForm = false
-                return
+            if version.major == 1 && version.minor == 0 {
+                return ResolvedTarget(authority: "", path: PathNormalization.normalized(uri))
             }
-            throw ParseError.missingHost
+            return ResolvedTarget(error: .missingHost)
         }
         // Envoy refuses a Host with characters an authority cannot have (a space, quotes, "<").
-        guard AuthorityValidation.isValid(host) else { throw ParseError.invalidAuthority }
-        authority = host
+        guard AuthorityValidation.isValid(host) else { return ResolvedTarget(error: .invalidAuthority) }
         // Istio's default normalize_path: routing and the upstream see the normalized path.
-        path = PathNormalization.normalized(uri)
-        isAbsoluteForm = false
+        return ResolvedTarget(authority: host, path: PathNormalization.normalized(uri))
     }
 
     /// Index after `http://` or `https://` (case-insensitive) when `uri` is in absolute form.

@@ -22,6 +22,13 @@ final class DownstreamRequestHead {
     let host: String?
     /// Where the fields the proxy reads itself are (one scan for all of them).
     let known: KnownRequestFields
+    /// The authority routing reads: from an absolute-form target, else the Host; "" when
+    /// `targetError` is set (and for an HTTP/1.0 request without Host).
+    let authority: String
+    /// The target's path as routing and the upstream see it (normalized, `PathNormalization`).
+    let path: String
+    /// Why the target cannot be routed (the exchange answers 400), or nil.
+    let targetError: ParseError?
 
     /// `known`: the fields' index when the caller made it already (to find Host), else made here.
     init(method: HTTPMethod, uri: String, version: HTTPVersion, fields: HeaderFields, host: String?, known: KnownRequestFields? = nil) {
@@ -30,7 +37,12 @@ final class DownstreamRequestHead {
         self.version = version
         self.fields = fields
         self.host = host
-        self.known = known ?? KnownRequestFields(fields)
+        let known = known ?? KnownRequestFields(fields)
+        self.known = known
+        let target = Self.resolveTarget(uri: uri, host: host, version: version, known: known)
+        self.authority = target.authority
+        self.path = target.path
+        self.targetError = target.error
     }
 
     /// The first value of a field the proxy reads itself, or nil.

@@ -52,6 +52,8 @@ extension Exchange: UpstreamConnectionDelegate {
             responseStarted = true
             responseCode = status
             stream.sendHead(status: status, fields: headers, endStream: bodyless)
+            // Copied into the block: the upstream's next response head is written into this storage.
+            upstream?.reuseResponseFields(consume headers)
             return
         }
         if bodyless {
@@ -325,11 +327,12 @@ extension Exchange: UpstreamConnectionDelegate {
     }
 
     /// Whether this attempt's head may be written straight into an HTTP/1.1 connection's buffer
-    /// (`writeHTTP1RequestHead`): no route header operations to apply to the fields, and no upgrade.
-    var writesHTTP1HeadDirectly: Bool { upgrade == nil && forward?.hasRequestHeaderRules != true }
+    /// (`writeHTTP1RequestHead`) or an h2c stream's header block (`writeHTTP2Request`): no route
+    /// header operations to apply to the fields, and no upgrade.
+    var writesHeadDirectly: Bool { upgrade == nil && forward?.hasRequestHeaderRules != true }
 
     /// The same head as `upstreamRequestHead()`, written as HTTP/1.1 bytes with no `HeaderFields`
-    /// or head object in between (when `writesHTTP1HeadDirectly`).
+    /// or head object in between (when `writesHeadDirectly`).
     func writeHTTP1RequestHead(to connection: UpstreamConnection) {
         let target = upstreamTarget()
         let chunked = requestFraming == .chunked
@@ -339,13 +342,23 @@ extension Exchange: UpstreamConnectionDelegate {
         }
     }
 
+    /// The same head as `upstreamRequestHead()`, for a complete bodyless request on an h2c stream:
+    /// its fields written straight into the stream's header block (when `writesHeadDirectly`;
+    /// no transfer-encoding to add, since nothing follows the head).
+    func writeHTTP2Request(to stream: HTTP2UpstreamStream) {
+        let target = upstreamTarget()
+        stream.writeCompleteRequest(method: head.method, path: target.path) { writer in
+            writeForwardedFields(into: &writer, target: target)
+        }
+    }
+
     /// The upstream request's path (rewritten or not), the client's path when a rewrite changed
     /// it, and the authority.
     private func upstreamTarget() -> (path: String, rewrittenFrom: String?, authority: String) {
         let originalPath = request?.path ?? head.uri
         // rewrite.authority, else an :authority/host header operation (Istio's host rewrite).
         let authority = forward?.authorityRewrite ?? request?.authority ?? ""
-        if let forward, forward.rewrite != nil, let request,
+        if let forward, forward.hasRewrite, let request,
            let rewritten = PathRewriter.rewrite(path: originalPath, forward: forward, snapshot: snapshot, request: request),
            rewritten != originalPath
         {

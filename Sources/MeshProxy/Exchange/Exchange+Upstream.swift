@@ -122,8 +122,14 @@ extension Exchange: PoolWaiter {
         connection.delegate = self
         connection.beginRequest()
         upstreamRequestEnded = false
-        if writesHTTP1HeadDirectly, let http1 = connection.http1 {
+        let direct = writesHeadDirectly  // Read once: each read retains the route's storage.
+        if direct, let http1 = connection.http1 {
             writeHTTP1RequestHead(to: http1)
+        } else if direct, requestEnded, pendingBody.isEmpty, requestTrailers == nil, let http2 = connection.http2 {
+            // A complete bodyless request (an HTTP/2 client's HEADERS with END_STREAM) goes out
+            // whole at once: the stream need not wait for body or end.
+            upstreamRequestEnded = true
+            writeHTTP2Request(to: http2)
         } else {
             connection.write(.head(upstreamRequestHead()), promise: nil)
         }

@@ -16,6 +16,7 @@ final class Exchange {
     let snapshot: RoutingSnapshot
     let startTime = NIODeadline.now()
     let startWallClock: Int64
+    /// The request as routing reads it, once its target was accepted (nil: answered before routing).
     var request: DownstreamRequest?
     /// The `x-request-id` the proxy drew for a request that came without one (kept as bits: the
     /// forwarded head is written from them, and text is made only for the access log).
@@ -179,10 +180,7 @@ final class Exchange {
             refuseUpgrade()
             return
         }
-        let request: DownstreamRequest
-        do {
-            request = try DownstreamRequest(head: head)
-        } catch {
+        guard head.targetError == nil else {
             worker.stats.downstream.protocolErrors += 1
             flags.insert(.downstreamProtocolError)
             closeAfterResponse = true
@@ -200,6 +198,7 @@ final class Exchange {
             refuseUpgrade()
             return
         }
+        let request = DownstreamRequest(head: head)
         self.request = request
         if !head.contains(.requestID) { drawnRequestID = RequestID(using: &worker.random) }
         isInternal = InternalRequest.isInternal(forwardedFor: appendedForwardedFor ?? head.first(.forwardedFor))
@@ -225,8 +224,10 @@ final class Exchange {
             // retains its three strings.
             self.forward = forward
             clusterRuntime = worker.clusterRuntime(for: forward.cluster)
-            if let rule = forward.cors, let origin = head.first(.origin), !origin.isEmpty, applyCORS(rule, origin: origin) { return }
-            applyFaults(forward.fault)
+            if forward.hasCORS, let rule = forward.cors, let origin = head.first(.origin), !origin.isEmpty, applyCORS(rule, origin: origin) {
+                return
+            }
+            applyFaults(forward.hasFault ? forward.fault : nil)
         }
     }
 

@@ -167,3 +167,6 @@ extension ByteBuffer: ForwardedFieldSink {
         writeHTTP1Field(name: name, value: value)
     }
 }
+
+/// An h2c stream's header block, written while the stream opens (`Exchange.writeHTTP2Request`).
+extension HTTP2RequestFieldWriter: ForwardedFieldSink {}

@@ -32,21 +32,41 @@ struct RequestID: Equatable {
 
     /// Writes the lower-case hex text into `buffer` (room for `textLength` bytes); returns its length.
     private func write(into buffer: UnsafeMutableRawBufferPointer) -> Int {
-        var i = 0
-        func put(_ value: UInt64, nibbles: Int, shift: Int) {
-            for n in stride(from: nibbles - 1, through: 0, by: -1) {
-                let nibble = UInt8(truncatingIfNeeded: value >> UInt64(shift + n * 4)) & 0xF
-                // Arithmetic rather than a table: a static array costs a `swift_once` per use.
-                buffer[i] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") - 10 + nibble
-                i += 1
-            }
-        }
-        put(high, nibbles: 8, shift: 32); buffer[i] = UInt8(ascii: "-"); i += 1
-        put(high, nibbles: 4, shift: 16); buffer[i] = UInt8(ascii: "-"); i += 1
-        put(high, nibbles: 4, shift: 0); buffer[i] = UInt8(ascii: "-"); i += 1
-        put(low, nibbles: 4, shift: 48); buffer[i] = UInt8(ascii: "-"); i += 1
-        put(low, nibbles: 12, shift: 0)
-        return i
+        // 8-4-4-4-12 digits: the high word's top half, then its low half split 4-4, the low
+        // word's top half split 4-4 (the last group's start), then its low half.
+        let top = Self.hexDigits(UInt32(truncatingIfNeeded: high >> 32))
+        let second = Self.hexDigits(UInt32(truncatingIfNeeded: high))
+        let third = Self.hexDigits(UInt32(truncatingIfNeeded: low >> 32))
+        let last = Self.hexDigits(UInt32(truncatingIfNeeded: low))
+        let dash = UInt8(ascii: "-")
+        buffer.storeBytes(of: top.littleEndian, toByteOffset: 0, as: UInt64.self)
+        buffer[8] = dash
+        buffer.storeBytes(of: UInt32(truncatingIfNeeded: second).littleEndian, toByteOffset: 9, as: UInt32.self)
+        buffer[13] = dash
+        buffer.storeBytes(of: UInt32(truncatingIfNeeded: second >> 32).littleEndian, toByteOffset: 14, as: UInt32.self)
+        buffer[18] = dash
+        buffer.storeBytes(of: UInt32(truncatingIfNeeded: third).littleEndian, toByteOffset: 19, as: UInt32.self)
+        buffer[23] = dash
+        buffer.storeBytes(of: UInt32(truncatingIfNeeded: third >> 32).littleEndian, toByteOffset: 24, as: UInt32.self)
+        buffer.storeBytes(of: last.littleEndian, toByteOffset: 28, as: UInt64.self)
+        return Self.textLength
+    }
+
+    /// `value`'s eight lower-case hex digits, most significant first, as the bytes of a
+    /// little-endian `UInt64`: all eight at once (one nibble per byte, then '0' or 'a' - 10
+    /// added per byte; no byte carries into the next), where a digit at a time cost a loop of 32
+    /// steps per request.
+    @inline(__always)
+    static func hexDigits(_ value: UInt32) -> UInt64 {
+        var nibbles = UInt64(value)
+        nibbles = (nibbles | nibbles << 16) & 0x0000_FFFF_0000_FFFF
+        nibbles = (nibbles | nibbles << 8) & 0x00FF_00FF_00FF_00FF
+        nibbles = (nibbles | nibbles << 4) & 0x0F0F_0F0F_0F0F_0F0F
+        // Byte k now holds nibble k (least significant first). 1 in each byte whose nibble is 10 or more.
+        let letters = ((nibbles &+ 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101
+        let digits = nibbles &+ 0x3030_3030_3030_3030 &+ letters &* UInt64(UInt8(ascii: "a") - UInt8(ascii: "0") - 10)
+        // The most significant digit first in memory.
+        return digits.byteSwapped
     }
 }
 

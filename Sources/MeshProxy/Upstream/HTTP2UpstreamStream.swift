@@ -73,6 +73,34 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
         }
     }
 
+    var http2: HTTP2UpstreamStream? { self }
+
+    func reuseResponseFields(_ fields: consuming HeaderFields) {
+        // Moved through an optional: the closure cannot consume the parameter itself.
+        var handedBack: HeaderFields? = consume fields
+        client._withUnsafeGuaranteedRef { client in
+            if let fields = handedBack.take() { client.reuseFieldStorage(fields) }
+        }
+    }
+
+    /// Sends a complete bodyless request, before anything else was written: one HEADERS frame
+    /// with END_STREAM, its regular fields written straight into the header block by
+    /// `writeFields` (no `UpstreamRequestHead` and no copy of the fields in between).
+    func writeCompleteRequest(method: HTTPMethod, path: String, writeFields: (inout HTTP2RequestFieldWriter) -> Void) {
+        requestEnded = true
+        guard id == nil, !holdsHead else {
+            failSoon(HTTP2CodecError.invalidStreamState(id ?? HTTP2StreamID(0), "request head written twice"))
+            return
+        }
+        do {
+            id = try client._withUnsafeGuaranteedRef {
+                try $0.openStream(method: method.rawValue, path: path, endStream: true, delegate: self, writeFields: writeFields)
+            }
+        } catch {
+            failSoon(error)
+        }
+    }
+
     func flush() {
         // nghttp2 flushes what it queued; only a head still held back needs sending.
         guard holdsHead else { return }

@@ -73,6 +73,9 @@ protocol UpstreamTransport: AnyObject {
     /// This transport as an HTTP/1.1 connection, which takes a request head as bytes
     /// (`UpstreamConnection.writeHead`); nil for an HTTP/2 stream.
     var http1: UpstreamConnection? { get }
+    /// This transport as an h2c stream not yet opened, which can open with a complete request
+    /// written straight into its header block (`HTTP2UpstreamStream.writeCompleteRequest`).
+    var http2: HTTP2UpstreamStream? { get }
     /// The fields of the response head, done with (forwarded): the transport may keep their
     /// storage for the next head.
     func reuseResponseFields(_ fields: consuming HeaderFields)
@@ -80,6 +83,7 @@ protocol UpstreamTransport: AnyObject {
 
 extension UpstreamTransport {
     var http1: UpstreamConnection? { nil }
+    var http2: HTTP2UpstreamStream? { nil }
     func reuseResponseFields(_ fields: consuming HeaderFields) {}
 }
 

@@ -1,0 +1,39 @@
+/// Writes a forwarded request's regular fields straight into the header block a client stream
+/// is opened with (`HTTP2ClientConnection.openStream(method:scheme:path:endStream:delegate:writeFields:)`),
+/// with no `HeaderFields` in between: names are lower-cased, pseudo-headers and the fields
+/// RFC 9113 §8.2.2 forbids are dropped, and the first Host field's value becomes `:authority`
+/// (empty without one), exactly as opening a stream with forwarded byte fields does.
+/// Valid only during the `writeFields` call it is lent to.
+public struct HTTP2RequestFieldWriter {
+    private let block: HeaderBlock
+    /// The `:authority` field, added empty before the regular fields.
+    private let authorityField: Int
+    private var sawHost = false
+
+    init(block: HeaderBlock, authorityField: Int) {
+        self.block = block
+        self.authorityField = authorityField
+    }
+
+    /// Appends one field given as bytes.
+    public mutating func appendField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        if !self.sawHost, name.count == 4, FieldName.equalsLowercase(name.assumingMemoryBound(to: UInt8.self), "host") {
+            self.sawHost = true
+            self.block.setValue(ofField: self.authorityField, value)
+        }
+        self.block.appendCopying(name: name, value: value)
+    }
+
+    /// Appends one field given as strings (`withCString` lends their bytes without a retain).
+    public mutating func appendField(name: String, value: String) {
+        let nameCount = name.utf8.count
+        let valueCount = value.utf8.count
+        name.withCString { namePointer in
+            value.withCString { valuePointer in
+                self.appendField(
+                    name: UnsafeRawBufferPointer(start: namePointer, count: nameCount),
+                    value: UnsafeRawBufferPointer(start: valuePointer, count: valueCount))
+            }
+        }
+    }
+}
