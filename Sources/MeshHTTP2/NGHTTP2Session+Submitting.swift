@@ -1,0 +1,162 @@
+import CNGHTTP2
+import NIOCore
+import NIOHTTP1
+
+/// What the application asks of a session: heads submitted, bodies and ends queued, streams
+/// reset, received bytes handed back to flow control.
+extension NGHTTP2Session {
+    func stream(_ id: HTTP2StreamID) throws -> HTTP2StreamState {
+        guard let stream = self.lookup(id.value), !stream.detached else { throw HTTP2CodecError.unknownStream(id) }
+        return stream
+    }
+
+    /// Every body is read from its stream's queue; nghttp2 copies the provider on submit.
+    private static var dataProvider: nghttp2_data_provider {
+        nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: NGHTTP2Callbacks.readData)
+    }
+
+    /// Submits a response (server) head; a data provider is attached unless `endStream`.
+    func submitResponse(_ stream: HTTP2StreamState, head: HTTP2ResponseHead, endStream: Bool) throws {
+        try self.submitResponse(stream, status: head.status, endStream: endStream) { $0.append(head.headers) }
+    }
+
+    /// Submits a response head with byte fields, lent to the block rather than copied into it.
+    func submitResponse(_ stream: HTTP2StreamState, status: Int, endStream: Bool, fields: HeaderFields) throws {
+        try self.headerBlock.borrowing(fields) {
+            try self.submitResponse(stream, status: status, endStream: endStream) { $0.append(fields) }
+        }
+    }
+
+    /// Submits a response head whose regular fields `appendFields` adds to the block.
+    func submitResponse(_ stream: HTTP2StreamState, status: Int, endStream: Bool, appendFields: (HeaderBlock) -> Void) throws {
+        guard let session else { throw HTTP2CodecError.connectionGoingAway }
+        guard !stream.sentHead else {
+            throw HTTP2CodecError.invalidStreamState(HTTP2StreamID(stream.id), "response head already sent")
+        }
+        self.headerBlock.reset()
+        self.headerBlock.append(name: ":status", value: String(status))
+        appendFields(self.headerBlock)
+        let streamID = stream.id  // Read here: the closure would retain the stream to read it.
+        let rv = self.headerBlock.withNameValues { nva, count in
+            if endStream { return nghttp2_submit_response(session, streamID, nva, count, nil) }
+            return withUnsafePointer(to: Self.dataProvider) {
+                nghttp2_submit_response(session, streamID, nva, count, $0)
+            }
+        }
+        guard rv == 0 else { throw Self.error(rv) }
+        stream.sentHead = true
+        stream.hasDataProvider = !endStream
+        if endStream { stream.localEnded = true }
+        self.scheduleFlush()
+    }
+
+    /// Submits a request (client); returns the new stream.
+    func submitRequest(_ head: HTTP2RequestHead, endStream: Bool) throws -> HTTP2StreamState {
+        try self.submitRequest(method: head.method, scheme: head.scheme, endStream: endStream) { block in
+            block.append(name: ":authority", value: head.authority)
+            block.append(name: ":path", value: head.path)
+            block.append(head.headers)
+        }
+    }
+
+    /// Submits a request whose fields `appendRest` takes from `lent`, which the block borrows
+    /// rather than copies (see `submitRequest(method:scheme:endStream:appendRest:)`).
+    func submitRequest(
+        method: String, scheme: String, endStream: Bool, lending lent: HeaderFields, appendRest: (HeaderBlock) -> Void
+    ) throws -> HTTP2StreamState {
+        try self.headerBlock.borrowing(lent) {
+            try self.submitRequest(method: method, scheme: scheme, endStream: endStream, appendRest: appendRest)
+        }
+    }
+
+    /// Submits a request: `:method` and `:scheme`, then what `appendRest` adds to the block
+    /// (`:authority`, `:path`, the regular fields).
+    func submitRequest(
+        method: String, scheme: String, endStream: Bool, appendRest: (HeaderBlock) -> Void
+    ) throws -> HTTP2StreamState {
+        guard let session else { throw HTTP2CodecError.connectionGoingAway }
+        self.headerBlock.reset()
+        self.headerBlock.append(name: ":method", value: method)
+        self.headerBlock.append(name: ":scheme", value: scheme)
+        appendRest(self.headerBlock)
+        let id = self.headerBlock.withNameValues { nva, count in
+            if endStream { return nghttp2_submit_request(session, nil, nva, count, nil, nil) }
+            return withUnsafePointer(to: Self.dataProvider) {
+                nghttp2_submit_request(session, nil, nva, count, $0, nil)
+            }
+        }
+        guard id > 0 else { throw Self.error(id) }
+        let stream = self.makeStream(id: id)
+        stream.sentHead = true
+        stream.hasDataProvider = !endStream
+        stream.localEnded = endStream
+        self.streams[id] = stream
+        self.scheduleIdleSweep()
+        self.scheduleFlush()
+        return stream
+    }
+
+    func enqueueBody(_ stream: HTTP2StreamState, _ bytes: ByteBuffer, endStream: Bool, promise: EventLoopPromise<Void>?)
+        throws
+    {
+        guard stream.sentHead, stream.hasDataProvider, !stream.localEnded else {
+            promise?.fail(HTTP2CodecError.invalidStreamState(HTTP2StreamID(stream.id), "body outside an open body"))
+            throw HTTP2CodecError.invalidStreamState(HTTP2StreamID(stream.id), "body sent before head or after end")
+        }
+        if bytes.readableBytes > 0 || promise != nil {
+            stream.queue.append(OutboundChunk(bytes: bytes, promise: promise))
+            stream.queuedBytes += bytes.readableBytes
+            self.outboundQueuedBytes += bytes.readableBytes
+            self.maxOutboundQueuedBytes = max(self.maxOutboundQueuedBytes, self.outboundQueuedBytes)
+        }
+        if endStream { stream.localEnded = true }
+        if stream.isWritable && stream.queuedBytes > self.configuration.streamOutboundHighWatermark {
+            stream.isWritable = false
+            self.withEvents { $0.sessionStreamWritabilityChanged(stream) }
+        }
+        self.resumeIfDeferred(stream)
+    }
+
+    func enqueueEnd(_ stream: HTTP2StreamState, trailers: HTTPHeaders?) throws {
+        guard stream.sentHead, stream.hasDataProvider, !stream.localEnded else {
+            throw HTTP2CodecError.invalidStreamState(HTTP2StreamID(stream.id), "end sent before head or twice")
+        }
+        stream.localEnded = true
+        if let trailers, !trailers.isEmpty { stream.trailers = trailers }
+        self.resumeIfDeferred(stream)
+    }
+
+    private func resumeIfDeferred(_ stream: HTTP2StreamState) {
+        if stream.deferred, let session {
+            stream.deferred = false
+            _ = nghttp2_session_resume_data(session, stream.id)
+        }
+        self.scheduleFlush()
+    }
+
+    func resetStream(_ stream: HTTP2StreamState, code: HTTP2ErrorCode) {
+        guard let session, !stream.localResetSent else { return }
+        stream.localResetSent = true
+        _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream.id, code.rawValue)
+        self.scheduleFlush()
+    }
+
+    /// Hands `count` received body bytes back to the peer's flow-control windows.
+    func consume(_ id: HTTP2StreamID, _ count: Int) {
+        guard let session, count > 0 else { return }
+        let returned = self.takeUnconsumed(id.value, upTo: count)
+        guard returned > 0 else { return }
+        _ = nghttp2_session_consume(session, id.value, returned)
+        self.scheduleFlush()
+    }
+
+    /// The error is built only when a write waits: boxing it costs an allocation, and most
+    /// streams close with nothing queued.
+    func failQueuedWrites(_ stream: HTTP2StreamState, error: @autoclosure () -> any Error) {
+        guard !stream.queue.isEmpty else { return }
+        let error = error()
+        for promise in stream.queue.removeAll() { promise.fail(error) }
+        self.outboundQueuedBytes -= stream.queuedBytes
+        stream.queuedBytes = 0
+    }
+}
