@@ -425,6 +425,7 @@ final class NGHTTP2Session {
         repeat {
             self.flushRequestedWhileFlushing = false
             passes += 1
+            self.recycleOutputStorage()
             while let session = self.session, channel.isWritable {
                 var data: UnsafePointer<UInt8>?
                 let count = nghttp2_session_mem_send(session, &data)
@@ -475,7 +476,25 @@ final class NGHTTP2Session {
         }
         self.pendingOutputPromises.removeAll(keepingCapacity: true)
         context.write(NIOAny(self.pendingOutput), promise: promise)
-        self.pendingOutput = context.channel.allocator.buffer(capacity: 4096)
+        // The storage stays: the channel holds the written bytes through its own copy of the
+        // buffer (with its own indices), and ours is emptied. `recycleOutputStorage` reuses it
+        // once the channel let go; a write before that copies on write, as a new buffer did.
+        self.pendingOutput.moveReaderIndex(to: self.pendingOutput.writerIndex)
+    }
+
+    /// Output storage kept beyond this goes at the next flush (a burst of large frames grew it).
+    private static let maxKeptOutputCapacity = 16 * 1024
+
+    /// Starts a flush's output at the start of the storage the last one wrote, when the channel
+    /// has written it out (nothing else references it; checked by `clear()`, which allocates
+    /// otherwise): a new 4 KiB buffer per write cost a malloc and a free.
+    private func recycleOutputStorage() {
+        guard self.pendingOutput.readableBytes == 0 else { return }
+        if self.pendingOutput.capacity > Self.maxKeptOutputCapacity {
+            self.pendingOutput = ByteBufferAllocator().buffer(capacity: 4096)
+        } else {
+            self.pendingOutput.clear()
+        }
     }
 
     /// Bodies at most this long are copied next to their frame header: one write beats two.
