@@ -89,8 +89,8 @@ final class NGHTTP2Session {
     @exclusivity(unchecked) private var inboundBase: UnsafeRawPointer?
 
     // Statistics the tests and operators read.
-    @exclusivity(unchecked) internal(set) var outboundQueuedBytes = 0
-    @exclusivity(unchecked) internal(set) var maxOutboundQueuedBytes = 0
+    @exclusivity(unchecked) var outboundQueuedBytes = 0
+    @exclusivity(unchecked) var maxOutboundQueuedBytes = 0
     var goAwaySent = false
     var goAwayReceived = false
     /// Set when this side ends the connection because the peer broke the protocol (a GOAWAY
