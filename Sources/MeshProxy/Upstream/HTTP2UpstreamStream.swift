@@ -205,13 +205,17 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
     func responseHead(status: Int, fields: consuming HeaderFields, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
         receivedResponse = true
         if endStream { responseEnded = true }
+        // One reference for both calls (each `delegate?.` retained it); the second goes only if
+        // the first left the exchange attached (ending it clears `self.delegate`), as before.
+        guard let delegate else { return }
         // Moved on, not copied (no binding outlives the call): the exchange edits the fields in place.
-        delegate?.upstreamResponseHead(
+        delegate.upstreamResponseHead(
             UpstreamResponseHead(status: status, version: .http1_1, fields: consume fields, keepsConnectionAlive: true))
+        guard self.delegate != nil else { return }
         if endStream {
-            delegate?.upstreamResponseEnd(trailers: nil)
+            delegate.upstreamResponseEnd(trailers: nil)
         } else {
-            delegate?.upstreamReadComplete()
+            delegate.upstreamReadComplete()
         }
     }
 
