@@ -143,11 +143,7 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
         endStream: Bool,
         delegate: any HTTP2ClientStreamDelegate
     ) throws -> HTTP2StreamID {
-        guard let core = self.core, self.isAcceptingStreams else { throw HTTP2CodecError.connectionGoingAway }
-        guard self.availableStreams > 0 else { throw HTTP2CodecError.streamLimitReached(self.maxConcurrentStreams) }
-        let stream = try core.submitRequest(head, endStream: endStream)
-        stream.clientDelegate = delegate
-        return HTTP2StreamID(stream.id)
+        try self.openStream(delegate: delegate) { core in try core.submitRequest(head, endStream: endStream) }
     }
 
     /// Opens a stream for a forwarded head given as byte fields: `:authority` is the first Host
@@ -158,15 +154,13 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
         method: String, scheme: String = "http", path: String, forwardedFields fields: HeaderFields,
         endStream: Bool, delegate: any HTTP2ClientStreamDelegate
     ) throws -> HTTP2StreamID {
-        guard let core = self.core, self.isAcceptingStreams else { throw HTTP2CodecError.connectionGoingAway }
-        guard self.availableStreams > 0 else { throw HTTP2CodecError.streamLimitReached(self.maxConcurrentStreams) }
-        let stream = try core.submitRequest(method: method, scheme: scheme, endStream: endStream, lending: fields) { block in
-            block.append(name: ":authority", valueOfFirst: "host", in: fields)
-            block.append(name: ":path", value: path)
-            block.append(fields)
+        try self.openStream(delegate: delegate) { core in
+            try core.submitRequest(method: method, scheme: scheme, endStream: endStream, lending: fields) { block in
+                block.append(name: ":authority", valueOfFirst: "host", in: fields)
+                block.append(name: ":path", value: path)
+                block.append(fields)
+            }
         }
-        stream.clientDelegate = delegate
-        return HTTP2StreamID(stream.id)
     }
 
     /// Opens a stream whose regular fields `writeFields` writes straight into its header block
@@ -177,14 +171,24 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
         method: String, scheme: String = "http", path: String, endStream: Bool, delegate: any HTTP2ClientStreamDelegate,
         writeFields: (inout HTTP2RequestFieldWriter) -> Void
     ) throws -> HTTP2StreamID {
+        try self.openStream(delegate: delegate) { core in
+            try core.submitRequest(method: method, scheme: scheme, endStream: endStream) { block in
+                let authority = block.appendPlaceholder(name: ":authority")
+                block.append(name: ":path", value: path)
+                var writer = HTTP2RequestFieldWriter(block: block, authorityField: authority)
+                writeFields(&writer)
+            }
+        }
+    }
+
+    /// What every `openStream` checks first (the connection takes streams and has one free),
+    /// then `submit`, whose new stream reports to `delegate`.
+    private func openStream(
+        delegate: any HTTP2ClientStreamDelegate, submit: (NGHTTP2Session) throws -> HTTP2StreamState
+    ) throws -> HTTP2StreamID {
         guard let core = self.core, self.isAcceptingStreams else { throw HTTP2CodecError.connectionGoingAway }
         guard self.availableStreams > 0 else { throw HTTP2CodecError.streamLimitReached(self.maxConcurrentStreams) }
-        let stream = try core.submitRequest(method: method, scheme: scheme, endStream: endStream) { block in
-            let authority = block.appendPlaceholder(name: ":authority")
-            block.append(name: ":path", value: path)
-            var writer = HTTP2RequestFieldWriter(block: block, authorityField: authority)
-            writeFields(&writer)
-        }
+        let stream = try submit(core)
         stream.clientDelegate = delegate
         return HTTP2StreamID(stream.id)
     }
