@@ -47,11 +47,13 @@ extension Exchange: UpstreamConnectionDelegate {
         if requestProtocol == .grpc { grpcStatus = headers.first(name: "grpc-status") }
         let bodyless = head.method == .HEAD || (100..<200).contains(status) || status == 204 || status == 304
         if let stream = downstream.http2 {
-            // HTTP/2 frames the body itself; a bodyless answer ends with its HEADERS.
-            responseFraming = bodyless ? .none : .contentLength
+            // HTTP/2 frames the body itself; a bodyless answer, or a head that was the whole
+            // upstream response (gRPC's trailers-only), ends with its HEADERS.
+            let endsWithHead = bodyless || upstreamHead.endsStream
+            responseFraming = endsWithHead ? .none : .contentLength
             responseStarted = true
             responseCode = status
-            stream.sendHead(status: status, fields: headers, endStream: bodyless)
+            stream.sendHead(status: status, fields: headers, endStream: endsWithHead)
             // Copied into the block: the upstream's next response head is written into this storage.
             upstream?.reuseResponseFields(consume headers)
             return
@@ -60,6 +62,10 @@ extension Exchange: UpstreamConnectionDelegate {
             responseFraming = .none
         } else if upstreamHasLength {
             responseFraming = .contentLength
+        } else if upstreamHead.endsStream {
+            // Envoy's HTTP/1.1 encoder frames a head that ends the stream with `content-length: 0`.
+            responseFraming = .contentLength
+            headers.append(name: "content-length", value: "0")
         } else if head.version == .http1_1 {
             responseFraming = .chunked
             headers.append(name: "transfer-encoding", value: "chunked")

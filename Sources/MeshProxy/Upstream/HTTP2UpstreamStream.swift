@@ -210,7 +210,8 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
         guard let delegate else { return }
         // Moved on, not copied (no binding outlives the call): the exchange edits the fields in place.
         delegate.upstreamResponseHead(
-            UpstreamResponseHead(status: status, version: .http1_1, fields: consume fields, keepsConnectionAlive: true))
+            UpstreamResponseHead(
+                status: status, version: .http1_1, fields: consume fields, keepsConnectionAlive: true, endsStream: endStream))
         guard self.delegate != nil else { return }
         if endStream {
             delegate.upstreamResponseEnd(trailers: nil)

@@ -12,6 +12,10 @@ struct UpstreamResponseHead {
     /// Whether the connection stays open after this response (HTTP/1.1's Connection rules;
     /// always for an HTTP/2 stream, whose connection is the pool's to close).
     var keepsConnectionAlive: Bool
+    /// The head is the whole response: an HTTP/2 HEADERS frame with END_STREAM, such as gRPC's
+    /// trailers-only answer, whose `grpc-status` a client reads only from a HEADERS frame that
+    /// ends the stream. Envoy passes such a head on with `end_stream` set.
+    var endsStream = false
 }
 
 extension UpstreamResponseHead {
@@ -19,6 +23,6 @@ extension UpstreamResponseHead {
     init(http1Status status: Int, version: HTTPVersion, fields: HeaderFields) {
         self.init(
             status: status, version: version, fields: fields,
-            keepsConnectionAlive: HTTP1KeepAlive.isKeepAlive(fields, version: version))
+            keepsConnectionAlive: HTTP1KeepAlive.isKeepAlive(fields, version: version), endsStream: false)
     }
 }
