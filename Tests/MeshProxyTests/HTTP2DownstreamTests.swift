@@ -127,8 +127,33 @@ import Testing
         }
     }
 
+    /// The client's connection closing under a request in flight is DC, not DR.
+    @Test func clientConnectionCloseIsADownstreamConnectionTermination() async throws {
+        let yaml = TestMesh.service("slow", versions: ["v1": ["meshsim.dev/latency": "20s"]])
+        try await TestMesh.with(yaml: yaml) { mesh in
+            let cluster = "outbound|9080||slow.default.svc.cluster.local"
+            let client = try await H2TestClient.connect(port: mesh.port)
+            let opened: Bool
+            do {
+                _ = try await client.open(HTTP2RequestHead(method: "GET", authority: "slow", path: "/"), endStream: true)
+                opened = await TestMesh.waitUntil { mesh.fleet.stats.values.reduce(0) { $0 + $1.inFlight } == 1 }
+            } catch {
+                await client.shutdown()
+                throw error
+            }
+            await client.shutdown()
+            #expect(opened)
+            let flagged = await TestMesh.waitUntil {
+                await mesh.proxy.collectStats().requestCount(cluster: cluster, responseCode: 0, flags: .downstreamConnectionTermination) == 1
+            }
+            let stats = await mesh.proxy.collectStats()
+            #expect(flagged, "\(stats.requests.keys)")
+        }
+    }
+
     /// RST_STREAM from the client while the pod is still working: the upstream request is
-    /// cancelled (its connection closed) and counted as a downstream termination.
+    /// cancelled (its connection closed) and flagged DR with code 0, as Envoy's connection
+    /// manager records a remote reset (DC is for a closed connection).
     @Test func clientResetCancelsTheUpstreamRequest() async throws {
         let yaml = TestMesh.service("slow", versions: ["v1": ["meshsim.dev/latency": "20s"]])
         try await TestMesh.with(yaml: yaml) { mesh in
@@ -142,7 +167,7 @@ import Testing
                 try await client.reset(stream)
                 let cancelled = await TestMesh.waitUntil {
                     let stats = await mesh.proxy.collectStats()
-                    return stats.requestCount(cluster: cluster, flags: .downstreamConnectionTermination) == 1
+                    return stats.requestCount(cluster: cluster, responseCode: 0, flags: .downstreamRemoteReset) == 1
                         && stats.clusters[cluster]?.activeConnections == 0
                 }
                 let after = await mesh.proxy.collectStats()

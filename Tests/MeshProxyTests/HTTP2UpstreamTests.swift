@@ -154,7 +154,7 @@ import Testing
             }
             await client.shutdown()
             let stats = await mesh.proxy.collectStats()
-            #expect(stats.requestCount(cluster: Self.cluster, flags: .downstreamConnectionTermination) == 1)
+            #expect(stats.requestCount(cluster: Self.cluster, flags: .downstreamRemoteReset) == 1)
             // The shared connection stayed open.
             #expect(stats.clusters[Self.cluster]?.connectionsOpened == 1)
             #expect(stats.clusters[Self.cluster]?.activeConnections == 1)

@@ -65,7 +65,11 @@ final class HTTP2DownstreamConnection: HTTP2ServerDelegate {
             // The client cancelled (or the connection went): the upstream request goes too.
             downstream.exchange = nil
             worker.stats.downstream.activeRequests -= 1
-            exchange.downstreamClosed()
+            switch reset.origin {
+            case .remote: exchange.downstreamClosed(.remoteReset)
+            case .protocolError: exchange.downstreamClosed(.protocolError)
+            case .local, .idleTimeout, .connectionClosed: exchange.downstreamClosed(.connectionTermination)
+            }
         }
         recycle(downstream)
     }

@@ -419,10 +419,29 @@ final class Exchange {
         if downstream.isWritable { upstream?.resumeReads() }
     }
 
-    func downstreamClosed() {
+    /// How the client side went away before the response was out, as Envoy's connection
+    /// manager flags it (`ActiveStream::onResetStream`).
+    enum DownstreamEnd {
+        /// The connection closed (DC).
+        case connectionTermination
+        /// The client reset its HTTP/2 stream: RST_STREAM, e.g. a cancelled gRPC call (DR).
+        case remoteReset
+        /// The client broke HTTP/2 and its connection was ended (DPE).
+        case protocolError
+
+        var flag: ResponseFlags {
+            switch self {
+            case .connectionTermination: .downstreamConnectionTermination
+            case .remoteReset: .downstreamRemoteReset
+            case .protocolError: .downstreamProtocolError
+            }
+        }
+    }
+
+    func downstreamClosed(_ end: DownstreamEnd = .connectionTermination) {
         guard !finished else { return }
         if !responseComplete {
-            flags.insert(.downstreamConnectionTermination)
+            flags.insert(end.flag)
             if !responseStarted { responseCode = 0 }
         }
         finish(notifyDownstream: false)

@@ -19,14 +19,16 @@ public struct ResponseFlags: OptionSet, Sendable, Hashable, CustomStringConverti
     public static let downstreamProtocolError = ResponseFlags(rawValue: 1 << 12)       // DPE
     public static let streamIdleTimeout = ResponseFlags(rawValue: 1 << 13)             // SI
     public static let noClusterFound = ResponseFlags(rawValue: 1 << 14)                // NC
+    public static let downstreamRemoteReset = ResponseFlags(rawValue: 1 << 15)         // DR
 
-    /// Short codes in Envoy's order, joined by commas as Envoy prints them.
+    /// Short codes in Envoy's order (`ResponseFlagUtils`' table), joined by commas as Envoy
+    /// prints them.
     private static let codes: [(ResponseFlags, String)] = [
         (.noHealthyUpstream, "UH"), (.upstreamRequestTimeout, "UT"), (.upstreamRemoteReset, "UR"),
         (.upstreamConnectionFailure, "UF"), (.upstreamConnectionTermination, "UC"), (.upstreamOverflow, "UO"),
-        (.upstreamRetryLimitExceeded, "URX"), (.noRouteFound, "NR"), (.delayInjected, "DI"), (.faultInjected, "FI"),
-        (.downstreamConnectionTermination, "DC"), (.upstreamProtocolError, "UPE"), (.downstreamProtocolError, "DPE"),
-        (.streamIdleTimeout, "SI"), (.noClusterFound, "NC"),
+        (.noRouteFound, "NR"), (.delayInjected, "DI"), (.faultInjected, "FI"), (.downstreamConnectionTermination, "DC"),
+        (.upstreamRetryLimitExceeded, "URX"), (.streamIdleTimeout, "SI"), (.downstreamProtocolError, "DPE"),
+        (.upstreamProtocolError, "UPE"), (.noClusterFound, "NC"), (.downstreamRemoteReset, "DR"),
     ]
 
     /// `-` when empty, as in Envoy's access log.
