@@ -127,6 +127,33 @@ import Testing
         }
     }
 
+    /// An upload that stalls: the stream idle timeout answers 408 (HEADERS with END_STREAM) and
+    /// the request is counted 408 with flag SI, as Envoy's `stream_idle_timeout` does.
+    @Test func aStalledUploadTimesOutWith408AndFlagSI() async throws {
+        var configuration = TestMesh.configuration()
+        configuration.http2.streamIdleTimeout = .milliseconds(300)
+        try await TestMesh.with(files: [TestConfigs.path("reviews")], configuration: configuration) { mesh in
+            let client = try await H2TestClient.connect(port: mesh.port)
+            let watcher = StreamWatcher()
+            let outcome: StreamWatcher.Outcome
+            do {
+                _ = try await client.open(
+                    HTTP2RequestHead(method: "PUT", authority: "reviews", path: "/echo", headers: ["content-length": "10"]),
+                    endStream: false, watcher: watcher)
+                outcome = await watcher.waitForOutcome()
+            } catch {
+                await client.shutdown()
+                throw error
+            }
+            await client.shutdown()
+            #expect(outcome.status == 408, "\(outcome)")
+            #expect(outcome.headEndedStream)
+            let stats = await mesh.proxy.collectStats()
+            #expect(stats.requestCount(cluster: "outbound|9080||reviews.default.svc.cluster.local", responseCode: 408, flags: .streamIdleTimeout) == 1,
+                    "\(stats.requests.keys)")
+        }
+    }
+
     /// The client's connection closing under a request in flight is DC, not DR.
     @Test func clientConnectionCloseIsADownstreamConnectionTermination() async throws {
         let yaml = TestMesh.service("slow", versions: ["v1": ["meshsim.dev/latency": "20s"]])

@@ -1,3 +1,4 @@
+import Foundation
 import MeshHTTP2
 import NIOCore
 import NIOHTTP1
@@ -49,6 +50,11 @@ public final class H2TestClient: Sendable {
         try await onLoop { connection in try connection.openStream(head, endStream: endStream, delegate: IgnoringStreamDelegate()) }
     }
 
+    /// Opens a stream whose response head and reset, if any, `watcher` records.
+    public func open(_ head: HTTP2RequestHead, endStream: Bool, watcher: StreamWatcher) async throws -> HTTP2StreamID {
+        try await onLoop { connection in try connection.openStream(head, endStream: endStream, delegate: watcher) }
+    }
+
     public func reset(_ stream: HTTP2StreamID, code: HTTP2ErrorCode = .cancel) async throws {
         try await onLoop { connection in try connection.resetStream(stream, code: code) }
     }
@@ -68,4 +74,49 @@ private final class IgnoringStreamDelegate: HTTP2ClientStreamDelegate {
     }
     func responseEnd(trailers: HTTPHeaders?, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {}
     func streamReset(_ reset: HTTP2StreamReset, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {}
+}
+
+/// What arrived on one stream opened with `open(_:endStream:watcher:)`: its response status,
+/// whether the head ended the stream, and a reset if one came.
+public final class StreamWatcher: HTTP2ClientStreamDelegate, @unchecked Sendable {
+    private let lock = NSLock()
+    private var status: Int?
+    private var headEndedStream = false
+    private var reset: HTTP2StreamReset?
+
+    public init() {}
+
+    public struct Outcome: Sendable, Equatable {
+        public var status: Int?
+        public var headEndedStream: Bool
+        public var reset: HTTP2StreamReset?
+    }
+
+    public var outcome: Outcome { lock.withLock { Outcome(status: status, headEndedStream: headEndedStream, reset: reset) } }
+
+    /// Polls every 10 ms until a head or a reset arrived, or `timeout` passed.
+    public func waitForOutcome(timeout: Duration = .seconds(10)) async -> Outcome {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let current = outcome
+            if current.status != nil || current.reset != nil { return current }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return outcome
+    }
+
+    public func responseHead(_ head: HTTP2ResponseHead, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
+        lock.withLock {
+            status = head.status
+            headEndedStream = endStream
+        }
+    }
+    public func responseBody(_ chunk: ByteBuffer, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
+        connection.consume(chunk.readableBytes, stream: stream)
+    }
+    public func responseEnd(trailers: HTTPHeaders?, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {}
+    public func streamReset(_ reset: HTTP2StreamReset, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
+        lock.withLock { self.reset = reset }
+    }
+    public func streamWritabilityChanged(_ isWritable: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {}
 }

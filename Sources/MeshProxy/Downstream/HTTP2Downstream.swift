@@ -68,7 +68,8 @@ final class HTTP2DownstreamConnection: HTTP2ServerDelegate {
             switch reset.origin {
             case .remote: exchange.downstreamClosed(.remoteReset)
             case .protocolError: exchange.downstreamClosed(.protocolError)
-            case .local, .idleTimeout, .connectionClosed: exchange.downstreamClosed(.connectionTermination)
+            case .idleTimeout: exchange.downstreamClosed(.streamIdleTimeout)
+            case .local, .connectionClosed: exchange.downstreamClosed(.connectionTermination)
             }
         }
         recycle(downstream)

@@ -428,12 +428,16 @@ final class Exchange {
         case remoteReset
         /// The client broke HTTP/2 and its connection was ended (DPE).
         case protocolError
+        /// The client owed frames and sent none within the stream idle timeout; the codec
+        /// answered 408 if no response had begun (SI).
+        case streamIdleTimeout
 
         var flag: ResponseFlags {
             switch self {
             case .connectionTermination: .downstreamConnectionTermination
             case .remoteReset: .downstreamRemoteReset
             case .protocolError: .downstreamProtocolError
+            case .streamIdleTimeout: .streamIdleTimeout
             }
         }
     }
@@ -442,7 +446,7 @@ final class Exchange {
         guard !finished else { return }
         if !responseComplete {
             flags.insert(end.flag)
-            if !responseStarted { responseCode = 0 }
+            if !responseStarted { responseCode = end == .streamIdleTimeout ? 408 : 0 }
         }
         finish(notifyDownstream: false)
     }
