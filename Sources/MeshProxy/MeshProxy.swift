@@ -70,6 +70,11 @@ public final class MeshProxy: Sendable {
             }
             let byLoop = Dictionary(uniqueKeysWithValues: slots.map { (ObjectIdentifier($0.eventLoop), $0.worker) })
             let limits = configuration.limits
+            let http2 = {
+                var http2 = configuration.http2
+                http2.streamIdleTimeout = limits.streamIdleTimeout
+                return http2
+            }()
             let channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 1024)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -92,7 +97,7 @@ public final class MeshProxy: Sendable {
                         // One handler for the whole connection: it sniffs HTTP/2's preface (then
                         // hands over to the HTTP/2 codec), keeps the timeouts and decodes HTTP/1.1.
                         try channel.pipeline.syncOperations.addHandler(
-                            DownstreamHandler(worker: worker, limits: limits, http2Configuration: configuration.http2))
+                            DownstreamHandler(worker: worker, limits: limits, http2Configuration: http2))
                     }
                 }
                 .bind(host: configuration.host, port: configuration.port)

@@ -45,6 +45,42 @@ import Testing
         }
     }
 
+    /// Envoy's `stream_idle_timeout` for HTTP/1.1: a body that stops coming is answered 408
+    /// "stream timeout" (flag SI) and the connection closed; a slow pod that sends nothing
+    /// back is cut off the same way; a request that keeps moving bytes is left alone.
+    @Test func aStalledRequestBodyIsAnswered408StreamTimeout() async throws {
+        var limits = ProxyConfiguration.Limits()
+        limits.streamIdleTimeout = .milliseconds(300)
+        try await TestMesh.with(files: Self.files, configuration: TestMesh.configuration(limits: limits)) { mesh in
+            let connection = try RawConnection(port: mesh.port, receiveTimeoutSeconds: 10)
+            try await connection.send("PUT /echo HTTP/1.1\r\nHost: reviews\r\nContent-Length: 10\r\n\r\nabc")
+            let response = try await connection.readResponse()
+            #expect(response.status == 408)
+            #expect(response.bodyText == "stream timeout")
+            #expect(await connection.waitForClose())
+            let stats = await mesh.proxy.collectStats()
+            #expect(stats.requestCount(cluster: "outbound|9080|v1|reviews.default.svc.cluster.local", responseCode: 408, flags: .streamIdleTimeout) == 1,
+                    "\(stats.requests.keys)")
+        }
+    }
+
+    @Test func aBodyTricklingInFasterThanTheStreamIdleTimeoutIsServed() async throws {
+        var limits = ProxyConfiguration.Limits()
+        limits.streamIdleTimeout = .seconds(1)
+        try await TestMesh.with(files: Self.files, configuration: TestMesh.configuration(limits: limits)) { mesh in
+            let connection = try RawConnection(port: mesh.port, receiveTimeoutSeconds: 10)
+            try await connection.send("PUT /echo HTTP/1.1\r\nHost: reviews\r\nContent-Length: 15\r\n\r\n")
+            // Fifteen bytes 100 ms apart: 1.5 s in all, longer than the timeout, never quiet for it.
+            for byte in "abcdefghijklmno" {
+                try await Task.sleep(for: .milliseconds(100))
+                try await connection.send(String(byte))
+            }
+            let response = try await connection.readResponse()
+            #expect(response.status == 200)
+            #expect(response.bodyText.contains("\"bodyBytes\":15"))
+        }
+    }
+
     @Test func aClientGoneMidRequestIsNoticedWhileTheRequestIsServed() async throws {
         // v1 answers after 10 s; the client closes before. The proxy reads on while it waits for
         // the upstream, so it sees the close and ends the request as DC, not as the 200 it would

@@ -131,7 +131,7 @@ import Testing
     /// the request is counted 408 with flag SI, as Envoy's `stream_idle_timeout` does.
     @Test func aStalledUploadTimesOutWith408AndFlagSI() async throws {
         var configuration = TestMesh.configuration()
-        configuration.http2.streamIdleTimeout = .milliseconds(300)
+        configuration.limits.streamIdleTimeout = .milliseconds(300)
         try await TestMesh.with(files: [TestConfigs.path("reviews")], configuration: configuration) { mesh in
             let client = try await H2TestClient.connect(port: mesh.port)
             let watcher = StreamWatcher()

@@ -15,7 +15,15 @@ final class ConnectionGuard {
 
     private let headerTimeout: TimeAmount
     private let idleTimeout: TimeAmount
+    private let streamIdleTimeout: TimeAmount?
     private let stats: WorkerStats
+    /// Bytes moved either way since the last look; set on every read and write (a plain store),
+    /// looked at only when the connection's timer fires while a request is served.
+    private var sawActivity = false
+    /// Since when a served request has moved no bytes, as far as the timer's looks can tell.
+    private var quietSince = NIODeadline.uptimeNanoseconds(0)
+    /// Called when a served request's stream stayed quiet past `streamIdleTimeout`.
+    var onStreamIdle: (() -> Void)?
     private var phase = Phase.idle
     /// When the current phase times out; nil while a request is served.
     private var deadline: NIODeadline?
@@ -27,9 +35,10 @@ final class ConnectionGuard {
     private var timerFiresAt: NIODeadline?
     private var context: ChannelHandlerContext?
 
-    init(headerTimeout: TimeAmount, idleTimeout: TimeAmount, stats: WorkerStats) {
+    init(headerTimeout: TimeAmount, idleTimeout: TimeAmount, streamIdleTimeout: TimeAmount?, stats: WorkerStats) {
         self.headerTimeout = headerTimeout
         self.idleTimeout = idleTimeout
+        self.streamIdleTimeout = streamIdleTimeout
         self.stats = stats
     }
 
@@ -51,16 +60,31 @@ final class ConnectionGuard {
     /// Bytes arrived: between requests, they begin one, and its head must complete in time.
     @inline(__always)
     func bytesArrived() {
+        sawActivity = true
         if phase == .idle {
             phase = .receivingHead
             arm(headerTimeout)
         }
     }
 
-    /// The request head is complete: no deadline while the request is served.
+    /// Response bytes went out.
+    @inline(__always)
+    func bytesSent() {
+        sawActivity = true
+    }
+
+    /// The request head is complete: while the request is served, only the stream idle timeout
+    /// applies, checked when the timer (still armed from the head's phase) fires.
     func requestHeadReceived() {
         phase = .busy
         deadline = nil
+        sawActivity = true
+        // The timer looks again at most `headerTimeout` from when it was set; a stream idle
+        // timeout shorter than that (not Envoy's defaults) needs an earlier look.
+        if let streamIdleTimeout, streamIdleTimeout < headerTimeout {
+            let look = NIODeadline.now() + streamIdleTimeout
+            if timerFiresAt.map({ $0 > look }) ?? true { schedule(at: look) }
+        }
     }
 
     /// The exchange ended and the connection stays open for the next request.
@@ -98,7 +122,10 @@ final class ConnectionGuard {
     private func timerFired() {
         timer = nil
         timerFiresAt = nil
-        // Serving a request: the timer is set again when the connection goes idle.
+        if phase == .busy {
+            checkStreamIdle()
+            return
+        }
         guard let deadline else { return }
         let now = NIODeadline.now()
         if now < deadline {
@@ -106,6 +133,24 @@ final class ConnectionGuard {
             return
         }
         fire()
+    }
+
+    /// A served request: ends it if it moved no bytes for the stream idle timeout, else looks
+    /// again. The quiet time is counted from the first look that saw no activity since the one
+    /// before, so a request is never cut early, and late by at most one look's interval.
+    private func checkStreamIdle() {
+        guard let streamIdleTimeout else { return }
+        let now = NIODeadline.now()
+        if sawActivity {
+            sawActivity = false
+            quietSince = now
+        }
+        let quiet = now - quietSince
+        if quiet >= streamIdleTimeout {
+            onStreamIdle?()
+            return
+        }
+        schedule(at: now + min(headerTimeout, streamIdleTimeout - quiet))
     }
 
     private func fire() {

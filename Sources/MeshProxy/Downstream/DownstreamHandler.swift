@@ -60,7 +60,8 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
     init(worker: Worker, limits: ProxyConfiguration.Limits, http2Configuration: HTTP2Configuration = .default) {
         self.worker = worker
         self.connectionGuard = ConnectionGuard(
-            headerTimeout: limits.requestHeaderTimeout, idleTimeout: limits.idleTimeout, stats: worker.stats)
+            headerTimeout: limits.requestHeaderTimeout, idleTimeout: limits.idleTimeout,
+            streamIdleTimeout: limits.streamIdleTimeout, stats: worker.stats)
         self.parser = HTTP1RequestParser(
             limits: HTTP1Limits(maxBytes: limits.maxRequestHeaderBytes, maxFields: limits.maxRequestHeaderCount))
         self.http2Configuration = http2Configuration
@@ -68,6 +69,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        connectionGuard.onStreamIdle = { [unowned self] in self.streamIdleTimedOut() }
         allocator = context.channel.allocator
         remoteIP = context.channel.remoteAddress?.ipAddress ?? ""
         if context.channel.isActive { connectionGuard.start(context: context) }
@@ -186,6 +188,16 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
             exchange.downstreamProtocolError()
         } else {
             answerProtocolError(error)
+        }
+    }
+
+    /// The request in flight moved no bytes for the stream idle timeout: answered 408 if its
+    /// response had not begun, else the connection is cut (Envoy resets the stream).
+    private func streamIdleTimedOut() {
+        guard let exchange, let context else { return }
+        if !exchange.streamIdleTimedOut() {
+            closing = true
+            context.close(promise: nil)
         }
     }
 
@@ -315,6 +327,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
 
     func write(_ buffer: ByteBuffer) {
         guard let context else { return }
+        connectionGuard.bytesSent()
         output.write(buffer, promise: nil, context: context)
     }
 

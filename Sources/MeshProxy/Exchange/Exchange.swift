@@ -451,6 +451,22 @@ final class Exchange {
         finish(notifyDownstream: false)
     }
 
+    /// The HTTP/1.1 stream moved no bytes for the stream idle timeout (flag SI). Before the
+    /// response began, answers 408 "stream timeout" as Envoy does and returns true (the
+    /// connection closes after it); after, ends the exchange and returns false: the caller cuts
+    /// the connection.
+    func streamIdleTimedOut() -> Bool {
+        guard !finished else { return true }
+        flags.insert(.streamIdleTimeout)
+        if !responseStarted {
+            closeAfterResponse = true
+            localReply(status: 408, body: "stream timeout")
+            return true
+        }
+        finish(notifyDownstream: false)
+        return false
+    }
+
     /// The request body broke HTTP/1.1 framing after the head went upstream. Envoy resets the
     /// upstream request and answers 400 (flag DPE) when no response has begun, else closes the
     /// connection; either way the connection cannot carry another request.

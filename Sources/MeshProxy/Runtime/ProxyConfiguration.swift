@@ -41,6 +41,8 @@ public struct ProxyConfiguration: Sendable {
     public var accessLog: AccessLogDestination? = nil
     public var limits = Limits()
     /// The HTTP/2 codec's limits for downstream connections (prior knowledge and `Upgrade: h2c`).
+    /// Its `streamIdleTimeout` is replaced by `limits.streamIdleTimeout`, which covers both
+    /// protocols as Envoy's one `stream_idle_timeout` does.
     public var http2 = HTTP2Configuration.default
     /// Receives the data plane's own decisions (outlier ejections and returns), one call each,
     /// on the deciding event loop. nil: not reported.
@@ -72,6 +74,11 @@ public struct ProxyConfiguration: Sendable {
         public var requestHeaderTimeout: TimeAmount = .seconds(10)
         /// A keep-alive connection with no request in progress is closed after this long.
         public var idleTimeout: TimeAmount = .seconds(300)
+        /// A request whose stream moves no bytes either way for this long ends (Envoy's
+        /// `stream_idle_timeout`, 5 minutes, which Istio leaves as it is): answered 408 "stream
+        /// timeout" if its response had not begun, else cut off; counted with flag SI. Covers
+        /// HTTP/1.1 requests and HTTP/2 streams alike; nil: none.
+        public var streamIdleTimeout: TimeAmount? = .minutes(5)
         /// Open downstream connections per listener; more are closed at once (Envoy's listener
         /// connection limit).
         public var maxConnections: Int = 10_000
