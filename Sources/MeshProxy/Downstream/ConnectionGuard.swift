@@ -60,16 +60,15 @@ final class ConnectionGuard {
     /// Bytes arrived: between requests, they begin one, and its head must complete in time.
     @inline(__always)
     func bytesArrived() {
-        sawActivity = true
         if phase == .idle {
             phase = .receivingHead
             arm(headerTimeout)
         }
     }
 
-    /// Response bytes went out.
+    /// Bytes were read or written on the connection.
     @inline(__always)
-    func bytesSent() {
+    func noteActivity() {
         sawActivity = true
     }
 

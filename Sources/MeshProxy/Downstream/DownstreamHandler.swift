@@ -94,6 +94,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         // Closing, or the input already failed to decode: nothing more is read into it.
         guard !closing, !inputFailed else { return }
+        connectionGuard.noteActivity()
         var incoming = unwrapInboundIn(data)
         if input.readableBytes == 0 {
             input = incoming
@@ -327,7 +328,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
 
     func write(_ buffer: ByteBuffer) {
         guard let context else { return }
-        connectionGuard.bytesSent()
+        connectionGuard.noteActivity()
         output.write(buffer, promise: nil, context: context)
     }
 
