@@ -205,6 +205,14 @@ public struct HeaderFields: Sendable {
         }
     }
 
+    /// The fields' size as HTTP/2 counts a header list (RFC 9113 §6.5.2): each name's and
+    /// value's length plus 32.
+    public var headerListSize: Int {
+        var size = 0
+        self.forEachField { name, value in size += name.count + value.count + 32 }
+        return size
+    }
+
     /// Calls `body` with every field's name and value bytes, in order, over one borrow of the
     /// storage (what writers and encoders use: no strings, no per-field bounds lookups).
     @inlinable

@@ -1,4 +1,5 @@
 @testable import MeshProxy
+import MeshTestSupport
 import Testing
 
 /// `/stats/prometheus` and `/stats` after a known mix of requests: Istio's labels per series,
@@ -108,8 +109,8 @@ import Testing
                         return (le == "+Inf" ? .infinity : Double(le) ?? -1, sample.value)
                     }
                     .sorted { $0.0 < $1.0 }
-                #expect(buckets.count == StatsSnapshot.durationBucketBounds.count + 1)
-                #expect(buckets.map(\.0).dropLast() == StatsSnapshot.durationBucketBounds[...])
+                #expect(buckets.count == StatsSnapshot.histogramBucketBounds.count + 1)
+                #expect(buckets.map(\.0).dropLast() == StatsSnapshot.histogramBucketBounds[...])
                 // Cumulative: never decreasing, ending at the count.
                 #expect(zip(buckets, buckets.dropFirst()).allSatisfy { $0.1 <= $1.1 })
                 #expect(buckets.last?.1 == counter.value)
@@ -121,6 +122,44 @@ import Testing
                     #expect(sum >= 30 * counter.value)
                 }
             }
+        }
+    }
+
+    /// `istio_request_bytes`/`istio_response_bytes` over HTTP/1.1 are the bytes on the client's
+    /// connection, as curl counts them (its whole request, the response head and body); over
+    /// HTTP/2, header list sizes plus bodies, which the bodies dominate.
+    @Test func requestAndResponseBytesAreTheClientsBytes() async throws {
+        try await AdminHarness.with(yaml: Self.yaml) { harness in
+            let body = String(repeating: "x", count: 3000)
+            let url = "http://127.0.0.1:\(harness.mesh.port)/echo"
+            let sizes = "%{size_request} %{size_upload} %{size_header} %{size_download}"
+            let http1 = try await ChildProcess.run(
+                "curl", ["-s", "-o", "/dev/null", "-w", sizes, "-H", "Host: metrics", "-H", "x-test: beta", "--data-binary", body, url],
+                timeout: .seconds(30))
+            let counted = http1.stdout.split(separator: " ").compactMap { Double($0) }
+            #expect(counted.count == 4, "\(http1)")
+            let http2 = try await ChildProcess.run(
+                "curl", ["-s", "--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{size_download}", "-H", "Host: metrics",
+                         "-H", "x-test: beta", "--data-binary", body, url],
+                timeout: .seconds(30))
+            let http2Body = Double(http2.stdout) ?? -1
+            let metrics = try await harness.metrics()
+            #expect(metrics.types["istio_request_bytes"] == "histogram")
+            #expect(metrics.types["istio_response_bytes"] == "histogram")
+            let h1 = ["destination_version": "v2", "request_protocol": "http"]
+            // curl's size_request is its whole request (head and the 3,000 bytes it uploaded).
+            #expect(counted[1] == 3000)
+            #expect(metrics.sum("istio_request_bytes_sum", h1) == counted[0])
+            #expect(metrics.sum("istio_response_bytes_sum", h1) == counted[2] + counted[3])
+            #expect(metrics.sum("istio_request_bytes_count", h1) == 1)
+            // 3,000 bytes fall in the 5000 bucket, not the 2500 one.
+            #expect(metrics.sum("istio_request_bytes_bucket", h1.merging(["le": "2500"]) { $1 }) == 0)
+            #expect(metrics.sum("istio_request_bytes_bucket", h1.merging(["le": "5000"]) { $1 }) == 1)
+            let h2 = ["destination_version": "v2", "request_protocol": "http/2"]
+            let h2Request = metrics.sum("istio_request_bytes_sum", h2)
+            #expect(h2Request > 3000 && h2Request < 3000 + 1000, "\(h2Request)")
+            let h2Response = metrics.sum("istio_response_bytes_sum", h2)
+            #expect(h2Response > http2Body && h2Response < http2Body + 1000, "\(h2Response) \(http2Body)")
         }
     }
 

@@ -40,17 +40,33 @@ struct PrometheusExposition {
         for (labels, value) in ordered {
             out += "istio_requests_total{\(labels)} \(value.count)\n"
         }
-        Self.family("istio_request_duration_milliseconds", type: "histogram", help: "Duration of requests, from the first byte received to the last byte sent.", into: &out)
-        let bounds = StatsSnapshot.durationBucketBounds
-        for (labels, value) in ordered {
+        Self.histogram(
+            "istio_request_duration_milliseconds", help: "Duration of requests, from the first byte received to the last byte sent.",
+            series: ordered, buckets: \.durationBuckets, sum: { Self.number($0.durationSumMilliseconds) }, into: &out)
+        Self.histogram(
+            "istio_request_bytes", help: "Bytes of requests on the client's connection (head and body).",
+            series: ordered, buckets: \.requestBytesBuckets, sum: { String($0.requestBytesSum) }, into: &out)
+        Self.histogram(
+            "istio_response_bytes", help: "Bytes of responses on the client's connection (head and body).",
+            series: ordered, buckets: \.responseBytesBuckets, sum: { String($0.responseBytesSum) }, into: &out)
+    }
+
+    /// One histogram family over the request series: cumulative buckets, sum and count.
+    private static func histogram(
+        _ name: String, help: String, series: [(key: String, value: StatsSnapshot.RequestStats)],
+        buckets: KeyPath<StatsSnapshot.RequestStats, [UInt64]>, sum: (StatsSnapshot.RequestStats) -> String, into out: inout String
+    ) {
+        family(name, type: "histogram", help: help, into: &out)
+        for (labels, value) in series {
+            let counts = value[keyPath: buckets]
             var cumulative: UInt64 = 0
-            for (index, bound) in bounds.enumerated() {
-                cumulative += index < value.durationBuckets.count ? value.durationBuckets[index] : 0
-                out += "istio_request_duration_milliseconds_bucket{\(labels),le=\"\(Self.number(bound))\"} \(cumulative)\n"
+            for (index, bound) in StatsSnapshot.histogramBucketBounds.enumerated() {
+                cumulative += index < counts.count ? counts[index] : 0
+                out += "\(name)_bucket{\(labels),le=\"\(number(bound))\"} \(cumulative)\n"
             }
-            out += "istio_request_duration_milliseconds_bucket{\(labels),le=\"+Inf\"} \(value.count)\n"
-            out += "istio_request_duration_milliseconds_sum{\(labels)} \(Self.number(value.durationSumMilliseconds))\n"
-            out += "istio_request_duration_milliseconds_count{\(labels)} \(value.count)\n"
+            out += "\(name)_bucket{\(labels),le=\"+Inf\"} \(value.count)\n"
+            out += "\(name)_sum{\(labels)} \(sum(value))\n"
+            out += "\(name)_count{\(labels)} \(value.count)\n"
         }
     }
 

@@ -56,6 +56,12 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
     @exclusivity(unchecked) private var output = OutboundGatherer(recycles: true, recycledCapacityLimit: 4096)
     /// Where the client connects from, for `x-forwarded-for` and source-IP hashing.
     private(set) var remoteIP: String = ""
+    /// Bytes the parser took for the current request (its head, body and framing) and bytes
+    /// written for its response; both start again with each request head.
+    private var requestWireBytes = 0
+    private var responseWireBytes = 0
+    /// Bytes the parser took since its last event (a head that arrives in pieces).
+    private var consumedSinceEvent = 0
 
     init(worker: Worker, limits: ProxyConfiguration.Limits, http2Configuration: HTTP2Configuration = .default) {
         self.worker = worker
@@ -88,6 +94,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
 
     var isWritable: Bool { context?.channel.isWritable ?? false }
     var http2: HTTP2DownstreamStream? { nil }
+    var wireBytes: (received: Int, sent: Int)? { (requestWireBytes, responseWireBytes) }
 
     // MARK: inbound
 
@@ -141,13 +148,21 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
         while !closing, !inputFailed, mode == .http1 {
             if let exchange, exchange.requestEnded { return }
             let event: HTTP1RequestParser.Event?
+            let before = input.readableBytes
             do {
                 event = try parser.next(&input)
             } catch {
                 refuse(error as? HTTP1ParseError ?? .invalidRequestLine)
                 return
             }
+            consumedSinceEvent += before - input.readableBytes
             guard let event else { return }
+            if case .head = event {
+                requestWireBytes = 0
+                responseWireBytes = 0
+            }
+            requestWireBytes += consumedSinceEvent
+            consumedSinceEvent = 0
             deliver(event)
         }
     }
@@ -329,6 +344,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
     func write(_ buffer: ByteBuffer) {
         guard let context else { return }
         connectionGuard.noteActivity()
+        responseWireBytes += buffer.readableBytes
         output.write(buffer, promise: nil, context: context)
     }
 

@@ -13,6 +13,10 @@ protocol ExchangeDownstream: AnyObject {
     var allocator: ByteBufferAllocator { get }
     /// The HTTP/2 stream this downstream is, or nil for HTTP/1.1.
     var http2: HTTP2DownstreamStream? { get }
+    /// HTTP/1.1: the bytes of the current request and of its response on the connection so far
+    /// (Istio's `istio_request_bytes`/`istio_response_bytes`); nil for an HTTP/2 stream, whose
+    /// frames are written after the exchange ends (the exchange counts those itself).
+    var wireBytes: (received: Int, sent: Int)? { get }
     /// HTTP/1.1 only: an empty buffer to serialize a response head into (the storage of one
     /// sent before, when the connection can reuse it).
     func headBuffer(capacity: Int) -> ByteBuffer

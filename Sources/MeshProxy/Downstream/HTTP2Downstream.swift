@@ -170,6 +170,7 @@ final class HTTP2DownstreamStream: ExchangeDownstream {
     var queuedBytes: Int { closed ? 0 : lentConnection._withUnsafeGuaranteedRef { $0.outboundQueuedBytes } }
     var allocator: ByteBufferAllocator { Self.sharedAllocator }
     var http2: HTTP2DownstreamStream? { self }
+    var wireBytes: (received: Int, sent: Int)? { nil }
     private static let sharedAllocator = ByteBufferAllocator()
 
     func write(_ buffer: ByteBuffer) {}

@@ -53,6 +53,7 @@ extension Exchange: UpstreamConnectionDelegate {
             responseFraming = endsWithHead ? .none : .contentLength
             responseStarted = true
             responseCode = status
+            responseHeadListSize = Self.statusFieldSize + headers.headerListSize
             stream.sendHead(status: status, fields: headers, endStream: endsWithHead)
             // Copied into the block: the upstream's next response head is written into this storage.
             upstream?.reuseResponseFields(consume headers)
@@ -254,6 +255,7 @@ extension Exchange: UpstreamConnectionDelegate {
         responseBytes = head.method == .HEAD ? 0 : bodyBytes
         if let stream = downstream.http2 {
             let sendsBody = bodyBytes > 0 && head.method != .HEAD
+            responseHeadListSize = Self.statusFieldSize + headers.headerListSize
             stream.sendHead(status: status, fields: headers, endStream: !sendsBody)
             if sendsBody, let body { stream.sendBody(downstream.allocator.buffer(string: body), endStream: true) }
             finish()
@@ -267,6 +269,9 @@ extension Exchange: UpstreamConnectionDelegate {
         downstream.flush()
         finish()
     }
+
+    /// `:status` with a three-digit code, as a header list counts it.
+    static let statusFieldSize = ":status".utf8.count + 3 + 32
 
     /// Envoy answers a gRPC request's local errors the gRPC way: a trailers-only response (HTTP
     /// 200, `grpc-status` mapped from the HTTP status, the text in `grpc-message`), which gRPC
@@ -287,6 +292,7 @@ extension Exchange: UpstreamConnectionDelegate {
         responseComplete = true
         responseBytes = 0
         if let stream = downstream.http2 {
+            responseHeadListSize = Self.statusFieldSize + headers.headerListSize
             stream.sendHead(status: 200, fields: headers, endStream: true)
         } else {
             addConnectionHeader(to: &headers)

@@ -91,6 +91,8 @@ final class Exchange {
     var responseCode = 0
     var responseFraming = BodyFraming.none
     var responseBytes = 0
+    /// HTTP/2: the response head's header list size (RFC 9113 §6.5.2), for `istio_response_bytes`.
+    var responseHeadListSize = 0
     var upstreamServiceTime: Int?
     var responseComplete = false
     var closeAfterResponse: Bool
@@ -497,14 +499,15 @@ final class Exchange {
         }
         let elapsed = NIODeadline.now() - startTime
         let milliseconds = Double(elapsed.nanoseconds) / 1_000_000
+        let bytes = downstream.wireBytes ?? http2StreamBytes
         if let clusterRuntime {
             clusterRuntime.counters.requests.record(
                 code: responseCode, flags: flags, workload: upstreamWorkloadSlot, milliseconds: milliseconds,
-                requestProtocol: requestProtocol, grpcStatus: grpcStatus)
+                requestProtocol: requestProtocol, grpcStatus: grpcStatus, requestBytes: bytes.received, responseBytes: bytes.sent)
         } else {
             worker.stats.unrouted.record(
                 code: responseCode, flags: flags, workload: 0, milliseconds: milliseconds, requestProtocol: requestProtocol,
-                grpcStatus: grpcStatus)
+                grpcStatus: grpcStatus, requestBytes: bytes.received, responseBytes: bytes.sent)
         }
         if let accessLog = worker.accessLog { logAccess(to: accessLog, milliseconds: Int(milliseconds)) }
         guard notifyDownstream else { return }
@@ -514,6 +517,24 @@ final class Exchange {
         } else {
             downstream.exchangeFinished(self, closeConnection: closeAfterResponse || !requestEnded)
         }
+    }
+
+    /// An HTTP/2 stream's request and response as header list sizes (pseudo-headers included)
+    /// plus body bytes: its frames are not yet written when the exchange ends, so their HPACK
+    /// size is not known; Envoy counts the frames' bytes, which HPACK makes smaller.
+    private var http2StreamBytes: (received: Int, sent: Int) {
+        let requestHead = Self.requestHeadListSize(method: head.method, authority: head.authority, path: head.uri, fields: head.fields)
+        return (requestHead + requestBodyBytes, responseHeadListSize + responseBytes)
+    }
+
+    /// A request head's header list size (RFC 9113 §6.5.2) with its pseudo-headers (`:scheme`
+    /// as `http`; no `:authority` when `authority` is empty, the Host field then counting).
+    static func requestHeadListSize(method: HTTPMethod, authority: String, path: String, fields: HeaderFields) -> Int {
+        var size = ":method".utf8.count + method.rawValue.utf8.count + 32
+        size += ":scheme".utf8.count + "http".utf8.count + 32
+        size += ":path".utf8.count + path.utf8.count + 32
+        if !authority.isEmpty { size += ":authority".utf8.count + authority.utf8.count + 32 }
+        return size + fields.headerListSize
     }
 
     /// The `x-forwarded-for` the proxy writes, or nil to pass the client's on unchanged:

@@ -28,6 +28,11 @@ final class ShadowRequest: PoolWaiter, UpstreamConnectionDelegate {
     private var responseCode = 0
     private var responseKeepAlive = true
     private var grpcStatus: String?
+    /// Body bytes sent to the mirror and received from it, and its response head's size, for
+    /// the mirror's `istio_request_bytes`/`istio_response_bytes` (heads as header list sizes).
+    private var requestBodyBytes = 0
+    private var responseBodyBytes = 0
+    private var responseHeadSize = 0
     private(set) var finished = false
     private var timer: Scheduled<Void>?
 
@@ -91,6 +96,7 @@ final class ShadowRequest: PoolWaiter, UpstreamConnectionDelegate {
     /// Body bytes of the request (the caller keeps them within the mirror's limit).
     func sendBody(_ buffer: ByteBuffer) {
         guard !finished, !requestEnded else { return }
+        requestBodyBytes += buffer.readableBytes
         send(.body(.byteBuffer(buffer)))
     }
 
@@ -173,10 +179,13 @@ final class ShadowRequest: PoolWaiter, UpstreamConnectionDelegate {
     func upstreamResponseHead(_ head: consuming UpstreamResponseHead) {
         responseCode = head.status
         responseKeepAlive = head.keepsConnectionAlive
+        responseHeadSize = Exchange.statusFieldSize + head.fields.headerListSize
         if requestProtocol == .grpc { grpcStatus = head.fields.first(name: "grpc-status") }
     }
 
-    func upstreamResponseBody(_ buffer: ByteBuffer) {}
+    func upstreamResponseBody(_ buffer: ByteBuffer) {
+        responseBodyBytes += buffer.readableBytes
+    }
 
     func upstreamReadComplete() {}
 
@@ -217,9 +226,11 @@ final class ShadowRequest: PoolWaiter, UpstreamConnectionDelegate {
         releaseRequestSlot()
         guard let record else { return }
         let milliseconds = Double((NIODeadline.now() - startTime).nanoseconds) / 1_000_000
+        let requestHeadSize = Exchange.requestHeadListSize(method: head.method, authority: "", path: head.uri, fields: head.fields)
         runtime.counters.mirroredRequests.record(
             code: record.code, flags: record.flags, workload: workloadSlot, milliseconds: milliseconds,
-            requestProtocol: requestProtocol, grpcStatus: grpcStatus)
+            requestProtocol: requestProtocol, grpcStatus: grpcStatus,
+            requestBytes: requestHeadSize + requestBodyBytes, responseBytes: responseHeadSize + responseBodyBytes)
     }
 
     private func releaseRequestSlot() {

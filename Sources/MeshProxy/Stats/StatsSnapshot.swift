@@ -1,12 +1,15 @@
 import MeshConfig
 
 /// Everything the proxy counted, summed over its event loops at one moment. The admin server
-/// renders it as Istio's metrics (`istio_requests_total`, `istio_request_duration_milliseconds`);
+/// renders it as Istio's metrics (`istio_requests_total`, `istio_request_duration_milliseconds`,
+/// `istio_request_bytes`, `istio_response_bytes`);
 /// tests read it directly.
 public struct StatsSnapshot: Sendable, Hashable {
-    /// Upper bounds (ms) of the latency buckets: Envoy's default histogram buckets, which
-    /// Istio's `istio_request_duration_milliseconds` uses. A last, open bucket counts the rest.
-    public static let durationBucketBounds: [Double] = [
+    /// Upper bounds of the histogram buckets: Envoy's default buckets, which Istio's
+    /// `istio_request_duration_milliseconds` (ms), `istio_request_bytes` and
+    /// `istio_response_bytes` (bytes) use unless a pod's `sidecar.istio.io/statsHistogramBuckets`
+    /// says otherwise. A last, open bucket counts the rest.
+    public static let histogramBucketBounds: [Double] = [
         0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1_800_000, 3_600_000,
     ]
 
@@ -102,20 +105,38 @@ public struct StatsSnapshot: Sendable, Hashable {
 
     public struct RequestStats: Sendable, Hashable {
         public var count: UInt64 = 0
-        /// Count per bucket of `durationBucketBounds` (not cumulative), plus one for larger values.
-        public var durationBuckets: [UInt64] = Array(repeating: 0, count: StatsSnapshot.durationBucketBounds.count + 1)
+        /// Count per bucket of `histogramBucketBounds` (not cumulative), plus one for larger values.
+        public var durationBuckets: [UInt64] = StatsSnapshot.emptyBuckets
         public var durationSumMilliseconds: Double = 0
+        /// Istio's `istio_request_bytes`: the request's bytes on the client's connection (head and
+        /// body as the client sent them; an HTTP/2 stream's frames), per bucket as above.
+        public var requestBytesBuckets: [UInt64] = StatsSnapshot.emptyBuckets
+        public var requestBytesSum: UInt64 = 0
+        /// Istio's `istio_response_bytes`: the response's bytes on the client's connection.
+        public var responseBytesBuckets: [UInt64] = StatsSnapshot.emptyBuckets
+        public var responseBytesSum: UInt64 = 0
 
         public init() {}
 
         mutating func add(_ other: RequestStats) {
             count += other.count
             durationSumMilliseconds += other.durationSumMilliseconds
-            for i in durationBuckets.indices where i < other.durationBuckets.count {
-                durationBuckets[i] += other.durationBuckets[i]
+            requestBytesSum += other.requestBytesSum
+            responseBytesSum += other.responseBytesSum
+            Self.add(other.durationBuckets, to: &durationBuckets)
+            Self.add(other.requestBytesBuckets, to: &requestBytesBuckets)
+            Self.add(other.responseBytesBuckets, to: &responseBytesBuckets)
+        }
+
+        private static func add(_ buckets: [UInt64], to total: inout [UInt64]) {
+            for i in total.indices where i < buckets.count {
+                total[i] += buckets[i]
             }
         }
     }
+
+    /// One count per bucket bound, plus one for larger values.
+    static let emptyBuckets = [UInt64](repeating: 0, count: histogramBucketBounds.count + 1)
 
     /// Pool state of one endpoint (address) of a cluster, summed over the event loops.
     public struct EndpointStats: Sendable, Hashable {

@@ -23,7 +23,8 @@ final class WorkerStats {
 
         /// `workload` is a slot of `WorkerStats.workloadSlot(for:)`, 0 when no endpoint was reached.
         func record(code: Int, flags: ResponseFlags, workload: UInt32, milliseconds: Double,
-                    requestProtocol: RequestProtocol = .http, grpcStatus: String? = nil) {
+                    requestProtocol: RequestProtocol = .http, grpcStatus: String? = nil,
+                    requestBytes: Int = 0, responseBytes: Int = 0) {
             let grpc = grpcStatus.flatMap { UInt64($0) }.map { min($0, Self.noGRPCStatus - 1) } ?? Self.noGRPCStatus
             let key = UInt64(workload & 0xF_FFFF) << 44 | grpc << 38 | UInt64(requestProtocol.index) << 36
                 | UInt64(UInt16(truncatingIfNeeded: code) & 0xFFF) << 24 | UInt64(flags.rawValue & 0xFF_FFFF)
@@ -41,14 +42,18 @@ final class WorkerStats {
             cell.stats.count += 1
             cell.stats.durationBuckets[Self.bucketIndex(milliseconds)] += 1
             cell.stats.durationSumMilliseconds += milliseconds
+            cell.stats.requestBytesBuckets[Self.bucketIndex(Double(requestBytes))] += 1
+            cell.stats.requestBytesSum += UInt64(max(0, requestBytes))
+            cell.stats.responseBytesBuckets[Self.bucketIndex(Double(responseBytes))] += 1
+            cell.stats.responseBytesSum += UInt64(max(0, responseBytes))
         }
 
-        static func bucketIndex(_ milliseconds: Double) -> Int {
-            let bounds = StatsSnapshot.durationBucketBounds
+        static func bucketIndex(_ value: Double) -> Int {
+            let bounds = StatsSnapshot.histogramBucketBounds
             var low = 0, high = bounds.count
             while low < high {
                 let mid = (low + high) / 2
-                if milliseconds <= bounds[mid] { high = mid } else { low = mid + 1 }
+                if value <= bounds[mid] { high = mid } else { low = mid + 1 }
             }
             return low
         }
