@@ -35,11 +35,13 @@ final class HTTP2DownstreamConnection: HTTP2ServerDelegate {
         fields: consuming HeaderFields,
         endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection
     ) {
+        let headListSize = Exchange.requestHeadListSize(method: method, authority: authority, path: path, fields: fields)
         let head = DownstreamRequestHead(http2Method: method, authority: authority, path: path, fields: fields)
         let downstream = makeStream(id: stream, connection: connection)
         streams[stream] = downstream
         worker.stats.downstream.activeRequests += 1
         let exchange = Exchange(worker: worker, downstream: downstream, head: head, http2EndStream: endStream)
+        exchange.requestHeadListSize = headListSize
         downstream.exchange = exchange
         // A stream its HEADERS ended is complete from the start (see Exchange.init).
         exchange.start()

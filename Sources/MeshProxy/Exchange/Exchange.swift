@@ -91,7 +91,11 @@ final class Exchange {
     var responseCode = 0
     var responseFraming = BodyFraming.none
     var responseBytes = 0
-    /// HTTP/2: the response head's header list size (RFC 9113 §6.5.2), for `istio_response_bytes`.
+    /// HTTP/2: the request and response heads' header list sizes (RFC 9113 §6.5.2), for
+    /// `istio_request_bytes` and `istio_response_bytes`. The request's is measured by the
+    /// stream before its head becomes the exchange's (reading it back from `head` costs
+    /// retains of its strings and storage).
+    var requestHeadListSize = 0
     var responseHeadListSize = 0
     var upstreamServiceTime: Int?
     var responseComplete = false
@@ -523,14 +527,13 @@ final class Exchange {
     /// plus body bytes: its frames are not yet written when the exchange ends, so their HPACK
     /// size is not known; Envoy counts the frames' bytes, which HPACK makes smaller.
     private var http2StreamBytes: (received: Int, sent: Int) {
-        let requestHead = Self.requestHeadListSize(method: head.method, authority: head.authority, path: head.uri, fields: head.fields)
-        return (requestHead + requestBodyBytes, responseHeadListSize + responseBytes)
+        (requestHeadListSize + requestBodyBytes, responseHeadListSize + responseBytes)
     }
 
     /// A request head's header list size (RFC 9113 §6.5.2) with its pseudo-headers (`:scheme`
     /// as `http`; no `:authority` when `authority` is empty, the Host field then counting).
-    static func requestHeadListSize(method: HTTPMethod, authority: String, path: String, fields: HeaderFields) -> Int {
-        var size = ":method".utf8.count + method.rawValue.utf8.count + 32
+    static func requestHeadListSize(method: String, authority: String, path: String, fields: HeaderFields) -> Int {
+        var size = ":method".utf8.count + method.utf8.count + 32
         size += ":scheme".utf8.count + "http".utf8.count + 32
         size += ":path".utf8.count + path.utf8.count + 32
         if !authority.isEmpty { size += ":authority".utf8.count + authority.utf8.count + 32 }

@@ -226,7 +226,7 @@ final class ShadowRequest: PoolWaiter, UpstreamConnectionDelegate {
         releaseRequestSlot()
         guard let record else { return }
         let milliseconds = Double((NIODeadline.now() - startTime).nanoseconds) / 1_000_000
-        let requestHeadSize = Exchange.requestHeadListSize(method: head.method, authority: "", path: head.uri, fields: head.fields)
+        let requestHeadSize = Exchange.requestHeadListSize(method: head.method.rawValue, authority: "", path: head.uri, fields: head.fields)
         runtime.counters.mirroredRequests.record(
             code: record.code, flags: record.flags, workload: workloadSlot, milliseconds: milliseconds,
             requestProtocol: requestProtocol, grpcStatus: grpcStatus,
