@@ -78,7 +78,8 @@ import Testing
             throw error
         }
         do {
-            try await TestMesh.with(yaml: Self.echoMesh(v1: v1.port, v2: v2.port)) { mesh in
+            try await AdminHarness.with(yaml: Self.echoMesh(v1: v1.port, v2: v2.port)) { harness in
+                let mesh = harness.mesh
                 let results = try await Self.calls(
                     ["say", "say-beta", "fail", "count", "sum", "shout", "missing"], port: mesh.port, authority: "echo.example:50051")
                 #expect(results["say"]?.code == "OK")
@@ -102,6 +103,16 @@ import Testing
                 #expect(stats.requestCount(cluster: v1Cluster, responseCode: 200, requestProtocol: "grpc", grpcResponseStatus: "9") == 1)
                 #expect(stats.requestCount(cluster: v1Cluster, responseCode: 200, requestProtocol: "grpc", grpcResponseStatus: "12") == 1)
                 #expect(stats.requestCount(cluster: "outbound|50051|v2|echo.example", requestProtocol: "grpc", grpcResponseStatus: "0") == 1)
+
+                // Messages each way, as Envoy's grpc_stats filter counts them for Istio: on v1,
+                // say 1/1, fail 1/0, count 1/5, sum 3/1, shout 2/2, missing 1/0.
+                let metrics = try await harness.metrics()
+                #expect(metrics.types["istio_request_messages_total"] == "counter")
+                #expect(metrics.sum("istio_request_messages_total", ["destination_version": "v1"]) == 9)
+                #expect(metrics.sum("istio_response_messages_total", ["destination_version": "v1"]) == 9)
+                #expect(metrics.sum("istio_request_messages_total", ["destination_version": "v1", "grpc_response_status": "9"]) == 1)
+                #expect(metrics.sum("istio_response_messages_total", ["destination_version": "v1", "grpc_response_status": "9"]) == 0)
+                #expect(metrics.sum("istio_response_messages_total", ["destination_version": "v2"]) == 1)
             }
         } catch {
             await v1.stop()

@@ -23,6 +23,7 @@ struct PrometheusExposition {
 
     private func renderRequests(into out: inout String) {
         var series: [String: StatsSnapshot.RequestStats] = [:]
+        var grpcSeries = Set<String>()
         let reported: [(IstioMetricLabels.Reporter, [StatsSnapshot.RequestKey: StatsSnapshot.RequestStats])] = [
             (.source, stats.requests), (.destination, stats.mirroredRequests),
         ]
@@ -32,6 +33,7 @@ struct PrometheusExposition {
                 let labels = Self.labelText(
                     IstioMetricLabels.labels(for: key, cluster: descriptor, sourceNamespace: sourceNamespace, reporter: reporter))
                 series[labels, default: StatsSnapshot.RequestStats()].add(value)
+                if key.requestProtocol == RequestProtocol.grpc.rawValue { grpcSeries.insert(labels) }
             }
         }
         let ordered = series.sorted { $0.key < $1.key }
@@ -49,6 +51,13 @@ struct PrometheusExposition {
         Self.histogram(
             "istio_response_bytes", help: "Bytes of responses on the client's connection (head and body).",
             series: ordered, buckets: \.responseBytesBuckets, sum: { String($0.responseBytesSum) }, into: &out)
+        // Istio reports message counts for gRPC requests only.
+        let grpc = ordered.filter { grpcSeries.contains($0.key) }
+        guard !grpc.isEmpty else { return }
+        Self.family("istio_request_messages_total", type: "counter", help: "gRPC messages the clients sent.", into: &out)
+        for (labels, value) in grpc { out += "istio_request_messages_total{\(labels)} \(value.requestMessages)\n" }
+        Self.family("istio_response_messages_total", type: "counter", help: "gRPC messages sent back to the clients.", into: &out)
+        for (labels, value) in grpc { out += "istio_response_messages_total{\(labels)} \(value.responseMessages)\n" }
     }
 
     /// One histogram family over the request series: cumulative buckets, sum and count.

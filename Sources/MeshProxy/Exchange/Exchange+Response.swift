@@ -119,6 +119,7 @@ extension Exchange: UpstreamConnectionDelegate {
         let size = buffer.readableBytes
         guard size > 0 else { return }
         responseBytes += size
+        if requestProtocol == .grpc { responseMessages.count(buffer) }
         switch responseFraming {
         case .none:
             return

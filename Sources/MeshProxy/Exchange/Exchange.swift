@@ -97,6 +97,9 @@ final class Exchange {
     /// retains of its strings and storage).
     var requestHeadListSize = 0
     var responseHeadListSize = 0
+    /// gRPC only: the messages of each body, counted as they pass.
+    var requestMessages = GRPCMessageCounter()
+    var responseMessages = GRPCMessageCounter()
     var upstreamServiceTime: Int?
     var responseComplete = false
     var closeAfterResponse: Bool
@@ -320,6 +323,7 @@ final class Exchange {
     func receiveBody(_ buffer: ByteBuffer) {
         guard !finished else { return }
         requestBodyBytes += buffer.readableBytes
+        if requestProtocol == .grpc { requestMessages.count(buffer) }
         mirror?.sendBody(buffer)
         if replay != nil {
             if replayBytes + buffer.readableBytes <= worker.configuration.limits.retryBufferBytes {
@@ -504,14 +508,16 @@ final class Exchange {
         let elapsed = NIODeadline.now() - startTime
         let milliseconds = Double(elapsed.nanoseconds) / 1_000_000
         let bytes = downstream.wireBytes ?? http2StreamBytes
+        let messages = requestProtocol == .grpc ? (requestMessages.messages, responseMessages.messages) : nil
         if let clusterRuntime {
             clusterRuntime.counters.requests.record(
                 code: responseCode, flags: flags, workload: upstreamWorkloadSlot, milliseconds: milliseconds,
-                requestProtocol: requestProtocol, grpcStatus: grpcStatus, requestBytes: bytes.received, responseBytes: bytes.sent)
+                requestProtocol: requestProtocol, grpcStatus: grpcStatus, requestBytes: bytes.received, responseBytes: bytes.sent,
+                grpcMessages: messages)
         } else {
             worker.stats.unrouted.record(
                 code: responseCode, flags: flags, workload: 0, milliseconds: milliseconds, requestProtocol: requestProtocol,
-                grpcStatus: grpcStatus, requestBytes: bytes.received, responseBytes: bytes.sent)
+                grpcStatus: grpcStatus, requestBytes: bytes.received, responseBytes: bytes.sent, grpcMessages: messages)
         }
         if let accessLog = worker.accessLog { logAccess(to: accessLog, milliseconds: Int(milliseconds)) }
         guard notifyDownstream else { return }

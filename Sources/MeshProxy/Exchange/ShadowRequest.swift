@@ -33,6 +33,8 @@ final class ShadowRequest: PoolWaiter, UpstreamConnectionDelegate {
     private var requestBodyBytes = 0
     private var responseBodyBytes = 0
     private var responseHeadSize = 0
+    private var requestMessages = GRPCMessageCounter()
+    private var responseMessages = GRPCMessageCounter()
     private(set) var finished = false
     private var timer: Scheduled<Void>?
 
@@ -97,6 +99,7 @@ final class ShadowRequest: PoolWaiter, UpstreamConnectionDelegate {
     func sendBody(_ buffer: ByteBuffer) {
         guard !finished, !requestEnded else { return }
         requestBodyBytes += buffer.readableBytes
+        if requestProtocol == .grpc { requestMessages.count(buffer) }
         send(.body(.byteBuffer(buffer)))
     }
 
@@ -185,6 +188,7 @@ final class ShadowRequest: PoolWaiter, UpstreamConnectionDelegate {
 
     func upstreamResponseBody(_ buffer: ByteBuffer) {
         responseBodyBytes += buffer.readableBytes
+        if requestProtocol == .grpc { responseMessages.count(buffer) }
     }
 
     func upstreamReadComplete() {}
@@ -230,7 +234,8 @@ final class ShadowRequest: PoolWaiter, UpstreamConnectionDelegate {
         runtime.counters.mirroredRequests.record(
             code: record.code, flags: record.flags, workload: workloadSlot, milliseconds: milliseconds,
             requestProtocol: requestProtocol, grpcStatus: grpcStatus,
-            requestBytes: requestHeadSize + requestBodyBytes, responseBytes: responseHeadSize + responseBodyBytes)
+            requestBytes: requestHeadSize + requestBodyBytes, responseBytes: responseHeadSize + responseBodyBytes,
+            grpcMessages: requestProtocol == .grpc ? (requestMessages.messages, responseMessages.messages) : nil)
     }
 
     private func releaseRequestSlot() {

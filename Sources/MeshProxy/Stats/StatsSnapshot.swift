@@ -115,6 +115,10 @@ public struct StatsSnapshot: Sendable, Hashable {
         /// Istio's `istio_response_bytes`: the response's bytes on the client's connection.
         public var responseBytesBuckets: [UInt64] = StatsSnapshot.emptyBuckets
         public var responseBytesSum: UInt64 = 0
+        /// gRPC only: messages in the request and response bodies (Istio's
+        /// `istio_request_messages_total`, `istio_response_messages_total`).
+        public var requestMessages: UInt64 = 0
+        public var responseMessages: UInt64 = 0
 
         public init() {}
 
@@ -123,6 +127,8 @@ public struct StatsSnapshot: Sendable, Hashable {
             durationSumMilliseconds += other.durationSumMilliseconds
             requestBytesSum += other.requestBytesSum
             responseBytesSum += other.responseBytesSum
+            requestMessages += other.requestMessages
+            responseMessages += other.responseMessages
             Self.add(other.durationBuckets, to: &durationBuckets)
             Self.add(other.requestBytesBuckets, to: &requestBytesBuckets)
             Self.add(other.responseBytesBuckets, to: &responseBytesBuckets)

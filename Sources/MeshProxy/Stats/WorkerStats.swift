@@ -24,7 +24,7 @@ final class WorkerStats {
         /// `workload` is a slot of `WorkerStats.workloadSlot(for:)`, 0 when no endpoint was reached.
         func record(code: Int, flags: ResponseFlags, workload: UInt32, milliseconds: Double,
                     requestProtocol: RequestProtocol = .http, grpcStatus: String? = nil,
-                    requestBytes: Int = 0, responseBytes: Int = 0) {
+                    requestBytes: Int = 0, responseBytes: Int = 0, grpcMessages: (request: Int, response: Int)? = nil) {
             let grpc = grpcStatus.flatMap { UInt64($0) }.map { min($0, Self.noGRPCStatus - 1) } ?? Self.noGRPCStatus
             let key = UInt64(workload & 0xF_FFFF) << 44 | grpc << 38 | UInt64(requestProtocol.index) << 36
                 | UInt64(UInt16(truncatingIfNeeded: code) & 0xFFF) << 24 | UInt64(flags.rawValue & 0xFF_FFFF)
@@ -46,6 +46,10 @@ final class WorkerStats {
             cell.stats.requestBytesSum += UInt64(max(0, requestBytes))
             cell.stats.responseBytesBuckets[Self.bucketIndex(Double(responseBytes))] += 1
             cell.stats.responseBytesSum += UInt64(max(0, responseBytes))
+            if let grpcMessages {
+                cell.stats.requestMessages += UInt64(grpcMessages.request)
+                cell.stats.responseMessages += UInt64(grpcMessages.response)
+            }
         }
 
         static func bucketIndex(_ value: Double) -> Int {
