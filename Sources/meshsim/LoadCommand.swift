@@ -99,6 +99,11 @@ struct Load: AsyncParsableCommand {
     @Option(help: "HTTP/2: concurrent streams per connection.")
     var streams: Int = 10
 
+    @Flag(help: ArgumentHelp(
+        "gRPC calls over h2c (implies --http2): POST with content-type application/grpc and one message of --body-bytes; answers counted by grpc-status.",
+        discussion: "A call whose grpc-status is not 0 (OK) counts as an error (\"grpc\" in the report), and the statuses list it as \"grpc N\": a gRPC canary's injected UNAVAILABLE shows as grpc 14 where HTTP shows 200."))
+    var grpc = false
+
     enum OutputFormat: String, ExpressibleByArgument {
         case text, json
     }
@@ -138,6 +143,9 @@ struct Load: AsyncParsableCommand {
         if check && report.verdict == .fail { throw ExitCode(1) }
     }
 
+    /// gRPC runs over HTTP/2 whether or not --http2 was given.
+    private var usesHTTP2: Bool { http2 || grpc }
+
     func makeConfiguration() throws -> LoadConfiguration {
         let target = try TargetURL(parsing: url)
         if concurrency != nil && rps != nil { throw LoadInputError("give --concurrency (closed loop) or --rps (open loop), not both") }
@@ -148,7 +156,7 @@ struct Load: AsyncParsableCommand {
             pacing = .openLoop(requestsPerSecond: rps)
         } else {
             // HTTP/2 fills every stream of every connection (one connection by default).
-            pacing = .closedLoop(concurrency: concurrency ?? (http2 ? (connections ?? 1) * streams : connections ?? 10))
+            pacing = .closedLoop(concurrency: concurrency ?? (usesHTTP2 ? (connections ?? 1) * streams : connections ?? 10))
         }
         let defaults = RequestClass(method: method, path: target.pathAndQuery, bodyBytes: bodyBytes)
         var classes = [defaults]
@@ -162,8 +170,8 @@ struct Load: AsyncParsableCommand {
             threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, warmup: try Self.duration(warmup, option: "--warmup"),
             requestTimeout: try Self.duration(timeout, option: "--timeout"), classes: classes, commonHeaders: commonHeaders,
             authority: authority, subsetHeader: subsetHeader, expected: expected, alpha: alpha, exact: exact,
-            httpVersion: http2 ? .http2 : .http1_1, reportInterval: try Self.duration(interval, option: "--interval"),
-            streamsPerConnection: streams)
+            httpVersion: usesHTTP2 ? .http2 : .http1_1, reportInterval: try Self.duration(interval, option: "--interval"),
+            streamsPerConnection: streams, grpc: grpc)
         if !config.files.isEmpty {
             configuration = try expectationsFromConfigs(configuration)
         }

@@ -22,12 +22,37 @@ import Testing
         }
     }
 
-    static func configuration(port: Int, requests: Int, concurrency: Int, connections: Int, timeout: Duration = .seconds(5)) throws -> LoadConfiguration {
+    static func configuration(
+        port: Int, requests: Int, concurrency: Int, connections: Int, timeout: Duration = .seconds(5), grpc: Bool = false
+    ) throws -> LoadConfiguration {
         LoadConfiguration(
-            target: try TargetURL(parsing: "http://127.0.0.1:\(port)/"), pacing: .closedLoop(concurrency: concurrency), duration: nil,
-            requestLimit: requests, connections: connections, threads: 2, requestTimeout: timeout, subsetHeader: "x-meshsim-version",
+            target: try TargetURL(parsing: "http://127.0.0.1:\(port)/helloworld.Greeter/SayHello"), pacing: .closedLoop(concurrency: concurrency),
+            duration: nil, requestLimit: requests, connections: connections, threads: 2, requestTimeout: timeout,
+            classes: [RequestClass(method: "GET", path: "/helloworld.Greeter/SayHello", bodyBytes: 5)], subsetHeader: "x-meshsim-version",
             expected: try ExpectedShares(parsing: "v2=100"), httpVersion: .http2, reportInterval: .milliseconds(200),
-            streamsPerConnection: 10)
+            streamsPerConnection: 10, grpc: grpc)
+    }
+
+    /// `load --grpc`: each call is a gRPC message POSTed to the pod, which answers gRPC; a call is
+    /// counted by its grpc-status, so the pod's injected errors (UNAVAILABLE, in a trailers-only
+    /// answer with HTTP 200) are errors of the run, listed as "grpc 14".
+    @Test(arguments: [(0.0, 0), (1.0, 300)] as [(Double, Int)])
+    func grpcCallsAreCountedByTheirStatus(errorRate: Double, failed: Int) async throws {
+        try await Self.withPod(profile: BehaviorProfile(errorRate: errorRate)) { pod in
+            let report = try await LoadRun.run(try Self.configuration(port: pod.port, requests: 300, concurrency: 10, connections: 1, grpc: true))
+            #expect(report.completed == 300)
+            #expect(report.errors.grpc == failed)
+            #expect(report.errors.total == failed)
+            #expect(report.byStatus.map(\.key) == [failed == 0 ? "grpc 0" : "grpc 14"])
+            #expect(report.bySubset.map(\.key) == ["v2"])
+            #expect(pod.stats.requestsServed == 300)
+        }
+    }
+
+    @Test func grpcNeedsHTTP2() throws {
+        var configuration = try Self.configuration(port: 1, requests: 1, concurrency: 1, connections: 1, grpc: true)
+        configuration.httpVersion = .http1_1
+        #expect(throws: LoadInputError.self) { try configuration.validate() }
     }
 
     @Test func streamsShareTwoConnections() async throws {

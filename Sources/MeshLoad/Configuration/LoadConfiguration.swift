@@ -50,6 +50,9 @@ public struct LoadConfiguration: Sendable {
     /// Demand exact counts (the proxy's exact split mode) where a class's answers fill whole windows.
     public var exact: Bool
     public var httpVersion: HTTPVersion
+    /// gRPC calls (HTTP/2 only): POSTs with `content-type: application/grpc`, the body one
+    /// length-prefixed message, each answer counted by its `grpc-status` (`GRPCOutcome`).
+    public var grpc: Bool
     /// HTTP/2: concurrent streams per connection (h2load's `-m`).
     public var streamsPerConnection: Int
     /// How often an `IntervalReport` is produced.
@@ -61,8 +64,9 @@ public struct LoadConfiguration: Sendable {
         requestTimeout: Duration = .seconds(5), classes: [RequestClass]? = nil, commonHeaders: [HeaderField] = [],
         authority: String? = nil, subsetHeader: String = "x-meshsim-destination", expected: ExpectedShares? = nil,
         alpha: Double = 0.01, exact: Bool = false, httpVersion: HTTPVersion = .http1_1, reportInterval: Duration = .seconds(1),
-        streamsPerConnection: Int = 10
+        streamsPerConnection: Int = 10, grpc: Bool = false
     ) {
+        self.grpc = grpc
         self.target = target
         self.pacing = pacing
         self.duration = duration
@@ -117,6 +121,7 @@ public struct LoadConfiguration: Sendable {
 
     /// Rejects combinations that cannot run, with a one-line reason.
     public func validate() throws {
+        if grpc && httpVersion != .http2 { throw LoadInputError("--grpc needs HTTP/2 (--http2)") }
         if httpVersion == .http2 {
             guard streamsPerConnection >= 1, streamsPerConnection <= 1000 else {
                 throw LoadInputError("--streams must be between 1 and 1000")

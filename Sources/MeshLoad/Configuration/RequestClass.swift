@@ -98,7 +98,8 @@ public struct RequestClass: Sendable, Hashable {
 
     /// The request as HTTP/2 sends it (built once): pseudo-headers, lower-case fields, and the
     /// body (nil when empty).
-    func http2Request(authority: String, commonHeaders: [HeaderField]) -> HTTP2LoadRequest {
+    func http2Request(authority: String, commonHeaders: [HeaderField], grpc: Bool = false) -> HTTP2LoadRequest {
+        if grpc { return grpcRequest(authority: authority, commonHeaders: commonHeaders) }
         let ownNames = Set(headers.map { $0.name.lowercased() })
         var fields = HTTPHeaders()
         for header in commonHeaders where !ownNames.contains(header.name.lowercased()) && header.name.lowercased() != "host" {
@@ -112,6 +113,26 @@ public struct RequestClass: Sendable, Hashable {
         }
         let head = HTTP2RequestHead(method: method, authority: hostHeader ?? authority, path: path, headers: fields)
         let body = bodyBytes > 0 ? ByteBuffer(repeating: UInt8(ascii: "x"), count: bodyBytes) : nil
+        return HTTP2LoadRequest(head: head, body: body)
+    }
+
+    /// A gRPC call as a gRPC client sends it: POST, `content-type: application/grpc`,
+    /// `te: trailers`, and one message (its 5-byte prefix, then `bodyBytes` bytes) as the body.
+    private func grpcRequest(authority: String, commonHeaders: [HeaderField]) -> HTTP2LoadRequest {
+        var fields: HTTPHeaders = ["content-type": "application/grpc", "te": "trailers"]
+        let ownNames = Set(headers.map { $0.name.lowercased() })
+        let reserved: Set<String> = ["host", "content-type", "te", "content-length"]
+        for header in commonHeaders where !ownNames.contains(header.name.lowercased()) && !reserved.contains(header.name.lowercased()) {
+            fields.add(name: header.name.lowercased(), value: header.value)
+        }
+        for header in headers where !reserved.contains(header.name.lowercased()) {
+            fields.add(name: header.name.lowercased(), value: header.value)
+        }
+        var body = ByteBuffer()
+        body.writeInteger(UInt8(0))
+        body.writeInteger(UInt32(bodyBytes))
+        body.writeRepeatingByte(UInt8(ascii: "x"), count: bodyBytes)
+        let head = HTTP2RequestHead(method: "POST", authority: hostHeader ?? authority, path: path, headers: fields)
         return HTTP2LoadRequest(head: head, body: body)
     }
 

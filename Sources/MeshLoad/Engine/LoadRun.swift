@@ -221,8 +221,11 @@ struct RunCoordinator {
             totalSlots: configuration.activeLanes,
             tickets: TicketDispenser(classWeights: classes.map(\.weight), limit: configuration.requestLimit),
             http2Requests: configuration.httpVersion == .http2
-                ? classes.map { $0.http2Request(authority: configuration.authority(for: $0), commonHeaders: configuration.commonHeaders) }
+                ? classes.map {
+                    $0.http2Request(authority: configuration.authority(for: $0), commonHeaders: configuration.commonHeaders, grpc: configuration.grpc)
+                }
                 : nil,
-            streamsPerConnection: configuration.httpVersion == .http2 ? configuration.streamsPerConnection : 1)
+            streamsPerConnection: configuration.httpVersion == .http2 ? configuration.streamsPerConnection : 1,
+            grpc: configuration.grpc)
     }
 }

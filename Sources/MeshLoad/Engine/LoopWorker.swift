@@ -367,6 +367,10 @@ extension ConnectionSlot: HTTP2ClientStreamDelegate {
         guard stream == self.stream else { return }
         responseStatus = head.status
         responseSubset = head.headers.first(name: plan.subsetHeader).map { Array($0.utf8) }
+        // A trailers-only answer carries the call's status in its head.
+        if plan.grpc, let code = GRPCOutcome.code(head.headers.first(name: "grpc-status")) {
+            responseStatus = GRPCOutcome.status(forCode: code)
+        }
         if endStream { streamCompleted() }
     }
 
@@ -376,6 +380,9 @@ extension ConnectionSlot: HTTP2ClientStreamDelegate {
 
     func responseEnd(trailers: HTTPHeaders?, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
         guard stream == self.stream else { return }
+        if plan.grpc, let code = GRPCOutcome.code(trailers?.first(name: "grpc-status")) {
+            responseStatus = GRPCOutcome.status(forCode: code)
+        }
         streamCompleted()
     }
 

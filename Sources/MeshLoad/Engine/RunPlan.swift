@@ -25,6 +25,8 @@ struct RunPlan: Sendable {
     /// HTTP/2 runs: each class's request as HTTP/2 sends it, and the lanes (streams) per connection.
     var http2Requests: [HTTP2LoadRequest]? = nil
     var streamsPerConnection: Int = 1
+    /// gRPC calls: answers are recorded by their `grpc-status` (`GRPCOutcome`).
+    var grpc = false
 
     /// When the open-loop request with sequence number `sequence` should go out.
     func intendedTime(_ sequence: Int) -> UInt64 {

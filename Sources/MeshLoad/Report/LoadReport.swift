@@ -17,10 +17,12 @@ import Histogram
 //   backlog             int?     open loop: intended sends in the window that never went out
 //                                (the target could not keep up on the connections given)
 //   errors              object   total, connect, timeout, reset, closed, protocol (no response),
-//                                status4xx, status5xx (responses with those statuses)
+//                                status4xx, status5xx (responses with those statuses), grpc
+//                                (--grpc: answers whose grpc-status is not 0)
 //   latency             object?  all responses: count, p50Ms, p90Ms, p99Ms, p999Ms, maxMs, meanMs
 //                                (open loop: measured from each request's intended send time)
-//   byStatus            [object] per status code: key ("200"), count, latency
+//   byStatus            [object] per status code: key ("200"; with --grpc, a gRPC answer's
+//                                grpc-status as "grpc 0", "grpc 14"), count, latency
 //   bySubset            [object] per destination subset: key ("v2", or "(none)" when the
 //                                response had no subset header), count, latency
 //   subsetHeader        string   the response header read for the destination
@@ -66,12 +68,14 @@ public struct ErrorCounts: Sendable, Hashable, Codable {
     public var `protocol` = 0
     public var status4xx = 0
     public var status5xx = 0
+    /// gRPC answers whose `grpc-status` is not OK.
+    public var grpc = 0
 
     public init() {}
 
     /// Requests that got no response at all.
     public var withoutResponse: Int { connect + timeout + reset + closed + `protocol` }
-    public var total: Int { withoutResponse + status4xx + status5xx }
+    public var total: Int { withoutResponse + status4xx + status5xx + grpc }
 
     mutating func add(_ kind: ErrorKind, _ count: Int) {
         switch kind {
@@ -84,12 +88,16 @@ public struct ErrorCounts: Sendable, Hashable, Codable {
     }
 
     mutating func add(status: Int, _ count: Int) {
+        if let code = GRPCOutcome.code(ofStatus: status) {
+            if code != 0 { grpc += count }
+            return
+        }
         if (400..<500).contains(status) { status4xx += count }
         if status >= 500 { status5xx += count }
     }
 
     enum CodingKeys: String, CodingKey {
-        case connect, timeout, reset, closed, `protocol`, status4xx, status5xx, total
+        case connect, timeout, reset, closed, `protocol`, status4xx, status5xx, grpc, total
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -101,6 +109,7 @@ public struct ErrorCounts: Sendable, Hashable, Codable {
         try container.encode(`protocol`, forKey: .protocol)
         try container.encode(status4xx, forKey: .status4xx)
         try container.encode(status5xx, forKey: .status5xx)
+        try container.encode(grpc, forKey: .grpc)
         try container.encode(total, forKey: .total)
     }
 
@@ -113,6 +122,7 @@ public struct ErrorCounts: Sendable, Hashable, Codable {
         `protocol` = try container.decode(Int.self, forKey: .protocol)
         status4xx = try container.decode(Int.self, forKey: .status4xx)
         status5xx = try container.decode(Int.self, forKey: .status5xx)
+        grpc = try container.decodeIfPresent(Int.self, forKey: .grpc) ?? 0
     }
 }
 

@@ -88,7 +88,7 @@ enum ReportBuilder {
             completed: completed, requestsPerSecond: measuredSeconds > 0 ? Double(completed) / measuredSeconds : 0,
             backlog: rate == nil ? nil : sample.backlog, errors: errors, latency: LatencySummary(all),
             byStatus: byStatus.keys.sorted().map { status in
-                LatencyGroup(key: String(status), count: Int(byStatus[status]?.totalCount ?? 0), latency: byStatus[status].flatMap(LatencySummary.init))
+                LatencyGroup(key: GRPCOutcome.reportKey(status), count: Int(byStatus[status]?.totalCount ?? 0), latency: byStatus[status].flatMap(LatencySummary.init))
             },
             bySubset: bySubset.keys.sorted().map { subset in
                 LatencyGroup(key: subset, count: Int(bySubset[subset]?.totalCount ?? 0), latency: bySubset[subset].flatMap(LatencySummary.init))

@@ -46,7 +46,7 @@ extension ErrorCounts {
         var parts: [String] = []
         for (name, count) in [
             ("connect", connect), ("timeout", timeout), ("reset", reset), ("closed", closed), ("protocol", `protocol`),
-            ("4xx", status4xx), ("5xx", status5xx),
+            ("4xx", status4xx), ("5xx", status5xx), ("grpc", grpc),
         ] where count > 0 {
             parts.append("\(name) \(count)")
         }
