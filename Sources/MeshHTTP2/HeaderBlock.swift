@@ -201,16 +201,31 @@ final class HeaderBlock {
             guard let nvBase = nvs.baseAddress else { return body(nil, 0) }
             for field in 0..<fieldCount {
                 let span = self.spans[field]
+                let name = (span.nameIsBorrowed ? borrowedBytes : self.bytes) + span.nameOffset
                 nvBase[field] = nghttp2_nv(
-                    name: (span.nameIsBorrowed ? borrowedBytes : self.bytes) + span.nameOffset,
+                    name: name,
                     value: (span.valueIsBorrowed ? borrowedBytes : self.bytes) + span.valueOffset,
                     namelen: span.nameLength,
                     valuelen: span.valueLength,
-                    flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)
+                    flags: Self.isUniquePerMessage(UnsafeBufferPointer(start: name, count: span.nameLength))
+                        ? Self.neverIndexed : Self.indexable
                 )
             }
             return body(UnsafePointer(nvBase), fieldCount)
         }
+    }
+
+    private static let indexable = UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)
+    private static let neverIndexed = UInt8(NGHTTP2_NV_FLAG_NO_INDEX.rawValue)
+
+    /// Whether a field (its name lower-case, as every name in the block is) has a value no
+    /// other message repeats: `x-request-id`, a fresh UUID per request. HPACK would add each one
+    /// to the dynamic table (both this side's encoder and the peer's decoder), where it is never
+    /// used again and, every few dozen requests, has evicted the entries that are (so those are
+    /// sent as literals again). Sent as a literal that is never indexed instead: the same field,
+    /// another representation (RFC 7541 §6.2.3).
+    static func isUniquePerMessage(_ lowercasedName: UnsafeBufferPointer<UInt8>) -> Bool {
+        lowercasedName.count == 12 && FieldName.equalsLowercase(lowercasedName, "x-request-id")
     }
 
     /// Connection-specific fields that RFC 9113 §8.2.2 forbids in HTTP/2; a proxy forwarding an
