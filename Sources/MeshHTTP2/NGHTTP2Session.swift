@@ -557,7 +557,7 @@ final class NGHTTP2Session {
                 flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
                 self.headerBlock.reset()
                 self.headerBlock.append(trailers)
-                let rv = self.headerBlock.withNameValues { nva, count in
+                let rv = self.headerBlock.submit { nva, count in
                     nghttp2_submit_trailer(session, streamID, nva, count)
                 }
                 if rv != 0 { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
