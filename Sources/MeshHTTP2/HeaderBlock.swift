@@ -4,24 +4,27 @@ import NIOHTTP1
 /// Builds the `nghttp2_nv` array of one header block in storage that one session reuses for
 /// every block it submits.
 ///
-/// nghttp2 copies names and values during `nghttp2_submit_*` (no NO_COPY flags are set), so the
-/// bytes only have to live until `submit` returns. One pass over the fields (each pass over an
-/// `HTTPHeaders` retains and releases every name and value) and no allocation once the
-/// storage has grown to the session's largest block. Byte fields appended inside
-/// `borrowing(_:_:)` are not copied at all: the block points into their storage, copying only a
-/// name that needs lower-casing.
+/// One pass over the fields (each pass over an `HTTPHeaders` retains and releases every name and
+/// value) and no allocation once the storage has grown to the session's largest burst of blocks.
+/// Names (lower-case) and the values copied here are handed to nghttp2 with its NO_COPY flags:
+/// otherwise `nghttp2_submit_*` copies every name and value once more and lower-cases each name
+/// byte by byte again (about 1.6% of the proxy's CPU). nghttp2 reads those bytes when it
+/// serialises the frame, in a later `mem_send`, so the storage is not reused while a submitted
+/// block waits (`submit`, `frameLeft`): the next blocks go after it, and storage outgrown
+/// meanwhile is kept until then. Values of byte fields appended inside `borrowing(_:_:)` are not
+/// copied here: the block points into their storage, and nghttp2 copies them during the submit.
 final class HeaderBlock {
-    @exclusivity(unchecked) private var byteStorage = ReusedStorage<UInt8>(capacity: 1024)
+    @exclusivity(unchecked) private var byteStorage = ReusedStorage<UInt8>(capacity: HeaderBlock.initialByteCapacity)
     private var bytes: UnsafeMutablePointer<UInt8> { self.byteStorage.base }
     private var byteCount = 0
-    /// Where each field's name and value lie: offsets into `bytes`, or from `borrowedBase` when
-    /// marked so, turned into pointers at submit time (the byte storage may move while it grows).
+    /// Where each field's name and value lie: offsets into `bytes` (the value's from
+    /// `borrowedBase` when marked so), turned into pointers at submit time (the byte storage may
+    /// move while it grows).
     private struct Span {
         var nameOffset: Int
         var nameLength: Int
         var valueOffset: Int
         var valueLength: Int
-        var nameIsBorrowed: Bool
         var valueIsBorrowed: Bool
     }
     @exclusivity(unchecked) private var spanStorage = ReusedStorage<Span>(capacity: 64)
@@ -31,17 +34,50 @@ final class HeaderBlock {
     private var borrowedBase: UnsafePointer<UInt8>?
     /// Some span points into the lent storage.
     private var hasBorrowedSpans = false
+    /// Blocks submitted whose frames nghttp2 has not serialised yet: it still reads their bytes.
+    private(set) var waitingBlocks = 0
+    /// Storage outgrown while blocks waited, some of which still point into it.
+    private var outgrownStorage: [ReusedStorage<UInt8>] = []
+    /// Storage kept beyond this goes back to the initial size once no block waits (a burst of
+    /// large blocks grew it).
+    private static let initialByteCapacity = 1024
+    private static let maxKeptByteCapacity = 64 * 1024
 
     deinit {
         self.byteStorage.deallocate()
         self.spanStorage.deallocate()
+        for storage in self.outgrownStorage { storage.deallocate() }
     }
 
-    /// Starts a new block.
+    /// Starts a new block: at the start of the storage, or after the blocks still waiting.
     func reset() {
-        self.byteCount = 0
         self.spanCount = 0
         self.hasBorrowedSpans = false
+        guard self.waitingBlocks == 0 else { return }
+        self.byteCount = 0
+        if self.byteStorage.capacity > Self.maxKeptByteCapacity {
+            self.byteStorage.deallocate()
+            self.byteStorage = ReusedStorage(capacity: Self.initialByteCapacity)
+        }
+    }
+
+    /// Submits the block through `body` (an `nghttp2_submit_*` call given the `nghttp2_nv` array
+    /// and its count; a negative result is an error, nothing queued). A queued block's bytes stay
+    /// until `frameLeft()` reports its frame serialised or dropped.
+    func submit(_ body: (UnsafePointer<nghttp2_nv>?, Int) -> Int32) -> Int32 {
+        let result = self.withNameValues(body)
+        if result >= 0 { self.waitingBlocks += 1 }
+        return result
+    }
+
+    /// A HEADERS frame left nghttp2's queue (sent, or not sent): its block's bytes are free. Every
+    /// HEADERS frame a session sends comes from a block `submit` queued.
+    func frameLeft() {
+        guard self.waitingBlocks > 0 else { return }
+        self.waitingBlocks -= 1
+        guard self.waitingBlocks == 0, !self.outgrownStorage.isEmpty else { return }
+        for storage in self.outgrownStorage { storage.deallocate() }
+        self.outgrownStorage.removeAll(keepingCapacity: true)
     }
 
     /// Runs `body` with `fields` lent to the block: `append(fields)` inside it points into their
@@ -99,9 +135,9 @@ final class HeaderBlock {
         }
     }
 
-    /// The same for byte fields. Fields lent with `borrowing(_:_:)` are not copied: the block
-    /// points into their storage, and copies only a name with an upper-case letter, to lower-case
-    /// it. Other fields are copied.
+    /// The same for byte fields. The values of fields lent with `borrowing(_:_:)` are not copied:
+    /// the block points into their storage (their names are copied, lower-cased). Other fields
+    /// are copied.
     func append(_ fields: HeaderFields) {
         guard fields.fieldCount > 0 else { return }
         let byteAreaStart = fields.byteAreaStart
@@ -120,24 +156,21 @@ final class HeaderBlock {
                 if name.isEmpty || name[0] == UInt8(ascii: ":") { continue }
                 let valueIsTrailers = name.count == 2
                     && FieldName.equalsLowercase(UnsafeBufferPointer(start: base + valueStart, count: record.valueLength), "trailers")
-                guard Self.hasUppercase(name) else {
-                    if Self.isConnectionSpecific(name, valueIsTrailers: valueIsTrailers) { continue }
-                    self.addSpan(
-                        Span(nameOffset: nameStart, nameLength: name.count, valueOffset: valueStart, valueLength: record.valueLength,
-                            nameIsBorrowed: true, valueIsBorrowed: true))
-                    continue
-                }
+                // The name is copied (nghttp2 reads names from the block, lower-case, after the
+                // loan), the value lent.
                 let nameOffset = self.byteCount
                 self.copy(UnsafeRawBufferPointer(name))
                 let nameBytes = UnsafeMutableBufferPointer(start: self.bytes + nameOffset, count: name.count)
-                for index in nameBytes.indices where nameBytes[index] &- UInt8(ascii: "A") < 26 { nameBytes[index] |= 0x20 }
+                if Self.hasUppercase(UnsafeBufferPointer(nameBytes)) {
+                    for index in nameBytes.indices where nameBytes[index] &- UInt8(ascii: "A") < 26 { nameBytes[index] |= 0x20 }
+                }
                 if Self.isConnectionSpecific(UnsafeBufferPointer(nameBytes), valueIsTrailers: valueIsTrailers) {
                     self.byteCount = nameOffset
                     continue
                 }
                 self.addSpan(
                     Span(nameOffset: nameOffset, nameLength: name.count, valueOffset: valueStart, valueLength: record.valueLength,
-                        nameIsBorrowed: false, valueIsBorrowed: true))
+                        valueIsBorrowed: true))
             }
         }
     }
@@ -194,23 +227,41 @@ final class HeaderBlock {
     /// Calls `body` with the block's `nghttp2_nv` array and its count.
     func withNameValues<Result>(_ body: (UnsafePointer<nghttp2_nv>?, Int) -> Result) -> Result {
         let fieldCount = self.spanCount
-        // nghttp2 takes mutable pointers but, without NO_COPY flags, only reads and copies them.
-        // Borrowed spans exist only while `borrowing` runs, so `borrowedBase` is set for them.
+        // nghttp2 takes mutable pointers but only reads them. Borrowed values exist only while
+        // `borrowing` runs, so `borrowedBase` is set for them; nghttp2 copies them (no NO_COPY).
         let borrowedBytes = self.borrowedBase.map { UnsafeMutablePointer(mutating: $0) } ?? self.bytes
         return withUnsafeTemporaryAllocation(of: nghttp2_nv.self, capacity: max(fieldCount, 1)) { nvs in
             guard let nvBase = nvs.baseAddress else { return body(nil, 0) }
             for field in 0..<fieldCount {
                 let span = self.spans[field]
+                let name = self.bytes + span.nameOffset
+                let indexing = Self.isUniquePerMessage(UnsafeBufferPointer(start: name, count: span.nameLength))
+                    ? Self.neverIndexed : Self.indexable
                 nvBase[field] = nghttp2_nv(
-                    name: (span.nameIsBorrowed ? borrowedBytes : self.bytes) + span.nameOffset,
+                    name: name,
                     value: (span.valueIsBorrowed ? borrowedBytes : self.bytes) + span.valueOffset,
                     namelen: span.nameLength,
                     valuelen: span.valueLength,
-                    flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)
+                    flags: indexing | (span.valueIsBorrowed ? Self.nameInBlock : Self.nameAndValueInBlock)
                 )
             }
             return body(UnsafePointer(nvBase), fieldCount)
         }
+    }
+
+    private static let indexable = UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)
+    private static let neverIndexed = UInt8(NGHTTP2_NV_FLAG_NO_INDEX.rawValue)
+    private static let nameInBlock = UInt8(NGHTTP2_NV_FLAG_NO_COPY_NAME.rawValue)
+    private static let nameAndValueInBlock = UInt8(NGHTTP2_NV_FLAG_NO_COPY_NAME.rawValue | NGHTTP2_NV_FLAG_NO_COPY_VALUE.rawValue)
+
+    /// Whether a field (its name lower-case, as every name in the block is) has a value no
+    /// other message repeats: `x-request-id`, a fresh UUID per request. HPACK would add each one
+    /// to the dynamic table (both this side's encoder and the peer's decoder), where it is never
+    /// used again and, every few dozen requests, has evicted the entries that are (so those are
+    /// sent as literals again). Sent as a literal that is never indexed instead: the same field,
+    /// another representation (RFC 7541 §6.2.3).
+    static func isUniquePerMessage(_ lowercasedName: UnsafeBufferPointer<UInt8>) -> Bool {
+        lowercasedName.count == 12 && FieldName.equalsLowercase(lowercasedName, "x-request-id")
     }
 
     /// Connection-specific fields that RFC 9113 §8.2.2 forbids in HTTP/2; a proxy forwarding an
@@ -244,7 +295,7 @@ final class HeaderBlock {
     private func addSpan(_ nameOffset: Int, _ nameLength: Int, _ valueOffset: Int, _ valueLength: Int) {
         self.addSpan(
             Span(nameOffset: nameOffset, nameLength: nameLength, valueOffset: valueOffset, valueLength: valueLength,
-                nameIsBorrowed: false, valueIsBorrowed: false))
+                valueIsBorrowed: false))
     }
 
     @inline(__always)
@@ -255,7 +306,20 @@ final class HeaderBlock {
     }
 
     private func reserve(_ count: Int) {
-        self.byteStorage.reserve(self.byteCount + count, keeping: self.byteCount)
+        let needed = self.byteCount + count
+        guard needed > self.byteStorage.capacity else { return }
+        guard self.waitingBlocks > 0 else {
+            self.byteStorage.reserve(needed, keeping: self.byteCount)
+            return
+        }
+        // Waiting blocks point into the storage: it stays until they leave, and the bytes so far
+        // move to new storage at the same offsets (the spans being built hold offsets).
+        var capacity = self.byteStorage.capacity * 2
+        while capacity < needed { capacity *= 2 }
+        let grown = ReusedStorage<UInt8>(capacity: capacity)
+        grown.base.update(from: self.byteStorage.base, count: self.byteCount)
+        self.outgrownStorage.append(self.byteStorage)
+        self.byteStorage = grown
     }
 
     private func copy(_ source: UnsafePointer<UInt8>, count: Int) {

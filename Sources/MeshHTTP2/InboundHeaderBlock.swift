@@ -63,8 +63,8 @@ struct InboundHeaderBlock {
         }
         // A pseudo-header, told apart by length and one letter, without making a String of the name.
         switch (name.count, name.count > 2 ? name[2] : 0) {
-        case (7, UInt8(ascii: "e")): self.method = String(decoding: value, as: UTF8.self)  // :method
-        case (7, UInt8(ascii: "c")): self.scheme = String(decoding: value, as: UTF8.self)  // :scheme
+        case (7, UInt8(ascii: "e")): self.method = Self.method(value)  // :method
+        case (7, UInt8(ascii: "c")): self.scheme = Self.scheme(value)  // :scheme
         case (10, UInt8(ascii: "u")): self.authority = Self.string(value, reusing: &self.previousAuthority)  // :authority
         case (5, UInt8(ascii: "a")): self.path = Self.string(value, reusing: &self.previousPath)  // :path
         case (7, UInt8(ascii: "t")): self.status = Self.statusCode(value)  // :status
@@ -92,6 +92,39 @@ struct InboundHeaderBlock {
                 return true
             }
         }
+    }
+
+    /// `:method` as a string: a literal for the common methods (decoding validates the bytes
+    /// and builds a string each time), the bytes decoded for any other (methods are
+    /// case-sensitive: `get` is not `GET`).
+    static func method(_ value: UnsafeBufferPointer<UInt8>) -> String {
+        switch value.count {
+        case 3 where Self.equal(value, "GET"): return "GET"
+        case 3 where Self.equal(value, "PUT"): return "PUT"
+        case 4 where Self.equal(value, "POST"): return "POST"
+        case 4 where Self.equal(value, "HEAD"): return "HEAD"
+        case 5 where Self.equal(value, "PATCH"): return "PATCH"
+        case 6 where Self.equal(value, "DELETE"): return "DELETE"
+        case 7 where Self.equal(value, "OPTIONS"): return "OPTIONS"
+        default: return String(decoding: value, as: UTF8.self)
+        }
+    }
+
+    /// `:scheme` as a string, likewise.
+    static func scheme(_ value: UnsafeBufferPointer<UInt8>) -> String {
+        switch value.count {
+        case 4 where Self.equal(value, "http"): return "http"
+        case 5 where Self.equal(value, "https"): return "https"
+        default: return String(decoding: value, as: UTF8.self)
+        }
+    }
+
+    /// Whether `bytes` are exactly `literal`'s (same length already checked by the callers).
+    private static func equal(_ bytes: UnsafeBufferPointer<UInt8>, _ literal: StaticString) -> Bool {
+        guard bytes.count == literal.utf8CodeUnitCount else { return false }
+        let expected = literal.utf8Start
+        for index in 0..<bytes.count where bytes[index] != expected[index] { return false }
+        return true
     }
 
     /// `:status` as an integer (three digits, nghttp2 checks), read from the bytes; 0 if not one.

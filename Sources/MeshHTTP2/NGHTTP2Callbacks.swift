@@ -53,6 +53,10 @@ enum NGHTTP2Callbacks {
             guard let frame else { return NGHTTP2Callbacks.failure }
             return NGHTTP2Callbacks.withSession(userData) { $0.onFrameSent(frame) }
         }
+        nghttp2_session_callbacks_set_on_frame_not_send_callback(callbacks) { _, frame, _, userData in
+            guard let frame else { return NGHTTP2Callbacks.failure }
+            return NGHTTP2Callbacks.withSession(userData) { $0.onFrameNotSent(frame) }
+        }
         nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(callbacks) { _, _, libraryError, userData in
             NGHTTP2Callbacks.withSession(userData) { $0.onInvalidFrame(libraryError: libraryError) }
         }
@@ -223,6 +227,7 @@ extension NGHTTP2Session {
 
     func onFrameSent(_ frame: UnsafePointer<nghttp2_frame>) -> Int32 {
         let header = frame.pointee.hd
+        if header.type == Self.frameHeaders { self.headerBlock.frameLeft() }
         switch header.type {
         case Self.frameGoAway:
             self.goAwaySent = true
@@ -238,6 +243,12 @@ extension NGHTTP2Session {
         default:
             break
         }
+        return 0
+    }
+
+    /// A queued frame nghttp2 dropped (its stream closed first): a HEADERS frame's block is free.
+    func onFrameNotSent(_ frame: UnsafePointer<nghttp2_frame>) -> Int32 {
+        if frame.pointee.hd.type == Self.frameHeaders { self.headerBlock.frameLeft() }
         return 0
     }
 }

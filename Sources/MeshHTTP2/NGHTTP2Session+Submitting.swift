@@ -37,7 +37,7 @@ extension NGHTTP2Session {
         self.headerBlock.append(name: ":status", value: String(status))
         appendFields(self.headerBlock)
         let streamID = stream.id  // Read here: the closure would retain the stream to read it.
-        let rv = self.headerBlock.withNameValues { nva, count in
+        let rv = self.headerBlock.submit { nva, count in
             if endStream { return nghttp2_submit_response(session, streamID, nva, count, nil) }
             return withUnsafePointer(to: Self.dataProvider) {
                 nghttp2_submit_response(session, streamID, nva, count, $0)
@@ -79,7 +79,7 @@ extension NGHTTP2Session {
         self.headerBlock.append(name: ":method", value: method)
         self.headerBlock.append(name: ":scheme", value: scheme)
         appendRest(self.headerBlock)
-        let id = self.headerBlock.withNameValues { nva, count in
+        let id = self.headerBlock.submit { nva, count in
             if endStream { return nghttp2_submit_request(session, nil, nva, count, nil, nil) }
             return withUnsafePointer(to: Self.dataProvider) {
                 nghttp2_submit_request(session, nil, nva, count, $0, nil)

@@ -58,9 +58,12 @@ final class NGHTTP2Session {
     /// Storage of a head the application handed back (`HTTP2ClientConnection.reuseFieldStorage`),
     /// filled by the next head instead of allocating.
     @exclusivity(unchecked) var spareFields: HeaderFields?
-    /// The stream of the previous lookup: frames and header fields of one stream come in runs,
-    /// so this spares most dictionary hashing.
-    @exclusivity(unchecked) private var lastStream: HTTP2StreamState?
+    /// The stream of the previous lookup (and its id; 0 for none): frames and header fields of one
+    /// stream come in runs, so this spares most table searches. Unmanaged: it is only ever a
+    /// stream `streams` holds (removing one clears the cache), and a strong reference cost a
+    /// retain each time it changed, a release each time it went, and one per read in place.
+    @exclusivity(unchecked) private var lastStream: Unmanaged<HTTP2StreamState>?
+    @exclusivity(unchecked) private var lastStreamID: Int32 = 0
     /// Objects of closed streams that nothing else referenced, reset and handed to new streams:
     /// each stream otherwise cost a malloc and a free (two per proxied request, one per session).
     @exclusivity(unchecked) private var spareStreams: [HTTP2StreamState] = []
@@ -178,9 +181,12 @@ final class NGHTTP2Session {
     }
 
     func lookup(_ id: Int32) -> HTTP2StreamState? {
-        if let last = self.lastStream, last.id == id { return last }
+        if self.lastStreamID == id, let last = self.lastStream { return last.takeUnretainedValue() }
         let found = self.streams[id]
-        if found != nil { self.lastStream = found }
+        if let found {
+            self.lastStream = Unmanaged.passUnretained(found)
+            self.lastStreamID = id
+        }
         return found
     }
 
@@ -205,7 +211,10 @@ final class NGHTTP2Session {
     }
 
     func removeStream(_ id: Int32) -> HTTP2StreamState? {
-        if self.lastStream?.id == id { self.lastStream = nil }
+        if self.lastStreamID == id {
+            self.lastStream = nil
+            self.lastStreamID = 0
+        }
         let removed = self.streams.removeValue(forKey: id)
         if self.streams.isEmpty { self.scheduleAllocatorTrim() }
         return removed
@@ -214,7 +223,9 @@ final class NGHTTP2Session {
     /// Whether stream `id` is open to the application and under its high watermark: read in place
     /// (`stream(_:)` hands out a retained reference and throws for an unknown stream).
     func isWritable(_ id: HTTP2StreamID) -> Bool {
-        if let last = self.lastStream, last.id == id.value { return !last.detached && last.isWritable }
+        if self.lastStreamID == id.value, let last = self.lastStream {
+            return last._withUnsafeGuaranteedRef { !$0.detached && $0.isWritable }
+        }
         guard let stream = self.lookup(id.value) else { return false }
         return !stream.detached && stream.isWritable
     }
@@ -222,11 +233,12 @@ final class NGHTTP2Session {
     /// Takes up to `count` of stream `id`'s unconsumed bytes. The stream is read in place, with no
     /// call while it is held: a reference kept across the calls above cost a retain and a release.
     func takeUnconsumed(_ id: Int32, upTo count: Int) -> Int {
-        if let last = self.lastStream, last.id == id {
-            let returned = min(count, last.unconsumedBytes)
-            guard returned > 0 else { return 0 }
-            last.unconsumedBytes -= returned
-            return returned
+        if self.lastStreamID == id, let last = self.lastStream {
+            return last._withUnsafeGuaranteedRef { last in
+                let returned = min(count, last.unconsumedBytes)
+                if returned > 0 { last.unconsumedBytes -= returned }
+                return returned
+            }
         }
         guard let stream = self.lookup(id) else { return 0 }
         let returned = min(count, stream.unconsumedBytes)
@@ -307,6 +319,7 @@ final class NGHTTP2Session {
         let open = self.streams.values.sorted { $0.id < $1.id }
         self.streams.removeAll()
         self.lastStream = nil
+        self.lastStreamID = 0
         for stream in open {
             self.failQueuedWrites(stream, error: ChannelError.ioOnClosedChannel)
             if !stream.detached {
@@ -557,7 +570,7 @@ final class NGHTTP2Session {
                 flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
                 self.headerBlock.reset()
                 self.headerBlock.append(trailers)
-                let rv = self.headerBlock.withNameValues { nva, count in
+                let rv = self.headerBlock.submit { nva, count in
                     nghttp2_submit_trailer(session, streamID, nva, count)
                 }
                 if rv != 0 { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }

@@ -181,6 +181,10 @@ import Testing
             try await connection.send("GET / HTTP/1.1\r\nHost: faulty\r\nx-fault: delay\r\n\r\n")
             let delayed = try await connection.readResponse()
             #expect(delayed.status == 200)
+            // The upstream's time starts after the injected delay (Envoy's router gets the request
+            // once the fault filter lets it go): the 150 ms are not in it.
+            let serviceTime = delayed.header("x-envoy-upstream-service-time").flatMap { Int($0) }
+            #expect((serviceTime ?? .max) < 150, "\(String(describing: serviceTime))")
             try await connection.send("GET / HTTP/1.1\r\nHost: faulty\r\n\r\n")
             #expect(try await connection.readResponse().status == 200)
 

@@ -10,7 +10,8 @@ extension Exchange: UpstreamConnectionDelegate {
         guard !finished else { return }
         reportOutlierResponse(upstreamHead)
         let status = upstreamHead.status
-        upstreamServiceTime = Int((NIODeadline.now() - attemptStart).nanoseconds / 1_000_000)
+        let now = NIODeadline.now()  // Also dates the response (`date`), with no second clock read.
+        upstreamServiceTime = Int((now - attemptStart).nanoseconds / 1_000_000)
         // A trailers-only gRPC answer carries its status in the head, where Envoy's retry policy
         // reads it (Istio's default retries `unavailable` and `cancelled`).
         let grpcCode = requestProtocol == .grpc && !retryConditions.isDisjoint(with: .grpcConditions)
@@ -38,7 +39,7 @@ extension Exchange: UpstreamConnectionDelegate {
             switchProtocols(headers)
             return
         }
-        let upstreamHasLength = ForwardedHeaders.response(&headers, serviceTime: upstreamServiceTime, date: worker.date.current())
+        let upstreamHasLength = ForwardedHeaders.response(&headers, serviceTime: upstreamServiceTime, date: worker.date.current(at: now))
         if let setCookie { headers.append(name: "set-cookie", value: setCookie) }
         HeaderRules.apply(forward?.responseHeaders, to: &headers)
         addCORSHeaders(to: &headers)

@@ -37,7 +37,10 @@ extension Exchange: PoolWaiter {
         upstreamPool = pool
         currentEndpoint = index
         if index < clusterRuntime.workloadSlots.count { upstreamWorkloadSlot = clusterRuntime.workloadSlots[index] }
-        attemptStart = .now()
+        // The first attempt of a request no fault delayed runs in the call that started the
+        // exchange (routing is synchronous), so the start time serves: one clock read fewer per
+        // request. A delayed or retried attempt starts now.
+        attemptStart = previousEndpoints.isEmpty && !flags.contains(.delayInjected) ? startTime : .now()
         armPerTryTimeout()
         switch pool.acquire(for: self, clientUsesHTTP2: clientUsesHTTP2) {
         case .ready(let connection):

@@ -76,7 +76,8 @@ final class Exchange {
     var upstreamPool: EndpointPool?
     var waitingPool: EndpointPool?
     var holdsRequestSlot = false
-    /// Set by each attempt; starts as `startTime` (one clock read fewer per request).
+    /// When the current attempt started (`x-envoy-upstream-service-time` counts from it): the
+    /// exchange's start for a first attempt made at once, else the clock when it began.
     var attemptStart: NIODeadline
     var upstreamRequestEnded = false
     var upstreamNeedsFlush = false

@@ -10,12 +10,29 @@ final class WorkerStats {
         /// One outcome's counters, updated in place.
         final class Cell {
             var stats = StatsSnapshot.RequestStats()
+
+            func add(milliseconds: Double, requestBytes: Int, responseBytes: Int, grpcMessages: (request: Int, response: Int)?) {
+                stats.count += 1
+                stats.durationBuckets[RequestCounters.bucketIndex(milliseconds)] += 1
+                stats.durationSumMilliseconds += milliseconds
+                stats.requestBytesBuckets[RequestCounters.bucketIndex(Double(requestBytes))] += 1
+                stats.requestBytesSum += UInt64(max(0, requestBytes))
+                stats.responseBytesBuckets[RequestCounters.bucketIndex(Double(responseBytes))] += 1
+                stats.responseBytesSum += UInt64(max(0, responseBytes))
+                if let grpcMessages {
+                    stats.requestMessages += UInt64(grpcMessages.request)
+                    stats.responseMessages += UInt64(grpcMessages.response)
+                }
+            }
         }
 
+        /// Never removed from: a cell lives as long as the counters.
         private var entries: [UInt64: Cell] = [:]
         /// Most requests of a cluster end alike: the last outcome's cell skips the lookup.
         private var lastKey = UInt64.max
-        private var lastCell: Cell?
+        /// Unmanaged: `entries` holds every cell for the counters' whole life, and a strong
+        /// reference (stored, then bound for the update) cost two retains and two releases per request.
+        private var lastCell: Unmanaged<Cell>?
 
         /// The key packs, from the top: the workload slot (20 bits), the gRPC status (6 bits,
         /// `noGRPCStatus` when none), the protocol (2 bits), the code (12 bits), the flags (24 bits).
@@ -28,27 +45,19 @@ final class WorkerStats {
             let grpc = grpcStatus.flatMap { UInt64($0) }.map { min($0, Self.noGRPCStatus - 1) } ?? Self.noGRPCStatus
             let key = UInt64(workload & 0xF_FFFF) << 44 | grpc << 38 | UInt64(requestProtocol.index) << 36
                 | UInt64(UInt16(truncatingIfNeeded: code) & 0xFFF) << 24 | UInt64(flags.rawValue & 0xFF_FFFF)
-            let cell: Cell
-            if key == lastKey, let last = lastCell {
-                cell = last
-            } else if let existing = entries[key] {
-                cell = existing
-            } else {
-                cell = Cell()
-                entries[key] = cell
+            if key != lastKey || lastCell == nil {
+                let cell: Cell
+                if let existing = entries[key] {
+                    cell = existing
+                } else {
+                    cell = Cell()
+                    entries[key] = cell
+                }
+                lastKey = key
+                lastCell = Unmanaged.passUnretained(cell)
             }
-            lastKey = key
-            lastCell = cell
-            cell.stats.count += 1
-            cell.stats.durationBuckets[Self.bucketIndex(milliseconds)] += 1
-            cell.stats.durationSumMilliseconds += milliseconds
-            cell.stats.requestBytesBuckets[Self.bucketIndex(Double(requestBytes))] += 1
-            cell.stats.requestBytesSum += UInt64(max(0, requestBytes))
-            cell.stats.responseBytesBuckets[Self.bucketIndex(Double(responseBytes))] += 1
-            cell.stats.responseBytesSum += UInt64(max(0, responseBytes))
-            if let grpcMessages {
-                cell.stats.requestMessages += UInt64(grpcMessages.request)
-                cell.stats.responseMessages += UInt64(grpcMessages.response)
+            lastCell?._withUnsafeGuaranteedRef {
+                $0.add(milliseconds: milliseconds, requestBytes: requestBytes, responseBytes: responseBytes, grpcMessages: grpcMessages)
             }
         }
 

@@ -12,10 +12,33 @@ import Darwin
 struct HTTPDateCache {
     private var second: Int = -1
     private var cached = ""
+    /// Wall-clock minus monotonic nanoseconds at the latest wall-clock read, for
+    /// `current(at:)`: within a second it tells the wall-clock second from a monotonic reading
+    /// the caller already has.
+    private var wallMinusMonotonic: Int64 = 0
 
     mutating func current() -> String {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
+        let seconds = Int(now.tv_sec)
+        if seconds != second {
+            second = seconds
+            cached = Self.format(epochSeconds: seconds)
+        }
+        return cached
+    }
+
+    /// The same, given the monotonic time now (read by the caller for its own use): the wall
+    /// clock is read only when the second this estimates is not the cached one, so once per
+    /// second (and the estimate is re-anchored then, should the wall clock have been stepped).
+    mutating func current(at monotonicNow: NIODeadline) -> String {
+        let monotonic = Int64(truncatingIfNeeded: monotonicNow.uptimeNanoseconds)
+        let estimate = Int((monotonic &+ wallMinusMonotonic) / 1_000_000_000)
+        if estimate == second { return cached }
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let wall = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+        wallMinusMonotonic = wall &- monotonic
         let seconds = Int(now.tv_sec)
         if seconds != second {
             second = seconds

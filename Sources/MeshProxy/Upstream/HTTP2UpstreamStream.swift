@@ -17,11 +17,13 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
     private(set) var wasReused = false
 
     private var pool: HTTP2ConnectionPool?
-    private let slot: HTTP2ConnectionPool.Slot
+    /// The connection of the current (or latest) request; another one's when the pool reuses
+    /// the object (`reuse(slot:pool:)`).
+    private(set) var slot: HTTP2ConnectionPool.Slot
     /// `slot.client`, lent to each call without a retain (`_withUnsafeGuaranteedRef`): the slot,
     /// held by this stream for its whole life, holds the connection strongly. Reading it through
     /// the slot cost a retain and a release per call.
-    private let client: Unmanaged<HTTP2ClientConnection>
+    private var client: Unmanaged<HTTP2ClientConnection>
     private var id: HTTP2StreamID?
     private var pendingHead: UpstreamRequestHead?
     /// Whether `pendingHead` is set (asked on every write and flush).
@@ -35,6 +37,27 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
         self.slot = slot
         self.client = Unmanaged.passUnretained(slot.client)
         self.pool = pool
+    }
+
+    /// Makes a finished stream's object ready for another request on `slot`: every stored
+    /// property as `init` sets it. The pool calls it only once nothing else references the
+    /// object (the exchange and the connection let go of it when the stream closed).
+    func reuse(slot: HTTP2ConnectionPool.Slot, pool: HTTP2ConnectionPool) {
+        self.delegate = nil
+        self.receivedResponse = false
+        self.wasReused = false
+        self.pool = pool
+        if self.slot !== slot {
+            self.slot = slot
+            self.client = Unmanaged.passUnretained(slot.client)
+        }
+        self.id = nil
+        self.pendingHead = nil
+        self.holdsHead = false
+        self.requestEnded = false
+        self.responseEnded = false
+        self.readsHeld = false
+        self.unconsumedBytes = 0
     }
 
     var isWritable: Bool {
@@ -192,7 +215,7 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
     private func returnSlot() {
         guard let pool else { return }
         self.pool = nil
-        pool.streamFinished(slot)
+        pool.streamFinished(self)
     }
 
     // MARK: HTTP2ClientStreamDelegate

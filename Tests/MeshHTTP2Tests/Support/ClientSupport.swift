@@ -172,6 +172,15 @@ final class Nghttpd {
         throw TestFailure("nghttpd did not start")
     }
 
+    /// What nghttpd printed so far (with `-v`: every frame and header field it received).
+    var output: String { self.process.standardOutput }
+
+    /// Waits (bounded) until the output satisfies `condition`.
+    func waitForOutput(timeout: Duration = .seconds(10), _ condition: @escaping @Sendable (String) -> Bool) async -> Bool {
+        let process = self.process
+        return await process.waitUntil(timeout: timeout) { condition(process.standardOutput) }
+    }
+
     func stop() {
         self.process.terminate(grace: .seconds(1))
         self.docroot.remove()
