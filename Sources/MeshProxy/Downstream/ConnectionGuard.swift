@@ -55,6 +55,9 @@ final class ConnectionGuard {
         deadline = nil
         phase = .busy
         context = nil
+        // A timer already due in this loop tick runs despite the cancel; it must not call back
+        // into a handler that may be gone by then.
+        onStreamIdle = nil
     }
 
     /// Bytes arrived: between requests, they begin one, and its head must complete in time.
@@ -138,7 +141,7 @@ final class ConnectionGuard {
     /// again. The quiet time is counted from the first look that saw no activity since the one
     /// before, so a request is never cut early, and late by at most one look's interval.
     private func checkStreamIdle() {
-        guard let streamIdleTimeout else { return }
+        guard let streamIdleTimeout, context != nil else { return }
         let now = NIODeadline.now()
         if sawActivity {
             sawActivity = false
