@@ -9,16 +9,18 @@ import Testing
 @Suite struct RawHTTP2ConnectionTests {
     @Test func aRefusedConnectClosesItsSocketOnceLeavingOtherThreadsDescriptorsOpen() async throws {
         let refusing = try RefusingPort()
-        let squatter = DescriptorSquatter()
-        squatter.start()
-        var refused = 0
-        for _ in 0..<20_000 {
-            if (try? RawHTTP2Connection(port: refusing.port)) == nil { refused += 1 }
-            if squatter.lostDescriptor != nil { break }
+        let port = refusing.port
+        let watched = await DescriptorSquatter.watch { squatter in
+            var refused = 0
+            for _ in 0..<5_000 {
+                if (try? RawHTTP2Connection(port: port)) == nil { refused += 1 }
+                if squatter.lostDescriptor != nil { break }
+            }
+            return refused
         }
-        squatter.stop()
-        #expect(await squatter.waitUntilStopped(timeout: .seconds(10)))
-        #expect(refused > 0)
-        #expect(squatter.lostDescriptor == nil, "a descriptor of another thread was closed under it")
+        #expect(watched.ended)
+        #expect(watched.result > 0)
+        #expect(watched.lost == nil, "a descriptor of another thread was closed under it")
+        withExtendedLifetime(refusing) {}
     }
 }

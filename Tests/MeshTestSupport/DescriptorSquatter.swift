@@ -12,32 +12,33 @@ import Glibc
 public final class DescriptorSquatter: @unchecked Sendable {
     private let lock = NSLock()
     private var stopRequested = false
-    private var stopped = false
     private var lost: Int32?
+    private let ended = DispatchSemaphore(value: 0)
 
-    public init() {}
+    private init() {}
 
     /// A descriptor of the squatter's that someone else closed, if any.
     public var lostDescriptor: Int32? { locked { lost } }
 
-    public func start() {
-        Thread { self.run() }.start()
-    }
-
-    public func stop() { locked { stopRequested = true } }
-
-    /// Waits (bounded) until the thread ended; false if it has not by the deadline.
-    public func waitUntilStopped(timeout: Duration) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if locked({ stopped }) { return true }
-            try? await Task.sleep(for: .milliseconds(10))
+    /// Runs `body` on a thread of its own (it may block: never on the cooperative pool) while a
+    /// squatter watches, then stops the squatter. Returns the descriptor closed under it, if
+    /// any, and whether the squatter thread ended (within a minute of being told to), with what
+    /// `body` returned.
+    public static func watch<T: Sendable>(
+        _ body: @escaping @Sendable (DescriptorSquatter) -> T
+    ) async -> (result: T, lost: Int32?, ended: Bool) {
+        let squatter = DescriptorSquatter()
+        return await blockingOnOwnThread {
+            Thread { squatter.run() }.start()
+            let result = body(squatter)
+            squatter.locked { squatter.stopRequested = true }
+            let ended = squatter.ended.wait(timeout: .now() + 60) == .success
+            return (result, squatter.lostDescriptor, ended)
         }
-        return false
     }
 
     private func run() {
-        defer { locked { stopped = true } }
+        defer { ended.signal() }
         for _ in 0..<2_000_000 {
             if locked({ stopRequested }) { return }
             let fd = open("/dev/null", O_RDONLY | O_CLOEXEC)
