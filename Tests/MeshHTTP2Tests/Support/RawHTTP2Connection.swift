@@ -119,21 +119,27 @@ final class RawHTTP2Connection {
     private var inflater: OpaquePointer?
 
     init(port: Int) throws {
-        self.socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard self.socket >= 0 else { throw TestFailure("socket() failed") }
+        // The socket is stored only once connected. Stored earlier, a throw would find every
+        // stored property set and run `deinit`, closing the number a second time after the
+        // close below: by then another thread may have opened something under it
+        // (`waitUntilListening` fails here many times while a server starts).
+        let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestFailure("socket() failed") }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let rv = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(self.socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
         guard rv == 0 else {
-            close(self.socket)
-            throw TestFailure("connect to port \(port) failed: errno \(errno)")
+            let code = errno
+            close(fd)
+            throw TestFailure("connect to port \(port) failed: errno \(code)")
         }
+        self.socket = fd
         var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
         setsockopt(self.socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         _ = nghttp2_hd_inflate_new(&self.inflater)

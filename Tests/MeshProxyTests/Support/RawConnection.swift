@@ -33,23 +33,28 @@ final class RawConnection: @unchecked Sendable {
     private(set) var isClosed = false
 
     init(port: Int, receiveTimeoutSeconds: Int = 20) throws {
-        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw Failure(description: "socket() failed") }
+        // The socket is stored only once connected. Stored earlier, a throw would find every
+        // stored property set and run `deinit`, closing the number a second time after the
+        // close below: by then another thread may have opened something under it.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failure(description: "socket() failed") }
         var timeout = timeval(tv_sec: receiveTimeoutSeconds, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var one: Int32 = 1
-        setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard result == 0 else {
-            close(descriptor)
-            throw Failure(description: "connect to 127.0.0.1:\(port) failed: errno \(errno)")
+            let code = errno
+            close(fd)
+            throw Failure(description: "connect to 127.0.0.1:\(port) failed: errno \(code)")
         }
+        descriptor = fd
     }
 
     deinit { close(descriptor) }
@@ -211,35 +216,6 @@ final class RawConnection: @unchecked Sendable {
     }
 }
 
-/// A bound, never listening socket on 127.0.0.1: connects to its port are refused.
-final class RefusingPort: @unchecked Sendable {
-    let port: Int
-    private let descriptor: Int32
-
-    init() throws {
-        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let fd = descriptor
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
-                guard bind(fd, pointer, length) == 0 else { return -1 }
-                return getsockname(fd, pointer, &length)
-            }
-        }
-        guard descriptor >= 0, bound == 0 else {
-            if descriptor >= 0 { close(descriptor) }
-            throw RawConnection.Failure(description: "bind failed")
-        }
-        port = Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    deinit { close(descriptor) }
-}
-
 /// A listener on 127.0.0.1 that reads each request's first bytes and resets the connection
 /// (SO_LINGER 0, so the close sends RST): an upstream that dies before answering.
 final class ResettingServer: @unchecked Sendable {
@@ -263,7 +239,10 @@ final class ResettingServer: @unchecked Sendable {
                 bind(descriptor, pointer, length) == 0 && listen(descriptor, 16) == 0 && getsockname(descriptor, pointer, &length) == 0
             }
         }
-        guard ok else { throw RawConnection.Failure(description: "cannot listen") }
+        guard ok else {
+            close(descriptor)
+            throw RawConnection.Failure(description: "cannot listen")
+        }
         port = Int(UInt16(bigEndian: address.sin_port))
         Thread { [self] in serve() }.start()
     }
@@ -271,6 +250,9 @@ final class ResettingServer: @unchecked Sendable {
     var connectionsAccepted: Int { lock.lock(); defer { lock.unlock() }; return accepted }
 
     private func serve() {
+        // Closed by this thread once it accepts no more: closed by `stop()`, its number could be
+        // reused by another thread's socket before this loop's next `accept` on it.
+        defer { close(descriptor) }
         while true {
             let client = accept(descriptor, nil, nil)
             lock.lock()
@@ -289,13 +271,13 @@ final class ResettingServer: @unchecked Sendable {
         }
     }
 
-    /// Stops accepting (a last connection wakes the blocked accept) and closes the listener.
+    /// Stops accepting (a last connection wakes the blocked accept; so does the shutdown); the
+    /// serving thread closes the listener as it ends.
     func stop() {
         lock.lock()
         stopped = true
         lock.unlock()
         if let wake = try? RawConnection(port: port) { _ = wake }
         shutdown(descriptor, Int32(SHUT_RDWR))
-        close(descriptor)
     }
 }

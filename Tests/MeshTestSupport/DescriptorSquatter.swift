@@ -1,0 +1,59 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A thread that keeps opening a descriptor (the kernel hands out the lowest free number, so it
+/// takes any number another thread just closed) and checks that it stays open until it closes it
+/// itself: it catches code that closes a descriptor number twice, the second time closing whatever
+/// another thread opened under it in between. A descriptor closed under it is recorded and left
+/// alone (by then the number may be someone else's). Bounded in iterations.
+public final class DescriptorSquatter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stopRequested = false
+    private var lost: Int32?
+    private let ended = DispatchSemaphore(value: 0)
+
+    private init() {}
+
+    /// A descriptor of the squatter's that someone else closed, if any.
+    public var lostDescriptor: Int32? { locked { lost } }
+
+    /// Runs `body` on a thread of its own (it may block: never on the cooperative pool) while a
+    /// squatter watches, then stops the squatter. Returns the descriptor closed under it, if
+    /// any, and whether the squatter thread ended (within a minute of being told to), with what
+    /// `body` returned.
+    public static func watch<T: Sendable>(
+        _ body: @escaping @Sendable (DescriptorSquatter) -> T
+    ) async -> (result: T, lost: Int32?, ended: Bool) {
+        let squatter = DescriptorSquatter()
+        return await blockingOnOwnThread {
+            Thread { squatter.run() }.start()
+            let result = body(squatter)
+            squatter.locked { squatter.stopRequested = true }
+            let ended = squatter.ended.wait(timeout: .now() + 60) == .success
+            return (result, squatter.lostDescriptor, ended)
+        }
+    }
+
+    private func run() {
+        defer { ended.signal() }
+        for _ in 0..<2_000_000 {
+            if locked({ stopRequested }) { return }
+            let fd = open("/dev/null", O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { continue }
+            for _ in 0..<20 where fcntl(fd, F_GETFD) == -1 && errno == EBADF {
+                locked { lost = fd }
+                return
+            }
+            close(fd)
+        }
+    }
+
+    private func locked<T>(_ body: () -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body()
+    }
+}
