@@ -7,16 +7,9 @@ import Testing
     @Test func aRefusedConnectClosesItsSocketOnceLeavingOtherThreadsDescriptorsOpen() async throws {
         let refusing = try RawConnection.refusingPort()
         let port = refusing.port
-        let watched = await DescriptorSquatter.watch { squatter in
-            var refused = 0
-            for _ in 0..<5_000 {
-                if (try? RawConnection(port: port)) == nil { refused += 1 }
-                if squatter.lostDescriptor != nil { break }
-            }
-            return refused
-        }
+        let watched = await DescriptorSquatter.refusedConnects(attempts: 5_000) { (try? RawConnection(port: port)) != nil }
         #expect(watched.ended)
-        #expect(watched.result > 0)
+        #expect(watched.refused > 0)
         #expect(watched.lost == nil, "a descriptor of another thread was closed under it")
         withExtendedLifetime(refusing) {}
     }

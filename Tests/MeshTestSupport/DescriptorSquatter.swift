@@ -37,6 +37,23 @@ public final class DescriptorSquatter: @unchecked Sendable {
         }
     }
 
+    /// `attempts` connects to a port where nothing listens (`connect` returns whether one got
+    /// through) while a squatter watches: how many were refused, the squatter's descriptor a
+    /// failed connect closed a second time (nil if none), and whether the squatter ended.
+    public static func refusedConnects(
+        attempts: Int, _ connect: @escaping @Sendable () -> Bool
+    ) async -> (refused: Int, lost: Int32?, ended: Bool) {
+        let watched = await watch { squatter in
+            var refused = 0
+            for _ in 0..<attempts {
+                if !connect() { refused += 1 }
+                if squatter.lostDescriptor != nil { break }
+            }
+            return refused
+        }
+        return (watched.result, watched.lost, watched.ended)
+    }
+
     private func run() {
         defer { ended.signal() }
         for _ in 0..<2_000_000 {

@@ -1,5 +1,6 @@
 import CNGHTTP2
 import Foundation
+import MeshTestSupport
 
 /// One HTTP/2 frame as read off the wire.
 struct RawFrame {
@@ -266,18 +267,8 @@ func reserveFreePort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw TestFailure("socket() failed") }
     defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Bool in
-            bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-        }
-    }
-    guard bound else { throw TestFailure("bind() failed: errno \(errno)") }
-    return Int(UInt16(bigEndian: address.sin_port))
+    guard let port = bindToLoopback(fd) else { throw TestFailure("bind() failed: errno \(errno)") }
+    return port
 }
 
 /// True once something accepts TCP connections on the port (bounded wait).
