@@ -11,13 +11,7 @@ final class DelegatingH2Server: Sendable {
     private init(channel: any Channel) { self.channel = channel }
 
     static func start(delegate: some HTTP2ServerDelegate & Sendable) async throws -> DelegatingH2Server {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(HTTP2ServerConnection(delegate: delegate))
-                }
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
+        let (channel, _) = try await LoopbackListener.bind { try $0.addHandler(HTTP2ServerConnection(delegate: delegate)) }
         return DelegatingH2Server(channel: channel)
     }
 

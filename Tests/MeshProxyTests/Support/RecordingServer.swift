@@ -43,18 +43,9 @@ final class RecordingServer: Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let state = NIOLockedValueBox(State())
         do {
-            let channel = try await ServerBootstrap(group: group)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .childChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                        try channel.pipeline.syncOperations.addHandler(Handler(name: name, state: state))
-                    }
-                }
-                .bind(host: "127.0.0.1", port: 0).get()
-            guard let port = channel.localAddress?.port else {
-                try? await channel.close()
-                throw RawConnection.Failure(description: "recording server has no port")
+            let (channel, port) = try await LoopbackListener.bind(group: group) {
+                try $0.configureHTTPServerPipeline()
+                try $0.addHandler(Handler(name: name, state: state))
             }
             return RecordingServer(name: name, port: port, group: group, channel: channel, state: state)
         } catch {

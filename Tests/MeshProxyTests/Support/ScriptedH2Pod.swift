@@ -23,16 +23,9 @@ final class ScriptedH2Pod: Sendable {
 
     init(answer: @escaping @Sendable (Int) -> [UInt8]?) async throws {
         let observed = self.observed
-        channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                observed.withLockedValue { $0.connections += 1 }
-                return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(FrameScript(observed: observed, answer: answer))
-                }
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
-        port = channel.localAddress?.port ?? 0
+        (channel, port) = try await LoopbackListener.bind(accepted: { _ in observed.withLockedValue { $0.connections += 1 } }) {
+            try $0.addHandler(FrameScript(observed: observed, answer: answer))
+        }
     }
 
     func stop() async {

@@ -22,16 +22,9 @@ final class ScriptedUpstream: Sendable {
 
     init(answer: @escaping @Sendable (Int) -> Answer) async throws {
         let counts = self.counts
-        channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                counts.withLockedValue { $0.connections += 1 }
-                return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(Responder(counts: counts, answer: answer))
-                }
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
-        port = channel.localAddress?.port ?? 0
+        (channel, port) = try await LoopbackListener.bind(accepted: { _ in counts.withLockedValue { $0.connections += 1 } }) {
+            try $0.addHandler(Responder(counts: counts, answer: answer))
+        }
     }
 
     func stop() async {

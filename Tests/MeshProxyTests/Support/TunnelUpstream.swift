@@ -20,16 +20,9 @@ final class TunnelUpstream: Sendable {
 
     init(answer: String = TunnelUpstream.switching) async throws {
         let state = self.state
-        channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                state.withLockedValue { $0.channels.append(channel) }
-                return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(Responder(state: state, answer: answer))
-                }
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
-        port = channel.localAddress?.port ?? 0
+        (channel, port) = try await LoopbackListener.bind(accepted: { channel in state.withLockedValue { $0.channels.append(channel) } }) {
+            try $0.addHandler(Responder(state: state, answer: answer))
+        }
     }
 
     /// Closes every accepted connection (the upstream ends the tunnel).
