@@ -224,6 +224,8 @@ final class ResettingServer: @unchecked Sendable {
     private let lock = NSLock()
     private var stopped = false
     private var accepted = 0
+    /// Signalled when the serving thread leaves `accept` for good.
+    private let served = DispatchSemaphore(value: 0)
 
     init() throws {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -250,9 +252,7 @@ final class ResettingServer: @unchecked Sendable {
     var connectionsAccepted: Int { lock.lock(); defer { lock.unlock() }; return accepted }
 
     private func serve() {
-        // Closed by this thread once it accepts no more: closed by `stop()`, its number could be
-        // reused by another thread's socket before this loop's next `accept` on it.
-        defer { close(descriptor) }
+        defer { served.signal() }
         while true {
             let client = accept(descriptor, nil, nil)
             lock.lock()
@@ -271,13 +271,16 @@ final class ResettingServer: @unchecked Sendable {
         }
     }
 
-    /// Stops accepting (a last connection wakes the blocked accept; so does the shutdown); the
-    /// serving thread closes the listener as it ends.
+    /// Stops accepting: the shutdown wakes the blocked `accept`, and the listener is closed
+    /// only once the serving thread has left it. Any other order can touch a number the kernel
+    /// has handed to another thread's socket meanwhile (a `shutdown` after the thread's own
+    /// `close` cut other tests' connections), so if the thread does not end in time the
+    /// listener is left open rather than closed under it.
     func stop() {
         lock.lock()
         stopped = true
         lock.unlock()
-        if let wake = try? RawConnection(port: port) { _ = wake }
         shutdown(descriptor, Int32(SHUT_RDWR))
+        if served.wait(timeout: .now() + 10) == .success { close(descriptor) }
     }
 }
