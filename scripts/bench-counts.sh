@@ -14,8 +14,9 @@ cd "$(dirname "$0")/.."
 mode=${1:-h2}
 meshsim=${2:-}
 if [ -z "$meshsim" ]; then
-  swift build -c release --product meshsim >&2
-  meshsim=$(swift build -c release --show-bin-path)/meshsim
+  source scripts/release-flags.sh
+  swift build "${release_build_flags[@]}" --product meshsim >&2
+  meshsim=$(swift build "${release_build_flags[@]}" --show-bin-path)/meshsim
 fi
 command -v perf >/dev/null || { echo "bench-counts: needs perf (apt-get install linux-perf)" >&2; exit 1; }
 swift_core=$(find "$(dirname "$(dirname "$(command -v swift)")")" -name libswiftCore.so -path '*linux*' | head -1)

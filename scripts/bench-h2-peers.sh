@@ -16,8 +16,10 @@ rounds=${4:-3}
 if [ -n "${MESHSIM_BIN:-}" ]; then
   meshsim=$MESHSIM_BIN  # measure another build of meshsim
 else
-  swift build -c ${CONFIG:-release} --product meshsim >&2
-  meshsim=.build/${CONFIG:-release}/meshsim
+  source scripts/release-flags.sh
+  if [ "${CONFIG:-release}" = debug ]; then build_flags=(-c debug); else build_flags=("${release_build_flags[@]}"); fi
+  swift build "${build_flags[@]}" --product meshsim >&2
+  meshsim=$(swift build "${build_flags[@]}" --show-bin-path)/meshsim
 fi
 
 source scripts/bench-lib.sh

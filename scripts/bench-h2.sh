@@ -10,7 +10,8 @@ streams=${3:-10}
 
 bash scripts/install-deps.sh
 # Release with testability: the answer server lives in the test target.
-swift build -c release --build-tests -Xswiftc -enable-testing >&2
+source scripts/release-flags.sh
+swift build "${release_build_flags[@]}" --build-tests -Xswiftc -enable-testing >&2
 
 work=$(mktemp -d)
 nghttpd_pid=""

@@ -11,8 +11,9 @@ seconds=${2:-10}
 threads=${3:-2}
 
 bash scripts/install-deps.sh
-swift build -c release --product meshsim >/dev/null
-meshsim=$(swift build -c release --show-bin-path)/meshsim
+source scripts/release-flags.sh
+swift build "${release_build_flags[@]}" --product meshsim >/dev/null
+meshsim=$(swift build "${release_build_flags[@]}" --show-bin-path)/meshsim
 
 dir=$(mktemp -d)
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')

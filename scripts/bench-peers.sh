@@ -23,9 +23,10 @@ connections=${2:-50}
 rounds=${3:-1}
 
 bash scripts/install-deps.sh
-swift build -c release --product meshsim >/dev/null
-swift build -c release --product nio-relay-floor >/dev/null
-bin=$(swift build -c release --show-bin-path)
+source scripts/release-flags.sh
+swift build "${release_build_flags[@]}" --product meshsim >/dev/null
+swift build "${release_build_flags[@]}" --product nio-relay-floor >/dev/null
+bin=$(swift build "${release_build_flags[@]}" --show-bin-path)
 meshsim=${MESHSIM_BIN:-$bin/meshsim}
 
 source scripts/bench-lib.sh

@@ -17,6 +17,8 @@ case "$configuration" in
 esac
 # Build output goes to stderr so that `--output json` leaves only JSON lines on stdout.
 echo "building meshsim ($configuration)…" >&2
-swift build -c "$configuration" --product meshsim 1>&2
-binary="$(swift build -c "$configuration" --show-bin-path)/meshsim"
+source scripts/release-flags.sh
+if [ "$configuration" = release ]; then build_flags=("${release_build_flags[@]}"); else build_flags=(-c debug); fi
+swift build "${build_flags[@]}" --product meshsim 1>&2
+binary="$(swift build "${build_flags[@]}" --show-bin-path)/meshsim"
 exec "$binary" demo "$@"
