@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Per-request work of the proxy, counted rather than timed: malloc calls, swift_retain and
-# swift_release calls, and system calls of the `meshsim serve` process while a client drives a
+# swift_release calls, dynamic exclusivity checks (swift_beginAccess), and system calls of the `meshsim serve` process while a client drives a
 # known number of requests through it to a simulated pod. Counts do not move with the machine's
 # load the way req/s and CPU time do, so they compare two builds (or two commits) reliably.
 # Needs root (uprobes via `perf probe`). The CPU time beside them comes from a run without
@@ -24,6 +24,7 @@ libc=$(ldconfig -p | awk '/libc.so.6 .*x86-64/ {print $NF; exit}')
 perf probe -q -x "$libc" malloc 2>/dev/null || true
 perf probe -q -x "$swift_core" swift_retain 2>/dev/null || true
 perf probe -q -x "$swift_core" swift_release 2>/dev/null || true
+perf probe -q -x "$swift_core" swift_beginAccess 2>/dev/null || true
 
 source scripts/bench-lib.sh
 
@@ -48,12 +49,12 @@ before=$(cpu_ticks "$mesh")
 unprobed=$(drive "$amount")
 after=$(cpu_ticks "$mesh")
 cpu=$(awk -v n="$unprobed" -v t=$((after - before)) -v hz="$ticks_per_second" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
-perf stat -x, -e probe_libc:malloc,probe_libswiftCore:swift_retain,probe_libswiftCore:swift_release,raw_syscalls:sys_enter \
+perf stat -x, -e probe_libc:malloc,probe_libswiftCore:swift_retain,probe_libswiftCore:swift_release,probe_libswiftCore:swift_beginAccess,raw_syscalls:sys_enter \
   -p "$mesh" -o "$work/counts" & counter=$!
 sleep 0.3
 requests=$(drive "$amount")
 kill -INT "$counter"; wait "$counter" 2>/dev/null || true
 echo "$mode: $meshsim"
 awk -F, -v n="$requests" -v cpu="$cpu" -v u="$unprobed" '
-  /malloc/ {m=$1} /swift_retain/ {r=$1} /swift_release/ {l=$1} /sys_enter/ {s=$1}
-  END {printf "per request: %.1f malloc, %.1f swift_retain, %.1f swift_release, %.2f syscalls (over %d requests); CPU %s us (a run of %d without probes)\n", m/n, r/n, l/n, s/n, n, cpu, u}' "$work/counts"
+  /malloc/ {m=$1} /swift_retain/ {r=$1} /swift_release/ {l=$1} /sys_enter/ {s=$1} /beginAccess/ {b=$1}
+  END {printf "per request: %.1f malloc, %.1f swift_retain, %.1f swift_release, %.2f syscalls, %.1f swift_beginAccess (over %d requests); CPU %s us (a run of %d without probes)\n", m/n, r/n, l/n, s/n, b/n, n, cpu, u}' "$work/counts"
