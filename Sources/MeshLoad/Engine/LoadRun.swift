@@ -132,11 +132,14 @@ struct RunCoordinator {
             let indices = (0..<slotCount).filter { ($0 / streams) % workerCount == w }
             let bound = try? await loop.submit {
                 let worker = LoopWorker(eventLoop: loop, plan: plan, slotIndices: indices) { control.yield(.workerFinished) }
-                worker.start()
+                worker.claimFirstRequests()
                 return NIOLoopBound(worker, eventLoop: loop)
             }.get()
             if let bound { workers.append(bound) } else { control.yield(.workerFinished) }
         }
+        // No worker sends before every lane holds its first request: each await above can wait
+        // seconds on a busy machine, and a worker started then found nothing left to send.
+        for worker in workers { worker.eventLoop.execute { worker.value.start() } }
 
         let interval = configuration.reportInterval.nanoseconds
         let ticker = Task {
