@@ -25,7 +25,7 @@ import Testing
             connection.send(Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
             let goAway = Self.goAway(on: connection)
             #expect(goAway?.errorCode == Self.protocolError)
-            _ = connection.readFrames(timeout: .seconds(5)) { _ in false }
+            _ = connection.readFrames(timeout: .seconds(20)) { _ in false }
             #expect(connection.closedByPeer)
             try Self.expectServing(server)
         }
@@ -76,7 +76,7 @@ import Testing
             connection.send(FrameBuilder.headers(stream: 3, block: block, endStream: true))
             let goAway = Self.goAway(on: connection)
             #expect(goAway?.errorCode == Self.protocolError, "\(name)")
-            _ = connection.readFrames(timeout: .seconds(5)) { _ in false }
+            _ = connection.readFrames(timeout: .seconds(20)) { _ in false }
             #expect(connection.closedByPeer, "\(name)")
             try Self.expectServing(server)
         }

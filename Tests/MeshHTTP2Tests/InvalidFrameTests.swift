@@ -28,7 +28,7 @@ import Testing
     static func expectGoAway(_ code: UInt32, on connection: RawHTTP2Connection, _ comment: Comment) {
         let goAway = connection.readFrames(timeout: .seconds(20)) { $0.type == RawFrame.goAway }.match
         #expect(goAway?.errorCode == code, comment)
-        _ = connection.readFrames(timeout: .seconds(5)) { _ in false }
+        _ = connection.readFrames(timeout: .seconds(20)) { _ in false }
         #expect(connection.closedByPeer, comment)
     }
 

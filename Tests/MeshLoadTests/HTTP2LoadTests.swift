@@ -1,5 +1,6 @@
 import Foundation
 import MeshBackends
+import NIOCore
 import NIOPosix
 import Testing
 
@@ -66,9 +67,53 @@ import Testing
             #expect(report.byStatus.map(\.key) == ["200"])
             #expect(report.verdict == .pass)
             #expect(pod.stats.requestsServed == 2000)
-            // The reachability probe, then one connection per two lanes of ten streams.
+            // The reachability probe, then one connection per two lanes of ten streams: every lane
+            // sends at least once, so both connections are opened. The pod counts a connection
+            // on the loop it gives it, which may come after the answers of the others.
+            #expect(await Self.waitUntil { pod.stats.connectionsAccepted >= 3 })
             #expect(pod.stats.connectionsAccepted == 3)
         }
+    }
+
+    /// A worker whose loop is busy when the run starts still sends its lanes' first requests:
+    /// the lanes share one dispenser, and before every lane claimed its first request up front,
+    /// the other loop's lanes took all 200 and the late worker never opened its connection.
+    @Test func aWorkerThatStartsLateStillOpensItsConnection() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        do {
+            try await Self.withPod { pod in
+                let loops = Array(group.makeIterator())
+                // The second loop is held until the first loop's lanes have taken the requests
+                // meant for the second (never, when every lane claims one first) or 3 s pass.
+                loops[1].execute {
+                    let deadline = Date().addingTimeInterval(3)
+                    while pod.stats.requestsServed <= 190 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+                }
+                let configuration = try Self.configuration(port: pod.port, requests: 200, concurrency: 20, connections: 2)
+                let (events, control) = AsyncStream.makeStream(of: LoadRun.ControlEvent.self)
+                let (_, intervals) = AsyncStream.makeStream(of: IntervalReport.self)
+                let coordinator = RunCoordinator(
+                    configuration: configuration, address: try SocketAddress(ipAddress: "127.0.0.1", port: pod.port), loops: loops,
+                    connectTimeout: .seconds(5), control: control, intervalSink: intervals)
+                let report = await coordinator.run(events: events)
+                #expect(report.completed == 200)
+                #expect(report.errors.total == 0)
+                // No reachability probe here: one connection per worker.
+                #expect(await Self.waitUntil { pod.stats.connectionsAccepted >= 2 })
+                #expect(pod.stats.connectionsAccepted == 2)
+            }
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        try await group.shutdownGracefully()
+    }
+
+    /// Polls `condition` every 10 ms until it holds or 10 s pass.
+    static func waitUntil(_ condition: () -> Bool) async -> Bool {
+        let deadline = Date().addingTimeInterval(10)
+        while !condition() && Date() < deadline { try? await Task.sleep(nanoseconds: 10_000_000) }
+        return condition()
     }
 
     @Test func timeoutCancelsTheStreamNotTheConnection() async throws {
@@ -81,6 +126,7 @@ import Testing
             let deadline = Date().addingTimeInterval(10)
             while pod.stats.inFlight > 0 && Date() < deadline { try await Task.sleep(nanoseconds: 10_000_000) }
             #expect(pod.stats.inFlight == 0)
+            #expect(await Self.waitUntil { pod.stats.connectionsAccepted >= 2 })
             #expect(pod.stats.connectionsAccepted == 2)
         }
     }

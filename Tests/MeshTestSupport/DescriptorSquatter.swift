@@ -7,17 +7,23 @@ import Glibc
 /// A thread that keeps opening a descriptor (the kernel hands out the lowest free number, so it
 /// takes any number another thread just closed) and checks that it stays open until it closes it
 /// itself: it catches code that closes a descriptor number twice, the second time closing whatever
-/// another thread opened under it in between. A descriptor closed under it is recorded and left
-/// alone (by then the number may be someone else's). Bounded in iterations.
+/// another thread opened under it in between. Watching `connectedSockets`, it opens pairs of
+/// connected sockets instead and also checks they stay connected: that catches a `shutdown` of a
+/// number the caller no longer owns. A descriptor closed (or shut down) under it is recorded and
+/// left alone (by then the number may be someone else's). Bounded in iterations.
 public final class DescriptorSquatter: @unchecked Sendable {
     private let lock = NSLock()
     private var stopRequested = false
     private var lost: Int32?
     private let ended = DispatchSemaphore(value: 0)
 
-    private init() {}
+    private let connectedSockets: Bool
 
-    /// A descriptor of the squatter's that someone else closed, if any.
+    private init(connectedSockets: Bool) {
+        self.connectedSockets = connectedSockets
+    }
+
+    /// A descriptor of the squatter's that someone else closed or shut down, if any.
     public var lostDescriptor: Int32? { locked { lost } }
 
     /// Runs `body` on a thread of its own (it may block: never on the cooperative pool) while a
@@ -25,9 +31,9 @@ public final class DescriptorSquatter: @unchecked Sendable {
     /// any, and whether the squatter thread ended (within a minute of being told to), with what
     /// `body` returned.
     public static func watch<T: Sendable>(
-        _ body: @escaping @Sendable (DescriptorSquatter) -> T
+        connectedSockets: Bool = false, _ body: @escaping @Sendable (DescriptorSquatter) -> T
     ) async -> (result: T, lost: Int32?, ended: Bool) {
-        let squatter = DescriptorSquatter()
+        let squatter = DescriptorSquatter(connectedSockets: connectedSockets)
         return await blockingOnOwnThread {
             Thread { squatter.run() }.start()
             let result = body(squatter)
@@ -58,14 +64,37 @@ public final class DescriptorSquatter: @unchecked Sendable {
         defer { ended.signal() }
         for _ in 0..<2_000_000 {
             if locked({ stopRequested }) { return }
-            let fd = open("/dev/null", O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { continue }
-            for _ in 0..<20 where fcntl(fd, F_GETFD) == -1 && errno == EBADF {
-                locked { lost = fd }
-                return
+            guard connectedSockets else {
+                // A plain descriptor is the cheapest to open: the most turns at a number closed twice in a row.
+                let fd = open("/dev/null", O_RDONLY | O_CLOEXEC)
+                guard fd >= 0 else { continue }
+                for _ in 0..<20 where fcntl(fd, F_GETFD) == -1 && errno == EBADF {
+                    locked { lost = fd }
+                    return
+                }
+                close(fd)
+                continue
             }
-            close(fd)
+            var pair: [Int32] = [-1, -1]
+            guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else { continue }
+            for _ in 0..<20 {
+                for fd in pair where !Self.isOpenAndConnected(fd) {
+                    locked { lost = fd }
+                    return
+                }
+            }
+            close(pair[0])
+            close(pair[1])
         }
+    }
+
+    /// Open, and still connected with nothing to read: a peek finds no data and no end of stream
+    /// (a `shutdown` of either end reads as the end).
+    private static func isOpenAndConnected(_ fd: Int32) -> Bool {
+        guard fcntl(fd, F_GETFD) != -1 else { return false }
+        var byte: UInt8 = 0
+        let peeked = recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        return peeked == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)
     }
 
     private func locked<T>(_ body: () -> T) -> T {

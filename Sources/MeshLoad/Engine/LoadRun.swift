@@ -125,17 +125,32 @@ struct RunCoordinator {
         // HTTP/2 lanes of one connection stay on one loop: loops take whole connections.
         let streams = plan.streamsPerConnection
         let workerCount = min(loops.count, (slotCount + streams - 1) / streams)
-        var workers: [NIOLoopBound<LoopWorker>] = []
         let control = self.control
-        for w in 0..<workerCount {
+        // Every worker is set up on its loop (its lanes claim their first requests there), and
+        // only once all are do they start, from the loops themselves. The lanes share one
+        // dispenser: a worker started later, when the others were sending already, could find
+        // nothing left and never open its connections. And no await on the cooperative pool
+        // comes between the plan's clock and the first send: on a busy machine one can take
+        // seconds, which would eat into a timed run's send window.
+        let setups = (0..<workerCount).map { w in
             let loop = loops[w]
             let indices = (0..<slotCount).filter { ($0 / streams) % workerCount == w }
-            let bound = try? await loop.submit {
+            return loop.submit {
                 let worker = LoopWorker(eventLoop: loop, plan: plan, slotIndices: indices) { control.yield(.workerFinished) }
-                worker.start()
+                worker.claimFirstRequests()
                 return NIOLoopBound(worker, eventLoop: loop)
-            }.get()
-            if let bound { workers.append(bound) } else { control.yield(.workerFinished) }
+            }
+        }
+        let allSetUp = EventLoopFuture.whenAllComplete(setups, on: loops[0])
+        allSetUp.whenSuccess { results in
+            for case .success(let worker) in results { worker.eventLoop.execute { worker.value.start() } }
+        }
+        var workers: [NIOLoopBound<LoopWorker>] = []
+        for result in (try? await allSetUp.get()) ?? [] {
+            switch result {
+            case .success(let worker): workers.append(worker)
+            case .failure: control.yield(.workerFinished)
+            }
         }
 
         let interval = configuration.reportInterval.nanoseconds

@@ -40,9 +40,18 @@ final class LoopWorker {
         }
     }
 
+    /// Closed loop: every lane takes its first request now, before any worker starts sending.
+    /// The lanes share one dispenser, so a worker that starts late (its loop, or the coordinator,
+    /// held up on a busy machine) would otherwise find the requests gone and never open its
+    /// connections; this way every lane sends at least once when there are requests for all.
+    func claimFirstRequests() {
+        let now = uptimeNanos()
+        for slot in slots { slot.claimFirstRequest(now: now) }
+    }
+
     func start() {
         let now = uptimeNanos()
-        for slot in slots { slot.pump(now: now) }
+        for slot in slots { slot.begin(now: now) }
         if slots.isEmpty { markFinished() }
         scheduleSweep()
     }
@@ -164,6 +173,32 @@ final class ConnectionSlot {
             recorder.noteSent(measured: measured)
             request = Request(classIndex: classIndex, measured: measured, latencyBase: now, sentAt: nil)
         }
+        dispatch(now: now)
+    }
+
+    /// Closed loop, before the run starts: claims this lane's first request without sending it.
+    func claimFirstRequest(now: UInt64) {
+        guard plan.openLoopPeriod == nil, !done, request == nil else { return }
+        let measured = now >= plan.measureStart
+        guard let classIndex = plan.tickets.claim(measured: measured) else { return }
+        recorder.noteSent(measured: measured)
+        request = Request(classIndex: classIndex, measured: measured, latencyBase: now, sentAt: nil)
+    }
+
+    /// The run starts: sends the request claimed before it, or takes one.
+    func begin(now: UInt64) {
+        guard var claimed = request, claimed.sentAt == nil else {
+            pump(now: now)
+            return
+        }
+        // Its latency counts from now, not from the claim made while the workers were set up.
+        claimed.latencyBase = now
+        request = claimed
+        dispatch(now: now)
+    }
+
+    /// Sends the claimed request: on the HTTP/2 session, on this lane's connection, or after connecting.
+    private func dispatch(now: UInt64) {
         if let session {
             session.send(for: self)
         } else if handler != nil {

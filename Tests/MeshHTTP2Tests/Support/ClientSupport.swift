@@ -163,7 +163,9 @@ final class Nghttpd {
                 "nghttpd",
                 ["--no-tls", "-a", "127.0.0.1", "-d", docroot.url.path] + arguments + [String(port)]
             )
-            if await waitUntilListening(port: port, timeout: .seconds(5)), process.isRunning {
+            // Generous: a process starting on a loaded machine can take seconds. A port taken in
+            // between makes nghttpd exit, which ends the wait at once; then another port is tried.
+            if await waitUntilListening(port: port, timeout: .seconds(20), unless: { !process.isRunning }), process.isRunning {
                 return Nghttpd(port: port, docroot: docroot, process: process)
             }
             await process.terminate(grace: .seconds(1))  // The port was taken in between, or nghttpd failed: try another.
