@@ -10,7 +10,8 @@ extension Exchange: UpstreamConnectionDelegate {
         guard !finished else { return }
         reportOutlierResponse(upstreamHead)
         let status = upstreamHead.status
-        let now = NIODeadline.now()  // Also dates the response (`date`), with no second clock read.
+        // Also dates the response (`date`), with no second clock read.
+        let now = upstreamHead.receivedAt ?? .now()
         upstreamServiceTime = Int((now - attemptStart).nanoseconds / 1_000_000)
         // A trailers-only gRPC answer carries its status in the head, where Envoy's retry policy
         // reads it (Istio's default retries `unavailable` and `cancelled`).
@@ -172,13 +173,15 @@ extension Exchange: UpstreamConnectionDelegate {
         }
         downstream.flush()
         responseComplete = true
+        var endTime: NIODeadline?
         if let upstream {
+            endTime = upstream.eventTime
             self.upstream = nil
             upstream.release(reusable: upstreamKeepAlive && upstreamRequestEnded)
         }
         endAttempt()
         if responseFraming == .untilClose { closeAfterResponse = true }
-        finish()
+        finish(at: endTime)
     }
 
     func upstreamWritabilityChanged() {

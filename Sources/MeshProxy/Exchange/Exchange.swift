@@ -14,7 +14,8 @@ final class Exchange {
     let downstream: ExchangeDownstream
     let head: DownstreamRequestHead
     let snapshot: RoutingSnapshot
-    let startTime = NIODeadline.now()
+    /// When the request's head arrived (HTTP/2: the time of the socket read it came in).
+    let startTime: NIODeadline
     let startWallClock: Int64
     /// The request as routing reads it, once its target was accepted (nil: answered before routing).
     var request: DownstreamRequest?
@@ -133,14 +134,19 @@ final class Exchange {
     }
 
     /// - Parameter http2EndStream: for an HTTP/2 stream, whether its HEADERS ended it (no body).
-    init(worker: Worker, downstream: ExchangeDownstream, head: DownstreamRequestHead, http2EndStream: Bool? = nil) {
+    /// - Parameter startTime: when the head arrived, if the caller read the clock for it.
+    init(
+        worker: Worker, downstream: ExchangeDownstream, head: DownstreamRequestHead, http2EndStream: Bool? = nil,
+        startTime: NIODeadline? = nil
+    ) {
+        self.startTime = startTime ?? .now()
         self.worker = worker
         self.downstream = downstream
         self.head = head
         self.snapshot = worker.snapshot
         self.requestProtocol = RequestProtocol(head: head)
         self.startWallClock = worker.accessLog == nil ? 0 : HTTPDateCache.wallClockNanoseconds()
-        self.attemptStart = startTime
+        self.attemptStart = self.startTime
         // Rare: only a request with an Upgrade field, or a CONNECT, costs the look.
         // HTTP/2 has no Upgrade field (only CONNECT asks there).
         self.upgrade = head.contains(.upgrade) || head.method == .CONNECT
@@ -490,7 +496,8 @@ final class Exchange {
 
     // MARK: end
 
-    func finish(notifyDownstream: Bool = true) {
+    /// - Parameter endTime: when the response ended, if the caller read the clock for it.
+    func finish(notifyDownstream: Bool = true, at endTime: NIODeadline? = nil) {
         guard !finished else { return }
         finished = true
         if tunneling { worker.stats.downstream.activeUpgrades -= 1 }
@@ -506,7 +513,7 @@ final class Exchange {
             self.upstream = nil
             upstream.close()
         }
-        let elapsed = NIODeadline.now() - startTime
+        let elapsed = (endTime ?? .now()) - startTime
         let milliseconds = Double(elapsed.nanoseconds) / 1_000_000
         let bytes = downstream.wireBytes ?? http2StreamBytes
         let messages = requestProtocol == .grpc ? (requestMessages.messages, responseMessages.messages) : nil
