@@ -372,10 +372,13 @@ extension Exchange: UpstreamConnectionDelegate {
     /// The upstream request's path (rewritten or not), the client's path when a rewrite changed
     /// it, and the authority.
     private func upstreamTarget() -> (path: String, rewrittenFrom: String?, authority: String) {
-        let originalPath = request?.path ?? head.uri
+        // The routed request's target is the head's (`DownstreamRequest` reads it from there);
+        // read in place, without binding the request.
+        let routed = request != nil
+        let originalPath = routed ? head.path : head.uri
         // rewrite.authority, else an :authority/host header operation (Istio's host rewrite).
-        let authority = forward?.authorityRewrite ?? request?.authority ?? ""
-        if let forward, forward.hasRewrite, let request,
+        let authority = forward?.authorityRewrite ?? (routed ? head.authority : "")
+        if forward?.hasRewrite == true, let forward, let request,
            let rewritten = PathRewriter.rewrite(path: originalPath, forward: forward, snapshot: snapshot, request: request),
            rewritten != originalPath
         {
