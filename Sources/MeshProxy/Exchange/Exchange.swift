@@ -41,8 +41,6 @@ final class Exchange {
     /// The body so far, kept to replay on a retry; nil once it outgrows the retry buffer.
     var replay: [ByteBuffer]? = []
     var replayBytes = 0
-    /// The client's request trailers (HTTP/2, or chunked HTTP/1.1), forwarded with the end.
-    var requestTrailers: HTTPHeaders?
     /// HTTP/2 request body bytes not yet handed back to the client's flow-control windows.
     var unconsumedBytes = 0
 
@@ -55,27 +53,21 @@ final class Exchange {
     var clusterRuntime: ClusterRuntime?
     var flags = ResponseFlags()
     var hashKey: UInt64?
-    var setCookie: String?
     var routeTimeout: TimeAmount?
     /// The route's retry policy, copied once (each `forward.retries` is a copy).
     var retryPolicy: RetryPolicy?
     var retryConditions: RetryOn = []
     var retryBudget = 0
     var retriesDone = 0
-    /// The endpoint of the current attempt (-1: none yet) and those of earlier attempts, which
-    /// a retry avoids; the list allocates only when a request is retried.
+    /// The endpoint of the current attempt (-1: none yet); earlier ones are `previousEndpoints`.
     var currentEndpoint = -1
-    var previousEndpoints: [Int] = []
     var upstreamStarted = false
-    var staleRetryUsed = false
-    var lastResetReason = ""
-    /// Shadow copies of this request (the route's `mirror`/`mirrors`), if any were started.
-    var mirror: RequestMirror?
+    /// What few requests use (trailers, retries, timers, mirrors, CORS...): see `ExchangeExtras`.
+    var extrasStorage: ExchangeExtras?
 
     // The current upstream attempt.
     var upstream: (any UpstreamTransport)?
     var upstreamPool: EndpointPool?
-    var waitingPool: EndpointPool?
     var holdsRequestSlot = false
     /// When the current attempt started (`x-envoy-upstream-service-time` counts from it): the
     /// exchange's start for a first attempt made at once, else the clock when it began.
@@ -107,8 +99,6 @@ final class Exchange {
     var closeAfterResponse: Bool
     var finished = false
     var notifyOnRequestEnd = false
-    /// `grpc-status` of the answer to a gRPC request (trailers, or a trailers-only head).
-    var grpcStatus: String?
     let requestProtocol: RequestProtocol
     /// A WebSocket (or refused) upgrade this request asks for; nil for nearly every request.
     let upgrade: SidecarUpgrade?
@@ -117,12 +107,6 @@ final class Exchange {
     /// Whether the request counts as internal (`InternalRequest`): only then do its `x-envoy-*`
     /// headers steer the timeout and retries.
     var isInternal = false
-    /// Set for a request with an `Origin` on a route with a `corsPolicy` (`Exchange+CORS`).
-    var cors: CORSState?
-
-    var routeTimer: Scheduled<Void>?
-    var perTryTimer: Scheduled<Void>?
-    var waitTimer: Scheduled<Void>?
 
     enum RequestFraming {
         case none
