@@ -42,13 +42,14 @@ import Testing
         let channel = EmbeddedChannel()
         defer { _ = try? channel.finish() }
         try channel.pipeline.syncOperations.addHandler(HTTP2ServerConnection(delegate: delegate))
-        let block = RawFrame.simpleGetBlock()
-        var first = RawFrame.preface + RawFrame.settings()
-        first += RawFrame.headers(stream: 1, block: block, endStream: true)
-        first += RawFrame.headers(stream: 3, block: block, endStream: true)
+        let block = FrameBuilder.simpleGetBlock()
+        var first = FrameBuilder.preface + FrameBuilder.settings()
+        first += FrameBuilder.headers(stream: 1, block: block, endStream: true)
+        first += FrameBuilder.headers(stream: 3, block: block, endStream: true)
         try channel.writeInbound(ByteBuffer(bytes: first))
         let betweenReads = NIODeadline.now()
-        let second = RawFrame.headers(stream: 5, block: block, endStream: true) + RawFrame.headers(stream: 7, block: block, endStream: true)
+        let second =
+            FrameBuilder.headers(stream: 5, block: block, endStream: true) + FrameBuilder.headers(stream: 7, block: block, endStream: true)
         try channel.writeInbound(ByteBuffer(bytes: second))
 
         let times = delegate.times
