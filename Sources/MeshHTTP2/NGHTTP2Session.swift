@@ -538,8 +538,9 @@ final class NGHTTP2Session {
             let take = min(remaining, chunk.bytes.readableBytes)
             let finished = take == chunk.bytes.readableBytes
             if take <= Self.copyThreshold {
-                var part = chunk.bytes.readSlice(length: take) ?? ByteBuffer()
-                self.pendingOutput.writeBuffer(&part)
+                // Copied from the chunk's bytes in place: a slice retained and released its storage.
+                chunk.bytes.withUnsafeReadableBytes { self.pendingOutput.writeBytes(UnsafeRawBufferPointer(rebasing: $0.prefix(take))) }
+                chunk.bytes.moveReaderIndex(forwardBy: take)
                 if finished, let promise = chunk.promise { self.pendingOutputPromises.append(promise) }
             } else {
                 self.writePendingOutput()
