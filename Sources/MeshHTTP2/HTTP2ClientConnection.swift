@@ -76,6 +76,8 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
     private(set) var core: NGHTTP2Session?
     private var isActive = false
     public private(set) var eventLoop: (any EventLoop)?
+    /// Read once per socket read for its events (`eventTime`).
+    @exclusivity(unchecked) private var readClock = ReadClock()
 
     public init(configuration: HTTP2Configuration = .default, delegate: (any HTTP2ClientConnectionDelegate)? = nil) {
         self.configuration = configuration
@@ -225,6 +227,10 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
         self.core?.spareFields = fields
     }
 
+    /// The time of the event being delivered: for events from one socket read (response heads,
+    /// bodies, ends), the clock as read once for that read; otherwise the clock now.
+    public var eventTime: NIODeadline { self.readClock.now() }
+
     public func isWritable(stream: HTTP2StreamID) -> Bool {
         (try? self.core?.stream(stream).isWritable) ?? false
     }
@@ -301,7 +307,9 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        self.readClock.beginRead()
         _ = self.core?.receive(Self.unwrapInboundIn(data))
+        self.readClock.endRead()
     }
 
     public func channelReadComplete(context: ChannelHandlerContext) {

@@ -72,6 +72,9 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
     private var upgrade: (request: HTTP2RequestHead, isHead: Bool, settings: [UInt8])?
     private var shutdown: GracefulShutdown?
     public private(set) var eventLoop: (any EventLoop)?
+    /// Read once per socket read for its events (`eventTime`); kept here rather than on the
+    /// session, whose optional reference cost a retain and a release per look.
+    @exclusivity(unchecked) private var readClock = ReadClock()
 
     private struct GracefulShutdown {
         var deadline: Scheduled<Void>?
@@ -185,6 +188,11 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
         self.core?.consume(stream, bytes)
     }
 
+    /// The time of the event being delivered: for events from one socket read (a request head,
+    /// body, end, reset), the clock as read once for that read (`ReadClock`);
+    /// otherwise the clock now.
+    public var eventTime: NIODeadline { self.readClock.now() }
+
     /// False while the stream's queued response body is above the high watermark.
     public func isWritable(stream: HTTP2StreamID) -> Bool {
         self.core?.isWritable(stream) ?? false
@@ -266,7 +274,9 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard let core = self.core else { return }
+        self.readClock.beginRead()
         _ = core.receive(Self.unwrapInboundIn(data))
+        self.readClock.endRead()
     }
 
     public func channelReadComplete(context: ChannelHandlerContext) {

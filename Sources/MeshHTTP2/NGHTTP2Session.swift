@@ -84,6 +84,11 @@ final class NGHTTP2Session {
     private var deleteSessionWhenIdle = false
     @exclusivity(unchecked) private(set) var isReceiving = false
     @exclusivity(unchecked) private var flushScheduled = false
+    /// Whether something was written to the channel since its last flush: a flush with nothing
+    /// new to send skips `context.flush()`, which still walks the pipeline down to the socket
+    /// (two channel-state checks, each a retain and a release) for nothing. Most reads of a
+    /// proxied connection leave nothing to answer on it.
+    @exclusivity(unchecked) private var hasUnflushedWrites = false
     private var isTerminating = false
     private(set) var isClosed = false
 
@@ -406,6 +411,7 @@ final class NGHTTP2Session {
             self.appendGoAwayFrame(lastStreamID: nghttp2_session_get_last_proc_stream_id(session), errorCode: errorCode)
         }
         self.writePendingOutput()
+        self.hasUnflushedWrites = false
         self.context?.flush()
         self.context?.close(promise: nil)
     }
@@ -452,7 +458,10 @@ final class NGHTTP2Session {
                 if self.pendingOutput.readableBytes >= 64 * 1024 { self.writePendingOutput() }
             }
             self.writePendingOutput()
-            context.flush()  // May re-enter through writability or close the channel.
+            if self.hasUnflushedWrites {
+                self.hasUnflushedWrites = false
+                context.flush()  // May re-enter through writability or close the channel.
+            }
         } while self.flushRequestedWhileFlushing && passes < 16 && self.session != nil
         self.isFlushing = false
         if self.flushRequestedWhileFlushing { self.scheduleFlush() }
@@ -489,6 +498,7 @@ final class NGHTTP2Session {
         }
         self.pendingOutputPromises.removeAll(keepingCapacity: true)
         context.write(NIOAny(self.pendingOutput), promise: promise)
+        self.hasUnflushedWrites = true
         // The storage stays: the channel holds the written bytes through its own copy of the
         // buffer (with its own indices), and ours is emptied. `recycleOutputStorage` reuses it
         // once the channel let go; a write before that copies on write, as a new buffer did.
@@ -528,13 +538,15 @@ final class NGHTTP2Session {
             let take = min(remaining, chunk.bytes.readableBytes)
             let finished = take == chunk.bytes.readableBytes
             if take <= Self.copyThreshold {
-                var part = chunk.bytes.readSlice(length: take) ?? ByteBuffer()
-                self.pendingOutput.writeBuffer(&part)
+                // Copied from the chunk's bytes in place: a slice retained and released its storage.
+                chunk.bytes.withUnsafeReadableBytes { self.pendingOutput.writeBytes(UnsafeRawBufferPointer(rebasing: $0.prefix(take))) }
+                chunk.bytes.moveReaderIndex(forwardBy: take)
                 if finished, let promise = chunk.promise { self.pendingOutputPromises.append(promise) }
             } else {
                 self.writePendingOutput()
                 let part = chunk.bytes.readSlice(length: take) ?? ByteBuffer()
                 self.context?.write(NIOAny(part), promise: finished ? chunk.promise : nil)
+                self.hasUnflushedWrites = true
             }
             if !finished { stream.queue.putBackFirst(chunk) }
             remaining -= take

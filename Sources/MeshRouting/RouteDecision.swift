@@ -15,40 +15,40 @@ public enum RouteDecision: Sendable {
 /// A struct over one shared, immutable storage object: a decision is built at compile time and
 /// handed out per request, so copying it costs one reference count, not one per field.
 public struct Forward: Sendable {
-    private let storage: Storage
+    @usableFromInline let storage: Storage
 
     /// 503 UH is the proxy's answer when `cluster.endpoints` is empty.
-    public var cluster: Cluster { storage.cluster }
-    public var route: RouteRef { storage.route }
+    @inlinable public var cluster: Cluster { storage.cluster }
+    @inlinable public var route: RouteRef { storage.route }
     /// nil = none (Istio's default).
-    public var timeout: IstioDuration? { storage.timeout }
+    @inlinable public var timeout: IstioDuration? { storage.timeout }
     /// Istio's default: 2 retries on connect-failure,refused-stream,unavailable,cancelled,503.
-    public var retries: RetryPolicy { storage.retries }
+    @inlinable public var retries: RetryPolicy { storage.retries }
     /// Delay/abort with percentages.
-    public var fault: FaultPolicy? { storage.fault }
+    @inlinable public var fault: FaultPolicy? { storage.fault }
     /// The rule's `corsPolicy` (Envoy's CORS filter runs before the fault filter).
-    public var cors: CORSRule? { storage.cors }
-    public var rewrite: HTTPRewrite? { storage.rewrite }
+    @inlinable public var cors: CORSRule? { storage.cors }
+    @inlinable public var rewrite: HTTPRewrite? { storage.rewrite }
     /// `rewrite.uriRegexRewrite.match`, compiled once (added to the contract).
-    public var rewriteRegex: RE2Regex? { storage.rewriteRegex }
+    @inlinable public var rewriteRegex: RE2Regex? { storage.rewriteRegex }
     /// Route-level and destination-level header operations, in the order Envoy runs them.
-    public var requestHeaders: HeaderMutations? { storage.requestHeaders }
-    public var responseHeaders: HeaderMutations? { storage.responseHeaders }
+    @inlinable public var requestHeaders: HeaderMutations? { storage.requestHeaders }
+    @inlinable public var responseHeaders: HeaderMutations? { storage.responseHeaders }
     /// The Host/`:authority` the upstream gets instead of the request's: `rewrite.authority`, else
     /// an `:authority`/`host` in the route's `headers.request`, else in the destination's.
-    public var authorityRewrite: String? { storage.authorityRewrite }
+    @inlinable public var authorityRewrite: String? { storage.authorityRewrite }
     /// Requests to shadow (added to the contract: mirrors of the route).
-    public var mirrors: [MirrorPolicy] { storage.mirrors }
+    @inlinable public var mirrors: [MirrorPolicy] { storage.mirrors }
     /// Whether there are `mirrors`, and whether there are `requestHeaders`: tests that copy
     /// nothing out (each getter above returns a retained copy).
-    public var hasMirrors: Bool { !storage.mirrors.isEmpty }
-    public var hasRequestHeaderRules: Bool { storage.requestHeaders != nil }
+    @inlinable public var hasMirrors: Bool { !storage.mirrors.isEmpty }
+    @inlinable public var hasRequestHeaderRules: Bool { storage.requestHeaders != nil }
     /// Whether there is a `rewrite`, a `fault` and a `cors` rule: the same kind of test, read from
     /// flags set once (each getter copies the whole optional value out, and so did comparing
     /// the stored one with nil: a memmove per request even when it is nil).
-    public var hasRewrite: Bool { storage.hasRewrite }
-    public var hasFault: Bool { storage.hasFault }
-    public var hasCORS: Bool { storage.hasCORS }
+    @inlinable public var hasRewrite: Bool { storage.hasRewrite }
+    @inlinable public var hasFault: Bool { storage.hasFault }
+    @inlinable public var hasCORS: Bool { storage.hasCORS }
 
     init(
         cluster: Cluster, route: RouteRef, timeout: IstioDuration?, retries: RetryPolicy, fault: FaultPolicy?, rewrite: HTTPRewrite?,
@@ -61,22 +61,22 @@ public struct Forward: Sendable {
             cors: cors)
     }
 
-    private final class Storage: Sendable {
-        let cluster: Cluster
-        let route: RouteRef
-        let timeout: IstioDuration?
-        let retries: RetryPolicy
-        let fault: FaultPolicy?
-        let rewrite: HTTPRewrite?
-        let rewriteRegex: RE2Regex?
-        let requestHeaders: HeaderMutations?
-        let responseHeaders: HeaderMutations?
-        let authorityRewrite: String?
-        let mirrors: [MirrorPolicy]
-        let cors: CORSRule?
-        let hasRewrite: Bool
-        let hasFault: Bool
-        let hasCORS: Bool
+    @usableFromInline final class Storage: Sendable {
+        @usableFromInline let cluster: Cluster
+        @usableFromInline let route: RouteRef
+        @usableFromInline let timeout: IstioDuration?
+        @usableFromInline let retries: RetryPolicy
+        @usableFromInline let fault: FaultPolicy?
+        @usableFromInline let rewrite: HTTPRewrite?
+        @usableFromInline let rewriteRegex: RE2Regex?
+        @usableFromInline let requestHeaders: HeaderMutations?
+        @usableFromInline let responseHeaders: HeaderMutations?
+        @usableFromInline let authorityRewrite: String?
+        @usableFromInline let mirrors: [MirrorPolicy]
+        @usableFromInline let cors: CORSRule?
+        @usableFromInline let hasRewrite: Bool
+        @usableFromInline let hasFault: Bool
+        @usableFromInline let hasCORS: Bool
 
         init(
             cluster: Cluster, route: RouteRef, timeout: IstioDuration?, retries: RetryPolicy, fault: FaultPolicy?, rewrite: HTTPRewrite?,

@@ -40,7 +40,8 @@ final class HTTP2DownstreamConnection: HTTP2ServerDelegate {
         let downstream = makeStream(id: stream, connection: connection)
         streams[stream] = downstream
         worker.stats.downstream.activeRequests += 1
-        let exchange = Exchange(worker: worker, downstream: downstream, head: head, http2EndStream: endStream)
+        let exchange = Exchange(
+            worker: worker, downstream: downstream, head: head, http2EndStream: endStream, startTime: connection.eventTime)
         exchange.requestHeadListSize = headListSize
         downstream.exchange = exchange
         // A stream its HEADERS ended is complete from the start (see Exchange.init).

@@ -10,7 +10,8 @@ extension Exchange: UpstreamConnectionDelegate {
         guard !finished else { return }
         reportOutlierResponse(upstreamHead)
         let status = upstreamHead.status
-        let now = NIODeadline.now()  // Also dates the response (`date`), with no second clock read.
+        // Also dates the response (`date`), with no second clock read.
+        let now = upstreamHead.receivedAt ?? .now()
         upstreamServiceTime = Int((now - attemptStart).nanoseconds / 1_000_000)
         // A trailers-only gRPC answer carries its status in the head, where Envoy's retry policy
         // reads it (Istio's default retries `unavailable` and `cancelled`).
@@ -172,13 +173,15 @@ extension Exchange: UpstreamConnectionDelegate {
         }
         downstream.flush()
         responseComplete = true
+        var endTime: NIODeadline?
         if let upstream {
+            endTime = upstream.eventTime
             self.upstream = nil
             upstream.release(reusable: upstreamKeepAlive && upstreamRequestEnded)
         }
         endAttempt()
         if responseFraming == .untilClose { closeAfterResponse = true }
-        finish()
+        finish(at: endTime)
     }
 
     func upstreamWritabilityChanged() {
@@ -369,10 +372,13 @@ extension Exchange: UpstreamConnectionDelegate {
     /// The upstream request's path (rewritten or not), the client's path when a rewrite changed
     /// it, and the authority.
     private func upstreamTarget() -> (path: String, rewrittenFrom: String?, authority: String) {
-        let originalPath = request?.path ?? head.uri
+        // The routed request's target is the head's (`DownstreamRequest` reads it from there);
+        // read in place, without binding the request.
+        let routed = request != nil
+        let originalPath = routed ? head.path : head.uri
         // rewrite.authority, else an :authority/host header operation (Istio's host rewrite).
-        let authority = forward?.authorityRewrite ?? request?.authority ?? ""
-        if let forward, forward.hasRewrite, let request,
+        let authority = forward?.authorityRewrite ?? (routed ? head.authority : "")
+        if forward?.hasRewrite == true, let forward, let request,
            let rewritten = PathRewriter.rewrite(path: originalPath, forward: forward, snapshot: snapshot, request: request),
            rewritten != originalPath
         {

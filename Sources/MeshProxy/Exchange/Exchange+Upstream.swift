@@ -9,7 +9,8 @@ extension Exchange: PoolWaiter {
     func attempt() {
         guard !finished, let clusterRuntime else { return }
         if currentEndpoint >= 0 { previousEndpoints.append(currentEndpoint) }
-        let avoid = (retryPolicy?.retryIgnorePreviousHosts ?? true) ? previousEndpoints : []
+        // A first attempt has nothing to avoid (and need not read the policy: a retain and a release).
+        let avoid = currentEndpoint >= 0 && (retryPolicy?.retryIgnorePreviousHosts ?? true) ? previousEndpoints : []
         guard let index = clusterRuntime.pickEndpoint(hashKey: hashKey, random: &worker.random, avoiding: avoid),
               let pool = clusterRuntime.pools[index]
         else {
@@ -151,8 +152,11 @@ extension Exchange: PoolWaiter {
     }
 
     func canRetry(_ trigger: RetryTrigger) -> Bool {
-        guard let retryPolicy, retriesDone < retryBudget, !responseStarted, replay != nil else { return false }
-        return RetryRules.allows(trigger, conditions: retryConditions, retriableStatusCodes: retryPolicy.retriableStatusCodes)
+        // The policy is tested, not bound: it is read only for its status codes, which only
+        // `retriable-status-codes` looks at (binding it cost a retain and a release per response).
+        guard retryPolicy != nil, retriesDone < retryBudget, !responseStarted, replay != nil else { return false }
+        let codes = retryConditions.contains(.retriableStatusCodes) ? retryPolicy?.retriableStatusCodes ?? [] : []
+        return RetryRules.allows(trigger, conditions: retryConditions, retriableStatusCodes: codes)
     }
 
     /// Starts another attempt after Envoy's jittered backoff (25 ms base), replaying the body.

@@ -14,7 +14,8 @@ final class Exchange {
     let downstream: ExchangeDownstream
     let head: DownstreamRequestHead
     let snapshot: RoutingSnapshot
-    let startTime = NIODeadline.now()
+    /// When the request's head arrived (HTTP/2: the time of the socket read it came in).
+    let startTime: NIODeadline
     let startWallClock: Int64
     /// The request as routing reads it, once its target was accepted (nil: answered before routing).
     var request: DownstreamRequest?
@@ -40,8 +41,6 @@ final class Exchange {
     /// The body so far, kept to replay on a retry; nil once it outgrows the retry buffer.
     var replay: [ByteBuffer]? = []
     var replayBytes = 0
-    /// The client's request trailers (HTTP/2, or chunked HTTP/1.1), forwarded with the end.
-    var requestTrailers: HTTPHeaders?
     /// HTTP/2 request body bytes not yet handed back to the client's flow-control windows.
     var unconsumedBytes = 0
 
@@ -54,27 +53,21 @@ final class Exchange {
     var clusterRuntime: ClusterRuntime?
     var flags = ResponseFlags()
     var hashKey: UInt64?
-    var setCookie: String?
     var routeTimeout: TimeAmount?
     /// The route's retry policy, copied once (each `forward.retries` is a copy).
     var retryPolicy: RetryPolicy?
     var retryConditions: RetryOn = []
     var retryBudget = 0
     var retriesDone = 0
-    /// The endpoint of the current attempt (-1: none yet) and those of earlier attempts, which
-    /// a retry avoids; the list allocates only when a request is retried.
+    /// The endpoint of the current attempt (-1: none yet); earlier ones are `previousEndpoints`.
     var currentEndpoint = -1
-    var previousEndpoints: [Int] = []
     var upstreamStarted = false
-    var staleRetryUsed = false
-    var lastResetReason = ""
-    /// Shadow copies of this request (the route's `mirror`/`mirrors`), if any were started.
-    var mirror: RequestMirror?
+    /// What few requests use (trailers, retries, timers, mirrors, CORS...): see `ExchangeExtras`.
+    var extrasStorage: ExchangeExtras?
 
     // The current upstream attempt.
     var upstream: (any UpstreamTransport)?
     var upstreamPool: EndpointPool?
-    var waitingPool: EndpointPool?
     var holdsRequestSlot = false
     /// When the current attempt started (`x-envoy-upstream-service-time` counts from it): the
     /// exchange's start for a first attempt made at once, else the clock when it began.
@@ -106,8 +99,6 @@ final class Exchange {
     var closeAfterResponse: Bool
     var finished = false
     var notifyOnRequestEnd = false
-    /// `grpc-status` of the answer to a gRPC request (trailers, or a trailers-only head).
-    var grpcStatus: String?
     let requestProtocol: RequestProtocol
     /// A WebSocket (or refused) upgrade this request asks for; nil for nearly every request.
     let upgrade: SidecarUpgrade?
@@ -116,12 +107,6 @@ final class Exchange {
     /// Whether the request counts as internal (`InternalRequest`): only then do its `x-envoy-*`
     /// headers steer the timeout and retries.
     var isInternal = false
-    /// Set for a request with an `Origin` on a route with a `corsPolicy` (`Exchange+CORS`).
-    var cors: CORSState?
-
-    var routeTimer: Scheduled<Void>?
-    var perTryTimer: Scheduled<Void>?
-    var waitTimer: Scheduled<Void>?
 
     enum RequestFraming {
         case none
@@ -133,14 +118,19 @@ final class Exchange {
     }
 
     /// - Parameter http2EndStream: for an HTTP/2 stream, whether its HEADERS ended it (no body).
-    init(worker: Worker, downstream: ExchangeDownstream, head: DownstreamRequestHead, http2EndStream: Bool? = nil) {
+    /// - Parameter startTime: when the head arrived, if the caller read the clock for it.
+    init(
+        worker: Worker, downstream: ExchangeDownstream, head: DownstreamRequestHead, http2EndStream: Bool? = nil,
+        startTime: NIODeadline? = nil
+    ) {
+        self.startTime = startTime ?? .now()
         self.worker = worker
         self.downstream = downstream
         self.head = head
         self.snapshot = worker.snapshot
         self.requestProtocol = RequestProtocol(head: head)
         self.startWallClock = worker.accessLog == nil ? 0 : HTTPDateCache.wallClockNanoseconds()
-        self.attemptStart = startTime
+        self.attemptStart = self.startTime
         // Rare: only a request with an Upgrade field, or a CONNECT, costs the look.
         // HTTP/2 has no Upgrade field (only CONNECT asks there).
         self.upgrade = head.contains(.upgrade) || head.method == .CONNECT
@@ -490,7 +480,8 @@ final class Exchange {
 
     // MARK: end
 
-    func finish(notifyDownstream: Bool = true) {
+    /// - Parameter endTime: when the response ended, if the caller read the clock for it.
+    func finish(notifyDownstream: Bool = true, at endTime: NIODeadline? = nil) {
         guard !finished else { return }
         finished = true
         if tunneling { worker.stats.downstream.activeUpgrades -= 1 }
@@ -506,7 +497,7 @@ final class Exchange {
             self.upstream = nil
             upstream.close()
         }
-        let elapsed = NIODeadline.now() - startTime
+        let elapsed = (endTime ?? .now()) - startTime
         let milliseconds = Double(elapsed.nanoseconds) / 1_000_000
         let bytes = downstream.wireBytes ?? http2StreamBytes
         let messages = requestProtocol == .grpc ? (requestMessages.messages, responseMessages.messages) : nil

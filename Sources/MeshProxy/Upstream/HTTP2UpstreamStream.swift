@@ -98,6 +98,9 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
 
     var http2: HTTP2UpstreamStream? { self }
 
+    /// The time of the response event being handled, as its connection read the clock for it.
+    var eventTime: NIODeadline { client._withUnsafeGuaranteedRef { $0.eventTime } }
+
     func reuseResponseFields(_ fields: consuming HeaderFields) {
         // Moved through an optional: the closure cannot consume the parameter itself.
         var handedBack: HeaderFields? = consume fields
@@ -234,7 +237,8 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
         // Moved on, not copied (no binding outlives the call): the exchange edits the fields in place.
         delegate.upstreamResponseHead(
             UpstreamResponseHead(
-                status: status, version: .http1_1, fields: consume fields, keepsConnectionAlive: true, endsStream: endStream))
+                status: status, version: .http1_1, fields: consume fields, keepsConnectionAlive: true, endsStream: endStream,
+                receivedAt: connection.eventTime))
         guard self.delegate != nil else { return }
         if endStream {
             delegate.upstreamResponseEnd(trailers: nil)

@@ -79,12 +79,16 @@ protocol UpstreamTransport: AnyObject {
     /// The fields of the response head, done with (forwarded): the transport may keep their
     /// storage for the next head.
     func reuseResponseFields(_ fields: consuming HeaderFields)
+    /// The time of the response event being handled (an h2c stream: as its connection read the
+    /// clock for the socket read it came in; by default, the clock now).
+    var eventTime: NIODeadline { get }
 }
 
 extension UpstreamTransport {
     var http1: UpstreamConnection? { nil }
     var http2: HTTP2UpstreamStream? { nil }
     func reuseResponseFields(_ fields: consuming HeaderFields) {}
+    var eventTime: NIODeadline { .now() }
 }
 
 /// One keep-alive HTTP/1.1 connection to an endpoint, owned by this event loop's pool. It is

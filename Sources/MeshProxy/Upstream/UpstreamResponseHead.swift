@@ -1,4 +1,5 @@
 import MeshHTTP2
+import NIOCore
 import NIOHTTP1
 
 /// A response head as an upstream connection (HTTP/1.1 or an h2c stream) hands it to the exchange:
@@ -16,6 +17,9 @@ struct UpstreamResponseHead {
     /// trailers-only answer, whose `grpc-status` a client reads only from a HEADERS frame that
     /// ends the stream. Envoy passes such a head on with `end_stream` set.
     var endsStream = false
+    /// When the head arrived, if the transport read the clock for it already (an h2c stream: the
+    /// time of its socket read, `HTTP2ClientConnection.eventTime`); nil: the exchange reads it.
+    var receivedAt: NIODeadline? = nil
 }
 
 extension UpstreamResponseHead {
