@@ -539,7 +539,7 @@ final class NGHTTP2Session {
             let finished = take == chunk.bytes.readableBytes
             if take <= Self.copyThreshold {
                 // Copied from the chunk's bytes in place: a slice retained and released its storage.
-                chunk.bytes.withUnsafeReadableBytes { self.pendingOutput.writeBytes(UnsafeRawBufferPointer(rebasing: $0.prefix(take))) }
+                _ = chunk.bytes.withUnsafeReadableBytes { self.pendingOutput.writeBytes(UnsafeRawBufferPointer(rebasing: $0.prefix(take))) }
                 chunk.bytes.moveReaderIndex(forwardBy: take)
                 if finished, let promise = chunk.promise { self.pendingOutputPromises.append(promise) }
             } else {
