@@ -43,10 +43,17 @@ public struct Forward: Sendable {
     /// nothing out (each getter above returns a retained copy).
     public var hasMirrors: Bool { !storage.mirrors.isEmpty }
     public var hasRequestHeaderRules: Bool { storage.requestHeaders != nil }
+    public var hasResponseHeaderRules: Bool { storage.responseHeaders != nil }
     /// Whether there is a `rewrite`, a `fault` and a `cors` rule: the same kind of test, read from
     /// flags set once (each getter copies the whole optional value out, and so did comparing
     /// the stored one with nil: a memmove per request even when it is nil).
     public var hasRewrite: Bool { storage.hasRewrite }
+    /// The route timeout in nanoseconds (nil: none), the cluster's state and whether there is an
+    /// `authorityRewrite`: read in place, where `timeout`, `cluster` and `authorityRewrite` each
+    /// return a retained copy (the proxy reads these for every request).
+    public var timeoutNanoseconds: Int64? { storage.timeout?.nanoseconds }
+    public var clusterState: ClusterState { storage.cluster.state }
+    public var hasAuthorityRewrite: Bool { storage.authorityRewrite != nil }
     public var hasFault: Bool { storage.hasFault }
     public var hasCORS: Bool { storage.hasCORS }
 

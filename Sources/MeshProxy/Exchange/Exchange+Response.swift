@@ -41,7 +41,8 @@ extension Exchange: UpstreamConnectionDelegate {
         }
         let upstreamHasLength = ForwardedHeaders.response(&headers, serviceTime: upstreamServiceTime, date: worker.date.current(at: now))
         if let setCookie { headers.append(name: "set-cookie", value: setCookie) }
-        HeaderRules.apply(forward?.responseHeaders, to: &headers)
+        // Asked first: the rules themselves come out as a retained copy.
+        if let forward, forward.hasResponseHeaderRules { HeaderRules.apply(forward.responseHeaders, to: &headers) }
         addCORSHeaders(to: &headers)
         addDebugHeaders(to: &headers)
 
@@ -369,9 +370,11 @@ extension Exchange: UpstreamConnectionDelegate {
     /// The upstream request's path (rewritten or not), the client's path when a rewrite changed
     /// it, and the authority.
     private func upstreamTarget() -> (path: String, rewrittenFrom: String?, authority: String) {
-        let originalPath = request?.path ?? head.uri
+        // Not routed (answered before routing): no forward either.
+        guard routed else { return (head.uri, nil, "") }
+        let originalPath = head.path
         // rewrite.authority, else an :authority/host header operation (Istio's host rewrite).
-        let authority = forward?.authorityRewrite ?? request?.authority ?? ""
+        let authority = forward.flatMap { $0.hasAuthorityRewrite ? $0.authorityRewrite : nil } ?? head.authority
         if let forward, forward.hasRewrite, let request,
            let rewritten = PathRewriter.rewrite(path: originalPath, forward: forward, snapshot: snapshot, request: request),
            rewritten != originalPath

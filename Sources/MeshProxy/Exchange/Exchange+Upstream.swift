@@ -151,8 +151,10 @@ extension Exchange: PoolWaiter {
     }
 
     func canRetry(_ trigger: RetryTrigger) -> Bool {
-        guard let retryPolicy, retriesDone < retryBudget, !responseStarted, replay != nil else { return false }
-        return RetryRules.allows(trigger, conditions: retryConditions, retriableStatusCodes: retryPolicy.retriableStatusCodes)
+        // The policy is read (a retain) only for its status codes, and only when they count.
+        guard retryPolicy != nil, retriesDone < retryBudget, !responseStarted, replay != nil else { return false }
+        let codes = retryConditions.contains(.retriableStatusCodes) ? retryPolicy?.retriableStatusCodes ?? [] : []
+        return RetryRules.allows(trigger, conditions: retryConditions, retriableStatusCodes: codes)
     }
 
     /// Starts another attempt after Envoy's jittered backoff (25 ms base), replaying the body.
