@@ -47,7 +47,7 @@ extension Exchange: UpstreamConnectionDelegate {
         addDebugHeaders(to: &headers)
 
         if requestProtocol == .grpc { grpcStatus = headers.first(name: "grpc-status") }
-        let bodyless = head.method == .HEAD || (100..<200).contains(status) || status == 204 || status == 304
+        let bodyless = head.method.isHEAD || (100..<200).contains(status) || status == 204 || status == 304
         if let stream = downstream.http2 {
             // HTTP/2 frames the body itself; a bodyless answer, or a head that was the whole
             // upstream response (gRPC's trailers-only), ends with its HEADERS.
@@ -255,9 +255,9 @@ extension Exchange: UpstreamConnectionDelegate {
         responseStarted = true
         responseCode = status
         responseComplete = true
-        responseBytes = head.method == .HEAD ? 0 : bodyBytes
+        responseBytes = head.method.isHEAD ? 0 : bodyBytes
         if let stream = downstream.http2 {
-            let sendsBody = bodyBytes > 0 && head.method != .HEAD
+            let sendsBody = bodyBytes > 0 && !head.method.isHEAD
             responseHeadListSize = Self.statusFieldSize + headers.headerListSize
             stream.sendHead(status: status, fields: headers, endStream: !sendsBody)
             if sendsBody, let body { stream.sendBody(downstream.allocator.buffer(string: body), endStream: true) }
@@ -267,7 +267,7 @@ extension Exchange: UpstreamConnectionDelegate {
         addConnectionHeader(to: &headers)
         var buffer = downstream.headBuffer(capacity: 256 + bodyBytes)
         ResponseSerializer.writeHead(status: status, version: head.version, fields: headers, into: &buffer)
-        if let body, head.method != .HEAD { buffer.writeString(body) }
+        if let body, !head.method.isHEAD { buffer.writeString(body) }
         downstream.write(buffer)
         downstream.flush()
         finish()

@@ -148,7 +148,7 @@ final class Exchange {
             useRemoteAddress: worker.configuration.useRemoteAddress, clientIP: downstream.remoteIP, head: head)
         // Rare: only a request with an Upgrade field, or a CONNECT, costs the look.
         // HTTP/2 has no Upgrade field (only CONNECT asks there).
-        self.upgrade = head.contains(.upgrade) || head.method == .CONNECT
+        self.upgrade = head.contains(.upgrade) || head.method.isCONNECT
             ? SidecarUpgrade(method: head.method.rawValue, requestedProtocol: http2EndStream == nil ? head.upgradeProtocol : nil) : nil
         if let http2EndStream {
             // HTTP/2 frames its own body; towards an HTTP/1.1 upstream it is chunked unless
@@ -191,7 +191,7 @@ final class Exchange {
 
     func start() {
         // CONNECT carries an authority, not a path: it is judged as an upgrade, below.
-        if head.method == .CONNECT {
+        if head.method.isCONNECT {
             refuseUpgrade()
             return
         }
