@@ -290,7 +290,7 @@ final class Exchange {
             localReply(status: 503, body: "no healthy upstream")
             return
         }
-        if case .consistentHash(let key) = clusterRuntime.cluster.loadBalancer, let request {
+        if let key = clusterRuntime.consistentHashKey, let request {
             let computed = ConsistentHashing.hash(for: key, request: request, sourceIP: downstream.remoteIP)
             hashKey = computed.hash
             setCookie = computed.setCookie
