@@ -349,8 +349,17 @@ extension Exchange: UpstreamConnectionDelegate {
     /// The same head as `upstreamRequestHead()`, written as HTTP/1.1 bytes with no `HeaderFields`
     /// or head object in between (when `writesHeadDirectly`).
     func writeHTTP1RequestHead(to connection: UpstreamConnection) {
-        let target = upstreamTarget()
         let chunked = requestFraming == .chunked
+        if routed, let forward, !forward.hasRewrite, !forward.hasAuthorityRewrite {
+            // The usual target, the head's own path and authority, read where they are: made into
+            // `upstreamTarget()`'s tuple they were copied (retained) and released per request.
+            connection.writeHead(method: head.method, uri: head.path, chunkedBody: chunked) { buffer in
+                writeForwardedFields(into: &buffer, authority: head.authority, rewrittenFrom: nil)
+                if chunked { buffer.appendField(name: "transfer-encoding", value: "chunked") }
+            }
+            return
+        }
+        let target = upstreamTarget()
         connection.writeHead(method: head.method, uri: target.path, chunkedBody: chunked) { buffer in
             writeForwardedFields(into: &buffer, target: target)
             if chunked { buffer.appendField(name: "transfer-encoding", value: "chunked") }
@@ -387,8 +396,12 @@ extension Exchange: UpstreamConnectionDelegate {
     private func writeForwardedFields<Sink: ForwardedFieldSink>(
         into sink: inout Sink, target: (path: String, rewrittenFrom: String?, authority: String)
     ) {
+        writeForwardedFields(into: &sink, authority: target.authority, rewrittenFrom: target.rewrittenFrom)
+    }
+
+    private func writeForwardedFields<Sink: ForwardedFieldSink>(into sink: inout Sink, authority: String, rewrittenFrom: String?) {
         ForwardedHeaders.writeRequest(
-            head.fields, into: &sink, authority: target.authority, rewrittenFrom: target.rewrittenFrom,
+            head.fields, into: &sink, authority: authority, rewrittenFrom: rewrittenFrom,
             forwardedFor: appendedForwardedFor, requestID: drawnRequestID.map { .drawn($0) } ?? .text(""),
             expectedTimeoutMilliseconds: routeTimeout.map { $0.nanoseconds / 1_000_000 }, attempt: retriesDone + 1,
             isInternal: isInternal)
