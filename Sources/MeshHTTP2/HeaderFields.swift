@@ -41,7 +41,7 @@ public struct HeaderFields: Sendable {
     /// Fields assembled in one go from `count` records already in this type's layout (four `Int`s
     /// each, offsets from the byte area's start) and the `byteCount` bytes they point into, with
     /// room for `spareFields` more fields and `spareBytes` more bytes: one allocation, two copies.
-    init(
+    public init(
         records: UnsafeRawPointer, count: Int, bytes: UnsafeRawPointer, byteCount: Int, spareFields: Int, spareBytes: Int
     ) {
         self.recordCapacity = count + spareFields
@@ -60,7 +60,7 @@ public struct HeaderFields: Sendable {
     /// fields it held are gone), else false and nothing changed: a head's storage reused for the
     /// next head, with no allocation. The records' area is kept as it is (it must hold `count`
     /// records and `spareFields` more), so only the records and the bytes are copied.
-    mutating func refill(
+    public mutating func refill(
         records: UnsafeRawPointer, count: Int, bytes: UnsafeRawPointer, byteCount: Int, spareFields: Int, spareBytes: Int
     ) -> Bool {
         guard self.recordCapacity >= count + spareFields, self.storage.capacity >= self.byteAreaStart + byteCount + spareBytes else {

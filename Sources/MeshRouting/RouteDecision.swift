@@ -15,6 +15,8 @@ public enum RouteDecision: Sendable {
 /// A struct over one shared, immutable storage object: a decision is built at compile time and
 /// handed out per request, so copying it costs one reference count, not one per field.
 public struct Forward: Sendable {
+    // Visible to inlinable code: the proxy's per-request tests (`hasFault`, `clusterState`...)
+    // inline to field loads instead of a call, and the retain and release of the storage around it.
     @usableFromInline let storage: Storage
 
     /// 503 UH is the proxy's answer when `cluster.endpoints` is empty.
@@ -41,14 +43,21 @@ public struct Forward: Sendable {
     @inlinable public var mirrors: [MirrorPolicy] { storage.mirrors }
     /// Whether there are `mirrors`, and whether there are `requestHeaders`: tests that copy
     /// nothing out (each getter above returns a retained copy).
-    @inlinable public var hasMirrors: Bool { !storage.mirrors.isEmpty }
-    @inlinable public var hasRequestHeaderRules: Bool { storage.requestHeaders != nil }
+    @inlinable public var hasMirrors: Bool { storage.hasMirrors }
+    @inlinable public var hasRequestHeaderRules: Bool { storage.hasRequestHeaderRules }
+    @inlinable public var hasResponseHeaderRules: Bool { storage.hasResponseHeaderRules }
     /// Whether there is a `rewrite`, a `fault` and a `cors` rule: the same kind of test, read from
     /// flags set once (each getter copies the whole optional value out, and so did comparing
     /// the stored one with nil: a memmove per request even when it is nil).
     @inlinable public var hasRewrite: Bool { storage.hasRewrite }
     @inlinable public var hasFault: Bool { storage.hasFault }
     @inlinable public var hasCORS: Bool { storage.hasCORS }
+    /// The route timeout in nanoseconds (nil: none), the cluster's state and whether there is an
+    /// `authorityRewrite`: read in place, where `timeout`, `cluster` and `authorityRewrite` each
+    /// return a retained copy (the proxy reads these for every request).
+    @inlinable public var timeoutNanoseconds: Int64? { storage.timeoutNanoseconds }
+    @inlinable public var clusterState: ClusterState { storage.clusterState }
+    @inlinable public var hasAuthorityRewrite: Bool { storage.hasAuthorityRewrite }
 
     init(
         cluster: Cluster, route: RouteRef, timeout: IstioDuration?, retries: RetryPolicy, fault: FaultPolicy?, rewrite: HTTPRewrite?,
@@ -77,6 +86,12 @@ public struct Forward: Sendable {
         @usableFromInline let hasRewrite: Bool
         @usableFromInline let hasFault: Bool
         @usableFromInline let hasCORS: Bool
+        @usableFromInline let hasMirrors: Bool
+        @usableFromInline let hasRequestHeaderRules: Bool
+        @usableFromInline let hasResponseHeaderRules: Bool
+        @usableFromInline let hasAuthorityRewrite: Bool
+        @usableFromInline let timeoutNanoseconds: Int64?
+        @usableFromInline let clusterState: ClusterState
 
         init(
             cluster: Cluster, route: RouteRef, timeout: IstioDuration?, retries: RetryPolicy, fault: FaultPolicy?, rewrite: HTTPRewrite?,
@@ -98,6 +113,12 @@ public struct Forward: Sendable {
             self.hasRewrite = rewrite != nil
             self.hasFault = fault != nil
             self.hasCORS = cors != nil
+            self.hasMirrors = !mirrors.isEmpty
+            self.hasRequestHeaderRules = requestHeaders != nil
+            self.hasResponseHeaderRules = responseHeaders != nil
+            self.hasAuthorityRewrite = authorityRewrite != nil
+            self.timeoutNanoseconds = timeout?.nanoseconds
+            self.clusterState = cluster.state
         }
     }
 }

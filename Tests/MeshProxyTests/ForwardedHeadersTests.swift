@@ -130,4 +130,16 @@ import Testing
             }
         }
     }
+
+    /// Decimal values (`x-envoy-upstream-service-time`, `x-envoy-attempt-count`) are written as
+    /// `String(value)` spells them, into byte fields and into an HTTP/1.1 buffer alike.
+    @Test(arguments: [0, 7, 42, 100, 1_234_567_890, Int.max, -5, Int.min])
+    func decimalFieldsSpellTheValue(value: Int) {
+        var fields = HeaderFields()
+        fields.appendDecimalField(name: "x-count", value: value)
+        #expect(fields.first(name: "x-count") == String(value))
+        var buffer = ByteBuffer()
+        buffer.appendDecimalField(name: "x-count", value: value)
+        #expect(buffer.readString(length: buffer.readableBytes) == "x-count: \(value)\r\n")
+    }
 }

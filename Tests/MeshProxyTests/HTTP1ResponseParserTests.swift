@@ -16,6 +16,10 @@ import Testing
         ("HTTP/1.1's lone keep-alive Connection field is left out", "HTTP/1.1 200 OK\r\nconnection: keep-alive\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
          [.GET, .GET], false,
          [.head("200 HTTP/1.1 [Content-Length: 0]"), .end(nil), .head("200 HTTP/1.1 [Connection: close|Content-Length: 0]"), .end(nil)]),
+        ("the lone keep-alive is left out wherever it stands; values keep no surrounding whitespace",
+         "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\nHTTP/1.1 200 OK\r\nA:1\r\nconnection: keep-alive\r\nB:  2 \r\nContent-Length: 0\r\n\r\n",
+         [.GET, .GET], false,
+         [.head("200 HTTP/1.1 [Content-Length: 0]"), .end(nil), .head("200 HTTP/1.1 [A: 1|B: 2|Content-Length: 0]"), .end(nil)]),
         ("chunked with trailers", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nwiki\r\n5;x=1\r\npedia\r\n0\r\ngrpc-status: 0\r\n\r\n", [.POST], false,
          [.head("200 HTTP/1.1 [Transfer-Encoding: chunked]"), .body(Array("wikipedia".utf8)), .end(["grpc-status: 0"])]),
         ("until close", "HTTP/1.0 200 OK\r\nServer: old\r\n\r\nall of this until the end", [.GET], true,
@@ -83,6 +87,17 @@ import Testing
         #expect(sized.isInsideMessage)
         let atClose = sized.finish()
         #expect(atClose == nil)
+    }
+
+    /// `HTTP1Fields.fields` copies the parser's field records into `HeaderFields` as they are:
+    /// both must be four `Int`s, name start, name length, value start, value length.
+    @Test func fieldRecordsHaveTheLayoutOfHeaderFieldsRecords() {
+        typealias Field = HTTP1FieldBlock.Field
+        #expect(MemoryLayout<Field>.size == 4 * MemoryLayout<Int>.stride)
+        #expect(MemoryLayout<Field>.offset(of: \Field.nameStart) == 0)
+        #expect(MemoryLayout<Field>.offset(of: \Field.nameLength) == MemoryLayout<Int>.stride)
+        #expect(MemoryLayout<Field>.offset(of: \Field.valueStart) == 2 * MemoryLayout<Int>.stride)
+        #expect(MemoryLayout<Field>.offset(of: \Field.valueLength) == 3 * MemoryLayout<Int>.stride)
     }
 
     /// The fields of a forwarded head are handed back (`spareFields`) and the next head is written

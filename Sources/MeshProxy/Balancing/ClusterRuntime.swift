@@ -5,6 +5,9 @@ import NIOCore
 /// cluster's counters. Survives config swaps that keep the cluster's name, so pools stay warm.
 final class ClusterRuntime {
     private(set) var cluster: Cluster
+    /// The cluster's consistent-hash key when it balances that way, else nil: read for every
+    /// request, where matching `cluster.loadBalancer` copied the policy out (with its retains).
+    private(set) var consistentHashKey: HashKey?
     let counters: WorkerStats.ClusterCounters
     private(set) var limits: ClusterLimits?
     /// Parallel to `cluster.endpoints`; nil where the endpoint has no address (not started).
@@ -58,6 +61,7 @@ final class ClusterRuntime {
     func update(to newCluster: Cluster, outlier binding: OutlierBinding?) {
         let limitsChanged = newCluster.connectionPool != cluster.connectionPool || pools.isEmpty
         cluster = newCluster
+        if case .consistentHash(let key) = newCluster.loadBalancer { consistentHashKey = key } else { consistentHashKey = nil }
         counters.descriptor = StatsSnapshot.ClusterDescriptor(
             host: newCluster.host, subset: newCluster.subset, port: newCluster.port, serviceName: newCluster.serviceName,
             serviceNamespace: newCluster.serviceNamespace)

@@ -43,6 +43,10 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
     @exclusivity(unchecked) private var input = ByteBuffer()
     @exclusivity(unchecked) private var exchange: Exchange?
     private var readPending = false
+    /// The channel's writability as its last writability event (or its activation) left it:
+    /// NIO raises the event in the same call that flips it. Read for every response body, where
+    /// asking the channel costs two dynamic calls and a retain.
+    private var channelWritable = true
     private var closing = false
     /// The input was malformed while an exchange was in flight: nothing more is decoded, and
     /// the connection closes when that exchange ends.
@@ -78,6 +82,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
         connectionGuard.onStreamIdle = { [unowned self] in self.streamIdleTimedOut() }
         allocator = context.channel.allocator
         remoteIP = context.channel.remoteAddress?.ipAddress ?? ""
+        channelWritable = context.channel.isWritable
         if context.channel.isActive { connectionGuard.start(context: context) }
     }
 
@@ -88,11 +93,12 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
 
     func channelActive(context: ChannelHandlerContext) {
         remoteIP = context.channel.remoteAddress?.ipAddress ?? ""
+        channelWritable = context.channel.isWritable
         connectionGuard.start(context: context)
         context.fireChannelActive()
     }
 
-    var isWritable: Bool { context?.channel.isWritable ?? false }
+    var isWritable: Bool { context != nil && channelWritable }
     var http2: HTTP2DownstreamStream? { nil }
     var wireBytes: (received: Int, sent: Int)? { (requestWireBytes, responseWireBytes) }
 
@@ -228,6 +234,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
+        channelWritable = context.channel.isWritable
         exchange?.downstreamWritabilityChanged()
         context.fireChannelWritabilityChanged()
     }

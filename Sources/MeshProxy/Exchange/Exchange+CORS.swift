@@ -11,7 +11,7 @@ extension Exchange {
     func applyCORS(_ rule: CORSRule, origin: String) -> Bool {
         let allowed = rule.allows(origin: origin)
         cors = CORSState(rule: rule, allowedOrigin: allowed ? origin : nil)
-        guard head.method == .OPTIONS,
+        guard head.method.isOPTIONS,
               let requestedMethod = head.fields.first(name: "access-control-request-method"), !requestedMethod.isEmpty,
               allowed || !rule.forwardNotMatchingPreflights
         else { return false }

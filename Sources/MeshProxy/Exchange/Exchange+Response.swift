@@ -42,12 +42,13 @@ extension Exchange: UpstreamConnectionDelegate {
         }
         let upstreamHasLength = ForwardedHeaders.response(&headers, serviceTime: upstreamServiceTime, date: worker.date.current(at: now))
         if let setCookie { headers.append(name: "set-cookie", value: setCookie) }
-        HeaderRules.apply(forward?.responseHeaders, to: &headers)
+        // Asked first: the rules themselves come out as a retained copy.
+        if let forward, forward.hasResponseHeaderRules { HeaderRules.apply(forward.responseHeaders, to: &headers) }
         addCORSHeaders(to: &headers)
         addDebugHeaders(to: &headers)
 
         if requestProtocol == .grpc { grpcStatus = headers.first(name: "grpc-status") }
-        let bodyless = head.method == .HEAD || (100..<200).contains(status) || status == 204 || status == 304
+        let bodyless = head.method.isHEAD || (100..<200).contains(status) || status == 204 || status == 304
         if let stream = downstream.http2 {
             // HTTP/2 frames the body itself; a bodyless answer, or a head that was the whole
             // upstream response (gRPC's trailers-only), ends with its HEADERS.
@@ -257,9 +258,9 @@ extension Exchange: UpstreamConnectionDelegate {
         responseStarted = true
         responseCode = status
         responseComplete = true
-        responseBytes = head.method == .HEAD ? 0 : bodyBytes
+        responseBytes = head.method.isHEAD ? 0 : bodyBytes
         if let stream = downstream.http2 {
-            let sendsBody = bodyBytes > 0 && head.method != .HEAD
+            let sendsBody = bodyBytes > 0 && !head.method.isHEAD
             responseHeadListSize = Self.statusFieldSize + headers.headerListSize
             stream.sendHead(status: status, fields: headers, endStream: !sendsBody)
             if sendsBody, let body { stream.sendBody(downstream.allocator.buffer(string: body), endStream: true) }
@@ -269,7 +270,7 @@ extension Exchange: UpstreamConnectionDelegate {
         addConnectionHeader(to: &headers)
         var buffer = downstream.headBuffer(capacity: 256 + bodyBytes)
         ResponseSerializer.writeHead(status: status, version: head.version, fields: headers, into: &buffer)
-        if let body, head.method != .HEAD { buffer.writeString(body) }
+        if let body, !head.method.isHEAD { buffer.writeString(body) }
         downstream.write(buffer)
         downstream.flush()
         finish()
@@ -351,8 +352,17 @@ extension Exchange: UpstreamConnectionDelegate {
     /// The same head as `upstreamRequestHead()`, written as HTTP/1.1 bytes with no `HeaderFields`
     /// or head object in between (when `writesHeadDirectly`).
     func writeHTTP1RequestHead(to connection: UpstreamConnection) {
-        let target = upstreamTarget()
         let chunked = requestFraming == .chunked
+        if routed, let forward, !forward.hasRewrite, !forward.hasAuthorityRewrite {
+            // The usual target, the head's own path and authority, read where they are: made into
+            // `upstreamTarget()`'s tuple they were copied (retained) and released per request.
+            connection.writeHead(method: head.method, uri: head.path, chunkedBody: chunked) { buffer in
+                writeForwardedFields(into: &buffer, authority: head.authority, rewrittenFrom: nil)
+                if chunked { buffer.appendField(name: "transfer-encoding", value: "chunked") }
+            }
+            return
+        }
+        let target = upstreamTarget()
         connection.writeHead(method: head.method, uri: target.path, chunkedBody: chunked) { buffer in
             writeForwardedFields(into: &buffer, target: target)
             if chunked { buffer.appendField(name: "transfer-encoding", value: "chunked") }
@@ -372,13 +382,12 @@ extension Exchange: UpstreamConnectionDelegate {
     /// The upstream request's path (rewritten or not), the client's path when a rewrite changed
     /// it, and the authority.
     private func upstreamTarget() -> (path: String, rewrittenFrom: String?, authority: String) {
-        // The routed request's target is the head's (`DownstreamRequest` reads it from there);
-        // read in place, without binding the request.
-        let routed = request != nil
-        let originalPath = routed ? head.path : head.uri
+        // Not routed (answered before routing): no forward either.
+        guard routed else { return (head.uri, nil, "") }
+        let originalPath = head.path
         // rewrite.authority, else an :authority/host header operation (Istio's host rewrite).
-        let authority = forward?.authorityRewrite ?? (routed ? head.authority : "")
-        if forward?.hasRewrite == true, let forward, let request,
+        let authority = forward.flatMap { $0.hasAuthorityRewrite ? $0.authorityRewrite : nil } ?? head.authority
+        if let forward, forward.hasRewrite, let request,
            let rewritten = PathRewriter.rewrite(path: originalPath, forward: forward, snapshot: snapshot, request: request),
            rewritten != originalPath
         {
@@ -390,8 +399,12 @@ extension Exchange: UpstreamConnectionDelegate {
     private func writeForwardedFields<Sink: ForwardedFieldSink>(
         into sink: inout Sink, target: (path: String, rewrittenFrom: String?, authority: String)
     ) {
+        writeForwardedFields(into: &sink, authority: target.authority, rewrittenFrom: target.rewrittenFrom)
+    }
+
+    private func writeForwardedFields<Sink: ForwardedFieldSink>(into sink: inout Sink, authority: String, rewrittenFrom: String?) {
         ForwardedHeaders.writeRequest(
-            head.fields, into: &sink, authority: target.authority, rewrittenFrom: target.rewrittenFrom,
+            head.fields, into: &sink, authority: authority, rewrittenFrom: rewrittenFrom,
             forwardedFor: appendedForwardedFor, requestID: drawnRequestID.map { .drawn($0) } ?? .text(""),
             expectedTimeoutMilliseconds: routeTimeout.map { $0.nanoseconds / 1_000_000 }, attempt: retriesDone + 1,
             isInternal: isInternal)

@@ -152,8 +152,7 @@ extension Exchange: PoolWaiter {
     }
 
     func canRetry(_ trigger: RetryTrigger) -> Bool {
-        // The policy is tested, not bound: it is read only for its status codes, which only
-        // `retriable-status-codes` looks at (binding it cost a retain and a release per response).
+        // The policy is read (a retain) only for its status codes, and only when they count.
         guard retryPolicy != nil, retriesDone < retryBudget, !responseStarted, replay != nil else { return false }
         let codes = retryConditions.contains(.retriableStatusCodes) ? retryPolicy?.retriableStatusCodes ?? [] : []
         return RetryRules.allows(trigger, conditions: retryConditions, retriableStatusCodes: codes)

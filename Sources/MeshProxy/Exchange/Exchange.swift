@@ -17,15 +17,18 @@ final class Exchange {
     /// When the request's head arrived (HTTP/2: the time of the socket read it came in).
     let startTime: NIODeadline
     let startWallClock: Int64
-    /// The request as routing reads it, once its target was accepted (nil: answered before routing).
-    var request: DownstreamRequest?
+    /// Whether the request's target was accepted and it went to routing (false: answered before).
+    private(set) var routed = false
+    /// The request as routing reads it, once routed (nil: answered before routing). A view of
+    /// `head` made when read: stored, it cost a retain and a release of the head per request.
+    var request: DownstreamRequest? { routed ? DownstreamRequest(head: head) : nil }
     /// The `x-request-id` the proxy drew for a request that came without one (kept as bits: the
     /// forwarded head is written from them, and text is made only for the access log).
     var drawnRequestID: RequestID?
     /// The request's `x-request-id`: the client's, else the drawn one; empty for a request
     /// answered before routing.
     var requestID: String {
-        guard request != nil else { return "" }
+        guard routed else { return "" }
         return head.first(.requestID) ?? drawnRequestID?.text ?? ""
     }
 
@@ -131,9 +134,11 @@ final class Exchange {
         self.requestProtocol = RequestProtocol(head: head)
         self.startWallClock = worker.accessLog == nil ? 0 : HTTPDateCache.wallClockNanoseconds()
         self.attemptStart = self.startTime
+        self.appendedForwardedFor = Self.appendedForwardedFor(
+            useRemoteAddress: worker.configuration.useRemoteAddress, clientIP: downstream.remoteIP, head: head)
         // Rare: only a request with an Upgrade field, or a CONNECT, costs the look.
         // HTTP/2 has no Upgrade field (only CONNECT asks there).
-        self.upgrade = head.contains(.upgrade) || head.method == .CONNECT
+        self.upgrade = head.contains(.upgrade) || head.method.isCONNECT
             ? SidecarUpgrade(method: head.method.rawValue, requestedProtocol: http2EndStream == nil ? head.upgradeProtocol : nil) : nil
         if let http2EndStream {
             // HTTP/2 frames its own body; towards an HTTP/1.1 upstream it is chunked unless
@@ -176,7 +181,7 @@ final class Exchange {
 
     func start() {
         // CONNECT carries an authority, not a path: it is judged as an upgrade, below.
-        if head.method == .CONNECT {
+        if head.method.isCONNECT {
             refuseUpgrade()
             return
         }
@@ -198,8 +203,8 @@ final class Exchange {
             refuseUpgrade()
             return
         }
+        routed = true
         let request = DownstreamRequest(head: head)
-        self.request = request
         if !head.contains(.requestID) { drawnRequestID = RequestID(using: &worker.random) }
         isInternal = InternalRequest.isInternal(forwardedFor: appendedForwardedFor ?? head.first(.forwardedFor))
 
@@ -263,8 +268,8 @@ final class Exchange {
     }
 
     private func proceedUpstream() {
-        guard let forward, let clusterRuntime, request != nil else { return }
-        if forward.cluster.state == .undefinedSubset {
+        guard let forward, let clusterRuntime, routed else { return }
+        if forward.clusterState == .undefinedSubset {
             // Istio builds no cluster for a subset no DestinationRule defines: Envoy's NC.
             flags.insert(.noClusterFound)
             localReply(status: 503, body: nil)
@@ -275,7 +280,7 @@ final class Exchange {
             localReply(status: 503, body: "no healthy upstream")
             return
         }
-        if case .consistentHash(let key) = clusterRuntime.cluster.loadBalancer, let request {
+        if let key = clusterRuntime.consistentHashKey, let request {
             let computed = ConsistentHashing.hash(for: key, request: request, sourceIP: downstream.remoteIP)
             hashKey = computed.hash
             setCookie = computed.setCookie
@@ -283,7 +288,7 @@ final class Exchange {
         // Envoy strips these from a request that is not internal before its router reads them.
         let isGRPC = requestProtocol == .grpc
         routeTimeout = Self.timeout(
-            header: isInternal ? head.first(.upstreamTimeout) : nil, route: forward.timeout, isGRPC: isGRPC,
+            header: isInternal ? head.first(.upstreamTimeout) : nil, routeNanoseconds: forward.timeoutNanoseconds, isGRPC: isGRPC,
             grpcTimeout: isGRPC ? head.fields.first(name: "grpc-timeout") : nil)
         let retries = forward.retries
         retryBudget = RetryRules.budget(policy: retries, header: isInternal ? head.first(.maxRetries) : nil)
@@ -298,15 +303,15 @@ final class Exchange {
     /// `x-envoy-upstream-rq-timeout-ms` overrides the route's timeout; 0 disables it. A gRPC
     /// request is timed by its own deadline (`grpcTimeout`, its `grpc-timeout` field) capped at
     /// the route's timeout (`GRPCTimeout`).
-    static func timeout(header: String?, route: IstioDuration?, isGRPC: Bool = false, grpcTimeout: String? = nil) -> TimeAmount? {
+    static func timeout(header: String?, routeNanoseconds route: Int64?, isGRPC: Bool = false, grpcTimeout: String? = nil) -> TimeAmount? {
         if let header, let milliseconds = Int64(header) {
             return milliseconds > 0 ? .milliseconds(milliseconds) : nil
         }
         if isGRPC {
-            return GRPCTimeout.effective(header: grpcTimeout, routeMilliseconds: (route?.nanoseconds ?? 0) / 1_000_000)
+            return GRPCTimeout.effective(header: grpcTimeout, routeMilliseconds: (route ?? 0) / 1_000_000)
         }
-        guard let route, route.nanoseconds > 0 else { return nil }
-        return .nanoseconds(route.nanoseconds)
+        guard let route, route > 0 else { return nil }
+        return .nanoseconds(route)
     }
 
     // MARK: request body from downstream
@@ -542,14 +547,17 @@ final class Exchange {
     /// Envoy appends the peer's address only with `use_remote_address`, which Istio's sidecar
     /// outbound listener leaves off (`PILOT_SIDECAR_USE_REMOTE_ADDRESS`, default false), so
     /// in-mesh calls reach the pod with the client's own value or none.
-    /// Made once: the internal-request test, every attempt's head and the access log read it.
-    lazy var appendedForwardedFor: String? = {
-        guard worker.configuration.useRemoteAddress else { return nil }
-        let clientIP = downstream.remoteIP
+    /// Made once, with the exchange: the internal-request test, every attempt's head and the
+    /// access log read it (a lazy property cost a retain and a release per read).
+    let appendedForwardedFor: String?
+
+    private static func appendedForwardedFor(useRemoteAddress: Bool, clientIP: @autoclosure () -> String, head: DownstreamRequestHead) -> String? {
+        guard useRemoteAddress else { return nil }
+        let clientIP = clientIP()
         guard !clientIP.isEmpty else { return nil }
         guard let existing = head.first(.forwardedFor) else { return clientIP }
         return existing + ", " + clientIP
-    }()
+    }
 
     private func logAccess(to log: AccessLogWriter, milliseconds: Int) {
         let path = head.first(.originalPath) ?? request?.path ?? head.uri

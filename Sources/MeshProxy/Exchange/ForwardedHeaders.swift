@@ -44,7 +44,7 @@ enum ForwardedHeaders {
         if keepTrailersTE { fields.append(name: "te", value: "trailers") }
         fields.append(name: "server", value: ServerHeader.value)
         if !sawDate { fields.append(name: "date", value: date()) }
-        if let serviceTime { fields.append(name: "x-envoy-upstream-service-time", value: String(serviceTime)) }
+        if let serviceTime { fields.appendDecimalField(name: "x-envoy-upstream-service-time", value: serviceTime) }
         return hasContentLength
     }
 
@@ -136,7 +136,7 @@ enum ForwardedHeaders {
             }
         }
         if let expectedTimeoutMilliseconds { sink.appendField(name: "x-envoy-expected-rq-timeout-ms", value: String(expectedTimeoutMilliseconds)) }
-        sink.appendField(name: "x-envoy-attempt-count", value: String(attempt))
+        sink.appendDecimalField(name: "x-envoy-attempt-count", value: attempt)
         if isInternal { sink.appendField(name: "x-envoy-internal", value: "true") }
     }
 }
@@ -146,6 +146,31 @@ enum ForwardedHeaders {
 protocol ForwardedFieldSink {
     mutating func appendField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
     mutating func appendField(name: String, value: String)
+}
+
+extension ForwardedFieldSink {
+    /// Appends `name: value` with the value's decimal digits written on the stack: `String(Int)`
+    /// went through a generic `description` call and built a string per request for
+    /// `x-envoy-upstream-service-time` and `x-envoy-attempt-count`.
+    mutating func appendDecimalField(name: StaticString, value: Int) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            // 20 places hold Int.min's magnitude's 19 digits and its sign.
+            var position = digits.count
+            var rest = value.magnitude
+            repeat {
+                position -= 1
+                digits[position] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            } while rest > 0
+            if value < 0 {
+                position -= 1
+                digits[position] = UInt8(ascii: "-")
+            }
+            appendField(
+                name: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount),
+                value: UnsafeRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(digits)[position...]))
+        }
+    }
 }
 
 extension HeaderFields: ForwardedFieldSink {

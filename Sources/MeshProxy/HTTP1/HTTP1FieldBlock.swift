@@ -9,6 +9,8 @@
 /// Connection), so no second pass is needed.
 struct HTTP1FieldBlock {
     /// One field as offsets from the block's first byte; the value without surrounding whitespace.
+    /// Four `Int`s in `HeaderFields`' record order (Swift lays a struct's stored properties out in
+    /// declaration order): `HTTP1Fields.fields` copies these records into a head's fields as they are.
     struct Field {
         var nameStart: Int
         var nameLength: Int

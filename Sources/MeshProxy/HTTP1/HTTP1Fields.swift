@@ -43,24 +43,38 @@ enum HTTP1Fields {
     }
 
     /// The same, written into `spare`'s storage when there is one (taken: `spare` is nil after).
+    /// The block's records have `HeaderFields`' record layout (offsets from the block's first
+    /// byte), so the fields are made with two copies, the records and the block's bytes up to the
+    /// last value, rather than one append per field.
     static func fields(
         _ block: HTTP1FieldBlock, _ bytes: UnsafeRawBufferPointer, version: HTTPVersion?, reusing spare: inout HeaderFields?,
         extraBytes: Int = 160, extraFields: Int = 6
     ) -> HeaderFields {
-        let skipped = version == .http1_1 ? block.keepAliveOnlyField : nil
-        var fields: HeaderFields
-        if let taken = spare {
-            spare = nil
-            fields = taken
-            fields.removeAll()
-        } else {
-            fields = HeaderFields(byteCapacity: block.countedBytes + extraBytes, fieldCapacity: block.fields.count + extraFields)
+        var skipped = version == .http1_1 ? block.keepAliveOnlyField : nil
+        var count = block.fields.count
+        // The usual place of the left-out field is the last: then it is simply not copied.
+        if let index = skipped, index == count - 1 {
+            count -= 1
+            skipped = nil
         }
-        for (index, field) in block.fields.enumerated() where index != skipped {
-            fields.append(
-                name: UnsafeRawBufferPointer(rebasing: bytes[field.nameStart..<(field.nameStart + field.nameLength)]),
-                value: UnsafeRawBufferPointer(rebasing: bytes[field.valueStart..<(field.valueStart + field.valueLength)]))
+        let last = count > 0 ? block.fields[count - 1] : nil
+        let byteCount = last.map { $0.valueStart + $0.valueLength } ?? 0
+        var fields = block.fields.withUnsafeBytes { records -> HeaderFields in
+            guard count > 0, let recordBase = records.baseAddress, let byteBase = bytes.baseAddress else {
+                guard var reused = spare.take() else { return HeaderFields(byteCapacity: extraBytes, fieldCapacity: extraFields) }
+                reused.removeAll()
+                return reused
+            }
+            if var reused = spare.take(),
+                reused.refill(
+                    records: recordBase, count: count, bytes: byteBase, byteCount: byteCount, spareFields: extraFields, spareBytes: extraBytes)
+            {
+                return reused
+            }
+            return HeaderFields(
+                records: recordBase, count: count, bytes: byteBase, byteCount: byteCount, spareFields: extraFields, spareBytes: extraBytes)
         }
+        if let skipped { fields.remove(at: skipped) }
         return fields
     }
 

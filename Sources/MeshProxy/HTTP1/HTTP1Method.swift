@@ -47,3 +47,33 @@ enum HTTP1Method {
         return false
     }
 }
+
+/// Method tests by case. `method == .HEAD` on NIO's `HTTPMethod` resolves to the standard
+/// library's `==` for `RawRepresentable`, which makes both raw strings and compares them (two
+/// calls and a string comparison); the exchange asks several times per request. A `RAW` method
+/// spelling one of these names counts as it, as under `==`.
+extension HTTPMethod {
+    var isHEAD: Bool {
+        switch self {
+        case .HEAD: return true
+        case .RAW(let value): return value == "HEAD"
+        default: return false
+        }
+    }
+
+    var isCONNECT: Bool {
+        switch self {
+        case .CONNECT: return true
+        case .RAW(let value): return value == "CONNECT"
+        default: return false
+        }
+    }
+
+    var isOPTIONS: Bool {
+        switch self {
+        case .OPTIONS: return true
+        case .RAW(let value): return value == "OPTIONS"
+        default: return false
+        }
+    }
+}

@@ -65,17 +65,28 @@ struct OutboundGatherer {
 
     /// Hands what was gathered to the channel (without flushing).
     mutating func handOn(_ context: ChannelHandlerContext) {
-        guard let pending = gathered else { return }
+        guard let pending = takeGathered() else { return }
+        context.write(NIOAny(pending), promise: nil)
+    }
+
+    /// What was gathered, taken out (kept for recycling when this gatherer recycles).
+    private mutating func takeGathered() -> ByteBuffer? {
+        guard let pending = gathered else { return nil }
         gathered = nil
         if recycles && pending.capacity <= recycledCapacityLimit { recycled = pending }
-        context.write(NIOAny(pending), promise: nil)
+        return pending
     }
 
     mutating func flush(_ context: ChannelHandlerContext) {
         guard unflushed else { return }
         unflushed = false
-        handOn(context)
-        context.flush()
+        // The usual case, one gathered buffer: written and flushed in one pass down the
+        // pipeline rather than two.
+        guard let pending = takeGathered() else {
+            context.flush()
+            return
+        }
+        context.writeAndFlush(NIOAny(pending), promise: nil)
     }
 
     /// The connection is gone: nothing gathered will be sent.

@@ -23,6 +23,12 @@ final class Worker {
     /// and by name (requests that began on an older snapshot, and pool reuse across swaps).
     private var runtimesByIdentity: [ObjectIdentifier: ClusterRuntime] = [:]
     private var runtimesByName: [String: ClusterRuntime] = [:]
+    /// The last cluster found in `runtimesByIdentity` and its state: consecutive requests mostly
+    /// go to one cluster, and comparing one reference costs less than hashing it for the
+    /// dictionary (a `Hasher` round per request). Strong, so the cluster's address cannot be
+    /// reused by another while cached; emptied with every new snapshot.
+    private var lastCluster: Cluster?
+    private var lastRuntime: ClusterRuntime?
     /// Open downstream connections, closed at shutdown.
     private var downstreamChannels: [ObjectIdentifier: Channel] = [:]
     /// Those of them that speak HTTP/2, drained with GOAWAY at shutdown.
@@ -72,10 +78,17 @@ final class Worker {
         for (name, state) in runtimesByName where byName[name] == nil { state.retire() }
         runtimesByIdentity = byIdentity
         runtimesByName = byName
+        lastCluster = nil
+        lastRuntime = nil
     }
 
     func clusterRuntime(for cluster: Cluster) -> ClusterRuntime {
-        if let state = runtimesByIdentity[ObjectIdentifier(cluster)] { return state }
+        if let lastCluster, lastCluster === cluster, let lastRuntime { return lastRuntime }
+        if let state = runtimesByIdentity[ObjectIdentifier(cluster)] {
+            lastCluster = cluster
+            lastRuntime = state
+            return state
+        }
         // A cluster of an older snapshot (the request started before a swap) or one the
         // snapshot did not list: keep serving it by name.
         if let state = runtimesByName[cluster.name] { return state }

@@ -157,7 +157,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
         }
         switch part {
         case .head(let head):
-            parser.answersHead = head.method == .HEAD
+            parser.answersHead = head.method.isHEAD
             parser.answersUpgrade = head.isUpgrade
             var buffer = output.buffer(capacity: 512, allocator: allocator)
             chunkedRequest = HTTP1RequestWriter.writeHead(head, into: &buffer)
@@ -193,7 +193,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
     /// lines straight into the outbound buffer: no `HeaderFields` or head object in between.
     func writeHead(method: HTTPMethod, uri: String, chunkedBody: Bool, writeFields: (inout ByteBuffer) -> Void) {
         guard let context else { return }
-        parser.answersHead = method == .HEAD
+        parser.answersHead = method.isHEAD
         parser.answersUpgrade = false
         var buffer = output.buffer(capacity: 512, allocator: allocator)
         HTTP1RequestWriter.writeRequestLine(method: method, uri: uri, version: .http1_1, into: &buffer)
