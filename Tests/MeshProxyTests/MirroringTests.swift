@@ -276,7 +276,7 @@ import Testing
     // MARK: fire and forget
 
     @Test func aDeadMirrorNeitherFailsNorSlowsTheClient() async throws {
-        let refusing = try RawConnection.refusingPort()
+        let refusing = try RefusingPort()
         defer { withExtendedLifetime(refusing) {} }
         let yaml = FixtureYAML.documents(
             Self.reviews(versions: ["v1": [:]], mirrorRule: "mirror: {host: dark.example}"),

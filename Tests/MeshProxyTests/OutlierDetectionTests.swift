@@ -245,7 +245,7 @@ import Testing
     }
 
     @Test func connectFailuresCountAs5xxUnlessSplit() async throws {
-        let refusing = try RawConnection.refusingPort()
+        let refusing = try RefusingPort()
         let port = refusing.port
         defer { withExtendedLifetime(refusing) {} }
         let cluster = "outbound|\(port)||dead.example"

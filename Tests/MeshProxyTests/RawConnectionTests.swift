@@ -6,7 +6,7 @@ import Testing
 /// One at a time: two squatters would compete for the numbers each is there to catch.
 @Suite(.serialized) struct RawConnectionTests {
     @Test func aRefusedConnectClosesItsSocketOnceLeavingOtherThreadsDescriptorsOpen() async throws {
-        let refusing = try RawConnection.refusingPort()
+        let refusing = try RefusingPort()
         let port = refusing.port
         let watched = await DescriptorSquatter.refusedConnects(attempts: 5_000) { (try? RawConnection(port: port)) != nil }
         #expect(watched.ended)

@@ -13,7 +13,7 @@ import Testing
     }
 
     @Test func connectFailureIs503UFAfterIstiosDefaultRetries() async throws {
-        let refusing = try RawConnection.refusingPort()
+        let refusing = try RefusingPort()
         let port = refusing.port
         defer { withExtendedLifetime(refusing) {} }
         try await TestMesh.with(yaml: Self.deadService(port: port)) { mesh in
@@ -49,7 +49,7 @@ import Testing
     }
 
     @Test func routeWithRetriesDisabledFailsAfterOneTry() async throws {
-        let refusing = try RawConnection.refusingPort()
+        let refusing = try RefusingPort()
         let port = refusing.port
         defer { withExtendedLifetime(refusing) {} }
         try await TestMesh.with(yaml: Self.deadService(port: port, retries: "\n  retries: {attempts: 0}")) { mesh in

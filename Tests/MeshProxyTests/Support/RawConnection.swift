@@ -207,13 +207,6 @@ final class RawConnection: @unchecked Sendable {
         }
         return nil
     }
-
-    /// A port on 127.0.0.1 where nothing listens and, while the returned holder lives, nothing
-    /// can start listening: the port stays bound (without listen), so connects are refused and
-    /// no parallel test's server can be handed it.
-    static func refusingPort() throws -> RefusingPort {
-        try RefusingPort()
-    }
 }
 
 /// A listener on 127.0.0.1 that reads each request's first bytes and resets the connection
