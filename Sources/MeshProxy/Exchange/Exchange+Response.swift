@@ -10,7 +10,9 @@ extension Exchange: UpstreamConnectionDelegate {
         guard !finished else { return }
         reportOutlierResponse(upstreamHead)
         let status = upstreamHead.status
-        // Also dates the response (`date`), with no second clock read.
+        // Also dates the response (`date`), with no second clock read. Carried in the head rather
+        // than asked of `upstream.eventTime`: the call through the existential cost 2.6 retains
+        // and 1.6 releases per HTTP/2 request.
         let now = upstreamHead.receivedAt ?? .now()
         upstreamServiceTime = Int((now - attemptStart).nanoseconds / 1_000_000)
         // A trailers-only gRPC answer carries its status in the head, where Envoy's retry policy
@@ -353,19 +355,19 @@ extension Exchange: UpstreamConnectionDelegate {
     /// or head object in between (when `writesHeadDirectly`).
     func writeHTTP1RequestHead(to connection: UpstreamConnection) {
         let chunked = requestFraming == .chunked
+        func write(path: String, authority: String, rewrittenFrom: String?) {
+            connection.writeHead(method: head.method, uri: path, chunkedBody: chunked) { buffer in
+                writeForwardedFields(into: &buffer, authority: authority, rewrittenFrom: rewrittenFrom)
+                if chunked { buffer.appendField(name: "transfer-encoding", value: "chunked") }
+            }
+        }
         if routed, let forward, !forward.hasRewrite, !forward.hasAuthorityRewrite {
             // The usual target, the head's own path and authority, read where they are: made into
             // `upstreamTarget()`'s tuple they were copied (retained) and released per request.
-            connection.writeHead(method: head.method, uri: head.path, chunkedBody: chunked) { buffer in
-                writeForwardedFields(into: &buffer, authority: head.authority, rewrittenFrom: nil)
-                if chunked { buffer.appendField(name: "transfer-encoding", value: "chunked") }
-            }
-            return
-        }
-        let target = upstreamTarget()
-        connection.writeHead(method: head.method, uri: target.path, chunkedBody: chunked) { buffer in
-            writeForwardedFields(into: &buffer, target: target)
-            if chunked { buffer.appendField(name: "transfer-encoding", value: "chunked") }
+            write(path: head.path, authority: head.authority, rewrittenFrom: nil)
+        } else {
+            let target = upstreamTarget()
+            write(path: target.path, authority: target.authority, rewrittenFrom: target.rewrittenFrom)
         }
     }
 
@@ -386,6 +388,7 @@ extension Exchange: UpstreamConnectionDelegate {
         guard routed else { return (head.uri, nil, "") }
         let originalPath = head.path
         // rewrite.authority, else an :authority/host header operation (Istio's host rewrite).
+        // The flag first: `forward?.authorityRewrite` alone cost a retain per request even when nil.
         let authority = forward.flatMap { $0.hasAuthorityRewrite ? $0.authorityRewrite : nil } ?? head.authority
         if let forward, forward.hasRewrite, let request,
            let rewritten = PathRewriter.rewrite(path: originalPath, forward: forward, snapshot: snapshot, request: request),
