@@ -117,6 +117,17 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // The floor meshsim's HTTP/2 codec sets for an h2c proxy (a stream relay), measured by
+        // scripts/bench-h2-peers.sh.
+        .executableTarget(
+            name: "h2-relay-floor",
+            dependencies: [
+                "MeshHTTP2",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "meshsim",
             dependencies: [

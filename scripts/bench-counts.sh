@@ -6,17 +6,31 @@
 # Needs root (uprobes via `perf probe`). The CPU time beside them comes from a run without
 # probes and is as noisy as ever on a shared machine.
 #
-#   scripts/bench-counts.sh [h1|h2] [MESHSIM_BINARY]
+#   scripts/bench-counts.sh [h1|h2|h1-floor|h2-floor] [MESHSIM_BINARY]
 #     h1: wrk -t1 -c50 for 3 s over HTTP/1.1 to an HTTP/1.1 pod
 #     h2: h2load -n 30000 -c 10 -m 10 over h2c to an h2c pod
+#     h1-floor, h2-floor: the same through the floors instead of meshsim serve: nio-relay-floor
+#       (bytes relayed, no HTTP) and h2-relay-floor (streams relayed by meshsim's HTTP/2 codec,
+#       no routing, rewriting or metrics), built with the scripts' release flags
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-h2}
 meshsim=${2:-}
+source scripts/release-flags.sh
 if [ -z "$meshsim" ]; then
-  source scripts/release-flags.sh
   swift build "${release_build_flags[@]}" --product meshsim >&2
   meshsim=$(swift build "${release_build_flags[@]}" --show-bin-path)/meshsim
+fi
+floor=""
+case "$mode" in
+  h1-floor) floor=nio-relay-floor; mode=h1 ;;
+  h2-floor) floor=h2-relay-floor; mode=h2 ;;
+  h1|h2) ;;
+  *) echo "bench-counts: mode is h1, h2, h1-floor or h2-floor" >&2; exit 2 ;;
+esac
+if [ -n "$floor" ]; then
+  swift build "${release_build_flags[@]}" --product "$floor" >&2
+  floor=$(swift build "${release_build_flags[@]}" --show-bin-path)/$floor
 fi
 command -v perf >/dev/null || { echo "bench-counts: needs perf (apt-get install linux-perf)" >&2; exit 1; }
 swift_core=$(find "$(dirname "$(dirname "$(command -v swift)")")" -name libswiftCore.so -path '*linux*' | head -1)
@@ -32,9 +46,14 @@ pod=$(free_port); proxy=$(free_port)
 if [ "$mode" = h2 ]; then pod_flags=(--h2c); else pod_flags=(); fi
 "$meshsim" backend --listen "127.0.0.1:$pod" --name bench --threads 1 "${pod_flags[@]}" >"$work/pod.log" 2>&1 & pids+=($!)
 write_pod_service "$work/mesh.yaml" "$pod" "$mode"
-"$meshsim" serve -f "$work/mesh.yaml" --listen "127.0.0.1:$proxy" --admin 127.0.0.1:0 --workers 1 --no-debug-headers \
-  >"$work/mesh.log" 2>&1 & mesh=$!; pids+=($mesh)
-wait_port "$pod"; wait_port "$proxy"
+wait_port "$pod"
+if [ -n "$floor" ]; then
+  "$floor" "127.0.0.1:$proxy" "127.0.0.1:$pod" >"$work/floor.log" 2>&1 & mesh=$!; pids+=($mesh)
+else
+  "$meshsim" serve -f "$work/mesh.yaml" --listen "127.0.0.1:$proxy" --admin 127.0.0.1:0 --workers 1 --no-debug-headers \
+    >"$work/mesh.log" 2>&1 & mesh=$!; pids+=($mesh)
+fi
+wait_port "$proxy"
 
 drive() { # prints the number of requests answered
   if [ "$mode" = h2 ]; then
@@ -54,7 +73,7 @@ perf stat -x, -e probe_libc:malloc,probe_libswiftCore:swift_retain,probe_libswif
 sleep 0.3
 requests=$(drive "$amount")
 kill -INT "$counter"; wait "$counter" 2>/dev/null || true
-echo "$mode: $meshsim"
+echo "$mode: ${floor:-$meshsim}"
 awk -F, -v n="$requests" -v cpu="$cpu" -v u="$unprobed" '
   /malloc/ {m=$1} /swift_retain/ {r=$1} /swift_release/ {l=$1} /sys_enter/ {s=$1} /beginAccess/ {b=$1}
   END {printf "per request: %.1f malloc, %.1f swift_retain, %.1f swift_release, %.2f syscalls, %.1f swift_beginAccess (over %d requests); CPU %s us (a run of %d without probes)\n", m/n, r/n, l/n, s/n, b/n, n, cpu, u}' "$work/counts"
