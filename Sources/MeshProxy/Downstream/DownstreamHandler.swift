@@ -99,7 +99,6 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
     }
 
     var isWritable: Bool { context != nil && channelWritable }
-    var http2: HTTP2DownstreamStream? { nil }
     var wireBytes: (received: Int, sent: Int)? { (requestWireBytes, responseWireBytes) }
 
     // MARK: inbound

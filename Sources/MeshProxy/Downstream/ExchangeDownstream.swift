@@ -2,7 +2,8 @@ import NIOCore
 
 /// What an `Exchange` needs from the client side it answers: one HTTP/1.1 connection
 /// (`DownstreamHandler`, which takes serialized bytes) or one HTTP/2 stream
-/// (`HTTP2DownstreamStream`, which takes heads, bodies and trailers through `http2`).
+/// (`HTTP2DownstreamStream`, which takes heads, bodies and trailers: the exchange keeps it as
+/// `http2Downstream` too).
 protocol ExchangeDownstream: AnyObject {
     /// Where the client connects from, for `x-forwarded-for` and source-IP hashing.
     var remoteIP: String { get }
@@ -11,8 +12,6 @@ protocol ExchangeDownstream: AnyObject {
     /// Response bytes queued towards the client, for the backpressure gauge.
     var queuedBytes: Int { get }
     var allocator: ByteBufferAllocator { get }
-    /// The HTTP/2 stream this downstream is, or nil for HTTP/1.1.
-    var http2: HTTP2DownstreamStream? { get }
     /// HTTP/1.1: the bytes of the current request and of its response on the connection so far
     /// (Istio's `istio_request_bytes`/`istio_response_bytes`); nil for an HTTP/2 stream, whose
     /// frames are written after the exchange ends (the exchange counts those itself).

@@ -40,8 +40,7 @@ final class HTTP2DownstreamConnection: HTTP2ServerDelegate {
         let downstream = makeStream(id: stream, connection: connection)
         streams[stream] = downstream
         worker.stats.downstream.activeRequests += 1
-        let exchange = Exchange(
-            worker: worker, downstream: downstream, head: head, http2EndStream: endStream, startTime: connection.eventTime)
+        let exchange = Exchange(worker: worker, stream: downstream, head: head, endStream: endStream, startTime: connection.eventTime)
         exchange.requestHeadListSize = headListSize
         downstream.exchange = exchange
         // A stream its HEADERS ended is complete from the start (see Exchange.init).
@@ -172,7 +171,6 @@ final class HTTP2DownstreamStream: ExchangeDownstream {
     var isWritable: Bool { !closed && lentConnection._withUnsafeGuaranteedRef { $0.isWritable(stream: id) } }
     var queuedBytes: Int { closed ? 0 : lentConnection._withUnsafeGuaranteedRef { $0.outboundQueuedBytes } }
     var allocator: ByteBufferAllocator { Self.sharedAllocator }
-    var http2: HTTP2DownstreamStream? { self }
     var wireBytes: (received: Int, sent: Int)? { nil }
     private static let sharedAllocator = ByteBufferAllocator()
 

@@ -38,7 +38,7 @@ extension Exchange: UpstreamConnectionDelegate {
         // Edited in place: the upstream connection handed over its only reference.
         var headers = upstreamHead.fields
         upstreamHead.fields = HeaderFields()
-        if status == 101, upgrade != nil, downstream.http2 == nil {
+        if status == 101, upgrade != nil, http2Downstream == nil {
             switchProtocols(headers)
             return
         }
@@ -51,7 +51,7 @@ extension Exchange: UpstreamConnectionDelegate {
 
         if requestProtocol == .grpc { grpcStatus = headers.first(name: "grpc-status") }
         let bodyless = head.method.isHEAD || (100..<200).contains(status) || status == 204 || status == 304
-        if let stream = downstream.http2 {
+        if let stream = http2Downstream {
             // HTTP/2 frames the body itself; a bodyless answer, or a head that was the whole
             // upstream response (gRPC's trailers-only), ends with its HEADERS.
             let endsWithHead = bodyless || upstreamHead.endsStream
@@ -59,7 +59,7 @@ extension Exchange: UpstreamConnectionDelegate {
             responseStarted = true
             responseCode = status
             responseHeadListSize = Self.statusFieldSize + headers.headerListSize
-            stream.sendHead(status: status, fields: headers, endStream: endsWithHead)
+            stream._withUnsafeGuaranteedRef { $0.sendHead(status: status, fields: headers, endStream: endsWithHead) }
             // Copied into the block: the upstream's next response head is written into this storage.
             upstream?.reuseResponseFields(consume headers)
             return
@@ -129,8 +129,8 @@ extension Exchange: UpstreamConnectionDelegate {
         case .none:
             return
         case .contentLength, .untilClose:
-            if let stream = downstream.http2 {
-                stream.sendBody(buffer)
+            if let stream = http2Downstream {
+                stream._withUnsafeGuaranteedRef { $0.sendBody(buffer) }
             } else {
                 downstream.write(buffer)
             }
@@ -155,9 +155,9 @@ extension Exchange: UpstreamConnectionDelegate {
     func upstreamResponseEnd(trailers: HTTPHeaders?) {
         guard !finished, responseStarted else { return }
         if requestProtocol == .grpc, let status = trailers?.first(name: "grpc-status") { grpcStatus = status }
-        if let stream = downstream.http2 {
+        if let stream = http2Downstream {
             // Trailers (gRPC's `grpc-status`) pass through; a bodyless answer already ended.
-            if responseFraming != .none { stream.sendEnd(trailers: trailers.flatMap { $0.isEmpty ? nil : $0 }) }
+            if responseFraming != .none { stream._withUnsafeGuaranteedRef { $0.sendEnd(trailers: trailers.flatMap { $0.isEmpty ? nil : $0 }) } }
         } else if responseFraming == .chunked {
             if let trailers, !trailers.isEmpty {
                 var last = downstream.allocator.buffer(capacity: 64)
@@ -261,11 +261,13 @@ extension Exchange: UpstreamConnectionDelegate {
         responseCode = status
         responseComplete = true
         responseBytes = head.method.isHEAD ? 0 : bodyBytes
-        if let stream = downstream.http2 {
+        if let stream = http2Downstream {
             let sendsBody = bodyBytes > 0 && !head.method.isHEAD
             responseHeadListSize = Self.statusFieldSize + headers.headerListSize
-            stream.sendHead(status: status, fields: headers, endStream: !sendsBody)
-            if sendsBody, let body { stream.sendBody(downstream.allocator.buffer(string: body), endStream: true) }
+            stream._withUnsafeGuaranteedRef { stream in
+                stream.sendHead(status: status, fields: headers, endStream: !sendsBody)
+                if sendsBody, let body { stream.sendBody(stream.allocator.buffer(string: body), endStream: true) }
+            }
             finish()
             return
         }
@@ -299,9 +301,9 @@ extension Exchange: UpstreamConnectionDelegate {
         responseCode = 200
         responseComplete = true
         responseBytes = 0
-        if let stream = downstream.http2 {
+        if let stream = http2Downstream {
             responseHeadListSize = Self.statusFieldSize + headers.headerListSize
-            stream.sendHead(status: 200, fields: headers, endStream: true)
+            stream._withUnsafeGuaranteedRef { $0.sendHead(status: 200, fields: headers, endStream: true) }
         } else {
             addConnectionHeader(to: &headers)
             headers.append(name: "content-length", value: "0")

@@ -18,7 +18,7 @@ extension Exchange: PoolWaiter {
             localReply(status: 503, body: "no healthy upstream")
             return
         }
-        let clientUsesHTTP2 = downstream.http2 != nil
+        let clientUsesHTTP2 = http2Downstream != nil
         if upgrade != nil, pool.usesHTTP2(clientUsesHTTP2: clientUsesHTTP2) {
             // Envoy would carry the WebSocket as an RFC 8441 extended CONNECT, which needs the
             // h2c pod to accept it; meshsim's pods and proxy do not speak it: the upstream

@@ -12,6 +12,11 @@ import NIOHTTP1
 final class Exchange {
     let worker: Worker
     let downstream: ExchangeDownstream
+    /// The downstream when it is an HTTP/2 stream, lent to each call without a retain
+    /// (`_withUnsafeGuaranteedRef`): `downstream` holds the same object for the exchange's whole
+    /// life. Asking `downstream.http2` through the existential retained and released it, three
+    /// or four times per request.
+    let http2Downstream: Unmanaged<HTTP2DownstreamStream>?
     let head: DownstreamRequestHead
     let snapshot: RoutingSnapshot
     /// When the request's head arrived (HTTP/2: the time of the socket read it came in).
@@ -120,15 +125,26 @@ final class Exchange {
         case tunnel
     }
 
-    /// - Parameter http2EndStream: for an HTTP/2 stream, whether its HEADERS ended it (no body).
-    /// - Parameter startTime: when the head arrived, if the caller read the clock for it.
-    init(
-        worker: Worker, downstream: ExchangeDownstream, head: DownstreamRequestHead, http2EndStream: Bool? = nil,
-        startTime: NIODeadline? = nil
+    /// An HTTP/1.1 request's exchange.
+    convenience init(worker: Worker, downstream: ExchangeDownstream, head: DownstreamRequestHead) {
+        self.init(worker: worker, downstream: downstream, http2: nil, head: head, http2EndStream: nil, startTime: nil)
+    }
+
+    /// An HTTP/2 stream's exchange.
+    /// - Parameter endStream: whether the stream's HEADERS ended it (no body).
+    /// - Parameter startTime: when the head arrived (the time of the socket read it came in).
+    convenience init(worker: Worker, stream: HTTP2DownstreamStream, head: DownstreamRequestHead, endStream: Bool, startTime: NIODeadline) {
+        self.init(worker: worker, downstream: stream, http2: stream, head: head, http2EndStream: endStream, startTime: startTime)
+    }
+
+    private init(
+        worker: Worker, downstream: ExchangeDownstream, http2: HTTP2DownstreamStream?, head: DownstreamRequestHead, http2EndStream: Bool?,
+        startTime: NIODeadline?
     ) {
         self.startTime = startTime ?? .now()
         self.worker = worker
         self.downstream = downstream
+        self.http2Downstream = http2.map { Unmanaged.passUnretained($0) }
         self.head = head
         self.snapshot = worker.snapshot
         self.requestProtocol = RequestProtocol(head: head)
@@ -330,10 +346,10 @@ final class Exchange {
                 replayBytes = 0
             }
         }
-        if downstream.http2 != nil { unconsumedBytes += buffer.readableBytes }
+        if http2Downstream != nil { unconsumedBytes += buffer.readableBytes }
         if let upstream, pendingBody.isEmpty, upstream.isWritable {
             writeUpstreamBody(buffer, to: upstream)
-            if downstream.http2 != nil {
+            if http2Downstream != nil {
                 upstream.flush()
             } else {
                 upstreamNeedsFlush = true
@@ -348,7 +364,7 @@ final class Exchange {
     /// Writes request body upstream; for an HTTP/2 client, its windows open again once the
     /// bytes reached the upstream socket (so a slow upstream slows the client).
     func writeUpstreamBody(_ buffer: ByteBuffer, to upstream: any UpstreamTransport) {
-        guard let stream = downstream.http2, unconsumedBytes > 0 else {
+        guard let stream = http2Downstream, unconsumedBytes > 0 else {
             upstream.write(.body(.byteBuffer(buffer)), promise: nil)
             return
         }
@@ -358,7 +374,7 @@ final class Exchange {
             // Replayed bytes (a retry) were returned already: never return more than received.
             let returned = min(size, unconsumedBytes)
             unconsumedBytes -= returned
-            stream.consume(returned)
+            stream._withUnsafeGuaranteedRef { $0.consume(returned) }
         }
         upstream.write(.body(.byteBuffer(buffer)), promise: promise)
     }
