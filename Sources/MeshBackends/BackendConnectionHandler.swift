@@ -326,14 +326,22 @@ enum BackendRoute {
         }
     }
 
-    /// Reads the path on the bytes (no String slicing on the hot path).
+    /// Reads the path on its bytes, lent in place (the generic sequence algorithms over a
+    /// string's UTF-8 view retained the string for each call: 3 retains per request).
     init(path uri: String) {
-        let bytes = uri.utf8
-        let path = bytes[..<(bytes.firstIndex(of: UInt8(ascii: "?")) ?? bytes.endIndex)]
-        if path.elementsEqual("/echo".utf8) { self = .echo; return }
-        let statusPrefix = "/status/".utf8
-        guard path.starts(with: statusPrefix) else { self = .greeting; return }
-        let digits = path.dropFirst(statusPrefix.count)
+        if let route = uri.utf8.withContiguousStorageIfAvailable({ Self(pathBytes: $0) }) {
+            self = route
+        } else {
+            self = Array(uri.utf8).withUnsafeBufferPointer { Self(pathBytes: $0) }
+        }
+    }
+
+    private init(pathBytes uri: UnsafeBufferPointer<UInt8>) {
+        let path = UnsafeBufferPointer(rebasing: uri[..<(uri.firstIndex(of: UInt8(ascii: "?")) ?? uri.endIndex)])
+        if Self.bytes(path, startWith: "/echo") && path.count == 5 { self = .echo; return }
+        let statusPrefix: StaticString = "/status/"
+        guard Self.bytes(path, startWith: statusPrefix) else { self = .greeting; return }
+        let digits = path.dropFirst(statusPrefix.utf8CodeUnitCount)
         guard digits.count == 3, digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
             self = .invalidStatus
             return
@@ -341,5 +349,13 @@ enum BackendRoute {
         let code = digits.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
         guard (200...599).contains(code) else { self = .invalidStatus; return }
         self = .status(HTTPResponseStatus(statusCode: code))
+    }
+
+    private static func bytes(_ bytes: UnsafeBufferPointer<UInt8>, startWith prefix: StaticString) -> Bool {
+        let count = prefix.utf8CodeUnitCount
+        guard bytes.count >= count else { return false }
+        let expected = prefix.utf8Start
+        for index in 0..<count where bytes[index] != expected[index] { return false }
+        return true
     }
 }

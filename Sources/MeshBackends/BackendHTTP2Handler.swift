@@ -21,10 +21,17 @@ final class BackendHTTP2Handler: HTTP2ServerDelegate {
         var latency: Scheduled<Void>?
         /// The request head, for an echo (admitted, not gRPC) only.
         var echoHead: HTTP2RequestHead?
+
+        /// An admitted `/echo` over HTTP: its answer shows the request head.
+        var showsHead: Bool {
+            guard case .echo = route else { return false }
+            return !isGRPC && admission.outcome == .normal
+        }
     }
 
     private let pod: PodCore
-    private var streams: [HTTP2StreamID: Stream] = [:]
+    /// By id without hashing (a `Dictionary` hashed every id, 3 times per request, in profiles).
+    private var streams = HTTP2StreamTable<Stream>()
 
     init(pod: PodCore) {
         self.pod = pod
@@ -36,26 +43,25 @@ final class BackendHTTP2Handler: HTTP2ServerDelegate {
         fields: consuming HeaderFields,
         endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection
     ) {
-        // Bound to lets: the closure below may only borrow them.
-        let fields = fields
-        let method = method
-        let scheme = scheme
-        let authority = authority
-        let path = path
-        begin(method: method, path: path, isGRPC: Self.isGRPC(fields), endStream: endStream, stream: stream, connection: connection) {
-            HTTP2RequestHead(method: method, scheme: scheme, authority: authority, path: path, headers: fields.httpHeaders)
+        var request = admit(method: method, path: path, isGRPC: Self.isGRPC(fields))
+        if request.showsHead {
+            request.echoHead = HTTP2RequestHead(method: method, scheme: scheme, authority: authority, path: path, headers: fields.httpHeaders)
         }
+        start(request, endStream: endStream, stream: stream, connection: connection)
     }
 
-    /// A head already in strings (a caller of the string form, such as a test double of the codec).
+    /// A head already in strings (a caller of the string form of the delegate).
     func requestHead(_ head: HTTP2RequestHead, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
         let isGRPC = head.headers.first(name: "content-type").map { FieldName.hasLowercasePrefix($0, "application/grpc") } ?? false
-        begin(method: head.method, path: head.path, isGRPC: isGRPC, endStream: endStream, stream: stream, connection: connection) { head }
+        var request = admit(method: head.method, path: head.path, isGRPC: isGRPC)
+        if request.showsHead { request.echoHead = head }
+        start(request, endStream: endStream, stream: stream, connection: connection)
     }
 
     /// gRPC is `content-type: application/grpc…` (any case), read from the first content-type.
     static func isGRPC(_ fields: HeaderFields) -> Bool {
-        guard let index = fields.firstIndex(name: "content-type") else { return false }
+        let contentType: StaticString = "content-type"
+        guard let index = fields.firstIndex(name: contentType) else { return false }
         return fields.withField(at: index) { _, value in
             let prefix: StaticString = "application/grpc"
             let length = prefix.utf8CodeUnitCount
@@ -63,15 +69,18 @@ final class BackendHTTP2Handler: HTTP2ServerDelegate {
         }
     }
 
-    private func begin(
-        method: String, path: String, isGRPC: Bool, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection,
-        echoHead: () -> HTTP2RequestHead
-    ) {
-        let admission = pod.admit()
-        var request = Stream(route: BackendRoute(path: path), isHEAD: method == "HEAD", isGRPC: isGRPC, admission: admission)
-        if case .echo = request.route, !isGRPC, admission.outcome == .normal { request.echoHead = echoHead() }
-        streams[stream] = request
-        if endStream { requestEnd(trailers: nil, stream: stream, connection: connection) }
+    private func admit(method: String, path: String, isGRPC: Bool) -> Stream {
+        Stream(route: BackendRoute(path: path), isHEAD: method == "HEAD", isGRPC: isGRPC, admission: pod.admit())
+    }
+
+    /// A request that ended with its head is answered (or its latency scheduled) at once, without
+    /// a trip through the table; one with a body waits there for its end.
+    private func start(_ request: consuming Stream, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
+        if endStream {
+            finish(request, stream: stream, connection: connection)
+        } else {
+            streams[stream] = request
+        }
     }
 
     func requestBody(_ chunk: ByteBuffer, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
@@ -81,16 +90,24 @@ final class BackendHTTP2Handler: HTTP2ServerDelegate {
     }
 
     func requestEnd(trailers: HTTPHeaders?, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
-        guard let request = streams[stream] else { return }
+        guard let request = streams.removeValue(forKey: stream) else { return }
+        finish(request, stream: stream, connection: connection)
+    }
+
+    /// Answers now, or after the drawn latency; meanwhile the request waits in the table, where a
+    /// reset finds it.
+    private func finish(_ request: consuming Stream, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
         let latency = request.admission.latencyNanoseconds
         guard latency > 0, request.admission.outcome != .rejectedOverConcurrency, let loop = connection.eventLoop else {
-            answer(stream: stream, connection: connection)
+            respond(request, stream: stream, connection: connection)
             return
         }
         let boundConnection = NIOLoopBound(connection, eventLoop: loop)
-        streams[stream]?.latency = loop.assumeIsolated().scheduleTask(in: .nanoseconds(latency)) { [self] in
-            answer(stream: stream, connection: boundConnection.value)
+        request.latency = loop.assumeIsolated().scheduleTask(in: .nanoseconds(latency)) { [self] in
+            guard let request = streams.removeValue(forKey: stream) else { return }
+            respond(request, stream: stream, connection: boundConnection.value)
         }
+        streams[stream] = request
     }
 
     func streamReset(_ reset: HTTP2StreamReset, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
@@ -99,8 +116,7 @@ final class BackendHTTP2Handler: HTTP2ServerDelegate {
         pod.complete(request.admission, answered: false, bodyBytes: request.bodyBytes)
     }
 
-    private func answer(stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
-        guard let request = streams.removeValue(forKey: stream) else { return }
+    private func respond(_ request: borrowing Stream, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
         let answers = request.admission.behavior.http2
         do {
             if request.isGRPC {
@@ -115,7 +131,7 @@ final class BackendHTTP2Handler: HTTP2ServerDelegate {
         }
     }
 
-    private func answerHTTP(_ request: Stream, answers: HTTP2Answers, stream: HTTP2StreamID, connection: HTTP2ServerConnection) throws {
+    private func answerHTTP(_ request: borrowing Stream, answers: HTTP2Answers, stream: HTTP2StreamID, connection: HTTP2ServerConnection) throws {
         switch (request.admission.outcome, request.route) {
         case (.rejectedOverConcurrency, _):
             try send(answers.overloaded, headOnly: request.isHEAD, stream: stream, connection: connection)
@@ -165,7 +181,7 @@ final class BackendHTTP2Handler: HTTP2ServerDelegate {
         if hasBody { try connection.sendBody(response.body, stream: stream, endStream: true) }
     }
 
-    private func answerGRPC(_ request: Stream, answers: HTTP2Answers, stream: HTTP2StreamID, connection: HTTP2ServerConnection) throws {
+    private func answerGRPC(_ request: borrowing Stream, answers: HTTP2Answers, stream: HTTP2StreamID, connection: HTTP2ServerConnection) throws {
         switch request.admission.outcome {
         case .rejectedOverConcurrency:
             // Trailers-only: the status travels in the only HEADERS frame, which ends the stream.

@@ -16,10 +16,13 @@ struct PreparedHTTP2Response: Sendable {
 /// time, whose requests carry the new behaviour in their `Admission`, brings its own), and the
 /// writer of the fields of the answers made per request (echo, status pages).
 ///
+/// A class: a request reads its answers through its behaviour, and a copy of a struct of this
+/// many buffers would retain and release each of them.
+///
 /// Fields keep the order and spelling the pod has always sent: identity (`x-meshsim-workload`,
 /// `x-meshsim-version`, `x-meshsim-pod`), then `x-meshsim-fault` if any, then content-type and
 /// content-length (HTTP) or content-type and the trailers-only status (gRPC).
-struct HTTP2Answers: Sendable {
+final class HTTP2Answers: Sendable {
     /// The identity fields, values made header-safe.
     let identityFields: HeaderFields
     let ok: PreparedHTTP2Response
