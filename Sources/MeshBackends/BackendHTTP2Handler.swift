@@ -18,14 +18,14 @@ final class BackendHTTP2Handler: HTTP2ServerDelegate {
         var isGRPC: Bool
         var bodyBytes = 0
         var admission: Admission
-        var latency: Scheduled<Void>?
+        var latency: Scheduled<Void>? = nil
         /// The request head, for an echo (admitted, not gRPC) only.
         var echoHead: HTTP2RequestHead?
 
         /// An admitted `/echo` over HTTP: its answer shows the request head.
-        var showsHead: Bool {
+        static func showsHead(route: BackendRoute, isGRPC: Bool, outcome: Admission.Outcome) -> Bool {
             guard case .echo = route else { return false }
-            return !isGRPC && admission.outcome == .normal
+            return !isGRPC && outcome == .normal
         }
     }
 
@@ -43,19 +43,28 @@ final class BackendHTTP2Handler: HTTP2ServerDelegate {
         fields: consuming HeaderFields,
         endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection
     ) {
-        var request = admit(method: method, path: path, isGRPC: Self.isGRPC(fields))
-        if request.showsHead {
-            request.echoHead = HTTP2RequestHead(method: method, scheme: scheme, authority: authority, path: path, headers: fields.httpHeaders)
-        }
-        start(request, endStream: endStream, stream: stream, connection: connection)
+        let isGRPC = Self.isGRPC(fields)
+        let isHEAD = method == "HEAD"
+        let route = BackendRoute.of(path: path)
+        let admission = pod.admit()
+        let echoHead =
+            Stream.showsHead(route: route, isGRPC: isGRPC, outcome: admission.outcome)
+            ? HTTP2RequestHead(method: method, scheme: scheme, authority: authority, path: path, headers: fields.httpHeaders) : nil
+        // Built in the call: a `Stream` in a variable was copied on the way (a retain and a release).
+        start(
+            Stream(route: route, isHEAD: isHEAD, isGRPC: isGRPC, admission: admission, echoHead: echoHead),
+            endStream: endStream, stream: stream, connection: connection)
     }
 
     /// A head already in strings (a caller of the string form of the delegate).
     func requestHead(_ head: HTTP2RequestHead, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
         let isGRPC = head.headers.first(name: "content-type").map { FieldName.hasLowercasePrefix($0, "application/grpc") } ?? false
-        var request = admit(method: head.method, path: head.path, isGRPC: isGRPC)
-        if request.showsHead { request.echoHead = head }
-        start(request, endStream: endStream, stream: stream, connection: connection)
+        let route = BackendRoute.of(path: head.path)
+        let admission = pod.admit()
+        let echoHead = Stream.showsHead(route: route, isGRPC: isGRPC, outcome: admission.outcome) ? head : nil
+        start(
+            Stream(route: route, isHEAD: head.method == "HEAD", isGRPC: isGRPC, admission: admission, echoHead: echoHead),
+            endStream: endStream, stream: stream, connection: connection)
     }
 
     /// gRPC is `content-type: application/grpc…` (any case), read from the first content-type.
@@ -67,10 +76,6 @@ final class BackendHTTP2Handler: HTTP2ServerDelegate {
             let length = prefix.utf8CodeUnitCount
             return value.count >= length && FieldName.equalsLowercase(value[0..<length], prefix)
         }
-    }
-
-    private func admit(method: String, path: String, isGRPC: Bool) -> Stream {
-        Stream(route: BackendRoute(path: path), isHEAD: method == "HEAD", isGRPC: isGRPC, admission: pod.admit())
     }
 
     /// A request that ended with its head is answered (or its latency scheduled) at once, without
