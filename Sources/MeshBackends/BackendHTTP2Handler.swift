@@ -50,6 +50,8 @@ final class BackendHTTP2Handler: HTTP2ServerDelegate {
         let echoHead =
             Stream.showsHead(route: route, isGRPC: isGRPC, outcome: admission.outcome)
             ? HTTP2RequestHead(method: method, scheme: scheme, authority: authority, path: path, headers: fields.httpHeaders) : nil
+        // Read: their storage takes the next request head on this connection (no allocation).
+        connection.reuseFieldStorage(fields)
         // Built in the call: a `Stream` in a variable was copied on the way (a retain and a release).
         start(
             Stream(route: route, isHEAD: isHEAD, isGRPC: isGRPC, admission: admission, echoHead: echoHead),

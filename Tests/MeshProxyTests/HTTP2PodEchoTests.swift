@@ -28,6 +28,27 @@ import Testing
         }
     }
 
+    /// The pod hands each request's field storage back to the codec, which writes the next
+    /// request's fields into it: requests in a row on the proxy's one upstream connection, with
+    /// fields of different sizes (one larger than the storage), each echo their own.
+    @Test func echoesInARowOnOneUpstreamConnectionEachShowTheirOwnFields() async throws {
+        try await TestMesh.with(yaml: Self.yaml) { mesh in
+            let notes = ["short", String(repeating: "long-", count: 400), "again-short", "x"]
+            for (index, note) in notes.enumerated() {
+                let output = try await HTTP2UpstreamTests.curl([
+                    "--http2-prior-knowledge", "-H", "Host: greeter:50051", "-H", "x-client-note: \(note)",
+                    "http://127.0.0.1:\(mesh.port)/echo?request=\(index)",
+                ])
+                let json = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any], "\(output)")
+                #expect(json["path"] as? String == "/echo?request=\(index)")
+                let headers = try #require(json["headers"] as? [String: String], "\(output)")
+                #expect(headers["x-client-note"] == note, "request \(index): \(headers)")
+                #expect(headers["host"] == "greeter:50051")
+            }
+            #expect(mesh.fleet.stats["default/greeter-v1-0"]?.connectionsAccepted == 1)
+        }
+    }
+
     @Test func grpcCallWithAMixedCaseContentTypeIsAnsweredTheGRPCWay() async throws {
         try await TestMesh.with(yaml: Self.yaml) { mesh in
             let output = try await HTTP2UpstreamTests.curl([
