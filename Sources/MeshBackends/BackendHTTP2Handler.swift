@@ -30,7 +30,9 @@ final class BackendHTTP2Handler: HTTP2ServerDelegate {
     }
 
     private let pod: PodCore
-    /// By id without hashing (a `Dictionary` hashed every id, 3 times per request, in profiles).
+    /// Requests still waiting for their body or their latency, by id. Not a `Dictionary`: besides
+    /// hashing each id, its in-place update (`streams[id]?.bodyBytes += n`) allocated 3 times per
+    /// request with a body (counted: 4.0 against 1.0 malloc per 100-byte POST).
     private var streams = HTTP2StreamTable<Stream>()
 
     init(pod: PodCore) {
@@ -148,6 +150,7 @@ final class BackendHTTP2Handler: HTTP2ServerDelegate {
             try send(answers.ok, headOnly: request.isHEAD, stream: stream, connection: connection)
         case (.normal, .echo):
             let behavior = request.admission.behavior
+            // Always kept for an admitted HTTP echo (`Stream.showsHead`); the default only avoids a force unwrap.
             var http1 = (request.echoHead ?? HTTP2RequestHead(method: "GET", authority: "", path: "/echo")).http1
             http1.version = .http2
             let body = ResponseWriter.echoJSON(head: http1, bodyBytes: request.bodyBytes, identity: behavior.identity)
