@@ -66,7 +66,7 @@ final class BackendConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         switch unwrapInboundIn(data) {
         case .head(let head):
             let request = Request(
-                head: head, route: BackendRoute(path: head.uri), keepAlive: head.isKeepAlive, isHEAD: head.method == .HEAD,
+                head: head, route: BackendRoute.of(path: head.uri), keepAlive: head.isKeepAlive, isHEAD: head.method == .HEAD,
                 expectsContinue: head.headers.contains(name: "expect")
                     && head.headers["expect"].contains { $0.lowercased() == "100-continue" },
                 webSocket: WebSocketHandshake(head), stopsHTTPParsing: WebSocketHandshake.stopsHTTPParsing(head))
@@ -326,20 +326,37 @@ enum BackendRoute {
         }
     }
 
-    /// Reads the path on the bytes (no String slicing on the hot path).
-    init(path uri: String) {
-        let bytes = uri.utf8
-        let path = bytes[..<(bytes.firstIndex(of: UInt8(ascii: "?")) ?? bytes.endIndex)]
-        if path.elementsEqual("/echo".utf8) { self = .echo; return }
-        let statusPrefix = "/status/".utf8
-        guard path.starts(with: statusPrefix) else { self = .greeting; return }
-        let digits = path.dropFirst(statusPrefix.count)
-        guard digits.count == 3, digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
-            self = .invalidStatus
-            return
+    /// The route of a request target, read in one pass over its bytes: no slicing, and no
+    /// generic sequence algorithm over the string's UTF-8 view (each retained the string, 3
+    /// retains per request). A function rather than an initializer, which would take the string
+    /// owned (a retain).
+    static func of(path uri: String) -> BackendRoute {
+        let echo: StaticString = "/echo"
+        let statusPrefix: StaticString = "/status/"
+        var length = 0  // of the path, up to the query
+        var isEcho = true
+        var hasStatusPrefix = true
+        var code = 0
+        var digits = 0
+        var allDigits = true
+        for byte in uri.utf8 {
+            if byte == UInt8(ascii: "?") { break }
+            isEcho = isEcho && length < echo.utf8CodeUnitCount && byte == echo.utf8Start[length]
+            if length < statusPrefix.utf8CodeUnitCount {
+                hasStatusPrefix = hasStatusPrefix && byte == statusPrefix.utf8Start[length]
+            } else if hasStatusPrefix {
+                if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
+                    if digits < 3 { code = code * 10 + Int(byte - UInt8(ascii: "0")) }
+                } else {
+                    allDigits = false
+                }
+                digits += 1
+            }
+            length += 1
         }
-        let code = digits.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
-        guard (200...599).contains(code) else { self = .invalidStatus; return }
-        self = .status(HTTPResponseStatus(statusCode: code))
+        if isEcho && length == echo.utf8CodeUnitCount { return .echo }
+        guard hasStatusPrefix && length >= statusPrefix.utf8CodeUnitCount else { return .greeting }
+        guard digits == 3, allDigits, (200...599).contains(code) else { return .invalidStatus }
+        return .status(HTTPResponseStatus(statusCode: code))
     }
 }

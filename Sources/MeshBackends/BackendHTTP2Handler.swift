@@ -10,23 +10,86 @@ import NIOHTTP1
 /// an over-concurrency rejection is a trailers-only response (HTTP 200, `grpc-status: 14`
 /// UNAVAILABLE, `grpc-message`), as a gRPC server that is failing would send it.
 final class BackendHTTP2Handler: HTTP2ServerDelegate {
+    /// What the answer needs of a request, read from its head when it arrives: the head itself
+    /// is kept only for `/echo`, which shows it.
     private struct Stream {
-        var head: HTTP2RequestHead
+        var route: BackendRoute
+        var isHEAD: Bool
+        var isGRPC: Bool
         var bodyBytes = 0
         var admission: Admission
-        var latency: Scheduled<Void>?
+        var latency: Scheduled<Void>? = nil
+        /// The request head, for an echo (admitted, not gRPC) only.
+        var echoHead: HTTP2RequestHead?
+
+        /// An admitted `/echo` over HTTP: its answer shows the request head.
+        static func showsHead(route: BackendRoute, isGRPC: Bool, outcome: Admission.Outcome) -> Bool {
+            guard case .echo = route else { return false }
+            return !isGRPC && outcome == .normal
+        }
     }
 
     private let pod: PodCore
-    private var streams: [HTTP2StreamID: Stream] = [:]
+    /// Requests still waiting for their body or their latency, by id. Not a `Dictionary`: besides
+    /// hashing each id, its in-place update (`streams[id]?.bodyBytes += n`) allocated 3 times per
+    /// request with a body (counted: 4.0 against 1.0 malloc per 100-byte POST).
+    private var streams = HTTP2StreamTable<Stream>()
 
     init(pod: PodCore) {
         self.pod = pod
     }
 
+    /// The usual delivery: the fields stay bytes, and strings are made only for an echo.
+    func requestHead(
+        method: consuming String, scheme: consuming String, authority: consuming String, path: consuming String,
+        fields: consuming HeaderFields,
+        endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection
+    ) {
+        let isGRPC = Self.isGRPC(fields)
+        let isHEAD = method == "HEAD"
+        let route = BackendRoute.of(path: path)
+        let admission = pod.admit()
+        let echoHead =
+            Stream.showsHead(route: route, isGRPC: isGRPC, outcome: admission.outcome)
+            ? HTTP2RequestHead(method: method, scheme: scheme, authority: authority, path: path, headers: fields.httpHeaders) : nil
+        // Read: their storage takes the next request head on this connection (no allocation).
+        connection.reuseFieldStorage(fields)
+        // Built in the call: a `Stream` in a variable was copied on the way (a retain and a release).
+        start(
+            Stream(route: route, isHEAD: isHEAD, isGRPC: isGRPC, admission: admission, echoHead: echoHead),
+            endStream: endStream, stream: stream, connection: connection)
+    }
+
+    /// A head already in strings (a caller of the string form of the delegate).
     func requestHead(_ head: HTTP2RequestHead, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
-        streams[stream] = Stream(head: head, admission: pod.admit())
-        if endStream { requestEnd(trailers: nil, stream: stream, connection: connection) }
+        let isGRPC = head.headers.first(name: "content-type").map { FieldName.hasLowercasePrefix($0, "application/grpc") } ?? false
+        let route = BackendRoute.of(path: head.path)
+        let admission = pod.admit()
+        let echoHead = Stream.showsHead(route: route, isGRPC: isGRPC, outcome: admission.outcome) ? head : nil
+        start(
+            Stream(route: route, isHEAD: head.method == "HEAD", isGRPC: isGRPC, admission: admission, echoHead: echoHead),
+            endStream: endStream, stream: stream, connection: connection)
+    }
+
+    /// gRPC is `content-type: application/grpc…` (any case), read from the first content-type.
+    static func isGRPC(_ fields: HeaderFields) -> Bool {
+        let contentType: StaticString = "content-type"
+        guard let index = fields.firstIndex(name: contentType) else { return false }
+        return fields.withField(at: index) { _, value in
+            let prefix: StaticString = "application/grpc"
+            let length = prefix.utf8CodeUnitCount
+            return value.count >= length && FieldName.equalsLowercase(value[0..<length], prefix)
+        }
+    }
+
+    /// A request that ended with its head is answered (or its latency scheduled) at once, without
+    /// a trip through the table; one with a body waits there for its end.
+    private func start(_ request: consuming Stream, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
+        if endStream {
+            finish(request, stream: stream, connection: connection)
+        } else {
+            streams[stream] = request
+        }
     }
 
     func requestBody(_ chunk: ByteBuffer, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
@@ -36,16 +99,24 @@ final class BackendHTTP2Handler: HTTP2ServerDelegate {
     }
 
     func requestEnd(trailers: HTTPHeaders?, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
-        guard let request = streams[stream] else { return }
+        guard let request = streams.removeValue(forKey: stream) else { return }
+        finish(request, stream: stream, connection: connection)
+    }
+
+    /// Answers now, or after the drawn latency; meanwhile the request waits in the table, where a
+    /// reset finds it.
+    private func finish(_ request: consuming Stream, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
         let latency = request.admission.latencyNanoseconds
         guard latency > 0, request.admission.outcome != .rejectedOverConcurrency, let loop = connection.eventLoop else {
-            answer(stream: stream, connection: connection)
+            respond(request, stream: stream, connection: connection)
             return
         }
         let boundConnection = NIOLoopBound(connection, eventLoop: loop)
-        streams[stream]?.latency = loop.assumeIsolated().scheduleTask(in: .nanoseconds(latency)) { [self] in
-            answer(stream: stream, connection: boundConnection.value)
+        request.latency = loop.assumeIsolated().scheduleTask(in: .nanoseconds(latency)) { [self] in
+            guard let request = streams.removeValue(forKey: stream) else { return }
+            respond(request, stream: stream, connection: boundConnection.value)
         }
+        streams[stream] = request
     }
 
     func streamReset(_ reset: HTTP2StreamReset, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
@@ -54,15 +125,13 @@ final class BackendHTTP2Handler: HTTP2ServerDelegate {
         pod.complete(request.admission, answered: false, bodyBytes: request.bodyBytes)
     }
 
-    private func answer(stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
-        guard let request = streams.removeValue(forKey: stream) else { return }
-        let behavior = request.admission.behavior
-        let isGRPC = request.head.headers.first(name: "content-type")?.lowercased().hasPrefix("application/grpc") ?? false
+    private func respond(_ request: borrowing Stream, stream: HTTP2StreamID, connection: HTTP2ServerConnection) {
+        let answers = request.admission.behavior.http2
         do {
-            if isGRPC {
-                try answerGRPC(request, behavior: behavior, stream: stream, connection: connection)
+            if request.isGRPC {
+                try answerGRPC(request, answers: answers, stream: stream, connection: connection)
             } else {
-                try answerHTTP(request, behavior: behavior, stream: stream, connection: connection)
+                try answerHTTP(request, answers: answers, stream: stream, connection: connection)
             }
             pod.complete(request.admission, answered: true, bodyBytes: request.bodyBytes)
         } catch {
@@ -71,88 +140,69 @@ final class BackendHTTP2Handler: HTTP2ServerDelegate {
         }
     }
 
-    private func answerHTTP(_ request: Stream, behavior: PodBehavior, stream: HTTP2StreamID, connection: HTTP2ServerConnection) throws {
-        let status: Int
-        var extra: [(String, String)] = []
-        var contentType = "text/plain; charset=utf-8"
-        var body: [UInt8]
-        switch (request.admission.outcome, BackendRoute(path: request.head.path)) {
+    private func answerHTTP(_ request: borrowing Stream, answers: HTTP2Answers, stream: HTTP2StreamID, connection: HTTP2ServerConnection) throws {
+        switch (request.admission.outcome, request.route) {
         case (.rejectedOverConcurrency, _):
-            status = 503
-            extra.append(("x-meshsim-fault", "max-concurrency"))
-            body = Array("pod \(behavior.identity.pod) is over its max-concurrency of \(behavior.profile.maxConcurrency ?? 0)\n".utf8)
+            try send(answers.overloaded, headOnly: request.isHEAD, stream: stream, connection: connection)
         case (.injectedError, _):
-            status = behavior.profile.errorCode
-            extra.append(("x-meshsim-fault", "error-rate"))
-            body = Array("injected error \(behavior.profile.errorCode) from pod \(behavior.identity.pod)\n".utf8)
+            try send(answers.injectedError, headOnly: request.isHEAD, stream: stream, connection: connection)
         case (.normal, .greeting):
-            status = 200
-            body = behavior.greetingBytes
+            try send(answers.ok, headOnly: request.isHEAD, stream: stream, connection: connection)
         case (.normal, .echo):
-            status = 200
-            contentType = "application/json"
-            var http1 = request.head.http1
+            let behavior = request.admission.behavior
+            // Always kept for an admitted HTTP echo (`Stream.showsHead`); the default only avoids a force unwrap.
+            var http1 = (request.echoHead ?? HTTP2RequestHead(method: "GET", authority: "", path: "/echo")).http1
             http1.version = .http2
-            body = Array(ResponseWriter.echoJSON(head: http1, bodyBytes: request.bodyBytes, identity: behavior.identity).utf8)
+            let body = ResponseWriter.echoJSON(head: http1, bodyBytes: request.bodyBytes, identity: behavior.identity)
+            try sendDynamic(
+                status: 200, contentType: HTTP2Answers.applicationJSON, body: body, headOnly: request.isHEAD, answers: answers,
+                stream: stream, connection: connection)
         case (.normal, .status(let code)):
-            status = Int(code.code)
-            body = Array("\(code.code) \(code.reasonPhrase)\n".utf8)
+            try sendDynamic(
+                status: Int(code.code), contentType: HTTP2Answers.textPlain, body: "\(code.code) \(code.reasonPhrase)\n",
+                headOnly: request.isHEAD, answers: answers, stream: stream, connection: connection)
         case (.normal, .invalidStatus):
-            status = 400
-            body = Array("/status/NNN takes a status code from 200 to 599\n".utf8)
+            try sendDynamic(
+                status: 400, contentType: HTTP2Answers.textPlain, body: "/status/NNN takes a status code from 200 to 599\n",
+                headOnly: request.isHEAD, answers: answers, stream: stream, connection: connection)
         }
-        var headers = identityHeaders(behavior)
-        headers.add(contentsOf: extra)
-        let allowsBody = ResponseWriter.allowsBody(HTTPResponseStatus(statusCode: status))
-        let headOnly = request.head.method == "HEAD"
-        if allowsBody {
-            headers.add(name: "content-type", value: contentType)
-            headers.add(name: "content-length", value: String(body.count))
-        }
-        guard allowsBody, !headOnly else {
-            try connection.sendResponseHead(HTTP2ResponseHead(status: status, headers: headers), stream: stream, endStream: true)
-            return
-        }
-        var buffer = ByteBufferAllocator().buffer(capacity: body.count)
-        buffer.writeBytes(body)
-        try connection.sendResponse(HTTP2ResponseHead(status: status, headers: headers), body: buffer, trailers: nil, stream: stream)
     }
 
-    private func answerGRPC(_ request: Stream, behavior: PodBehavior, stream: HTTP2StreamID, connection: HTTP2ServerConnection) throws {
-        var headers = identityHeaders(behavior)
-        headers.add(name: "content-type", value: "application/grpc")
-        let failure: (fault: String, message: String)?
+    /// An answer made for this request (echo, status pages): its fields from the identity ones.
+    private func sendDynamic(
+        status: Int, contentType: StaticString, body: String, headOnly: Bool, answers: HTTP2Answers, stream: HTTP2StreamID,
+        connection: HTTP2ServerConnection
+    ) throws {
+        let length = body.utf8.count
+        let fields = HTTP2Answers.fields(
+            identity: answers.identityFields, status: status, fault: nil, contentType: contentType, bodyLength: length)
+        var buffer = ByteBuffer()
+        if HTTP2Answers.allowsBody(status) && !headOnly {
+            buffer = ByteBufferAllocator().buffer(capacity: length)
+            buffer.writeString(body)
+        }
+        try send(PreparedHTTP2Response(status: status, fields: fields, body: buffer), headOnly: headOnly, stream: stream, connection: connection)
+    }
+
+    /// The head, then the body unless there is none (a HEAD request, a status without body).
+    private func send(_ response: PreparedHTTP2Response, headOnly: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection) throws {
+        let hasBody = !headOnly && response.body.readableBytes > 0
+        try connection.sendResponseHead(status: response.status, fields: response.fields, stream: stream, endStream: !hasBody)
+        if hasBody { try connection.sendBody(response.body, stream: stream, endStream: true) }
+    }
+
+    private func answerGRPC(_ request: borrowing Stream, answers: HTTP2Answers, stream: HTTP2StreamID, connection: HTTP2ServerConnection) throws {
         switch request.admission.outcome {
         case .rejectedOverConcurrency:
-            failure = ("max-concurrency", "pod \(behavior.identity.pod) is over its max-concurrency of \(behavior.profile.maxConcurrency ?? 0)")
-        case .injectedError:
-            failure = ("error-rate", "injected error from pod \(behavior.identity.pod)")
-        case .normal:
-            failure = nil
-        }
-        if let failure {
             // Trailers-only: the status travels in the only HEADERS frame, which ends the stream.
-            headers.add(name: "x-meshsim-fault", value: failure.fault)
-            headers.add(name: "grpc-status", value: String(GRPCStatus.unavailable))
-            headers.add(name: "grpc-message", value: GRPCMessage.percentEncoded(failure.message))
-            try connection.sendResponseHead(HTTP2ResponseHead(status: 200, headers: headers), stream: stream, endStream: true)
-            return
+            try connection.sendResponseHead(status: 200, fields: answers.grpcOverloaded, stream: stream, endStream: true)
+        case .injectedError:
+            try connection.sendResponseHead(status: 200, fields: answers.grpcInjectedError, stream: stream, endStream: true)
+        case .normal:
+            try connection.sendResponseHead(status: 200, fields: answers.grpcOKFields, stream: stream)
+            try connection.sendBody(answers.grpcOKBody, stream: stream)
+            try connection.sendEnd(stream: stream, trailers: HTTP2Answers.grpcOKTrailers)
         }
-        let message = behavior.greetingBytes
-        var body = ByteBufferAllocator().buffer(capacity: 5 + message.count)
-        body.writeInteger(UInt8(0))  // not compressed
-        body.writeInteger(UInt32(message.count))
-        body.writeBytes(message)
-        try connection.sendResponse(
-            HTTP2ResponseHead(status: 200, headers: headers), body: body, trailers: ["grpc-status": "0"], stream: stream)
-    }
-
-    private func identityHeaders(_ behavior: PodBehavior) -> HTTPHeaders {
-        [
-            "x-meshsim-workload": PodBehavior.headerSafe(behavior.identity.workload),
-            "x-meshsim-version": PodBehavior.headerSafe(behavior.identity.version),
-            "x-meshsim-pod": PodBehavior.headerSafe(behavior.identity.pod),
-        ]
     }
 }
 

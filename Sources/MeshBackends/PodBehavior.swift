@@ -13,6 +13,8 @@ final class PodBehavior: Sendable {
     let overloaded: PreparedResponse
     /// The body of the greeting (`ok`), for answers rendered per stream (HTTP/2, gRPC).
     let greetingBytes: [UInt8]
+    /// The same answers for HTTP/2 and gRPC, as byte fields and buffers.
+    let http2: HTTP2Answers
 
     init(identity: BackendIdentity, profile: BehaviorProfile) {
         self.identity = identity
@@ -34,6 +36,7 @@ final class PodBehavior: Sendable {
             body = sized
         }
         greetingBytes = body
+        http2 = HTTP2Answers(identity: identity, profile: profile, greeting: body, allocator: allocator)
         ok = PreparedResponse(status: .ok, identityHeaderLines: lines, body: body, allocator: allocator)
         injectedError = PreparedResponse(
             status: HTTPResponseStatus(statusCode: profile.errorCode), identityHeaderLines: lines,

@@ -188,6 +188,12 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
         self.core?.consume(stream, bytes)
     }
 
+    /// Hands back a request head's fields the application is done with: the next request head
+    /// received is written into their storage when it fits, with no allocation.
+    public func reuseFieldStorage(_ fields: consuming HeaderFields) {
+        self.core?.spareFields = fields
+    }
+
     /// The time of the event being delivered: for events from one socket read (a request head,
     /// body, end, reset), the clock as read once for that read (`ReadClock`);
     /// otherwise the clock now.
