@@ -335,13 +335,9 @@ extension HTTP2ServerConnection: NGHTTP2SessionEvents {
     private func deliverHead(_ stream: HTTP2StreamState, endStream: Bool) {
         // Moved out of the stream (nothing reads them there again): passing its properties
         // retained each string for the call.
-        var method = "", scheme = "", authority = "", path = ""
-        swap(&method, &stream.method)
-        swap(&scheme, &stream.scheme)
-        swap(&authority, &stream.authority)
-        swap(&path, &stream.path)
         self.delegate.requestHead(
-            method: method, scheme: scheme, authority: authority, path: path,
+            method: stream.method.take() ?? "", scheme: stream.scheme.take() ?? "",
+            authority: stream.authority.take() ?? "", path: stream.path.take() ?? "",
             fields: stream.takeFields(), endStream: endStream, stream: HTTP2StreamID(stream.id), connection: self)
     }
 

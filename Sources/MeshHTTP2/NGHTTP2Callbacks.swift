@@ -220,7 +220,7 @@ extension NGHTTP2Session {
         }
         self.failQueuedWrites(stream, error: reset ?? ChannelError.outputClosed)
         if !stream.detached { self.withEvents { $0.sessionClosedStream(stream, reset: reset) } }
-        stream.clientDelegate = nil
+        if stream.clientDelegate != nil { stream.clientDelegate = nil }  // A server stream's is nil: no release.
         self.recycle(consume stream)
         return 0
     }
