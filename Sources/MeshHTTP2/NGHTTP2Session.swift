@@ -82,6 +82,9 @@ final class NGHTTP2Session {
     @exclusivity(unchecked) private var flushRequestedWhileFlushing = false
     /// close() arrived while nghttp2 was on the stack (a callback closed the channel).
     private var deleteSessionWhenIdle = false
+    /// The streams close() dropped while nghttp2 was on the stack, kept alive until it returns:
+    /// the callbacks use their stream lent (`lent(_:)`), and may have called the code that closed.
+    private var streamsDroppedWhileBusy: [HTTP2StreamState] = []
     @exclusivity(unchecked) private(set) var isReceiving = false
     @exclusivity(unchecked) private var flushScheduled = false
     /// Whether something was written to the channel since its last flush: a flush with nothing
@@ -183,6 +186,21 @@ final class NGHTTP2Session {
         case .client(let client)?: client._withUnsafeGuaranteedRef { body($0) }
         case nil: body(self.events)
         }
+    }
+
+    /// Stream `id`, lent without a retain (the cache set to it). Only for nghttp2's callbacks:
+    /// during one, every stream the table held stays alive (only `onStreamClose`, itself a
+    /// callback, removes one, and `close()` keeps the streams it drops until nghttp2 returns), so
+    /// a callback may use the stream for its whole length. A retained lookup cost a retain and a
+    /// release per callback, several per request.
+    @inline(__always)
+    func lent(_ id: Int32) -> Unmanaged<HTTP2StreamState>? {
+        if self.lastStreamID == id, let last = self.lastStream { return last }
+        guard let found = self.streams[id] else { return nil }
+        let lent = Unmanaged.passUnretained(found)
+        self.lastStream = lent
+        self.lastStreamID = id
+        return lent
     }
 
     func lookup(_ id: Int32) -> HTTP2StreamState? {
@@ -339,6 +357,7 @@ final class NGHTTP2Session {
         self.pendingOutputPromises.removeAll()
         if self.isReceiving || self.isFlushing {
             self.deleteSessionWhenIdle = true  // nghttp2 is on the stack; free it once it returns.
+            self.streamsDroppedWhileBusy = open
         } else {
             self.deleteSession()
         }
@@ -349,6 +368,7 @@ final class NGHTTP2Session {
         self.deleteSessionWhenIdle = false
         if let session { nghttp2_session_del(session) }
         self.session = nil
+        self.streamsDroppedWhileBusy = []
         if let left = self.allocator.release() { self.allocatorBlocksLeftAtDelete = left }
     }
 
@@ -526,7 +546,12 @@ final class NGHTTP2Session {
     /// The NO_COPY path: the frame header, then the queued body bytes as ByteBuffer slices.
     func sendData(streamID: Int32, frameHeader: UnsafePointer<UInt8>, length: Int, padding: Int) -> Int32 {
         // The context is looked up only for a large chunk (binding it retains it).
-        guard let stream = self.lookup(streamID), stream.queuedBytes >= length, self.context != nil else {
+        guard let lent = self.lent(streamID) else { return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue }
+        return lent._withUnsafeGuaranteedRef { self.sendData(stream: $0, frameHeader: frameHeader, length: length, padding: padding) }
+    }
+
+    private func sendData(stream: HTTP2StreamState, frameHeader: UnsafePointer<UInt8>, length: Int, padding: Int) -> Int32 {
+        guard stream.queuedBytes >= length, self.context != nil else {
             return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue
         }
         self.pendingOutput.writeBytes(UnsafeRawBufferPointer(start: frameHeader, count: 9))
@@ -567,9 +592,14 @@ final class NGHTTP2Session {
 
     /// The data provider's read callback: how much of the queue may go into the next DATA frame.
     func readData(streamID: Int32, length: Int, flags: UnsafeMutablePointer<UInt32>) -> Int {
-        guard let session, let stream = self.lookup(streamID) else {
+        guard let session, let lent = self.lent(streamID) else {
             return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
         }
+        return lent._withUnsafeGuaranteedRef { self.readData(stream: $0, session: session, length: length, flags: flags) }
+    }
+
+    private func readData(stream: HTTP2StreamState, session: OpaquePointer, length: Int, flags: UnsafeMutablePointer<UInt32>) -> Int {
+        let streamID = stream.id
         if stream.queuedBytes == 0 && !stream.localEnded {
             stream.deferred = true
             return Int(NGHTTP2_ERR_DEFERRED.rawValue)
