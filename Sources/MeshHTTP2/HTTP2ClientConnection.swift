@@ -126,9 +126,16 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
 
     /// False once GOAWAY was received or sent, stream ids ran out, or the connection closed.
     public var isAcceptingStreams: Bool {
-        guard let core = self.core, let session = core.session, self.isActive else { return false }
-        return !core.goAwayReceived && !core.goAwaySent
-            && nghttp2_session_get_next_stream_id(session) <= UInt32(Int32.max)
+        guard let core = self.core else { return false }
+        return self.acceptingSession(core) != nil
+    }
+
+    /// `core`'s nghttp2 session when it takes new streams (see `isAcceptingStreams`).
+    private func acceptingSession(_ core: NGHTTP2Session) -> OpaquePointer? {
+        guard let session = core.session, self.isActive, !core.goAwayReceived, !core.goAwaySent,
+            nghttp2_session_get_next_stream_id(session) <= UInt32(Int32.max)
+        else { return nil }
+        return session
     }
 
     /// Response body bytes queued to send (all streams) and their high-water mark.
@@ -145,7 +152,7 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
         endStream: Bool,
         delegate: any HTTP2ClientStreamDelegate
     ) throws -> HTTP2StreamID {
-        try self.openStream(delegate: delegate) { core in try core.submitRequest(head, endStream: endStream) }
+        try self.openStream { core in try core.submitRequest(head, endStream: endStream, delegate: delegate) }
     }
 
     /// Opens a stream for a forwarded head given as byte fields: `:authority` is the first Host
@@ -156,8 +163,8 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
         method: String, scheme: String = "http", path: String, forwardedFields fields: HeaderFields,
         endStream: Bool, delegate: any HTTP2ClientStreamDelegate
     ) throws -> HTTP2StreamID {
-        try self.openStream(delegate: delegate) { core in
-            try core.submitRequest(method: method, scheme: scheme, endStream: endStream, lending: fields) { block in
+        try self.openStream { core in
+            try core.submitRequest(method: method, scheme: scheme, endStream: endStream, lending: fields, delegate: delegate) { block in
                 block.append(name: ":authority", valueOfFirst: "host", in: fields)
                 block.append(name: ":path", value: path)
                 block.append(fields)
@@ -173,8 +180,8 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
         method: String, scheme: String = "http", path: String, endStream: Bool, delegate: any HTTP2ClientStreamDelegate,
         writeFields: (inout HTTP2RequestFieldWriter) -> Void
     ) throws -> HTTP2StreamID {
-        try self.openStream(delegate: delegate) { core in
-            try core.submitRequest(method: method, scheme: scheme, endStream: endStream) { block in
+        try self.openStream { core in
+            try core.submitRequest(method: method, scheme: scheme, endStream: endStream, delegate: delegate) { block in
                 let authority = block.appendPlaceholder(name: ":authority")
                 block.append(name: ":path", value: path)
                 var writer = HTTP2RequestFieldWriter(block: block, authorityField: authority)
@@ -184,15 +191,13 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
     }
 
     /// What every `openStream` checks first (the connection takes streams and has one free),
-    /// then `submit`, whose new stream reports to `delegate`.
-    private func openStream(
-        delegate: any HTTP2ClientStreamDelegate, submit: (NGHTTP2Session) throws -> HTTP2StreamState
-    ) throws -> HTTP2StreamID {
-        guard let core = self.core, self.isAcceptingStreams else { throw HTTP2CodecError.connectionGoingAway }
-        guard self.availableStreams > 0 else { throw HTTP2CodecError.streamLimitReached(self.maxConcurrentStreams) }
-        let stream = try submit(core)
-        stream.clientDelegate = delegate
-        return HTTP2StreamID(stream.id)
+    /// then `submit`, which returns the new stream's id. The session is read once: each of
+    /// `isAcceptingStreams`, `availableStreams` and `maxConcurrentStreams` retained it again.
+    private func openStream(submit: (NGHTTP2Session) throws -> Int32) throws -> HTTP2StreamID {
+        guard let core = self.core, let session = self.acceptingSession(core) else { throw HTTP2CodecError.connectionGoingAway }
+        let limit = Int(nghttp2_session_get_remote_settings(session, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS))
+        guard limit - core.streams.count > 0 else { throw HTTP2CodecError.streamLimitReached(limit) }
+        return HTTP2StreamID(try submit(core))
     }
 
     public func sendBody(

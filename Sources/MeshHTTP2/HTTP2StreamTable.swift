@@ -102,19 +102,26 @@ public struct HTTP2StreamTable<Value> {
         return nil
     }
 
+    /// Adds a stream the table does not hold yet (a new id), taking over the caller's reference:
+    /// no retain for the table's copy and release of the caller's, as storing a copy made.
     @inlinable
-    mutating func insert(_ value: __owned Value?, for id: Int32) {
+    public mutating func insertNew(_ value: consuming Value, for id: Int32) {
+        insert(Optional(consume value), for: id)
+    }
+
+    @inlinable
+    mutating func insert(_ value: consuming Value?, for id: Int32) {
         storedCount += 1
         if ids.count == start || ids[ids.count - 1] < id {
             ids.append(id)
-            slots.append(value)
+            slots.append(consume value)
             return
         }
         // Below the newest id (not seen from a conforming peer): keep the ids sorted.
         var position = start
         while position < ids.count, ids[position] < id { position += 1 }
         ids.insert(id, at: position)
-        slots.insert(value, at: position)
+        slots.insert(consume value, at: position)
     }
 
     @inlinable

@@ -103,8 +103,7 @@ extension NGHTTP2Session {
             self.inboundBlock.begin(streamID: id, collecting: false)
             return 0
         }
-        let stream = self.makeStream(id: id)
-        self.streams[id] = stream
+        self.streams.insertNew(self.makeStream(id: id), for: id)  // Not held: the lookup above failed.
         self.inboundBlock.begin(streamID: id, collecting: true)
         self.scheduleIdleSweep()
         return 0

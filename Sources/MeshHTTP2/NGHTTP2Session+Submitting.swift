@@ -50,9 +50,9 @@ extension NGHTTP2Session {
         self.scheduleFlush()
     }
 
-    /// Submits a request (client); returns the new stream.
-    func submitRequest(_ head: HTTP2RequestHead, endStream: Bool) throws -> HTTP2StreamState {
-        try self.submitRequest(method: head.method, scheme: head.scheme, endStream: endStream) { block in
+    /// Submits a request (client) whose response goes to `delegate`; returns the new stream's id.
+    func submitRequest(_ head: HTTP2RequestHead, endStream: Bool, delegate: any HTTP2ClientStreamDelegate) throws -> Int32 {
+        try self.submitRequest(method: head.method, scheme: head.scheme, endStream: endStream, delegate: delegate) { block in
             block.append(name: ":authority", value: head.authority)
             block.append(name: ":path", value: head.path)
             block.append(head.headers)
@@ -62,18 +62,20 @@ extension NGHTTP2Session {
     /// Submits a request whose fields `appendRest` takes from `lent`, which the block borrows
     /// rather than copies (see `submitRequest(method:scheme:endStream:appendRest:)`).
     func submitRequest(
-        method: String, scheme: String, endStream: Bool, lending lent: HeaderFields, appendRest: (HeaderBlock) -> Void
-    ) throws -> HTTP2StreamState {
+        method: String, scheme: String, endStream: Bool, lending lent: HeaderFields, delegate: any HTTP2ClientStreamDelegate,
+        appendRest: (HeaderBlock) -> Void
+    ) throws -> Int32 {
         try self.headerBlock.borrowing(lent) {
-            try self.submitRequest(method: method, scheme: scheme, endStream: endStream, appendRest: appendRest)
+            try self.submitRequest(method: method, scheme: scheme, endStream: endStream, delegate: delegate, appendRest: appendRest)
         }
     }
 
     /// Submits a request: `:method` and `:scheme`, then what `appendRest` adds to the block
-    /// (`:authority`, `:path`, the regular fields).
+    /// (`:authority`, `:path`, the regular fields). The new stream, whose response goes to
+    /// `delegate`, is moved into the table (returning it as well cost a retain and a release).
     func submitRequest(
-        method: String, scheme: String, endStream: Bool, appendRest: (HeaderBlock) -> Void
-    ) throws -> HTTP2StreamState {
+        method: String, scheme: String, endStream: Bool, delegate: any HTTP2ClientStreamDelegate, appendRest: (HeaderBlock) -> Void
+    ) throws -> Int32 {
         guard let session else { throw HTTP2CodecError.connectionGoingAway }
         self.headerBlock.reset()
         self.headerBlock.append(name: ":method", value: method)
@@ -90,10 +92,11 @@ extension NGHTTP2Session {
         stream.sentHead = true
         stream.hasDataProvider = !endStream
         stream.localEnded = endStream
-        self.streams[id] = stream
+        HTTP2StreamState.fill(&stream.clientDelegate, with: delegate)
+        self.streams.insertNew(stream, for: id)  // A new id: not held.
         self.scheduleIdleSweep()
         self.scheduleFlush()
-        return stream
+        return id
     }
 
     func enqueueBody(_ stream: HTTP2StreamState, _ bytes: ByteBuffer, endStream: Bool, promise: EventLoopPromise<Void>?)
