@@ -206,19 +206,16 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
         endStream: Bool = false,
         promise: EventLoopPromise<Void>? = nil
     ) throws {
-        let core = try self.requireCore()
-        try core.enqueueBody(try core.stream(stream), bytes, endStream: endStream, promise: promise)
+        try self.withStream(stream) { core, stream in try core.enqueueBody(stream, bytes, endStream: endStream, promise: promise) }
     }
 
     /// Ends the request body, with trailers if given.
     public func sendEnd(stream: HTTP2StreamID, trailers: HTTPHeaders? = nil) throws {
-        let core = try self.requireCore()
-        try core.enqueueEnd(try core.stream(stream), trailers: trailers)
+        try self.withStream(stream) { core, stream in try core.enqueueEnd(stream, trailers: trailers) }
     }
 
     public func resetStream(_ stream: HTTP2StreamID, code: HTTP2ErrorCode = .cancel) throws {
-        let core = try self.requireCore()
-        core.resetStream(try core.stream(stream), code: code)
+        try self.withStream(stream) { core, stream in core.resetStream(stream, code: code) }
     }
 
     /// Returns `bytes` of received response body to the server's windows.
@@ -269,8 +266,14 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
         core.scheduleFlush()
     }
 
-    private func requireCore() throws -> NGHTTP2Session {
-        try NGHTTP2Session.require(self.core)
+    /// Runs `body` with the session and stream `id`, both lent without a retain (see
+    /// `HTTP2ServerConnection.withStream`).
+    private func withStream(_ id: HTTP2StreamID, _ body: (NGHTTP2Session, HTTP2StreamState) throws -> Void) throws {
+        guard let core = self.core.map(Unmanaged.passUnretained) else { throw HTTP2CodecError.connectionGoingAway }
+        try core._withUnsafeGuaranteedRef { core in
+            guard core.session != nil else { throw HTTP2CodecError.connectionGoingAway }
+            try core.withStream(id) { try body(core, $0) }
+        }
     }
 
     // MARK: ChannelHandler

@@ -134,15 +134,15 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
 
     /// Sends the response head. With `endStream` the response is complete (no body).
     public func sendResponseHead(_ head: HTTP2ResponseHead, stream: HTTP2StreamID, endStream: Bool = false) throws {
-        let core = try self.requireCore()
-        try core.submitResponse(try core.stream(stream), head: head, endStream: endStream)
+        try self.withStream(stream) { core, stream in try core.submitResponse(stream, head: head, endStream: endStream) }
     }
 
     /// Sends a response head given as byte fields (any case: names are lower-cased, and
     /// connection-specific fields dropped, as they are copied into the block).
     public func sendResponseHead(status: Int, fields: HeaderFields, stream: HTTP2StreamID, endStream: Bool = false) throws {
-        let core = try self.requireCore()
-        try core.submitResponse(try core.stream(stream), status: status, endStream: endStream, fields: fields)
+        try self.withStream(stream) { core, stream in
+            try core.submitResponse(stream, status: status, endStream: endStream, fields: fields)
+        }
     }
 
     /// Queues body bytes; they leave as flow control allows. `promise` completes when the last
@@ -153,14 +153,12 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
         endStream: Bool = false,
         promise: EventLoopPromise<Void>? = nil
     ) throws {
-        let core = try self.requireCore()
-        try core.enqueueBody(try core.stream(stream), bytes, endStream: endStream, promise: promise)
+        try self.withStream(stream) { core, stream in try core.enqueueBody(stream, bytes, endStream: endStream, promise: promise) }
     }
 
     /// Ends the response, with trailers (for gRPC: `grpc-status`, `grpc-message`) if given.
     public func sendEnd(stream: HTTP2StreamID, trailers: HTTPHeaders? = nil) throws {
-        let core = try self.requireCore()
-        try core.enqueueEnd(try core.stream(stream), trailers: trailers)
+        try self.withStream(stream) { core, stream in try core.enqueueEnd(stream, trailers: trailers) }
     }
 
     /// A whole response in one call.
@@ -179,8 +177,7 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
 
     /// Sends RST_STREAM; the delegate's `streamReset` follows (origin `.local`).
     public func resetStream(_ stream: HTTP2StreamID, code: HTTP2ErrorCode = .cancel) throws {
-        let core = try self.requireCore()
-        core.resetStream(try core.stream(stream), code: code)
+        try self.withStream(stream) { core, stream in core.resetStream(stream, code: code) }
     }
 
     /// Returns `bytes` of received body to the client's stream and connection windows.
@@ -227,8 +224,15 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
         core.scheduleFlush()
     }
 
-    private func requireCore() throws -> NGHTTP2Session {
-        try NGHTTP2Session.require(self.core)
+    /// Runs `body` with the session and stream `id`, both lent without a retain (a retain and a
+    /// release each per call): `core` changes only in handlerAdded/handlerRemoved, which NIO does
+    /// not run inside a call of ours, and see `NGHTTP2Session.withStream` for the stream.
+    private func withStream(_ id: HTTP2StreamID, _ body: (NGHTTP2Session, HTTP2StreamState) throws -> Void) throws {
+        guard let core = self.core.map(Unmanaged.passUnretained) else { throw HTTP2CodecError.connectionGoingAway }
+        try core._withUnsafeGuaranteedRef { core in
+            guard core.session != nil else { throw HTTP2CodecError.connectionGoingAway }
+            try core.withStream(id) { try body(core, $0) }
+        }
     }
 
     // MARK: ChannelHandler

@@ -10,6 +10,17 @@ extension NGHTTP2Session {
         return stream
     }
 
+    /// Runs `body` with stream `id` lent without a retain (`stream(_:)` retained it for each
+    /// call): for the handlers' calls that end with their stream, whose code lets go of nothing
+    /// before its last use of it (an event to the application, which may close, comes last).
+    @inline(__always)
+    func withStream<Result>(_ id: HTTP2StreamID, _ body: (HTTP2StreamState) throws -> Result) throws -> Result {
+        guard let lent = self.lent(id.value), !lent._withUnsafeGuaranteedRef({ $0.detached }) else {
+            throw HTTP2CodecError.unknownStream(id)
+        }
+        return try lent._withUnsafeGuaranteedRef(body)
+    }
+
     /// Every body is read from its stream's queue; nghttp2 copies the provider on submit.
     private static var dataProvider: nghttp2_data_provider {
         nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: NGHTTP2Callbacks.readData)
@@ -113,11 +124,11 @@ extension NGHTTP2Session {
             self.maxOutboundQueuedBytes = max(self.maxOutboundQueuedBytes, self.outboundQueuedBytes)
         }
         if endStream { stream.localEnded = true }
-        if stream.isWritable && stream.queuedBytes > self.configuration.streamOutboundHighWatermark {
-            stream.isWritable = false
-            self.withEvents { $0.sessionStreamWritabilityChanged(stream) }
-        }
+        let crossedHighWatermark = stream.isWritable && stream.queuedBytes > self.configuration.streamOutboundHighWatermark
+        if crossedHighWatermark { stream.isWritable = false }
         self.resumeIfDeferred(stream)
+        // Last: the application may close the connection in it, which lets go of the stream.
+        if crossedHighWatermark { self.withEvents { $0.sessionStreamWritabilityChanged(stream) } }
     }
 
     func enqueueEnd(_ stream: HTTP2StreamState, trailers: HTTPHeaders?) throws {

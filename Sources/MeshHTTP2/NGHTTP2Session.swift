@@ -188,11 +188,11 @@ final class NGHTTP2Session {
         }
     }
 
-    /// Stream `id`, lent without a retain (the cache set to it). Only for nghttp2's callbacks:
-    /// during one, every stream the table held stays alive (only `onStreamClose`, itself a
-    /// callback, removes one, and `close()` keeps the streams it drops until nghttp2 returns), so
-    /// a callback may use the stream for its whole length. A retained lookup cost a retain and a
-    /// release per callback, several per request.
+    /// Stream `id`, lent without a retain (the cache set to it). For nghttp2's callbacks: during
+    /// one, every stream the table held stays alive (only `onStreamClose`, itself a callback,
+    /// removes one, and `close()` keeps the streams it drops until nghttp2 returns), so a callback
+    /// may use the stream for its whole length. A retained lookup cost a retain and a release per
+    /// callback, several per request. (The handlers' calls use it through `withStream`.)
     @inline(__always)
     func lent(_ id: Int32) -> Unmanaged<HTTP2StreamState>? {
         if self.lastStreamID == id, let last = self.lastStream { return last }
@@ -282,12 +282,6 @@ final class NGHTTP2Session {
         let core = try NGHTTP2Session(role: role, configuration: configuration, events: events, allocator: context.channel.allocator)
         core.context = context
         try core.start()
-        return core
-    }
-
-    /// The session, if it can still take application calls.
-    static func require(_ core: NGHTTP2Session?) throws -> NGHTTP2Session {
-        guard let core, core.session != nil else { throw HTTP2CodecError.connectionGoingAway }
         return core
     }
 
