@@ -104,7 +104,7 @@ extension NGHTTP2Session {
         stream.hasDataProvider = !endStream
         stream.localEnded = endStream
         HTTP2StreamState.fill(&stream.clientDelegate, with: delegate)
-        self.streams.insertNew(stream, for: id)  // A new id: not held.
+        self.streams.insertNew(consume stream, for: id)  // A new id: not held.
         self.scheduleIdleSweep()
         self.scheduleFlush()
         return id
