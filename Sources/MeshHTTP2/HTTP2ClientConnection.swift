@@ -194,10 +194,13 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
     /// then `submit`, which returns the new stream's id. The session is read once: each of
     /// `isAcceptingStreams`, `availableStreams` and `maxConcurrentStreams` retained it again.
     private func openStream(submit: (NGHTTP2Session) throws -> Int32) throws -> HTTP2StreamID {
-        guard let core = self.core, let session = self.acceptingSession(core) else { throw HTTP2CodecError.connectionGoingAway }
-        let limit = Int(nghttp2_session_get_remote_settings(session, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS))
-        guard limit - core.streams.count > 0 else { throw HTTP2CodecError.streamLimitReached(limit) }
-        return HTTP2StreamID(try submit(core))
+        guard let lent = self.lentCore else { throw HTTP2CodecError.connectionGoingAway }
+        return try lent._withUnsafeGuaranteedRef { core in
+            guard let session = self.acceptingSession(core) else { throw HTTP2CodecError.connectionGoingAway }
+            let limit = Int(nghttp2_session_get_remote_settings(session, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS))
+            guard limit - core.streams.count > 0 else { throw HTTP2CodecError.streamLimitReached(limit) }
+            return HTTP2StreamID(try submit(core))
+        }
     }
 
     public func sendBody(
@@ -220,7 +223,7 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
 
     /// Returns `bytes` of received response body to the server's windows.
     public func consume(_ bytes: Int, stream: HTTP2StreamID) {
-        self.core?.consume(stream, bytes)
+        self.lentCore?._withUnsafeGuaranteedRef { $0.consume(stream, bytes) }
     }
 
     /// Hands back a response head's fields the application is done with (forwarded): the next
@@ -266,10 +269,28 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
         core.scheduleFlush()
     }
 
-    /// Runs `body` with the session and stream `id`, both lent without a retain (see
-    /// `HTTP2ServerConnection.withStream`).
+    /// The session lent without a retain (each read of `core` retained it for the call): the
+    /// handler holds it, `core` changes only in handlerAdded/handlerRemoved, and handlerRemoved
+    /// keeps it until a later tick when nghttp2 is on the stack (a callback removed the handler),
+    /// so it outlives each of our calls that uses it.
+    @inline(__always)
+    private var lentCore: Unmanaged<NGHTTP2Session>? { self.core.map { Unmanaged.passUnretained($0) } }
+
+    /// Lets go of the session: closed now, freed a tick later if a call of ours is under way.
+    private func retireCore(context: ChannelHandlerContext) {
+        guard let core = self.core else { return }
+        core.close()
+        if core.isBusy {
+            let kept = NIOLoopBound(core, eventLoop: context.eventLoop)
+            context.eventLoop.execute { _ = kept }
+        }
+        self.core = nil
+    }
+
+    /// Runs `body` with the session and stream `id`, both lent without a retain: see `lentCore`,
+    /// and `NGHTTP2Session.withStream` for the stream.
     private func withStream(_ id: HTTP2StreamID, _ body: (NGHTTP2Session, HTTP2StreamState) throws -> Void) throws {
-        guard let core = self.core.map(Unmanaged.passUnretained) else { throw HTTP2CodecError.connectionGoingAway }
+        guard let core = self.lentCore else { throw HTTP2CodecError.connectionGoingAway }
         try core._withUnsafeGuaranteedRef { core in
             guard core.session != nil else { throw HTTP2CodecError.connectionGoingAway }
             try core.withStream(id) { try body(core, $0) }
@@ -295,8 +316,7 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
-        self.core?.close()
-        self.core = nil
+        self.retireCore(context: context)
         self.delegate = nil
     }
 
@@ -316,12 +336,12 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         self.readClock.beginRead()
-        _ = self.core?.receive(Self.unwrapInboundIn(data))
+        _ = self.lentCore?._withUnsafeGuaranteedRef { $0.receive(Self.unwrapInboundIn(data)) }
         self.readClock.endRead()
     }
 
     public func channelReadComplete(context: ChannelHandlerContext) {
-        self.core?.flush()
+        self.lentCore?._withUnsafeGuaranteedRef { $0.flush() }
         context.fireChannelReadComplete()
     }
 

@@ -182,7 +182,7 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
 
     /// Returns `bytes` of received body to the client's stream and connection windows.
     public func consume(_ bytes: Int, stream: HTTP2StreamID) {
-        self.core?.consume(stream, bytes)
+        self.lentCore?._withUnsafeGuaranteedRef { $0.consume(stream, bytes) }
     }
 
     /// The time of the event being delivered: for events from one socket read (a request head,
@@ -192,7 +192,7 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
 
     /// False while the stream's queued response body is above the high watermark.
     public func isWritable(stream: HTTP2StreamID) -> Bool {
-        self.core?.isWritable(stream) ?? false
+        self.lentCore?._withUnsafeGuaranteedRef { $0.isWritable(stream) } ?? false
     }
 
     /// GOAWAY in two steps (RFC 9113 §6.8): a notice with the maximum stream id, then, one PING
@@ -224,11 +224,28 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
         core.scheduleFlush()
     }
 
+    /// The session lent without a retain (each read of `core` retained it for the call): the
+    /// handler holds it, `core` changes only in handlerAdded/handlerRemoved, and handlerRemoved
+    /// keeps it until a later tick when nghttp2 is on the stack (a callback removed the handler),
+    /// so it outlives each of our calls that uses it.
+    @inline(__always)
+    private var lentCore: Unmanaged<NGHTTP2Session>? { self.core.map { Unmanaged.passUnretained($0) } }
+
+    /// Lets go of the session: closed now, freed a tick later if a call of ours is under way.
+    private func retireCore(context: ChannelHandlerContext) {
+        guard let core = self.core else { return }
+        core.close()
+        if core.isBusy {
+            let kept = NIOLoopBound(core, eventLoop: context.eventLoop)
+            context.eventLoop.execute { _ = kept }
+        }
+        self.core = nil
+    }
+
     /// Runs `body` with the session and stream `id`, both lent without a retain (a retain and a
-    /// release each per call): `core` changes only in handlerAdded/handlerRemoved, which NIO does
-    /// not run inside a call of ours, and see `NGHTTP2Session.withStream` for the stream.
+    /// release each per call): see `lentCore`, and `NGHTTP2Session.withStream` for the stream.
     private func withStream(_ id: HTTP2StreamID, _ body: (NGHTTP2Session, HTTP2StreamState) throws -> Void) throws {
-        guard let core = self.core.map(Unmanaged.passUnretained) else { throw HTTP2CodecError.connectionGoingAway }
+        guard let core = self.lentCore else { throw HTTP2CodecError.connectionGoingAway }
         try core._withUnsafeGuaranteedRef { core in
             guard core.session != nil else { throw HTTP2CodecError.connectionGoingAway }
             try core.withStream(id) { try body(core, $0) }
@@ -261,8 +278,7 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
 
     public func handlerRemoved(context: ChannelHandlerContext) {
         self.shutdown?.deadline?.cancel()
-        self.core?.close()
-        self.core = nil
+        self.retireCore(context: context)
     }
 
     public func channelActive(context: ChannelHandlerContext) {
@@ -277,14 +293,14 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard let core = self.core else { return }
+        guard let core = self.lentCore else { return }
         self.readClock.beginRead()
-        _ = core.receive(Self.unwrapInboundIn(data))
+        _ = core._withUnsafeGuaranteedRef { $0.receive(Self.unwrapInboundIn(data)) }
         self.readClock.endRead()
     }
 
     public func channelReadComplete(context: ChannelHandlerContext) {
-        self.core?.flush()
+        self.lentCore?._withUnsafeGuaranteedRef { $0.flush() }
         context.fireChannelReadComplete()
     }
 

@@ -86,6 +86,8 @@ final class NGHTTP2Session {
     /// the callbacks use their stream lent (`lent(_:)`), and may have called the code that closed.
     private var streamsDroppedWhileBusy: [HTTP2StreamState] = []
     @exclusivity(unchecked) private(set) var isReceiving = false
+    /// nghttp2 is on the stack (feeding input or serialising output).
+    var isBusy: Bool { self.isReceiving || self.isFlushing }
     @exclusivity(unchecked) private var flushScheduled = false
     /// Whether something was written to the channel since its last flush: a flush with nothing
     /// new to send skips `context.flush()`, which still walks the pipeline down to the socket
@@ -349,7 +351,7 @@ final class NGHTTP2Session {
         }
         for promise in self.pendingOutputPromises { promise.fail(ChannelError.ioOnClosedChannel) }
         self.pendingOutputPromises.removeAll()
-        if self.isReceiving || self.isFlushing {
+        if self.isBusy {
             self.deleteSessionWhenIdle = true  // nghttp2 is on the stack; free it once it returns.
             self.streamsDroppedWhileBusy = open
         } else {
