@@ -45,7 +45,7 @@ extension NGHTTP2Session {
             throw HTTP2CodecError.invalidStreamState(HTTP2StreamID(stream.id), "response head already sent")
         }
         self.headerBlock.reset()
-        self.headerBlock.append(name: ":status", value: String(status))
+        self.headerBlock.append(name: ":status", decimal: status)
         appendFields(self.headerBlock)
         let streamID = stream.id  // Read here: the closure would retain the stream to read it.
         let rv = self.headerBlock.submit { nva, count in
