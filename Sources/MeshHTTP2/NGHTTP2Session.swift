@@ -395,13 +395,14 @@ final class NGHTTP2Session {
 
     /// A slice of the buffer being received when `pointer` lies inside it, else a copy.
     func inboundSlice(_ pointer: UnsafePointer<UInt8>, count: Int) -> ByteBuffer {
-        if let base = self.inboundBase, let buffer = self.inboundBuffer {
+        // The buffer is moved out for the slice and back (a copy cost a retain and a release).
+        if let base = self.inboundBase, let buffer = self.inboundBuffer.take() {
             let offset = UnsafeRawPointer(pointer) - base
-            if offset >= 0, offset + count <= buffer.readableBytes,
-                let slice = buffer.getSlice(at: buffer.readerIndex + offset, length: count)
-            {
-                return slice
-            }
+            let slice =
+                offset >= 0 && offset + count <= buffer.readableBytes
+                ? buffer.getSlice(at: buffer.readerIndex + offset, length: count) : nil
+            HTTP2StreamState.fill(&self.inboundBuffer, with: buffer)
+            if let slice { return slice }
         }
         var copy = ByteBufferAllocator().buffer(capacity: count)
         copy.writeBytes(UnsafeRawBufferPointer(start: pointer, count: count))
