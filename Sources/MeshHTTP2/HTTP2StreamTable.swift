@@ -138,10 +138,15 @@ public struct HTTP2StreamTable<Value> {
         // amortized constant work per stream, storage bounded by a small multiple of the open ones.
         guard start >= 64 && start * 2 >= slots.count || holes >= 64 && holes > count else { return }
         var kept = 0
-        for index in start..<slots.count where slots[index] != nil {
-            ids[kept] = ids[index]
-            slots.swapAt(kept, index)  // moves, without a retain and release
-            kept += 1
+        // Through the buffers: the array's swapAt retained and released what it swapped.
+        slots.withUnsafeMutableBufferPointer { slots in
+            ids.withUnsafeMutableBufferPointer { ids in
+                for index in start..<slots.count where slots[index] != nil {
+                    ids[kept] = ids[index]
+                    slots.swapAt(kept, index)  // moves
+                    kept += 1
+                }
+            }
         }
         ids.removeSubrange(kept...)
         slots.removeSubrange(kept...)
