@@ -43,7 +43,7 @@ struct OutboundQueue {
     }
 
     /// Puts a taken chunk back in front, with what is left of it.
-    mutating func putBackFirst(_ chunk: OutboundChunk) {
+    mutating func putBackFirst(_ chunk: consuming OutboundChunk) {
         if let current = head.take() {
             // Rare: the taken chunk had a successor; it goes back behind the returned one.
             if restStart > 0 {

@@ -118,7 +118,12 @@ extension NGHTTP2Session {
             throw HTTP2CodecError.invalidStreamState(HTTP2StreamID(stream.id), "body sent before head or after end")
         }
         if bytes.readableBytes > 0 || promise != nil {
-            stream.queue.append(OutboundChunk(bytes: bytes, promise: promise))
+            // Made apart for a nil promise (the usual case): copying a nil promise still called retain.
+            if let promise {
+                stream.queue.append(OutboundChunk(bytes: bytes, promise: promise))
+            } else {
+                stream.queue.append(OutboundChunk(bytes: bytes, promise: nil))
+            }
             stream.queuedBytes += bytes.readableBytes
             self.outboundQueuedBytes += bytes.readableBytes
             self.maxOutboundQueuedBytes = max(self.maxOutboundQueuedBytes, self.outboundQueuedBytes)

@@ -570,7 +570,11 @@ final class NGHTTP2Session {
                 self.context?.write(NIOAny(part), promise: finished ? chunk.promise : nil)
                 self.hasUnflushedWrites = true
             }
-            if !finished { stream.queue.putBackFirst(chunk) }
+            if !finished {
+                stream.queue.putBackFirst(consume chunk)
+            } else if chunk.promise == nil {
+                _ = consume chunk  // Known to hold no promise: only its bytes are released.
+            }
             remaining -= take
         }
         if padding > 1 { self.pendingOutput.writeRepeatingByte(0, count: padding - 1) }
