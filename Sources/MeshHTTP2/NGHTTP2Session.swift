@@ -373,7 +373,7 @@ final class NGHTTP2Session {
     /// Feeds bytes read from the socket. Returns false when the connection must close.
     func receive(_ buffer: ByteBuffer) -> Bool {
         guard let session, !self.isClosed else { return false }
-        self.inboundBuffer = buffer
+        HTTP2StreamState.fill(&self.inboundBuffer, with: buffer)  // nil between reads: no release of it
         self.isReceiving = true
         let result = buffer.withUnsafeReadableBytes { raw -> Int in
             self.inboundBase = raw.baseAddress
