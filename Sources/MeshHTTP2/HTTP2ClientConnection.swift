@@ -126,9 +126,16 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
 
     /// False once GOAWAY was received or sent, stream ids ran out, or the connection closed.
     public var isAcceptingStreams: Bool {
-        guard let core = self.core, let session = core.session, self.isActive else { return false }
-        return !core.goAwayReceived && !core.goAwaySent
-            && nghttp2_session_get_next_stream_id(session) <= UInt32(Int32.max)
+        guard let core = self.core else { return false }
+        return self.acceptingSession(core) != nil
+    }
+
+    /// `core`'s nghttp2 session when it takes new streams (see `isAcceptingStreams`).
+    private func acceptingSession(_ core: NGHTTP2Session) -> OpaquePointer? {
+        guard let session = core.session, self.isActive, !core.goAwayReceived, !core.goAwaySent,
+            nghttp2_session_get_next_stream_id(session) <= UInt32(Int32.max)
+        else { return nil }
+        return session
     }
 
     /// Response body bytes queued to send (all streams) and their high-water mark.
@@ -145,7 +152,7 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
         endStream: Bool,
         delegate: any HTTP2ClientStreamDelegate
     ) throws -> HTTP2StreamID {
-        try self.openStream(delegate: delegate) { core in try core.submitRequest(head, endStream: endStream) }
+        try self.openStream { core in try core.submitRequest(head, endStream: endStream, delegate: delegate) }
     }
 
     /// Opens a stream for a forwarded head given as byte fields: `:authority` is the first Host
@@ -156,8 +163,8 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
         method: String, scheme: String = "http", path: String, forwardedFields fields: HeaderFields,
         endStream: Bool, delegate: any HTTP2ClientStreamDelegate
     ) throws -> HTTP2StreamID {
-        try self.openStream(delegate: delegate) { core in
-            try core.submitRequest(method: method, scheme: scheme, endStream: endStream, lending: fields) { block in
+        try self.openStream { core in
+            try core.submitRequest(method: method, scheme: scheme, endStream: endStream, lending: fields, delegate: delegate) { block in
                 block.append(name: ":authority", valueOfFirst: "host", in: fields)
                 block.append(name: ":path", value: path)
                 block.append(fields)
@@ -173,8 +180,8 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
         method: String, scheme: String = "http", path: String, endStream: Bool, delegate: any HTTP2ClientStreamDelegate,
         writeFields: (inout HTTP2RequestFieldWriter) -> Void
     ) throws -> HTTP2StreamID {
-        try self.openStream(delegate: delegate) { core in
-            try core.submitRequest(method: method, scheme: scheme, endStream: endStream) { block in
+        try self.openStream { core in
+            try core.submitRequest(method: method, scheme: scheme, endStream: endStream, delegate: delegate) { block in
                 let authority = block.appendPlaceholder(name: ":authority")
                 block.append(name: ":path", value: path)
                 var writer = HTTP2RequestFieldWriter(block: block, authorityField: authority)
@@ -184,15 +191,16 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
     }
 
     /// What every `openStream` checks first (the connection takes streams and has one free),
-    /// then `submit`, whose new stream reports to `delegate`.
-    private func openStream(
-        delegate: any HTTP2ClientStreamDelegate, submit: (NGHTTP2Session) throws -> HTTP2StreamState
-    ) throws -> HTTP2StreamID {
-        guard let core = self.core, self.isAcceptingStreams else { throw HTTP2CodecError.connectionGoingAway }
-        guard self.availableStreams > 0 else { throw HTTP2CodecError.streamLimitReached(self.maxConcurrentStreams) }
-        let stream = try submit(core)
-        stream.clientDelegate = delegate
-        return HTTP2StreamID(stream.id)
+    /// then `submit`, which returns the new stream's id. The session is read once: each of
+    /// `isAcceptingStreams`, `availableStreams` and `maxConcurrentStreams` retained it again.
+    private func openStream(submit: (NGHTTP2Session) throws -> Int32) throws -> HTTP2StreamID {
+        guard let lent = self.lentCore else { throw HTTP2CodecError.connectionGoingAway }
+        return try lent._withUnsafeGuaranteedRef { core in
+            guard let session = self.acceptingSession(core) else { throw HTTP2CodecError.connectionGoingAway }
+            let limit = Int(nghttp2_session_get_remote_settings(session, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS))
+            guard limit - core.streams.count > 0 else { throw HTTP2CodecError.streamLimitReached(limit) }
+            return HTTP2StreamID(try submit(core))
+        }
     }
 
     public func sendBody(
@@ -201,30 +209,29 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
         endStream: Bool = false,
         promise: EventLoopPromise<Void>? = nil
     ) throws {
-        let core = try self.requireCore()
-        try core.enqueueBody(try core.stream(stream), bytes, endStream: endStream, promise: promise)
+        try self.withStream(stream) { core, stream in try core.enqueueBody(stream, bytes, endStream: endStream, promise: promise) }
     }
 
     /// Ends the request body, with trailers if given.
     public func sendEnd(stream: HTTP2StreamID, trailers: HTTPHeaders? = nil) throws {
-        let core = try self.requireCore()
-        try core.enqueueEnd(try core.stream(stream), trailers: trailers)
+        try self.withStream(stream) { core, stream in try core.enqueueEnd(stream, trailers: trailers) }
     }
 
     public func resetStream(_ stream: HTTP2StreamID, code: HTTP2ErrorCode = .cancel) throws {
-        let core = try self.requireCore()
-        core.resetStream(try core.stream(stream), code: code)
+        try self.withStream(stream) { core, stream in core.resetStream(stream, code: code) }
     }
 
     /// Returns `bytes` of received response body to the server's windows.
     public func consume(_ bytes: Int, stream: HTTP2StreamID) {
-        self.core?.consume(stream, bytes)
+        self.lentCore?._withUnsafeGuaranteedRef { $0.consume(stream, bytes) }
     }
 
     /// Hands back a response head's fields the application is done with (forwarded): the next
     /// response head received is written into their storage when it fits, with no allocation.
     public func reuseFieldStorage(_ fields: consuming HeaderFields) {
-        self.core?.spareFields = fields
+        // The slot is nil here (the last head took the spare): stored in a branch that knows it,
+        // where a plain assignment released that nil.
+        if self.core?.spareFields == nil { self.core?.spareFields = fields } else { self.core?.spareFields = fields }
     }
 
     /// The time of the event being delivered: for events from one socket read (response heads,
@@ -264,8 +271,32 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
         core.scheduleFlush()
     }
 
-    private func requireCore() throws -> NGHTTP2Session {
-        try NGHTTP2Session.require(self.core)
+    /// The session lent without a retain (each read of `core` retained it for the call): the
+    /// handler holds it, `core` changes only in handlerAdded/handlerRemoved, and handlerRemoved
+    /// keeps it until a later tick when nghttp2 is on the stack (a callback removed the handler),
+    /// so it outlives each of our calls that uses it.
+    @inline(__always)
+    private var lentCore: Unmanaged<NGHTTP2Session>? { self.core.map { Unmanaged.passUnretained($0) } }
+
+    /// Lets go of the session: closed now, freed a tick later if a call of ours is under way.
+    private func retireCore(context: ChannelHandlerContext) {
+        guard let core = self.core else { return }
+        core.close()
+        if core.isBusy {
+            let kept = NIOLoopBound(core, eventLoop: context.eventLoop)
+            context.eventLoop.execute { _ = kept }
+        }
+        self.core = nil
+    }
+
+    /// Runs `body` with the session and stream `id`, both lent without a retain: see `lentCore`,
+    /// and `NGHTTP2Session.withStream` for the stream.
+    private func withStream(_ id: HTTP2StreamID, _ body: (NGHTTP2Session, HTTP2StreamState) throws -> Void) throws {
+        guard let core = self.lentCore else { throw HTTP2CodecError.connectionGoingAway }
+        try core._withUnsafeGuaranteedRef { core in
+            guard core.session != nil else { throw HTTP2CodecError.connectionGoingAway }
+            try core.withStream(id) { try body(core, $0) }
+        }
     }
 
     // MARK: ChannelHandler
@@ -287,8 +318,7 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
-        self.core?.close()
-        self.core = nil
+        self.retireCore(context: context)
         self.delegate = nil
     }
 
@@ -308,12 +338,12 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         self.readClock.beginRead()
-        _ = self.core?.receive(Self.unwrapInboundIn(data))
+        _ = self.lentCore?._withUnsafeGuaranteedRef { $0.receive(Self.unwrapInboundIn(data)) }
         self.readClock.endRead()
     }
 
     public func channelReadComplete(context: ChannelHandlerContext) {
-        self.core?.flush()
+        self.lentCore?._withUnsafeGuaranteedRef { $0.flush() }
         context.fireChannelReadComplete()
     }
 

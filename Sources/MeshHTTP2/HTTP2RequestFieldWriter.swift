@@ -5,23 +5,28 @@
 /// (empty without one), exactly as opening a stream with forwarded byte fields does.
 /// Valid only during the `writeFields` call it is lent to.
 public struct HTTP2RequestFieldWriter {
-    private let block: HeaderBlock
+    /// Unretained: the session owns its block and outlives the call the writer is lent to (a
+    /// strong reference cost a retain and a release per stream opened).
+    private let block: Unmanaged<HeaderBlock>
     /// The `:authority` field, added empty before the regular fields.
     private let authorityField: Int
     private var sawHost = false
 
     init(block: HeaderBlock, authorityField: Int) {
-        self.block = block
+        self.block = Unmanaged.passUnretained(block)
         self.authorityField = authorityField
     }
 
     /// Appends one field given as bytes.
     public mutating func appendField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
-        if !self.sawHost, name.count == 4, FieldName.equalsLowercase(name.assumingMemoryBound(to: UInt8.self), "host") {
-            self.sawHost = true
-            self.block.setValue(ofField: self.authorityField, value)
+        let isFirstHost =
+            !self.sawHost && name.count == 4 && FieldName.equalsLowercase(name.assumingMemoryBound(to: UInt8.self), "host")
+        if isFirstHost { self.sawHost = true }
+        let authorityField = self.authorityField
+        self.block._withUnsafeGuaranteedRef { block in
+            if isFirstHost { block.setValue(ofField: authorityField, value) }
+            block.appendCopying(name: name, value: value)
         }
-        self.block.appendCopying(name: name, value: value)
     }
 
     /// Appends one field given as strings (`withCString` lends their bytes without a retain).

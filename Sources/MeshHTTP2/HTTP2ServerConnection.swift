@@ -134,15 +134,15 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
 
     /// Sends the response head. With `endStream` the response is complete (no body).
     public func sendResponseHead(_ head: HTTP2ResponseHead, stream: HTTP2StreamID, endStream: Bool = false) throws {
-        let core = try self.requireCore()
-        try core.submitResponse(try core.stream(stream), head: head, endStream: endStream)
+        try self.withStream(stream) { core, stream in try core.submitResponse(stream, head: head, endStream: endStream) }
     }
 
     /// Sends a response head given as byte fields (any case: names are lower-cased, and
     /// connection-specific fields dropped, as they are copied into the block).
     public func sendResponseHead(status: Int, fields: HeaderFields, stream: HTTP2StreamID, endStream: Bool = false) throws {
-        let core = try self.requireCore()
-        try core.submitResponse(try core.stream(stream), status: status, endStream: endStream, fields: fields)
+        try self.withStream(stream) { core, stream in
+            try core.submitResponse(stream, status: status, endStream: endStream, fields: fields)
+        }
     }
 
     /// Queues body bytes; they leave as flow control allows. `promise` completes when the last
@@ -153,14 +153,12 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
         endStream: Bool = false,
         promise: EventLoopPromise<Void>? = nil
     ) throws {
-        let core = try self.requireCore()
-        try core.enqueueBody(try core.stream(stream), bytes, endStream: endStream, promise: promise)
+        try self.withStream(stream) { core, stream in try core.enqueueBody(stream, bytes, endStream: endStream, promise: promise) }
     }
 
     /// Ends the response, with trailers (for gRPC: `grpc-status`, `grpc-message`) if given.
     public func sendEnd(stream: HTTP2StreamID, trailers: HTTPHeaders? = nil) throws {
-        let core = try self.requireCore()
-        try core.enqueueEnd(try core.stream(stream), trailers: trailers)
+        try self.withStream(stream) { core, stream in try core.enqueueEnd(stream, trailers: trailers) }
     }
 
     /// A whole response in one call.
@@ -179,13 +177,12 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
 
     /// Sends RST_STREAM; the delegate's `streamReset` follows (origin `.local`).
     public func resetStream(_ stream: HTTP2StreamID, code: HTTP2ErrorCode = .cancel) throws {
-        let core = try self.requireCore()
-        core.resetStream(try core.stream(stream), code: code)
+        try self.withStream(stream) { core, stream in core.resetStream(stream, code: code) }
     }
 
     /// Returns `bytes` of received body to the client's stream and connection windows.
     public func consume(_ bytes: Int, stream: HTTP2StreamID) {
-        self.core?.consume(stream, bytes)
+        self.lentCore?._withUnsafeGuaranteedRef { $0.consume(stream, bytes) }
     }
 
     /// Hands back a request head's fields the application is done with: the next request head
@@ -201,7 +198,7 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
 
     /// False while the stream's queued response body is above the high watermark.
     public func isWritable(stream: HTTP2StreamID) -> Bool {
-        self.core?.isWritable(stream) ?? false
+        self.lentCore?._withUnsafeGuaranteedRef { $0.isWritable(stream) } ?? false
     }
 
     /// GOAWAY in two steps (RFC 9113 §6.8): a notice with the maximum stream id, then, one PING
@@ -233,8 +230,32 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
         core.scheduleFlush()
     }
 
-    private func requireCore() throws -> NGHTTP2Session {
-        try NGHTTP2Session.require(self.core)
+    /// The session lent without a retain (each read of `core` retained it for the call): the
+    /// handler holds it, `core` changes only in handlerAdded/handlerRemoved, and handlerRemoved
+    /// keeps it until a later tick when nghttp2 is on the stack (a callback removed the handler),
+    /// so it outlives each of our calls that uses it.
+    @inline(__always)
+    private var lentCore: Unmanaged<NGHTTP2Session>? { self.core.map { Unmanaged.passUnretained($0) } }
+
+    /// Lets go of the session: closed now, freed a tick later if a call of ours is under way.
+    private func retireCore(context: ChannelHandlerContext) {
+        guard let core = self.core else { return }
+        core.close()
+        if core.isBusy {
+            let kept = NIOLoopBound(core, eventLoop: context.eventLoop)
+            context.eventLoop.execute { _ = kept }
+        }
+        self.core = nil
+    }
+
+    /// Runs `body` with the session and stream `id`, both lent without a retain (a retain and a
+    /// release each per call): see `lentCore`, and `NGHTTP2Session.withStream` for the stream.
+    private func withStream(_ id: HTTP2StreamID, _ body: (NGHTTP2Session, HTTP2StreamState) throws -> Void) throws {
+        guard let core = self.lentCore else { throw HTTP2CodecError.connectionGoingAway }
+        try core._withUnsafeGuaranteedRef { core in
+            guard core.session != nil else { throw HTTP2CodecError.connectionGoingAway }
+            try core.withStream(id) { try body(core, $0) }
+        }
     }
 
     // MARK: ChannelHandler
@@ -263,8 +284,7 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
 
     public func handlerRemoved(context: ChannelHandlerContext) {
         self.shutdown?.deadline?.cancel()
-        self.core?.close()
-        self.core = nil
+        self.retireCore(context: context)
     }
 
     public func channelActive(context: ChannelHandlerContext) {
@@ -279,14 +299,14 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard let core = self.core else { return }
+        guard let core = self.lentCore else { return }
         self.readClock.beginRead()
-        _ = core.receive(Self.unwrapInboundIn(data))
+        _ = core._withUnsafeGuaranteedRef { $0.receive(Self.unwrapInboundIn(data)) }
         self.readClock.endRead()
     }
 
     public func channelReadComplete(context: ChannelHandlerContext) {
-        self.core?.flush()
+        self.lentCore?._withUnsafeGuaranteedRef { $0.flush() }
         context.fireChannelReadComplete()
     }
 
@@ -341,13 +361,9 @@ extension HTTP2ServerConnection: NGHTTP2SessionEvents {
     private func deliverHead(_ stream: HTTP2StreamState, endStream: Bool) {
         // Moved out of the stream (nothing reads them there again): passing its properties
         // retained each string for the call.
-        var method = "", scheme = "", authority = "", path = ""
-        swap(&method, &stream.method)
-        swap(&scheme, &stream.scheme)
-        swap(&authority, &stream.authority)
-        swap(&path, &stream.path)
         self.delegate.requestHead(
-            method: method, scheme: scheme, authority: authority, path: path,
+            method: stream.method.take() ?? "", scheme: stream.scheme.take() ?? "",
+            authority: stream.authority.take() ?? "", path: stream.path.take() ?? "",
             fields: stream.takeFields(), endStream: endStream, stream: HTTP2StreamID(stream.id), connection: self)
     }
 

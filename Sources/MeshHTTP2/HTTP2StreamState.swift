@@ -43,7 +43,7 @@ struct OutboundQueue {
     }
 
     /// Puts a taken chunk back in front, with what is left of it.
-    mutating func putBackFirst(_ chunk: OutboundChunk) {
+    mutating func putBackFirst(_ chunk: consuming OutboundChunk) {
         if let current = head.take() {
             // Rare: the taken chunk had a successor; it goes back behind the returned one.
             if restStart > 0 {
@@ -79,15 +79,17 @@ final class HTTP2StreamState {
     @exclusivity(unchecked) private(set) var id: Int32
 
     // The latest inbound header block (request/response head or trailers), moved here from the
-    // session's `InboundHeaderBlock` when its HEADERS frame completed.
-    @exclusivity(unchecked) var method = ""
-    @exclusivity(unchecked) var scheme = ""
-    @exclusivity(unchecked) var authority = ""
-    @exclusivity(unchecked) var path = ""
+    // session's `InboundHeaderBlock` when its HEADERS frame completed. Optional, nil until a block
+    // brings them and again once the application took them: values are then moved in and out
+    // without a release of the old one (storing over a plain `""` still called release).
+    @exclusivity(unchecked) var method: String?
+    @exclusivity(unchecked) var scheme: String?
+    @exclusivity(unchecked) var authority: String?
+    @exclusivity(unchecked) var path: String?
     @exclusivity(unchecked) var status = 0
     /// The block's regular fields, kept as bytes (the proxy forwards a request or response head
     /// without making a string per field); pseudo-headers go to the properties above.
-    @exclusivity(unchecked) var fieldBytes = HeaderFields()
+    @exclusivity(unchecked) var fieldBytes: HeaderFields?
     /// The latest block went over the header list size or count limit (its fields were dropped).
     @exclusivity(unchecked) var headerBlockTooLarge = false
 
@@ -135,12 +137,12 @@ final class HTTP2StreamState {
     /// storing over them cost a call to release the old value each, a dozen per stream.
     func reuse(id: Int32) {
         self.id = id
-        if !self.method.isEmpty { self.method = "" }
-        if !self.scheme.isEmpty { self.scheme = "" }
-        if !self.authority.isEmpty { self.authority = "" }
-        if !self.path.isEmpty { self.path = "" }
+        if self.method != nil { self.method = nil }
+        if self.scheme != nil { self.scheme = nil }
+        if self.authority != nil { self.authority = nil }
+        if self.path != nil { self.path = nil }
         self.status = 0
-        if !self.fieldBytes.isEmpty || self.fieldBytes.storage.capacity > 0 { self.fieldBytes = HeaderFields() }
+        if self.fieldBytes != nil { self.fieldBytes = nil }
         self.headerBlockTooLarge = false
         self.receivedHead = false
         self.remoteEnded = false
@@ -161,17 +163,22 @@ final class HTTP2StreamState {
         if self.clientDelegate != nil { self.clientDelegate = nil }
     }
 
+    /// `slot = value` for a slot that is nil on the usual path: there the compiler knows the old
+    /// value holds nothing to release (a plain assignment calls release even on nil).
+    @inline(__always)
+    static func fill<Value>(_ slot: inout Value?, with value: consuming Value) {
+        if slot == nil { slot = value } else { slot = value }
+    }
+
     /// The block's fields as strings (trailers), or set from strings (an upgrade request).
     var headers: HTTPHeaders {
-        get { self.fieldBytes.httpHeaders }
+        get { self.fieldBytes?.httpHeaders ?? HTTPHeaders() }
         set { self.fieldBytes = HeaderFields(newValue) }
     }
 
     /// The decoded head's fields, moved out (the state keeps none), so the receiver owns them
     /// uniquely and can edit them without a copy.
     func takeFields() -> HeaderFields {
-        let fields = self.fieldBytes
-        self.fieldBytes = HeaderFields()
-        return fields
+        self.fieldBytes.take() ?? HeaderFields()
     }
 }

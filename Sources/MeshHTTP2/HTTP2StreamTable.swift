@@ -102,19 +102,26 @@ public struct HTTP2StreamTable<Value> {
         return nil
     }
 
+    /// Adds a stream the table does not hold yet (a new id), taking over the caller's reference:
+    /// no retain for the table's copy and release of the caller's, as storing a copy made.
     @inlinable
-    mutating func insert(_ value: __owned Value?, for id: Int32) {
+    public mutating func insertNew(_ value: consuming Value, for id: Int32) {
+        insert(Optional(consume value), for: id)
+    }
+
+    @inlinable
+    mutating func insert(_ value: consuming Value?, for id: Int32) {
         storedCount += 1
         if ids.count == start || ids[ids.count - 1] < id {
             ids.append(id)
-            slots.append(value)
+            slots.append(consume value)
             return
         }
         // Below the newest id (not seen from a conforming peer): keep the ids sorted.
         var position = start
         while position < ids.count, ids[position] < id { position += 1 }
         ids.insert(id, at: position)
-        slots.insert(value, at: position)
+        slots.insert(consume value, at: position)
     }
 
     @inlinable
@@ -131,10 +138,15 @@ public struct HTTP2StreamTable<Value> {
         // amortized constant work per stream, storage bounded by a small multiple of the open ones.
         guard start >= 64 && start * 2 >= slots.count || holes >= 64 && holes > count else { return }
         var kept = 0
-        for index in start..<slots.count where slots[index] != nil {
-            ids[kept] = ids[index]
-            slots.swapAt(kept, index)  // moves, without a retain and release
-            kept += 1
+        // Through the buffers: the array's swapAt retained and released what it swapped.
+        slots.withUnsafeMutableBufferPointer { slots in
+            ids.withUnsafeMutableBufferPointer { ids in
+                for index in start..<slots.count where slots[index] != nil {
+                    ids[kept] = ids[index]
+                    slots.swapAt(kept, index)  // moves
+                    kept += 1
+                }
+            }
         }
         ids.removeSubrange(kept...)
         slots.removeSubrange(kept...)

@@ -104,6 +104,30 @@ final class HeaderBlock {
         self.addSpan(nameOffset, name.utf8CodeUnitCount, valueOffset, self.byteCount - valueOffset)
     }
 
+    /// Appends `name` with `value` in decimal, the bytes `String(value)` has, written here with no
+    /// string made (`:status`: releasing the made string was a call per response).
+    func append(name: StaticString, decimal value: Int) {
+        let nameOffset = self.byteCount
+        self.copy(name.utf8Start, count: name.utf8CodeUnitCount)
+        let valueOffset = self.byteCount
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for 19 digits and a sign
+        withUnsafeMutableBytes(of: &digits) { raw in
+            var magnitude = value.magnitude
+            var start = raw.count
+            repeat {
+                start -= 1
+                raw[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            if value < 0 {
+                start -= 1
+                raw[start] = UInt8(ascii: "-")
+            }
+            self.copy(UnsafeRawBufferPointer(rebasing: raw[start...]))
+        }
+        self.addSpan(nameOffset, name.utf8CodeUnitCount, valueOffset, self.byteCount - valueOffset)
+    }
+
     /// Appends `name` with the value of the first of `fields` named `fieldName` (any case), or
     /// an empty value without one: `:authority` from a forwarded head's Host, with no string.
     func append(name: StaticString, valueOfFirst fieldName: StaticString, in fields: HeaderFields) {

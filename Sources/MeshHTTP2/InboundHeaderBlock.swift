@@ -63,10 +63,12 @@ struct InboundHeaderBlock {
         }
         // A pseudo-header, told apart by length and one letter, without making a String of the name.
         switch (name.count, name.count > 2 ? name[2] : 0) {
-        case (7, UInt8(ascii: "e")): self.method = Self.method(value)  // :method
-        case (7, UInt8(ascii: "c")): self.scheme = Self.scheme(value)  // :scheme
-        case (10, UInt8(ascii: "u")): self.authority = Self.string(value, reusing: &self.previousAuthority)  // :authority
-        case (5, UInt8(ascii: "a")): self.path = Self.string(value, reusing: &self.previousPath)  // :path
+        // Filled rather than assigned: each is nil here but for a repeated field.
+        case (7, UInt8(ascii: "e")): HTTP2StreamState.fill(&self.method, with: Self.method(value))  // :method
+        case (7, UInt8(ascii: "c")): HTTP2StreamState.fill(&self.scheme, with: Self.scheme(value))  // :scheme
+        case (10, UInt8(ascii: "u")):  // :authority
+            HTTP2StreamState.fill(&self.authority, with: Self.string(value, reusing: &self.previousAuthority))
+        case (5, UInt8(ascii: "a")): HTTP2StreamState.fill(&self.path, with: Self.string(value, reusing: &self.previousPath))  // :path
         case (7, UInt8(ascii: "t")): self.status = Self.statusCode(value)  // :status
         default: break  // nghttp2's HTTP messaging checks reject unknown pseudo-headers.
         }
@@ -148,13 +150,24 @@ struct InboundHeaderBlock {
         self.isCollecting = false
         self.hasLeftovers = false
         // The stream's previous fields were taken by the application (or are a 1xx head's).
-        stream.fieldBytes = self.fields.take(reusing: &spare)
+        HTTP2StreamState.fill(&stream.fieldBytes, with: self.fields.take(reusing: &spare))
         stream.headerBlockTooLarge = self.tooLarge
-        if let method = self.method.take() { stream.method = method }
-        if let scheme = self.scheme.take() { stream.scheme = scheme }
-        if let authority = self.authority.take() { stream.authority = authority }
-        if let path = self.path.take() { stream.path = path }
+        // Exchanged, not assigned: no retain or release. What the stream held (nil, as its head
+        // comes once) stays here, for the next `begin` to clear.
+        if Self.exchange(&self.method, &stream.method) { self.hasLeftovers = true }
+        if Self.exchange(&self.scheme, &stream.scheme) { self.hasLeftovers = true }
+        if Self.exchange(&self.authority, &stream.authority) { self.hasLeftovers = true }
+        if Self.exchange(&self.path, &stream.path) { self.hasLeftovers = true }
         if let status = self.status.take() { stream.status = status }
+    }
+
+    /// Puts the block's `value`, if it has one, into `slot` and `slot`'s old value into `value`;
+    /// true when that old value is not nil.
+    @inline(__always)
+    private static func exchange(_ value: inout String?, _ slot: inout String?) -> Bool {
+        guard value != nil else { return false }
+        swap(&value, &slot)
+        return value != nil
     }
 }
 

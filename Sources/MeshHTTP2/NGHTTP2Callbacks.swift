@@ -94,8 +94,8 @@ extension NGHTTP2Session {
 
     func onBeginHeaders(_ frame: UnsafePointer<nghttp2_frame>) -> Int32 {
         let id = frame.pointee.hd.stream_id
-        if let stream = self.lookup(id) {
-            stream.sawActivity = true
+        if let stream = self.lent(id) {
+            stream._withUnsafeGuaranteedRef { $0.sawActivity = true }
             self.inboundBlock.begin(streamID: id, collecting: true)
             return 0
         }
@@ -103,8 +103,7 @@ extension NGHTTP2Session {
             self.inboundBlock.begin(streamID: id, collecting: false)
             return 0
         }
-        let stream = self.makeStream(id: id)
-        self.streams[id] = stream
+        self.streams.insertNew(self.makeStream(id: id), for: id)  // Not held: the lookup above failed.
         self.inboundBlock.begin(streamID: id, collecting: true)
         self.scheduleIdleSweep()
         return 0
@@ -123,18 +122,22 @@ extension NGHTTP2Session {
         let header = frame.pointee.hd
         switch header.type {
         case Self.frameHeaders:
-            guard let stream = self.lookup(header.stream_id) else { return 0 }
-            self.inboundBlock.move(into: stream, reusing: &self.spareFields)
-            self.onHeadersReceived(stream, endStream: header.flags & Self.flagEndStream != 0)
+            guard let lent = self.lent(header.stream_id) else { return 0 }
+            lent._withUnsafeGuaranteedRef { stream in
+                self.inboundBlock.move(into: stream, reusing: &self.spareFields)
+                self.onHeadersReceived(stream, endStream: header.flags & Self.flagEndStream != 0)
+            }
         case Self.frameData:
-            guard let stream = self.lookup(header.stream_id) else { return 0 }
-            stream.sawActivity = true
-            if header.flags & Self.flagEndStream != 0 {
-                stream.remoteEnded = true
-                if !stream.detached { self.withEvents { $0.sessionReceivedEnd(stream, trailers: nil) } }
+            guard let lent = self.lent(header.stream_id) else { return 0 }
+            lent._withUnsafeGuaranteedRef { stream in
+                stream.sawActivity = true
+                if header.flags & Self.flagEndStream != 0 {
+                    stream.remoteEnded = true
+                    if !stream.detached { self.withEvents { $0.sessionReceivedEnd(stream, trailers: nil) } }
+                }
             }
         case Self.frameRstStream:
-            if let stream = self.lookup(header.stream_id) { stream.receivedReset = true }
+            if let stream = self.lent(header.stream_id) { stream._withUnsafeGuaranteedRef { $0.receivedReset = true } }
             if self.role == .server && !self.takeResetToken(), let session {
                 // Rapid reset (CVE-2023-44487): the peer cancels streams faster than allowed.
                 _ = nghttp2_session_terminate_session(session, HTTP2ErrorCode.enhanceYourCalm.rawValue)
@@ -181,10 +184,15 @@ extension NGHTTP2Session {
     }
 
     func onDataChunk(streamID: Int32, data: UnsafePointer<UInt8>, length: Int) -> Int32 {
-        guard let stream = self.lookup(streamID) else {
+        guard let lent = self.lent(streamID) else {
             if let session { _ = nghttp2_session_consume_connection(session, length) }
             return 0
         }
+        return lent._withUnsafeGuaranteedRef { self.onDataChunk(stream: $0, data: data, length: length) }
+    }
+
+    private func onDataChunk(stream: HTTP2StreamState, data: UnsafePointer<UInt8>, length: Int) -> Int32 {
+        let streamID = stream.id
         stream.sawActivity = true
         stream.unconsumedBytes += length
         if stream.detached {
@@ -220,7 +228,7 @@ extension NGHTTP2Session {
         }
         self.failQueuedWrites(stream, error: reset ?? ChannelError.outputClosed)
         if !stream.detached { self.withEvents { $0.sessionClosedStream(stream, reset: reset) } }
-        stream.clientDelegate = nil
+        if stream.clientDelegate != nil { stream.clientDelegate = nil }  // A server stream's is nil: no release.
         self.recycle(consume stream)
         return 0
     }
@@ -236,9 +244,11 @@ extension NGHTTP2Session {
             // for some, e.g. DATA on a half-closed stream).
             if code != .noError && self.protocolErrorCode == nil { self.protocolErrorCode = code }
         case Self.frameHeaders where header.flags & Self.flagEndStream != 0:
-            if let stream = self.lookup(header.stream_id), stream.resetAfterResponse, !stream.remoteEnded {
-                // The refusal (431/408) is complete; tell the client to stop sending its body.
-                self.resetStream(stream, code: .noError)
+            if let lent = self.lent(header.stream_id) {
+                lent._withUnsafeGuaranteedRef { stream in
+                    // The refusal (431/408) is complete; tell the client to stop sending its body.
+                    if stream.resetAfterResponse, !stream.remoteEnded { self.resetStream(stream, code: .noError) }
+                }
             }
         default:
             break

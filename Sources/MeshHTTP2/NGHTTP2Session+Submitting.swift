@@ -10,6 +10,17 @@ extension NGHTTP2Session {
         return stream
     }
 
+    /// Runs `body` with stream `id` lent without a retain (`stream(_:)` retained it for each
+    /// call): for the handlers' calls that end with their stream, whose code lets go of nothing
+    /// before its last use of it (an event to the application, which may close, comes last).
+    @inline(__always)
+    func withStream<Result>(_ id: HTTP2StreamID, _ body: (HTTP2StreamState) throws -> Result) throws -> Result {
+        guard let lent = self.lent(id.value), !lent._withUnsafeGuaranteedRef({ $0.detached }) else {
+            throw HTTP2CodecError.unknownStream(id)
+        }
+        return try lent._withUnsafeGuaranteedRef(body)
+    }
+
     /// Every body is read from its stream's queue; nghttp2 copies the provider on submit.
     private static var dataProvider: nghttp2_data_provider {
         nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: NGHTTP2Callbacks.readData)
@@ -34,7 +45,7 @@ extension NGHTTP2Session {
             throw HTTP2CodecError.invalidStreamState(HTTP2StreamID(stream.id), "response head already sent")
         }
         self.headerBlock.reset()
-        self.headerBlock.append(name: ":status", value: String(status))
+        self.headerBlock.append(name: ":status", decimal: status)
         appendFields(self.headerBlock)
         let streamID = stream.id  // Read here: the closure would retain the stream to read it.
         let rv = self.headerBlock.submit { nva, count in
@@ -50,9 +61,9 @@ extension NGHTTP2Session {
         self.scheduleFlush()
     }
 
-    /// Submits a request (client); returns the new stream.
-    func submitRequest(_ head: HTTP2RequestHead, endStream: Bool) throws -> HTTP2StreamState {
-        try self.submitRequest(method: head.method, scheme: head.scheme, endStream: endStream) { block in
+    /// Submits a request (client) whose response goes to `delegate`; returns the new stream's id.
+    func submitRequest(_ head: HTTP2RequestHead, endStream: Bool, delegate: any HTTP2ClientStreamDelegate) throws -> Int32 {
+        try self.submitRequest(method: head.method, scheme: head.scheme, endStream: endStream, delegate: delegate) { block in
             block.append(name: ":authority", value: head.authority)
             block.append(name: ":path", value: head.path)
             block.append(head.headers)
@@ -62,18 +73,20 @@ extension NGHTTP2Session {
     /// Submits a request whose fields `appendRest` takes from `lent`, which the block borrows
     /// rather than copies (see `submitRequest(method:scheme:endStream:appendRest:)`).
     func submitRequest(
-        method: String, scheme: String, endStream: Bool, lending lent: HeaderFields, appendRest: (HeaderBlock) -> Void
-    ) throws -> HTTP2StreamState {
+        method: String, scheme: String, endStream: Bool, lending lent: HeaderFields, delegate: any HTTP2ClientStreamDelegate,
+        appendRest: (HeaderBlock) -> Void
+    ) throws -> Int32 {
         try self.headerBlock.borrowing(lent) {
-            try self.submitRequest(method: method, scheme: scheme, endStream: endStream, appendRest: appendRest)
+            try self.submitRequest(method: method, scheme: scheme, endStream: endStream, delegate: delegate, appendRest: appendRest)
         }
     }
 
     /// Submits a request: `:method` and `:scheme`, then what `appendRest` adds to the block
-    /// (`:authority`, `:path`, the regular fields).
+    /// (`:authority`, `:path`, the regular fields). The new stream, whose response goes to
+    /// `delegate`, is moved into the table (returning it as well cost a retain and a release).
     func submitRequest(
-        method: String, scheme: String, endStream: Bool, appendRest: (HeaderBlock) -> Void
-    ) throws -> HTTP2StreamState {
+        method: String, scheme: String, endStream: Bool, delegate: any HTTP2ClientStreamDelegate, appendRest: (HeaderBlock) -> Void
+    ) throws -> Int32 {
         guard let session else { throw HTTP2CodecError.connectionGoingAway }
         self.headerBlock.reset()
         self.headerBlock.append(name: ":method", value: method)
@@ -90,10 +103,11 @@ extension NGHTTP2Session {
         stream.sentHead = true
         stream.hasDataProvider = !endStream
         stream.localEnded = endStream
-        self.streams[id] = stream
+        HTTP2StreamState.fill(&stream.clientDelegate, with: delegate)
+        self.streams.insertNew(consume stream, for: id)  // A new id: not held.
         self.scheduleIdleSweep()
         self.scheduleFlush()
-        return stream
+        return id
     }
 
     func enqueueBody(_ stream: HTTP2StreamState, _ bytes: ByteBuffer, endStream: Bool, promise: EventLoopPromise<Void>?)
@@ -104,17 +118,22 @@ extension NGHTTP2Session {
             throw HTTP2CodecError.invalidStreamState(HTTP2StreamID(stream.id), "body sent before head or after end")
         }
         if bytes.readableBytes > 0 || promise != nil {
-            stream.queue.append(OutboundChunk(bytes: bytes, promise: promise))
+            // Made apart for a nil promise (the usual case): copying a nil promise still called retain.
+            if let promise {
+                stream.queue.append(OutboundChunk(bytes: bytes, promise: promise))
+            } else {
+                stream.queue.append(OutboundChunk(bytes: bytes, promise: nil))
+            }
             stream.queuedBytes += bytes.readableBytes
             self.outboundQueuedBytes += bytes.readableBytes
             self.maxOutboundQueuedBytes = max(self.maxOutboundQueuedBytes, self.outboundQueuedBytes)
         }
         if endStream { stream.localEnded = true }
-        if stream.isWritable && stream.queuedBytes > self.configuration.streamOutboundHighWatermark {
-            stream.isWritable = false
-            self.withEvents { $0.sessionStreamWritabilityChanged(stream) }
-        }
+        let crossedHighWatermark = stream.isWritable && stream.queuedBytes > self.configuration.streamOutboundHighWatermark
+        if crossedHighWatermark { stream.isWritable = false }
         self.resumeIfDeferred(stream)
+        // Last: the application may close the connection in it, which lets go of the stream.
+        if crossedHighWatermark { self.withEvents { $0.sessionStreamWritabilityChanged(stream) } }
     }
 
     func enqueueEnd(_ stream: HTTP2StreamState, trailers: HTTPHeaders?) throws {

@@ -82,7 +82,12 @@ final class NGHTTP2Session {
     @exclusivity(unchecked) private var flushRequestedWhileFlushing = false
     /// close() arrived while nghttp2 was on the stack (a callback closed the channel).
     private var deleteSessionWhenIdle = false
+    /// The streams close() dropped while nghttp2 was on the stack, kept alive until it returns:
+    /// the callbacks use their stream lent (`lent(_:)`), and may have called the code that closed.
+    private var streamsDroppedWhileBusy: [HTTP2StreamState] = []
     @exclusivity(unchecked) private(set) var isReceiving = false
+    /// nghttp2 is on the stack (feeding input or serialising output).
+    var isBusy: Bool { self.isReceiving || self.isFlushing }
     @exclusivity(unchecked) private var flushScheduled = false
     /// Whether something was written to the channel since its last flush: a flush with nothing
     /// new to send skips `context.flush()`, which still walks the pipeline down to the socket
@@ -185,6 +190,21 @@ final class NGHTTP2Session {
         }
     }
 
+    /// Stream `id`, lent without a retain (the cache set to it). For nghttp2's callbacks: during
+    /// one, every stream the table held stays alive (only `onStreamClose`, itself a callback,
+    /// removes one, and `close()` keeps the streams it drops until nghttp2 returns), so a callback
+    /// may use the stream for its whole length. A retained lookup cost a retain and a release per
+    /// callback, several per request. (The handlers' calls use it through `withStream`.)
+    @inline(__always)
+    func lent(_ id: Int32) -> Unmanaged<HTTP2StreamState>? {
+        if self.lastStreamID == id, let last = self.lastStream { return last }
+        guard let found = self.streams[id] else { return nil }
+        let lent = Unmanaged.passUnretained(found)
+        self.lastStream = lent
+        self.lastStreamID = id
+        return lent
+    }
+
     func lookup(_ id: Int32) -> HTTP2StreamState? {
         if self.lastStreamID == id, let last = self.lastStream { return last.takeUnretainedValue() }
         let found = self.streams[id]
@@ -267,12 +287,6 @@ final class NGHTTP2Session {
         return core
     }
 
-    /// The session, if it can still take application calls.
-    static func require(_ core: NGHTTP2Session?) throws -> NGHTTP2Session {
-        guard let core, core.session != nil else { throw HTTP2CodecError.connectionGoingAway }
-        return core
-    }
-
     /// Serialises and writes what is pending once the channel can take it again.
     func writabilityChanged(isWritable: Bool) {
         if isWritable { self.flush() }
@@ -337,8 +351,9 @@ final class NGHTTP2Session {
         }
         for promise in self.pendingOutputPromises { promise.fail(ChannelError.ioOnClosedChannel) }
         self.pendingOutputPromises.removeAll()
-        if self.isReceiving || self.isFlushing {
+        if self.isBusy {
             self.deleteSessionWhenIdle = true  // nghttp2 is on the stack; free it once it returns.
+            self.streamsDroppedWhileBusy = open
         } else {
             self.deleteSession()
         }
@@ -349,6 +364,7 @@ final class NGHTTP2Session {
         self.deleteSessionWhenIdle = false
         if let session { nghttp2_session_del(session) }
         self.session = nil
+        self.streamsDroppedWhileBusy = []
         if let left = self.allocator.release() { self.allocatorBlocksLeftAtDelete = left }
     }
 
@@ -357,7 +373,7 @@ final class NGHTTP2Session {
     /// Feeds bytes read from the socket. Returns false when the connection must close.
     func receive(_ buffer: ByteBuffer) -> Bool {
         guard let session, !self.isClosed else { return false }
-        self.inboundBuffer = buffer
+        HTTP2StreamState.fill(&self.inboundBuffer, with: buffer)  // nil between reads: no release of it
         self.isReceiving = true
         let result = buffer.withUnsafeReadableBytes { raw -> Int in
             self.inboundBase = raw.baseAddress
@@ -379,13 +395,14 @@ final class NGHTTP2Session {
 
     /// A slice of the buffer being received when `pointer` lies inside it, else a copy.
     func inboundSlice(_ pointer: UnsafePointer<UInt8>, count: Int) -> ByteBuffer {
-        if let base = self.inboundBase, let buffer = self.inboundBuffer {
+        // The buffer is moved out for the slice and back (a copy cost a retain and a release).
+        if let base = self.inboundBase, let buffer = self.inboundBuffer.take() {
             let offset = UnsafeRawPointer(pointer) - base
-            if offset >= 0, offset + count <= buffer.readableBytes,
-                let slice = buffer.getSlice(at: buffer.readerIndex + offset, length: count)
-            {
-                return slice
-            }
+            let slice =
+                offset >= 0 && offset + count <= buffer.readableBytes
+                ? buffer.getSlice(at: buffer.readerIndex + offset, length: count) : nil
+            HTTP2StreamState.fill(&self.inboundBuffer, with: buffer)
+            if let slice { return slice }
         }
         var copy = ByteBufferAllocator().buffer(capacity: count)
         copy.writeBytes(UnsafeRawBufferPointer(start: pointer, count: count))
@@ -526,7 +543,12 @@ final class NGHTTP2Session {
     /// The NO_COPY path: the frame header, then the queued body bytes as ByteBuffer slices.
     func sendData(streamID: Int32, frameHeader: UnsafePointer<UInt8>, length: Int, padding: Int) -> Int32 {
         // The context is looked up only for a large chunk (binding it retains it).
-        guard let stream = self.lookup(streamID), stream.queuedBytes >= length, self.context != nil else {
+        guard let lent = self.lent(streamID) else { return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue }
+        return lent._withUnsafeGuaranteedRef { self.sendData(stream: $0, frameHeader: frameHeader, length: length, padding: padding) }
+    }
+
+    private func sendData(stream: HTTP2StreamState, frameHeader: UnsafePointer<UInt8>, length: Int, padding: Int) -> Int32 {
+        guard stream.queuedBytes >= length, self.context != nil else {
             return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue
         }
         self.pendingOutput.writeBytes(UnsafeRawBufferPointer(start: frameHeader, count: 9))
@@ -548,7 +570,11 @@ final class NGHTTP2Session {
                 self.context?.write(NIOAny(part), promise: finished ? chunk.promise : nil)
                 self.hasUnflushedWrites = true
             }
-            if !finished { stream.queue.putBackFirst(chunk) }
+            if !finished {
+                stream.queue.putBackFirst(consume chunk)
+            } else if chunk.promise == nil {
+                _ = consume chunk  // Known to hold no promise: only its bytes are released.
+            }
             remaining -= take
         }
         if padding > 1 { self.pendingOutput.writeRepeatingByte(0, count: padding - 1) }
@@ -567,9 +593,14 @@ final class NGHTTP2Session {
 
     /// The data provider's read callback: how much of the queue may go into the next DATA frame.
     func readData(streamID: Int32, length: Int, flags: UnsafeMutablePointer<UInt32>) -> Int {
-        guard let session, let stream = self.lookup(streamID) else {
+        guard let session, let lent = self.lent(streamID) else {
             return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
         }
+        return lent._withUnsafeGuaranteedRef { self.readData(stream: $0, session: session, length: length, flags: flags) }
+    }
+
+    private func readData(stream: HTTP2StreamState, session: OpaquePointer, length: Int, flags: UnsafeMutablePointer<UInt32>) -> Int {
+        let streamID = stream.id
         if stream.queuedBytes == 0 && !stream.localEnded {
             stream.deferred = true
             return Int(NGHTTP2_ERR_DEFERRED.rawValue)

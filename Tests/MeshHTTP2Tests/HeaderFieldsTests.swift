@@ -208,6 +208,14 @@ import Testing
         ])
     }
 
+    @Test(arguments: [0, 7, 200, 404, 1_000, -3, Int.max, Int.min])
+    func decimalValuesAreTheStringsDigits(_ value: Int) {
+        let block = HeaderBlock()
+        block.append(name: ":status", decimal: value)
+        block.append(name: "x-after", value: "1")
+        #expect(Self.pairs(block) == [":status: \(String(value))", "x-after: 1"])
+    }
+
     @Test func authorityComesFromTheFirstHostFieldAndHostItselfIsDropped() {
         let fields = HeaderFields(HTTPHeaders([("x-a", "1"), ("Host", "reviews:9080"), ("host", "second")]))
         let block = HeaderBlock()
