@@ -229,9 +229,7 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
     /// Hands back a response head's fields the application is done with (forwarded): the next
     /// response head received is written into their storage when it fits, with no allocation.
     public func reuseFieldStorage(_ fields: consuming HeaderFields) {
-        // The slot is nil here (the last head took the spare): stored in a branch that knows it,
-        // where a plain assignment released that nil.
-        if self.core?.spareFields == nil { self.core?.spareFields = fields } else { self.core?.spareFields = fields }
+        self.core?.keepSpareFields(fields)
     }
 
     /// The time of the event being delivered: for events from one socket read (response heads,

@@ -188,7 +188,7 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
     /// Hands back a request head's fields the application is done with: the next request head
     /// received is written into their storage when it fits, with no allocation.
     public func reuseFieldStorage(_ fields: consuming HeaderFields) {
-        self.core?.spareFields = fields
+        self.core?.keepSpareFields(fields)
     }
 
     /// The time of the event being delivered: for events from one socket read (a request head,

@@ -55,9 +55,15 @@ final class NGHTTP2Session {
     let headerBlock = HeaderBlock()
     /// The header block being received, collected before it goes to its stream.
     @exclusivity(unchecked) var inboundBlock = InboundHeaderBlock()
-    /// Storage of a head the application handed back (`HTTP2ClientConnection.reuseFieldStorage`),
-    /// filled by the next head instead of allocating.
+    /// Storage of a head the application handed back (`reuseFieldStorage` of either connection
+    /// handler), filled by the next head instead of allocating.
     @exclusivity(unchecked) var spareFields: HeaderFields?
+
+    /// Keeps `fields` as `spareFields`. The slot is nil here (the last head took the spare): stored
+    /// in a branch that knows it, where a plain assignment released that nil.
+    func keepSpareFields(_ fields: consuming HeaderFields) {
+        if self.spareFields == nil { self.spareFields = fields } else { self.spareFields = fields }
+    }
     /// The stream of the previous lookup (and its id; 0 for none): frames and header fields of one
     /// stream come in runs, so this spares most table searches. Unmanaged: it is only ever a
     /// stream `streams` holds (removing one clears the cache), and a strong reference cost a
