@@ -114,7 +114,7 @@ final class HTTP2ConnectionPool: HTTP2ClientConnectionDelegate {
             if isKnownUniquelyReferenced(&spareStreams[index]) {
                 spareStreams.swapAt(index, spareStreams.count - 1)
                 let stream = spareStreams.removeLast()
-                stream.reuse(slot: slot, pool: self)
+                stream.reuse(slot: slot)
                 return stream
             }
             index -= 1

@@ -16,9 +16,15 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
     /// that did not cover it): safe to send again.
     private(set) var wasReused = false
 
-    private var pool: HTTP2ConnectionPool?
+    /// The pool that hands this object out, for good: it keeps its spare streams (so a strong
+    /// reference here makes a cycle) only until their connection closes. Kept, not cleared when the
+    /// stream finishes (`isAssigned` says that): clearing and setting it again per request cost a
+    /// retain and two releases.
+    private let pool: HTTP2ConnectionPool
+    /// Handed to a request and not yet returned to the pool.
+    private var isAssigned = true
     /// The connection of the current (or latest) request; another one's when the pool reuses
-    /// the object (`reuse(slot:pool:)`).
+    /// the object (`reuse(slot:)`).
     private(set) var slot: HTTP2ConnectionPool.Slot
     /// `slot.client`, lent to each call without a retain (`_withUnsafeGuaranteedRef`): the slot,
     /// held by this stream for its whole life, holds the connection strongly. Reading it through
@@ -42,17 +48,20 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
     /// Makes a finished stream's object ready for another request on `slot`: every stored
     /// property as `init` sets it. The pool calls it only once nothing else references the
     /// object (the exchange and the connection let go of it when the stream closed).
-    func reuse(slot: HTTP2ConnectionPool.Slot, pool: HTTP2ConnectionPool) {
-        self.delegate = nil
+    /// Stores are made only where the old value differs: assigning nil over nil still calls
+    /// swift_release. Only `pool` itself hands the object out again.
+    func reuse(slot: HTTP2ConnectionPool.Slot) {
+        if delegate != nil { delegate = nil }
         self.receivedResponse = false
         self.wasReused = false
-        self.pool = pool
+        self.isAssigned = true
         if self.slot !== slot {
             self.slot = slot
             self.client = Unmanaged.passUnretained(slot.client)
         }
         self.id = nil
-        self.pendingHead = nil
+        // `holdsHead` says whether `pendingHead` is set.
+        if holdsHead { pendingHead = nil }
         self.holdsHead = false
         self.requestEnded = false
         self.responseEnded = false
@@ -61,7 +70,7 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
     }
 
     var isWritable: Bool {
-        guard let id else { return pool != nil }
+        guard let id else { return isAssigned }
         return client._withUnsafeGuaranteedRef { $0.isWritable(stream: id) }
     }
 
@@ -168,7 +177,7 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
     /// The stream could not be opened or written (GOAWAY raced the pool's pick): reported on the
     /// next loop tick, never from inside the exchange's own call.
     private func failSoon(_ error: any Error) {
-        guard pool != nil else { return }
+        guard isAssigned else { return }
         if case HTTP2CodecError.connectionGoingAway = error { wasReused = true }
         if case HTTP2CodecError.streamLimitReached = error { wasReused = true }
         let loop = slot.eventLoop
@@ -211,13 +220,13 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
     }
 
     private func resetIfOpen() {
-        guard let id, pool != nil else { return }
+        guard let id, isAssigned else { return }
         try? client._withUnsafeGuaranteedRef { try $0.resetStream(id, code: .cancel) }
     }
 
     private func returnSlot() {
-        guard let pool else { return }
-        self.pool = nil
+        guard isAssigned else { return }
+        isAssigned = false
         pool.streamFinished(self)
     }
 
