@@ -14,7 +14,7 @@ import Testing
     /// The stored properties; a property added to `HTTP2UpstreamStream` fails the test until it is
     /// listed here (and reset in `reuse(slot:)`).
     static let known: Set<String> = [
-        "delegate", "receivedResponse", "wasReused", "pool", "isAssigned", "slot", "client", "id", "pendingHead", "holdsHead", "requestEnded",
+        "heldDelegate", "lentExchange", "lending", "parkedDelegate", "receivedResponse", "wasReused", "pool", "isAssigned", "slot", "client", "id", "pendingHead", "holdsHead", "requestEnded",
         "responseEnded", "readsHeld", "unconsumedBytes",
     ]
 

@@ -10,7 +10,33 @@ import NIOHTTP1
 /// hands the bytes back to its client) only once nghttp2 sent it within the upstream stream's
 /// window; response body is `consume`d only while the downstream takes it (`holdReads`).
 final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
-    var delegate: UpstreamConnectionDelegate?
+    /// The exchange (or shadow request) reading the response.
+    var delegate: UpstreamConnectionDelegate? {
+        get { heldDelegate }
+        set {
+            if lending, parkedDelegate == nil {
+                // The callback running lends the current delegate: it waits here, unreleased,
+                // until the callback returns (`callDelegate`).
+                swap(&parkedDelegate, &heldDelegate)
+                if newValue != nil { heldDelegate = newValue }
+            } else if heldDelegate == nil {
+                heldDelegate = newValue  // Over nil, known here: no release of the old value.
+            } else {
+                heldDelegate = newValue
+            }
+            lentExchange = (newValue as? Exchange).map { Unmanaged.passUnretained($0) }
+        }
+    }
+    private var heldDelegate: UpstreamConnectionDelegate?
+    /// `heldDelegate` when it is an `Exchange` (the usual case), lent to each response callback
+    /// without a retain (`callDelegate`): each `delegate?.` call through the existential retained
+    /// and released it. `heldDelegate` keeps it alive until a callback lets go of it, and then
+    /// `parkedDelegate` until that callback returns.
+    private var lentExchange: Unmanaged<Exchange>?
+    /// Whether a callback runs with `lentExchange` lent.
+    private var lending = false
+    /// The lent delegate, let go of during the callback that lends it; released when it returns.
+    private var parkedDelegate: UpstreamConnectionDelegate?
     private(set) var receivedResponse = false
     /// Set when the server refused the stream before processing it (REFUSED_STREAM, or a GOAWAY
     /// that did not cover it): safe to send again.
@@ -51,7 +77,8 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
     /// Stores are made only where the old value differs: assigning nil over nil still calls
     /// swift_release. Only `pool` itself hands the object out again.
     func reuse(slot: HTTP2ConnectionPool.Slot) {
-        if delegate != nil { delegate = nil }
+        if heldDelegate != nil { heldDelegate = nil }
+        lentExchange = nil
         self.receivedResponse = false
         self.wasReused = false
         self.isAssigned = true
@@ -230,6 +257,20 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
         pool.streamFinished(self)
     }
 
+    /// Calls `body` with the delegate, if any: an exchange is lent without a retain (see
+    /// `lentExchange`); anything else, or a call nested in another, is retained for the call.
+    @inline(__always)
+    private func callDelegate(_ body: (any UpstreamConnectionDelegate) -> Void) {
+        guard let lent = lentExchange, !lending else {
+            if let delegate { body(delegate) }
+            return
+        }
+        lending = true
+        lent._withUnsafeGuaranteedRef { body($0) }
+        lending = false
+        if parkedDelegate != nil { parkedDelegate = nil }
+    }
+
     // MARK: HTTP2ClientStreamDelegate
 
     func responseHead(_ head: HTTP2ResponseHead, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
@@ -240,36 +281,38 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
     func responseHead(status: Int, fields: consuming HeaderFields, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
         receivedResponse = true
         if endStream { responseEnded = true }
-        // One reference for both calls (each `delegate?.` retained it); the second goes only if
-        // the first left the exchange attached (ending it clears `self.delegate`), as before.
-        guard let delegate else { return }
-        // Moved on, not copied (no binding outlives the call): the exchange edits the fields in place.
-        delegate.upstreamResponseHead(
-            UpstreamResponseHead(
-                status: status, version: .http1_1, fields: consume fields, keepsConnectionAlive: true, endsStream: endStream,
-                receivedAt: connection.eventTime))
-        guard self.delegate != nil else { return }
+        guard heldDelegate != nil else { return }
+        // Moved on through an optional (the closure cannot consume the parameter): the exchange
+        // edits the fields in place.
+        var head: UpstreamResponseHead? = UpstreamResponseHead(
+            status: status, version: .http1_1, fields: consume fields, keepsConnectionAlive: true, endsStream: endStream,
+            receivedAt: connection.eventTime)
+        callDelegate { delegate in
+            if let head = head.take() { delegate.upstreamResponseHead(head) }
+        }
+        // The second call goes only if the first left the delegate attached (ending the exchange
+        // clears it).
         if endStream {
-            delegate.upstreamResponseEnd(trailers: nil)
+            callDelegate { $0.upstreamResponseEnd(trailers: nil) }
         } else {
-            delegate.upstreamReadComplete()
+            callDelegate { $0.upstreamReadComplete() }
         }
     }
 
     func responseBody(_ chunk: ByteBuffer, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
         let size = chunk.readableBytes
-        delegate?.upstreamResponseBody(chunk)
+        callDelegate { $0.upstreamResponseBody(chunk) }
         if readsHeld {
             unconsumedBytes += size
         } else {
             connection.consume(size, stream: stream)
         }
-        delegate?.upstreamReadComplete()
+        callDelegate { $0.upstreamReadComplete() }
     }
 
     func responseEnd(trailers: HTTPHeaders?, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
         responseEnded = true
-        delegate?.upstreamResponseEnd(trailers: trailers)
+        callDelegate { $0.upstreamResponseEnd(trailers: trailers) }
     }
 
     func streamReset(_ reset: HTTP2StreamReset, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
@@ -295,6 +338,6 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
     }
 
     func streamWritabilityChanged(_ isWritable: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
-        if isWritable { delegate?.upstreamWritabilityChanged() }
+        if isWritable { callDelegate { $0.upstreamWritabilityChanged() } }
     }
 }
