@@ -155,8 +155,10 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
             return
         }
         do {
-            id = try client._withUnsafeGuaranteedRef {
-                try $0.openStream(method: method.rawValue, path: path, endStream: true, delegate: self, writeFields: writeFields)
+            id = try client._withUnsafeGuaranteedRef { client in
+                try Self.withName(of: method) { name in
+                    try client.openStream(method: name, path: path, endStream: true, delegate: self, writeFields: writeFields)
+                }
             }
         } catch {
             failSoon(error)
@@ -188,8 +190,10 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
             swap(&path, &head.uri)
             var fields = HeaderFields()
             swap(&fields, &head.fields)
-            stream = try client._withUnsafeGuaranteedRef {
-                try $0.openStream(method: head.method.rawValue, path: path, forwardedFields: fields, endStream: endStream, delegate: self)
+            stream = try client._withUnsafeGuaranteedRef { client in
+                try Self.withName(of: head.method) { name in
+                    try client.openStream(method: name, path: path, forwardedFields: fields, endStream: endStream, delegate: self)
+                }
             }
         } else {
             stream = try client._withUnsafeGuaranteedRef {
@@ -199,6 +203,20 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
         }
         id = stream
         return stream
+    }
+
+    /// Calls `body` with the method's name: the common ones as literals passed straight on, which
+    /// need no release (NIO's `rawValue`, not inlinable, returned a string released after each use).
+    @inline(__always)
+    private static func withName<R>(of method: HTTPMethod, _ body: (String) throws -> R) rethrows -> R {
+        switch method {
+        case .GET: return try body("GET")
+        case .POST: return try body("POST")
+        case .PUT: return try body("PUT")
+        case .HEAD: return try body("HEAD")
+        case .DELETE: return try body("DELETE")
+        default: return try body(method.rawValue)
+        }
     }
 
     /// The stream could not be opened or written (GOAWAY raced the pool's pick): reported on the
