@@ -14,6 +14,8 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
     var delegate: UpstreamConnectionDelegate? {
         get { heldDelegate }
         set {
+            // Read before `newValue` is stored (moved): read after, it was retained and released.
+            let exchange = (newValue as? Exchange).map { Unmanaged.passUnretained($0) }
             if lending, parkedDelegate == nil {
                 // The callback running lends the current delegate: it waits here, unreleased,
                 // until the callback returns (`callDelegate`).
@@ -24,7 +26,7 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
             } else {
                 heldDelegate = newValue
             }
-            lentExchange = (newValue as? Exchange).map { Unmanaged.passUnretained($0) }
+            lentExchange = exchange
         }
     }
     private var heldDelegate: UpstreamConnectionDelegate?
