@@ -14,7 +14,7 @@ import Testing
     /// The stored properties; a property added to `HTTP2UpstreamStream` fails the test until it is
     /// listed here (and reset in `reuse(slot:)`).
     static let known: Set<String> = [
-        "heldDelegate", "lentExchange", "lending", "parkedDelegate", "receivedResponse", "wasReused", "pool", "isAssigned", "slot", "client", "id", "pendingHead", "holdsHead", "requestEnded",
+        "delegates", "receivedResponse", "wasReused", "pool", "isAssigned", "slot", "client", "id", "pendingHead", "holdsHead", "requestEnded",
         "responseEnded", "readsHeld", "unconsumedBytes",
     ]
 

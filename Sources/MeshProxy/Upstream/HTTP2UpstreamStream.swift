@@ -12,33 +12,11 @@ import NIOHTTP1
 final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
     /// The exchange (or shadow request) reading the response.
     var delegate: UpstreamConnectionDelegate? {
-        get { heldDelegate }
-        set {
-            // Read before `newValue` is stored (moved): read after, it was retained and released.
-            let exchange = (newValue as? Exchange).map { Unmanaged.passUnretained($0) }
-            if lending, parkedDelegate == nil {
-                // The callback running lends the current delegate: it waits here, unreleased,
-                // until the callback returns (`callDelegate`).
-                swap(&parkedDelegate, &heldDelegate)
-                if newValue != nil { heldDelegate = newValue }
-            } else if heldDelegate == nil {
-                heldDelegate = newValue  // Over nil, known here: no release of the old value.
-            } else {
-                heldDelegate = newValue
-            }
-            lentExchange = exchange
-        }
+        get { delegates.current }
+        set { delegates.set(newValue) }
     }
-    private var heldDelegate: UpstreamConnectionDelegate?
-    /// `heldDelegate` when it is an `Exchange` (the usual case), lent to each response callback
-    /// without a retain (`callDelegate`): each `delegate?.` call through the existential retained
-    /// and released it. `heldDelegate` keeps it alive until a callback lets go of it, and then
-    /// `parkedDelegate` until that callback returns.
-    private var lentExchange: Unmanaged<Exchange>?
-    /// Whether a callback runs with `lentExchange` lent.
-    private var lending = false
-    /// The lent delegate, let go of during the callback that lends it; released when it returns.
-    private var parkedDelegate: UpstreamConnectionDelegate?
+    /// The delegate, lent to the response callbacks without a retain (`callDelegate`).
+    private var delegates = UpstreamDelegateHolder()
     private(set) var receivedResponse = false
     /// Set when the server refused the stream before processing it (REFUSED_STREAM, or a GOAWAY
     /// that did not cover it): safe to send again.
@@ -79,8 +57,7 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
     /// Stores are made only where the old value differs: assigning nil over nil still calls
     /// swift_release. Only `pool` itself hands the object out again.
     func reuse(slot: HTTP2ConnectionPool.Slot) {
-        if heldDelegate != nil { heldDelegate = nil }
-        lentExchange = nil
+        delegates.clear()
         self.receivedResponse = false
         self.wasReused = false
         self.isAssigned = true
@@ -278,17 +255,15 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
     }
 
     /// Calls `body` with the delegate, if any: an exchange is lent without a retain (see
-    /// `lentExchange`); anything else, or a call nested in another, is retained for the call.
+    /// `UpstreamDelegateHolder`); anything else, or a call nested in another, is retained for the call.
     @inline(__always)
     private func callDelegate(_ body: (any UpstreamConnectionDelegate) -> Void) {
-        guard let lent = lentExchange, !lending else {
+        guard let lent = delegates.beginLending() else {
             if let delegate { body(delegate) }
             return
         }
-        lending = true
         lent._withUnsafeGuaranteedRef { body($0) }
-        lending = false
-        if parkedDelegate != nil { parkedDelegate = nil }
+        if delegates.endLending() { delegates.dropParked() }
     }
 
     // MARK: HTTP2ClientStreamDelegate
@@ -301,7 +276,7 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
     func responseHead(status: Int, fields: consuming HeaderFields, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
         receivedResponse = true
         if endStream { responseEnded = true }
-        guard heldDelegate != nil else { return }
+        guard delegate != nil else { return }
         // Moved on through an optional (the closure cannot consume the parameter): the exchange
         // edits the fields in place.
         var head: UpstreamResponseHead? = UpstreamResponseHead(
