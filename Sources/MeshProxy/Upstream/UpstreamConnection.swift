@@ -106,7 +106,12 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
     /// The cycle ends when the connection closes (`connectionClosed` clears it).
     var pool: EndpointPool?
     /// The request using the connection; nil while idle in the pool.
-    @exclusivity(unchecked) var delegate: UpstreamConnectionDelegate?
+    var delegate: UpstreamConnectionDelegate? {
+        get { delegates.current }
+        set { delegates.set(newValue) }
+    }
+    /// The delegate, lent to the response callbacks without a retain (`callDelegate`).
+    @exclusivity(unchecked) private var delegates = UpstreamDelegateHolder()
     var requestsServed = 0
     private(set) var isOpen = true
     /// Whether the connection was used before, so a failure on it may be a stale keep-alive.
@@ -280,7 +285,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
                 context?.close(promise: nil)
                 return
             }
-            guard let delegate else {
+            guard delegate != nil else {
                 // Bytes while idle: the server misbehaves; the connection cannot be trusted.
                 close()
                 return
@@ -290,21 +295,25 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
             switch consume event {
             case .head(let head):
                 if parser.readsUntilClose || head.status == 101 { framingAllowsReuse = false }
-                delegate.upstreamResponseHead(head)
+                // Moved on through an optional (the closure cannot consume the binding).
+                var moved: UpstreamResponseHead? = consume head
+                callDelegate { delegate in
+                    if let head = moved.take() { delegate.upstreamResponseHead(head) }
+                }
             case .body(let buffer):
-                delegate.upstreamResponseBody(buffer)
+                callDelegate { $0.upstreamResponseBody(buffer) }
             case .end(let trailers):
-                delegate.upstreamResponseEnd(trailers: trailers)
+                callDelegate { $0.upstreamResponseEnd(trailers: trailers) }
             }
         }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        delegate?.upstreamReadComplete()
+        callDelegate { $0.upstreamReadComplete() }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        delegate?.upstreamWritabilityChanged()
+        callDelegate { $0.upstreamWritabilityChanged() }
         context.fireChannelWritabilityChanged()
     }
 
@@ -332,6 +341,18 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
         pool?.connectionClosed(self)
         delegate?.upstreamFailed(failure)
         context.fireChannelInactive()
+    }
+
+    /// Calls `body` with the delegate, if any: an exchange is lent without a retain (see
+    /// `UpstreamDelegateHolder`); anything else, or a call nested in another, is retained for the call.
+    @inline(__always)
+    private func callDelegate(_ body: (any UpstreamConnectionDelegate) -> Void) {
+        guard let lent = delegates.beginLending() else {
+            if let delegate { body(delegate) }
+            return
+        }
+        lent._withUnsafeGuaranteedRef { body($0) }
+        if delegates.endLending() { delegates.dropParked() }
     }
 
     func close() {
