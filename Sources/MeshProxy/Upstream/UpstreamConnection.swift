@@ -102,6 +102,10 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
     typealias OutboundOut = IOData
 
     private(set) var context: ChannelHandlerContext?
+    /// `context`, lent to the request path's writes and flushes without a retain: the pipeline
+    /// holds the context while this handler is in it (`handlerAdded` to `handlerRemoved`, which set
+    /// and clear both). Bound from the optional, it was retained and released per call.
+    private var lentContext: Unmanaged<ChannelHandlerContext>?
     /// Strong: a pool retired by a config swap must outlive its connections still in use.
     /// The cycle ends when the connection closes (`connectionClosed` clears it).
     var pool: EndpointPool?
@@ -141,11 +145,13 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        lentContext = Unmanaged.passUnretained(context)
         allocator = context.channel.allocator
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        lentContext = nil
     }
 
     // MARK: writing the request
@@ -156,10 +162,14 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
     }
 
     func write(_ part: UpstreamRequestPart, promise: EventLoopPromise<Void>? = nil) {
-        guard let context else {
+        guard let lentContext else {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
+        lentContext._withUnsafeGuaranteedRef { write(part, promise: promise, context: $0) }
+    }
+
+    private func write(_ part: UpstreamRequestPart, promise: EventLoopPromise<Void>?, context: ChannelHandlerContext) {
         switch part {
         case .head(let head):
             parser.answersHead = head.method.isHEAD
@@ -197,7 +207,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
     /// Writes a request head (not upgrading) whose fields `writeFields` writes as `name: value`
     /// lines straight into the outbound buffer: no `HeaderFields` or head object in between.
     func writeHead(method: HTTPMethod, uri: String, chunkedBody: Bool, writeFields: (inout ByteBuffer) -> Void) {
-        guard let context else { return }
+        guard let lentContext else { return }
         parser.answersHead = method.isHEAD
         parser.answersUpgrade = false
         var buffer = output.buffer(capacity: 512, allocator: allocator)
@@ -205,7 +215,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
         writeFields(&buffer)
         buffer.writeStaticString("\r\n")
         chunkedRequest = chunkedBody
-        output.write(buffer, promise: nil, context: context)
+        lentContext._withUnsafeGuaranteedRef { output.write(buffer, promise: nil, context: $0) }
     }
 
     var http1: UpstreamConnection? { self }
@@ -215,8 +225,8 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
     }
 
     func flush() {
-        guard let context else { return }
-        output.flush(context)
+        guard let lentContext else { return }
+        lentContext._withUnsafeGuaranteedRef { output.flush($0) }
     }
 
     func release(reusable: Bool) {
