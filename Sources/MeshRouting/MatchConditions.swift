@@ -3,9 +3,12 @@ import MeshConfig
 /// The parts of a request the matchers read, fetched once per decision so that matching itself
 /// is plain, non-generic code: header values by slot, the path and query as byte views.
 struct RequestView {
-    let method: String
-    let authority: String
-    let scheme: String
+    /// Views of the request's method, authority and scheme, empty when the table does not read
+    /// them. Bytes, not strings: the view's three strings cost a release each per request, even
+    /// empty ones (on Linux `swift_bridgeObjectRelease` calls `swift_release`).
+    let method: UnsafeBufferPointer<UInt8>
+    let authority: UnsafeBufferPointer<UInt8>
+    let scheme: UnsafeBufferPointer<UInt8>
     let path: UnsafeBufferPointer<UInt8>
     let query: UnsafeBufferPointer<UInt8>
     /// Header values by slot, as the request gave them (for explanations).
@@ -70,9 +73,9 @@ struct MatchCondition: Sendable, CustomStringConvertible {
         func quoted(_ s: String) -> String { "\"\(s)\"" }
         switch subject {
         case .path: return "path " + quoted(String(decoding: request.path, as: UTF8.self))
-        case .method: return "got " + quoted(request.method)
-        case .authority: return "got " + quoted(request.authority)
-        case .scheme: return "got " + quoted(request.scheme)
+        case .method: return "got " + quoted(String(decoding: request.method, as: UTF8.self))
+        case .authority: return "got " + quoted(String(decoding: request.authority, as: UTF8.self))
+        case .scheme: return "got " + quoted(String(decoding: request.scheme, as: UTF8.self))
         case .header(_, let slot): return request.headers[slot].map { "got " + quoted($0) } ?? "missing"
         case .query(let name):
             let range = QueryParameters.firstValue(named: Array(name.utf8), in: request.query)

@@ -165,9 +165,9 @@ extension MatchProgram {
     private func evaluate(_ condition: Condition, _ request: RequestView, _ pool: UnsafeBufferPointer<UInt8>) -> Bool {
         switch condition.subject {
         case .path: return test(condition, request.path, pool)
-        case .method: return withUTF8Bytes(request.method) { test(condition, $0, pool) }
-        case .authority: return withUTF8Bytes(request.authority) { test(condition, $0, pool) }
-        case .scheme: return withUTF8Bytes(request.scheme) { test(condition, $0, pool) }
+        case .method: return test(condition, request.method, pool)
+        case .authority: return test(condition, request.authority, pool)
+        case .scheme: return test(condition, request.scheme, pool)
         case .header:
             guard let value = request.header(Int(condition.slot)) else {
                 if condition.operation == .present { return condition.inverted }

@@ -60,12 +60,14 @@ public final class RoutingSnapshot: Sendable {
     /// location); picks with the caller's per-event-loop picker state.
     public func route(_ request: some RequestAttributes, picker: inout DestinationPicker) -> RouteDecision {
         guard let tableIndex = table(forAuthority: request.authority) else { return .noRoute }
-        let table = tables[tableIndex]
-        return withView(of: request, for: table) { view -> RouteDecision in
-            guard let match = table.program.firstMatch(view) else { return .noRoute }
-            if let forward = table.decisions.forward(rule: match.rule, picker: &picker, epoch: epoch) { return .forward(forward) }
-            // Not a forwarding rule: a redirect or a direct response.
-            return table.rules[match.rule].localResponse(for: request, block: match.block) ?? .noRoute
+        // Lent: `tables`, a constant of this snapshot, holds the table through the call.
+        return Unmanaged.passUnretained(tables[tableIndex])._withUnsafeGuaranteedRef { table in
+            withView(of: request, for: table) { view -> RouteDecision in
+                guard let match = table.program.firstMatch(view) else { return .noRoute }
+                if let forward = table.decisions.forward(rule: match.rule, picker: &picker, epoch: epoch) { return .forward(forward) }
+                // Not a forwarding rule: a redirect or a direct response.
+                return table.rules[match.rule].localResponse(for: request, block: match.block) ?? .noRoute
+            }
         }
     }
 
@@ -75,36 +77,56 @@ public final class RoutingSnapshot: Sendable {
     func withView<R>(of request: some RequestAttributes, for table: RouteTable, _ body: (RequestView) -> R) -> R {
         withUTF8Bytes(request.path) { bytes -> R in
             let (path, query) = RoutingSnapshot.split(bytes)
-            let names = table.headerNames
-            return withUnsafeTemporaryAllocation(of: String?.self, capacity: names.count) { headers -> R in
-                var total = 0
-                for i in 0..<names.count {
-                    let value = table.headerSources[i].value(of: request, name: names[i])
-                    total += value?.utf8.count ?? 0
-                    headers.initializeElement(at: i, to: value)
-                }
-                defer { _ = headers.deinitialize() }
-                return withUnsafeTemporaryAllocation(of: RequestView.HeaderSpan.self, capacity: names.count) { spans -> R in
-                    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: total) { bytes -> R in
-                        var offset = 0
-                        for i in 0..<names.count {
-                            guard let value = headers[i] else {
-                                spans.initializeElement(at: i, to: .init(offset: 0, length: -1))
-                                continue
-                            }
-                            let length = withUTF8Bytes(value) { source -> Int in
-                                for j in 0..<source.count { bytes[offset + j] = source[j] }
-                                return source.count
-                            }
-                            spans.initializeElement(at: i, to: .init(offset: Int32(offset), length: Int32(length)))
-                            offset += length
-                        }
-                        let view = RequestView(
-                            method: table.readsMethod ? request.method : "", authority: table.readsAuthority ? request.authority : "",
-                            scheme: table.readsScheme ? request.scheme : "", path: path, query: query, headers: headers,
-                            headerBytes: UnsafeBufferPointer(bytes), headerSpans: UnsafeBufferPointer(spans))
-                        return body(view)
+            return withBytes(if: table.readsMethod, request.method) { method -> R in
+                withBytes(if: table.readsAuthority, request.authority) { authority -> R in
+                    withBytes(if: table.readsScheme, request.scheme) { scheme -> R in
+                        withView(of: request, for: table, method: method, authority: authority, scheme: scheme, path: path, query: query, body)
                     }
+                }
+            }
+        }
+    }
+
+    /// The bytes of `value` when `read`, else an empty view (no string is made).
+    @inline(__always)
+    private func withBytes<R>(if read: Bool, _ value: @autoclosure () -> String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        guard read else { return body(UnsafeBufferPointer(start: nil, count: 0)) }
+        return MeshRouting.withUTF8Bytes(value(), body)
+    }
+
+    @inline(__always)
+    private func withView<R>(
+        of request: some RequestAttributes, for table: RouteTable, method: UnsafeBufferPointer<UInt8>, authority: UnsafeBufferPointer<UInt8>,
+        scheme: UnsafeBufferPointer<UInt8>, path: UnsafeBufferPointer<UInt8>, query: UnsafeBufferPointer<UInt8>, _ body: (RequestView) -> R
+    ) -> R {
+        let names = table.headerNames
+        return withUnsafeTemporaryAllocation(of: String?.self, capacity: names.count) { headers -> R in
+            var total = 0
+            for i in 0..<names.count {
+                let value = table.headerSources[i].value(of: request, name: names[i])
+                total += value?.utf8.count ?? 0
+                headers.initializeElement(at: i, to: value)
+            }
+            defer { _ = headers.deinitialize() }
+            return withUnsafeTemporaryAllocation(of: RequestView.HeaderSpan.self, capacity: names.count) { spans -> R in
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: total) { bytes -> R in
+                    var offset = 0
+                    for i in 0..<names.count {
+                        guard let value = headers[i] else {
+                            spans.initializeElement(at: i, to: .init(offset: 0, length: -1))
+                            continue
+                        }
+                        let length = withUTF8Bytes(value) { source -> Int in
+                            for j in 0..<source.count { bytes[offset + j] = source[j] }
+                            return source.count
+                        }
+                        spans.initializeElement(at: i, to: .init(offset: Int32(offset), length: Int32(length)))
+                        offset += length
+                    }
+                    let view = RequestView(
+                        method: method, authority: authority, scheme: scheme, path: path, query: query, headers: headers,
+                        headerBytes: UnsafeBufferPointer(bytes), headerSpans: UnsafeBufferPointer(spans))
+                    return body(view)
                 }
             }
         }

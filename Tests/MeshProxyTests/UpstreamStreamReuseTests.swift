@@ -7,14 +7,14 @@ import Testing
 @testable import MeshProxy
 
 /// A finished h2c upstream stream's object is handed to a later request by its pool
-/// (`HTTP2ConnectionPool.assign`) once nothing else references it; `reuse(slot:pool:)` must bring
+/// (`HTTP2ConnectionPool.assign`) once nothing else references it; `reuse(slot:)` must bring
 /// every stored property back to what a fresh object has, or a later request inherits the
 /// earlier one's state.
 @Suite struct UpstreamStreamReuseTests {
     /// The stored properties; a property added to `HTTP2UpstreamStream` fails the test until it is
-    /// listed here (and reset in `reuse(slot:pool:)`).
+    /// listed here (and reset in `reuse(slot:)`).
     static let known: Set<String> = [
-        "delegate", "receivedResponse", "wasReused", "pool", "slot", "client", "id", "pendingHead", "holdsHead", "requestEnded",
+        "delegates", "receivedResponse", "wasReused", "pool", "isAssigned", "slot", "client", "id", "pendingHead", "holdsHead", "requestEnded",
         "responseEnded", "readsHeld", "unconsumedBytes",
     ]
 
@@ -50,13 +50,13 @@ import Testing
             used.responseHead(status: 200, fields: HeaderFields(), endStream: true, stream: HTTP2StreamID(1), connection: first.client)
             let before = Self.properties(used)
             let fresh = Self.properties(HTTP2UpstreamStream(slot: second, pool: pool))
-            used.reuse(slot: second, pool: pool)
+            used.reuse(slot: second)
             return (before, fresh, Self.properties(used), used.slot === second)
         }.get()
         try await group.shutdownGracefully()
         #expect(Set(outcome.before.keys) == Self.known)
         // What the request changed differs from a fresh object's (else the test checks nothing).
-        for name in ["receivedResponse", "wasReused", "pool", "requestEnded", "responseEnded", "readsHeld"] {
+        for name in ["receivedResponse", "wasReused", "isAssigned", "requestEnded", "responseEnded", "readsHeld"] {
             #expect(outcome.before[name] != outcome.fresh[name], "\(name) was not changed by the test")
         }
         #expect(outcome.reused == outcome.fresh)

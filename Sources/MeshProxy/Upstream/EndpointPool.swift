@@ -38,6 +38,9 @@ final class EndpointPool {
     let upstreamProtocol: UpstreamProtocol
     /// The h2c connections, unless the cluster speaks HTTP/1.1 only.
     let http2: HTTP2ConnectionPool?
+    /// `http2`, lent to `acquire` without a retain: `http2` holds it for this pool's life. Bound
+    /// from the optional, it was retained and released per request.
+    private let lentHTTP2: Unmanaged<HTTP2ConnectionPool>?
     /// Open connections (idle, in use, or connecting).
     var openConnections: Int { http1Connections + (http2?.openConnections ?? 0) }
     /// Requests in flight on this endpoint, read by the LEAST_REQUEST balancer.
@@ -63,6 +66,7 @@ final class EndpointPool {
         self.http2 = upstreamProtocol == .http1 ? nil : HTTP2ConnectionPool(
             address: address, eventLoop: eventLoop, limits: limits, counters: counters, connectTimeout: connectTimeout,
             maxRequestsPerConnection: maxRequestsPerConnection, maxStreamsPerConnection: http2MaxStreams)
+        self.lentHTTP2 = http2.map { Unmanaged.passUnretained($0) }
     }
 
     var http2MaxStreams: Int { http2?.maxStreamsPerConnection ?? 0 }
@@ -71,7 +75,9 @@ final class EndpointPool {
     func usesHTTP2(clientUsesHTTP2: Bool) -> Bool { upstreamProtocol.usesHTTP2(clientUsesHTTP2: clientUsesHTTP2) }
 
     func acquire(for waiter: PoolWaiter, clientUsesHTTP2: Bool) -> Acquisition {
-        if let http2, usesHTTP2(clientUsesHTTP2: clientUsesHTTP2) { return http2.acquire(for: waiter) }
+        if let lentHTTP2, usesHTTP2(clientUsesHTTP2: clientUsesHTTP2) {
+            return lentHTTP2._withUnsafeGuaranteedRef { $0.acquire(for: waiter) }
+        }
         while let connection = idle.popLast() {
             if connection.isOpen { return .ready(connection) }
         }

@@ -63,8 +63,9 @@ final class HTTP2ConnectionPool: HTTP2ClientConnectionDelegate {
     }
 
     func acquire(for waiter: any PoolWaiter) -> EndpointPool.Acquisition {
-        if waiters.isEmpty, let slot = slots.first(where: { freeStreams(on: $0) > 0 }) {
-            return .ready(assign(slot))
+        if waiters.isEmpty, let index = firstSlotWithFreeStream() {
+            // Lent: `slots` holds the slot through the call (assign removes none).
+            return .ready(Unmanaged.passUnretained(slots[index])._withUnsafeGuaranteedRef { assign($0) })
         }
         if let limits, !limits.tryAcquirePending() { return .overflow }
         counters.pendingRequests += 1
@@ -88,14 +89,28 @@ final class HTTP2ConnectionPool: HTTP2ClientConnectionDelegate {
     /// A stream handed out by `assign` finished (response done, reset, or abandoned); its object
     /// is kept for a later request.
     func streamFinished(_ stream: HTTP2UpstreamStream) {
-        let slot = stream.slot
         if spareStreams.count < Self.maxSpareStreams { spareStreams.append(stream) }
-        slot.assigned -= 1
-        slot.served += 1
-        if maxRequestsPerConnection > 0 && slot.served + slot.assigned >= maxRequestsPerConnection || retired {
-            if slot.assigned == 0 { goAway(slot) } else { slot.goingAway = true }
+        // Lent: the stream (held by the caller) holds its slot, and nothing reassigns it before
+        // `serveWaiters`.
+        Unmanaged.passUnretained(stream.slot)._withUnsafeGuaranteedRef { slot in
+            slot.assigned -= 1
+            slot.served += 1
+            if maxRequestsPerConnection > 0 && slot.served + slot.assigned >= maxRequestsPerConnection || retired {
+                if slot.assigned == 0 { goAway(slot) } else { slot.goingAway = true }
+            }
         }
         serveWaiters()
+    }
+
+    /// The index of the first slot with a stream to spare. Scanned by index: `first(where:)`
+    /// retained and released the slot it returned.
+    private func firstSlotWithFreeStream() -> Int? {
+        var index = 0
+        while index < slots.count {
+            if Unmanaged.passUnretained(slots[index])._withUnsafeGuaranteedRef({ freeStreams(on: $0) }) > 0 { return index }
+            index += 1
+        }
+        return nil
     }
 
     private func freeStreams(on slot: Slot) -> Int {
@@ -114,7 +129,7 @@ final class HTTP2ConnectionPool: HTTP2ClientConnectionDelegate {
             if isKnownUniquelyReferenced(&spareStreams[index]) {
                 spareStreams.swapAt(index, spareStreams.count - 1)
                 let stream = spareStreams.removeLast()
-                stream.reuse(slot: slot, pool: self)
+                stream.reuse(slot: slot)
                 return stream
             }
             index -= 1
@@ -123,10 +138,10 @@ final class HTTP2ConnectionPool: HTTP2ClientConnectionDelegate {
     }
 
     private func serveWaiters() {
-        while !waiters.isEmpty, let slot = slots.first(where: { freeStreams(on: $0) > 0 }) {
+        while !waiters.isEmpty, let index = firstSlotWithFreeStream() {
             guard let waiter = waiters.popFirst() else { break }
             leavePending()
-            waiter.poolDidProvide(assign(slot))
+            waiter.poolDidProvide(assign(slots[index]))
         }
         openConnectionsForWaiters()
     }

@@ -10,15 +10,27 @@ import NIOHTTP1
 /// hands the bytes back to its client) only once nghttp2 sent it within the upstream stream's
 /// window; response body is `consume`d only while the downstream takes it (`holdReads`).
 final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
-    var delegate: UpstreamConnectionDelegate?
+    /// The exchange (or shadow request) reading the response.
+    var delegate: UpstreamConnectionDelegate? {
+        get { delegates.current }
+        set { delegates.set(newValue) }
+    }
+    /// The delegate, lent to the response callbacks without a retain (`callDelegate`).
+    private var delegates = UpstreamDelegateHolder()
     private(set) var receivedResponse = false
     /// Set when the server refused the stream before processing it (REFUSED_STREAM, or a GOAWAY
     /// that did not cover it): safe to send again.
     private(set) var wasReused = false
 
-    private var pool: HTTP2ConnectionPool?
+    /// The pool that hands this object out, for good: it keeps its spare streams (so a strong
+    /// reference here makes a cycle) only until their connection closes. Kept, not cleared when the
+    /// stream finishes (`isAssigned` says that): clearing and setting it again per request cost a
+    /// retain and two releases.
+    private let pool: HTTP2ConnectionPool
+    /// Handed to a request and not yet returned to the pool.
+    private var isAssigned = true
     /// The connection of the current (or latest) request; another one's when the pool reuses
-    /// the object (`reuse(slot:pool:)`).
+    /// the object (`reuse(slot:)`).
     private(set) var slot: HTTP2ConnectionPool.Slot
     /// `slot.client`, lent to each call without a retain (`_withUnsafeGuaranteedRef`): the slot,
     /// held by this stream for its whole life, holds the connection strongly. Reading it through
@@ -42,17 +54,20 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
     /// Makes a finished stream's object ready for another request on `slot`: every stored
     /// property as `init` sets it. The pool calls it only once nothing else references the
     /// object (the exchange and the connection let go of it when the stream closed).
-    func reuse(slot: HTTP2ConnectionPool.Slot, pool: HTTP2ConnectionPool) {
-        self.delegate = nil
+    /// Stores are made only where the old value differs: assigning nil over nil still calls
+    /// swift_release. Only `pool` itself hands the object out again.
+    func reuse(slot: HTTP2ConnectionPool.Slot) {
+        delegates.clear()
         self.receivedResponse = false
         self.wasReused = false
-        self.pool = pool
+        self.isAssigned = true
         if self.slot !== slot {
             self.slot = slot
             self.client = Unmanaged.passUnretained(slot.client)
         }
         self.id = nil
-        self.pendingHead = nil
+        // `holdsHead` says whether `pendingHead` is set.
+        if holdsHead { pendingHead = nil }
         self.holdsHead = false
         self.requestEnded = false
         self.responseEnded = false
@@ -61,7 +76,7 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
     }
 
     var isWritable: Bool {
-        guard let id else { return pool != nil }
+        guard let id else { return isAssigned }
         return client._withUnsafeGuaranteedRef { $0.isWritable(stream: id) }
     }
 
@@ -119,8 +134,10 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
             return
         }
         do {
-            id = try client._withUnsafeGuaranteedRef {
-                try $0.openStream(method: method.rawValue, path: path, endStream: true, delegate: self, writeFields: writeFields)
+            id = try client._withUnsafeGuaranteedRef { client in
+                try Self.withName(of: method) { name in
+                    try client.openStream(method: name, path: path, endStream: true, delegate: self, writeFields: writeFields)
+                }
             }
         } catch {
             failSoon(error)
@@ -152,8 +169,10 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
             swap(&path, &head.uri)
             var fields = HeaderFields()
             swap(&fields, &head.fields)
-            stream = try client._withUnsafeGuaranteedRef {
-                try $0.openStream(method: head.method.rawValue, path: path, forwardedFields: fields, endStream: endStream, delegate: self)
+            stream = try client._withUnsafeGuaranteedRef { client in
+                try Self.withName(of: head.method) { name in
+                    try client.openStream(method: name, path: path, forwardedFields: fields, endStream: endStream, delegate: self)
+                }
             }
         } else {
             stream = try client._withUnsafeGuaranteedRef {
@@ -165,10 +184,24 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
         return stream
     }
 
+    /// Calls `body` with the method's name: the common ones as literals passed straight on, which
+    /// need no release (NIO's `rawValue`, not inlinable, returned a string released after each use).
+    @inline(__always)
+    private static func withName<R>(of method: HTTPMethod, _ body: (String) throws -> R) rethrows -> R {
+        switch method {
+        case .GET: return try body("GET")
+        case .POST: return try body("POST")
+        case .PUT: return try body("PUT")
+        case .HEAD: return try body("HEAD")
+        case .DELETE: return try body("DELETE")
+        default: return try body(method.rawValue)
+        }
+    }
+
     /// The stream could not be opened or written (GOAWAY raced the pool's pick): reported on the
     /// next loop tick, never from inside the exchange's own call.
     private func failSoon(_ error: any Error) {
-        guard pool != nil else { return }
+        guard isAssigned else { return }
         if case HTTP2CodecError.connectionGoingAway = error { wasReused = true }
         if case HTTP2CodecError.streamLimitReached = error { wasReused = true }
         let loop = slot.eventLoop
@@ -211,14 +244,26 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
     }
 
     private func resetIfOpen() {
-        guard let id, pool != nil else { return }
+        guard let id, isAssigned else { return }
         try? client._withUnsafeGuaranteedRef { try $0.resetStream(id, code: .cancel) }
     }
 
     private func returnSlot() {
-        guard let pool else { return }
-        self.pool = nil
+        guard isAssigned else { return }
+        isAssigned = false
         pool.streamFinished(self)
+    }
+
+    /// Calls `body` with the delegate, if any: an exchange is lent without a retain (see
+    /// `UpstreamDelegateHolder`); anything else, or a call nested in another, is retained for the call.
+    @inline(__always)
+    private func callDelegate(_ body: (any UpstreamConnectionDelegate) -> Void) {
+        guard let lent = delegates.beginLending() else {
+            if let delegate { body(delegate) }
+            return
+        }
+        lent._withUnsafeGuaranteedRef { body($0) }
+        if delegates.endLending() { delegates.dropParked() }
     }
 
     // MARK: HTTP2ClientStreamDelegate
@@ -231,36 +276,38 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
     func responseHead(status: Int, fields: consuming HeaderFields, endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
         receivedResponse = true
         if endStream { responseEnded = true }
-        // One reference for both calls (each `delegate?.` retained it); the second goes only if
-        // the first left the exchange attached (ending it clears `self.delegate`), as before.
-        guard let delegate else { return }
-        // Moved on, not copied (no binding outlives the call): the exchange edits the fields in place.
-        delegate.upstreamResponseHead(
-            UpstreamResponseHead(
-                status: status, version: .http1_1, fields: consume fields, keepsConnectionAlive: true, endsStream: endStream,
-                receivedAt: connection.eventTime))
-        guard self.delegate != nil else { return }
+        guard delegate != nil else { return }
+        // Moved on through an optional (the closure cannot consume the parameter): the exchange
+        // edits the fields in place.
+        var head: UpstreamResponseHead? = UpstreamResponseHead(
+            status: status, version: .http1_1, fields: consume fields, keepsConnectionAlive: true, endsStream: endStream,
+            receivedAt: connection.eventTime)
+        callDelegate { delegate in
+            if let head = head.take() { delegate.upstreamResponseHead(head) }
+        }
+        // The second call goes only if the first left the delegate attached (ending the exchange
+        // clears it).
         if endStream {
-            delegate.upstreamResponseEnd(trailers: nil)
+            callDelegate { $0.upstreamResponseEnd(trailers: nil) }
         } else {
-            delegate.upstreamReadComplete()
+            callDelegate { $0.upstreamReadComplete() }
         }
     }
 
     func responseBody(_ chunk: ByteBuffer, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
         let size = chunk.readableBytes
-        delegate?.upstreamResponseBody(chunk)
+        callDelegate { $0.upstreamResponseBody(chunk) }
         if readsHeld {
             unconsumedBytes += size
         } else {
             connection.consume(size, stream: stream)
         }
-        delegate?.upstreamReadComplete()
+        callDelegate { $0.upstreamReadComplete() }
     }
 
     func responseEnd(trailers: HTTPHeaders?, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
         responseEnded = true
-        delegate?.upstreamResponseEnd(trailers: trailers)
+        callDelegate { $0.upstreamResponseEnd(trailers: trailers) }
     }
 
     func streamReset(_ reset: HTTP2StreamReset, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
@@ -286,6 +333,6 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
     }
 
     func streamWritabilityChanged(_ isWritable: Bool, stream: HTTP2StreamID, connection: HTTP2ClientConnection) {
-        if isWritable { delegate?.upstreamWritabilityChanged() }
+        if isWritable { callDelegate { $0.upstreamWritabilityChanged() } }
     }
 }

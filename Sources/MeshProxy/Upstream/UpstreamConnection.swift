@@ -102,11 +102,20 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
     typealias OutboundOut = IOData
 
     private(set) var context: ChannelHandlerContext?
+    /// `context`, lent to the request path's writes and flushes without a retain: the pipeline
+    /// holds the context while this handler is in it (`handlerAdded` to `handlerRemoved`, which set
+    /// and clear both). Bound from the optional, it was retained and released per call.
+    private var lentContext: Unmanaged<ChannelHandlerContext>?
     /// Strong: a pool retired by a config swap must outlive its connections still in use.
     /// The cycle ends when the connection closes (`connectionClosed` clears it).
     var pool: EndpointPool?
     /// The request using the connection; nil while idle in the pool.
-    @exclusivity(unchecked) var delegate: UpstreamConnectionDelegate?
+    var delegate: UpstreamConnectionDelegate? {
+        get { delegates.current }
+        set { delegates.set(newValue) }
+    }
+    /// The delegate, lent to the response callbacks without a retain (`callDelegate`).
+    @exclusivity(unchecked) private var delegates = UpstreamDelegateHolder()
     var requestsServed = 0
     private(set) var isOpen = true
     /// Whether the connection was used before, so a failure on it may be a stale keep-alive.
@@ -136,11 +145,13 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        lentContext = Unmanaged.passUnretained(context)
         allocator = context.channel.allocator
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        lentContext = nil
     }
 
     // MARK: writing the request
@@ -151,10 +162,14 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
     }
 
     func write(_ part: UpstreamRequestPart, promise: EventLoopPromise<Void>? = nil) {
-        guard let context else {
+        guard let lentContext else {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
+        lentContext._withUnsafeGuaranteedRef { write(part, promise: promise, context: $0) }
+    }
+
+    private func write(_ part: UpstreamRequestPart, promise: EventLoopPromise<Void>?, context: ChannelHandlerContext) {
         switch part {
         case .head(let head):
             parser.answersHead = head.method.isHEAD
@@ -192,7 +207,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
     /// Writes a request head (not upgrading) whose fields `writeFields` writes as `name: value`
     /// lines straight into the outbound buffer: no `HeaderFields` or head object in between.
     func writeHead(method: HTTPMethod, uri: String, chunkedBody: Bool, writeFields: (inout ByteBuffer) -> Void) {
-        guard let context else { return }
+        guard let lentContext else { return }
         parser.answersHead = method.isHEAD
         parser.answersUpgrade = false
         var buffer = output.buffer(capacity: 512, allocator: allocator)
@@ -200,7 +215,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
         writeFields(&buffer)
         buffer.writeStaticString("\r\n")
         chunkedRequest = chunkedBody
-        output.write(buffer, promise: nil, context: context)
+        lentContext._withUnsafeGuaranteedRef { output.write(buffer, promise: nil, context: $0) }
     }
 
     var http1: UpstreamConnection? { self }
@@ -210,8 +225,8 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
     }
 
     func flush() {
-        guard let context else { return }
-        output.flush(context)
+        guard let lentContext else { return }
+        lentContext._withUnsafeGuaranteedRef { output.flush($0) }
     }
 
     func release(reusable: Bool) {
@@ -280,7 +295,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
                 context?.close(promise: nil)
                 return
             }
-            guard let delegate else {
+            guard delegate != nil else {
                 // Bytes while idle: the server misbehaves; the connection cannot be trusted.
                 close()
                 return
@@ -290,21 +305,25 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
             switch consume event {
             case .head(let head):
                 if parser.readsUntilClose || head.status == 101 { framingAllowsReuse = false }
-                delegate.upstreamResponseHead(head)
+                // Moved on through an optional (the closure cannot consume the binding).
+                var moved: UpstreamResponseHead? = consume head
+                callDelegate { delegate in
+                    if let head = moved.take() { delegate.upstreamResponseHead(head) }
+                }
             case .body(let buffer):
-                delegate.upstreamResponseBody(buffer)
+                callDelegate { $0.upstreamResponseBody(buffer) }
             case .end(let trailers):
-                delegate.upstreamResponseEnd(trailers: trailers)
+                callDelegate { $0.upstreamResponseEnd(trailers: trailers) }
             }
         }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        delegate?.upstreamReadComplete()
+        callDelegate { $0.upstreamReadComplete() }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        delegate?.upstreamWritabilityChanged()
+        callDelegate { $0.upstreamWritabilityChanged() }
         context.fireChannelWritabilityChanged()
     }
 
@@ -332,6 +351,18 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
         pool?.connectionClosed(self)
         delegate?.upstreamFailed(failure)
         context.fireChannelInactive()
+    }
+
+    /// Calls `body` with the delegate, if any: an exchange is lent without a retain (see
+    /// `UpstreamDelegateHolder`); anything else, or a call nested in another, is retained for the call.
+    @inline(__always)
+    private func callDelegate(_ body: (any UpstreamConnectionDelegate) -> Void) {
+        guard let lent = delegates.beginLending() else {
+            if let delegate { body(delegate) }
+            return
+        }
+        lent._withUnsafeGuaranteedRef { body($0) }
+        if delegates.endLending() { delegates.dropParked() }
     }
 
     func close() {
