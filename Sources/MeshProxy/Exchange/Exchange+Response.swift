@@ -363,7 +363,7 @@ extension Exchange: UpstreamConnectionDelegate {
                 if chunked { buffer.appendField(name: "transfer-encoding", value: "chunked") }
             }
         }
-        if routed, let forward, !forward.hasRewrite, !forward.hasAuthorityRewrite {
+        if usesClientTarget {
             // The usual target, the head's own path and authority, read where they are: made into
             // `upstreamTarget()`'s tuple they were copied (retained) and released per request.
             write(path: head.path, authority: head.authority, rewrittenFrom: nil)
@@ -377,10 +377,26 @@ extension Exchange: UpstreamConnectionDelegate {
     /// its fields written straight into the stream's header block (when `writesHeadDirectly`;
     /// no transfer-encoding to add, since nothing follows the head).
     func writeHTTP2Request(to stream: HTTP2UpstreamStream) {
-        let target = upstreamTarget()
-        stream.writeCompleteRequest(method: head.method, path: target.path) { writer in
-            writeForwardedFields(into: &writer, target: target)
+        func write(path: String, authority: String, rewrittenFrom: String?) {
+            stream.writeCompleteRequest(method: head.method, path: path) { writer in
+                writeForwardedFields(into: &writer, authority: authority, rewrittenFrom: rewrittenFrom)
+            }
         }
+        if usesClientTarget {
+            // Read where they are, as for HTTP/1.1: the tuple retained both strings and released
+            // them and its nil per request.
+            write(path: head.path, authority: head.authority, rewrittenFrom: nil)
+        } else {
+            let target = upstreamTarget()
+            write(path: target.path, authority: target.authority, rewrittenFrom: target.rewrittenFrom)
+        }
+    }
+
+    /// A routed request whose route rewrites neither path nor authority (the usual one): its
+    /// upstream target is the head's own path and authority. Tested in place: binding `forward`
+    /// retained and released its storage.
+    private var usesClientTarget: Bool {
+        routed && forward?.hasRewrite == false && forward?.hasAuthorityRewrite == false
     }
 
     /// The upstream request's path (rewritten or not), the client's path when a rewrite changed

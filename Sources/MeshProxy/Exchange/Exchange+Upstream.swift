@@ -35,7 +35,7 @@ extension Exchange: PoolWaiter {
         holdsRequestSlot = true
         clusterRuntime.counters.activeRequests += 1
         pool.activeRequests += 1
-        upstreamPool = pool
+        upstreamPool.fill(with: pool)
         currentEndpoint = index
         if index < clusterRuntime.workloadSlots.count { upstreamWorkloadSlot = clusterRuntime.workloadSlots[index] }
         // The first attempt of a request no fault delayed runs in the call that started the
@@ -122,7 +122,7 @@ extension Exchange: PoolWaiter {
     /// Sends the request head (and whatever body is already here) on a pooled connection.
     func attach(_ connection: any UpstreamTransport) {
         reportOutlier(.connected)
-        upstream = connection
+        upstream.fill(with: connection)
         connection.delegate = self
         connection.beginRequest()
         upstreamRequestEnded = false
@@ -230,7 +230,12 @@ extension Exchange: PoolWaiter {
 enum RetryRules {
     static func budget(policy: RetryPolicy, header: String?) -> Int {
         if let header, let value = Int(header), value >= 0 { return value }
-        return max(0, policy.attempts)
+        return budget(policy: policy)
+    }
+
+    /// The policy's own budget (no `x-envoy-max-retries`).
+    static func budget(policy: RetryPolicy) -> Int {
+        max(0, policy.attempts)
     }
 
     /// The conditions in force: the policy's, plus those of an `x-envoy-retry-on` header.
