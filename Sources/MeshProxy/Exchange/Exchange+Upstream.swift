@@ -7,10 +7,17 @@ import NIOPosix
 /// Upstream attempts: endpoint pick, circuit breakers, the pool, retries and timeouts.
 extension Exchange: PoolWaiter {
     func attempt() {
-        guard !finished, let clusterRuntime else { return }
+        guard !finished, let runtime = lentClusterRuntime else { return }
+        runtime._withUnsafeGuaranteedRef { attempt(on: $0) }
+    }
+
+    /// An empty list of endpoints to avoid, passed without the retain and release of a new `[]`.
+    private static let noEndpointsToAvoid: [Int] = []
+
+    private func attempt(on clusterRuntime: ClusterRuntime) {
         if currentEndpoint >= 0 { previousEndpoints.append(currentEndpoint) }
         // A first attempt has nothing to avoid (and need not read the policy: a retain and a release).
-        let avoid = currentEndpoint >= 0 && (retryPolicy?.retryIgnorePreviousHosts ?? true) ? previousEndpoints : []
+        let avoid = currentEndpoint >= 0 && (retryPolicy?.retryIgnorePreviousHosts ?? true) ? previousEndpoints : Self.noEndpointsToAvoid
         guard let index = clusterRuntime.pickEndpoint(hashKey: hashKey, random: &worker.random, avoiding: avoid),
               let pool = clusterRuntime.pools[index]
         else {
@@ -35,7 +42,10 @@ extension Exchange: PoolWaiter {
         holdsRequestSlot = true
         clusterRuntime.counters.activeRequests += 1
         pool.activeRequests += 1
-        upstreamPool.fill(with: pool)
+        // Lent below: `upstreamPool` holds it, and nothing sets that again before a next attempt
+        // (which a timer starts).
+        let lentPool = Unmanaged.passUnretained(pool)
+        upstreamPool.fill(with: consume pool)
         currentEndpoint = index
         if index < clusterRuntime.workloadSlots.count { upstreamWorkloadSlot = clusterRuntime.workloadSlots[index] }
         // The first attempt of a request no fault delayed runs in the call that started the
@@ -43,11 +53,11 @@ extension Exchange: PoolWaiter {
         // request. A delayed or retried attempt starts now.
         attemptStart = previousEndpoints.isEmpty && !flags.contains(.delayInjected) ? startTime : .now()
         armPerTryTimeout()
-        switch pool.acquire(for: self, clientUsesHTTP2: clientUsesHTTP2) {
+        switch lentPool._withUnsafeGuaranteedRef({ $0.acquire(for: self, clientUsesHTTP2: clientUsesHTTP2) }) {
         case .ready(let connection):
             attach(connection)
         case .pending:
-            waitingPool = pool
+            waitingPool = lentPool.takeUnretainedValue()
         case .overflow:
             endAttempt()
             overflow()

@@ -307,28 +307,29 @@ final class Exchange {
     }
 
     private func proceedUpstream() {
-        guard let forward, let clusterRuntime, routed else { return }
-        if forward.clusterState == .undefinedSubset {
+        // `forward` and the cluster are read in place: local copies retained both for the call.
+        guard routed, let clusterState = forward?.clusterState, let retries = forward?.retries, let runtime = lentClusterRuntime else { return }
+        if clusterState == .undefinedSubset {
             // Istio builds no cluster for a subset no DestinationRule defines: Envoy's NC.
             flags.insert(.noClusterFound)
             localReply(status: 503, body: nil)
             return
         }
-        guard !clusterRuntime.reachable.isEmpty else {
+        guard !runtime._withUnsafeGuaranteedRef({ $0.reachable.isEmpty }) else {
             flags.insert(.noHealthyUpstream)
             localReply(status: 503, body: "no healthy upstream")
             return
         }
-        if let key = clusterRuntime.consistentHashKey, let request {
+        if let key = runtime._withUnsafeGuaranteedRef({ $0.consistentHashKey }), let request {
             let computed = ConsistentHashing.hash(for: key, request: request, sourceIP: downstream.remoteIP)
             hashKey = computed.hash
             setCookie = computed.setCookie
         }
         let isGRPC = requestProtocol == .grpc
-        let retries = forward.retries
+        let routeNanoseconds = forward?.timeoutNanoseconds
         if isInternal {
             routeTimeout = Self.timeout(
-                header: head.first(.upstreamTimeout), routeNanoseconds: forward.timeoutNanoseconds, isGRPC: isGRPC,
+                header: head.first(.upstreamTimeout), routeNanoseconds: routeNanoseconds, isGRPC: isGRPC,
                 grpcTimeout: isGRPC ? head.fields.first(name: "grpc-timeout") : nil)
             retryBudget = RetryRules.budget(policy: retries, header: head.first(.maxRetries))
             retryConditions = RetryRules.conditions(policy: retries, header: head.first(.retryOn))
@@ -336,16 +337,22 @@ final class Exchange {
             // Envoy strips these from a request that is not internal before its router reads
             // them. No nil strings passed for them: each cost a release per request.
             routeTimeout = isGRPC
-                ? Self.timeout(header: nil, routeNanoseconds: forward.timeoutNanoseconds, isGRPC: true, grpcTimeout: head.fields.first(name: "grpc-timeout"))
-                : Self.timeout(routeNanoseconds: forward.timeoutNanoseconds)
+                ? Self.timeout(header: nil, routeNanoseconds: routeNanoseconds, isGRPC: true, grpcTimeout: head.fields.first(name: "grpc-timeout"))
+                : Self.timeout(routeNanoseconds: routeNanoseconds)
             retryBudget = RetryRules.budget(policy: retries)
             retryConditions = retries.conditions
         }
         retryPolicy.fill(with: consume retries)
         upstreamStarted = true
         if requestEnded { armRouteTimeout() }
-        if forward.hasMirrors { mirror = RequestMirror.start(for: self) }
+        if forward?.hasMirrors == true { mirror = RequestMirror.start(for: self) }
         attempt()
+    }
+
+    /// `clusterRuntime` lent to a call without a retain: it is set once, when the request is
+    /// routed, and never cleared, so the exchange holds it for the rest of its life.
+    var lentClusterRuntime: Unmanaged<ClusterRuntime>? {
+        clusterRuntime.map { Unmanaged.passUnretained($0) }
     }
 
     /// `x-envoy-upstream-rq-timeout-ms` overrides the route's timeout; 0 disables it. A gRPC
@@ -559,11 +566,14 @@ final class Exchange {
         let milliseconds = Double(elapsed.nanoseconds) / 1_000_000
         let bytes = downstream.wireBytes ?? http2StreamBytes
         let messages = requestProtocol == .grpc ? (requestMessages.messages, responseMessages.messages) : nil
-        if let clusterRuntime {
-            clusterRuntime.counters.requests.record(
-                code: responseCode, flags: flags, workload: upstreamWorkloadSlot, milliseconds: milliseconds,
-                requestProtocol: requestProtocol, grpcStatus: grpcStatus, requestBytes: bytes.received, responseBytes: bytes.sent,
-                grpcMessages: messages)
+        if let runtime = lentClusterRuntime {
+            let grpcStatus = grpcStatus
+            runtime._withUnsafeGuaranteedRef {
+                $0.counters.requests.record(
+                    code: responseCode, flags: flags, workload: upstreamWorkloadSlot, milliseconds: milliseconds,
+                    requestProtocol: requestProtocol, grpcStatus: grpcStatus, requestBytes: bytes.received, responseBytes: bytes.sent,
+                    grpcMessages: messages)
+            }
         } else {
             worker.stats.unrouted.record(
                 code: responseCode, flags: flags, workload: 0, milliseconds: milliseconds, requestProtocol: requestProtocol,
