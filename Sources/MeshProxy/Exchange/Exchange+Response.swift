@@ -408,13 +408,22 @@ extension Exchange: UpstreamConnectionDelegate {
         // rewrite.authority, else an :authority/host header operation (Istio's host rewrite).
         // The flag first: `forward?.authorityRewrite` alone cost a retain per request even when nil.
         let authority = forward.flatMap { $0.hasAuthorityRewrite ? $0.authorityRewrite : nil } ?? head.authority
-        if let forward, forward.hasRewrite, let request,
-           let rewritten = PathRewriter.rewrite(path: originalPath, forward: forward, snapshot: snapshot, request: request),
-           rewritten != originalPath
-        {
+        if let rewritten = rewrittenPath {
             return (rewritten, originalPath, authority)
         }
         return (originalPath, nil, authority)
+    }
+
+    /// The path a route's rewrite makes of the request's, or nil when it stays: worked out once,
+    /// when the request is routed (the route, the path and the snapshot that matched it do not
+    /// change), and kept in `rewrittenPath`.
+    func rewritePath(snapshot: RoutingSnapshot, request: DownstreamRequest) -> String? {
+        let originalPath = head.path
+        guard let forward, forward.hasRewrite,
+              let rewritten = PathRewriter.rewrite(path: originalPath, forward: forward, snapshot: snapshot, request: request),
+              rewritten != originalPath
+        else { return nil }
+        return rewritten
     }
 
     private func writeForwardedFields<Sink: ForwardedFieldSink>(

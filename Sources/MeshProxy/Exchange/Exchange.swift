@@ -18,7 +18,6 @@ final class Exchange {
     /// or four times per request.
     let http2Downstream: Unmanaged<HTTP2DownstreamStream>?
     let head: DownstreamRequestHead
-    let snapshot: RoutingSnapshot
     /// When the request's head arrived (HTTP/2: the time of the socket read it came in).
     let startTime: NIODeadline
     let startWallClock: Int64
@@ -150,7 +149,6 @@ final class Exchange {
         self.startTime = startTime
         self.attemptStart = startTime
         self.http2Downstream = http2
-        self.snapshot = worker.snapshot
         self.startWallClock = worker.accessLog == nil ? 0 : HTTPDateCache.wallClockNanoseconds()
         self.appendedForwardedFor = Self.appendedForwardedFor(
             useRemoteAddress: worker.configuration.useRemoteAddress, clientIP: downstream.remoteIP, head: head)
@@ -246,7 +244,11 @@ final class Exchange {
             downstream.flush()
         }
 
-        switch snapshot.route(request, picker: &worker.picker) {
+        // The snapshot current now routes the request (it is not kept: what the exchange needs of
+        // it later, its `forward` and cluster runtime hold). Lent for the call: only a new
+        // configuration replaces it, in a task of this loop of its own.
+        let snapshot = Unmanaged.passUnretained(worker.snapshot)
+        switch snapshot._withUnsafeGuaranteedRef({ $0.route(request, picker: &worker.picker) }) {
         case .noRoute:
             flags.insert(.noRouteFound)
             localReply(status: 404, body: nil)
@@ -261,6 +263,10 @@ final class Exchange {
             // retains its three strings. Moved in, and read there from now on: a local copy
             // kept for the steps below retained its storage.
             self.forward.fill(with: consume forward)
+            if self.forward?.hasRewrite == true {
+                // Rare: the rewrite reads how the route matched, which needs the snapshot.
+                rewrittenPath = snapshot._withUnsafeGuaranteedRef { rewritePath(snapshot: $0, request: request) }
+            }
             startForwarding()
         }
     }
