@@ -164,9 +164,17 @@ extension Exchange: PoolWaiter {
     func canRetry(_ trigger: RetryTrigger) -> Bool {
         // The policy is read (a retain) only for its status codes, and only when they count.
         guard retryPolicy != nil, retriesDone < retryBudget, !responseStarted, replay != nil else { return false }
-        let codes = retryConditions.contains(.retriableStatusCodes) ? retryPolicy?.retriableStatusCodes ?? [] : []
-        return RetryRules.allows(trigger, conditions: retryConditions, retriableStatusCodes: codes)
+        guard retryConditions.contains(.retriableStatusCodes), let policy = retryPolicy.map(Unmanaged.passUnretained) else {
+            return RetryRules.allows(trigger, conditions: retryConditions, retriableStatusCodes: Self.noStatusCodes)
+        }
+        // Lent (`retryPolicy` holds it): its codes are read in place, without a retain of the array.
+        return policy._withUnsafeGuaranteedRef {
+            RetryRules.allows(trigger, conditions: retryConditions, retriableStatusCodes: $0.retriableStatusCodes)
+        }
     }
+
+    /// No retriable status codes, passed without the retain and release of a new `[]`.
+    private static let noStatusCodes: [Int] = []
 
     /// Starts another attempt after Envoy's jittered backoff (25 ms base), replaying the body.
     func retry(countAgainstBudget: Bool = true) {

@@ -466,7 +466,8 @@ final class Exchange {
             writeUpstreamBody(pendingBody[index], to: upstream)
             index += 1
         }
-        pendingBody.removeAll(keepingCapacity: true)
+        // Tested first: emptying an empty array still checked its (shared) storage, a retain and a release.
+        if !pendingBody.isEmpty { pendingBody.removeAll(keepingCapacity: true) }
         pendingBytes = 0
         if requestEnded && !upstreamRequestEnded {
             upstream.write(.end(requestTrailers), promise: nil)
