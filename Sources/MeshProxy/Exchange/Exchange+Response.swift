@@ -157,7 +157,14 @@ extension Exchange: UpstreamConnectionDelegate {
         if requestProtocol == .grpc, let status = trailers?.first(name: "grpc-status") { grpcStatus = status }
         if let stream = http2Downstream {
             // Trailers (gRPC's `grpc-status`) pass through; a bodyless answer already ended.
-            if responseFraming != .none { stream._withUnsafeGuaranteedRef { $0.sendEnd(trailers: trailers.flatMap { $0.isEmpty ? nil : $0 }) } }
+            if responseFraming != .none {
+                // Apart: passing a nil made from `trailers` cost a release per request.
+                if let trailers, !trailers.isEmpty {
+                    stream._withUnsafeGuaranteedRef { $0.sendEnd(trailers: trailers) }
+                } else {
+                    stream._withUnsafeGuaranteedRef { $0.sendEnd(trailers: nil) }
+                }
+            }
         } else if responseFraming == .chunked {
             if let trailers, !trailers.isEmpty {
                 var last = downstream.allocator.buffer(capacity: 64)
@@ -177,9 +184,9 @@ extension Exchange: UpstreamConnectionDelegate {
         downstream.flush()
         responseComplete = true
         var endTime: NIODeadline?
-        if let upstream {
+        // Moved out of the slot (a copy retained it, and emptying the slot released it again).
+        if let upstream = self.upstream.take() {
             endTime = upstream.eventTime
-            self.upstream = nil
             upstream.release(reusable: upstreamKeepAlive && upstreamRequestEnded)
         }
         endAttempt()
