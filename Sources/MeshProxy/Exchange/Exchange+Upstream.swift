@@ -17,9 +17,10 @@ extension Exchange: PoolWaiter {
     private func attempt(on clusterRuntime: ClusterRuntime) {
         if currentEndpoint >= 0 { previousEndpoints.append(currentEndpoint) }
         // A first attempt has nothing to avoid (and need not read the policy: a retain and a release).
-        let avoid = currentEndpoint >= 0 && (retryPolicy?.retryIgnorePreviousHosts ?? true) ? previousEndpoints : Self.noEndpointsToAvoid
-        guard let index = clusterRuntime.pickEndpoint(hashKey: hashKey, random: &worker.random, avoiding: avoid),
-              let pool = clusterRuntime.pools[index]
+        let picked = currentEndpoint >= 0 && (retryPolicy?.retryIgnorePreviousHosts ?? true)
+            ? clusterRuntime.pickEndpoint(hashKey: hashKey, random: &worker.random, avoiding: previousEndpoints)
+            : clusterRuntime.pickEndpoint(hashKey: hashKey, random: &worker.random, avoiding: Self.noEndpointsToAvoid)
+        guard let index = picked, let pool = clusterRuntime.pools[index]
         else {
             flags.insert(.noHealthyUpstream)
             localReply(status: 503, body: "no healthy upstream")
