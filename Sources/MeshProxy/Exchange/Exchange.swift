@@ -273,8 +273,9 @@ final class Exchange {
 
     /// A forwarded request's CORS and fault filters, reading `forward` in place.
     private func startForwarding() {
-        guard let cluster = forward?.cluster else { return }
-        clusterRuntime.fill(with: worker.clusterRuntime(for: cluster))
+        // Lent: `forward` holds the cluster.
+        guard let cluster = forward.map({ Unmanaged.passUnretained($0.cluster) }) else { return }
+        clusterRuntime.fill(with: cluster._withUnsafeGuaranteedRef { worker.clusterRuntime(for: $0) })
         if forward?.hasCORS == true, let rule = forward?.cors, let origin = head.first(.origin), !origin.isEmpty, applyCORS(rule, origin: origin) {
             return
         }
