@@ -61,7 +61,11 @@ extension Exchange: UpstreamConnectionDelegate {
             responseHeadListSize = Self.statusFieldSize + headers.headerListSize
             stream._withUnsafeGuaranteedRef { $0.sendHead(status: status, fields: headers, endStream: endsWithHead) }
             // Copied into the block: the upstream's next response head is written into this storage.
-            upstream?.reuseResponseFields(consume headers)
+            // The upstream is moved out for the call and back (`upstream?.` retained and released it).
+            if let upstream = self.upstream.take() {
+                upstream.reuseResponseFields(consume headers)
+                self.upstream.fill(with: upstream)
+            }
             return
         }
         if bodyless {
