@@ -95,7 +95,11 @@ extension Exchange: UpstreamConnectionDelegate {
         ResponseSerializer.writeHead(status: status, reason: nil, version: head.version, fields: headers, into: &buffer)
         downstream.write(buffer)
         // Serialized: the connection writes its next response head's fields into this storage.
-        upstream?.reuseResponseFields(consume headers)
+        // The upstream is moved out for the call and back (`upstream?.` retained and released it).
+        if let upstream = self.upstream.take() {
+            upstream.reuseResponseFields(consume headers)
+            self.upstream.fill(with: upstream)
+        }
     }
 
     /// The upstream took the WebSocket upgrade: its 101 goes to the client with the upgrade's
