@@ -40,9 +40,9 @@ final class HTTP2DownstreamConnection: HTTP2ServerDelegate {
         let downstream = makeStream(id: stream, connection: connection)
         streams[stream] = downstream
         worker.stats.downstream.activeRequests += 1
-        let exchange = Exchange(worker: worker, stream: downstream, head: head, endStream: endStream, startTime: connection.eventTime)
+        let exchange = Exchange(worker: worker, stream: downstream, head: consume head, endStream: endStream, startTime: connection.eventTime)
         exchange.requestHeadListSize = headListSize
-        downstream.exchange = exchange
+        downstream.exchange.fill(with: exchange)
         // A stream its HEADERS ended is complete from the start (see Exchange.init).
         exchange.start()
     }
@@ -155,9 +155,11 @@ final class HTTP2DownstreamStream: ExchangeDownstream {
     /// connection's). Only the owner calls it, on an object no one else references.
     func reuse(id: HTTP2StreamID, connection: HTTP2ServerConnection) {
         self.id = id
-        self.connection = connection
+        // Both nil on a recycled object (`markClosed()`, `exchangeFinished`): stored without the
+        // release of a nil that a plain assignment makes.
+        self.connection.fill(with: connection)
         self.lentConnection = Unmanaged.passUnretained(connection)
-        self.exchange = nil
+        if self.exchange != nil { self.exchange = nil }
         self.closed = false
     }
 

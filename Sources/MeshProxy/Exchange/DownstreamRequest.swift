@@ -7,23 +7,30 @@ import NIOHTTP1
 /// each routing call, holding only the head: the target it names (`authority`, `path`) is
 /// resolved once, when the head is made (`DownstreamRequestHead.resolveTarget`). A request
 /// object of its own cost an allocation, and retains and releases of its strings, per request.
+///
+/// The head is lent, not retained (a retain and a release per view): a view is made by the
+/// exchange that holds the head (`let`), for calls it makes, and must not outlive them.
 struct DownstreamRequest: RequestAttributes {
-    let head: DownstreamRequestHead
+    private let lentHead: Unmanaged<DownstreamRequestHead>
 
-    var authority: String { head.authority }
-    var path: String { head.path }
-    var method: String { head.method.rawValue }
+    init(lending head: DownstreamRequestHead) {
+        self.lentHead = Unmanaged.passUnretained(head)
+    }
+
+    var authority: String { lentHead._withUnsafeGuaranteedRef { $0.authority } }
+    var path: String { lentHead._withUnsafeGuaranteedRef { $0.path } }
+    var method: String { lentHead._withUnsafeGuaranteedRef { $0.method.rawValue } }
     var scheme: String { "http" }
 
     func header(_ lowercasedName: String) -> String? {
-        head.fields.first(name: lowercasedName)
+        lentHead._withUnsafeGuaranteedRef { $0.fields.first(name: lowercasedName) }
     }
 
     /// Every value of the header joined with "," (what Envoy's header matches compare), without
     /// allocating for the usual single value.
     func joinedHeader(_ lowercasedName: String) -> String? {
         var joined: String? = nil
-        head.fields.forEachValue(named: lowercasedName) { bytes in
+        lentHead._withUnsafeGuaranteedRef { $0.fields }.forEachValue(named: lowercasedName) { bytes in
             let value = String(decoding: bytes, as: UTF8.self)
             joined = joined.map { $0 + "," + value } ?? value
         }
@@ -34,7 +41,7 @@ struct DownstreamRequest: RequestAttributes {
     /// them to the cookie hash (each piece is trimmed where its pairs are read).
     var cookieHeaderValues: [String] {
         var values: [String] = []
-        head.fields.forEachValue(named: "cookie") { bytes in
+        lentHead._withUnsafeGuaranteedRef { $0.fields }.forEachValue(named: "cookie") { bytes in
             values.append(contentsOf: String(decoding: bytes, as: UTF8.self).split(separator: ",").map(String.init))
         }
         return values

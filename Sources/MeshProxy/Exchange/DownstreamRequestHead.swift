@@ -16,10 +16,14 @@ final class DownstreamRequestHead {
     /// Names as sent (HTTP/1.1) or lower-case (HTTP/2); on HTTP/2 a Host made from `:authority`
     /// when the client sent none.
     let fields: HeaderFields
-    /// The first Host value as a string (routing's authority), taken where a string of it
-    /// already exists (the HTTP/1.1 parser's reused one, nghttp2's `:authority`) rather than
-    /// made again from the fields; nil when there is no Host.
-    let host: String?
+    /// The Host the target was resolved with: on HTTP/2 `:authority` (the Host field without
+    /// one), else the first Host field's value; nil when there is none. Not stored: the request
+    /// path reads the resolved `authority` (made from the same string), and a stored copy cost
+    /// a retain and a release per request.
+    var host: String? {
+        if version.major == 2, targetError == nil, !authority.isEmpty { return authority }
+        return first(.host)
+    }
     /// Where the fields the proxy reads itself are (one scan for all of them).
     let known: KnownRequestFields
     /// The authority routing reads: from an absolute-form target, else the Host; "" when
@@ -30,13 +34,15 @@ final class DownstreamRequestHead {
     /// Why the target cannot be routed (the exchange answers 400), or nil.
     let targetError: ParseError?
 
-    /// `known`: the fields' index when the caller made it already (to find Host), else made here.
+    /// `host`: the first Host value as a string (routing's authority), taken where a string of
+    /// it already exists (the HTTP/1.1 parser's reused one, nghttp2's `:authority`) rather than
+    /// made again from the fields. `known`: the fields' index when the caller made it already
+    /// (to find Host), else made here.
     init(method: HTTPMethod, uri: String, version: HTTPVersion, fields: HeaderFields, host: String?, known: KnownRequestFields? = nil) {
         self.method = method
         self.uri = uri
         self.version = version
         self.fields = fields
-        self.host = host
         let known = known ?? KnownRequestFields(fields)
         self.known = known
         let target = Self.resolveTarget(uri: uri, host: host, version: version, known: known)

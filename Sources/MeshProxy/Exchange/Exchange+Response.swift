@@ -61,7 +61,11 @@ extension Exchange: UpstreamConnectionDelegate {
             responseHeadListSize = Self.statusFieldSize + headers.headerListSize
             stream._withUnsafeGuaranteedRef { $0.sendHead(status: status, fields: headers, endStream: endsWithHead) }
             // Copied into the block: the upstream's next response head is written into this storage.
-            upstream?.reuseResponseFields(consume headers)
+            // The upstream is moved out for the call and back (`upstream?.` retained and released it).
+            if let upstream = self.upstream.take() {
+                upstream.reuseResponseFields(consume headers)
+                self.upstream.fill(with: upstream)
+            }
             return
         }
         if bodyless {
@@ -91,7 +95,11 @@ extension Exchange: UpstreamConnectionDelegate {
         ResponseSerializer.writeHead(status: status, reason: nil, version: head.version, fields: headers, into: &buffer)
         downstream.write(buffer)
         // Serialized: the connection writes its next response head's fields into this storage.
-        upstream?.reuseResponseFields(consume headers)
+        // The upstream is moved out for the call and back (`upstream?.` retained and released it).
+        if let upstream = self.upstream.take() {
+            upstream.reuseResponseFields(consume headers)
+            self.upstream.fill(with: upstream)
+        }
     }
 
     /// The upstream took the WebSocket upgrade: its 101 goes to the client with the upgrade's
@@ -157,7 +165,14 @@ extension Exchange: UpstreamConnectionDelegate {
         if requestProtocol == .grpc, let status = trailers?.first(name: "grpc-status") { grpcStatus = status }
         if let stream = http2Downstream {
             // Trailers (gRPC's `grpc-status`) pass through; a bodyless answer already ended.
-            if responseFraming != .none { stream._withUnsafeGuaranteedRef { $0.sendEnd(trailers: trailers.flatMap { $0.isEmpty ? nil : $0 }) } }
+            if responseFraming != .none {
+                // Apart: passing a nil made from `trailers` cost a release per request.
+                if let trailers, !trailers.isEmpty {
+                    stream._withUnsafeGuaranteedRef { $0.sendEnd(trailers: trailers) }
+                } else {
+                    stream._withUnsafeGuaranteedRef { $0.sendEnd(trailers: nil) }
+                }
+            }
         } else if responseFraming == .chunked {
             if let trailers, !trailers.isEmpty {
                 var last = downstream.allocator.buffer(capacity: 64)
@@ -177,9 +192,9 @@ extension Exchange: UpstreamConnectionDelegate {
         downstream.flush()
         responseComplete = true
         var endTime: NIODeadline?
-        if let upstream {
+        // Moved out of the slot (a copy retained it, and emptying the slot released it again).
+        if let upstream = self.upstream.take() {
             endTime = upstream.eventTime
-            self.upstream = nil
             upstream.release(reusable: upstreamKeepAlive && upstreamRequestEnded)
         }
         endAttempt()
@@ -363,7 +378,7 @@ extension Exchange: UpstreamConnectionDelegate {
                 if chunked { buffer.appendField(name: "transfer-encoding", value: "chunked") }
             }
         }
-        if routed, let forward, !forward.hasRewrite, !forward.hasAuthorityRewrite {
+        if usesClientTarget {
             // The usual target, the head's own path and authority, read where they are: made into
             // `upstreamTarget()`'s tuple they were copied (retained) and released per request.
             write(path: head.path, authority: head.authority, rewrittenFrom: nil)
@@ -377,10 +392,26 @@ extension Exchange: UpstreamConnectionDelegate {
     /// its fields written straight into the stream's header block (when `writesHeadDirectly`;
     /// no transfer-encoding to add, since nothing follows the head).
     func writeHTTP2Request(to stream: HTTP2UpstreamStream) {
-        let target = upstreamTarget()
-        stream.writeCompleteRequest(method: head.method, path: target.path) { writer in
-            writeForwardedFields(into: &writer, target: target)
+        func write(path: String, authority: String, rewrittenFrom: String?) {
+            stream.writeCompleteRequest(method: head.method, path: path) { writer in
+                writeForwardedFields(into: &writer, authority: authority, rewrittenFrom: rewrittenFrom)
+            }
         }
+        if usesClientTarget {
+            // Read where they are, as for HTTP/1.1: the tuple retained both strings and released
+            // them and its nil per request.
+            write(path: head.path, authority: head.authority, rewrittenFrom: nil)
+        } else {
+            let target = upstreamTarget()
+            write(path: target.path, authority: target.authority, rewrittenFrom: target.rewrittenFrom)
+        }
+    }
+
+    /// A routed request whose route rewrites neither path nor authority (the usual one): its
+    /// upstream target is the head's own path and authority. Tested in place: binding `forward`
+    /// retained and released its storage.
+    private var usesClientTarget: Bool {
+        routed && forward?.hasRewrite == false && forward?.hasAuthorityRewrite == false
     }
 
     /// The upstream request's path (rewritten or not), the client's path when a rewrite changed
@@ -392,13 +423,22 @@ extension Exchange: UpstreamConnectionDelegate {
         // rewrite.authority, else an :authority/host header operation (Istio's host rewrite).
         // The flag first: `forward?.authorityRewrite` alone cost a retain per request even when nil.
         let authority = forward.flatMap { $0.hasAuthorityRewrite ? $0.authorityRewrite : nil } ?? head.authority
-        if let forward, forward.hasRewrite, let request,
-           let rewritten = PathRewriter.rewrite(path: originalPath, forward: forward, snapshot: snapshot, request: request),
-           rewritten != originalPath
-        {
+        if let rewritten = rewrittenPath {
             return (rewritten, originalPath, authority)
         }
         return (originalPath, nil, authority)
+    }
+
+    /// The path a route's rewrite makes of the request's, or nil when it stays: worked out once,
+    /// when the request is routed (the route, the path and the snapshot that matched it do not
+    /// change), and kept in `rewrittenPath`.
+    func rewritePath(snapshot: RoutingSnapshot, request: DownstreamRequest) -> String? {
+        let originalPath = head.path
+        guard let forward, forward.hasRewrite,
+              let rewritten = PathRewriter.rewrite(path: originalPath, forward: forward, snapshot: snapshot, request: request),
+              rewritten != originalPath
+        else { return nil }
+        return rewritten
     }
 
     private func writeForwardedFields<Sink: ForwardedFieldSink>(

@@ -7,12 +7,20 @@ import NIOPosix
 /// Upstream attempts: endpoint pick, circuit breakers, the pool, retries and timeouts.
 extension Exchange: PoolWaiter {
     func attempt() {
-        guard !finished, let clusterRuntime else { return }
+        guard !finished, let runtime = lentClusterRuntime else { return }
+        runtime._withUnsafeGuaranteedRef { attempt(on: $0) }
+    }
+
+    /// An empty list of endpoints to avoid, passed without the retain and release of a new `[]`.
+    private static let noEndpointsToAvoid: [Int] = []
+
+    private func attempt(on clusterRuntime: ClusterRuntime) {
         if currentEndpoint >= 0 { previousEndpoints.append(currentEndpoint) }
         // A first attempt has nothing to avoid (and need not read the policy: a retain and a release).
-        let avoid = currentEndpoint >= 0 && (retryPolicy?.retryIgnorePreviousHosts ?? true) ? previousEndpoints : []
-        guard let index = clusterRuntime.pickEndpoint(hashKey: hashKey, random: &worker.random, avoiding: avoid),
-              let pool = clusterRuntime.pools[index]
+        let picked = currentEndpoint >= 0 && (retryPolicy?.retryIgnorePreviousHosts ?? true)
+            ? clusterRuntime.pickEndpoint(hashKey: hashKey, random: &worker.random, avoiding: previousEndpoints)
+            : clusterRuntime.pickEndpoint(hashKey: hashKey, random: &worker.random, avoiding: Self.noEndpointsToAvoid)
+        guard let index = picked, let pool = clusterRuntime.pools[index]
         else {
             flags.insert(.noHealthyUpstream)
             localReply(status: 503, body: "no healthy upstream")
@@ -35,7 +43,10 @@ extension Exchange: PoolWaiter {
         holdsRequestSlot = true
         clusterRuntime.counters.activeRequests += 1
         pool.activeRequests += 1
-        upstreamPool = pool
+        // Lent below: `upstreamPool` holds it, and nothing sets that again before a next attempt
+        // (which a timer starts).
+        let lentPool = Unmanaged.passUnretained(pool)
+        upstreamPool.fill(with: consume pool)
         currentEndpoint = index
         if index < clusterRuntime.workloadSlots.count { upstreamWorkloadSlot = clusterRuntime.workloadSlots[index] }
         // The first attempt of a request no fault delayed runs in the call that started the
@@ -43,11 +54,11 @@ extension Exchange: PoolWaiter {
         // request. A delayed or retried attempt starts now.
         attemptStart = previousEndpoints.isEmpty && !flags.contains(.delayInjected) ? startTime : .now()
         armPerTryTimeout()
-        switch pool.acquire(for: self, clientUsesHTTP2: clientUsesHTTP2) {
+        switch lentPool._withUnsafeGuaranteedRef({ $0.acquire(for: self, clientUsesHTTP2: clientUsesHTTP2) }) {
         case .ready(let connection):
             attach(connection)
         case .pending:
-            waitingPool = pool
+            waitingPool = lentPool.takeUnretainedValue()
         case .overflow:
             endAttempt()
             overflow()
@@ -122,7 +133,7 @@ extension Exchange: PoolWaiter {
     /// Sends the request head (and whatever body is already here) on a pooled connection.
     func attach(_ connection: any UpstreamTransport) {
         reportOutlier(.connected)
-        upstream = connection
+        upstream.fill(with: connection)
         connection.delegate = self
         connection.beginRequest()
         upstreamRequestEnded = false
@@ -154,9 +165,17 @@ extension Exchange: PoolWaiter {
     func canRetry(_ trigger: RetryTrigger) -> Bool {
         // The policy is read (a retain) only for its status codes, and only when they count.
         guard retryPolicy != nil, retriesDone < retryBudget, !responseStarted, replay != nil else { return false }
-        let codes = retryConditions.contains(.retriableStatusCodes) ? retryPolicy?.retriableStatusCodes ?? [] : []
-        return RetryRules.allows(trigger, conditions: retryConditions, retriableStatusCodes: codes)
+        guard retryConditions.contains(.retriableStatusCodes), let policy = retryPolicy.map(Unmanaged.passUnretained) else {
+            return RetryRules.allows(trigger, conditions: retryConditions, retriableStatusCodes: Self.noStatusCodes)
+        }
+        // Lent (`retryPolicy` holds it): its codes are read in place, without a retain of the array.
+        return policy._withUnsafeGuaranteedRef {
+            RetryRules.allows(trigger, conditions: retryConditions, retriableStatusCodes: $0.retriableStatusCodes)
+        }
     }
+
+    /// No retriable status codes, passed without the retain and release of a new `[]`.
+    private static let noStatusCodes: [Int] = []
 
     /// Starts another attempt after Envoy's jittered backoff (25 ms base), replaying the body.
     func retry(countAgainstBudget: Bool = true) {
@@ -230,7 +249,12 @@ extension Exchange: PoolWaiter {
 enum RetryRules {
     static func budget(policy: RetryPolicy, header: String?) -> Int {
         if let header, let value = Int(header), value >= 0 { return value }
-        return max(0, policy.attempts)
+        return budget(policy: policy)
+    }
+
+    /// The policy's own budget (no `x-envoy-max-retries`).
+    static func budget(policy: RetryPolicy) -> Int {
+        max(0, policy.attempts)
     }
 
     /// The conditions in force: the policy's, plus those of an `x-envoy-retry-on` header.

@@ -18,7 +18,6 @@ final class Exchange {
     /// or four times per request.
     let http2Downstream: Unmanaged<HTTP2DownstreamStream>?
     let head: DownstreamRequestHead
-    let snapshot: RoutingSnapshot
     /// When the request's head arrived (HTTP/2: the time of the socket read it came in).
     let startTime: NIODeadline
     let startWallClock: Int64
@@ -26,7 +25,7 @@ final class Exchange {
     private(set) var routed = false
     /// The request as routing reads it, once routed (nil: answered before routing). A view of
     /// `head` made when read: stored, it cost a retain and a release of the head per request.
-    var request: DownstreamRequest? { routed ? DownstreamRequest(head: head) : nil }
+    var request: DownstreamRequest? { routed ? DownstreamRequest(lending: head) : nil }
     /// The `x-request-id` the proxy drew for a request that came without one (kept as bits: the
     /// forwarded head is written from them, and text is made only for the access log).
     var drawnRequestID: RequestID?
@@ -39,7 +38,7 @@ final class Exchange {
 
     // Request body.
     let requestFraming: RequestFraming
-    private(set) var requestEnded = false
+    private(set) var requestEnded: Bool
     var requestBodyBytes = 0
     /// Body not yet written upstream: while connecting, during a retry backoff, or while the
     /// upstream connection is not writable. Bounded by one socket read, since the downstream
@@ -134,56 +133,71 @@ final class Exchange {
     /// - Parameter endStream: whether the stream's HEADERS ended it (no body).
     /// - Parameter startTime: when the head arrived (the time of the socket read it came in).
     convenience init(worker: Worker, stream: HTTP2DownstreamStream, head: DownstreamRequestHead, endStream: Bool, startTime: NIODeadline) {
-        self.init(worker: worker, downstream: stream, http2: stream, head: head, http2EndStream: endStream, startTime: startTime)
+        // Lent: `downstream` holds the same object.
+        let lent = Unmanaged.passUnretained(stream)
+        self.init(worker: worker, downstream: stream, http2: lent, head: head, http2EndStream: endStream, startTime: startTime)
     }
 
+    /// Reads what it needs from its arguments first and stores each last, so that the arguments
+    /// (owned, as an initializer's are) move into the properties: stored while still in use,
+    /// each was retained again and its argument released at the end (four of each per request).
     private init(
-        worker: Worker, downstream: ExchangeDownstream, http2: HTTP2DownstreamStream?, head: DownstreamRequestHead, http2EndStream: Bool?,
-        startTime: NIODeadline?
+        worker: Worker, downstream: ExchangeDownstream, http2: Unmanaged<HTTP2DownstreamStream>?, head: DownstreamRequestHead,
+        http2EndStream: Bool?, startTime: NIODeadline?
     ) {
-        self.startTime = startTime ?? .now()
-        self.worker = worker
-        self.downstream = downstream
-        self.http2Downstream = http2.map { Unmanaged.passUnretained($0) }
-        self.head = head
-        self.snapshot = worker.snapshot
-        self.requestProtocol = RequestProtocol(head: head)
+        let startTime = startTime ?? .now()
+        self.startTime = startTime
+        self.attemptStart = startTime
+        self.http2Downstream = http2
         self.startWallClock = worker.accessLog == nil ? 0 : HTTPDateCache.wallClockNanoseconds()
-        self.attemptStart = self.startTime
         self.appendedForwardedFor = Self.appendedForwardedFor(
             useRemoteAddress: worker.configuration.useRemoteAddress, clientIP: downstream.remoteIP, head: head)
+        self.requestProtocol = RequestProtocol(head: head)
         // Rare: only a request with an Upgrade field, or a CONNECT, costs the look.
         // HTTP/2 has no Upgrade field (only CONNECT asks there).
-        self.upgrade = head.contains(.upgrade) || head.method.isCONNECT
+        let upgrade = head.contains(.upgrade) || head.method.isCONNECT
             ? SidecarUpgrade(method: head.method.rawValue, requestedProtocol: http2EndStream == nil ? head.upgradeProtocol : nil) : nil
+        let framing = Self.framing(head: head, http2EndStream: http2EndStream, upgrade: upgrade)
+        self.upgrade = upgrade
+        self.requestFraming = framing.framing
+        self.requestEnded = framing.ended
+        self.closeAfterResponse = framing.closeAfterResponse
+        if framing.framing == .tunnel {
+            // The connection belongs to the tunnel now: there is nothing to replay on a retry.
+            replay = nil
+        }
+        self.worker = worker
+        self.downstream = downstream
+        self.head = head
+    }
+
+    /// How the request's body is framed, whether it is complete with its head, and whether the
+    /// connection closes after the response.
+    private static func framing(head: DownstreamRequestHead, http2EndStream: Bool?, upgrade: SidecarUpgrade?)
+        -> (framing: RequestFraming, ended: Bool, closeAfterResponse: Bool)
+    {
         if let http2EndStream {
             // HTTP/2 frames its own body; towards an HTTP/1.1 upstream it is chunked unless
             // the client declared a length.
-            closeAfterResponse = false
             if http2EndStream {
                 // Complete already: no body or end event follows.
-                requestFraming = .none
-                requestEnded = true
+                return (.none, true, false)
             } else if let length = head.first(.contentLength) {
-                requestFraming = length == "0" ? .none : .contentLength
+                return (length == "0" ? .none : .contentLength, false, false)
             } else {
-                requestFraming = .chunked
+                return (.chunked, false, false)
             }
-            return
         }
-        self.closeAfterResponse = !head.keepsConnectionAlive
+        let closeAfterResponse = !head.keepsConnectionAlive
         if case .websocket = upgrade {
-            // The connection belongs to the tunnel now; nothing after it is a request, and there
-            // is nothing to replay on a retry.
-            requestFraming = .tunnel
-            closeAfterResponse = true
-            replay = nil
+            // The connection belongs to the tunnel now; nothing after it is a request.
+            return (.tunnel, false, true)
         } else if head.contains(.transferEncoding) {
-            requestFraming = .chunked
+            return (.chunked, false, closeAfterResponse)
         } else if let length = head.first(.contentLength), length != "0" {
-            requestFraming = .contentLength
+            return (.contentLength, false, closeAfterResponse)
         } else {
-            requestFraming = .none
+            return (.none, false, closeAfterResponse)
         }
     }
 
@@ -220,7 +234,7 @@ final class Exchange {
             return
         }
         routed = true
-        let request = DownstreamRequest(head: head)
+        let request = DownstreamRequest(lending: head)
         if !head.contains(.requestID) { drawnRequestID = RequestID(using: &worker.random) }
         isInternal = InternalRequest.isInternal(forwardedFor: appendedForwardedFor ?? head.first(.forwardedFor))
 
@@ -230,7 +244,11 @@ final class Exchange {
             downstream.flush()
         }
 
-        switch snapshot.route(request, picker: &worker.picker) {
+        // The snapshot current now routes the request (it is not kept: what the exchange needs of
+        // it later, its `forward` and cluster runtime hold). Lent for the call: only a new
+        // configuration replaces it, in a task of this loop of its own.
+        let snapshot = Unmanaged.passUnretained(worker.snapshot)
+        switch snapshot._withUnsafeGuaranteedRef({ $0.route(request, picker: &worker.picker) }) {
         case .noRoute:
             flags.insert(.noRouteFound)
             localReply(status: 404, body: nil)
@@ -242,14 +260,26 @@ final class Exchange {
             localReply(status: status, body: nil, extraHeaders: [("location", location)])
         case .forward(let forward):
             // The route is read from `forward` when asked (debug headers): a RouteRef copy
-            // retains its three strings.
-            self.forward = forward
-            clusterRuntime = worker.clusterRuntime(for: forward.cluster)
-            if forward.hasCORS, let rule = forward.cors, let origin = head.first(.origin), !origin.isEmpty, applyCORS(rule, origin: origin) {
-                return
+            // retains its three strings. Moved in, and read there from now on: a local copy
+            // kept for the steps below retained its storage.
+            self.forward.fill(with: consume forward)
+            if self.forward?.hasRewrite == true {
+                // Rare: the rewrite reads how the route matched, which needs the snapshot.
+                rewrittenPath = snapshot._withUnsafeGuaranteedRef { rewritePath(snapshot: $0, request: request) }
             }
-            applyFaults(forward.hasFault ? forward.fault : nil)
+            startForwarding()
         }
+    }
+
+    /// A forwarded request's CORS and fault filters, reading `forward` in place.
+    private func startForwarding() {
+        // Lent: `forward` holds the cluster.
+        guard let cluster = forward.map({ Unmanaged.passUnretained($0.cluster) }) else { return }
+        clusterRuntime.fill(with: cluster._withUnsafeGuaranteedRef { worker.clusterRuntime(for: $0) })
+        if forward?.hasCORS == true, let rule = forward?.cors, let origin = head.first(.origin), !origin.isEmpty, applyCORS(rule, origin: origin) {
+            return
+        }
+        applyFaults(forward?.hasFault == true ? forward?.fault : nil)
     }
 
     /// Envoy's HTTP connection manager refuses an upgrade its config does not name (and CONNECT,
@@ -284,36 +314,52 @@ final class Exchange {
     }
 
     private func proceedUpstream() {
-        guard let forward, let clusterRuntime, routed else { return }
-        if forward.clusterState == .undefinedSubset {
+        // `forward` and the cluster are read in place: local copies retained both for the call.
+        guard routed, let clusterState = forward?.clusterState, let retries = forward?.retries, let runtime = lentClusterRuntime else { return }
+        if clusterState == .undefinedSubset {
             // Istio builds no cluster for a subset no DestinationRule defines: Envoy's NC.
             flags.insert(.noClusterFound)
             localReply(status: 503, body: nil)
             return
         }
-        guard !clusterRuntime.reachable.isEmpty else {
+        guard !runtime._withUnsafeGuaranteedRef({ $0.reachable.isEmpty }) else {
             flags.insert(.noHealthyUpstream)
             localReply(status: 503, body: "no healthy upstream")
             return
         }
-        if let key = clusterRuntime.consistentHashKey, let request {
+        if let key = runtime._withUnsafeGuaranteedRef({ $0.consistentHashKey }), let request {
             let computed = ConsistentHashing.hash(for: key, request: request, sourceIP: downstream.remoteIP)
             hashKey = computed.hash
             setCookie = computed.setCookie
         }
-        // Envoy strips these from a request that is not internal before its router reads them.
         let isGRPC = requestProtocol == .grpc
-        routeTimeout = Self.timeout(
-            header: isInternal ? head.first(.upstreamTimeout) : nil, routeNanoseconds: forward.timeoutNanoseconds, isGRPC: isGRPC,
-            grpcTimeout: isGRPC ? head.fields.first(name: "grpc-timeout") : nil)
-        let retries = forward.retries
-        retryBudget = RetryRules.budget(policy: retries, header: isInternal ? head.first(.maxRetries) : nil)
-        retryConditions = RetryRules.conditions(policy: retries, header: isInternal ? head.first(.retryOn) : nil)
-        retryPolicy = consume retries
+        let routeNanoseconds = forward?.timeoutNanoseconds
+        if isInternal {
+            routeTimeout = Self.timeout(
+                header: head.first(.upstreamTimeout), routeNanoseconds: routeNanoseconds, isGRPC: isGRPC,
+                grpcTimeout: isGRPC ? head.fields.first(name: "grpc-timeout") : nil)
+            retryBudget = RetryRules.budget(policy: retries, header: head.first(.maxRetries))
+            retryConditions = RetryRules.conditions(policy: retries, header: head.first(.retryOn))
+        } else {
+            // Envoy strips these from a request that is not internal before its router reads
+            // them. No nil strings passed for them: each cost a release per request.
+            routeTimeout = isGRPC
+                ? Self.timeout(header: nil, routeNanoseconds: routeNanoseconds, isGRPC: true, grpcTimeout: head.fields.first(name: "grpc-timeout"))
+                : Self.timeout(routeNanoseconds: routeNanoseconds)
+            retryBudget = RetryRules.budget(policy: retries)
+            retryConditions = retries.conditions
+        }
+        retryPolicy.fill(with: consume retries)
         upstreamStarted = true
         if requestEnded { armRouteTimeout() }
-        if forward.hasMirrors { mirror = RequestMirror.start(for: self) }
+        if forward?.hasMirrors == true { mirror = RequestMirror.start(for: self) }
         attempt()
+    }
+
+    /// `clusterRuntime` lent to a call without a retain: it is set once, when the request is
+    /// routed, and never cleared, so the exchange holds it for the rest of its life.
+    var lentClusterRuntime: Unmanaged<ClusterRuntime>? {
+        clusterRuntime.map { Unmanaged.passUnretained($0) }
     }
 
     /// `x-envoy-upstream-rq-timeout-ms` overrides the route's timeout; 0 disables it. A gRPC
@@ -326,6 +372,11 @@ final class Exchange {
         if isGRPC {
             return GRPCTimeout.effective(header: grpcTimeout, routeMilliseconds: (route ?? 0) / 1_000_000)
         }
+        return timeout(routeNanoseconds: route)
+    }
+
+    /// The route's own timeout (no header, not gRPC); nil or 0: none.
+    static func timeout(routeNanoseconds route: Int64?) -> TimeAmount? {
         guard let route, route > 0 else { return nil }
         return .nanoseconds(route)
     }
@@ -416,7 +467,8 @@ final class Exchange {
             writeUpstreamBody(pendingBody[index], to: upstream)
             index += 1
         }
-        pendingBody.removeAll(keepingCapacity: true)
+        // Tested first: emptying an empty array still checked its (shared) storage, a retain and a release.
+        if !pendingBody.isEmpty { pendingBody.removeAll(keepingCapacity: true) }
         pendingBytes = 0
         if requestEnded && !upstreamRequestEnded {
             upstream.write(.end(requestTrailers), promise: nil)
@@ -522,11 +574,14 @@ final class Exchange {
         let milliseconds = Double(elapsed.nanoseconds) / 1_000_000
         let bytes = downstream.wireBytes ?? http2StreamBytes
         let messages = requestProtocol == .grpc ? (requestMessages.messages, responseMessages.messages) : nil
-        if let clusterRuntime {
-            clusterRuntime.counters.requests.record(
-                code: responseCode, flags: flags, workload: upstreamWorkloadSlot, milliseconds: milliseconds,
-                requestProtocol: requestProtocol, grpcStatus: grpcStatus, requestBytes: bytes.received, responseBytes: bytes.sent,
-                grpcMessages: messages)
+        if let runtime = lentClusterRuntime {
+            let grpcStatus = grpcStatus
+            runtime._withUnsafeGuaranteedRef {
+                $0.counters.requests.record(
+                    code: responseCode, flags: flags, workload: upstreamWorkloadSlot, milliseconds: milliseconds,
+                    requestProtocol: requestProtocol, grpcStatus: grpcStatus, requestBytes: bytes.received, responseBytes: bytes.sent,
+                    grpcMessages: messages)
+            }
         } else {
             worker.stats.unrouted.record(
                 code: responseCode, flags: flags, workload: 0, milliseconds: milliseconds, requestProtocol: requestProtocol,

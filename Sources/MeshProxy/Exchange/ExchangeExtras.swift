@@ -24,6 +24,8 @@ final class ExchangeExtras {
     var routeTimer: Scheduled<Void>?
     var perTryTimer: Scheduled<Void>?
     var waitTimer: Scheduled<Void>?
+    /// The upstream path of a request whose route rewrites it (`Exchange.rewritePath`).
+    var rewrittenPath: String?
 }
 
 /// The extras as properties of the exchange: reading one that was never set costs no allocation,
@@ -94,5 +96,10 @@ extension Exchange {
     var waitTimer: Scheduled<Void>? {
         get { extrasStorage?.waitTimer }
         set { if newValue != nil || extrasStorage != nil { extras.waitTimer = newValue } }
+    }
+
+    var rewrittenPath: String? {
+        get { extrasStorage?.rewrittenPath }
+        set { if newValue != nil || extrasStorage != nil { extras.rewrittenPath = newValue } }
     }
 }

@@ -74,6 +74,18 @@ enum ForwardedHeaders {
     ) {
         // The fields a Connection header names go too; it may come after them, so it is read
         // first (rare: most requests have no Connection header, or only `keep-alive`/`close`).
+        var hasConnection = false
+        client.forEachField { name, _ in
+            if name.count == 10, FieldName.equalsLowercase(name, "connection") { hasConnection = true }
+        }
+        guard hasConnection else {
+            // The usual request: the static empty list, passed as it is (a local `[]` cost a
+            // release per request).
+            writeRequest(
+                client, into: &sink, authority: authority, rewrittenFrom: originalPath, forwardedFor: forwardedFor, requestID: requestID,
+                expectedTimeoutMilliseconds: expectedTimeoutMilliseconds, attempt: attempt, isInternal: isInternal, named: noNamedFields)
+            return
+        }
         var named: [String] = []
         client.forEachField { name, value in
             if name.count == 10, FieldName.equalsLowercase(name, "connection") {
@@ -81,12 +93,23 @@ enum ForwardedHeaders {
                 HeaderRules.noteHopByHop(name, value, named: &named, keepTrailersTE: &ignored)
             }
         }
+        writeRequest(
+            client, into: &sink, authority: authority, rewrittenFrom: originalPath, forwardedFor: forwardedFor, requestID: requestID,
+            expectedTimeoutMilliseconds: expectedTimeoutMilliseconds, attempt: attempt, isInternal: isInternal, named: named)
+    }
+
+    private static let noNamedFields: [String] = []
+
+    /// `writeRequest` once the fields a Connection header names are known (lower-case).
+    private static func writeRequest<Sink: ForwardedFieldSink>(
+        _ client: HeaderFields, into sink: inout Sink, authority: String, rewrittenFrom originalPath: String?, forwardedFor: String?,
+        requestID: RequestID.Forwarded, expectedTimeoutMilliseconds: Int64?, attempt: Int, isInternal: Bool, named: [String]
+    ) {
         var keepTrailersTE = false
         var placedHost = false
         var sawProto = false
         var sawRequestID = false
         var sawOriginalPath = false
-        var authority = authority
         client.forEachField { name, value in
             if HeaderRules.isHopByHop(name) {
                 if name.count == 2 { keepTrailersTE = keepTrailersTE || FieldName.equalsLowercase(value, "trailers") }
@@ -97,8 +120,15 @@ enum ForwardedHeaders {
                 if placedHost { return }
                 placedHost = true
                 if !named.isEmpty && named.contains(String(decoding: name, as: UTF8.self).lowercased()) { return }
-                // The client's spelling of the name, the route's authority as the value.
-                authority.withUTF8 { sink.appendField(name: name, value: UnsafeRawBufferPointer($0)) }
+                // The client's spelling of the name, the route's authority as the value: its
+                // bytes read in place (a mutable copy for `withUTF8` retained the string).
+                let placed: Void? = authority.utf8.withContiguousStorageIfAvailable {
+                    sink.appendField(name: name, value: UnsafeRawBufferPointer($0))
+                }
+                if placed == nil {
+                    var contiguous = authority
+                    contiguous.withUTF8 { sink.appendField(name: name, value: UnsafeRawBufferPointer($0)) }
+                }
                 return
             case 6 where FieldName.equalsLowercase(name, "expect"):
                 return
