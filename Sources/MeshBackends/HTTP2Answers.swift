@@ -114,24 +114,4 @@ extension HeaderFields {
             name: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount),
             value: UnsafeRawBufferPointer(start: value.utf8Start, count: value.utf8CodeUnitCount))
     }
-
-    /// Appends a field whose value is `number` in decimal, written on the stack.
-    mutating func append(name: StaticString, decimal number: Int) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var rest = number.magnitude
-            var start = digits.count
-            repeat {
-                start -= 1
-                digits[start] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-            } while rest > 0 && start > 0
-            if number < 0 && start > 0 {
-                start -= 1
-                digits[start] = UInt8(ascii: "-")
-            }
-            append(
-                name: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount),
-                value: UnsafeRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(digits)[start...]))
-        }
-    }
 }

@@ -110,21 +110,7 @@ final class HeaderBlock {
         let nameOffset = self.byteCount
         self.copy(name.utf8Start, count: name.utf8CodeUnitCount)
         let valueOffset = self.byteCount
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for 19 digits and a sign
-        withUnsafeMutableBytes(of: &digits) { raw in
-            var magnitude = value.magnitude
-            var start = raw.count
-            repeat {
-                start -= 1
-                raw[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            if value < 0 {
-                start -= 1
-                raw[start] = UInt8(ascii: "-")
-            }
-            self.copy(UnsafeRawBufferPointer(rebasing: raw[start...]))
-        }
+        DecimalText.withBytes(of: value) { self.copy($0) }
         self.addSpan(nameOffset, name.utf8CodeUnitCount, valueOffset, self.byteCount - valueOffset)
     }
 

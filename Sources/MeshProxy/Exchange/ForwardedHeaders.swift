@@ -179,26 +179,11 @@ protocol ForwardedFieldSink {
 }
 
 extension ForwardedFieldSink {
-    /// Appends `name: value` with the value's decimal digits written on the stack: `String(Int)`
-    /// went through a generic `description` call and built a string per request for
-    /// `x-envoy-upstream-service-time` and `x-envoy-attempt-count`.
+    /// Appends `name: value` with the value's decimal digits written on the stack (`DecimalText`):
+    /// `x-envoy-upstream-service-time` and `x-envoy-attempt-count` with no string made.
     mutating func appendDecimalField(name: StaticString, value: Int) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            // 20 places hold Int.min's magnitude's 19 digits and its sign.
-            var position = digits.count
-            var rest = value.magnitude
-            repeat {
-                position -= 1
-                digits[position] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-            } while rest > 0
-            if value < 0 {
-                position -= 1
-                digits[position] = UInt8(ascii: "-")
-            }
-            appendField(
-                name: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount),
-                value: UnsafeRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(digits)[position...]))
+        DecimalText.withBytes(of: value) { digits in
+            appendField(name: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount), value: digits)
         }
     }
 }
