@@ -231,31 +231,15 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
     }
 
     /// The session lent without a retain (each read of `core` retained it for the call): the
-    /// handler holds it, `core` changes only in handlerAdded/handlerRemoved, and handlerRemoved
-    /// keeps it until a later tick when nghttp2 is on the stack (a callback removed the handler),
-    /// so it outlives each of our calls that uses it.
+    /// handler holds it, `core` changes only in handlerAdded/handlerRemoved, and a busy session
+    /// outlives its removal (`NGHTTP2Session.retire`), so it outlives each of our calls using it.
     @inline(__always)
     private var lentCore: Unmanaged<NGHTTP2Session>? { self.core.map { Unmanaged.passUnretained($0) } }
 
-    /// Lets go of the session: closed now, freed a tick later if a call of ours is under way.
-    private func retireCore(context: ChannelHandlerContext) {
-        guard let core = self.core else { return }
-        core.close()
-        if core.isBusy {
-            let kept = NIOLoopBound(core, eventLoop: context.eventLoop)
-            context.eventLoop.execute { _ = kept }
-        }
-        self.core = nil
-    }
-
-    /// Runs `body` with the session and stream `id`, both lent without a retain (a retain and a
-    /// release each per call): see `lentCore`, and `NGHTTP2Session.withStream` for the stream.
+    /// Runs `body` with the session and stream `id`, both lent (`NGHTTP2Session.withOpenStream`).
     private func withStream(_ id: HTTP2StreamID, _ body: (NGHTTP2Session, HTTP2StreamState) throws -> Void) throws {
         guard let core = self.lentCore else { throw HTTP2CodecError.connectionGoingAway }
-        try core._withUnsafeGuaranteedRef { core in
-            guard core.session != nil else { throw HTTP2CodecError.connectionGoingAway }
-            try core.withStream(id) { try body(core, $0) }
-        }
+        try core._withUnsafeGuaranteedRef { try $0.withOpenStream(id, body) }
     }
 
     // MARK: ChannelHandler
@@ -284,7 +268,8 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
 
     public func handlerRemoved(context: ChannelHandlerContext) {
         self.shutdown?.deadline?.cancel()
-        self.retireCore(context: context)
+        self.core?.retire(on: context.eventLoop)
+        self.core = nil
     }
 
     public func channelActive(context: ChannelHandlerContext) {

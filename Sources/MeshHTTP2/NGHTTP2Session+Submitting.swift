@@ -21,6 +21,25 @@ extension NGHTTP2Session {
         return try lent._withUnsafeGuaranteedRef(body)
     }
 
+    /// The handlers' stream calls (`sendBody`, `resetStream`...): `body` runs with this session
+    /// and stream `id`, both lent (see `withStream`, and the handlers' `lentCore`), once the
+    /// session is known to be open.
+    @inline(__always)
+    func withOpenStream(_ id: HTTP2StreamID, _ body: (NGHTTP2Session, HTTP2StreamState) throws -> Void) throws {
+        guard self.session != nil else { throw HTTP2CodecError.connectionGoingAway }
+        try self.withStream(id) { try body(self, $0) }
+    }
+
+    /// The handler lets go of this session: closed now, and kept until a later tick when nghttp2
+    /// is on the stack (a callback removed the handler), so that it outlives each of the
+    /// handler's calls that lent it (`lentCore`).
+    func retire(on eventLoop: any EventLoop) {
+        self.close()
+        guard self.isBusy else { return }
+        let kept = NIOLoopBound(self, eventLoop: eventLoop)
+        eventLoop.execute { _ = kept }
+    }
+
     /// Every body is read from its stream's queue; nghttp2 copies the provider on submit.
     private static var dataProvider: nghttp2_data_provider {
         nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: NGHTTP2Callbacks.readData)
