@@ -9,14 +9,14 @@ import NIOHTTP1
 /// END_STREAM. Flow control is tied both ways: a request body write completes (and the exchange
 /// hands the bytes back to its client) only once nghttp2 sent it within the upstream stream's
 /// window; response body is `consume`d only while the downstream takes it (`holdReads`).
-final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
+final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate, LendsUpstreamDelegate {
     /// The exchange (or shadow request) reading the response.
     var delegate: UpstreamConnectionDelegate? {
         get { delegates.current }
         set { delegates.set(newValue) }
     }
     /// The delegate, lent to the response callbacks without a retain (`callDelegate`).
-    private var delegates = UpstreamDelegateHolder()
+    var delegates = UpstreamDelegateHolder()
     private(set) var receivedResponse = false
     /// Set when the server refused the stream before processing it (REFUSED_STREAM, or a GOAWAY
     /// that did not cover it): safe to send again.
@@ -252,18 +252,6 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate {
         guard isAssigned else { return }
         isAssigned = false
         pool.streamFinished(self)
-    }
-
-    /// Calls `body` with the delegate, if any: an exchange is lent without a retain (see
-    /// `UpstreamDelegateHolder`); anything else, or a call nested in another, is retained for the call.
-    @inline(__always)
-    private func callDelegate(_ body: (any UpstreamConnectionDelegate) -> Void) {
-        guard let lent = delegates.beginLending() else {
-            if let delegate { body(delegate) }
-            return
-        }
-        lent._withUnsafeGuaranteedRef { body($0) }
-        if delegates.endLending() { delegates.dropParked() }
     }
 
     // MARK: HTTP2ClientStreamDelegate

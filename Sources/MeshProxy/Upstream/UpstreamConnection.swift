@@ -96,7 +96,7 @@ extension UpstreamTransport {
 /// (`HTTP1RequestWriter`) and decodes the response bytes itself (`HTTP1ResponseParser`), handing
 /// the parts to whichever request holds the connection. It holds reads while the downstream
 /// cannot take more (backpressure).
-final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, UpstreamTransport {
+final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, UpstreamTransport, LendsUpstreamDelegate {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = IOData
     typealias OutboundOut = IOData
@@ -115,7 +115,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
         set { delegates.set(newValue) }
     }
     /// The delegate, lent to the response callbacks without a retain (`callDelegate`).
-    @exclusivity(unchecked) private var delegates = UpstreamDelegateHolder()
+    @exclusivity(unchecked) var delegates = UpstreamDelegateHolder()
     var requestsServed = 0
     private(set) var isOpen = true
     /// Whether the connection was used before, so a failure on it may be a stale keep-alive.
@@ -351,18 +351,6 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
         pool?.connectionClosed(self)
         delegate?.upstreamFailed(failure)
         context.fireChannelInactive()
-    }
-
-    /// Calls `body` with the delegate, if any: an exchange is lent without a retain (see
-    /// `UpstreamDelegateHolder`); anything else, or a call nested in another, is retained for the call.
-    @inline(__always)
-    private func callDelegate(_ body: (any UpstreamConnectionDelegate) -> Void) {
-        guard let lent = delegates.beginLending() else {
-            if let delegate { body(delegate) }
-            return
-        }
-        lent._withUnsafeGuaranteedRef { body($0) }
-        if delegates.endLending() { delegates.dropParked() }
     }
 
     func close() {

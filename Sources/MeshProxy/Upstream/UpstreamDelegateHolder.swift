@@ -60,3 +60,24 @@ struct UpstreamDelegateHolder {
         parked = nil
     }
 }
+
+/// A transport that keeps its delegate in an `UpstreamDelegateHolder` (HTTP/1.1 connections and
+/// h2c streams) and calls it through `callDelegate`.
+protocol LendsUpstreamDelegate: AnyObject {
+    var delegate: UpstreamConnectionDelegate? { get }
+    var delegates: UpstreamDelegateHolder { get set }
+}
+
+extension LendsUpstreamDelegate {
+    /// Calls `body` with the delegate, if any: an exchange is lent without a retain (see
+    /// `UpstreamDelegateHolder`); anything else, or a call nested in another, is retained for the call.
+    @inline(__always)
+    func callDelegate(_ body: (any UpstreamConnectionDelegate) -> Void) {
+        guard let lent = delegates.beginLending() else {
+            if let delegate { body(delegate) }
+            return
+        }
+        lent._withUnsafeGuaranteedRef { body($0) }
+        if delegates.endLending() { delegates.dropParked() }
+    }
+}
