@@ -28,16 +28,7 @@ import Testing
     static func withPod<T>(
         _ identity: BackendIdentity, profile: BehaviorProfile = BehaviorProfile(), _ body: (SimulatedBackend) async throws -> T
     ) async throws -> T {
-        let backend = try await SimulatedBackend.start(
-            identity: identity, profile: profile, group: MultiThreadedEventLoopGroup.singleton, seed: 11, servesHTTP2: true)
-        do {
-            let result = try await body(backend)
-            try await backend.shutdown()
-            return result
-        } catch {
-            try? await backend.shutdown()
-            throw error
-        }
+        try await withBackend(identity: identity, profile: profile, seed: 11, servesHTTP2: true, body)
     }
 
     static let greeter = BackendIdentity(workload: "greeter-v2", version: "v2", pod: "greeter-v2-0")

@@ -13,17 +13,9 @@ import Testing
     static func withH2Backend<T>(
         profile: BehaviorProfile = BehaviorProfile(), _ body: (SimulatedBackend) async throws -> T
     ) async throws -> T {
-        let backend = try await SimulatedBackend.start(
-            identity: BackendIdentity(workload: "greeter-v2", version: "v2", pod: "greeter-v2-0"), profile: profile,
-            group: MultiThreadedEventLoopGroup.singleton, seed: 7, servesHTTP2: true)
-        do {
-            let result = try await body(backend)
-            try await backend.shutdown()
-            return result
-        } catch {
-            try? await backend.shutdown()
-            throw error
-        }
+        try await withBackend(
+            identity: BackendIdentity(workload: "greeter-v2", version: "v2", pod: "greeter-v2-0"), profile: profile, seed: 7,
+            servesHTTP2: true, body)
     }
 
     static func nghttp(_ arguments: [String]) async throws -> ChildProcess.Result {

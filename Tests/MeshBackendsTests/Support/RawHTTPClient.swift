@@ -126,9 +126,18 @@ func withBackend<T>(
     profile: BehaviorProfile = BehaviorProfile(), seed: UInt64 = 1, servesHTTP2: Bool = false,
     _ body: (SimulatedBackend) async throws -> T
 ) async throws -> T {
-    let backend = try await SimulatedBackend.start(
+    try await withBackend(
         identity: BackendIdentity(workload: workload, version: version, pod: pod, namespace: "default"), profile: profile,
-        group: MultiThreadedEventLoopGroup.singleton, seed: seed, servesHTTP2: servesHTTP2)
+        seed: seed, servesHTTP2: servesHTTP2, body)
+}
+
+/// The same for a pod with this whole identity.
+func withBackend<T>(
+    identity: BackendIdentity, profile: BehaviorProfile = BehaviorProfile(), seed: UInt64 = 1, servesHTTP2: Bool = false,
+    _ body: (SimulatedBackend) async throws -> T
+) async throws -> T {
+    let backend = try await SimulatedBackend.start(
+        identity: identity, profile: profile, group: MultiThreadedEventLoopGroup.singleton, seed: seed, servesHTTP2: servesHTTP2)
     do {
         let result = try await body(backend)
         try await backend.shutdown()
