@@ -48,9 +48,11 @@ YAML
 
 # start_nghttpx POD_PORT: nghttpx with one worker, cleartext h2c in front, h2 (prior knowledge)
 # to the pod, no access log (its default and meshsim's: a log line per request is a write each). Sets nghttpx_port and nghttpx_worker (the process doing the proxying).
+# --conf=/dev/null: Debian's /etc/nghttpx/nghttpx.conf adds a frontend on 127.0.0.1:3000, so a
+# second nghttpx (or anything else on port 3000) would make it exit.
 start_nghttpx() {
   nghttpx_port=$(free_port)
-  nghttpx -f"127.0.0.1,$nghttpx_port;no-tls" -b"127.0.0.1,$1;;proto=h2" -n1 --no-ocsp \
+  nghttpx -f"127.0.0.1,$nghttpx_port;no-tls" -b"127.0.0.1,$1;;proto=h2" --conf=/dev/null -n1 --no-ocsp \
     --errorlog-file="$work/nghttpx.err" >"$work/nghttpx.log" 2>&1 &
   local pid=$!
   pids+=("$pid")
