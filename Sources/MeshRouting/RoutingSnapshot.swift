@@ -62,7 +62,11 @@ public final class RoutingSnapshot: Sendable {
         guard let tableIndex = table(forAuthority: request.authority) else { return .noRoute }
         // Lent: `tables`, a constant of this snapshot, holds the table through the call.
         return Unmanaged.passUnretained(tables[tableIndex])._withUnsafeGuaranteedRef { table in
-            withView(of: request, for: table) { view -> RouteDecision in
+            // What `firstMatch` would find without reading the path and headers for it.
+            if table.program.firstRuleTakesEveryRequest, let forward = table.decisions.forward(rule: 0, picker: &picker, epoch: epoch) {
+                return .forward(forward)
+            }
+            return withView(of: request, for: table) { view -> RouteDecision in
                 guard let match = table.program.firstMatch(view) else { return .noRoute }
                 if let forward = table.decisions.forward(rule: match.rule, picker: &picker, epoch: epoch) { return .forward(forward) }
                 // Not a forwarding rule: a redirect or a direct response.
