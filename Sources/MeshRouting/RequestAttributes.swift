@@ -17,10 +17,16 @@ public protocol RequestAttributes {
     /// Envoy header match compares (`HeaderUtility::getAllOfHeaderAsString`), so `x-a: 1` and
     /// `x-a: 2` are seen as "1,2". Defaults to `header(_:)`.
     func joinedHeader(_ lowercasedName: String) -> String?
+    /// Calls `body` with the UTF-8 bytes of `authority`: a conformer that keeps the string can
+    /// lend its bytes where `authority` hands out a copy (a retain and a release per request).
+    /// Defaults to the bytes of `authority`. Not generic: routing calls it through the protocol,
+    /// where a generic result made the runtime look up its type's metadata on every call.
+    func withAuthorityUTF8(_ body: (UnsafeBufferPointer<UInt8>) -> Void)
 }
 
 extension RequestAttributes {
     public func joinedHeader(_ lowercasedName: String) -> String? { header(lowercasedName) }
+    public func withAuthorityUTF8(_ body: (UnsafeBufferPointer<UInt8>) -> Void) { withUTF8Bytes(authority, body) }
 }
 
 /// A request as a plain value, for the CLI, tests and benchmarks.

@@ -59,7 +59,9 @@ public final class RoutingSnapshot: Sendable {
     /// The hot path: no allocation per call beyond what the answer needs (a redirect's
     /// location); picks with the caller's per-event-loop picker state.
     public func route(_ request: some RequestAttributes, picker: inout DestinationPicker) -> RouteDecision {
-        guard let tableIndex = table(forAuthority: request.authority) else { return .noRoute }
+        var found: Int? = nil
+        request.withAuthorityUTF8 { found = table(forAuthority: $0) }
+        guard let tableIndex = found else { return .noRoute }
         // Lent: `tables`, a constant of this snapshot, holds the table through the call.
         return Unmanaged.passUnretained(tables[tableIndex])._withUnsafeGuaranteedRef { table in
             // What `firstMatch` would find without reading the path and headers for it.
@@ -157,13 +159,16 @@ public final class RoutingSnapshot: Sendable {
     /// else the most specific pattern.
     @inline(__always)
     func table(forAuthority authority: String) -> Int? {
-        withUTF8Bytes(authority) { bytes -> Int? in
-            if let index = domainIndex.table(for: bytes) { return index }
-            if patternDomains.isEmpty { return nil }
-            let (host, port) = RoutingSnapshot.splitAuthority(bytes)
-            for domain in patternDomains where domain.covers(host: host, port: port) { return domain.table }
-            return nil
-        }
+        withUTF8Bytes(authority) { table(forAuthority: $0) }
+    }
+
+    @inline(__always)
+    func table(forAuthority bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        if let index = domainIndex.table(for: bytes) { return index }
+        if patternDomains.isEmpty { return nil }
+        let (host, port) = RoutingSnapshot.splitAuthority(bytes)
+        for domain in patternDomains where domain.covers(host: host, port: port) { return domain.table }
+        return nil
     }
 
     /// Host bytes and port of an authority (`host`, `host:port`, `[v6]:port`).

@@ -22,6 +22,15 @@ struct DownstreamRequest: RequestAttributes {
     var method: String { lentHead._withUnsafeGuaranteedRef { $0.method.rawValue } }
     var scheme: String { "http" }
 
+    /// The authority's bytes read in place: `authority` returns a retained copy of the string.
+    func withAuthorityUTF8(_ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        lentHead._withUnsafeGuaranteedRef { head in
+            if head.authority.utf8.withContiguousStorageIfAvailable(body) != nil { return }
+            var copy = head.authority
+            copy.withUTF8(body)
+        }
+    }
+
     func header(_ lowercasedName: String) -> String? {
         lentHead._withUnsafeGuaranteedRef { $0.fields.first(name: lowercasedName) }
     }
