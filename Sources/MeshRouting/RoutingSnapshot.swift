@@ -78,12 +78,14 @@ public final class RoutingSnapshot: Sendable {
     }
 
     /// Reads what `table` matches on from the request, once: the path bytes (split from the
-    /// query) and each header the table names, into a stack buffer.
+    /// query) and each header the table names, into a stack buffer. No string is made for a
+    /// request whose conformance lends its bytes (the proxy's does).
     @inline(__always)
     func withView<R>(of request: some RequestAttributes, for table: RouteTable, _ body: (RequestView) -> R) -> R {
-        withUTF8Bytes(request.path) { bytes -> R in
+        var result: R? = nil
+        request.withPathUTF8 { bytes in
             let (path, query) = RoutingSnapshot.split(bytes)
-            return withBytes(if: table.readsMethod, request.method) { method -> R in
+            result = withBytes(if: table.readsMethod, request.method) { method -> R in
                 withBytes(if: table.readsAuthority, request.authority) { authority -> R in
                     withBytes(if: table.readsScheme, request.scheme) { scheme -> R in
                         withView(of: request, for: table, method: method, authority: authority, scheme: scheme, path: path, query: query, body)
@@ -91,6 +93,8 @@ public final class RoutingSnapshot: Sendable {
                 }
             }
         }
+        // `withPathUTF8` calls its body exactly once. Taken: `result!` copied the value out.
+        return result.take()!
     }
 
     /// The bytes of `value` when `read`, else an empty view (no string is made).
@@ -106,34 +110,32 @@ public final class RoutingSnapshot: Sendable {
         scheme: UnsafeBufferPointer<UInt8>, path: UnsafeBufferPointer<UInt8>, query: UnsafeBufferPointer<UInt8>, _ body: (RequestView) -> R
     ) -> R {
         let names = table.headerNames
-        return withUnsafeTemporaryAllocation(of: String?.self, capacity: names.count) { headers -> R in
-            var total = 0
-            for i in 0..<names.count {
-                let value = table.headerSources[i].value(of: request, name: names[i])
-                total += value?.utf8.count ?? 0
-                headers.initializeElement(at: i, to: value)
-            }
-            defer { _ = headers.deinitialize() }
-            return withUnsafeTemporaryAllocation(of: RequestView.HeaderSpan.self, capacity: names.count) { spans -> R in
-                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: total) { bytes -> R in
-                    var offset = 0
-                    for i in 0..<names.count {
-                        guard let value = headers[i] else {
-                            spans.initializeElement(at: i, to: .init(offset: 0, length: -1))
-                            continue
-                        }
-                        let length = withUTF8Bytes(value) { source -> Int in
-                            for j in 0..<source.count { bytes[offset + j] = source[j] }
-                            return source.count
-                        }
-                        spans.initializeElement(at: i, to: .init(offset: Int32(offset), length: Int32(length)))
+        let sources = table.headerSources
+        // Two passes over the headers the table reads: their lengths, to size the stack buffer,
+        // then their bytes into it (each value is lent only for the call that reads it).
+        var total = 0
+        for i in 0..<names.count {
+            sources[i].withValue(of: request, name: names[i]) { total += $0?.count ?? 0 }
+        }
+        return withUnsafeTemporaryAllocation(of: RequestView.HeaderSpan.self, capacity: names.count) { spans -> R in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: total) { bytes -> R in
+                var offset = 0
+                for i in 0..<names.count {
+                    var span = RequestView.HeaderSpan(offset: 0, length: -1)
+                    sources[i].withValue(of: request, name: names[i]) { value in
+                        guard let value else { return }
+                        // The request is the same in both passes; never write past the buffer all the same.
+                        let length = min(value.count, total - offset)
+                        for j in 0..<length { bytes[offset + j] = value[j] }
+                        span = RequestView.HeaderSpan(offset: Int32(offset), length: Int32(length))
                         offset += length
                     }
-                    let view = RequestView(
-                        method: method, authority: authority, scheme: scheme, path: path, query: query, headers: headers,
-                        headerBytes: UnsafeBufferPointer(bytes), headerSpans: UnsafeBufferPointer(spans))
-                    return body(view)
+                    spans.initializeElement(at: i, to: span)
                 }
+                let view = RequestView(
+                    method: method, authority: authority, scheme: scheme, path: path, query: query,
+                    headerBytes: UnsafeBufferPointer(bytes), headerSpans: UnsafeBufferPointer(spans))
+                return body(view)
             }
         }
     }
