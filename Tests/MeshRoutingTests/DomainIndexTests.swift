@@ -1,3 +1,4 @@
+import MeshConfig
 import Testing
 
 @testable import MeshRouting
@@ -64,5 +65,18 @@ import Testing
 
     private func mixedCase(_ text: String) -> String {
         String(text.enumerated().map { $0.offset % 2 == 0 ? Character($0.element.uppercased()) : $0.element })
+    }
+}
+
+/// The proxy finds a cluster's per-loop state by `Cluster.position`.
+@Suite struct ClusterPositionTests {
+    @Test(arguments: [["reviews", "header-routing"], ["demo"], ["rollout"], ["grpc-canary"]])
+    func eachClusterKnowsItsPlaceInTheSnapshot(configs: [String]) throws {
+        let result = ConfigLoader().load(paths: configs.map { "\(configsDirectory)/\($0)" })
+        let snapshot = try RoutingSnapshot(resources: result.resources)
+        #expect(!snapshot.clusters.isEmpty)
+        for (index, cluster) in snapshot.clusters.enumerated() {
+            #expect(cluster.position == index, "\(cluster.name)")
+        }
     }
 }
