@@ -31,13 +31,17 @@ public final class Cluster: Sendable, Hashable, CustomStringConvertible {
     public let state: ClusterState
     /// `namespace/name` of the DestinationRule that defined the subset and policies, if any.
     public let destinationRule: String?
+    /// Where the cluster sits in its snapshot's `clusters`, so that the proxy can keep per-cluster
+    /// state in an array and find it without hashing.
+    public let position: Int
 
     init(
         host: String, subset: String?, port: Int, serviceName: String, serviceNamespace: String = "unknown",
         protocol: PortProtocol, endpoints: [Endpoint],
         loadBalancer: LoadBalancerPolicy, connectionPool: ConnectionPoolSettings?, outlierDetection: OutlierDetection?,
-        tls: ClientTLSSettings?, subsetLabels: [String: String], state: ClusterState, destinationRule: String?
+        tls: ClientTLSSettings?, subsetLabels: [String: String], state: ClusterState, destinationRule: String?, position: Int
     ) {
+        self.position = position
         self.name = Cluster.name(host: host, subset: subset, port: port)
         self.host = host
         self.subset = subset

@@ -11,9 +11,8 @@ struct RequestView {
     let scheme: UnsafeBufferPointer<UInt8>
     let path: UnsafeBufferPointer<UInt8>
     let query: UnsafeBufferPointer<UInt8>
-    /// Header values by slot, as the request gave them (for explanations).
-    let headers: UnsafeMutableBufferPointer<String?>
-    /// The same values copied into one byte buffer, by slot: what the matchers read.
+    /// The values of the headers the table reads, copied into one byte buffer, by slot: what
+    /// the matchers read.
     let headerBytes: UnsafeBufferPointer<UInt8>
     let headerSpans: UnsafeBufferPointer<HeaderSpan>
 
@@ -47,7 +46,7 @@ struct MatchCondition: Sendable, CustomStringConvertible {
         case method
         case authority
         case scheme
-        /// `slot`: where the value sits in `RequestView.headers`.
+        /// `slot`: where the value sits in `RequestView.headerSpans`.
         case header(name: String, slot: Int)
         case query(name: String)
     }
@@ -76,7 +75,7 @@ struct MatchCondition: Sendable, CustomStringConvertible {
         case .method: return "got " + quoted(String(decoding: request.method, as: UTF8.self))
         case .authority: return "got " + quoted(String(decoding: request.authority, as: UTF8.self))
         case .scheme: return "got " + quoted(String(decoding: request.scheme, as: UTF8.self))
-        case .header(_, let slot): return request.headers[slot].map { "got " + quoted($0) } ?? "missing"
+        case .header(_, let slot): return request.header(slot).map { "got " + quoted(String(decoding: $0, as: UTF8.self)) } ?? "missing"
         case .query(let name):
             let range = QueryParameters.firstValue(named: Array(name.utf8), in: request.query)
             return range.map { "got " + quoted(String(decoding: request.query.slice($0), as: UTF8.self)) } ?? "missing"

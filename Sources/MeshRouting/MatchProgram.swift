@@ -76,6 +76,11 @@ final class MatchProgram: @unchecked Sendable {
     }
 
     var ruleCount: Int { rules.count }
+
+    /// Whether the first rule has no `match`, so that it takes every request (a service's
+    /// default route, a VirtualService whose only rule just routes): routing then reads nothing
+    /// of the request but its authority.
+    var firstRuleTakesEveryRequest: Bool { rules.count > 0 && rules[0].blockCount == 0 }
 }
 
 /// Accumulates a program's pools while lowering conditions.

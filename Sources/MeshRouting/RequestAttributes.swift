@@ -17,10 +17,28 @@ public protocol RequestAttributes {
     /// Envoy header match compares (`HeaderUtility::getAllOfHeaderAsString`), so `x-a: 1` and
     /// `x-a: 2` are seen as "1,2". Defaults to `header(_:)`.
     func joinedHeader(_ lowercasedName: String) -> String?
+    /// Calls `body` with the UTF-8 bytes of `authority`: a conformer that keeps the string can
+    /// lend its bytes where `authority` hands out a copy (a retain and a release per request).
+    /// Defaults to the bytes of `authority`. Not generic: routing calls it through the protocol,
+    /// where a generic result made the runtime look up its type's metadata on every call.
+    func withAuthorityUTF8(_ body: (UnsafeBufferPointer<UInt8>) -> Void)
+    /// Calls `body` with the UTF-8 bytes of `path`, as `withAuthorityUTF8` does for the authority.
+    func withPathUTF8(_ body: (UnsafeBufferPointer<UInt8>) -> Void)
+    /// Calls `body` once with the bytes of `joinedHeader(lowercasedName)`, nil when there is no
+    /// such header: a conformer that keeps its fields as bytes can lend a single value's bytes
+    /// where `joinedHeader` makes a string of them (an allocation for a value over 15 bytes).
+    /// Defaults to the bytes of `joinedHeader`.
+    func withJoinedHeaderUTF8(_ lowercasedName: String, _ body: (UnsafeBufferPointer<UInt8>?) -> Void)
 }
 
 extension RequestAttributes {
     public func joinedHeader(_ lowercasedName: String) -> String? { header(lowercasedName) }
+    public func withAuthorityUTF8(_ body: (UnsafeBufferPointer<UInt8>) -> Void) { withUTF8Bytes(authority, body) }
+    public func withPathUTF8(_ body: (UnsafeBufferPointer<UInt8>) -> Void) { withUTF8Bytes(path, body) }
+    public func withJoinedHeaderUTF8(_ lowercasedName: String, _ body: (UnsafeBufferPointer<UInt8>?) -> Void) {
+        guard let value = joinedHeader(lowercasedName) else { return body(nil) }
+        withUTF8Bytes(value) { body($0) }
+    }
 }
 
 /// A request as a plain value, for the CLI, tests and benchmarks.

@@ -192,14 +192,15 @@ enum HeaderSource: Sendable {
         }
     }
 
+    /// Calls `body` once with the bytes of the value, nil when the request has none.
     @inline(__always)
-    func value(of request: some RequestAttributes, name: String) -> String? {
+    func withValue(of request: some RequestAttributes, name: String, _ body: (UnsafeBufferPointer<UInt8>?) -> Void) {
         switch self {
-        case .header: return request.joinedHeader(name)
-        case .authority: return request.authority.isEmpty ? nil : request.authority
-        case .method: return request.method
-        case .scheme: return request.scheme
-        case .path: return request.path
+        case .header: request.withJoinedHeaderUTF8(name, body)
+        case .authority: request.withAuthorityUTF8 { body($0.isEmpty ? nil : $0) }
+        case .method: withUTF8Bytes(request.method) { body($0) }
+        case .scheme: withUTF8Bytes(request.scheme) { body($0) }
+        case .path: request.withPathUTF8 { body($0) }
         }
     }
 }

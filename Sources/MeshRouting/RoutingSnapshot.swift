@@ -59,10 +59,16 @@ public final class RoutingSnapshot: Sendable {
     /// The hot path: no allocation per call beyond what the answer needs (a redirect's
     /// location); picks with the caller's per-event-loop picker state.
     public func route(_ request: some RequestAttributes, picker: inout DestinationPicker) -> RouteDecision {
-        guard let tableIndex = table(forAuthority: request.authority) else { return .noRoute }
+        var found: Int? = nil
+        request.withAuthorityUTF8 { found = table(forAuthority: $0) }
+        guard let tableIndex = found else { return .noRoute }
         // Lent: `tables`, a constant of this snapshot, holds the table through the call.
         return Unmanaged.passUnretained(tables[tableIndex])._withUnsafeGuaranteedRef { table in
-            withView(of: request, for: table) { view -> RouteDecision in
+            // What `firstMatch` would find without reading the path and headers for it.
+            if table.program.firstRuleTakesEveryRequest, let forward = table.decisions.forward(rule: 0, picker: &picker, epoch: epoch) {
+                return .forward(forward)
+            }
+            return withView(of: request, for: table) { view -> RouteDecision in
                 guard let match = table.program.firstMatch(view) else { return .noRoute }
                 if let forward = table.decisions.forward(rule: match.rule, picker: &picker, epoch: epoch) { return .forward(forward) }
                 // Not a forwarding rule: a redirect or a direct response.
@@ -72,12 +78,14 @@ public final class RoutingSnapshot: Sendable {
     }
 
     /// Reads what `table` matches on from the request, once: the path bytes (split from the
-    /// query) and each header the table names, into a stack buffer.
+    /// query) and each header the table names, into a stack buffer. No string is made for a
+    /// request whose conformance lends its bytes (the proxy's does).
     @inline(__always)
     func withView<R>(of request: some RequestAttributes, for table: RouteTable, _ body: (RequestView) -> R) -> R {
-        withUTF8Bytes(request.path) { bytes -> R in
+        var result: R? = nil
+        request.withPathUTF8 { bytes in
             let (path, query) = RoutingSnapshot.split(bytes)
-            return withBytes(if: table.readsMethod, request.method) { method -> R in
+            result = withBytes(if: table.readsMethod, request.method) { method -> R in
                 withBytes(if: table.readsAuthority, request.authority) { authority -> R in
                     withBytes(if: table.readsScheme, request.scheme) { scheme -> R in
                         withView(of: request, for: table, method: method, authority: authority, scheme: scheme, path: path, query: query, body)
@@ -85,6 +93,8 @@ public final class RoutingSnapshot: Sendable {
                 }
             }
         }
+        // `withPathUTF8` calls its body exactly once. Taken: `result!` copied the value out.
+        return result.take()!
     }
 
     /// The bytes of `value` when `read`, else an empty view (no string is made).
@@ -100,34 +110,32 @@ public final class RoutingSnapshot: Sendable {
         scheme: UnsafeBufferPointer<UInt8>, path: UnsafeBufferPointer<UInt8>, query: UnsafeBufferPointer<UInt8>, _ body: (RequestView) -> R
     ) -> R {
         let names = table.headerNames
-        return withUnsafeTemporaryAllocation(of: String?.self, capacity: names.count) { headers -> R in
-            var total = 0
-            for i in 0..<names.count {
-                let value = table.headerSources[i].value(of: request, name: names[i])
-                total += value?.utf8.count ?? 0
-                headers.initializeElement(at: i, to: value)
-            }
-            defer { _ = headers.deinitialize() }
-            return withUnsafeTemporaryAllocation(of: RequestView.HeaderSpan.self, capacity: names.count) { spans -> R in
-                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: total) { bytes -> R in
-                    var offset = 0
-                    for i in 0..<names.count {
-                        guard let value = headers[i] else {
-                            spans.initializeElement(at: i, to: .init(offset: 0, length: -1))
-                            continue
-                        }
-                        let length = withUTF8Bytes(value) { source -> Int in
-                            for j in 0..<source.count { bytes[offset + j] = source[j] }
-                            return source.count
-                        }
-                        spans.initializeElement(at: i, to: .init(offset: Int32(offset), length: Int32(length)))
+        let sources = table.headerSources
+        // Two passes over the headers the table reads: their lengths, to size the stack buffer,
+        // then their bytes into it (each value is lent only for the call that reads it).
+        var total = 0
+        for i in 0..<names.count {
+            sources[i].withValue(of: request, name: names[i]) { total += $0?.count ?? 0 }
+        }
+        return withUnsafeTemporaryAllocation(of: RequestView.HeaderSpan.self, capacity: names.count) { spans -> R in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: total) { bytes -> R in
+                var offset = 0
+                for i in 0..<names.count {
+                    var span = RequestView.HeaderSpan(offset: 0, length: -1)
+                    sources[i].withValue(of: request, name: names[i]) { value in
+                        guard let value else { return }
+                        // The request is the same in both passes; never write past the buffer all the same.
+                        let length = min(value.count, total - offset)
+                        for j in 0..<length { bytes[offset + j] = value[j] }
+                        span = RequestView.HeaderSpan(offset: Int32(offset), length: Int32(length))
                         offset += length
                     }
-                    let view = RequestView(
-                        method: method, authority: authority, scheme: scheme, path: path, query: query, headers: headers,
-                        headerBytes: UnsafeBufferPointer(bytes), headerSpans: UnsafeBufferPointer(spans))
-                    return body(view)
+                    spans.initializeElement(at: i, to: span)
                 }
+                let view = RequestView(
+                    method: method, authority: authority, scheme: scheme, path: path, query: query,
+                    headerBytes: UnsafeBufferPointer(bytes), headerSpans: UnsafeBufferPointer(spans))
+                return body(view)
             }
         }
     }
@@ -153,13 +161,16 @@ public final class RoutingSnapshot: Sendable {
     /// else the most specific pattern.
     @inline(__always)
     func table(forAuthority authority: String) -> Int? {
-        withUTF8Bytes(authority) { bytes -> Int? in
-            if let index = domainIndex.table(for: bytes) { return index }
-            if patternDomains.isEmpty { return nil }
-            let (host, port) = RoutingSnapshot.splitAuthority(bytes)
-            for domain in patternDomains where domain.covers(host: host, port: port) { return domain.table }
-            return nil
-        }
+        withUTF8Bytes(authority) { table(forAuthority: $0) }
+    }
+
+    @inline(__always)
+    func table(forAuthority bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        if let index = domainIndex.table(for: bytes) { return index }
+        if patternDomains.isEmpty { return nil }
+        let (host, port) = RoutingSnapshot.splitAuthority(bytes)
+        for domain in patternDomains where domain.covers(host: host, port: port) { return domain.table }
+        return nil
     }
 
     /// Host bytes and port of an authority (`host`, `host:port`, `[v6]:port`).

@@ -406,7 +406,7 @@ struct SnapshotCompiler {
             serviceNamespace: service?.namespace ?? "unknown",
             protocol: servicePort?.protocol ?? .unknown, endpoints: endpoints, loadBalancer: LoadBalancerPolicy(policy.loadBalancer),
             connectionPool: policy.connectionPool, outlierDetection: policy.outlierDetection, tls: policy.tls,
-            subsetLabels: definition?.labels ?? [:], state: state, destinationRule: rule?.name)
+            subsetLabels: definition?.labels ?? [:], state: state, destinationRule: rule?.name, position: clusterOrder.count)
         clusters[name] = cluster
         clusterOrder.append(cluster)
         return cluster

@@ -22,6 +22,63 @@ struct DownstreamRequest: RequestAttributes {
     var method: String { lentHead._withUnsafeGuaranteedRef { $0.method.rawValue } }
     var scheme: String { "http" }
 
+    /// The authority's bytes read in place: `authority` returns a retained copy of the string.
+    func withAuthorityUTF8(_ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        lentHead._withUnsafeGuaranteedRef { head in
+            if head.authority.utf8.withContiguousStorageIfAvailable(body) != nil { return }
+            var copy = head.authority
+            copy.withUTF8(body)
+        }
+    }
+
+    /// The path's bytes read in place, as `withAuthorityUTF8`.
+    func withPathUTF8(_ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        lentHead._withUnsafeGuaranteedRef { head in
+            if head.path.utf8.withContiguousStorageIfAvailable(body) != nil { return }
+            var copy = head.path
+            copy.withUTF8(body)
+        }
+    }
+
+    /// A single ASCII value (the usual case) lent from the fields' bytes, found in one scan;
+    /// anything else as `joinedHeader` makes it (several values joined, other bytes decoded as
+    /// UTF-8 with replacement characters), so that matching sees the same bytes either way.
+    func withJoinedHeaderUTF8(_ lowercasedName: String, _ body: (UnsafeBufferPointer<UInt8>?) -> Void) {
+        lentHead._withUnsafeGuaranteedRef { head in
+            var first = -1
+            var count = 0
+            var isASCII = true
+            var index = 0
+            var name = lowercasedName
+            name.withUTF8 { wanted in
+                head.fields.forEachField { fieldName, value in
+                    if Self.equalsLowercased(fieldName, wanted) {
+                        if count == 0 { first = index }
+                        count += 1
+                        if isASCII { isASCII = !value.contains { $0 >= 0x80 } }
+                    }
+                    index += 1
+                }
+            }
+            if count == 0 { return body(nil) }
+            if count == 1 && isASCII {
+                return head.fields.withField(at: first) { _, value in body(value.assumingMemoryBound(to: UInt8.self)) }
+            }
+            var joined = joinedHeader(lowercasedName) ?? ""
+            joined.withUTF8 { body($0) }
+        }
+    }
+
+    /// Whether a field name is `lowercase` but for ASCII case.
+    private static func equalsLowercased(_ name: UnsafeRawBufferPointer, _ lowercase: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard name.count == lowercase.count else { return false }
+        for i in 0..<name.count {
+            let byte = name[i]
+            if (byte &- 65 < 26 ? byte | 0x20 : byte) != lowercase[i] { return false }
+        }
+        return true
+    }
+
     func header(_ lowercasedName: String) -> String? {
         lentHead._withUnsafeGuaranteedRef { $0.fields.first(name: lowercasedName) }
     }

@@ -19,16 +19,14 @@ final class Worker {
     let continueResponse: ByteBuffer
     let crlf: ByteBuffer
     let lastChunk: ByteBuffer
-    /// Cluster states by the identity of the current snapshot's cluster objects (fast path),
-    /// and by name (requests that began on an older snapshot, and pool reuse across swaps).
-    private var runtimesByIdentity: [ObjectIdentifier: ClusterRuntime] = [:]
+    /// The current snapshot's clusters and their states, by `Cluster.position` (fast path: one
+    /// reference compared, where a dictionary keyed by the cluster's identity hashed it per
+    /// request), and the states by name (requests that began on an older snapshot, and pool
+    /// reuse across swaps). The clusters are held strongly, so that no other cluster object can
+    /// take one's address while it is installed.
+    private var installedClusters: [Cluster] = []
+    private var runtimesByPosition: [ClusterRuntime] = []
     private var runtimesByName: [String: ClusterRuntime] = [:]
-    /// The last cluster found in `runtimesByIdentity` and its state: consecutive requests mostly
-    /// go to one cluster, and comparing one reference costs less than hashing it for the
-    /// dictionary (a `Hasher` round per request). Strong, so the cluster's address cannot be
-    /// reused by another while cached; emptied with every new snapshot.
-    private var lastCluster: Cluster?
-    private var lastRuntime: ClusterRuntime?
     /// Open downstream connections, closed at shutdown.
     private var downstreamChannels: [ObjectIdentifier: Channel] = [:]
     /// Those of them that speak HTTP/2, drained with GOAWAY at shutdown.
@@ -62,7 +60,7 @@ final class Worker {
     /// it. Requests in flight keep the snapshot they started with.
     func install(_ newSnapshot: RoutingSnapshot, outliers: [String: OutlierBinding]) {
         snapshot = newSnapshot
-        var byIdentity: [ObjectIdentifier: ClusterRuntime] = [:]
+        var byPosition: [ClusterRuntime] = []
         var byName: [String: ClusterRuntime] = [:]
         for cluster in newSnapshot.clusters {
             let state: ClusterRuntime
@@ -72,23 +70,18 @@ final class Worker {
             } else {
                 state = makeState(for: cluster, outlier: outliers[cluster.name])
             }
-            byIdentity[ObjectIdentifier(cluster)] = state
+            byPosition.append(state)
             byName[cluster.name] = state
         }
         for (name, state) in runtimesByName where byName[name] == nil { state.retire() }
-        runtimesByIdentity = byIdentity
+        installedClusters = newSnapshot.clusters
+        runtimesByPosition = byPosition
         runtimesByName = byName
-        lastCluster = nil
-        lastRuntime = nil
     }
 
     func clusterRuntime(for cluster: Cluster) -> ClusterRuntime {
-        if let lastCluster, lastCluster === cluster, let lastRuntime { return lastRuntime }
-        if let state = runtimesByIdentity[ObjectIdentifier(cluster)] {
-            lastCluster = cluster
-            lastRuntime = state
-            return state
-        }
+        let position = cluster.position
+        if position < installedClusters.count, installedClusters[position] === cluster { return runtimesByPosition[position] }
         // A cluster of an older snapshot (the request started before a swap) or one the
         // snapshot did not list: keep serving it by name.
         if let state = runtimesByName[cluster.name] { return state }
