@@ -145,6 +145,21 @@ public final class HTTP2ServerConnection: ChannelInboundHandler, RemovableChanne
         }
     }
 
+    /// Sends a response head whose regular fields `writeFields` writes into its header block
+    /// (`HTTP2ResponseFieldWriter`), values inside `fields`' storage lent rather than copied:
+    /// the same block `sendResponseHead(status:fields:...)` makes of the fields written.
+    public func sendResponseHead(
+        status: Int, lending fields: borrowing HeaderFields, stream: HTTP2StreamID, endStream: Bool = false,
+        writeFields: (inout HTTP2ResponseFieldWriter) -> Void
+    ) throws {
+        try self.withStream(stream) { core, stream in
+            try core.submitResponse(stream, status: status, endStream: endStream, lending: fields) { block in
+                var writer = HTTP2ResponseFieldWriter(block: block)
+                writeFields(&writer)
+            }
+        }
+    }
+
     /// Queues body bytes; they leave as flow control allows. `promise` completes when the last
     /// byte was handed to the socket (or fails if the stream ends first).
     public func sendBody(

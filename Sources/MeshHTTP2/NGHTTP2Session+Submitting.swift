@@ -57,6 +57,17 @@ extension NGHTTP2Session {
         }
     }
 
+    /// Submits a response head whose regular fields `appendFields` adds to the block, with
+    /// `fields` lent to it (`HeaderBlock.borrowing`).
+    func submitResponse(
+        _ stream: HTTP2StreamState, status: Int, endStream: Bool, lending fields: borrowing HeaderFields,
+        appendFields: (HeaderBlock) -> Void
+    ) throws {
+        try self.headerBlock.borrowing(fields) {
+            try self.submitResponse(stream, status: status, endStream: endStream, appendFields: appendFields)
+        }
+    }
+
     /// Submits a response head whose regular fields `appendFields` adds to the block.
     func submitResponse(_ stream: HTTP2StreamState, status: Int, endStream: Bool, appendFields: (HeaderBlock) -> Void) throws {
         guard let session else { throw HTTP2CodecError.connectionGoingAway }

@@ -252,6 +252,36 @@ import Testing
         #expect(Self.pairs(lent).isEmpty)
     }
 
+    /// A head written field by field while fields are lent (`HTTP2ResponseFieldWriter`) is the
+    /// block the same fields give when appended whole: values inside the loan pointed to, others
+    /// (and every name) copied, nothing left pointing into the fields once the loan ends.
+    @Test func fieldsWrittenOneByOneDuringALoanGiveTheBlockAppendingThemGives() {
+        let fields = HeaderFields(HTTPHeaders([
+            ("content-type", "text/plain"), ("Connection", "close"), ("te", "trailers"), ("TE", "gzip"), ("X-Mixed", "Case"),
+            ("host", "a"), ("x-empty", ""), (":path", "/no"), ("keep-alive", "5"), ("Transfer-Encoding", "chunked"),
+        ]))
+        let copied = HeaderBlock()
+        copied.append(name: ":status", value: "200")
+        copied.append(fields)
+        copied.append(name: "server", value: "envoy")
+        copied.append(name: "x-own", value: "1")
+        let lent = HeaderBlock()
+        let whileLent = lent.borrowing(fields) { () -> [String] in
+            lent.reset()
+            lent.append(name: ":status", value: "200")
+            var writer = HTTP2ResponseFieldWriter(block: lent)
+            fields.forEachField { name, value in writer.appendField(name: name, value: value) }
+            "envoy".utf8.withContiguousStorageIfAvailable { writer.appendField(name: "server", value: UnsafeRawBufferPointer($0)) }
+            writer.appendField(name: "X-Own", value: "1")
+            return Self.pairs(lent)
+        }
+        #expect(whileLent == Self.pairs(copied))
+        #expect(whileLent == [
+            ":status: 200", "content-type: text/plain", "te: trailers", "x-mixed: Case", "x-empty: ", "server: envoy", "x-own: 1",
+        ])
+        #expect(Self.pairs(lent).isEmpty)
+    }
+
     @Test func aBlockLargerThanItsStorageGrows() {
         var fields = HeaderFields()
         for index in 0..<64 { fields.append(name: "X-Long-\(index)", value: String(repeating: "v", count: 100)) }

@@ -82,6 +82,40 @@ import Testing
         #expect(headers["x-envoy-upstream-service-time"] == ["3"])
     }
 
+    /// What an HTTP/2 client gets written in one pass (`writeResponse`) is what the edit in place
+    /// (`response`) leaves: the same fields in the same order, the same framing answer.
+    @Test(arguments: [
+        [("Content-Length", "12"), ("Connection", "close, X-Internal"), ("X-Internal", "secret"), ("Server", "gunicorn"),
+         ("Transfer-Encoding", "chunked"), ("x-envoy-upstream-service-time", "99"), ("X-Meshsim-Version", "v2")],
+        [("date", "Thu, 26 Nov 2026 00:00:00 GMT"), ("x-envoy-upstream-service-time", "3"), ("grpc-status", "0"), ("grpc-status", "1")],
+        [("X-Early", "gone"), ("Set-Cookie", "a=1"), ("TE", "Trailers"), ("connection", "X-EARLY, x-late, grpc-status"),
+         ("set-cookie", "b=2"), ("X-Late", "gone too"), ("grpc-status", "14"), ("Keep-Alive", "timeout=5"), ("x-name", "Zoë ✓"),
+         ("X-Empty", ""), ("Date", "Thu, 26 Nov 2026 00:00:00 GMT")],
+        [("x-meshsim-workload", "bench"), ("x-meshsim-pod", "bench-0"), ("content-type", "text/plain"), ("content-length", "5"),
+         ("Proxy-Authenticate", "Basic"), ("Trailer", "x-t"), ("te", "gzip"), ("Grpc-Status", "2")],
+        [],
+    ] as [[(String, String)]], [7, nil] as [Int?])
+    func responseWrittenInOnePassIsTheEditedOne(_ upstream: [(String, String)], serviceTime: Int?) {
+        let fields = HeaderFields(HTTPHeaders(upstream))
+        var dates = HTTPDateCache()
+        let now = NIODeadline.now()
+        var written = HeaderFields()
+        var grpcStatus: String?
+        let writtenHasLength = ForwardedHeaders.writeResponse(
+            fields, into: &written, serviceTime: serviceTime, dates: &dates, at: now, grpcStatus: &grpcStatus, wantsGRPCStatus: true)
+        var edited = fields
+        let editedHasLength = ForwardedHeaders.response(&edited, serviceTime: serviceTime, date: dates.current(at: now))
+        #expect(written == edited)
+        #expect(writtenHasLength == editedHasLength)
+        #expect(grpcStatus == edited.first(name: "grpc-status"))
+        var notAsked: String?
+        _ = ForwardedHeaders.writeResponse(
+            fields, into: &written, serviceTime: serviceTime, dates: &dates, at: now, grpcStatus: &notAsked, wantsGRPCStatus: false)
+        #expect(notAsked == nil)
+        // The unedited fields stay as they were.
+        #expect(fields == HeaderFields(HTTPHeaders(upstream)))
+    }
+
     @Test func responseDropsFieldsTheConnectionHeaderNamesWhereverTheyStandAndKeepsTheRestInOrder() {
         let upstream = HTTPHeaders([
             ("X-Early", "gone"), ("Set-Cookie", "a=1"), ("TE", "Trailers"), ("connection", "X-EARLY, x-late, close"),

@@ -34,4 +34,27 @@ import Testing
         #expect(unrouted?.count == 1)
         #expect(unrouted?.durationSumMilliseconds == 40)
     }
+
+    /// A cell's counters come out as the `RequestStats` the same adds would make: every bucket
+    /// (the overflow one included), the sums and the gRPC message counts.
+    @Test func aCellsCountersExportAsRequestStats() {
+        let cell = WorkerStats.RequestCounters.Cell()
+        cell.add(milliseconds: 0.2, requestBytes: 120, responseBytes: 0, grpcMessages: nil)
+        cell.add(milliseconds: 7_200_000, requestBytes: -5, responseBytes: 9_000_000, grpcMessages: (request: 2, response: 3))
+        cell.add(milliseconds: 30, requestBytes: 250, responseBytes: 1, grpcMessages: (request: 1, response: 0))
+        var expected = StatsSnapshot.RequestStats()
+        expected.count = 3
+        expected.durationSumMilliseconds = 0.2 + 7_200_000 + 30
+        expected.requestBytesSum = 370
+        expected.responseBytesSum = 9_000_001
+        expected.requestMessages = 3
+        expected.responseMessages = 3
+        let bounds = StatsSnapshot.histogramBucketBounds
+        func bucket(_ value: Double) -> Int { bounds.firstIndex { value <= $0 } ?? bounds.count }
+        for value in [0.2, 7_200_000, 30] { expected.durationBuckets[bucket(value)] += 1 }
+        for value in [120.0, -5, 250] { expected.requestBytesBuckets[bucket(value)] += 1 }
+        for value in [0.0, 9_000_000, 1] { expected.responseBytesBuckets[bucket(value)] += 1 }
+        #expect(cell.stats == expected)
+        #expect(cell.stats.durationBuckets.last == 1)
+    }
 }

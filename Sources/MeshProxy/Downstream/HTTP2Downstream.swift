@@ -205,6 +205,17 @@ final class HTTP2DownstreamStream: ExchangeDownstream {
         }
     }
 
+    /// Sends a head whose fields `writeFields` writes into the header block, values inside
+    /// `fields`' storage lent (`HTTP2ResponseFieldWriter`).
+    func sendHead(
+        status: Int, lending fields: borrowing HeaderFields, endStream: Bool, writeFields: (inout HTTP2ResponseFieldWriter) -> Void
+    ) {
+        guard !closed else { return }
+        try? lentConnection._withUnsafeGuaranteedRef {
+            try $0.sendResponseHead(status: status, lending: fields, stream: id, endStream: endStream, writeFields: writeFields)
+        }
+    }
+
     func sendBody(_ buffer: ByteBuffer, endStream: Bool = false) {
         guard !closed else { return }
         try? lentConnection._withUnsafeGuaranteedRef { try $0.sendBody(buffer, stream: id, endStream: endStream) }

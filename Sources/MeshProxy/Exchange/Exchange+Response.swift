@@ -35,11 +35,23 @@ extension Exchange: UpstreamConnectionDelegate {
             flags.insert(.upstreamRetryLimitExceeded)
         }
         upstreamKeepAlive = upstreamHead.keepsConnectionAlive
+        let upstreamEndsStream = upstreamHead.endsStream
         // Edited in place: the upstream connection handed over its only reference.
         var headers = upstreamHead.fields
         upstreamHead.fields = HeaderFields()
         if status == 101, upgrade != nil, http2Downstream == nil {
             switchProtocols(headers)
+            return
+        }
+        // A closed stream takes no head: the edits below still note its size and gRPC status.
+        if let stream = http2Downstream, writesHTTP2ResponseHeadDirectly, !stream._withUnsafeGuaranteedRef({ $0.closed }) {
+            sendHTTP2ResponseHead(status: status, fields: headers, endsStream: upstreamEndsStream, at: now, to: stream)
+            // The upstream's next response head is written into this storage. The upstream is
+            // moved out for the call and back (`upstream?.` retained and released it).
+            if let upstream = self.upstream.take() {
+                upstream.reuseResponseFields(consume headers)
+                self.upstream.fill(with: upstream)
+            }
             return
         }
         let upstreamHasLength = ForwardedHeaders.response(&headers, serviceTime: upstreamServiceTime, date: worker.date.current(at: now))
@@ -54,7 +66,7 @@ extension Exchange: UpstreamConnectionDelegate {
         if let stream = http2Downstream {
             // HTTP/2 frames the body itself; a bodyless answer, or a head that was the whole
             // upstream response (gRPC's trailers-only), ends with its HEADERS.
-            let endsWithHead = bodyless || upstreamHead.endsStream
+            let endsWithHead = bodyless || upstreamEndsStream
             responseFraming = endsWithHead ? .none : .contentLength
             responseStarted = true
             responseCode = status
@@ -72,7 +84,7 @@ extension Exchange: UpstreamConnectionDelegate {
             responseFraming = .none
         } else if upstreamHasLength {
             responseFraming = .contentLength
-        } else if upstreamHead.endsStream {
+        } else if upstreamEndsStream {
             // Envoy's HTTP/1.1 encoder frames a head that ends the stream with `content-length: 0`.
             responseFraming = .contentLength
             headers.append(name: "content-length", value: "0")
@@ -100,6 +112,42 @@ extension Exchange: UpstreamConnectionDelegate {
             upstream.reuseResponseFields(consume headers)
             self.upstream.fill(with: upstream)
         }
+    }
+
+    /// Whether the response head goes to an HTTP/2 client as `ForwardedHeaders.writeResponse`
+    /// writes it, then the debug fields: nothing else edits it (no `set-cookie`, CORS fields or
+    /// route header operations). Tested in place: binding `forward` retained its storage.
+    private var writesHTTP2ResponseHeadDirectly: Bool {
+        (extrasStorage == nil || (setCookie == nil && cors == nil)) && forward?.hasResponseHeaderRules != true
+    }
+
+    /// The upstream's head, passed on to the HTTP/2 client as `upstreamResponseHead` would edit and
+    /// send it, written straight into the stream's header block in one pass over the upstream's
+    /// fields (`writesHTTP2ResponseHeadDirectly`).
+    private func sendHTTP2ResponseHead(
+        status: Int, fields: borrowing HeaderFields, endsStream: Bool, at now: NIODeadline, to stream: Unmanaged<HTTP2DownstreamStream>
+    ) {
+        let bodyless = head.method.isHEAD || (100..<200).contains(status) || status == 204 || status == 304
+        let endsWithHead = bodyless || endsStream
+        responseFraming = endsWithHead ? .none : .contentLength
+        responseStarted = true
+        responseCode = status
+        let serviceTime = upstreamServiceTime
+        let wantsGRPCStatus = requestProtocol == .grpc
+        var grpcStatus: String?
+        var listSize = 0
+        stream._withUnsafeGuaranteedRef { downstream in
+            downstream.sendHead(status: status, lending: fields, endStream: endsWithHead) { writer in
+                var sink = HTTP2ResponseHeadSink(writer)
+                _ = ForwardedHeaders.writeResponse(
+                    fields, into: &sink, serviceTime: serviceTime, dates: &worker.date, at: now, grpcStatus: &grpcStatus,
+                    wantsGRPCStatus: wantsGRPCStatus)
+                addDebugHeaders(to: &sink)
+                listSize = sink.headerListSize
+            }
+        }
+        if wantsGRPCStatus { self.grpcStatus = grpcStatus }
+        responseHeadListSize = Self.statusFieldSize + listSize
     }
 
     /// The upstream took the WebSocket upgrade: its 101 goes to the client with the upgrade's
@@ -330,10 +378,10 @@ extension Exchange: UpstreamConnectionDelegate {
         finish()
     }
 
-    private func addDebugHeaders(to headers: inout HeaderFields) {
+    private func addDebugHeaders<Sink: ForwardedFieldSink>(to headers: inout Sink) {
         guard worker.configuration.debugHeaders else { return }
-        if let route { headers.append(name: "x-meshsim-route", value: route.headerValue) }
-        if let cluster = forward?.cluster { headers.append(name: "x-meshsim-destination", value: cluster.destinationHeaderValue) }
+        if let route { headers.appendField(name: "x-meshsim-route", value: route.headerValue) }
+        if let cluster = forward?.cluster { headers.appendField(name: "x-meshsim-destination", value: cluster.destinationHeaderValue) }
     }
 
     private func addConnectionHeader(to headers: inout HeaderFields) {

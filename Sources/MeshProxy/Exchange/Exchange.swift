@@ -576,11 +576,15 @@ final class Exchange {
         let messages = requestProtocol == .grpc ? (requestMessages.messages, responseMessages.messages) : nil
         if let runtime = lentClusterRuntime {
             let grpcStatus = grpcStatus
-            runtime._withUnsafeGuaranteedRef {
-                $0.counters.requests.record(
-                    code: responseCode, flags: flags, workload: upstreamWorkloadSlot, milliseconds: milliseconds,
-                    requestProtocol: requestProtocol, grpcStatus: grpcStatus, requestBytes: bytes.received, responseBytes: bytes.sent,
-                    grpcMessages: messages)
+            runtime._withUnsafeGuaranteedRef { runtime in
+                // Lent: the runtime holds its counters for good (`counters.requests.` retained and
+                // released them around the call).
+                Unmanaged.passUnretained(runtime.counters.requests)._withUnsafeGuaranteedRef {
+                    $0.record(
+                        code: responseCode, flags: flags, workload: upstreamWorkloadSlot, milliseconds: milliseconds,
+                        requestProtocol: requestProtocol, grpcStatus: grpcStatus, requestBytes: bytes.received,
+                        responseBytes: bytes.sent, grpcMessages: messages)
+                }
             }
         } else {
             worker.stats.unrouted.record(

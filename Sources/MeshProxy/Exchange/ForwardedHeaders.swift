@@ -48,6 +48,81 @@ enum ForwardedHeaders {
         return hasContentLength
     }
 
+    /// The fields `response(_:serviceTime:date:)` leaves, in the same order, written to `sink`
+    /// in one pass over the upstream's fields (which stay as they are): what an HTTP/2 client
+    /// gets when nothing else edits the head (`Exchange.sendHTTP2ResponseHead`). Removing fields
+    /// and appending the proxy's own to the `HeaderFields` cost a pass, a record store per field
+    /// and a copy of each appended field before the header block copied them again.
+    /// `grpcStatus`, when asked for, is the first `grpc-status` passed on; `date`, when added, is
+    /// `dates`' at `now`.
+    static func writeResponse<Sink: ForwardedFieldSink>(
+        _ fields: HeaderFields, into sink: inout Sink, serviceTime: Int?, dates: inout HTTPDateCache, at now: NIODeadline,
+        grpcStatus: inout String?,
+        wantsGRPCStatus: Bool
+    ) -> Bool {
+        // The fields a Connection header names go too; it may come after them, so it is read
+        // first (an HTTP/2 upstream sends none: nghttp2 rejects connection-specific fields).
+        var hasConnection = false
+        fields.forEachField { name, _ in
+            if name.count == 10, FieldName.equalsLowercase(name, "connection") { hasConnection = true }
+        }
+        guard hasConnection else {
+            return writeResponse(
+                fields, into: &sink, serviceTime: serviceTime, dates: &dates, at: now, grpcStatus: &grpcStatus, wantsGRPCStatus: wantsGRPCStatus,
+                named: noNamedFields)
+        }
+        var named: [String] = []
+        fields.forEachField { name, value in
+            if name.count == 10, FieldName.equalsLowercase(name, "connection") {
+                var ignored = false
+                HeaderRules.noteHopByHop(name, value, named: &named, keepTrailersTE: &ignored)
+            }
+        }
+        return writeResponse(
+            fields, into: &sink, serviceTime: serviceTime, dates: &dates, at: now, grpcStatus: &grpcStatus, wantsGRPCStatus: wantsGRPCStatus,
+            named: named)
+    }
+
+    /// `writeResponse` once the fields a Connection header names are known (lower-case).
+    private static func writeResponse<Sink: ForwardedFieldSink>(
+        _ fields: HeaderFields, into sink: inout Sink, serviceTime: Int?, dates: inout HTTPDateCache, at now: NIODeadline,
+        grpcStatus: inout String?,
+        wantsGRPCStatus: Bool, named: [String]
+    ) -> Bool {
+        var keepTrailersTE = false
+        var sawDate = false
+        var hasContentLength = false
+        let replacesServiceTime = serviceTime != nil
+        fields.forEachField { name, value in
+            if HeaderRules.isHopByHop(name) {
+                if name.count == 2 { keepTrailersTE = keepTrailersTE || FieldName.equalsLowercase(value, "trailers") }
+                return
+            }
+            switch name.count {
+            case 4 where FieldName.equalsLowercase(name, "date"):
+                sawDate = true
+            case 6 where FieldName.equalsLowercase(name, "server"):
+                return
+            case 14 where FieldName.equalsLowercase(name, "content-length"):
+                hasContentLength = true
+            case 29 where replacesServiceTime && FieldName.equalsLowercase(name, "x-envoy-upstream-service-time"):
+                return
+            default:
+                break
+            }
+            if !named.isEmpty && named.contains(String(decoding: name, as: UTF8.self).lowercased()) { return }
+            if wantsGRPCStatus, grpcStatus == nil, name.count == 11, FieldName.equalsLowercase(name, "grpc-status") {
+                grpcStatus = String(decoding: value, as: UTF8.self)
+            }
+            sink.appendField(name: name, value: value)
+        }
+        if keepTrailersTE { sink.appendOwnField(name: "te", value: "trailers") }
+        sink.appendOwnField(name: "server", value: ServerHeader.value)
+        if !sawDate { dates.withCurrentBytes(at: now) { sink.appendOwnField(name: "date", value: $0) } }
+        if let serviceTime { sink.appendDecimalField(name: "x-envoy-upstream-service-time", value: serviceTime) }
+        return hasContentLength
+    }
+
     /// What the request passes on: hop-by-hop fields, `expect` and Envoy's control headers
     /// gone; Host set to `authority` (in the first Host's place); `x-envoy-original-path` when
     /// the path was rewritten; `x-forwarded-for` (when given), `x-forwarded-proto`,
@@ -176,6 +251,9 @@ enum ForwardedHeaders {
 protocol ForwardedFieldSink {
     mutating func appendField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
     mutating func appendField(name: String, value: String)
+    /// One of the proxy's own fields: `name` is lower-case and allowed in HTTP/2 (a sink may
+    /// skip the tests a forwarded name needs).
+    mutating func appendOwnField(name: StaticString, value: UnsafeRawBufferPointer)
 }
 
 extension ForwardedFieldSink {
@@ -183,8 +261,22 @@ extension ForwardedFieldSink {
     /// `x-envoy-upstream-service-time` and `x-envoy-attempt-count` with no string made.
     mutating func appendDecimalField(name: StaticString, value: Int) {
         DecimalText.withBytes(of: value) { digits in
-            appendField(name: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount), value: digits)
+            appendOwnField(name: name, value: digits)
         }
+    }
+
+    /// Appends one of the proxy's own fields: a lower-case name HTTP/2 allows.
+    mutating func appendOwnField(name: StaticString, value: String) {
+        let count = value.utf8.count
+        // `withCString` lends a native string's bytes without a retain.
+        value.withCString { pointer in
+            appendOwnField(name: name, value: UnsafeRawBufferPointer(start: pointer, count: count))
+        }
+    }
+
+    /// The same with the value as bytes.
+    mutating func appendOwnField(name: StaticString, value: UnsafeRawBufferPointer) {
+        appendField(name: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount), value: value)
     }
 }
 
@@ -210,3 +302,30 @@ extension ByteBuffer: ForwardedFieldSink {
 
 /// An h2c stream's header block, written while the stream opens (`Exchange.writeHTTP2Request`).
 extension HTTP2RequestFieldWriter: ForwardedFieldSink {}
+
+/// An HTTP/2 client's response head, written into its header block (`Exchange.sendHTTP2ResponseHead`),
+/// and the header list size of the fields written, as `HeaderFields.headerListSize` counts the
+/// same fields (connection-specific ones the block drops included).
+struct HTTP2ResponseHeadSink: ForwardedFieldSink {
+    var writer: HTTP2ResponseFieldWriter
+    private(set) var headerListSize = 0
+
+    init(_ writer: HTTP2ResponseFieldWriter) {
+        self.writer = writer
+    }
+
+    mutating func appendField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        headerListSize += name.count + value.count + 32
+        writer.appendField(name: name, value: value)
+    }
+
+    mutating func appendField(name: String, value: String) {
+        headerListSize += name.utf8.count + value.utf8.count + 32
+        writer.appendField(name: name, value: value)
+    }
+
+    mutating func appendOwnField(name: StaticString, value: UnsafeRawBufferPointer) {
+        headerListSize += name.utf8CodeUnitCount + value.count + 32
+        writer.appendField(name: name, value: value)
+    }
+}

@@ -7,21 +7,59 @@ final class WorkerStats {
     /// Counters of one cluster (or of requests that reached none), keyed by the endpoint's
     /// workload, the code and the flags packed in one integer.
     final class RequestCounters {
-        /// One outcome's counters, updated in place.
+        /// One outcome's counters, updated in place: plain integers in one allocation of the
+        /// cell's own (as arrays of `RequestStats`, each of the three bucket updates per request
+        /// tested the array's uniqueness first), made into `RequestStats` when exported.
         final class Cell {
-            var stats = StatsSnapshot.RequestStats()
+            /// The count, then the duration, request-bytes and response-bytes buckets (`buckets`
+            /// each), then the byte sums and the gRPC message counts.
+            private let slots: UnsafeMutablePointer<UInt64>
+            /// Buckets per histogram: read from the cell (a static here was a lazy global, tested
+            /// on each use).
+            private let buckets: Int
+            private var durationSumMilliseconds: Double = 0
+
+            init() {
+                buckets = StatsSnapshot.emptyBuckets.count
+                slots = .allocate(capacity: 1 + 3 * buckets + 4)
+                slots.initialize(repeating: 0, count: 1 + 3 * buckets + 4)
+            }
+
+            deinit {
+                slots.deallocate()
+            }
+
+            private var durationBuckets: UnsafeMutablePointer<UInt64> { slots + 1 }
+            private var requestBytesBuckets: UnsafeMutablePointer<UInt64> { slots + 1 + buckets }
+            private var responseBytesBuckets: UnsafeMutablePointer<UInt64> { slots + 1 + 2 * buckets }
+            /// Request bytes, response bytes, request messages, response messages.
+            private var sums: UnsafeMutablePointer<UInt64> { slots + 1 + 3 * buckets }
+
+            var stats: StatsSnapshot.RequestStats {
+                var stats = StatsSnapshot.RequestStats()
+                stats.count = slots[0]
+                stats.durationBuckets = Array(UnsafeBufferPointer(start: durationBuckets, count: buckets))
+                stats.durationSumMilliseconds = durationSumMilliseconds
+                stats.requestBytesBuckets = Array(UnsafeBufferPointer(start: requestBytesBuckets, count: buckets))
+                stats.requestBytesSum = sums[0]
+                stats.responseBytesBuckets = Array(UnsafeBufferPointer(start: responseBytesBuckets, count: buckets))
+                stats.responseBytesSum = sums[1]
+                stats.requestMessages = sums[2]
+                stats.responseMessages = sums[3]
+                return stats
+            }
 
             func add(milliseconds: Double, requestBytes: Int, responseBytes: Int, grpcMessages: (request: Int, response: Int)?) {
-                stats.count += 1
-                stats.durationBuckets[RequestCounters.bucketIndex(milliseconds)] += 1
-                stats.durationSumMilliseconds += milliseconds
-                stats.requestBytesBuckets[RequestCounters.bucketIndex(Double(requestBytes))] += 1
-                stats.requestBytesSum += UInt64(max(0, requestBytes))
-                stats.responseBytesBuckets[RequestCounters.bucketIndex(Double(responseBytes))] += 1
-                stats.responseBytesSum += UInt64(max(0, responseBytes))
+                slots[0] += 1
+                durationBuckets[RequestCounters.bucketIndex(milliseconds)] += 1
+                durationSumMilliseconds += milliseconds
+                requestBytesBuckets[RequestCounters.bucketIndex(Double(requestBytes))] += 1
+                sums[0] += UInt64(max(0, requestBytes))
+                responseBytesBuckets[RequestCounters.bucketIndex(Double(responseBytes))] += 1
+                sums[1] += UInt64(max(0, responseBytes))
                 if let grpcMessages {
-                    stats.requestMessages += UInt64(grpcMessages.request)
-                    stats.responseMessages += UInt64(grpcMessages.response)
+                    sums[2] += UInt64(grpcMessages.request)
+                    sums[3] += UInt64(grpcMessages.response)
                 }
             }
         }

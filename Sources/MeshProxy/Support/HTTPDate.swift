@@ -47,6 +47,14 @@ struct HTTPDateCache {
         return cached
     }
 
+    /// Calls `body` with the bytes of `current(at:)` (lent where they are: returning the string
+    /// cost a retain and a release).
+    mutating func withCurrentBytes<Result>(at monotonicNow: NIODeadline, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        _ = current(at: monotonicNow)
+        let count = cached.utf8.count
+        return cached.withCString { body(UnsafeRawBufferPointer(start: $0, count: count)) }
+    }
+
     static func format(epochSeconds: Int) -> String {
         var time = time_t(epochSeconds)
         var parts = tm()
