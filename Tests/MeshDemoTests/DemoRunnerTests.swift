@@ -60,7 +60,10 @@ import Testing
                 #expect(row.breaches.isEmpty)
                 #expect(row.split.exactCountHolds == true, "step \(row.step): \(row.split)")
                 #expect(row.beta.allOnCanary)
-                #expect(row.requests > 30 && row.noResponse == 0)
+                // Traffic flowed at every step; how much depends on how fast a busy test machine
+                // sends at 100/s for 600 ms (fewer than 30 of about 60 was seen under load average 10),
+                // so the count is not this test's subject.
+                #expect(row.requests > 0 && row.noResponse == 0)
                 #expect(row.canary.answers + row.stable.answers == row.split.answered + row.beta.answered)
             }
             #expect(summary.completed && !summary.rolledBack && summary.passed && summary.breachedAtStep == nil)
