@@ -393,7 +393,11 @@ extension Exchange: UpstreamConnectionDelegate {
     /// no transfer-encoding to add, since nothing follows the head).
     func writeHTTP2Request(to stream: HTTP2UpstreamStream) {
         func write(path: String, authority: String, rewrittenFrom: String?) {
+            let namesAreLowercase = head.version.major == 2
             stream.writeCompleteRequest(method: head.method, path: path) { writer in
+                // An HTTP/2 client's field names are lower-case (nghttp2 refuses a head with any
+                // other), and so are the ones the proxy adds: none needs lower-casing again.
+                writer.namesAreLowercase = namesAreLowercase
                 writeForwardedFields(into: &writer, authority: authority, rewrittenFrom: rewrittenFrom)
             }
         }
