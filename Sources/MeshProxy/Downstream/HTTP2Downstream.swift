@@ -38,11 +38,16 @@ final class HTTP2DownstreamConnection: HTTP2ServerDelegate {
         let headListSize = Exchange.requestHeadListSize(method: method, authority: authority, path: path, fields: fields)
         let head = DownstreamRequestHead(http2Method: method, authority: authority, path: path, fields: fields)
         let downstream = makeStream(id: stream, connection: connection)
+        // The table holds the stream from the next line on, and nothing below takes it out
+        // before the exchange is stored in it: lent for that, the local moves into the exchange
+        // (kept to the end, it cost a retain and a release per request).
+        let lentDownstream = Unmanaged.passUnretained(downstream)
         streams[stream] = downstream
         worker.stats.downstream.activeRequests += 1
-        let exchange = Exchange(worker: worker, stream: downstream, head: consume head, endStream: endStream, startTime: connection.eventTime)
+        let exchange = Exchange(
+            worker: worker, stream: consume downstream, head: consume head, endStream: endStream, startTime: connection.eventTime)
         exchange.requestHeadListSize = headListSize
-        downstream.exchange.fill(with: exchange)
+        lentDownstream._withUnsafeGuaranteedRef { $0.exchange.fill(with: exchange) }
         // A stream its HEADERS ended is complete from the start (see Exchange.init).
         exchange.start()
     }
