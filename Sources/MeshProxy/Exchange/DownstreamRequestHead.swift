@@ -53,7 +53,10 @@ final class DownstreamRequestHead {
 
     /// The first value of a field the proxy reads itself, or nil.
     func first(_ name: KnownRequestFields.Name) -> String? {
-        known[name].map { fields.value(at: $0) }
+        // Not `known[name].map { ... }`: the closure's capture retained the fields' storage
+        // even for a field the request does not have.
+        guard let index = known[name] else { return nil }
+        return fields.value(at: index)
     }
 
     /// Whether the client sent a field the proxy reads itself.
