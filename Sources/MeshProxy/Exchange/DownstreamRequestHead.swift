@@ -68,9 +68,12 @@ final class DownstreamRequestHead {
     /// (RFC 9113 §8.3.1: a client must not send a `host` field that differs; one that does is
     /// not believed); a `host` field counts only without `:authority`. The authority is also
     /// added as a Host field when none came, since the exchange reads Host on both protocols.
-    convenience init(http2Method method: String, authority: consuming String, path: consuming String, fields: consuming HeaderFields) {
-        var fields = fields
+    /// The parameters are plain (an initializer's are owned): a `consuming` one is a mutable
+    /// binding, and lending it to a call (`KnownRequestFields`, the path's normalization)
+    /// retained it for the call and released it after.
+    convenience init(http2Method method: String, authority: String, path: String, fields: HeaderFields) {
         var known = KnownRequestFields(fields)
+        var fields = fields
         guard !authority.isEmpty else {
             let host = known[.host].map { fields.value(at: $0) }
             self.init(
@@ -92,8 +95,7 @@ final class DownstreamRequestHead {
     /// fails the stream on a bad one. Any target but a plain origin-form path is resolved as
     /// every other head's is.
     private init(
-        http2Method method: HTTPMethod, authority: consuming String, uri: consuming String, fields: consuming HeaderFields,
-        known: KnownRequestFields
+        http2Method method: HTTPMethod, authority: String, uri: String, fields: HeaderFields, known: KnownRequestFields
     ) {
         self.method = method
         self.version = HTTPVersion(major: 2, minor: 0)
