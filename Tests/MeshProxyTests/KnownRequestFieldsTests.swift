@@ -11,7 +11,8 @@ import Testing
         (.requestID, "x-request-id"), (.forwardedFor, "x-forwarded-for"), (.originalPath, "x-envoy-original-path"),
         (.upstreamTimeout, "x-envoy-upstream-rq-timeout-ms"), (.maxRetries, "x-envoy-max-retries"), (.retryOn, "x-envoy-retry-on"),
         (.origin, "origin"),
-        (.host, "host"), (.connection, "connection"),
+        (.connection, "connection"),
+        (.host, "host"),
     ]
 
     @Test func everyNameIsFoundAtItsFirstIndexInAnyCase() {
