@@ -114,7 +114,8 @@ final class HTTP2DownstreamConnection: HTTP2ServerDelegate {
     private func recycle(_ downstream: consuming HTTP2DownstreamStream) {
         var downstream = downstream
         guard spareStreams.count < Self.maxSpareStreams, isKnownUniquelyReferenced(&downstream) else { return }
-        spareStreams.append(downstream)
+        // Moved in: appended as a copy, it was retained here and the local released after.
+        spareStreams.append(consume downstream)
     }
 
     fileprivate func finished(_ downstream: HTTP2DownstreamStream) {
