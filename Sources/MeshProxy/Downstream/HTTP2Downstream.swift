@@ -104,7 +104,10 @@ final class HTTP2DownstreamConnection: HTTP2ServerDelegate {
 
     /// A stream object for new stream `id`: a spare one reset, or a new one.
     private func makeStream(id: HTTP2StreamID, connection: HTTP2ServerConnection) -> HTTP2DownstreamStream {
-        guard let spare = spareStreams.popLast() else { return HTTP2DownstreamStream(id: id, connection: connection, owner: self) }
+        guard !spareStreams.isEmpty else { return HTTP2DownstreamStream(id: id, connection: connection, owner: self) }
+        // `removeLast`, not `popLast`: the generic `popLast` was a call of its own (0.013 us per
+        // request in the profile); Array's `removeLast` inlines.
+        let spare = spareStreams.removeLast()
         spare.reuse(id: id, connection: connection)
         return spare
     }
