@@ -43,7 +43,11 @@ import Testing
             } else {
                 var name = name
                 var value = value
-                name.withUTF8 { name in value.withUTF8 { value in writer.appendField(name: UnsafeRawBufferPointer(name), value: UnsafeRawBufferPointer(value)) } }
+                name.withUTF8 { name in
+                    value.withUTF8 { value in
+                        writer.appendField(name: UnsafeRawBufferPointer(name), value: UnsafeRawBufferPointer(value))
+                    }
+                }
             }
         }
         return fields(of: block)

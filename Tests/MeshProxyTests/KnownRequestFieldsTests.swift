@@ -45,7 +45,10 @@ import Testing
     @Test func absentNamesAndLookAlikesAreNotFound() {
         // Same lengths as known names, other letters.
         var fields = HeaderFields()
-        for name in ["hosT-", "hust", "expecT-", "x-request-ie", "content-typo", "content-lengtx", "x-forwarded-fox", "user-agenx", "upgradx", "connectiom"] {
+        for name in [
+            "hosT-", "hust", "expecT-", "x-request-ie", "content-typo", "content-lengtx", "x-forwarded-fox", "user-agenx", "upgradx",
+            "connectiom",
+        ] {
             fields.append(name: name, value: "v")
         }
         let known = KnownRequestFields(fields)
