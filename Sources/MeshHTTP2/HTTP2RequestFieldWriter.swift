@@ -11,6 +11,9 @@ public struct HTTP2RequestFieldWriter {
     /// The `:authority` field, added empty before the regular fields.
     private let authorityField: Int
     private var sawHost = false
+    /// Set by a caller whose fields all have lower-case names (a head an HTTP/2 client sent,
+    /// and the proxy's own fields): they are copied without being lower-cased again.
+    public var namesAreLowercase = false
 
     init(block: HeaderBlock, authorityField: Int) {
         self.block = Unmanaged.passUnretained(block)
@@ -19,14 +22,12 @@ public struct HTTP2RequestFieldWriter {
 
     /// Appends one field given as bytes.
     public mutating func appendField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
-        let isFirstHost =
-            !self.sawHost && name.count == 4 && FieldName.equalsLowercase(name.assumingMemoryBound(to: UInt8.self), "host")
-        if isFirstHost { self.sawHost = true }
+        let nameIsLowercase = self.namesAreLowercase
+        let copied = self.block._withUnsafeGuaranteedRef { $0.appendCopying(name: name, value: value, nameIsLowercase: nameIsLowercase) }
+        guard copied == .host, !self.sawHost else { return }
+        self.sawHost = true
         let authorityField = self.authorityField
-        self.block._withUnsafeGuaranteedRef { block in
-            if isFirstHost { block.setValue(ofField: authorityField, value) }
-            block.appendCopying(name: name, value: value)
-        }
+        self.block._withUnsafeGuaranteedRef { $0.setValue(ofField: authorityField, value) }
     }
 
     /// Appends one field given as strings (`withCString` lends their bytes without a retain).

@@ -195,23 +195,59 @@ final class HeaderBlock {
         fields.forEachField { name, value in self.appendCopying(name: name, value: value) }
     }
 
+    /// What `appendCopying(name:value:)` did with a field.
+    enum CopiedField {
+        case appended
+        /// A pseudo-header or a connection-specific field, left out.
+        case dropped
+        /// A Host field, left out too: `:authority` carries its value.
+        case host
+    }
+
     /// Copies one field into the block's own bytes, its name lower-cased; a pseudo-header or a
-    /// connection-specific field is dropped.
-    func appendCopying(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
-        let nameOffset = self.byteCount
-        self.copy(name)
-        let nameBytes = UnsafeMutableBufferPointer(start: self.bytes + nameOffset, count: name.count)
-        for index in nameBytes.indices where nameBytes[index] &- UInt8(ascii: "A") < 26 { nameBytes[index] |= 0x20 }
-        let valueIsTrailers = name.count == 2 && FieldName.equalsLowercase(value.assumingMemoryBound(to: UInt8.self), "trailers")
-        if name.isEmpty || nameBytes[0] == UInt8(ascii: ":")
-            || Self.isConnectionSpecific(UnsafeBufferPointer(nameBytes), valueIsTrailers: valueIsTrailers)
-        {
-            self.byteCount = nameOffset
-            return
+    /// connection-specific field (Host included) is dropped. The name is judged on the caller's
+    /// bytes before anything is copied (by length, then case-insensitively), and name and value
+    /// are copied after one reservation: a forwarded head sends every field through here.
+    /// `nameIsLowercase`: the caller knows the name has no upper-case letter (every name an
+    /// HTTP/2 peer sent: nghttp2 refuses the others), so it is not lower-cased again.
+    @discardableResult
+    func appendCopying(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, nameIsLowercase: Bool = false) -> CopiedField {
+        let nameCount = name.count
+        guard nameCount > 0, let nameBase = name.baseAddress else { return .dropped }
+        let nameSource = nameBase.assumingMemoryBound(to: UInt8.self)
+        let sourceName = UnsafeBufferPointer(start: nameSource, count: nameCount)
+        switch nameCount {
+        case 2 where FieldName.equalsLowercase(sourceName, "te"):
+            if !FieldName.equalsLowercase(value.assumingMemoryBound(to: UInt8.self), "trailers") { return .dropped }
+        case 4 where FieldName.equalsLowercase(sourceName, "host"):
+            return .host
+        case 7 where FieldName.equalsLowercase(sourceName, "upgrade"),
+            10 where FieldName.equalsLowercase(sourceName, "connection") || FieldName.equalsLowercase(sourceName, "keep-alive"),
+            14 where FieldName.equalsLowercase(sourceName, "http2-settings"),
+            16 where FieldName.equalsLowercase(sourceName, "proxy-connection"),
+            17 where FieldName.equalsLowercase(sourceName, "transfer-encoding"):
+            return .dropped
+        default:
+            if nameSource[0] == UInt8(ascii: ":") { return .dropped }
         }
-        let valueOffset = self.byteCount
-        self.copy(value)
-        self.addSpan(nameOffset, name.count, valueOffset, value.count)
+        let valueCount = value.count
+        let nameOffset = self.byteCount
+        self.reserve(nameCount + valueCount)
+        let destination = self.bytes + nameOffset
+        destination.update(from: nameSource, count: nameCount)
+        // Without a branch per byte (a loop the compiler vectorizes).
+        if !nameIsLowercase {
+            for index in 0..<nameCount {
+                let byte = destination[index]
+                destination[index] = byte | (byte &- UInt8(ascii: "A") < 26 ? 0x20 : 0)
+            }
+        }
+        if valueCount > 0, let valueBase = value.baseAddress {
+            (destination + nameCount).update(from: valueBase.assumingMemoryBound(to: UInt8.self), count: valueCount)
+        }
+        self.byteCount = nameOffset + nameCount + valueCount
+        self.addSpan(nameOffset, nameCount, nameOffset + nameCount, valueCount)
+        return .appended
     }
 
     /// `appendCopying(name:value:)`, but a value that lies in the storage lent by

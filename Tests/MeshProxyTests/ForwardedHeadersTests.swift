@@ -165,6 +165,29 @@ import Testing
         }
     }
 
+    /// The exchange tells the writer whether a Connection field came (from the head's
+    /// `KnownRequestFields`) instead of letting it look: the forwarded fields are the same.
+    @Test func knownConnectionFieldGivesTheSameFieldsAsTheScan() {
+        let cases: [HTTPHeaders] = [
+            HTTPHeaders([("host", "reviews"), ("user-agent", "h2load"), ("accept", "*/*")]),
+            HTTPHeaders([("X-Early", "gone"), ("Host", "b"), ("Connection", "x-early, close"), ("x-late", "kept"), ("TE", "trailers")]),
+            HTTPHeaders([("connection", "keep-alive"), ("x-a", "1")]),
+        ]
+        for client in cases {
+            let fields = HeaderFields(client)
+            var scanned = ByteBuffer()
+            ForwardedHeaders.writeRequest(
+                fields, into: &scanned, authority: "reviews", rewrittenFrom: nil, forwardedFor: nil, requestID: .text("id"),
+                expectedTimeoutMilliseconds: nil, attempt: 1, isInternal: false)
+            var told = ByteBuffer()
+            ForwardedHeaders.writeRequest(
+                fields, into: &told, authority: "reviews", rewrittenFrom: nil, forwardedFor: nil, requestID: .text("id"),
+                expectedTimeoutMilliseconds: nil, attempt: 1, isInternal: false,
+                hasConnectionField: KnownRequestFields(fields)[.connection] != nil)
+            #expect(String(buffer: told) == String(buffer: scanned))
+        }
+    }
+
     /// Decimal values (`x-envoy-upstream-service-time`, `x-envoy-attempt-count`) are written as
     /// `String(value)` spells them, into byte fields and into an HTTP/1.1 buffer alike.
     @Test(arguments: [0, 7, 42, 100, 1_234_567_890, Int.max, -5, Int.min])

@@ -11,6 +11,7 @@ import Testing
         (.requestID, "x-request-id"), (.forwardedFor, "x-forwarded-for"), (.originalPath, "x-envoy-original-path"),
         (.upstreamTimeout, "x-envoy-upstream-rq-timeout-ms"), (.maxRetries, "x-envoy-max-retries"), (.retryOn, "x-envoy-retry-on"),
         (.origin, "origin"),
+        (.connection, "connection"),
         (.host, "host"),
     ]
 
@@ -44,7 +45,10 @@ import Testing
     @Test func absentNamesAndLookAlikesAreNotFound() {
         // Same lengths as known names, other letters.
         var fields = HeaderFields()
-        for name in ["hosT-", "hust", "expecT-", "x-request-ie", "content-typo", "content-lengtx", "x-forwarded-fox", "user-agenx", "upgradx"] {
+        for name in [
+            "hosT-", "hust", "expecT-", "x-request-ie", "content-typo", "content-lengtx", "x-forwarded-fox", "user-agenx", "upgradx",
+            "connectiom",
+        ] {
             fields.append(name: name, value: "v")
         }
         let known = KnownRequestFields(fields)

@@ -38,11 +38,16 @@ final class HTTP2DownstreamConnection: HTTP2ServerDelegate {
         let headListSize = Exchange.requestHeadListSize(method: method, authority: authority, path: path, fields: fields)
         let head = DownstreamRequestHead(http2Method: method, authority: authority, path: path, fields: fields)
         let downstream = makeStream(id: stream, connection: connection)
+        // The table holds the stream from the next line on, and nothing below takes it out
+        // before the exchange is stored in it: lent for that, the local moves into the exchange
+        // (kept to the end, it cost a retain and a release per request).
+        let lentDownstream = Unmanaged.passUnretained(downstream)
         streams[stream] = downstream
         worker.stats.downstream.activeRequests += 1
-        let exchange = Exchange(worker: worker, stream: downstream, head: consume head, endStream: endStream, startTime: connection.eventTime)
+        let exchange = Exchange(
+            worker: worker, stream: consume downstream, head: consume head, endStream: endStream, startTime: connection.eventTime)
         exchange.requestHeadListSize = headListSize
-        downstream.exchange.fill(with: exchange)
+        lentDownstream._withUnsafeGuaranteedRef { $0.exchange.fill(with: exchange) }
         // A stream its HEADERS ended is complete from the start (see Exchange.init).
         exchange.start()
     }
@@ -99,7 +104,10 @@ final class HTTP2DownstreamConnection: HTTP2ServerDelegate {
 
     /// A stream object for new stream `id`: a spare one reset, or a new one.
     private func makeStream(id: HTTP2StreamID, connection: HTTP2ServerConnection) -> HTTP2DownstreamStream {
-        guard let spare = spareStreams.popLast() else { return HTTP2DownstreamStream(id: id, connection: connection, owner: self) }
+        guard !spareStreams.isEmpty else { return HTTP2DownstreamStream(id: id, connection: connection, owner: self) }
+        // `removeLast`, not `popLast`: the generic `popLast` was a call of its own (0.013 us per
+        // request in the profile); Array's `removeLast` inlines.
+        let spare = spareStreams.removeLast()
         spare.reuse(id: id, connection: connection)
         return spare
     }
@@ -109,7 +117,8 @@ final class HTTP2DownstreamConnection: HTTP2ServerDelegate {
     private func recycle(_ downstream: consuming HTTP2DownstreamStream) {
         var downstream = downstream
         guard spareStreams.count < Self.maxSpareStreams, isKnownUniquelyReferenced(&downstream) else { return }
-        spareStreams.append(downstream)
+        // Moved in: appended as a copy, it was retained here and the local released after.
+        spareStreams.append(consume downstream)
     }
 
     fileprivate func finished(_ downstream: HTTP2DownstreamStream) {

@@ -53,7 +53,10 @@ final class DownstreamRequestHead {
 
     /// The first value of a field the proxy reads itself, or nil.
     func first(_ name: KnownRequestFields.Name) -> String? {
-        known[name].map { fields.value(at: $0) }
+        // Not `known[name].map { ... }`: the closure's capture retained the fields' storage
+        // even for a field the request does not have.
+        guard let index = known[name] else { return nil }
+        return fields.value(at: index)
     }
 
     /// Whether the client sent a field the proxy reads itself.
@@ -65,18 +68,51 @@ final class DownstreamRequestHead {
     /// (RFC 9113 §8.3.1: a client must not send a `host` field that differs; one that does is
     /// not believed); a `host` field counts only without `:authority`. The authority is also
     /// added as a Host field when none came, since the exchange reads Host on both protocols.
-    convenience init(http2Method method: String, authority: String, path: String, fields: consuming HeaderFields) {
-        var fields = fields
+    /// The parameters are plain (an initializer's are owned): a `consuming` one is a mutable
+    /// binding, and lending it to a call (`KnownRequestFields`, the path's normalization)
+    /// retained it for the call and released it after.
+    convenience init(http2Method method: String, authority: String, path: String, fields: HeaderFields) {
         var known = KnownRequestFields(fields)
-        var host = authority.isEmpty ? known[.host].map { fields.value(at: $0) } : authority
-        if known[.host] == nil && !authority.isEmpty {
+        var fields = fields
+        guard !authority.isEmpty else {
+            let host = known[.host].map { fields.value(at: $0) }
+            self.init(
+                method: HTTPMethod(rawValue: method), uri: path, version: HTTPVersion(major: 2, minor: 0), fields: fields, host: host,
+                known: known)
+            return
+        }
+        if known[.host] == nil {
             known.noteAppended(.host, at: fields.count)
             fields.append(name: "host", value: authority)
-            host = authority
         }
-        self.init(
-            method: HTTPMethod(rawValue: method), uri: path, version: HTTPVersion(major: 2, minor: 0), fields: fields, host: host,
-            known: known)
+        self.init(http2Method: HTTPMethod(rawValue: method), authority: authority, uri: path, fields: fields, known: known)
+    }
+
+    /// An HTTP/2 head with an `:authority`, its strings moved in rather than copied (each copy
+    /// was a retain here and a release when the argument went). The authority is not checked
+    /// with `AuthorityValidation` again: nghttp2 checks every `:authority` a server receives
+    /// with `nghttp2_check_authority`, which `AuthorityValidation` mirrors byte for byte, and
+    /// fails the stream on a bad one. Any target but a plain origin-form path is resolved as
+    /// every other head's is.
+    private init(
+        http2Method method: HTTPMethod, authority: String, uri: String, fields: HeaderFields, known: KnownRequestFields
+    ) {
+        self.method = method
+        self.version = HTTPVersion(major: 2, minor: 0)
+        self.fields = fields
+        self.known = known
+        // `resolveTarget`'s checks for an origin-form target, in its order, but the authority's.
+        if known[.secondHost] == nil, uri.utf8.first == UInt8(ascii: "/"), !uri.utf8.contains(UInt8(ascii: "#")) {
+            self.path = PathNormalization.normalized(uri)
+            self.targetError = nil
+            self.authority = authority
+        } else {
+            let target = Self.resolveTarget(uri: uri, host: authority, version: HTTPVersion(major: 2, minor: 0), known: known)
+            self.path = target.path
+            self.targetError = target.error
+            self.authority = target.authority
+        }
+        self.uri = uri
     }
 
     /// The protocol an HTTP/1.1 request asks to switch to (RFC 9110 §7.8), as Envoy's

@@ -441,14 +441,21 @@ extension Exchange: UpstreamConnectionDelegate {
     /// no transfer-encoding to add, since nothing follows the head).
     func writeHTTP2Request(to stream: HTTP2UpstreamStream) {
         func write(path: String, authority: String, rewrittenFrom: String?) {
+            let namesAreLowercase = head.version.major == 2
             stream.writeCompleteRequest(method: head.method, path: path) { writer in
+                // An HTTP/2 client's field names are lower-case (nghttp2 refuses a head with any
+                // other), and so are the ones the proxy adds: none needs lower-casing again.
+                writer.namesAreLowercase = namesAreLowercase
                 writeForwardedFields(into: &writer, authority: authority, rewrittenFrom: rewrittenFrom)
             }
         }
         if usesClientTarget {
             // Read where they are, as for HTTP/1.1: the tuple retained both strings and released
-            // them and its nil per request.
-            write(path: head.path, authority: head.authority, rewrittenFrom: nil)
+            // them and its nil per request. Through the head lent (`head`, a `let`, holds it for
+            // the exchange's life): read from `self.head`, each string was retained for the call.
+            Unmanaged.passUnretained(head)._withUnsafeGuaranteedRef { head in
+                write(path: head.path, authority: head.authority, rewrittenFrom: nil)
+            }
         } else {
             let target = upstreamTarget()
             write(path: target.path, authority: target.authority, rewrittenFrom: target.rewrittenFrom)
@@ -496,11 +503,15 @@ extension Exchange: UpstreamConnectionDelegate {
     }
 
     private func writeForwardedFields<Sink: ForwardedFieldSink>(into sink: inout Sink, authority: String, rewrittenFrom: String?) {
-        ForwardedHeaders.writeRequest(
-            head.fields, into: &sink, authority: authority, rewrittenFrom: rewrittenFrom,
-            forwardedFor: appendedForwardedFor, requestID: drawnRequestID.map { .drawn($0) } ?? .text(""),
-            expectedTimeoutMilliseconds: routeTimeout.map { $0.nanoseconds / 1_000_000 }, attempt: retriesDone + 1,
-            isInternal: isInternal)
+        // The head lent (`head`, a `let`, holds it): read from `self.head`, its fields' storage
+        // was retained for the call.
+        Unmanaged.passUnretained(head)._withUnsafeGuaranteedRef { head in
+            ForwardedHeaders.writeRequest(
+                head.fields, into: &sink, authority: authority, rewrittenFrom: rewrittenFrom,
+                forwardedFor: appendedForwardedFor, requestID: drawnRequestID.map { .drawn($0) } ?? .text(""),
+                expectedTimeoutMilliseconds: routeTimeout.map { $0.nanoseconds / 1_000_000 }, attempt: retriesDone + 1,
+                isInternal: isInternal, hasConnectionField: head.contains(.connection))
+        }
     }
 }
 

@@ -145,13 +145,19 @@ enum ForwardedHeaders {
     /// lines written straight into an HTTP/1.1 upstream's outbound buffer.
     static func writeRequest<Sink: ForwardedFieldSink>(
         _ client: HeaderFields, into sink: inout Sink, authority: String, rewrittenFrom originalPath: String?, forwardedFor: String?,
-        requestID: RequestID.Forwarded, expectedTimeoutMilliseconds: Int64?, attempt: Int, isInternal: Bool
+        requestID: RequestID.Forwarded, expectedTimeoutMilliseconds: Int64?, attempt: Int, isInternal: Bool,
+        hasConnectionField: Bool? = nil
     ) {
         // The fields a Connection header names go too; it may come after them, so it is read
         // first (rare: most requests have no Connection header, or only `keep-alive`/`close`).
+        // The caller may know already (`KnownRequestFields`), which spares a pass over the fields.
         var hasConnection = false
-        client.forEachField { name, _ in
-            if name.count == 10, FieldName.equalsLowercase(name, "connection") { hasConnection = true }
+        if let hasConnectionField {
+            hasConnection = hasConnectionField
+        } else {
+            client.forEachField { name, _ in
+                if name.count == 10, FieldName.equalsLowercase(name, "connection") { hasConnection = true }
+            }
         }
         guard hasConnection else {
             // The usual request: the static empty list, passed as it is (a local `[]` cost a

@@ -13,6 +13,8 @@ struct KnownRequestFields {
         case origin
         /// The first Host field line, and a second one if any (RFC 9112 §3.2: refused).
         case host, secondHost
+        /// Whether the fields it names must be left out of the forwarded head (rare).
+        case connection
     }
 
     /// The first index of each name by its raw value; -1 when absent. Inline rather than an
@@ -20,7 +22,9 @@ struct KnownRequestFields {
     /// that holds this an aligned allocation (`posix_memalign`, dearer than `malloc`).
     private var indexes = InlineArray<16, Int32>(repeating: -1)
 
-    init(_ fields: HeaderFields) {
+    /// Borrowing: an initializer owns its arguments, and the fields' storage was retained for
+    /// the call and released after it.
+    init(_ fields: borrowing HeaderFields) {
         var index: Int32 = 0
         fields.forEachField { name, _ in
             defer { index += 1 }
@@ -35,7 +39,8 @@ struct KnownRequestFields {
             case 6:
                 if !note(.expect, index, name, "expect") { note(.origin, index, name, "origin") }
             case 7: note(.upgrade, index, name, "upgrade")
-            case 10: note(.userAgent, index, name, "user-agent")
+            case 10:
+                if !note(.userAgent, index, name, "user-agent") { note(.connection, index, name, "connection") }
             case 12:
                 if !note(.requestID, index, name, "x-request-id") { note(.contentType, index, name, "content-type") }
             case 14: note(.contentLength, index, name, "content-length")

@@ -210,7 +210,9 @@ enum RequestProtocol: String, CaseIterable {
         }
     }
 
-    init(head: DownstreamRequestHead) {
+    /// Borrowing: an initializer owns its arguments, and the exchange's head was retained for
+    /// the call and released in it.
+    init(head: borrowing DownstreamRequestHead) {
         guard head.version.major == 2 else {
             self = .http
             return
