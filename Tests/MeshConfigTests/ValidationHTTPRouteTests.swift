@@ -385,6 +385,29 @@ let istioDelegateHTTPRouteCases: [RuleCase] = [
         #expect(StringMatchRules.regexProblem(String(repeating: "a", count: 1025), where: "uri") == "\"uri\": regex is too large, max length allowed is 1024")
     }
 
+    // Istio compiles regexes with Go's regexp package, whose syntax differs from RE2's in a few
+    // places: no `\C`, `(?<name>re)` accepted (Go 1.22+), and no 8 MiB program budget.
+    @Test(arguments: [
+        ("\\C", false), ("a\\Cb", false), ("[\\C]", false), ("\\Q\\C\\E", true), ("\\\\C", true), ("[\\]\\C]", false),
+        ("(?<name>x)", true), ("(?P<name>x)", true), ("(?<name>x)(?<other>y)", true), ("(?<>x)", false), ("(?<a.b>x)", false),
+        ("(?<=a)b", false), ("(?<!a)b", false), ("[(?<n>x)]", true), ("\\(?<n>x\\)", true),
+        ("\\pL{1000}", true), ("[^a]{1000}[^a]{1000}[^a]{1000}", true), ("(?i)\\pL{1000}", true),
+        ("a{1001}", false), ("a**", false), ("(?=a)", false), ("\\Z", false), ("(?P=n)", false),
+    ])
+    func regexSyntaxIsGos(regex: String, valid: Bool) throws {
+        let route = try Fixture.httpRoute("{\(dest), match: [{uri: {regex: '\(regex)'}}]}")
+        let findings = Fixture.findings { HTTPRouteRules.matches(route, at: ["http", 0], into: &$0) }
+        #expect(findings.hasErrors == !valid, "\(regex): \(findings.items)")
+    }
+
+    @Test func regexMessagesAreGos() {
+        #expect(StringMatchRules.regexProblem("a(b", where: "uri")
+            == "\"uri\": error parsing regexp: missing closing ): `a(b`; Istio uses RE2 style regex-based match (https://github.com/google/re2/wiki/Syntax)")
+        #expect(StringMatchRules.regexProblem("x\\C", where: "uri")
+            == "\"uri\": error parsing regexp: invalid escape sequence: `\\C`; Istio uses RE2 style regex-based match (https://github.com/google/re2/wiki/Syntax)")
+        #expect(StringMatchRules.regexProblem("a**", where: "headers")?.contains("invalid nested repetition operator: `**`") == true)
+    }
+
     @Test func headerOperationRulesOnAuthorityAndHost() throws {
         let allowed = try Fixture.httpRoute("{\(dest), headers: {request: {set: {':authority': a.b}}}}")
         #expect(!Fixture.findings { HTTPRouteRules.validate(allowed, inDelegate: false, gatewaySemantics: false, at: ["http", 0], into: &$0) }.hasErrors)
