@@ -28,6 +28,32 @@ import Testing
         #expect(vs.location.line(forSpecPath: ["http", 0, "route", 1]) == 11)
     }
 
+    /// Istio's own CRD test data writes `addresses: [1.2.3.4, 001:db8::]`: Go's YAML reader takes
+    /// `001:db8::` as one string, where libyaml stops at the `:` before `]`.
+    @Test func colonBeforeAFlowIndicatorStaysInsideAPlainScalarAsInGosYAML() throws {
+        let result = loader.load(text: """
+            apiVersion: networking.istio.io/v1
+            kind: ServiceEntry
+            metadata: {name: full, namespace: default}
+            spec:
+              hosts: ["example.com"]
+              addresses: [1.2.3.4, 001:db8::]
+              exportTo: [foo, .]
+              ports: [{name: foo, protocol: HTTP, number: 1234}]
+              subjectAltNames: [it's:, 'b']
+              resolution: DNS
+            """, file: "se.yaml")
+        #expect(result.diagnostics.isEmpty, "\(result.diagnostics)")
+        let se = try #require(result.resources.serviceEntries.first)
+        #expect(se.spec.addresses == ["1.2.3.4", "001:db8::"])
+        #expect(se.spec.subjectAltNames == ["it's:", "b"])
+        #expect(se.location.line(forSpecPath: ["resolution"]) == 10)
+        // Any other YAML error is reported as before.
+        let broken = loader.load(text: "kind: ServiceEntry\nspec: {hosts: [a}\n", file: "bad.yaml")
+        #expect(broken.errors.count == 1)
+        #expect(broken.errors.first?.message.hasPrefix("invalid YAML:") == true)
+    }
+
     @Test func unknownFieldIsAnErrorWithPathAndLine() {
         let result = loader.load(text: """
             apiVersion: networking.istio.io/v1beta1
