@@ -54,6 +54,28 @@ import Testing
         #expect(broken.errors.first?.message.hasPrefix("invalid YAML:") == true)
     }
 
+    /// Go's YAML reader (kubectl, istioctl) makes an unquoted `1`, `1.0` or `yes` a number or a
+    /// boolean, which a string field (`type: string` in the CRD, `string` in protobuf) refuses.
+    @Test(arguments: [
+        ("1", false), ("1.0", false), ("0x1F", false), ("017", false), ("1e3", false), (".5", false), ("-2", false), ("yes", false), ("off", false), ("Y", false),
+        ("\"1\"", true), ("'yes'", true), ("v1", true), ("1.2.3", true), ("1e", true), ("08x", true), ("0x", true), ("1_000a", true), ("true-ish", true), ("e5", true),
+    ])
+    func unquotedNumbersAndBooleansAreNotStrings(value: String, loads: Bool) {
+        let result = loader.load(text: """
+            apiVersion: networking.istio.io/v1
+            kind: DestinationRule
+            metadata: {name: dr}
+            spec:
+              host: reviews
+              subsets: [{name: v1, labels: {version: \(value)}}]
+            """, file: "dr.yaml")
+        #expect(!result.hasErrors == loads, "\(value): \(result.diagnostics.map(\.description))")
+        if !loads {
+            #expect(result.errors.first?.description.contains("dr.yaml:6: error: DestinationRule default/dr: subsets[0].labels.version: expected a string, found") == true,
+                    "\(result.errors.map(\.description))")
+        }
+    }
+
     @Test func unknownFieldIsAnErrorWithPathAndLine() {
         let result = loader.load(text: """
             apiVersion: networking.istio.io/v1beta1

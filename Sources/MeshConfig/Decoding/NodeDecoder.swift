@@ -306,7 +306,16 @@ struct SingleNodeContainer: SingleValueDecodingContainer {
         return s
     }
 
-    func decode(_ type: String.Type) throws -> String { try scalar("a string").string }
+    /// A string field takes a quoted scalar, or a plain one that Go's YAML reader (which kubectl
+    /// and istioctl use) also reads as a string: an unquoted `1`, `1.5` or `yes` is a number or a
+    /// boolean there, which the CRD schema (`type: string`) and Istio's protobuf reader refuse.
+    func decode(_ type: String.Type) throws -> String {
+        let s = try scalar("a string")
+        if s.style == .plain || s.style == .any, let kind = goYAMLNonStringKind(s.string) {
+            throw decoder.fail("expected a string, found \(kind) \(s.string) (quote it to make it a string: \"\(s.string)\")")
+        }
+        return s.string
+    }
 
     func decode(_ type: Bool.Type) throws -> Bool {
         let s = try scalar("a boolean")
@@ -356,4 +365,54 @@ struct SingleNodeContainer: SingleValueDecodingContainer {
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
         try T(from: decoder)
     }
+}
+
+/// What Go's YAML 1.1 reader (gopkg.in/yaml.v2, behind sigs.k8s.io/yaml) makes of a plain scalar
+/// that is not a string: "an integer", "a number" or "a boolean"; nil for a string.
+func goYAMLNonStringKind(_ text: String) -> String? {
+    switch text {
+    case "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON",
+         "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF":
+        return "a boolean"
+    case ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF":
+        return "a number"
+    default:
+        break
+    }
+    let plain = Array(text.replacingOccurrences(of: "_", with: "").utf8)
+    guard !plain.isEmpty else { return nil }
+    func all(_ bytes: ArraySlice<UInt8>, _ allowed: (UInt8) -> Bool) -> Bool { !bytes.isEmpty && bytes.allSatisfy(allowed) }
+    let isDigit = { (b: UInt8) in b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
+    // strconv.ParseInt(s, 0, 64) and ParseUint: sign, then 0x / 0o / 0b / leading-0 octal / decimal.
+    var body = plain[...]
+    if body.first == UInt8(ascii: "+") || body.first == UInt8(ascii: "-") { body = body.dropFirst() }
+    if body.count > 2 && body.first == UInt8(ascii: "0") {
+        let base = body[body.startIndex + 1] | 0x20, digits = body.dropFirst(2)
+        if base == UInt8(ascii: "x") && all(digits, { isDigit($0) || ($0 | 0x20 >= UInt8(ascii: "a") && $0 | 0x20 <= UInt8(ascii: "f")) }) { return "an integer" }
+        if base == UInt8(ascii: "o") && all(digits, { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "7") }) { return "an integer" }
+        if base == UInt8(ascii: "b") && all(digits, { $0 == UInt8(ascii: "0") || $0 == UInt8(ascii: "1") }) { return "an integer" }
+    }
+    if all(body, { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "7") }) && body.first == UInt8(ascii: "0") { return "an integer" }
+    if all(body, isDigit) && body.first != UInt8(ascii: "0") { return "an integer" }
+    // yaml.v2's float form: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+    var i = body.startIndex
+    let end = body.endIndex
+    var mantissaDigits = 0
+    while i < end && isDigit(body[i]) { i += 1; mantissaDigits += 1 }
+    if i < end && body[i] == UInt8(ascii: ".") {
+        i += 1
+        var fraction = 0
+        while i < end && isDigit(body[i]) { i += 1; fraction += 1 }
+        if mantissaDigits == 0 && fraction == 0 { return nil }
+    } else if mantissaDigits == 0 {
+        return nil
+    }
+    if i < end && (body[i] | 0x20) == UInt8(ascii: "e") {
+        i += 1
+        if i < end && (body[i] == UInt8(ascii: "+") || body[i] == UInt8(ascii: "-")) { i += 1 }
+        var exponent = 0
+        while i < end && isDigit(body[i]) { i += 1; exponent += 1 }
+        if exponent == 0 { return nil }
+    }
+    return i == end ? "a number" : nil
 }
