@@ -76,6 +76,17 @@ import Testing
         }
     }
 
+    @Test(arguments: [("true", true), ("yes", true), ("On", true), ("n", true), ("FALSE", true), ("'true'", false), ("\"false\"", false), ("1", false), ("maybe", false)])
+    func booleansAreGoYAMLBooleans(value: String, loads: Bool) {
+        let result = loader.load(text: """
+            apiVersion: networking.istio.io/v1
+            kind: DestinationRule
+            metadata: {name: dr}
+            spec: {host: reviews, trafficPolicy: {loadBalancer: {consistentHash: {useSourceIp: \(value)}}}}
+            """, file: "dr.yaml")
+        #expect(!result.hasErrors == loads, "\(value): \(result.diagnostics.map(\.description))")
+    }
+
     @Test func unknownFieldIsAnErrorWithPathAndLine() {
         let result = loader.load(text: """
             apiVersion: networking.istio.io/v1beta1

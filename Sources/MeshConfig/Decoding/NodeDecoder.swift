@@ -317,13 +317,18 @@ struct SingleNodeContainer: SingleValueDecodingContainer {
         return s.string
     }
 
+    /// Go's YAML 1.1 reader's booleans (`yes`, `on`, `y` are true too); a quoted `"true"` is a
+    /// string there, which a boolean field refuses.
     func decode(_ type: Bool.Type) throws -> Bool {
         let s = try scalar("a boolean")
-        switch s.string {
-        case "true", "True", "TRUE": return true
-        case "false", "False", "FALSE": return false
-        default: throw decoder.fail("expected a boolean (true or false), found \(describe(decoder.node))")
+        if s.style == .plain || s.style == .any {
+            switch s.string {
+            case "true", "True", "TRUE", "y", "Y", "yes", "Yes", "YES", "on", "On", "ON": return true
+            case "false", "False", "FALSE", "n", "N", "no", "No", "NO", "off", "Off", "OFF": return false
+            default: break
+            }
         }
+        throw decoder.fail("expected a boolean (true or false), found \(s.style == .plain ? describe(decoder.node) : "the string \(describe(decoder.node))")")
     }
 
     func decode(_ type: Double.Type) throws -> Double {
