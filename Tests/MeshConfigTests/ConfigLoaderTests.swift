@@ -228,6 +228,19 @@ import Testing
         #expect(IstioDuration(parsing: "300ms")?.milliseconds == 300)
         #expect(IstioDuration(parsing: "10") == nil)
         #expect(IstioDuration(parsing: "s") == nil)
+        // time.ParseDuration's exact range and arithmetic: up to 2562047h47m16.854775807s.
+        #expect(IstioDuration(parsing: "2562047h")?.nanoseconds == Int64(9_223_369_200_000_000_000))
+        #expect(IstioDuration(parsing: "2562047h47m16.854775807s")?.nanoseconds == Int64.max)
+        #expect(IstioDuration(parsing: "2562047h47m16.854775808s") == nil)
+        #expect(IstioDuration(parsing: "-2562047h47m16.854775808s")?.nanoseconds == Int64.min)
+        #expect(IstioDuration(parsing: "1.0000000001s")?.nanoseconds == 1_000_000_000)
+        #expect(IstioDuration(parsing: "1.59999999999992562047h")?.nanoseconds == 5_759_999_999_999)
+        #expect(IstioDuration(parsing: "5.s")?.nanoseconds == 5_000_000_000)
+        #expect(IstioDuration(parsing: "+.5ms")?.nanoseconds == 500_000)
+        #expect(IstioDuration(parsing: "-0")?.nanoseconds == 0)
+        for bad in ["", "+", ".s", "1 s", "1S", "1e3s", "0x10s", "1_000ms", "1s ", "9223372036854775808ns1ns"] {
+            #expect(IstioDuration(parsing: bad) == nil, "\(bad)")
+        }
     }
 
     /// istioctl validate's "duplicate key" case: the error names the line of the repeated key.
