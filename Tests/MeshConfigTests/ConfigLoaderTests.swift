@@ -58,7 +58,7 @@ import Testing
     /// boolean, which a string field (`type: string` in the CRD, `string` in protobuf) refuses.
     @Test(arguments: [
         ("1", false), ("1.0", false), ("0x1F", false), ("017", false), ("1e3", false), (".5", false), ("-2", false), ("yes", false), ("off", false), ("Y", false),
-        ("\"1\"", true), ("'yes'", true), ("v1", true), ("1.2.3", true), ("1e", true), ("08x", true), ("0x", true), ("1_000a", true), ("true-ish", true), ("e5", true),
+        ("\"1\"", true), ("'yes'", true), ("!!str 1", true), ("!!str yes", true), ("v1", true), ("1.2.3", true), ("1e", true), ("08x", true), ("0x", true), ("1_000a", true), ("true-ish", true), ("e5", true),
     ])
     func unquotedNumbersAndBooleansAreNotStrings(value: String, loads: Bool) {
         let result = loader.load(text: """
@@ -85,6 +85,18 @@ import Testing
             spec: {host: reviews, trafficPolicy: {loadBalancer: {consistentHash: {useSourceIp: \(value)}}}}
             """, file: "dr.yaml")
         #expect(!result.hasErrors == loads, "\(value): \(result.diagnostics.map(\.description))")
+    }
+
+    @Test(arguments: [("80", 80), ("010", 8), ("0x1F", 31), ("0o17", 15), ("0b11", 3), ("08", 8), ("1e2", 100), ("'010'", 10), ("0", 0), ("1_000", 1000)])
+    func integersReadAsGoYAMLReadsThem(value: String, number: Int) throws {
+        let result = loader.load(text: """
+            apiVersion: networking.istio.io/v1
+            kind: DestinationRule
+            metadata: {name: dr}
+            spec: {host: reviews, trafficPolicy: {connectionPool: {tcp: {maxConnections: \(value)}}}}
+            """, file: "dr.yaml")
+        #expect(result.diagnostics.isEmpty, "\(value): \(result.diagnostics.map(\.description))")
+        #expect(result.resources.destinationRules.first?.spec.trafficPolicy?.connectionPool?.tcp?.maxConnections == Int32(number), "\(value)")
     }
 
     @Test func unknownFieldIsAnErrorWithPathAndLine() {

@@ -311,7 +311,9 @@ struct SingleNodeContainer: SingleValueDecodingContainer {
     /// boolean there, which the CRD schema (`type: string`) and Istio's protobuf reader refuse.
     func decode(_ type: String.Type) throws -> String {
         let s = try scalar("a string")
-        if s.style == .plain || s.style == .any, let kind = goYAMLNonStringKind(s.string) {
+        // An explicit `!!str 1` is a string: its tag differs from the one the text alone resolves to.
+        let explicitString = s.tag.description == Tag.Name.str.rawValue && Node.Scalar(s.string).tag.description != Tag.Name.str.rawValue
+        if s.style == .plain || s.style == .any, !explicitString, let kind = goYAMLNonStringKind(s.string) {
             throw decoder.fail("expected a string, found \(kind) \(s.string) (quote it to make it a string: \"\(s.string)\")")
         }
         return s.string
@@ -343,6 +345,13 @@ struct SingleNodeContainer: SingleValueDecodingContainer {
     private func integer<T: FixedWidthInteger>(_ type: T.Type) throws -> T {
         let s = try scalar(NodeDecoder.typeName(T.self))
         let text = s.string.replacingOccurrences(of: "_", with: "")
+        // Go's YAML reader reads a plain `010` as octal 8, `0x1F` as 31, `0b11` as 3.
+        if s.style == .plain || s.style == .any, let v = goYAMLInteger(text) {
+            guard let fitted = T(exactly: v) else {
+                throw decoder.fail("\(s.string) is out of range for \(NodeDecoder.typeName(T.self))")
+            }
+            return fitted
+        }
         if let v = Int64(text) {
             guard let fitted = T(exactly: v) else {
                 throw decoder.fail("\(text) is out of range for \(NodeDecoder.typeName(T.self))")
@@ -420,4 +429,30 @@ func goYAMLNonStringKind(_ text: String) -> String? {
         if exponent == 0 { return nil }
     }
     return i == end ? "a number" : nil
+}
+
+/// Go's strconv.ParseInt(s, 0, 64), as Go's YAML reader applies it to a plain scalar: an optional
+/// sign, then `0x` hex, `0o` or a leading `0` octal, `0b` binary, or decimal.
+func goYAMLInteger(_ text: String) -> Int64? {
+    var body = Substring(text)
+    var negative = false
+    if let sign = body.first, sign == "+" || sign == "-" {
+        negative = sign == "-"
+        body = body.dropFirst()
+    }
+    var radix = 10
+    if body.count > 2, body.hasPrefix("0") {
+        switch body.dropFirst().first {
+        case "x", "X": radix = 16; body = body.dropFirst(2)
+        case "o", "O": radix = 8; body = body.dropFirst(2)
+        case "b", "B": radix = 2; body = body.dropFirst(2)
+        default: radix = 8; body = body.dropFirst()
+        }
+    } else if body.count == 2, body.hasPrefix("0"), body.last?.isNumber == true {
+        radix = 8
+        body = body.dropFirst()
+    }
+    guard !body.isEmpty, body.allSatisfy({ $0.isASCII && $0.isHexDigit }), let magnitude = UInt64(body, radix: radix) else { return nil }
+    if negative { return magnitude <= UInt64(Int64.max) + 1 ? Int64(truncatingIfNeeded: 0 &- magnitude) : nil }
+    return magnitude <= UInt64(Int64.max) ? Int64(magnitude) : nil
 }
