@@ -99,6 +99,31 @@ import Testing
         #expect(result.resources.destinationRules.first?.spec.trafficPolicy?.connectionPool?.tcp?.maxConnections == Int32(number), "\(value)")
     }
 
+    /// YAML merge keys, expanded as gopkg.in/yaml.v2 (behind kubectl and istioctl) expands them.
+    @Test func mergeKeysExpandAsInGosYAML() throws {
+        let result = loader.load(text: """
+            apiVersion: networking.istio.io/v1
+            kind: DestinationRule
+            metadata: {name: dr}
+            spec:
+              host: reviews
+              trafficPolicy: &base {connectionPool: {tcp: {maxConnections: 1}}, loadBalancer: {simple: RANDOM}}
+              subsets:
+              - name: v1
+                trafficPolicy: {loadBalancer: {simple: LEAST_REQUEST}, <<: *base}
+              - name: v2
+                trafficPolicy: {<<: *base, loadBalancer: {simple: LEAST_REQUEST}}
+              - name: v3
+                trafficPolicy: {<<: [{loadBalancer: {simple: PASSTHROUGH}}, *base]}
+            """, file: "dr.yaml")
+        #expect(result.diagnostics.isEmpty, "\(result.diagnostics.map(\.description))")
+        let subsets = try #require(result.resources.destinationRules.first?.spec.subsets)
+        #expect(subsets.map { $0.trafficPolicy?.loadBalancer?.simple } == [.random, .leastRequest, .passthrough])
+        #expect(subsets.map { $0.trafficPolicy?.connectionPool?.tcp?.maxConnections } == [1, 1, 1])
+        let bad = loader.load(text: "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: dr}\nspec: {host: a, <<: [1]}\n", file: "bad.yaml")
+        #expect(bad.errors.map(\.message) == ["a merge key takes a mapping or a list of mappings"])
+    }
+
     @Test func unknownFieldIsAnErrorWithPathAndLine() {
         let result = loader.load(text: """
             apiVersion: networking.istio.io/v1beta1

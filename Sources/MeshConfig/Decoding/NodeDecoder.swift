@@ -127,7 +127,7 @@ struct NodeDecoding: Decoder {
         }
         var entries: [String: (key: Node, value: Node)] = [:]
         entries.reserveCapacity(mapping.count)
-        for (keyNode, valueNode) in mapping {
+        for (keyNode, valueNode) in try mergingKeys(of: mapping) {
             guard case .scalar(let scalar) = resolved(keyNode) else {
                 throw fail("mapping keys must be strings", at: keyNode)
             }
@@ -141,6 +141,46 @@ struct NodeDecoding: Decoder {
             entries[name] = (keyNode, valueNode)
         }
         return KeyedDecodingContainer(KeyedNodeContainer<Key>(decoder: self, entries: entries))
+    }
+
+    /// The mapping's pairs with YAML merge keys (`<<: *defaults`, `<<: [*a, *b]`) expanded as Go's
+    /// YAML reader (gopkg.in/yaml.v2) does: pairs apply in document order, a later one replacing an
+    /// earlier one of the same key, and of a list of merged mappings the earlier one wins.
+    func mergingKeys(of mapping: Node.Mapping, depth: Int = 0) throws -> [(Node, Node)] {
+        func isMergeKey(_ node: Node) -> Bool {
+            if case .scalar(let s) = resolved(node), s.string == "<<", s.style == .plain { return true }
+            return false
+        }
+        guard mapping.contains(where: { isMergeKey($0.key) }) else { return Array(mapping) }
+        guard depth < 32 else { throw fail("merge keys nested too deeply") }
+        var order: [String] = []
+        var pairs: [String: (Node, Node)] = [:]
+        func assign(_ keyNode: Node, _ valueNode: Node) {
+            let name: String
+            if case .scalar(let s) = resolved(keyNode) { name = s.string } else { name = "\u{0}\(order.count)" }
+            if pairs[name] == nil { order.append(name) }
+            pairs[name] = (keyNode, valueNode)
+        }
+        for (keyNode, valueNode) in mapping {
+            guard isMergeKey(keyNode) else {
+                assign(keyNode, valueNode)
+                continue
+            }
+            var sources: [Node.Mapping] = []
+            switch resolved(valueNode) {
+            case .mapping(let source): sources = [source]
+            case .sequence(let list):
+                for item in list {
+                    guard case .mapping(let source) = resolved(item) else { throw fail("a merge key takes a mapping or a list of mappings", at: item) }
+                    sources.append(source)
+                }
+            default: throw fail("a merge key takes a mapping or a list of mappings", at: valueNode)
+            }
+            for source in sources.reversed() {
+                for (k, v) in try mergingKeys(of: source, depth: depth + 1) { assign(k, v) }
+            }
+        }
+        return order.compactMap { pairs[$0] }
     }
 
     func unkeyedContainer() throws -> UnkeyedDecodingContainer {
