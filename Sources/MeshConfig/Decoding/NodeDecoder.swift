@@ -351,9 +351,9 @@ struct SingleNodeContainer: SingleValueDecodingContainer {
     /// boolean there, which the CRD schema (`type: string`) and Istio's protobuf reader refuse.
     func decode(_ type: String.Type) throws -> String {
         let s = try scalar("a string")
-        // An explicit `!!str 1` is a string: its tag differs from the one the text alone resolves to.
-        let explicitString = s.tag.description == Tag.Name.str.rawValue && Node.Scalar(s.string).tag.description != Tag.Name.str.rawValue
-        if s.style == .plain || s.style == .any, !explicitString, let kind = goYAMLNonStringKind(s.string) {
+        if s.style == .plain || s.style == .any, let kind = goYAMLNonStringKind(s.string),
+            // An explicit `!!str 1` is a string: its tag differs from the one the text alone resolves to.
+            !(s.tag.description == Tag.Name.str.rawValue && Node.Scalar(s.string).tag.description != Tag.Name.str.rawValue) {
             throw decoder.fail("expected a string, found \(kind) \(s.string) (quote it to make it a string: \"\(s.string)\")")
         }
         return s.string
@@ -433,6 +433,9 @@ func goYAMLNonStringKind(_ text: String) -> String? {
     default:
         break
     }
+    // Numbers start with a digit, a sign or a point; most strings stop here.
+    guard let lead = text.utf8.first, (lead >= UInt8(ascii: "0") && lead <= UInt8(ascii: "9")) || lead == UInt8(ascii: "+")
+        || lead == UInt8(ascii: "-") || lead == UInt8(ascii: ".") else { return nil }
     let plain = Array(text.replacingOccurrences(of: "_", with: "").utf8)
     guard !plain.isEmpty else { return nil }
     func all(_ bytes: ArraySlice<UInt8>, _ allowed: (UInt8) -> Bool) -> Bool { !bytes.isEmpty && bytes.allSatisfy(allowed) }
