@@ -400,6 +400,16 @@ let istioDelegateHTTPRouteCases: [RuleCase] = [
         #expect(findings.hasErrors == !valid, "\(regex): \(findings.items)")
     }
 
+    /// What validation accepts, routing compiles: `(?<name>re)` is spelled `(?P<name>re)` for this
+    /// RE2, outside classes and `\Q…\E`.
+    @Test func namedGroupsInGoSyntaxCompileForRouting() throws {
+        let regex = try RE2Regex("/(?<year>[0-9]{4})/[(?<]x\\Q(?<\\E")
+        #expect(regex.fullMatch("/2024/<x(?<"))
+        #expect(!regex.fullMatch("/24/<x(?<"))
+        #expect(regex.pattern == "/(?<year>[0-9]{4})/[(?<]x\\Q(?<\\E")
+        #expect(RE2Regex.goCompatible("(?<a>x)[(?<b>)]\\Q(?<c>\\E\\C") == ("(?P<a>x)[(?<b>)]\\Q(?<c>\\E\\C", true))
+    }
+
     @Test func regexMessagesAreGos() {
         #expect(StringMatchRules.regexProblem("a(b", where: "uri")
             == "\"uri\": error parsing regexp: missing closing ): `a(b`; Istio uses RE2 style regex-based match (https://github.com/google/re2/wiki/Syntax)")

@@ -14,7 +14,10 @@ public final class RE2Regex: @unchecked Sendable, CustomStringConvertible {
 
     public init(_ pattern: String) throws {
         var error: UnsafeMutablePointer<CChar>? = nil
-        let compiled: OpaquePointer? = pattern.utf8CString.withUnsafeBufferPointer { buffer in
+        // Go (Istio's validator) and current RE2 (Envoy's) take `(?<name>re)`; the RE2 built here
+        // knows only `(?P<name>re)`.
+        let source = pattern.contains("(?<") ? Self.goCompatible(pattern).re2Pattern : pattern
+        let compiled: OpaquePointer? = source.utf8CString.withUnsafeBufferPointer { buffer in
             meshsim_re2_compile(buffer.baseAddress, buffer.count - 1, &error)
         }
         guard let compiled else {
@@ -60,4 +63,60 @@ public final class RE2Regex: @unchecked Sendable, CustomStringConvertible {
     }
 
     public var description: String { pattern }
+}
+
+extension RE2Regex {
+    /// Where Go's regexp syntax differs from this RE2's: Go takes `(?<name>re)` for
+    /// `(?P<name>re)` (Go 1.22+), and refuses `\C` (any byte). Returns the pattern with `(?<name>`
+    /// spelled `(?P<name>` (outside classes and `\Q…\E`), and whether it uses `\C`.
+    static func goCompatible(_ pattern: String) -> (re2Pattern: String, anyByteEscape: Bool) {
+        var out = ""
+        var chars = Array(pattern)[...]
+        var inClass = false, classStart = true, quoted = false, anyByte = false
+        while let c = chars.popFirst() {
+            if quoted {
+                out.append(c)
+                if c == "\\" && chars.first == "E" {
+                    quoted = false
+                    out.append(chars.removeFirst())
+                }
+                continue
+            }
+            if c == "\\" {
+                out.append(c)
+                guard let next = chars.popFirst() else { break }
+                if !inClass && next == "Q" { quoted = true }
+                if !inClass && next == "C" { anyByte = true }
+                out.append(next)
+                classStart = false
+                continue
+            }
+            if inClass {
+                if c == "[" && chars.first == ":", let end = chars.firstRange(of: ":]") {
+                    out.append(c)
+                    out += chars[chars.startIndex..<end.upperBound]
+                    chars = chars[end.upperBound...]
+                } else {
+                    if c == "]" && !classStart { inClass = false }
+                    classStart = false
+                    out.append(c)
+                }
+                continue
+            }
+            if c == "[" {
+                inClass = true
+                classStart = true
+                out.append(c)
+                if chars.first == "^" { out.append(chars.removeFirst()) }
+                continue
+            }
+            if c == "(" && chars.starts(with: "?<") && !chars.dropFirst(2).starts(with: "=") && !chars.dropFirst(2).starts(with: "!") {
+                out += "(?P<"
+                chars = chars.dropFirst(2)
+                continue
+            }
+            out.append(c)
+        }
+        return (out, anyByte)
+    }
 }

@@ -38,17 +38,17 @@ enum StringMatchRules {
     }
 
     /// Istio's validateStringRegexp: length, then Go's regexp syntax. RE2 compiles the pattern;
-    /// where Go's syntax and RE2's differ, Go's verdict is the one kept (`goSyntaxProblem`).
+    /// where Go's syntax and RE2's differ, Go's verdict is the one kept (`RE2Regex.goCompatible`).
     static func regexProblem(_ regex: String, where location: String) -> String? {
         if regex.utf8.count > maxRegexLength {
             return "\(NameRules.goQuoted(location)): regex is too large, max length allowed is \(maxRegexLength)"
         }
-        let (problem, pattern) = goSyntax(regex)
-        if let problem {
-            return "\(NameRules.goQuoted(location)): error parsing regexp: \(problem); Istio uses RE2 style regex-based match (https://github.com/google/re2/wiki/Syntax)"
+        // Go refuses `\C` (any byte), which RE2 takes.
+        if RE2Regex.goCompatible(regex).anyByteEscape {
+            return "\(NameRules.goQuoted(location)): error parsing regexp: invalid escape sequence: `\\C`; Istio uses RE2 style regex-based match (https://github.com/google/re2/wiki/Syntax)"
         }
         do {
-            _ = try RE2Regex(pattern)
+            _ = try RE2Regex(regex)
             return nil
         } catch let error as RE2Regex.CompileError {
             // RE2's memory budget (8 MiB of program) refuses e.g. `\pL{1000}`; Go's parser, which
@@ -58,57 +58,6 @@ enum StringMatchRules {
         } catch {
             return "\(NameRules.goQuoted(location)): \(error)"
         }
-    }
-
-    /// Where Go's regexp syntax differs from RE2's: Go refuses `\C` (any byte), and since Go 1.22
-    /// takes `(?<name>re)` for `(?P<name>re)`. Returns Go's error, or the pattern to give RE2.
-    static func goSyntax(_ regex: String) -> (problem: String?, pattern: String) {
-        var out = ""
-        var chars = Array(regex)[...]
-        var inClass = false, classStart = true, quoted = false
-        while let c = chars.popFirst() {
-            if quoted {
-                if c == "\\" && chars.first == "E" { quoted = false }
-                out.append(c)
-                if !quoted { out.append(chars.removeFirst()) }
-                continue
-            }
-            if c == "\\" {
-                out.append(c)
-                guard let next = chars.popFirst() else { break }
-                if !inClass && next == "Q" { quoted = true }
-                if !inClass && next == "C" { return ("invalid escape sequence: `\\C`", regex) }
-                out.append(next)
-                classStart = false
-                continue
-            }
-            if inClass {
-                if c == "[" && chars.first == ":", let end = chars.firstRange(of: ":]") {
-                    out.append(c)
-                    out += chars[chars.startIndex..<end.upperBound]
-                    chars = chars[end.upperBound...]
-                } else {
-                    if c == "]" && !classStart { inClass = false }
-                    if !(c == "^" && classStart && out.last == "[") { classStart = false }
-                    out.append(c)
-                }
-                continue
-            }
-            if c == "[" {
-                inClass = true
-                classStart = true
-                out.append(c)
-                if chars.first == "^" { out.append(chars.removeFirst()) }
-                continue
-            }
-            if c == "(" && chars.starts(with: "?<") && !chars.dropFirst(2).starts(with: "=") && !chars.dropFirst(2).starts(with: "!") {
-                out += "(?P<"
-                chars = chars.dropFirst(2)
-                continue
-            }
-            out.append(c)
-        }
-        return (nil, out)
     }
 
     /// RE2's error text in Go's words (`missing ): a(b` becomes ``missing closing ): `a(b` ``).
