@@ -393,6 +393,7 @@ let istioDelegateHTTPRouteCases: [RuleCase] = [
         ("(?<=a)b", false), ("(?<!a)b", false), ("[(?<n>x)]", true), ("\\(?<n>x\\)", true),
         ("\\pL{1000}", true), ("[^a]{1000}[^a]{1000}[^a]{1000}", true), ("(?i)\\pL{1000}", true),
         ("a{1001}", false), ("a**", false), ("(?=a)", false), ("\\Z", false), ("(?P=n)", false),
+        ("(?P<é>x)", false), ("(?<é>x)", false), ("(?P<a_1>x)", true), ("(?P<1a>x)", true), ("[(?P<é>)]", true),
     ])
     func regexSyntaxIsGos(regex: String, valid: Bool) throws {
         let route = try Fixture.httpRoute("{\(dest), match: [{uri: {regex: '\(regex)'}}]}")
@@ -407,7 +408,10 @@ let istioDelegateHTTPRouteCases: [RuleCase] = [
         #expect(regex.fullMatch("/2024/<x(?<"))
         #expect(!regex.fullMatch("/24/<x(?<"))
         #expect(regex.pattern == "/(?<year>[0-9]{4})/[(?<]x\\Q(?<\\E")
-        #expect(RE2Regex.goCompatible("(?<a>x)[(?<b>)]\\Q(?<c>\\E\\C") == ("(?P<a>x)[(?<b>)]\\Q(?<c>\\E\\C", true))
+        let scan = RE2Regex.goCompatible("(?<a>x)[(?<b>)]\\Q(?<c>\\E\\C(?P<é>y)")
+        #expect(scan.re2Pattern == "(?P<a>x)[(?<b>)]\\Q(?<c>\\E\\C(?P<é>y)")
+        #expect(scan.anyByteEscape)
+        #expect(scan.badCaptureName == "(?P<é>")
     }
 
     @Test func regexMessagesAreGos() {

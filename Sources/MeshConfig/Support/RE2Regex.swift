@@ -67,12 +67,22 @@ public final class RE2Regex: @unchecked Sendable, CustomStringConvertible {
 
 extension RE2Regex {
     /// Where Go's regexp syntax differs from this RE2's: Go takes `(?<name>re)` for
-    /// `(?P<name>re)` (Go 1.22+), and refuses `\C` (any byte). Returns the pattern with `(?<name>`
-    /// spelled `(?P<name>` (outside classes and `\Q…\E`), and whether it uses `\C`.
-    static func goCompatible(_ pattern: String) -> (re2Pattern: String, anyByteEscape: Bool) {
+    /// `(?P<name>re)` (Go 1.22+), refuses `\C` (any byte), and allows only ASCII letters, digits
+    /// and `_` in a group name. Returns the pattern with `(?<name>` spelled `(?P<name>` (outside
+    /// classes and `\Q…\E`), whether it uses `\C`, and the first group opening (`(?P<é>`) whose
+    /// name Go refuses.
+    static func goCompatible(_ pattern: String) -> (re2Pattern: String, anyByteEscape: Bool, badCaptureName: String?) {
         var out = ""
         var chars = Array(pattern)[...]
         var inClass = false, classStart = true, quoted = false, anyByte = false
+        var badCaptureName: String? = nil
+        func checkName(_ opening: String) {
+            guard badCaptureName == nil, let close = chars.firstIndex(of: ">") else { return }
+            let name = chars[chars.startIndex..<close]
+            if !name.isEmpty && !name.allSatisfy({ $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }) {
+                badCaptureName = opening + String(name) + ">"
+            }
+        }
         while let c = chars.popFirst() {
             if quoted {
                 out.append(c)
@@ -113,10 +123,17 @@ extension RE2Regex {
             if c == "(" && chars.starts(with: "?<") && !chars.dropFirst(2).starts(with: "=") && !chars.dropFirst(2).starts(with: "!") {
                 out += "(?P<"
                 chars = chars.dropFirst(2)
+                checkName("(?<")
+                continue
+            }
+            if c == "(" && chars.starts(with: "?P<") {
+                out += "(?P<"
+                chars = chars.dropFirst(3)
+                checkName("(?P<")
                 continue
             }
             out.append(c)
         }
-        return (out, anyByte)
+        return (out, anyByte, badCaptureName)
     }
 }

@@ -43,9 +43,13 @@ enum StringMatchRules {
         if regex.utf8.count > maxRegexLength {
             return "\(NameRules.goQuoted(location)): regex is too large, max length allowed is \(maxRegexLength)"
         }
-        // Go refuses `\C` (any byte), which RE2 takes.
-        if RE2Regex.goCompatible(regex).anyByteEscape {
+        // Go refuses `\C` (any byte) and non-ASCII group names, which RE2 takes.
+        let go = RE2Regex.goCompatible(regex)
+        if go.anyByteEscape {
             return "\(NameRules.goQuoted(location)): error parsing regexp: invalid escape sequence: `\\C`; Istio uses RE2 style regex-based match (https://github.com/google/re2/wiki/Syntax)"
+        }
+        if let capture = go.badCaptureName {
+            return "\(NameRules.goQuoted(location)): error parsing regexp: invalid named capture: `\(capture)`; Istio uses RE2 style regex-based match (https://github.com/google/re2/wiki/Syntax)"
         }
         do {
             _ = try RE2Regex(regex)
