@@ -28,6 +28,102 @@ import Testing
         #expect(vs.location.line(forSpecPath: ["http", 0, "route", 1]) == 11)
     }
 
+    /// Istio's own CRD test data writes `addresses: [1.2.3.4, 001:db8::]`: Go's YAML reader takes
+    /// `001:db8::` as one string, where libyaml stops at the `:` before `]`.
+    @Test func colonBeforeAFlowIndicatorStaysInsideAPlainScalarAsInGosYAML() throws {
+        let result = loader.load(text: """
+            apiVersion: networking.istio.io/v1
+            kind: ServiceEntry
+            metadata: {name: full, namespace: default}
+            spec:
+              hosts: ["example.com"]
+              addresses: [1.2.3.4, 001:db8::]
+              exportTo: [foo, .]
+              ports: [{name: foo, protocol: HTTP, number: 1234}]
+              subjectAltNames: [it's:, 'b']
+              resolution: DNS
+            """, file: "se.yaml")
+        #expect(result.diagnostics.isEmpty, "\(result.diagnostics)")
+        let se = try #require(result.resources.serviceEntries.first)
+        #expect(se.spec.addresses == ["1.2.3.4", "001:db8::"])
+        #expect(se.spec.subjectAltNames == ["it's:", "b"])
+        #expect(se.location.line(forSpecPath: ["resolution"]) == 10)
+        // Any other YAML error is reported as before.
+        let broken = loader.load(text: "kind: ServiceEntry\nspec: {hosts: [a}\n", file: "bad.yaml")
+        #expect(broken.errors.count == 1)
+        #expect(broken.errors.first?.message.hasPrefix("invalid YAML:") == true)
+    }
+
+    /// Go's YAML reader (kubectl, istioctl) makes an unquoted `1`, `1.0` or `yes` a number or a
+    /// boolean, which a string field (`type: string` in the CRD, `string` in protobuf) refuses.
+    @Test(arguments: [
+        ("1", false), ("1.0", false), ("0x1F", false), ("017", false), ("1e3", false), (".5", false), ("-2", false), ("yes", false), ("off", false), ("Y", false),
+        ("\"1\"", true), ("'yes'", true), ("!!str 1", true), ("!!str yes", true), ("v1", true), ("1.2.3", true), ("1e", true), ("08x", true), ("0x", true), ("1_000a", true), ("true-ish", true), ("e5", true),
+    ])
+    func unquotedNumbersAndBooleansAreNotStrings(value: String, loads: Bool) {
+        let result = loader.load(text: """
+            apiVersion: networking.istio.io/v1
+            kind: DestinationRule
+            metadata: {name: dr}
+            spec:
+              host: reviews
+              subsets: [{name: v1, labels: {version: \(value)}}]
+            """, file: "dr.yaml")
+        #expect(!result.hasErrors == loads, "\(value): \(result.diagnostics.map(\.description))")
+        if !loads {
+            #expect(result.errors.first?.description.contains("dr.yaml:6: error: DestinationRule default/dr: subsets[0].labels.version: expected a string, found") == true,
+                    "\(result.errors.map(\.description))")
+        }
+    }
+
+    @Test(arguments: [("true", true), ("yes", true), ("On", true), ("n", true), ("FALSE", true), ("'true'", false), ("\"false\"", false), ("1", false), ("maybe", false)])
+    func booleansAreGoYAMLBooleans(value: String, loads: Bool) {
+        let result = loader.load(text: """
+            apiVersion: networking.istio.io/v1
+            kind: DestinationRule
+            metadata: {name: dr}
+            spec: {host: reviews, trafficPolicy: {loadBalancer: {consistentHash: {useSourceIp: \(value)}}}}
+            """, file: "dr.yaml")
+        #expect(!result.hasErrors == loads, "\(value): \(result.diagnostics.map(\.description))")
+    }
+
+    @Test(arguments: [("80", 80), ("010", 8), ("0x1F", 31), ("0o17", 15), ("0b11", 3), ("08", 8), ("1e2", 100), ("'010'", 10), ("0", 0), ("1_000", 1000)])
+    func integersReadAsGoYAMLReadsThem(value: String, number: Int) throws {
+        let result = loader.load(text: """
+            apiVersion: networking.istio.io/v1
+            kind: DestinationRule
+            metadata: {name: dr}
+            spec: {host: reviews, trafficPolicy: {connectionPool: {tcp: {maxConnections: \(value)}}}}
+            """, file: "dr.yaml")
+        #expect(result.diagnostics.isEmpty, "\(value): \(result.diagnostics.map(\.description))")
+        #expect(result.resources.destinationRules.first?.spec.trafficPolicy?.connectionPool?.tcp?.maxConnections == Int32(number), "\(value)")
+    }
+
+    /// YAML merge keys, expanded as gopkg.in/yaml.v2 (behind kubectl and istioctl) expands them.
+    @Test func mergeKeysExpandAsInGosYAML() throws {
+        let result = loader.load(text: """
+            apiVersion: networking.istio.io/v1
+            kind: DestinationRule
+            metadata: {name: dr}
+            spec:
+              host: reviews
+              trafficPolicy: &base {connectionPool: {tcp: {maxConnections: 1}}, loadBalancer: {simple: RANDOM}}
+              subsets:
+              - name: v1
+                trafficPolicy: {loadBalancer: {simple: LEAST_REQUEST}, <<: *base}
+              - name: v2
+                trafficPolicy: {<<: *base, loadBalancer: {simple: LEAST_REQUEST}}
+              - name: v3
+                trafficPolicy: {<<: [{loadBalancer: {simple: PASSTHROUGH}}, *base]}
+            """, file: "dr.yaml")
+        #expect(result.diagnostics.isEmpty, "\(result.diagnostics.map(\.description))")
+        let subsets = try #require(result.resources.destinationRules.first?.spec.subsets)
+        #expect(subsets.map { $0.trafficPolicy?.loadBalancer?.simple } == [.random, .leastRequest, .passthrough])
+        #expect(subsets.map { $0.trafficPolicy?.connectionPool?.tcp?.maxConnections } == [1, 1, 1])
+        let bad = loader.load(text: "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: dr}\nspec: {host: a, <<: [1]}\n", file: "bad.yaml")
+        #expect(bad.errors.map(\.message) == ["a merge key takes a mapping or a list of mappings"])
+    }
+
     @Test func unknownFieldIsAnErrorWithPathAndLine() {
         let result = loader.load(text: """
             apiVersion: networking.istio.io/v1beta1
@@ -169,6 +265,19 @@ import Testing
         #expect(IstioDuration(parsing: "300ms")?.milliseconds == 300)
         #expect(IstioDuration(parsing: "10") == nil)
         #expect(IstioDuration(parsing: "s") == nil)
+        // time.ParseDuration's exact range and arithmetic: up to 2562047h47m16.854775807s.
+        #expect(IstioDuration(parsing: "2562047h")?.nanoseconds == Int64(9_223_369_200_000_000_000))
+        #expect(IstioDuration(parsing: "2562047h47m16.854775807s")?.nanoseconds == Int64.max)
+        #expect(IstioDuration(parsing: "2562047h47m16.854775808s") == nil)
+        #expect(IstioDuration(parsing: "-2562047h47m16.854775808s")?.nanoseconds == Int64.min)
+        #expect(IstioDuration(parsing: "1.0000000001s")?.nanoseconds == 1_000_000_000)
+        #expect(IstioDuration(parsing: "1.59999999999992562047h")?.nanoseconds == 5_759_999_999_999)
+        #expect(IstioDuration(parsing: "5.s")?.nanoseconds == 5_000_000_000)
+        #expect(IstioDuration(parsing: "+.5ms")?.nanoseconds == 500_000)
+        #expect(IstioDuration(parsing: "-0")?.nanoseconds == 0)
+        for bad in ["", "+", ".s", "1 s", "1S", "1e3s", "0x10s", "1_000ms", "1s ", "9223372036854775808ns1ns"] {
+            #expect(IstioDuration(parsing: bad) == nil, "\(bad)")
+        }
     }
 
     /// istioctl validate's "duplicate key" case: the error names the line of the repeated key.

@@ -257,6 +257,15 @@ enum ModelCompletenessFixtures {
                     attributes: [{name: SameSite, value: Strict}, {name: Secure}]
                   maglev: {tableSize: 65537}
               proxyProtocol: {version: V1}
+              portLevelSettings:
+              - port: {number: 9085}
+                loadBalancer:
+                  backendUtilization:
+                    weightUpdatePeriod: 1s
+                    weightExpirationPeriod: 3m
+                    weightStabilizationPeriod: 10s
+                    errorUtilizationPenaltyPercent: 120
+                    metricNamesForComputingUtilization: [named_metrics.cpu_utilization]
           - name: v3
             labels: {version: v3}
             trafficPolicy:

@@ -116,6 +116,11 @@ let istioDestinationRuleCases: [RuleCase] = [
         RuleCase("warmup minimum over 100", "{warmup: {duration: 300s, minimumPercent: 150.0}}", valid: false),
         RuleCase("warmup aggression zero", "{warmup: {duration: 300s, aggression: 0}}", valid: false),
         RuleCase("warmupDurationSecs below 1ms", "{simple: ROUND_ROBIN, warmupDurationSecs: 0s}", valid: false),
+        // backendUtilization (istio/api 5803fb6) is a third member of the CRD's oneOf.
+        RuleCase("backend utilization", "{backendUtilization: {weightUpdatePeriod: 1s, errorUtilizationPenaltyPercent: 100}}", valid: true),
+        RuleCase("backend utilization with locality", "{backendUtilization: {}, localityLbSetting: {enabled: true}}", valid: true),
+        RuleCase("backend utilization and simple", "{simple: ROUND_ROBIN, backendUtilization: {}}", valid: false),
+        RuleCase("backend utilization and consistent hash", "{consistentHash: {useSourceIp: true}, backendUtilization: {}}", valid: false),
     ])
     func loadBalancer(_ testCase: RuleCase) throws {
         let policy = try Fixture.trafficPolicy("{loadBalancer: \(testCase.yaml)}")

@@ -385,6 +385,43 @@ let istioDelegateHTTPRouteCases: [RuleCase] = [
         #expect(StringMatchRules.regexProblem(String(repeating: "a", count: 1025), where: "uri") == "\"uri\": regex is too large, max length allowed is 1024")
     }
 
+    // Istio compiles regexes with Go's regexp package, whose syntax differs from RE2's in a few
+    // places: no `\C`, `(?<name>re)` accepted (Go 1.22+), and no 8 MiB program budget.
+    @Test(arguments: [
+        ("\\C", false), ("a\\Cb", false), ("[\\C]", false), ("\\Q\\C\\E", true), ("\\\\C", true), ("[\\]\\C]", false),
+        ("(?<name>x)", true), ("(?P<name>x)", true), ("(?<name>x)(?<other>y)", true), ("(?<>x)", false), ("(?<a.b>x)", false),
+        ("(?<=a)b", false), ("(?<!a)b", false), ("[(?<n>x)]", true), ("\\(?<n>x\\)", true),
+        ("\\pL{1000}", true), ("[^a]{1000}[^a]{1000}[^a]{1000}", true), ("(?i)\\pL{1000}", true),
+        ("a{1001}", false), ("a**", false), ("(?=a)", false), ("\\Z", false), ("(?P=n)", false),
+        ("(?P<é>x)", false), ("(?<é>x)", false), ("(?P<a_1>x)", true), ("(?P<1a>x)", true), ("[(?P<é>)]", true),
+    ])
+    func regexSyntaxIsGos(regex: String, valid: Bool) throws {
+        let route = try Fixture.httpRoute("{\(dest), match: [{uri: {regex: '\(regex)'}}]}")
+        let findings = Fixture.findings { HTTPRouteRules.matches(route, at: ["http", 0], into: &$0) }
+        #expect(findings.hasErrors == !valid, "\(regex): \(findings.items)")
+    }
+
+    /// What validation accepts, routing compiles: `(?<name>re)` is spelled `(?P<name>re)` for this
+    /// RE2, outside classes and `\Q…\E`.
+    @Test func namedGroupsInGoSyntaxCompileForRouting() throws {
+        let regex = try RE2Regex("/(?<year>[0-9]{4})/[(?<]x\\Q(?<\\E")
+        #expect(regex.fullMatch("/2024/<x(?<"))
+        #expect(!regex.fullMatch("/24/<x(?<"))
+        #expect(regex.pattern == "/(?<year>[0-9]{4})/[(?<]x\\Q(?<\\E")
+        let scan = RE2Regex.goCompatible("(?<a>x)[(?<b>)]\\Q(?<c>\\E\\C(?P<é>y)")
+        #expect(scan.re2Pattern == "(?P<a>x)[(?<b>)]\\Q(?<c>\\E\\C(?P<é>y)")
+        #expect(scan.anyByteEscape)
+        #expect(scan.badCaptureName == "(?P<é>")
+    }
+
+    @Test func regexMessagesAreGos() {
+        #expect(StringMatchRules.regexProblem("a(b", where: "uri")
+            == "\"uri\": error parsing regexp: missing closing ): `a(b`; Istio uses RE2 style regex-based match (https://github.com/google/re2/wiki/Syntax)")
+        #expect(StringMatchRules.regexProblem("x\\C", where: "uri")
+            == "\"uri\": error parsing regexp: invalid escape sequence: `\\C`; Istio uses RE2 style regex-based match (https://github.com/google/re2/wiki/Syntax)")
+        #expect(StringMatchRules.regexProblem("a**", where: "headers")?.contains("invalid nested repetition operator: `**`") == true)
+    }
+
     @Test func headerOperationRulesOnAuthorityAndHost() throws {
         let allowed = try Fixture.httpRoute("{\(dest), headers: {request: {set: {':authority': a.b}}}}")
         #expect(!Fixture.findings { HTTPRouteRules.validate(allowed, inDelegate: false, gatewaySemantics: false, at: ["http", 0], into: &$0) }.hasErrors)

@@ -124,7 +124,7 @@ let istioServiceEntryCases: [ServiceEntryCase] = [
     // Ported from pkg/config/validation/testdata/crds/serviceentry-{valid,invalid}.yaml.
     @Test func istioCRDTestdata() throws {
         for spec in [
-            "{hosts: [example.com], workloadSelector: {labels: {foo: bar}}, addresses: [1.2.3.4, '001:db8::'], exportTo: [foo, .], location: MESH_EXTERNAL, ports: [{name: foo, protocol: HTTP, number: 1234, targetPort: 2345}], subjectAltNames: [sa], resolution: DNS}",
+            "{hosts: [example.com], workloadSelector: {labels: {foo: bar}}, addresses: [1.2.3.4, 001:db8::], exportTo: [foo, .], location: MESH_EXTERNAL, ports: [{name: foo, protocol: HTTP, number: 1234, targetPort: 2345}], subjectAltNames: [sa], resolution: DNS}",
             "{hosts: [example.com], endpoints: [{address: sub.example.com}], ports: [{name: foo, protocol: HTTP, number: 1234, targetPort: 2345}], resolution: DNS}",
             "{workloadSelector: {}, hosts: [example.com]}",
             "{hosts: ['*x']}",

@@ -52,6 +52,11 @@ import Testing
         #expect(diagnostics.first?.message.hasPrefix("Invalid value: \"Reviews_V2\": a lowercase RFC 1123 subdomain") == true)
         let dotted = try Fixture.virtualService(spec: "{hosts: [a.b], http: [{route: [{destination: {host: a.b}}]}]}", name: "reviews.v2")
         #expect(Validator().validate(dotted).isEmpty)
+        // Kubernetes bounds the whole name (253), not each of its labels.
+        let longLabel = try Fixture.virtualService(spec: "{hosts: [a.b], http: [{route: [{destination: {host: a.b}}]}]}", name: String(repeating: "a", count: 100) + ".v2")
+        #expect(Validator().validate(longLabel).isEmpty)
+        let tooLong = try Fixture.virtualService(spec: "{hosts: [a.b], http: [{route: [{destination: {host: a.b}}]}]}", name: String(repeating: "a", count: 254))
+        #expect(Validator().validate(tooLong).map(\.message) == ["Invalid value: \"\(String(repeating: "a", count: 254))\": must be no more than 253 characters"])
     }
 
     @Test func metadataNamespaceAndLabels() throws {

@@ -135,7 +135,7 @@ import Testing
                 rewrite: {uri: /echo, authority: shop-internal}
                 headers:
                   request:
-                    set: {x-added: yes}
+                    set: {x-added: "yes"}
                     remove: [x-secret]
                   response:
                     add: {x-served-by: meshsim-test}

@@ -127,7 +127,7 @@ struct NodeDecoding: Decoder {
         }
         var entries: [String: (key: Node, value: Node)] = [:]
         entries.reserveCapacity(mapping.count)
-        for (keyNode, valueNode) in mapping {
+        for (keyNode, valueNode) in try mergingKeys(of: mapping) {
             guard case .scalar(let scalar) = resolved(keyNode) else {
                 throw fail("mapping keys must be strings", at: keyNode)
             }
@@ -141,6 +141,46 @@ struct NodeDecoding: Decoder {
             entries[name] = (keyNode, valueNode)
         }
         return KeyedDecodingContainer(KeyedNodeContainer<Key>(decoder: self, entries: entries))
+    }
+
+    /// The mapping's pairs with YAML merge keys (`<<: *defaults`, `<<: [*a, *b]`) expanded as Go's
+    /// YAML reader (gopkg.in/yaml.v2) does: pairs apply in document order, a later one replacing an
+    /// earlier one of the same key, and of a list of merged mappings the earlier one wins.
+    func mergingKeys(of mapping: Node.Mapping, depth: Int = 0) throws -> [(Node, Node)] {
+        func isMergeKey(_ node: Node) -> Bool {
+            if case .scalar(let s) = resolved(node), s.string == "<<", s.style == .plain { return true }
+            return false
+        }
+        guard mapping.contains(where: { isMergeKey($0.key) }) else { return Array(mapping) }
+        guard depth < 32 else { throw fail("merge keys nested too deeply") }
+        var order: [String] = []
+        var pairs: [String: (Node, Node)] = [:]
+        func assign(_ keyNode: Node, _ valueNode: Node) {
+            let name: String
+            if case .scalar(let s) = resolved(keyNode) { name = s.string } else { name = "\u{0}\(order.count)" }
+            if pairs[name] == nil { order.append(name) }
+            pairs[name] = (keyNode, valueNode)
+        }
+        for (keyNode, valueNode) in mapping {
+            guard isMergeKey(keyNode) else {
+                assign(keyNode, valueNode)
+                continue
+            }
+            var sources: [Node.Mapping] = []
+            switch resolved(valueNode) {
+            case .mapping(let source): sources = [source]
+            case .sequence(let list):
+                for item in list {
+                    guard case .mapping(let source) = resolved(item) else { throw fail("a merge key takes a mapping or a list of mappings", at: item) }
+                    sources.append(source)
+                }
+            default: throw fail("a merge key takes a mapping or a list of mappings", at: valueNode)
+            }
+            for source in sources.reversed() {
+                for (k, v) in try mergingKeys(of: source, depth: depth + 1) { assign(k, v) }
+            }
+        }
+        return order.compactMap { pairs[$0] }
     }
 
     func unkeyedContainer() throws -> UnkeyedDecodingContainer {
@@ -306,15 +346,31 @@ struct SingleNodeContainer: SingleValueDecodingContainer {
         return s
     }
 
-    func decode(_ type: String.Type) throws -> String { try scalar("a string").string }
+    /// A string field takes a quoted scalar, or a plain one that Go's YAML reader (which kubectl
+    /// and istioctl use) also reads as a string: an unquoted `1`, `1.5` or `yes` is a number or a
+    /// boolean there, which the CRD schema (`type: string`) and Istio's protobuf reader refuse.
+    func decode(_ type: String.Type) throws -> String {
+        let s = try scalar("a string")
+        if s.style == .plain || s.style == .any, let kind = goYAMLNonStringKind(s.string),
+            // An explicit `!!str 1` is a string: its tag differs from the one the text alone resolves to.
+            !(s.tag.description == Tag.Name.str.rawValue && Node.Scalar(s.string).tag.description != Tag.Name.str.rawValue) {
+            throw decoder.fail("expected a string, found \(kind) \(s.string) (quote it to make it a string: \"\(s.string)\")")
+        }
+        return s.string
+    }
 
+    /// Go's YAML 1.1 reader's booleans (`yes`, `on`, `y` are true too); a quoted `"true"` is a
+    /// string there, which a boolean field refuses.
     func decode(_ type: Bool.Type) throws -> Bool {
         let s = try scalar("a boolean")
-        switch s.string {
-        case "true", "True", "TRUE": return true
-        case "false", "False", "FALSE": return false
-        default: throw decoder.fail("expected a boolean (true or false), found \(describe(decoder.node))")
+        if s.style == .plain || s.style == .any {
+            switch s.string {
+            case "true", "True", "TRUE", "y", "Y", "yes", "Yes", "YES", "on", "On", "ON": return true
+            case "false", "False", "FALSE", "n", "N", "no", "No", "NO", "off", "Off", "OFF": return false
+            default: break
+            }
         }
+        throw decoder.fail("expected a boolean (true or false), found \(s.style == .plain ? describe(decoder.node) : "the string \(describe(decoder.node))")")
     }
 
     func decode(_ type: Double.Type) throws -> Double {
@@ -329,6 +385,13 @@ struct SingleNodeContainer: SingleValueDecodingContainer {
     private func integer<T: FixedWidthInteger>(_ type: T.Type) throws -> T {
         let s = try scalar(NodeDecoder.typeName(T.self))
         let text = s.string.replacingOccurrences(of: "_", with: "")
+        // Go's YAML reader reads a plain `010` as octal 8, `0x1F` as 31, `0b11` as 3.
+        if s.style == .plain || s.style == .any, let v = goYAMLInteger(text) {
+            guard let fitted = T(exactly: v) else {
+                throw decoder.fail("\(s.string) is out of range for \(NodeDecoder.typeName(T.self))")
+            }
+            return fitted
+        }
         if let v = Int64(text) {
             guard let fitted = T(exactly: v) else {
                 throw decoder.fail("\(text) is out of range for \(NodeDecoder.typeName(T.self))")
@@ -356,4 +419,83 @@ struct SingleNodeContainer: SingleValueDecodingContainer {
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
         try T(from: decoder)
     }
+}
+
+/// What Go's YAML 1.1 reader (gopkg.in/yaml.v2, behind sigs.k8s.io/yaml) makes of a plain scalar
+/// that is not a string: "an integer", "a number" or "a boolean"; nil for a string.
+func goYAMLNonStringKind(_ text: String) -> String? {
+    switch text {
+    case "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON",
+         "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF":
+        return "a boolean"
+    case ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF":
+        return "a number"
+    default:
+        break
+    }
+    // Numbers start with a digit, a sign or a point; most strings stop here.
+    guard let lead = text.utf8.first, (lead >= UInt8(ascii: "0") && lead <= UInt8(ascii: "9")) || lead == UInt8(ascii: "+")
+        || lead == UInt8(ascii: "-") || lead == UInt8(ascii: ".") else { return nil }
+    let plain = Array(text.replacingOccurrences(of: "_", with: "").utf8)
+    guard !plain.isEmpty else { return nil }
+    func all(_ bytes: ArraySlice<UInt8>, _ allowed: (UInt8) -> Bool) -> Bool { !bytes.isEmpty && bytes.allSatisfy(allowed) }
+    let isDigit = { (b: UInt8) in b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
+    // strconv.ParseInt(s, 0, 64) and ParseUint: sign, then 0x / 0o / 0b / leading-0 octal / decimal.
+    var body = plain[...]
+    if body.first == UInt8(ascii: "+") || body.first == UInt8(ascii: "-") { body = body.dropFirst() }
+    if body.count > 2 && body.first == UInt8(ascii: "0") {
+        let base = body[body.startIndex + 1] | 0x20, digits = body.dropFirst(2)
+        if base == UInt8(ascii: "x") && all(digits, { isDigit($0) || ($0 | 0x20 >= UInt8(ascii: "a") && $0 | 0x20 <= UInt8(ascii: "f")) }) { return "an integer" }
+        if base == UInt8(ascii: "o") && all(digits, { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "7") }) { return "an integer" }
+        if base == UInt8(ascii: "b") && all(digits, { $0 == UInt8(ascii: "0") || $0 == UInt8(ascii: "1") }) { return "an integer" }
+    }
+    if all(body, { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "7") }) && body.first == UInt8(ascii: "0") { return "an integer" }
+    if all(body, isDigit) && body.first != UInt8(ascii: "0") { return "an integer" }
+    // yaml.v2's float form: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+    var i = body.startIndex
+    let end = body.endIndex
+    var mantissaDigits = 0
+    while i < end && isDigit(body[i]) { i += 1; mantissaDigits += 1 }
+    if i < end && body[i] == UInt8(ascii: ".") {
+        i += 1
+        var fraction = 0
+        while i < end && isDigit(body[i]) { i += 1; fraction += 1 }
+        if mantissaDigits == 0 && fraction == 0 { return nil }
+    } else if mantissaDigits == 0 {
+        return nil
+    }
+    if i < end && (body[i] | 0x20) == UInt8(ascii: "e") {
+        i += 1
+        if i < end && (body[i] == UInt8(ascii: "+") || body[i] == UInt8(ascii: "-")) { i += 1 }
+        var exponent = 0
+        while i < end && isDigit(body[i]) { i += 1; exponent += 1 }
+        if exponent == 0 { return nil }
+    }
+    return i == end ? "a number" : nil
+}
+
+/// Go's strconv.ParseInt(s, 0, 64), as Go's YAML reader applies it to a plain scalar: an optional
+/// sign, then `0x` hex, `0o` or a leading `0` octal, `0b` binary, or decimal.
+func goYAMLInteger(_ text: String) -> Int64? {
+    var body = Substring(text)
+    var negative = false
+    if let sign = body.first, sign == "+" || sign == "-" {
+        negative = sign == "-"
+        body = body.dropFirst()
+    }
+    var radix = 10
+    if body.count > 2, body.hasPrefix("0") {
+        switch body.dropFirst().first {
+        case "x", "X": radix = 16; body = body.dropFirst(2)
+        case "o", "O": radix = 8; body = body.dropFirst(2)
+        case "b", "B": radix = 2; body = body.dropFirst(2)
+        default: radix = 8; body = body.dropFirst()
+        }
+    } else if body.count == 2, body.hasPrefix("0"), body.last?.isNumber == true {
+        radix = 8
+        body = body.dropFirst()
+    }
+    guard !body.isEmpty, body.allSatisfy({ $0.isASCII && $0.isHexDigit }), let magnitude = UInt64(body, radix: radix) else { return nil }
+    if negative { return magnitude <= UInt64(Int64.max) + 1 ? Int64(truncatingIfNeeded: 0 &- magnitude) : nil }
+    return magnitude <= UInt64(Int64.max) ? Int64(magnitude) : nil
 }

@@ -95,13 +95,24 @@ public struct ConfigLoader: Sendable {
             return result
         }
         var documents: [Node] = []
-        do {
-            var sequence = try Yams.compose_all(yaml: text)
-            while let node = sequence.next() { documents.append(node) }
-            if let error = sequence.error { throw error }
-        } catch {
-            result.diagnostics.append(Self.yamlDiagnostic(error, file: file))
-            return result
+        var text = text
+        var quotedScalars = 0
+        while true {
+            do {
+                documents = []
+                var sequence = try Yams.compose_all(yaml: text)
+                while let node = sequence.next() { documents.append(node) }
+                if let error = sequence.error { throw error }
+                break
+            } catch {
+                if quotedScalars < Self.maxQuotedFlowScalars, let quoted = Self.quotingFlowScalar(after: error, in: text) {
+                    text = quoted
+                    quotedScalars += 1
+                    continue
+                }
+                result.diagnostics.append(Self.yamlDiagnostic(error, file: file))
+                return result
+            }
         }
         var decoded = MeshResources()
         var diagnostics: [ConfigDiagnostic] = []
@@ -111,6 +122,43 @@ public struct ConfigLoader: Sendable {
         result.resources = decoded
         result.diagnostics = diagnostics
         return result
+    }
+
+    static let maxQuotedFlowScalars = 256
+
+    /// libyaml refuses a `:` followed by a flow indicator inside a plain scalar in flow context
+    /// (`addresses: [1.2.3.4, 001:db8::]`); Go's YAML reader, which kubectl and istioctl use, reads
+    /// `001:db8::` as one string there (a flow scalar ends only at `,?[]{}` or at `: `). Given such
+    /// an error, returns `text` with that scalar single-quoted, lines unchanged; nil for any other error.
+    static func quotingFlowScalar(after error: Error, in text: String) -> String? {
+        guard let yaml = error as? YamlError, case .scanner(let context?, let problem, _, _) = yaml,
+            problem == "found unexpected ':'", context.text == "while scanning a plain scalar"
+        else { return nil }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard context.mark.line >= 1, context.mark.line <= lines.count else { return nil }
+        let line = Array(lines[context.mark.line - 1].unicodeScalars)
+        let start = context.mark.column - 1
+        guard start >= 0, start < line.count else { return nil }
+        let terminators: Set<Unicode.Scalar> = [",", "?", "[", "]", "{", "}"]
+        func isBlank(_ i: Int) -> Bool { i >= line.count || line[i] == " " || line[i] == "\t" || line[i] == "\r" }
+        var end = start, i = start
+        while i < line.count {
+            let c = line[i]
+            if terminators.contains(c) || (c == ":" && isBlank(i + 1)) { break }
+            if c == "#" && i > start && isBlank(i - 1) { break }
+            i += 1
+            if !isBlank(i - 1) { end = i }
+        }
+        guard end > start else { return nil }
+        var scalar = String.UnicodeScalarView()
+        scalar.append(contentsOf: line[start..<end])
+        let quoted = "'" + String(scalar).replacingOccurrences(of: "'", with: "''") + "'"
+        var rebuilt = String.UnicodeScalarView()
+        rebuilt.append(contentsOf: line[..<start])
+        rebuilt.append(contentsOf: quoted.unicodeScalars)
+        rebuilt.append(contentsOf: line[end...])
+        lines[context.mark.line - 1] = String(rebuilt)
+        return lines.joined(separator: "\n")
     }
 
     /// A YAML syntax error as a diagnostic with the line libyaml reported.

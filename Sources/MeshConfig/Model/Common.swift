@@ -115,35 +115,72 @@ public struct IstioDuration: Decodable, Sendable, Hashable, CustomStringConverti
     public var milliseconds: Double { Double(nanoseconds) / 1e6 }
     public var description: String { text }
 
+    /// Go's time.ParseDuration, which Istio's protobuf reader applies to duration fields: signed
+    /// sequence of decimal numbers with units (`ns`, `us`/`µs`/`μs`, `ms`, `s`, `m`, `h`), summed in
+    /// exact nanoseconds; anything over the range of an Int64 is refused.
     static func parse(_ text: String) -> Int64? {
-        var chars = Substring(text)
+        var bytes = Array(text.utf8)[...]
         var negative = false
-        if chars.first == "-" || chars.first == "+" {
-            negative = chars.first == "-"
-            chars = chars.dropFirst()
+        if let sign = bytes.first, sign == UInt8(ascii: "-") || sign == UInt8(ascii: "+") {
+            negative = sign == UInt8(ascii: "-")
+            bytes = bytes.dropFirst()
         }
-        if chars == "0" { return 0 }
-        guard !chars.isEmpty else { return nil }
-        var total: Double = 0
-        while !chars.isEmpty {
-            let number = chars.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
-            guard !number.isEmpty, number != ".", number.filter({ $0 == "." }).count <= 1, let value = Double(number) else { return nil }
-            chars = chars.dropFirst(number.count)
-            let unit = chars.prefix { !($0.isASCII && ($0.isNumber || $0 == ".")) }
-            chars = chars.dropFirst(unit.count)
-            let scale: Double
-            switch unit {
-            case "ns": scale = 1
-            case "us", "µs", "μs": scale = 1e3
-            case "ms": scale = 1e6
-            case "s": scale = 1e9
-            case "m": scale = 60e9
-            case "h": scale = 3600e9
+        if bytes.elementsEqual("0".utf8) { return 0 }
+        guard !bytes.isEmpty else { return nil }
+        let limit: UInt64 = 1 << 63
+        func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
+        var total: UInt64 = 0
+        while let first = bytes.first {
+            guard first == UInt8(ascii: ".") || isDigit(first) else { return nil }
+            var whole: UInt64 = 0
+            let wholeStart = bytes.count
+            while let b = bytes.first, isDigit(b) {
+                guard whole <= limit / 10 else { return nil }
+                whole = whole * 10 + UInt64(b - UInt8(ascii: "0"))
+                guard whole <= limit else { return nil }
+                bytes = bytes.dropFirst()
+            }
+            let hasWhole = bytes.count != wholeStart
+            var fraction: UInt64 = 0, scale: Double = 1, hasFraction = false
+            if bytes.first == UInt8(ascii: ".") {
+                bytes = bytes.dropFirst()
+                var overflow = false
+                while let b = bytes.first, isDigit(b) {
+                    hasFraction = true
+                    bytes = bytes.dropFirst()
+                    if overflow { continue }
+                    guard fraction <= (limit - 1) / 10, fraction * 10 + UInt64(b - UInt8(ascii: "0")) <= limit else {
+                        overflow = true
+                        continue
+                    }
+                    fraction = fraction * 10 + UInt64(b - UInt8(ascii: "0"))
+                    scale *= 10
+                }
+            }
+            guard hasWhole || hasFraction else { return nil }
+            let unitBytes = bytes.prefix { !($0 == UInt8(ascii: ".") || isDigit($0)) }
+            bytes = bytes.dropFirst(unitBytes.count)
+            let unit: UInt64
+            switch String(decoding: unitBytes, as: UTF8.self) {
+            case "ns": unit = 1
+            case "us", "µs", "μs": unit = 1_000
+            case "ms": unit = 1_000_000
+            case "s": unit = 1_000_000_000
+            case "m": unit = 60_000_000_000
+            case "h": unit = 3_600_000_000_000
             default: return nil
             }
-            total += value * scale
+            guard whole <= limit / unit else { return nil }
+            var value = whole * unit
+            if fraction > 0 {
+                // Go adds the fraction through float64: exact to the nanosecond for every unit.
+                value += UInt64(Double(fraction) * (Double(unit) / scale))
+                guard value <= limit else { return nil }
+            }
+            total = total &+ value  // uint64 in Go too
+            guard total <= limit else { return nil }
         }
-        guard total < 9.2e18 else { return nil }
-        return Int64(total.rounded()) * (negative ? -1 : 1)
+        if negative { return total == limit ? Int64.min : -Int64(total) }
+        return total <= limit - 1 ? Int64(total) : nil
     }
 }

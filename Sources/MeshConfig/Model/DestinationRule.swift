@@ -140,6 +140,23 @@ public struct LoadBalancerSettings: Decodable, Sendable, Hashable {
         }
     }
 
+    /// Weights endpoints by the utilization they report in ORCA load reports.
+    public struct BackendUtilizationLB: Decodable, Sendable, Hashable {
+        public var weightUpdatePeriod: IstioDuration?
+        public var weightExpirationPeriod: IstioDuration?
+        public var weightStabilizationPeriod: IstioDuration?
+        public var errorUtilizationPenaltyPercent: UInt32?
+        public var metricNamesForComputingUtilization: [String]?
+        public init(weightUpdatePeriod: IstioDuration? = nil, weightExpirationPeriod: IstioDuration? = nil, weightStabilizationPeriod: IstioDuration? = nil,
+                    errorUtilizationPenaltyPercent: UInt32? = nil, metricNamesForComputingUtilization: [String]? = nil) {
+            self.weightUpdatePeriod = weightUpdatePeriod
+            self.weightExpirationPeriod = weightExpirationPeriod
+            self.weightStabilizationPeriod = weightStabilizationPeriod
+            self.errorUtilizationPenaltyPercent = errorUtilizationPenaltyPercent
+            self.metricNamesForComputingUtilization = metricNamesForComputingUtilization
+        }
+    }
+
     public struct WarmupConfiguration: Decodable, Sendable, Hashable {
         public var duration: IstioDuration?
         public var minimumPercent: Double?
@@ -148,14 +165,16 @@ public struct LoadBalancerSettings: Decodable, Sendable, Hashable {
 
     public var simple: SimpleLB?
     public var consistentHash: ConsistentHashLB?
+    public var backendUtilization: BackendUtilizationLB?
     public var localityLbSetting: LocalityLoadBalancerSetting?
     public var zoneAwareLbSetting: ZoneAwareLoadBalancerSetting?
     public var warmupDurationSecs: IstioDuration?
     public var warmup: WarmupConfiguration?
 
-    public init(simple: SimpleLB? = nil, consistentHash: ConsistentHashLB? = nil, localityLbSetting: LocalityLoadBalancerSetting? = nil, zoneAwareLbSetting: ZoneAwareLoadBalancerSetting? = nil, warmupDurationSecs: IstioDuration? = nil, warmup: WarmupConfiguration? = nil) {
+    public init(simple: SimpleLB? = nil, consistentHash: ConsistentHashLB? = nil, backendUtilization: BackendUtilizationLB? = nil, localityLbSetting: LocalityLoadBalancerSetting? = nil, zoneAwareLbSetting: ZoneAwareLoadBalancerSetting? = nil, warmupDurationSecs: IstioDuration? = nil, warmup: WarmupConfiguration? = nil) {
         self.simple = simple
         self.consistentHash = consistentHash
+        self.backendUtilization = backendUtilization
         self.localityLbSetting = localityLbSetting
         self.zoneAwareLbSetting = zoneAwareLbSetting
         self.warmupDurationSecs = warmupDurationSecs

@@ -14,7 +14,10 @@ public final class RE2Regex: @unchecked Sendable, CustomStringConvertible {
 
     public init(_ pattern: String) throws {
         var error: UnsafeMutablePointer<CChar>? = nil
-        let compiled: OpaquePointer? = pattern.utf8CString.withUnsafeBufferPointer { buffer in
+        // Go (Istio's validator) and current RE2 (Envoy's) take `(?<name>re)`; the RE2 built here
+        // knows only `(?P<name>re)`.
+        let source = pattern.contains("(?<") ? Self.goCompatible(pattern).re2Pattern : pattern
+        let compiled: OpaquePointer? = source.utf8CString.withUnsafeBufferPointer { buffer in
             meshsim_re2_compile(buffer.baseAddress, buffer.count - 1, &error)
         }
         guard let compiled else {
@@ -60,4 +63,77 @@ public final class RE2Regex: @unchecked Sendable, CustomStringConvertible {
     }
 
     public var description: String { pattern }
+}
+
+extension RE2Regex {
+    /// Where Go's regexp syntax differs from this RE2's: Go takes `(?<name>re)` for
+    /// `(?P<name>re)` (Go 1.22+), refuses `\C` (any byte), and allows only ASCII letters, digits
+    /// and `_` in a group name. Returns the pattern with `(?<name>` spelled `(?P<name>` (outside
+    /// classes and `\Q…\E`), whether it uses `\C`, and the first group opening (`(?P<é>`) whose
+    /// name Go refuses.
+    static func goCompatible(_ pattern: String) -> (re2Pattern: String, anyByteEscape: Bool, badCaptureName: String?) {
+        var out = ""
+        var chars = Array(pattern)[...]
+        var inClass = false, classStart = true, quoted = false, anyByte = false
+        var badCaptureName: String? = nil
+        func checkName(_ opening: String) {
+            guard badCaptureName == nil, let close = chars.firstIndex(of: ">") else { return }
+            let name = chars[chars.startIndex..<close]
+            if !name.isEmpty && !name.allSatisfy({ $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }) {
+                badCaptureName = opening + String(name) + ">"
+            }
+        }
+        while let c = chars.popFirst() {
+            if quoted {
+                out.append(c)
+                if c == "\\" && chars.first == "E" {
+                    quoted = false
+                    out.append(chars.removeFirst())
+                }
+                continue
+            }
+            if c == "\\" {
+                out.append(c)
+                guard let next = chars.popFirst() else { break }
+                if !inClass && next == "Q" { quoted = true }
+                if !inClass && next == "C" { anyByte = true }
+                out.append(next)
+                classStart = false
+                continue
+            }
+            if inClass {
+                if c == "[" && chars.first == ":", let end = chars.firstRange(of: ":]") {
+                    out.append(c)
+                    out += chars[chars.startIndex..<end.upperBound]
+                    chars = chars[end.upperBound...]
+                } else {
+                    if c == "]" && !classStart { inClass = false }
+                    classStart = false
+                    out.append(c)
+                }
+                continue
+            }
+            if c == "[" {
+                inClass = true
+                classStart = true
+                out.append(c)
+                if chars.first == "^" { out.append(chars.removeFirst()) }
+                continue
+            }
+            if c == "(" && chars.starts(with: "?<") && !chars.dropFirst(2).starts(with: "=") && !chars.dropFirst(2).starts(with: "!") {
+                out += "(?P<"
+                chars = chars.dropFirst(2)
+                checkName("(?<")
+                continue
+            }
+            if c == "(" && chars.starts(with: "?P<") {
+                out += "(?P<"
+                chars = chars.dropFirst(3)
+                checkName("(?P<")
+                continue
+            }
+            out.append(c)
+        }
+        return (out, anyByte, badCaptureName)
+    }
 }

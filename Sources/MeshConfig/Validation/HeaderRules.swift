@@ -4,10 +4,11 @@ enum HeaderRules {
     /// HTTP/2 pseudo headers, which a match may name.
     static let pseudoHeaders: Set<String> = [":method", ":scheme", ":authority", ":path", ":status"]
 
-    /// RFC 7230 `token` characters.
+    /// Istio's header-name class: RFC 7230 `token` characters as Istio writes them in a regex
+    /// class, `[!#$%&'*+-.^_`|~A-Za-z0-9]`, where `+-.` is a range and so also admits `,`.
     static func isToken(_ name: String) -> Bool {
         !name.isEmpty && name.utf8.allSatisfy { byte in
-            NameRules.isAlphanumeric(byte) || "!#$%&'*+-.^_`|~".utf8.contains(byte)
+            NameRules.isAlphanumeric(byte) || "!#$%&'*+,-.^_`|~".utf8.contains(byte)
         }
     }
 

@@ -32,12 +32,19 @@ enum NameRules {
     }
 
     /// Kubernetes' RFC 1123 subdomain (lower case labels joined by dots, at most 253 characters),
-    /// as the API server requires of custom resource names.
+    /// as the API server requires of custom resource names. Kubernetes bounds only the whole name,
+    /// not each label: `[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*`.
     static func isKubernetesDNS1123Subdomain(_ value: String) -> Bool {
         guard !value.isEmpty, value.utf8.count <= 253 else { return false }
         return value.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
-            !label.isEmpty && isKubernetesDNS1123Label(String(label))
+            let bytes = Array(label.utf8)
+            guard let first = bytes.first, let last = bytes.last, isLowerAlphanumeric(first), isLowerAlphanumeric(last) else { return false }
+            return bytes.allSatisfy { isLowerAlphanumeric($0) || $0 == UInt8(ascii: "-") }
         }
+    }
+
+    private static func isLowerAlphanumeric(_ byte: UInt8) -> Bool {
+        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
     }
 
     static func dnsPreconditions(_ name: String) -> String? {

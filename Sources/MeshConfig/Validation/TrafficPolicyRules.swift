@@ -96,8 +96,9 @@ enum TrafficPolicyRules {
 
     static func loadBalancer(_ settings: LoadBalancerSettings?, outlier: OutlierDetection?, at path: FieldPath, into findings: inout ValidationFindings) {
         guard let settings else { return }
-        if settings.simple != nil && settings.consistentHash != nil {
-            findings.error(path, "only one of simple or consistentHash may be set")
+        // The CRD's oneOf (protobuf's, for istioctl).
+        if [settings.simple != nil, settings.consistentHash != nil, settings.backendUtilization != nil].filter({ $0 }).count > 1 {
+            findings.error(path, "only one of simple, consistentHash or backendUtilization may be set")
         }
         if let hash = settings.consistentHash {
             consistentHash(hash, at: path / "consistentHash", into: &findings)
