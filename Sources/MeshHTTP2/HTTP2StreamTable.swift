@@ -3,11 +3,17 @@
 /// hashing per lookup (a `Dictionary` keyed by id hashed with SipHash on every event), and
 /// the storage is reused from stream to stream. A closed stream leaves a hole until the holes
 /// at the front are dropped or outnumber the open streams.
+/// Entries live in `start..<end` of the arrays; past `end` they hold stale ids and nil slots,
+/// reused by later streams: emptying the arrays (`removeAll(keepingCapacity:)`, each time the
+/// last open stream closed) destroyed every nil slot through the runtime's generic array
+/// destruction.
 public struct HTTP2StreamTable<Value> {
     @usableFromInline var ids: [Int32] = []
     @usableFromInline var slots: [Value?] = []
     /// Index of the first slot that may still hold a stream.
     @usableFromInline var start = 0
+    /// One past the last entry in use; every slot from here on is nil.
+    @usableFromInline var end = 0
     @usableFromInline var storedCount = 0
 
     /// Open streams.
@@ -64,6 +70,7 @@ public struct HTTP2StreamTable<Value> {
         ids.removeAll(keepingCapacity: true)
         slots.removeAll(keepingCapacity: true)
         start = 0
+        end = 0
         storedCount = 0
     }
 
@@ -72,7 +79,7 @@ public struct HTTP2StreamTable<Value> {
     public var values: [Value] {
         var result: [Value] = []
         result.reserveCapacity(count)
-        for index in start..<slots.count {
+        for index in start..<end {
             if let value = slots[index] { result.append(value) }
         }
         return result
@@ -81,7 +88,7 @@ public struct HTTP2StreamTable<Value> {
     @inlinable
     func index(of id: Int32) -> Int? {
         var low = start
-        var high = ids.count
+        var high = end
         // Events mostly concern the newest stream. (Checking the oldest as well stopped the
         // compiler from inlining the lookup into the session, whose calls then retained: about
         // 13 more retains per proxied request.)
@@ -112,44 +119,57 @@ public struct HTTP2StreamTable<Value> {
     @inlinable
     mutating func insert(_ value: consuming Value?, for id: Int32) {
         storedCount += 1
-        if ids.count == start || ids[ids.count - 1] < id {
-            ids.append(id)
-            slots.append(consume value)
+        if end == start || ids[end - 1] < id {
+            if end < ids.count {
+                ids[end] = id
+                // Initialized in place over the nil it holds: an assignment released that nil.
+                var incoming = consume value
+                let index = end
+                slots.withUnsafeMutableBufferPointer { ($0.baseAddress! + index).initialize(to: incoming.take()) }
+            } else {
+                ids.append(id)
+                slots.append(consume value)
+            }
+            end += 1
             return
         }
         // Below the newest id (not seen from a conforming peer): keep the ids sorted.
+        if end < ids.count {
+            ids.removeSubrange(end...)
+            slots.removeSubrange(end...)
+        }
         var position = start
-        while position < ids.count, ids[position] < id { position += 1 }
+        while position < end, ids[position] < id { position += 1 }
         ids.insert(id, at: position)
         slots.insert(consume value, at: position)
+        end += 1
     }
 
     @inlinable
     mutating func dropHoles() {
         if count == 0 {
-            ids.removeAll(keepingCapacity: true)
-            slots.removeAll(keepingCapacity: true)
+            // Every slot is nil: the arrays are reused from the start as they are.
             start = 0
+            end = 0
             return
         }
-        while start < slots.count, slots[start] == nil { start += 1 }
-        let holes = slots.count - start - count
+        while start < end, slots[start] == nil { start += 1 }
+        let holes = end - start - count
         // Compacts when the dead front or the holes behind a long-lived stream grow large:
         // amortized constant work per stream, storage bounded by a small multiple of the open ones.
-        guard start >= 64 && start * 2 >= slots.count || holes >= 64 && holes > count else { return }
+        guard start >= 64 && start * 2 >= end || holes >= 64 && holes > count else { return }
         var kept = 0
         // Through the buffers: the array's swapAt retained and released what it swapped.
         slots.withUnsafeMutableBufferPointer { slots in
             ids.withUnsafeMutableBufferPointer { ids in
-                for index in start..<slots.count where slots[index] != nil {
+                for index in start..<end where slots[index] != nil {
                     ids[kept] = ids[index]
-                    slots.swapAt(kept, index)  // moves
+                    slots.swapAt(kept, index)  // moves; the nil goes to `index`
                     kept += 1
                 }
             }
         }
-        ids.removeSubrange(kept...)
-        slots.removeSubrange(kept...)
+        end = kept
         start = 0
     }
 }

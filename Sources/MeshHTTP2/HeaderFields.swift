@@ -30,12 +30,31 @@ public struct HeaderFields: Sendable {
         self.fieldCount = 0
         let recordBytes = self.recordCapacity * Self.recordSize
         let total = recordBytes + max(byteCapacity, 0)
-        if total == 0 {
-            self.storage = []
-        } else {
-            // Records are written before they are read; their area needs no zeroing.
-            self.storage = [UInt8](unsafeUninitializedCapacity: total) { _, initialized in initialized = recordBytes }
+        self.storage = Self.storage(capacity: total)
+        // Records are written before they are read: zeroed only to count as the array's.
+        Self.appendZeros(recordBytes, to: &self.storage)
+    }
+
+    /// Appends `count` zero bytes, copied from a zeroed stack area: appending
+    /// `repeatElement(0, count:)` went byte by byte.
+    @inline(__always)
+    static func appendZeros(_ count: Int, to storage: inout [UInt8]) {
+        guard count > 0 else { return }
+        withUnsafeTemporaryAllocation(byteCount: count, alignment: 16) { zeros in
+            zeros.initializeMemory(as: UInt8.self, repeating: 0)
+            storage.append(contentsOf: UnsafeRawBufferPointer(zeros))
         }
+    }
+
+    /// An empty byte array with room for `capacity` bytes (none allocated for 0). Through
+    /// `reserveCapacity`, whose allocation is specialized here: `[UInt8](unsafeUninitializedCapacity:)`
+    /// allocates in a generic standard-library function that looked up the array storage's type
+    /// metadata on every call.
+    @inline(__always)
+    static func storage(capacity: Int) -> [UInt8] {
+        var storage: [UInt8] = []
+        if capacity > 0 { storage.reserveCapacity(capacity) }
+        return storage
     }
 
     /// Fields assembled in one go from `count` records already in this type's layout (four `Int`s
@@ -48,12 +67,11 @@ public struct HeaderFields: Sendable {
         self.fieldCount = count
         let recordBytes = self.recordCapacity * Self.recordSize
         let filled = recordBytes + byteCount
-        self.storage = [UInt8](unsafeUninitializedCapacity: filled + spareBytes) { buffer, initialized in
-            guard let base = buffer.baseAddress else { return }
-            UnsafeMutableRawPointer(base).copyMemory(from: records, byteCount: count * Self.recordSize)
-            UnsafeMutableRawPointer(base + recordBytes).copyMemory(from: bytes, byteCount: byteCount)
-            initialized = filled
-        }
+        self.storage = Self.storage(capacity: filled + spareBytes)
+        self.storage.append(contentsOf: UnsafeRawBufferPointer(start: records, count: count * Self.recordSize))
+        // The spare records' area, written before it is read: zeroed only to count as the array's.
+        Self.appendZeros(spareFields * Self.recordSize, to: &self.storage)
+        self.storage.append(contentsOf: UnsafeRawBufferPointer(start: bytes, count: byteCount))
     }
 
     /// The same, written into this value's storage when it has room for all of it (then true; the

@@ -53,6 +53,27 @@ import Testing
         table[11] = 11
         #expect(table.values == [11])
     }
+
+    /// Emptied tables reuse their entries past `end` (stale ids, nil slots) for later streams,
+    /// including an insertion below the newest id.
+    @Test func reusesEntriesAfterEmptying() {
+        var table = HTTP2StreamTable<String>()
+        for round in 0..<3 {
+            let base = Int32(round * 100)
+            for offset: Int32 in [1, 3, 5, 7] { table[base + offset] = "r\(round)-\(offset)" }
+            #expect(table.values == ["r\(round)-1", "r\(round)-3", "r\(round)-5", "r\(round)-7"])
+            #expect(table.removeValue(forKey: base + 5) == "r\(round)-5")
+            #expect(table[base + 5] == nil && table[base + 7] == "r\(round)-7")
+            for offset: Int32 in [1, 3, 7] { #expect(table.removeValue(forKey: base + offset) == "r\(round)-\(offset)") }
+            #expect(table.isEmpty && table.values.isEmpty && table[base + 1] == nil)
+        }
+        // Two entries into emptied storage of four, then one below the newest id.
+        table[401] = "a"
+        table[405] = "c"
+        table[403] = "b"
+        #expect(table.values == ["a", "b", "c"] && table.count == 3)
+        #expect(table[403] == "b" && table[407] == nil)
+    }
 }
 
 /// A small seeded generator, so a failure reproduces.
