@@ -138,17 +138,21 @@ extension Exchange: PoolWaiter {
         connection.beginRequest()
         upstreamRequestEnded = false
         let direct = writesHeadDirectly  // Read once: each read retains the route's storage.
-        if direct, let http1 = connection.http1 {
-            writeHTTP1RequestHead(to: http1)
-        } else if direct, requestEnded, pendingBody.isEmpty, requestTrailers == nil, let http2 = connection.http2 {
+        // The lent views below are used while the caller's `connection` holds the transport.
+        if direct, let http1 = connection.lentHTTP1 {
+            http1._withUnsafeGuaranteedRef { writeHTTP1RequestHead(to: $0) }
+        } else if direct, requestEnded, pendingBody.isEmpty, requestTrailers == nil, let http2 = connection.lentHTTP2 {
             // A complete bodyless request (an HTTP/2 client's HEADERS with END_STREAM) goes out
             // whole at once: the stream need not wait for body or end.
             upstreamRequestEnded = true
-            writeHTTP2Request(to: http2)
+            http2._withUnsafeGuaranteedRef { writeHTTP2Request(to: $0) }
         } else {
             connection.write(.head(upstreamRequestHead()), promise: nil)
         }
-        drainPendingBody()
+        // Still attached (nothing failed it while the head was written): `upstream` is `connection`,
+        // passed on as the caller holds it (read from `upstream`, it was retained and released).
+        guard upstream != nil else { return }
+        drainPendingBody(to: connection)
     }
 
     // MARK: retries

@@ -362,6 +362,11 @@ final class Exchange {
         clusterRuntime.map { Unmanaged.passUnretained($0) }
     }
 
+    /// `upstreamPool` lent to a call that does not set it (only the start of an attempt does).
+    var lentUpstreamPool: Unmanaged<EndpointPool>? {
+        upstreamPool.map { Unmanaged.passUnretained($0) }
+    }
+
     /// `x-envoy-upstream-rq-timeout-ms` overrides the route's timeout; 0 disables it. A gRPC
     /// request is timed by its own deadline (`grpcTimeout`, its `grpc-timeout` field) capped at
     /// the route's timeout (`GRPCTimeout`).
@@ -462,6 +467,11 @@ final class Exchange {
     /// Writes what waited for the upstream, then lets the downstream be read again.
     func drainPendingBody() {
         guard let upstream else { return }
+        drainPendingBody(to: upstream)
+    }
+
+    /// `drainPendingBody()` to the current upstream, which the caller holds.
+    func drainPendingBody(to upstream: any UpstreamTransport) {
         var index = 0
         while index < pendingBody.count {
             writeUpstreamBody(pendingBody[index], to: upstream)

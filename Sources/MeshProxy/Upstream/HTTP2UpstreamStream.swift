@@ -111,7 +111,7 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate, L
         }
     }
 
-    var http2: HTTP2UpstreamStream? { self }
+    var lentHTTP2: Unmanaged<HTTP2UpstreamStream>? { Unmanaged.passUnretained(self) }
 
     /// The time of the response event being handled, as its connection read the clock for it.
     var eventTime: NIODeadline { client._withUnsafeGuaranteedRef { $0.eventTime } }
