@@ -168,11 +168,11 @@ extension Exchange: PoolWaiter {
 
     func canRetry(_ trigger: RetryTrigger) -> Bool {
         // The policy is read (a retain) only for its status codes, and only when they count.
-        guard retryPolicy != nil, retriesDone < retryBudget, !responseStarted, replay != nil else { return false }
-        guard retryConditions.contains(.retriableStatusCodes), let policy = retryPolicy.map(Unmanaged.passUnretained) else {
+        guard lentRetryPolicy != nil, retriesDone < retryBudget, !responseStarted, replay != nil else { return false }
+        guard retryConditions.contains(.retriableStatusCodes), let policy = lentRetryPolicy else {
             return RetryRules.allows(trigger, conditions: retryConditions, retriableStatusCodes: Self.noStatusCodes)
         }
-        // Lent (`retryPolicy` holds it): its codes are read in place, without a retain of the array.
+        // Lent (`forward` holds it): its codes are read in place, without a retain of the array.
         return policy._withUnsafeGuaranteedRef {
             RetryRules.allows(trigger, conditions: retryConditions, retriableStatusCodes: $0.retriableStatusCodes)
         }
@@ -205,7 +205,8 @@ extension Exchange: PoolWaiter {
     }
 
     private func armPerTryTimeout() {
-        guard let retryPolicy, let perTry = RetryRules.perTryTimeout(retryPolicy), perTry.nanoseconds > 0 else { return }
+        guard let policy = lentRetryPolicy, let perTry = policy._withUnsafeGuaranteedRef({ RetryRules.perTryTimeout($0) }),
+              perTry.nanoseconds > 0 else { return }
         perTryTimer = worker.eventLoop.assumeIsolated().scheduleTask(in: perTry) { [self] in
             perTryTimer = nil
             guard !finished, !responseStarted else { return }
