@@ -67,7 +67,8 @@ protocol UpstreamTransport: AnyObject {
     func holdReads()
     func resumeReads()
     /// The response ended: hand the transport back; `reusable` says whether its framing allows another.
-    func release(reusable: Bool)
+    /// Consuming: the caller's reference goes with it (an h2c stream moves it into its pool's spares).
+    consuming func release(reusable: Bool)
     /// Abandoned mid-exchange: an HTTP/1.1 connection closes, an HTTP/2 stream is reset (CANCEL).
     func close()
     /// This transport as an HTTP/1.1 connection, which takes a request head as bytes
@@ -231,7 +232,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
         lentContext._withUnsafeGuaranteedRef { output.flush($0) }
     }
 
-    func release(reusable: Bool) {
+    consuming func release(reusable: Bool) {
         requestsServed += 1
         guard let pool else {
             close()
