@@ -11,6 +11,11 @@ extension Exchange: PoolWaiter {
         runtime._withUnsafeGuaranteedRef { attempt(on: $0) }
     }
 
+    /// `upstreamPool` lent to a call that does not set it (only the start of an attempt does).
+    var lentUpstreamPool: Unmanaged<EndpointPool>? {
+        upstreamPool.map { Unmanaged.passUnretained($0) }
+    }
+
     /// An empty list of endpoints to avoid, passed without the retain and release of a new `[]`.
     private static let noEndpointsToAvoid: [Int] = []
 

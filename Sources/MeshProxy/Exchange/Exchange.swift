@@ -366,11 +366,6 @@ final class Exchange {
         clusterRuntime.map { Unmanaged.passUnretained($0) }
     }
 
-    /// `upstreamPool` lent to a call that does not set it (only the start of an attempt does).
-    var lentUpstreamPool: Unmanaged<EndpointPool>? {
-        upstreamPool.map { Unmanaged.passUnretained($0) }
-    }
-
     /// `x-envoy-upstream-rq-timeout-ms` overrides the route's timeout; 0 disables it. A gRPC
     /// request is timed by its own deadline (`grpcTimeout`, its `grpc-timeout` field) capped at
     /// the route's timeout (`GRPCTimeout`).
