@@ -96,4 +96,27 @@ import Testing
         #expect(outcome.afterRelease)
         #expect(outcome.afterClose)
     }
+
+    /// A stream released by its only holder (as the exchange does at the response's end, handing
+    /// its reference over) is kept by the pool and handed to the next request, not dropped.
+    @Test func aStreamReleasedByItsOnlyHolderIsKeptForTheNextRequest() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
+        let outcome = try await loop.submit { () -> (keptOnce: Bool, keptTwice: Bool) in
+            let pool = Self.pool(on: loop)
+            let slot = HTTP2ConnectionPool.Slot(client: HTTP2ClientConnection(), eventLoop: loop)
+            var stream: HTTP2UpstreamStream? = pool.assign(slot)
+            let firstID = stream.map(ObjectIdentifier.init)
+            stream.take()?.release(reusable: true)
+            stream = pool.assign(slot)
+            let keptOnce = stream.map(ObjectIdentifier.init) == firstID
+            weak let second = stream
+            stream.take()?.release(reusable: true)
+            let keptTwice = second != nil && ObjectIdentifier(pool.assign(slot)) == firstID
+            return (keptOnce, keptTwice)
+        }.get()
+        try await group.shutdownGracefully()
+        #expect(outcome.keptOnce)
+        #expect(outcome.keptTwice)
+    }
 }

@@ -6,8 +6,13 @@ import MeshHTTP2
 /// outlier detection.
 extension Exchange {
     func reportOutlier(_ outcome: OutlierDetector.Outcome) {
-        guard let clusterRuntime, clusterRuntime.outlier != nil, let upstreamPool else { return }
-        clusterRuntime.recordOutlier(outcome, pool: upstreamPool, hint: currentEndpoint)
+        // Lent: the exchange holds both through the call, and recording changes neither
+        // (bound as locals, each was retained and released, twice per request).
+        guard let runtime = lentClusterRuntime, let pool = lentUpstreamPool,
+              runtime._withUnsafeGuaranteedRef({ $0.outlier != nil }) else { return }
+        runtime._withUnsafeGuaranteedRef { runtime in
+            pool._withUnsafeGuaranteedRef { runtime.recordOutlier(outcome, pool: $0, hint: currentEndpoint) }
+        }
     }
 
     /// A response head: its status, or for gRPC the `grpc-status` of a trailers-only answer.

@@ -11,6 +11,11 @@ extension Exchange: PoolWaiter {
         runtime._withUnsafeGuaranteedRef { attempt(on: $0) }
     }
 
+    /// `upstreamPool` lent to a call that does not set it (only the start of an attempt does).
+    var lentUpstreamPool: Unmanaged<EndpointPool>? {
+        upstreamPool.map { Unmanaged.passUnretained($0) }
+    }
+
     /// An empty list of endpoints to avoid, passed without the retain and release of a new `[]`.
     private static let noEndpointsToAvoid: [Int] = []
 
@@ -138,17 +143,21 @@ extension Exchange: PoolWaiter {
         connection.beginRequest()
         upstreamRequestEnded = false
         let direct = writesHeadDirectly  // Read once: each read retains the route's storage.
-        if direct, let http1 = connection.http1 {
-            writeHTTP1RequestHead(to: http1)
-        } else if direct, requestEnded, pendingBody.isEmpty, requestTrailers == nil, let http2 = connection.http2 {
+        // The lent views below are used while the caller's `connection` holds the transport.
+        if direct, let http1 = connection.lentHTTP1 {
+            http1._withUnsafeGuaranteedRef { writeHTTP1RequestHead(to: $0) }
+        } else if direct, requestEnded, pendingBody.isEmpty, requestTrailers == nil, let http2 = connection.lentHTTP2 {
             // A complete bodyless request (an HTTP/2 client's HEADERS with END_STREAM) goes out
             // whole at once: the stream need not wait for body or end.
             upstreamRequestEnded = true
-            writeHTTP2Request(to: http2)
+            http2._withUnsafeGuaranteedRef { writeHTTP2Request(to: $0) }
         } else {
             connection.write(.head(upstreamRequestHead()), promise: nil)
         }
-        drainPendingBody()
+        // Still attached (nothing failed it while the head was written): `upstream` is `connection`,
+        // passed on as the caller holds it (read from `upstream`, it was retained and released).
+        guard upstream != nil else { return }
+        drainPendingBody(to: connection)
     }
 
     // MARK: retries
@@ -164,11 +173,11 @@ extension Exchange: PoolWaiter {
 
     func canRetry(_ trigger: RetryTrigger) -> Bool {
         // The policy is read (a retain) only for its status codes, and only when they count.
-        guard retryPolicy != nil, retriesDone < retryBudget, !responseStarted, replay != nil else { return false }
-        guard retryConditions.contains(.retriableStatusCodes), let policy = retryPolicy.map(Unmanaged.passUnretained) else {
+        guard lentRetryPolicy != nil, retriesDone < retryBudget, !responseStarted, replay != nil else { return false }
+        guard retryConditions.contains(.retriableStatusCodes), let policy = lentRetryPolicy else {
             return RetryRules.allows(trigger, conditions: retryConditions, retriableStatusCodes: Self.noStatusCodes)
         }
-        // Lent (`retryPolicy` holds it): its codes are read in place, without a retain of the array.
+        // Lent (`forward` holds it): its codes are read in place, without a retain of the array.
         return policy._withUnsafeGuaranteedRef {
             RetryRules.allows(trigger, conditions: retryConditions, retriableStatusCodes: $0.retriableStatusCodes)
         }
@@ -201,7 +210,8 @@ extension Exchange: PoolWaiter {
     }
 
     private func armPerTryTimeout() {
-        guard let retryPolicy, let perTry = RetryRules.perTryTimeout(retryPolicy), perTry.nanoseconds > 0 else { return }
+        guard let policy = lentRetryPolicy, let perTry = policy._withUnsafeGuaranteedRef({ RetryRules.perTryTimeout($0) }),
+              perTry.nanoseconds > 0 else { return }
         perTryTimer = worker.eventLoop.assumeIsolated().scheduleTask(in: perTry) { [self] in
             perTryTimer = nil
             guard !finished, !responseStarted else { return }

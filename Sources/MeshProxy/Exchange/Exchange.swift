@@ -61,8 +61,11 @@ final class Exchange {
     var flags = ResponseFlags()
     var hashKey: UInt64?
     var routeTimeout: TimeAmount?
-    /// The route's retry policy, copied once (each `forward.retries` is a copy).
-    var retryPolicy: RetryPolicy?
+    /// The route's retry policy, lent: `forward` (set once, when routed, and never again) holds
+    /// it for the exchange's life. Held strongly, it cost a retain and a release per request.
+    private(set) var lentRetryPolicy: Unmanaged<RetryPolicy>?
+    /// `lentRetryPolicy` as a reference, for the rare paths (retries); a retained copy.
+    var retryPolicy: RetryPolicy? { lentRetryPolicy?.takeUnretainedValue() }
     var retryConditions: RetryOn = []
     var retryBudget = 0
     var retriesDone = 0
@@ -315,7 +318,8 @@ final class Exchange {
 
     private func proceedUpstream() {
         // `forward` and the cluster are read in place: local copies retained both for the call.
-        guard routed, let clusterState = forward?.clusterState, let retries = forward?.retries, let runtime = lentClusterRuntime else { return }
+        guard routed, let clusterState = forward?.clusterState, let policy = forward.map({ Unmanaged.passUnretained($0.retries) }),
+              let runtime = lentClusterRuntime else { return }
         if clusterState == .undefinedSubset {
             // Istio builds no cluster for a subset no DestinationRule defines: Envoy's NC.
             flags.insert(.noClusterFound)
@@ -338,18 +342,18 @@ final class Exchange {
             routeTimeout = Self.timeout(
                 header: head.first(.upstreamTimeout), routeNanoseconds: routeNanoseconds, isGRPC: isGRPC,
                 grpcTimeout: isGRPC ? head.fields.first(name: "grpc-timeout") : nil)
-            retryBudget = RetryRules.budget(policy: retries, header: head.first(.maxRetries))
-            retryConditions = RetryRules.conditions(policy: retries, header: head.first(.retryOn))
+            retryBudget = policy._withUnsafeGuaranteedRef { RetryRules.budget(policy: $0, header: head.first(.maxRetries)) }
+            retryConditions = policy._withUnsafeGuaranteedRef { RetryRules.conditions(policy: $0, header: head.first(.retryOn)) }
         } else {
             // Envoy strips these from a request that is not internal before its router reads
             // them. No nil strings passed for them: each cost a release per request.
             routeTimeout = isGRPC
                 ? Self.timeout(header: nil, routeNanoseconds: routeNanoseconds, isGRPC: true, grpcTimeout: head.fields.first(name: "grpc-timeout"))
                 : Self.timeout(routeNanoseconds: routeNanoseconds)
-            retryBudget = RetryRules.budget(policy: retries)
-            retryConditions = retries.conditions
+            retryBudget = policy._withUnsafeGuaranteedRef { RetryRules.budget(policy: $0) }
+            retryConditions = policy._withUnsafeGuaranteedRef { $0.conditions }
         }
-        retryPolicy.fill(with: consume retries)
+        lentRetryPolicy = policy
         upstreamStarted = true
         if requestEnded { armRouteTimeout() }
         if forward?.hasMirrors == true { mirror = RequestMirror.start(for: self) }
@@ -462,6 +466,11 @@ final class Exchange {
     /// Writes what waited for the upstream, then lets the downstream be read again.
     func drainPendingBody() {
         guard let upstream else { return }
+        drainPendingBody(to: upstream)
+    }
+
+    /// `drainPendingBody()` to the current upstream, which the caller holds.
+    func drainPendingBody(to upstream: any UpstreamTransport) {
         var index = 0
         while index < pendingBody.count {
             writeUpstreamBody(pendingBody[index], to: upstream)

@@ -89,10 +89,17 @@ final class HTTP2ConnectionPool: HTTP2ClientConnectionDelegate {
     /// A stream handed out by `assign` finished (response done, reset, or abandoned); its object
     /// is kept for a later request.
     func streamFinished(_ stream: HTTP2UpstreamStream) {
-        if spareStreams.count < Self.maxSpareStreams { spareStreams.append(stream) }
-        // Lent: the stream (held by the caller) holds its slot, and nothing reassigns it before
-        // `serveWaiters`.
-        Unmanaged.passUnretained(stream.slot)._withUnsafeGuaranteedRef { slot in
+        var kept: HTTP2UpstreamStream? = stream
+        streamFinished(handing: &kept)
+    }
+
+    /// `streamFinished` for a caller that hands its reference over: it is moved into the spares.
+    func streamFinished(handing stream: inout HTTP2UpstreamStream?) {
+        guard let finished = stream.map({ Unmanaged.passUnretained($0) }) else { return }
+        // Lent: `stream` holds the finished stream, which holds its slot, and nothing reassigns
+        // it before `serveWaiters`.
+        let slot = finished._withUnsafeGuaranteedRef { Unmanaged.passUnretained($0.slot) }
+        slot._withUnsafeGuaranteedRef { slot in
             slot.assigned -= 1
             slot.served += 1
             if maxRequestsPerConnection > 0 && slot.served + slot.assigned >= maxRequestsPerConnection || retired {
@@ -100,6 +107,10 @@ final class HTTP2ConnectionPool: HTTP2ClientConnectionDelegate {
             }
         }
         serveWaiters()
+        // Kept after the waiters are served: none of them gets this object while the call that
+        // finished it runs (before, the caller's reference made it look in use).
+        // Taken straight into the append: bound to a local first, it was retained again.
+        if spareStreams.count < Self.maxSpareStreams, stream != nil { spareStreams.append(stream.take()!) }
     }
 
     /// The index of the first slot with a stream to spare. Scanned by index: `first(where:)`

@@ -111,7 +111,7 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate, L
         }
     }
 
-    var http2: HTTP2UpstreamStream? { self }
+    var lentHTTP2: Unmanaged<HTTP2UpstreamStream>? { Unmanaged.passUnretained(self) }
 
     /// The time of the response event being handled, as its connection read the clock for it.
     var eventTime: NIODeadline { client._withUnsafeGuaranteedRef { $0.eventTime } }
@@ -230,11 +230,20 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate, L
 
     // MARK: end of the exchange
 
-    func release(reusable: Bool) {
+    consuming func release(reusable: Bool) {
         delegate = nil
         // The response ended before the request did: tell the server to stop reading it.
         if !requestEnded || holdsHead { resetIfOpen() }
-        returnSlot()
+        guard isAssigned else { return }
+        isAssigned = false
+        // The caller's reference is moved into the pool's spares (passed as a borrow, the pool
+        // retained the stream and the caller released it, once each per request). Lent: this
+        // stream holds the pool, and `handed` or the pool's spares hold the stream.
+        let pool = Unmanaged.passUnretained(self.pool)
+        var handed: HTTP2UpstreamStream? = consume self
+        pool._withUnsafeGuaranteedRef { $0.streamFinished(handing: &handed) }
+        // Emptied only when the pool kept none (spares full): dropping the nil it leaves cost a release call.
+        if case .some = handed { handed = nil }
     }
 
     func close() {

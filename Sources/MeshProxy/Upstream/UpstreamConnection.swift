@@ -67,15 +67,18 @@ protocol UpstreamTransport: AnyObject {
     func holdReads()
     func resumeReads()
     /// The response ended: hand the transport back; `reusable` says whether its framing allows another.
-    func release(reusable: Bool)
+    /// Consuming: the caller's reference goes with it (an h2c stream moves it into its pool's spares).
+    consuming func release(reusable: Bool)
     /// Abandoned mid-exchange: an HTTP/1.1 connection closes, an HTTP/2 stream is reset (CANCEL).
     func close()
     /// This transport as an HTTP/1.1 connection, which takes a request head as bytes
-    /// (`UpstreamConnection.writeHead`); nil for an HTTP/2 stream.
-    var http1: UpstreamConnection? { get }
+    /// (`UpstreamConnection.writeHead`); nil for an HTTP/2 stream. Unmanaged: lent to a caller
+    /// that holds the transport for the call (an owned reference cost a retain and a release).
+    var lentHTTP1: Unmanaged<UpstreamConnection>? { get }
     /// This transport as an h2c stream not yet opened, which can open with a complete request
-    /// written straight into its header block (`HTTP2UpstreamStream.writeCompleteRequest`).
-    var http2: HTTP2UpstreamStream? { get }
+    /// written straight into its header block (`HTTP2UpstreamStream.writeCompleteRequest`);
+    /// lent as `lentHTTP1` is.
+    var lentHTTP2: Unmanaged<HTTP2UpstreamStream>? { get }
     /// The fields of the response head, done with (forwarded): the transport may keep their
     /// storage for the next head.
     func reuseResponseFields(_ fields: consuming HeaderFields)
@@ -85,8 +88,8 @@ protocol UpstreamTransport: AnyObject {
 }
 
 extension UpstreamTransport {
-    var http1: UpstreamConnection? { nil }
-    var http2: HTTP2UpstreamStream? { nil }
+    var lentHTTP1: Unmanaged<UpstreamConnection>? { nil }
+    var lentHTTP2: Unmanaged<HTTP2UpstreamStream>? { nil }
     func reuseResponseFields(_ fields: consuming HeaderFields) {}
     var eventTime: NIODeadline { .now() }
 }
@@ -218,7 +221,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
         lentContext._withUnsafeGuaranteedRef { output.write(buffer, promise: nil, context: $0) }
     }
 
-    var http1: UpstreamConnection? { self }
+    var lentHTTP1: Unmanaged<UpstreamConnection>? { Unmanaged.passUnretained(self) }
 
     func reuseResponseFields(_ fields: consuming HeaderFields) {
         parser.spareFields = fields
@@ -229,7 +232,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
         lentContext._withUnsafeGuaranteedRef { output.flush($0) }
     }
 
-    func release(reusable: Bool) {
+    consuming func release(reusable: Bool) {
         requestsServed += 1
         guard let pool else {
             close()
