@@ -44,10 +44,20 @@ extension Exchange: UpstreamConnectionDelegate {
             return
         }
         // A closed stream takes no head: the edits below still note its size and gRPC status.
-        if let stream = http2Downstream, writesHTTP2ResponseHeadDirectly, !stream._withUnsafeGuaranteedRef({ $0.closed }) {
+        if let stream = http2Downstream, writesResponseHeadDirectly, !stream._withUnsafeGuaranteedRef({ $0.closed }) {
             sendHTTP2ResponseHead(status: status, fields: headers, endsStream: upstreamEndsStream, at: now, to: stream)
             // The upstream's next response head is written into this storage. The upstream is
             // moved out for the call and back (`upstream?.` retained and released it).
+            if let upstream = self.upstream.take() {
+                upstream.reuseResponseFields(consume headers)
+                self.upstream.fill(with: upstream)
+            }
+            return
+        }
+        if http2Downstream == nil, writesResponseHeadDirectly {
+            sendHTTP1ResponseHead(status: status, fields: headers, endsStream: upstreamEndsStream, at: now)
+            // Serialized: the connection writes its next response head's fields into this storage.
+            // The upstream is moved out for the call and back (`upstream?.` retained and released it).
             if let upstream = self.upstream.take() {
                 upstream.reuseResponseFields(consume headers)
                 self.upstream.fill(with: upstream)
@@ -114,10 +124,11 @@ extension Exchange: UpstreamConnectionDelegate {
         }
     }
 
-    /// Whether the response head goes to an HTTP/2 client as `ForwardedHeaders.writeResponse`
-    /// writes it, then the debug fields: nothing else edits it (no `set-cookie`, CORS fields or
-    /// route header operations). Tested in place: binding `forward` retained its storage.
-    private var writesHTTP2ResponseHeadDirectly: Bool {
+    /// Whether the response head goes to the client as `ForwardedHeaders.writeResponse` writes
+    /// it, then the debug fields (and, over HTTP/1.1, the framing and connection fields): nothing
+    /// else edits it (no `set-cookie`, CORS fields or route header operations). Tested in place:
+    /// binding `forward` retained its storage.
+    private var writesResponseHeadDirectly: Bool {
         (extrasStorage == nil || (setCookie == nil && cors == nil)) && forward?.hasResponseHeaderRules != true
     }
 
@@ -148,6 +159,69 @@ extension Exchange: UpstreamConnectionDelegate {
         }
         if wantsGRPCStatus { self.grpcStatus = grpcStatus }
         responseHeadListSize = Self.statusFieldSize + listSize
+    }
+
+    /// The upstream's head, passed on to the HTTP/1.1 client as `upstreamResponseHead` would edit
+    /// and serialize it, written straight into the outbound buffer in one pass over the upstream's
+    /// fields (`writesResponseHeadDirectly`): no fields removed from and appended to the
+    /// `HeaderFields` first, then copied again.
+    private func sendHTTP1ResponseHead(status: Int, fields: borrowing HeaderFields, endsStream upstreamEndsStream: Bool, at now: NIODeadline) {
+        let bodyless = head.method.isHEAD || (100..<200).contains(status) || status == 204 || status == 304
+        var buffer = downstream.headBuffer(capacity: 512)
+        ResponseSerializer.writeStatusLine(status: status, version: head.version, into: &buffer)
+        let wantsGRPCStatus = requestProtocol == .grpc
+        var grpcStatus: String?
+        let serviceTime = upstreamServiceTime
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: fields.http1LineBytes + ownResponseLinesBound) { memory in
+            var lines = HTTP1LineSink(memory)
+            let upstreamHasLength = ForwardedHeaders.writeResponse(
+                fields, into: &lines, serviceTime: serviceTime, dates: &worker.date, at: now, grpcStatus: &grpcStatus,
+                wantsGRPCStatus: wantsGRPCStatus)
+            addDebugHeaders(to: &lines)
+            if bodyless {
+                responseFraming = .none
+            } else if upstreamHasLength {
+                responseFraming = .contentLength
+            } else if upstreamEndsStream {
+                // Envoy's HTTP/1.1 encoder frames a head that ends the stream with `content-length: 0`.
+                responseFraming = .contentLength
+                lines.appendLine("content-length: 0\r\n")
+            } else if head.version == .http1_1 {
+                responseFraming = .chunked
+                lines.appendLine("transfer-encoding: chunked\r\n")
+            } else {
+                responseFraming = .untilClose
+                closeAfterResponse = true
+            }
+            if !requestEnded && requestFraming != .none && !bodyless {
+                // The upstream answered before the request body ended; the connection cannot be
+                // reused for a next request once this response is out.
+                closeAfterResponse = true
+            }
+            // As `addConnectionHeader` adds it: the upstream's own Connection fields are gone.
+            if closeAfterResponse {
+                lines.appendLine("connection: close\r\n")
+            } else if head.version == .http1_0 {
+                lines.appendLine("connection: keep-alive\r\n")
+            }
+            lines.appendLine("\r\n")
+            return lines.count
+        }
+        if wantsGRPCStatus { self.grpcStatus = grpcStatus }
+        responseStarted = true
+        responseCode = status
+        downstream.write(buffer)
+    }
+
+    /// A bound on the bytes of the lines `sendHTTP1ResponseHead` adds to the upstream's: `te`,
+    /// `server`, `date`, `x-envoy-upstream-service-time`, a framing and a connection field, the
+    /// empty line, and the debug fields when they are on.
+    private var ownResponseLinesBound: Int {
+        var bound = 256 + ServerHeader.value.utf8.count
+        if worker.configuration.debugHeaders {
+            bound += 64 + (route?.headerValue.utf8.count ?? 0) + (forward?.cluster.destinationHeaderValue.utf8.count ?? 0)
+        }
+        return bound
     }
 
     /// The upstream took the WebSocket upgrade: its 101 goes to the client with the upgrade's
