@@ -161,69 +161,6 @@ extension Exchange: UpstreamConnectionDelegate {
         responseHeadListSize = Self.statusFieldSize + listSize
     }
 
-    /// The upstream's head, passed on to the HTTP/1.1 client as `upstreamResponseHead` would edit
-    /// and serialize it, written straight into the outbound buffer in one pass over the upstream's
-    /// fields (`writesResponseHeadDirectly`): no fields removed from and appended to the
-    /// `HeaderFields` first, then copied again.
-    private func sendHTTP1ResponseHead(status: Int, fields: borrowing HeaderFields, endsStream upstreamEndsStream: Bool, at now: NIODeadline) {
-        let bodyless = head.method.isHEAD || (100..<200).contains(status) || status == 204 || status == 304
-        var buffer = downstream.headBuffer(capacity: 512)
-        ResponseSerializer.writeStatusLine(status: status, version: head.version, into: &buffer)
-        let wantsGRPCStatus = requestProtocol == .grpc
-        var grpcStatus: String?
-        let serviceTime = upstreamServiceTime
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: fields.http1LineBytes + ownResponseLinesBound) { memory in
-            var lines = HTTP1LineSink(memory)
-            let upstreamHasLength = ForwardedHeaders.writeResponse(
-                fields, into: &lines, serviceTime: serviceTime, dates: &worker.date, at: now, grpcStatus: &grpcStatus,
-                wantsGRPCStatus: wantsGRPCStatus)
-            addDebugHeaders(to: &lines)
-            if bodyless {
-                responseFraming = .none
-            } else if upstreamHasLength {
-                responseFraming = .contentLength
-            } else if upstreamEndsStream {
-                // Envoy's HTTP/1.1 encoder frames a head that ends the stream with `content-length: 0`.
-                responseFraming = .contentLength
-                lines.appendLine("content-length: 0\r\n")
-            } else if head.version == .http1_1 {
-                responseFraming = .chunked
-                lines.appendLine("transfer-encoding: chunked\r\n")
-            } else {
-                responseFraming = .untilClose
-                closeAfterResponse = true
-            }
-            if !requestEnded && requestFraming != .none && !bodyless {
-                // The upstream answered before the request body ended; the connection cannot be
-                // reused for a next request once this response is out.
-                closeAfterResponse = true
-            }
-            // As `addConnectionHeader` adds it: the upstream's own Connection fields are gone.
-            if closeAfterResponse {
-                lines.appendLine("connection: close\r\n")
-            } else if head.version == .http1_0 {
-                lines.appendLine("connection: keep-alive\r\n")
-            }
-            lines.appendLine("\r\n")
-            return lines.count
-        }
-        if wantsGRPCStatus { self.grpcStatus = grpcStatus }
-        responseStarted = true
-        responseCode = status
-        downstream.write(buffer)
-    }
-
-    /// A bound on the bytes of the lines `sendHTTP1ResponseHead` adds to the upstream's: `te`,
-    /// `server`, `date`, `x-envoy-upstream-service-time`, a framing and a connection field, the
-    /// empty line, and the debug fields when they are on.
-    private var ownResponseLinesBound: Int {
-        var bound = 256 + ServerHeader.value.utf8.count
-        if worker.configuration.debugHeaders {
-            bound += 64 + (route?.headerValue.utf8.count ?? 0) + (forward?.cluster.destinationHeaderValue.utf8.count ?? 0)
-        }
-        return bound
-    }
-
     /// The upstream took the WebSocket upgrade: its 101 goes to the client with the upgrade's
     /// own fields, and from here on bytes pass both ways unchanged (the parsers on both sides
     /// hand them on as body) until either side closes; the connections close together.
@@ -452,7 +389,7 @@ extension Exchange: UpstreamConnectionDelegate {
         finish()
     }
 
-    private func addDebugHeaders<Sink: ForwardedFieldSink>(to headers: inout Sink) {
+    func addDebugHeaders<Sink: ForwardedFieldSink>(to headers: inout Sink) {
         guard worker.configuration.debugHeaders else { return }
         if let route { headers.appendField(name: "x-meshsim-route", value: route.headerValue) }
         if let cluster = forward?.cluster { headers.appendField(name: "x-meshsim-destination", value: cluster.destinationHeaderValue) }
