@@ -42,10 +42,14 @@ final class ClusterRuntime {
     private let registry: CircuitBreakerRegistry
     private let defaultConnectTimeout: TimeAmount
     private let stats: WorkerStats
+    /// The worker's, handed to the HTTP/1.1 connections its pools open.
+    private let readClock: LoopReadClock
 
     init(cluster: Cluster, stats: WorkerStats, eventLoop: EventLoop, registry: CircuitBreakerRegistry, defaultConnectTimeout: TimeAmount,
-         outlier: OutlierBinding? = nil, workerIndex: Int = 0, eventLog: (@Sendable (ProxyEvent) -> Void)? = nil) {
+         outlier: OutlierBinding? = nil, workerIndex: Int = 0, eventLog: (@Sendable (ProxyEvent) -> Void)? = nil,
+         readClock: LoopReadClock = LoopReadClock()) {
         self.cluster = cluster
+        self.readClock = readClock
         self.workerIndex = workerIndex
         self.eventLog = eventLog
         self.stats = stats
@@ -87,7 +91,7 @@ final class ClusterRuntime {
             let chosen = pool ?? EndpointPool(
                 address: address, eventLoop: eventLoop, limits: limits, counters: counters,
                 connectTimeout: connectTimeout, maxRequestsPerConnection: perConnection, upstreamProtocol: upstreamProtocol,
-                http2MaxStreams: http2MaxStreams)
+                http2MaxStreams: http2MaxStreams, readClock: readClock)
             kept[address] = chosen
             return chosen
         }

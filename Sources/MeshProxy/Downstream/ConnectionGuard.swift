@@ -17,6 +17,9 @@ final class ConnectionGuard {
     private let idleTimeout: TimeAmount
     private let streamIdleTimeout: TimeAmount?
     private let stats: WorkerStats
+    /// The worker's: arming reads the time of the socket read being handled (the request's,
+    /// or the upstream's that ended the response).
+    private let readClock: LoopReadClock
     /// Bytes moved either way since the last look; set on every read and write (a plain store),
     /// looked at only when the connection's timer fires while a request is served.
     private var sawActivity = false
@@ -35,7 +38,8 @@ final class ConnectionGuard {
     private var timerFiresAt: NIODeadline?
     private var context: ChannelHandlerContext?
 
-    init(headerTimeout: TimeAmount, idleTimeout: TimeAmount, streamIdleTimeout: TimeAmount?, stats: WorkerStats) {
+    init(headerTimeout: TimeAmount, idleTimeout: TimeAmount, streamIdleTimeout: TimeAmount?, stats: WorkerStats, readClock: LoopReadClock) {
+        self.readClock = readClock
         self.headerTimeout = headerTimeout
         self.idleTimeout = idleTimeout
         self.streamIdleTimeout = streamIdleTimeout
@@ -84,7 +88,7 @@ final class ConnectionGuard {
         // The timer looks again at most `headerTimeout` from when it was set; a stream idle
         // timeout shorter than that (not Envoy's defaults) needs an earlier look.
         if let streamIdleTimeout, streamIdleTimeout < headerTimeout {
-            let look = NIODeadline.now() + streamIdleTimeout
+            let look = readClock.now() + streamIdleTimeout
             if timerFiresAt.map({ $0 > look }) ?? true { schedule(at: look) }
         }
     }
@@ -96,7 +100,7 @@ final class ConnectionGuard {
     }
 
     private func arm(_ amount: TimeAmount) {
-        let now = NIODeadline.now()
+        let now = readClock.now()
         let newDeadline = now + amount
         deadline = newDeadline
         // A timer that fires by the new deadline will look again then.

@@ -32,6 +32,8 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
 
     let worker: Worker
     private let connectionGuard: ConnectionGuard
+    /// The worker's: a request starts at the time of the socket read its head came in.
+    private let readClock: LoopReadClock
     private let http2Configuration: HTTP2Configuration
     private(set) var context: ChannelHandlerContext?
     private(set) var allocator = ByteBufferAllocator()
@@ -71,10 +73,11 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
         self.worker = worker
         self.connectionGuard = ConnectionGuard(
             headerTimeout: limits.requestHeaderTimeout, idleTimeout: limits.idleTimeout,
-            streamIdleTimeout: limits.streamIdleTimeout, stats: worker.stats)
+            streamIdleTimeout: limits.streamIdleTimeout, stats: worker.stats, readClock: worker.readClock)
         self.parser = HTTP1RequestParser(
             limits: HTTP1Limits(maxBytes: limits.maxRequestHeaderBytes, maxFields: limits.maxRequestHeaderCount))
         self.http2Configuration = http2Configuration
+        self.readClock = worker.readClock
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -113,6 +116,8 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
         } else {
             input.writeBuffer(&incoming)
         }
+        readClock.beginRead()
+        defer { readClock.endRead() }
         switch mode {
         case .http1:
             decodeInput()
@@ -187,7 +192,7 @@ final class DownstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Ex
                 return
             }
             worker.stats.downstream.activeRequests += 1
-            let exchange = Exchange(worker: worker, downstream: self, head: head)
+            let exchange = Exchange(worker: worker, downstream: self, head: head, startTime: readClock.now())
             self.exchange = exchange
             // A WebSocket upgrade: what follows the head is the tunnel's, however the exchange ends.
             if exchange.requestFraming == .tunnel { parser.readRestAsTunnel() }

@@ -17,6 +17,12 @@ enum BodyFraming {
 /// per-request method queue is needed.
 enum ResponseSerializer {
     static func writeHead(status: Int, reason: String? = nil, version: HTTPVersion, fields: HeaderFields, into buffer: inout ByteBuffer) {
+        writeStatusLine(status: status, reason: reason, version: version, into: &buffer)
+        buffer.writeHTTP1Fields(fields)
+    }
+
+    /// The status line alone (its fields follow as `name: value` lines, then an empty line).
+    static func writeStatusLine(status: Int, reason: String? = nil, version: HTTPVersion, into buffer: inout ByteBuffer) {
         buffer.writeStaticString(version.minor == 0 && version.major == 1 ? "HTTP/1.0 " : "HTTP/1.1 ")
         if reason == nil, let line = commonStatusLine(status) {
             buffer.writeStaticString(line)
@@ -26,7 +32,6 @@ enum ResponseSerializer {
             buffer.writeString(reason ?? HTTPResponseStatus(statusCode: status).reasonPhrase)
             buffer.writeStaticString("\r\n")
         }
-        buffer.writeHTTP1Fields(fields)
     }
 
     /// The rest of the status line of the statuses a proxy sends most, with NIO's reason phrases,

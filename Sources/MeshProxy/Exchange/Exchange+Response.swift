@@ -44,10 +44,20 @@ extension Exchange: UpstreamConnectionDelegate {
             return
         }
         // A closed stream takes no head: the edits below still note its size and gRPC status.
-        if let stream = http2Downstream, writesHTTP2ResponseHeadDirectly, !stream._withUnsafeGuaranteedRef({ $0.closed }) {
+        if let stream = http2Downstream, writesResponseHeadDirectly, !stream._withUnsafeGuaranteedRef({ $0.closed }) {
             sendHTTP2ResponseHead(status: status, fields: headers, endsStream: upstreamEndsStream, at: now, to: stream)
             // The upstream's next response head is written into this storage. The upstream is
             // moved out for the call and back (`upstream?.` retained and released it).
+            if let upstream = self.upstream.take() {
+                upstream.reuseResponseFields(consume headers)
+                self.upstream.fill(with: upstream)
+            }
+            return
+        }
+        if http2Downstream == nil, writesResponseHeadDirectly {
+            sendHTTP1ResponseHead(status: status, fields: headers, endsStream: upstreamEndsStream, at: now)
+            // Serialized: the connection writes its next response head's fields into this storage.
+            // The upstream is moved out for the call and back (`upstream?.` retained and released it).
             if let upstream = self.upstream.take() {
                 upstream.reuseResponseFields(consume headers)
                 self.upstream.fill(with: upstream)
@@ -114,10 +124,11 @@ extension Exchange: UpstreamConnectionDelegate {
         }
     }
 
-    /// Whether the response head goes to an HTTP/2 client as `ForwardedHeaders.writeResponse`
-    /// writes it, then the debug fields: nothing else edits it (no `set-cookie`, CORS fields or
-    /// route header operations). Tested in place: binding `forward` retained its storage.
-    private var writesHTTP2ResponseHeadDirectly: Bool {
+    /// Whether the response head goes to the client as `ForwardedHeaders.writeResponse` writes
+    /// it, then the debug fields (and, over HTTP/1.1, the framing and connection fields): nothing
+    /// else edits it (no `set-cookie`, CORS fields or route header operations). Tested in place:
+    /// binding `forward` retained its storage.
+    private var writesResponseHeadDirectly: Bool {
         (extrasStorage == nil || (setCookie == nil && cors == nil)) && forward?.hasResponseHeaderRules != true
     }
 
@@ -378,7 +389,7 @@ extension Exchange: UpstreamConnectionDelegate {
         finish()
     }
 
-    private func addDebugHeaders<Sink: ForwardedFieldSink>(to headers: inout Sink) {
+    func addDebugHeaders<Sink: ForwardedFieldSink>(to headers: inout Sink) {
         guard worker.configuration.debugHeaders else { return }
         if let route { headers.appendField(name: "x-meshsim-route", value: route.headerValue) }
         if let cluster = forward?.cluster { headers.appendField(name: "x-meshsim-destination", value: cluster.destinationHeaderValue) }

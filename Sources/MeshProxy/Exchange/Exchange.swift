@@ -128,8 +128,9 @@ final class Exchange {
     }
 
     /// An HTTP/1.1 request's exchange.
-    convenience init(worker: Worker, downstream: ExchangeDownstream, head: DownstreamRequestHead) {
-        self.init(worker: worker, downstream: downstream, http2: nil, head: head, http2EndStream: nil, startTime: nil)
+    /// - Parameter startTime: when the head arrived (the time of the socket read it came in).
+    convenience init(worker: Worker, downstream: ExchangeDownstream, head: DownstreamRequestHead, startTime: NIODeadline? = nil) {
+        self.init(worker: worker, downstream: downstream, http2: nil, head: head, http2EndStream: nil, startTime: startTime)
     }
 
     /// An HTTP/2 stream's exchange.

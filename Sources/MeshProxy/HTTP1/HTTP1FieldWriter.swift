@@ -83,3 +83,48 @@ extension ByteBuffer {
         return index
     }
 }
+
+/// `name: value` CRLF lines stored straight into memory reserved for all of them beforehand (the
+/// caller knows a bound on their size): no capacity or uniqueness check per line, as a
+/// `ByteBuffer` write makes. A line past the reservation stops the process rather than write
+/// beyond it.
+struct HTTP1LineSink: ForwardedFieldSink {
+    private let base: UnsafeMutableRawPointer
+    private let capacity: Int
+    /// Bytes stored so far.
+    private(set) var count = 0
+
+    init(_ memory: UnsafeMutableRawBufferPointer) {
+        base = memory.baseAddress!
+        capacity = memory.count
+    }
+
+    mutating func appendField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        precondition(count + name.count + value.count + 4 <= capacity, "HTTP1LineSink: a line past the reserved bytes")
+        if let source = name.baseAddress { (base + count).copyMemory(from: source, byteCount: name.count) }
+        count += name.count
+        base.storeBytes(of: UInt8(ascii: ":"), toByteOffset: count, as: UInt8.self)
+        base.storeBytes(of: UInt8(ascii: " "), toByteOffset: count + 1, as: UInt8.self)
+        count += 2
+        if let source = value.baseAddress { (base + count).copyMemory(from: source, byteCount: value.count) }
+        count += value.count
+        base.storeBytes(of: HTTP1Bytes.cr, toByteOffset: count, as: UInt8.self)
+        base.storeBytes(of: HTTP1Bytes.lf, toByteOffset: count + 1, as: UInt8.self)
+        count += 2
+    }
+
+    mutating func appendField(name: String, value: String) {
+        var name = name
+        var value = value
+        name.withUTF8 { name in
+            value.withUTF8 { value in appendField(name: UnsafeRawBufferPointer(name), value: UnsafeRawBufferPointer(value)) }
+        }
+    }
+
+    /// A constant line (`transfer-encoding: chunked` CRLF).
+    mutating func appendLine(_ line: StaticString) {
+        precondition(count + line.utf8CodeUnitCount <= capacity, "HTTP1LineSink: a line past the reserved bytes")
+        (base + count).copyMemory(from: line.utf8Start, byteCount: line.utf8CodeUnitCount)
+        count += line.utf8CodeUnitCount
+    }
+}

@@ -14,6 +14,8 @@ final class Worker {
     var random: FastRandom
     var date = HTTPDateCache()
     let stats = WorkerStats()
+    /// The clock of the socket read being handled, shared by this loop's HTTP/1.1 connections.
+    let readClock = LoopReadClock()
     let accessLog: AccessLogWriter?
     /// Constant bytes written often, allocated once per loop.
     let continueResponse: ByteBuffer
@@ -94,7 +96,7 @@ final class Worker {
         ClusterRuntime(
             cluster: cluster, stats: stats, eventLoop: eventLoop,
             registry: shared.circuitBreakers, defaultConnectTimeout: configuration.limits.upstreamConnectTimeout,
-            outlier: outlier, workerIndex: index, eventLog: configuration.eventLog)
+            outlier: outlier, workerIndex: index, eventLog: configuration.eventLog, readClock: readClock)
     }
 
     // MARK: downstream connections

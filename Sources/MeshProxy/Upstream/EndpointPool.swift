@@ -27,6 +27,8 @@ final class EndpointPool {
     let counters: WorkerStats.ClusterCounters
     let connectTimeout: TimeAmount
     let maxRequestsPerConnection: Int
+    /// The worker's, for the HTTP/1.1 connections opened here.
+    let readClock: LoopReadClock
 
     private var idle: [UpstreamConnection] = []
     private var waiters = CircularBuffer<PoolWaiter>()
@@ -55,7 +57,9 @@ final class EndpointPool {
     /// - Parameter http2MaxStreams: the DestinationRule's `maxConcurrentStreams` for h2c
     ///   connections (0: the server's own limit).
     init(address: EndpointAddress, eventLoop: EventLoop, limits: ClusterLimits?, counters: WorkerStats.ClusterCounters,
-         connectTimeout: TimeAmount, maxRequestsPerConnection: Int, upstreamProtocol: UpstreamProtocol = .http1, http2MaxStreams: Int = 0) {
+         connectTimeout: TimeAmount, maxRequestsPerConnection: Int, upstreamProtocol: UpstreamProtocol = .http1, http2MaxStreams: Int = 0,
+         readClock: LoopReadClock = LoopReadClock()) {
+        self.readClock = readClock
         self.address = address
         self.eventLoop = eventLoop
         self.limits = limits
@@ -160,7 +164,7 @@ final class EndpointPool {
         http1Connections += 1
         counters.connectionsOpened += 1
         // The connection writes and decodes HTTP/1.1 itself: one handler, no codec.
-        let future = UpstreamBootstrap.connect(to: address, on: eventLoop, timeout: connectTimeout) { UpstreamConnection() }
+        let future = UpstreamBootstrap.connect(to: address, on: eventLoop, timeout: connectTimeout) { [readClock] in UpstreamConnection(readClock: readClock) }
         future.assumeIsolated().whenComplete { result in
             self.connecting -= 1
             switch result {

@@ -143,6 +143,13 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
     private var allocator = ByteBufferAllocator()
     /// Request bytes waiting for the next flush (see `OutboundGatherer`).
     @exclusivity(unchecked) private var output = OutboundGatherer(recycles: true)
+    /// The worker's: a response's head, its end and the downstream's idle timer take the time
+    /// of the socket read they came in.
+    private let readClock: LoopReadClock
+
+    init(readClock: LoopReadClock = LoopReadClock()) {
+        self.readClock = readClock
+    }
 
     var isWritable: Bool { context?.channel.isWritable ?? false }
 
@@ -223,6 +230,8 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
 
     var lentHTTP1: Unmanaged<UpstreamConnection>? { Unmanaged.passUnretained(self) }
 
+    var eventTime: NIODeadline { readClock.now() }
+
     func reuseResponseFields(_ fields: consuming HeaderFields) {
         parser.spareFields = fields
     }
@@ -274,7 +283,9 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
         } else {
             input.writeBuffer(&incoming)
         }
+        readClock.beginRead()
         decodeInput()
+        readClock.endRead()
     }
 
     /// Hands decoded response parts to the request, until the input runs out or the
@@ -310,6 +321,7 @@ final class UpstreamConnection: ChannelDuplexHandler, RemovableChannelHandler, U
                 if parser.readsUntilClose || head.status == 101 { framingAllowsReuse = false }
                 // Moved on through an optional (the closure cannot consume the binding).
                 var moved: UpstreamResponseHead? = consume head
+                moved?.receivedAt = readClock.now()
                 callDelegate { delegate in
                     if let head = moved.take() { delegate.upstreamResponseHead(head) }
                 }
