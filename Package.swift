@@ -88,6 +88,13 @@ let package = Package(
             pkgConfig: "libnghttp2",
             providers: [.apt(["libnghttp2-dev"])]
         ),
+        // jemalloc as the binaries' malloc (see Sources/CJemalloc/shim.h), linked by the executables
+        // only: the libraries stay on whatever allocator their host process uses.
+        .systemLibrary(
+            name: "CJemalloc",
+            pkgConfig: "jemalloc",
+            providers: [.apt(["libjemalloc-dev"])]
+        ),
         // HTTP/2 wire codec over nghttp2 for NIO: server, client, protocol sniffer, h2c upgrade.
         .target(
             name: "MeshHTTP2",
@@ -113,6 +120,7 @@ let package = Package(
         .executableTarget(
             name: "nio-relay-floor",
             dependencies: [
+                "CJemalloc",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -122,7 +130,7 @@ let package = Package(
         .executableTarget(
             name: "h2-relay-floor",
             dependencies: [
-                "MeshHTTP2",
+                "MeshHTTP2", "CJemalloc",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -131,7 +139,7 @@ let package = Package(
         .executableTarget(
             name: "meshsim",
             dependencies: [
-                "MeshConfig", "MeshRouting", "MeshBackends", "MeshLoad", "MeshProxy", "MeshDemo",
+                "MeshConfig", "MeshRouting", "MeshBackends", "MeshLoad", "MeshProxy", "MeshDemo", "CJemalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 // `meshsim test` reads its CASES.yaml with the same strict decoder as the configs.
                 .product(name: "Yams", package: "Yams"),

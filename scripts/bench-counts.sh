@@ -36,6 +36,9 @@ command -v perf >/dev/null || { echo "bench-counts: needs perf (apt-get install 
 swift_core=$(find "$(dirname "$(dirname "$(command -v swift)")")" -name libswiftCore.so -path '*linux*' | head -1)
 libc=$(ldconfig -p | awk '/libc.so.6 .*x86-64/ {print $NF; exit}')
 perf probe -q -x "$libc" malloc 2>/dev/null || true
+# The binaries link jemalloc (Sources/CJemalloc), which then serves malloc: count its calls too.
+jemalloc=$(ldconfig -p | awk '/libjemalloc.so.2 .*x86-64/ {print $NF; exit}')
+perf probe -q -x "$jemalloc" -a "probe_jemalloc:jemalloc_malloc=malloc" 2>/dev/null || true
 perf probe -q -x "$swift_core" swift_retain 2>/dev/null || true
 perf probe -q -x "$swift_core" swift_release 2>/dev/null || true
 perf probe -q -x "$swift_core" swift_beginAccess 2>/dev/null || true
@@ -68,12 +71,12 @@ before=$(cpu_ticks "$mesh")
 unprobed=$(drive "$amount")
 after=$(cpu_ticks "$mesh")
 cpu=$(awk -v n="$unprobed" -v t=$((after - before)) -v hz="$ticks_per_second" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
-perf stat -x, -e probe_libc:malloc,probe_libswiftCore:swift_retain,probe_libswiftCore:swift_release,probe_libswiftCore:swift_beginAccess,raw_syscalls:sys_enter \
+perf stat -x, -e probe_libc:malloc,probe_jemalloc:jemalloc_malloc,probe_libswiftCore:swift_retain,probe_libswiftCore:swift_release,probe_libswiftCore:swift_beginAccess,raw_syscalls:sys_enter \
   -p "$mesh" -o "$work/counts" & counter=$!
 sleep 0.3
 requests=$(drive "$amount")
 kill -INT "$counter"; wait "$counter" 2>/dev/null || true
 echo "$mode: ${floor:-$meshsim}"
 awk -F, -v n="$requests" -v cpu="$cpu" -v u="$unprobed" '
-  /malloc/ {m=$1} /swift_retain/ {r=$1} /swift_release/ {l=$1} /sys_enter/ {s=$1} /beginAccess/ {b=$1}
+  /malloc/ {m+=$1} /swift_retain/ {r=$1} /swift_release/ {l=$1} /sys_enter/ {s=$1} /beginAccess/ {b=$1}
   END {printf "per request: %.1f malloc, %.1f swift_retain, %.1f swift_release, %.2f syscalls, %.1f swift_beginAccess (over %d requests); CPU %s us (a run of %d without probes)\n", m/n, r/n, l/n, s/n, b/n, n, cpu, u}' "$work/counts"

@@ -4,6 +4,7 @@ set -euo pipefail
 
 packages=(
   pkg-config libre2-dev libnghttp2-dev   # build: RE2 (Istio's regex engine), nghttp2 (HTTP/2 codec)
+  libjemalloc-dev                        # build: the binaries' malloc (Sources/CJemalloc)
   curl wrk nghttp2-client nghttp2-server # real clients and an h2c peer in end-to-end tests
   python3-grpcio                         # a real gRPC client and server (gRPC's C core) in end-to-end tests
   nginx-light haproxy nghttp2-proxy      # peers for the performance comparisons

@@ -8,6 +8,8 @@
 //
 //   h2-relay-floor LISTEN_HOST:PORT UPSTREAM_HOST:PORT
 import MeshHTTP2
+// Linked for jemalloc, the allocator meshsim serves with, so that the floor stays meshsim's floor.
+import CJemalloc
 import NIOCore
 import NIOHTTP1
 import NIOPosix

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CJemalloc
 
 @main
 struct Meshsim: AsyncParsableCommand {
@@ -25,5 +26,14 @@ struct Meshsim: AsyncParsableCommand {
 struct Version: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print meshsim's version.")
     static let current = "0.1.0"
-    func run() { print("meshsim \(Self.current)") }
+    func run() {
+        print("meshsim \(Self.current)")
+        // Which malloc serves the process: jemalloc when the binary was linked with it (what
+        // the performance figures assume), else the C library's.
+        if let version = cjemalloc_version() {
+            print("allocator: jemalloc \(String(cString: version))")
+        } else {
+            print("allocator: libc malloc")
+        }
+    }
 }

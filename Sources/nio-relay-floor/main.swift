@@ -3,6 +3,8 @@
 // scripts/bench-peers.sh runs it next to meshsim, nginx and HAProxy.
 //
 //   nio-relay-floor LISTEN_HOST:PORT UPSTREAM_HOST:PORT
+// Linked for jemalloc, the allocator meshsim serves with, so that the floor stays meshsim's floor.
+import CJemalloc
 import NIOCore
 import NIOPosix
 
