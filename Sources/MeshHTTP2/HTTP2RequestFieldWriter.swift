@@ -4,7 +4,7 @@
 /// RFC 9113 §8.2.2 forbids are dropped, and the first Host field's value becomes `:authority`
 /// (empty without one), exactly as opening a stream with forwarded byte fields does.
 /// Valid only during the `writeFields` call it is lent to.
-public struct HTTP2RequestFieldWriter {
+public struct HTTP2RequestFieldWriter: FieldBytesWriter {
     /// Unretained: the session owns its block and outlives the call the writer is lent to (a
     /// strong reference cost a retain and a release per stream opened).
     private let block: Unmanaged<HeaderBlock>
@@ -28,18 +28,5 @@ public struct HTTP2RequestFieldWriter {
         self.sawHost = true
         let authorityField = self.authorityField
         self.block._withUnsafeGuaranteedRef { $0.setValue(ofField: authorityField, value) }
-    }
-
-    /// Appends one field given as strings (`withCString` lends their bytes without a retain).
-    public mutating func appendField(name: String, value: String) {
-        let nameCount = name.utf8.count
-        let valueCount = value.utf8.count
-        name.withCString { namePointer in
-            value.withCString { valuePointer in
-                self.appendField(
-                    name: UnsafeRawBufferPointer(start: namePointer, count: nameCount),
-                    value: UnsafeRawBufferPointer(start: valuePointer, count: valueCount))
-            }
-        }
     }
 }

@@ -5,7 +5,7 @@
 /// forbids are dropped, exactly as sending the same fields as `HeaderFields` does; a value that
 /// lies in the lent fields' storage is pointed to rather than copied. Valid only during the
 /// `writeFields` call it is lent to.
-public struct HTTP2ResponseFieldWriter {
+public struct HTTP2ResponseFieldWriter: FieldBytesWriter {
     /// Unretained: the session owns its block and outlives the call the writer is lent to.
     private let block: Unmanaged<HeaderBlock>
 
@@ -16,19 +16,6 @@ public struct HTTP2ResponseFieldWriter {
     /// Appends one field given as bytes.
     public mutating func appendField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         self.block._withUnsafeGuaranteedRef { $0.appendLending(name: name, value: value) }
-    }
-
-    /// Appends one field given as strings (`withCString` lends their bytes without a retain).
-    public mutating func appendField(name: String, value: String) {
-        let nameCount = name.utf8.count
-        let valueCount = value.utf8.count
-        name.withCString { namePointer in
-            value.withCString { valuePointer in
-                self.appendField(
-                    name: UnsafeRawBufferPointer(start: namePointer, count: nameCount),
-                    value: UnsafeRawBufferPointer(start: valuePointer, count: valueCount))
-            }
-        }
     }
 
     /// Appends a field whose name is a lower-case literal that HTTP/2 allows (the proxy's own

@@ -50,7 +50,7 @@ extension ByteBuffer {
 
     /// Stores `name: value` CRLF at `base + offset` (room is known to be there); returns the end.
     @inline(__always)
-    private static func storeFieldLine(
+    fileprivate static func storeFieldLine(
         name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, into base: UnsafeMutableRawPointer, at start: Int
     ) -> Int {
         var offset = start
@@ -101,16 +101,7 @@ struct HTTP1LineSink: ForwardedFieldSink {
 
     mutating func appendField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         precondition(count + name.count + value.count + 4 <= capacity, "HTTP1LineSink: a line past the reserved bytes")
-        if let source = name.baseAddress { (base + count).copyMemory(from: source, byteCount: name.count) }
-        count += name.count
-        base.storeBytes(of: UInt8(ascii: ":"), toByteOffset: count, as: UInt8.self)
-        base.storeBytes(of: UInt8(ascii: " "), toByteOffset: count + 1, as: UInt8.self)
-        count += 2
-        if let source = value.baseAddress { (base + count).copyMemory(from: source, byteCount: value.count) }
-        count += value.count
-        base.storeBytes(of: HTTP1Bytes.cr, toByteOffset: count, as: UInt8.self)
-        base.storeBytes(of: HTTP1Bytes.lf, toByteOffset: count + 1, as: UInt8.self)
-        count += 2
+        count = ByteBuffer.storeFieldLine(name: name, value: value, into: base, at: count)
     }
 
     mutating func appendField(name: String, value: String) {
