@@ -22,25 +22,10 @@ extension Exchange {
                 fields, into: &lines, serviceTime: serviceTime, dates: &worker.date, at: now, grpcStatus: &grpcStatus,
                 wantsGRPCStatus: wantsGRPCStatus)
             addDebugHeaders(to: &lines)
-            if bodyless {
-                responseFraming = .none
-            } else if upstreamHasLength {
-                responseFraming = .contentLength
-            } else if upstreamEndsStream {
-                // Envoy's HTTP/1.1 encoder frames a head that ends the stream with `content-length: 0`.
-                responseFraming = .contentLength
-                lines.appendLine("content-length: 0\r\n")
-            } else if head.version == .http1_1 {
-                responseFraming = .chunked
-                lines.appendLine("transfer-encoding: chunked\r\n")
-            } else {
-                responseFraming = .untilClose
-                closeAfterResponse = true
-            }
-            if !requestEnded && requestFraming != .none && !bodyless {
-                // The upstream answered before the request body ended; the connection cannot be
-                // reused for a next request once this response is out.
-                closeAfterResponse = true
+            switch frameHTTP1Response(bodyless: bodyless, upstreamHasLength: upstreamHasLength, upstreamEndsStream: upstreamEndsStream) {
+            case .contentLengthZero: lines.appendLine("content-length: 0\r\n")
+            case .chunked: lines.appendLine("transfer-encoding: chunked\r\n")
+            case nil: break
             }
             // As `addConnectionHeader` adds it: the upstream's own Connection fields are gone.
             if closeAfterResponse {

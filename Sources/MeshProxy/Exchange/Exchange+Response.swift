@@ -90,25 +90,10 @@ extension Exchange: UpstreamConnectionDelegate {
             }
             return
         }
-        if bodyless {
-            responseFraming = .none
-        } else if upstreamHasLength {
-            responseFraming = .contentLength
-        } else if upstreamEndsStream {
-            // Envoy's HTTP/1.1 encoder frames a head that ends the stream with `content-length: 0`.
-            responseFraming = .contentLength
-            headers.append(name: "content-length", value: "0")
-        } else if head.version == .http1_1 {
-            responseFraming = .chunked
-            headers.append(name: "transfer-encoding", value: "chunked")
-        } else {
-            responseFraming = .untilClose
-            closeAfterResponse = true
-        }
-        if !requestEnded && requestFraming != .none && !bodyless {
-            // The upstream answered before the request body ended; the connection cannot be
-            // reused for a next request once this response is out.
-            closeAfterResponse = true
+        switch frameHTTP1Response(bodyless: bodyless, upstreamHasLength: upstreamHasLength, upstreamEndsStream: upstreamEndsStream) {
+        case .contentLengthZero: headers.append(name: "content-length", value: "0")
+        case .chunked: headers.append(name: "transfer-encoding", value: "chunked")
+        case nil: break
         }
         addConnectionHeader(to: &headers)
         responseStarted = true
@@ -537,5 +522,41 @@ enum GRPCStatusMapping {
         case 429, 502, 503, 504: return 14  // UNAVAILABLE
         default: return 2  // UNKNOWN
         }
+    }
+}
+
+/// The framing field an HTTP/1.1 client's response head gets from the proxy, if any.
+enum HTTP1FramingField {
+    case contentLengthZero
+    case chunked
+}
+
+extension Exchange {
+    /// Frames an HTTP/1.1 client's response as Envoy's HTTP/1.1 encoder does, for both ways of
+    /// writing its head: sets `responseFraming` and `closeAfterResponse`, and returns the
+    /// framing field the head must carry.
+    func frameHTTP1Response(bodyless: Bool, upstreamHasLength: Bool, upstreamEndsStream: Bool) -> HTTP1FramingField? {
+        var field: HTTP1FramingField?
+        if bodyless {
+            responseFraming = .none
+        } else if upstreamHasLength {
+            responseFraming = .contentLength
+        } else if upstreamEndsStream {
+            // Envoy's HTTP/1.1 encoder frames a head that ends the stream with `content-length: 0`.
+            responseFraming = .contentLength
+            field = .contentLengthZero
+        } else if head.version == .http1_1 {
+            responseFraming = .chunked
+            field = .chunked
+        } else {
+            responseFraming = .untilClose
+            closeAfterResponse = true
+        }
+        if !requestEnded && requestFraming != .none && !bodyless {
+            // The upstream answered before the request body ended; the connection cannot be
+            // reused for a next request once this response is out.
+            closeAfterResponse = true
+        }
+        return field
     }
 }
