@@ -95,7 +95,7 @@ enum ForwardedHeaders {
         let replacesServiceTime = serviceTime != nil
         fields.forEachField { name, value in
             if HeaderRules.isHopByHop(name) {
-                if name.count == 2 { keepTrailersTE = keepTrailersTE || FieldName.equalsLowercase(value, "trailers") }
+                keepTrailersTE = keepTrailersTE || HeaderRules.isTrailersTE(hopByHop: name, value)
                 return
             }
             switch name.count {
@@ -193,7 +193,7 @@ enum ForwardedHeaders {
         var sawOriginalPath = false
         client.forEachField { name, value in
             if HeaderRules.isHopByHop(name) {
-                if name.count == 2 { keepTrailersTE = keepTrailersTE || FieldName.equalsLowercase(value, "trailers") }
+                keepTrailersTE = keepTrailersTE || HeaderRules.isTrailersTE(hopByHop: name, value)
                 return
             }
             switch name.count {

@@ -20,8 +20,8 @@ enum HeaderRules {
     static func noteHopByHop(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, named: inout [String], keepTrailersTE: inout Bool) {
         if FieldName.equalsLowercase(name, "connection") {
             noteHopByHop("connection", String(decoding: value, as: UTF8.self), named: &named, keepTrailersTE: &keepTrailersTE)
-        } else if name.count == 2 {
-            keepTrailersTE = keepTrailersTE || FieldName.equalsLowercase(value, "trailers")
+        } else {
+            keepTrailersTE = keepTrailersTE || isTrailersTE(hopByHop: name, value)
         }
     }
 
@@ -35,6 +35,13 @@ enum HeaderRules {
         } else if name.utf8.count == 2, value.lowercased() == "trailers" {
             keepTrailersTE = true
         }
+    }
+
+    /// Whether a hop-by-hop field (`isHopByHop`: the only one of two bytes is `te`) is
+    /// `te: trailers`, the one hop-by-hop field Envoy passes on.
+    @inline(__always)
+    static func isTrailersTE(hopByHop name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Bool {
+        name.count == 2 && FieldName.equalsLowercase(value, "trailers")
     }
 
     /// Whether `name` is one of the `x-envoy-*` control headers (checked on the prefix first).
