@@ -46,22 +46,12 @@ extension Exchange: UpstreamConnectionDelegate {
         // A closed stream takes no head: the edits below still note its size and gRPC status.
         if let stream = http2Downstream, writesResponseHeadDirectly, !stream._withUnsafeGuaranteedRef({ $0.closed }) {
             sendHTTP2ResponseHead(status: status, fields: headers, endsStream: upstreamEndsStream, at: now, to: stream)
-            // The upstream's next response head is written into this storage. The upstream is
-            // moved out for the call and back (`upstream?.` retained and released it).
-            if let upstream = self.upstream.take() {
-                upstream.reuseResponseFields(consume headers)
-                self.upstream.fill(with: upstream)
-            }
+            returnResponseFields(consume headers)
             return
         }
         if http2Downstream == nil, writesResponseHeadDirectly {
             sendHTTP1ResponseHead(status: status, fields: headers, endsStream: upstreamEndsStream, at: now)
-            // Serialized: the connection writes its next response head's fields into this storage.
-            // The upstream is moved out for the call and back (`upstream?.` retained and released it).
-            if let upstream = self.upstream.take() {
-                upstream.reuseResponseFields(consume headers)
-                self.upstream.fill(with: upstream)
-            }
+            returnResponseFields(consume headers)
             return
         }
         let upstreamHasLength = ForwardedHeaders.response(&headers, serviceTime: upstreamServiceTime, date: worker.date.current(at: now))
@@ -82,12 +72,7 @@ extension Exchange: UpstreamConnectionDelegate {
             responseCode = status
             responseHeadListSize = Self.statusFieldSize + headers.headerListSize
             stream._withUnsafeGuaranteedRef { $0.sendHead(status: status, fields: headers, endStream: endsWithHead) }
-            // Copied into the block: the upstream's next response head is written into this storage.
-            // The upstream is moved out for the call and back (`upstream?.` retained and released it).
-            if let upstream = self.upstream.take() {
-                upstream.reuseResponseFields(consume headers)
-                self.upstream.fill(with: upstream)
-            }
+            returnResponseFields(consume headers)
             return
         }
         switch frameHTTP1Response(bodyless: bodyless, upstreamHasLength: upstreamHasLength, upstreamEndsStream: upstreamEndsStream) {
@@ -101,12 +86,7 @@ extension Exchange: UpstreamConnectionDelegate {
         var buffer = downstream.headBuffer(capacity: 512)
         ResponseSerializer.writeHead(status: status, reason: nil, version: head.version, fields: headers, into: &buffer)
         downstream.write(buffer)
-        // Serialized: the connection writes its next response head's fields into this storage.
-        // The upstream is moved out for the call and back (`upstream?.` retained and released it).
-        if let upstream = self.upstream.take() {
-            upstream.reuseResponseFields(consume headers)
-            self.upstream.fill(with: upstream)
-        }
+        returnResponseFields(consume headers)
     }
 
     /// Whether the response head goes to the client as `ForwardedHeaders.writeResponse` writes
@@ -144,6 +124,17 @@ extension Exchange: UpstreamConnectionDelegate {
         }
         if wantsGRPCStatus { self.grpcStatus = grpcStatus }
         responseHeadListSize = Self.statusFieldSize + listSize
+    }
+
+    /// Hands a response head's field storage back to the upstream, which writes its next head
+    /// into it (the head was serialized or copied into a header block, or never needed them).
+    /// The upstream is moved out for the call and back (`upstream?.` retained and released it).
+    @inline(__always)
+    private func returnResponseFields(_ fields: consuming HeaderFields) {
+        if let upstream = self.upstream.take() {
+            upstream.reuseResponseFields(consume fields)
+            self.upstream.fill(with: upstream)
+        }
     }
 
     /// The upstream took the WebSocket upgrade: its 101 goes to the client with the upgrade's
