@@ -327,7 +327,7 @@ final class HeaderBlock {
                 let span = self.spans[field]
                 let name = self.bytes + span.nameOffset
                 let indexing = Self.isUniquePerMessage(UnsafeBufferPointer(start: name, count: span.nameLength))
-                    ? Self.neverIndexed : Self.indexable
+                    ? self.uniqueFieldIndexing() : Self.indexable
                 nvBase[field] = nghttp2_nv(
                     name: name,
                     value: (span.valueIsBorrowed ? borrowedBytes : self.bytes) + span.valueOffset,
@@ -340,6 +340,25 @@ final class HeaderBlock {
         }
     }
 
+    /// The indexing flag of the next unique-per-message field: indexable once every
+    /// `uniqueFieldIndexingInterval` fields (the session's first among them), never indexed
+    /// otherwise. The indexed one leaves the name in both sides' dynamic tables, so the ones
+    /// after it carry their name as a table index: neither side Huffman-codes those 12 bytes
+    /// again (the peer's decoding of the literal name cost it more than the rest of the field).
+    /// Re-indexed now and then in case other entries have evicted it.
+    private func uniqueFieldIndexing() -> UInt8 {
+        guard self.uniqueFieldsSinceIndexed < Self.uniqueFieldIndexingInterval else {
+            self.uniqueFieldsSinceIndexed = 1
+            return Self.indexable
+        }
+        self.uniqueFieldsSinceIndexed += 1
+        return Self.neverIndexed
+    }
+
+    /// Unique-per-message fields submitted since one went out indexable.
+    private var uniqueFieldsSinceIndexed = HeaderBlock.uniqueFieldIndexingInterval
+    static let uniqueFieldIndexingInterval = 1024
+
     private static let indexable = UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)
     private static let neverIndexed = UInt8(NGHTTP2_NV_FLAG_NO_INDEX.rawValue)
     private static let nameInBlock = UInt8(NGHTTP2_NV_FLAG_NO_COPY_NAME.rawValue)
@@ -349,8 +368,9 @@ final class HeaderBlock {
     /// other message repeats: `x-request-id`, a fresh UUID per request. HPACK would add each one
     /// to the dynamic table (both this side's encoder and the peer's decoder), where it is never
     /// used again and, every few dozen requests, has evicted the entries that are (so those are
-    /// sent as literals again). Sent as a literal that is never indexed instead: the same field,
-    /// another representation (RFC 7541 §6.2.3).
+    /// sent as literals again). Sent as a literal that is never indexed instead (but for one in
+    /// `uniqueFieldIndexingInterval`, which puts the name in the table): the same field, another
+    /// representation (RFC 7541 §6.2.3).
     static func isUniquePerMessage(_ lowercasedName: UnsafeBufferPointer<UInt8>) -> Bool {
         lowercasedName.count == 12 && FieldName.equalsLowercase(lowercasedName, "x-request-id")
     }

@@ -1,3 +1,4 @@
+import CNGHTTP2
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -6,11 +7,12 @@ import Testing
 @testable import MeshHTTP2
 
 /// `x-request-id` (a fresh value per request) goes out as an HPACK literal that is never
-/// indexed, so it does not churn either side's dynamic table; every other field stays
-/// indexable. nghttpd (an independent decoder) prints each field it receives and marks the
-/// never-indexed ones `sensitive`.
+/// indexed, so it does not churn either side's dynamic table, except for a session's first one
+/// (and one in `uniqueFieldIndexingInterval`), which is indexable so that the others can name
+/// it by table index; every other field stays indexable. nghttpd (an independent decoder)
+/// prints each field it receives and marks the never-indexed ones `sensitive`.
 @Suite(.serialized) struct NeverIndexedFieldTests {
-    @Test func requestIDsArriveIntactAndNeverIndexedOtherFieldsIndexable() async throws {
+    @Test func requestIDsArriveIntactAndNeverIndexedButTheFirstOtherFieldsIndexable() async throws {
         let nghttpd = try await Nghttpd.start(files: ["page.bin": [1, 2, 3]], arguments: ["-v"])
         defer { nghttpd.stop() }
         let ids = (0..<3).map { "5f0c7a1e-0000-4000-8000-00000000000\($0)" }
@@ -41,14 +43,51 @@ import Testing
         }
         #expect(complete, "\(nghttpd.output)")
         let lines = nghttpd.output.components(separatedBy: "\n")
-        for id in ids {
+        for (index, id) in ids.enumerated() {
             let received = lines.filter { $0.hasSuffix("x-request-id: \(id)") }
             #expect(received.count == 1)
-            #expect(received.allSatisfy { $0.contains(", sensitive) ") }, "\(received)")
+            // The session's first is indexable; the others never indexed.
+            #expect(received.allSatisfy { $0.contains(", sensitive) ") == (index > 0) }, "\(received)")
         }
         let tenant = lines.filter { $0.hasSuffix("x-tenant: blue") }
         #expect(tenant.count == 3)
         #expect(!tenant.contains { $0.contains("sensitive") }, "\(tenant)")
+    }
+
+    /// On the wire (nghttp2's own encoder given the block's fields): the first request ID is a
+    /// literal with incremental indexing and a literal name; the next ones are never-indexed
+    /// literals whose name is that entry's index, until the interval comes round again.
+    @Test func laterRequestIDsNameTheFirstByIndex() throws {
+        var deflater: OpaquePointer?
+        #expect(nghttp2_hd_deflate_new(&deflater, 4096) == 0)
+        defer { nghttp2_hd_deflate_del(deflater) }
+        let block = HeaderBlock()
+        func encodeRequestID(_ id: String) -> [UInt8] {
+            block.reset()
+            let copied = id.utf8.withContiguousStorageIfAvailable { value in
+                "x-request-id".utf8.withContiguousStorageIfAvailable { name in
+                    _ = block.appendCopying(name: UnsafeRawBufferPointer(name), value: UnsafeRawBufferPointer(value))
+                }
+            }
+            #expect(copied != nil)
+            return block.withNameValues { nva, count in
+                var output = [UInt8](repeating: 0, count: 256)
+                let written = nghttp2_hd_deflate_hd(deflater, &output, output.count, UnsafeMutablePointer(mutating: nva), count)
+                return Array(output.prefix(max(written, 0)))
+            }
+        }
+        let first = encodeRequestID("5f0c7a1e-0000-4000-8000-000000000000")
+        // 0x40: literal with incremental indexing, new name.
+        #expect(first.first == 0x40, "\(first)")
+        for round in 1..<HeaderBlock.uniqueFieldIndexingInterval {
+            let later = encodeRequestID("5f0c7a1e-0000-4000-8000-\(String(round, radix: 16).leftPadded(to: 12))")
+            // 0x1f 0x2f: never indexed, name at index 15 + 47 = 62 (the first dynamic entry).
+            guard later.prefix(2) == [0x1f, 0x2f] else {
+                Issue.record("request \(round): \(later)")
+                return
+            }
+        }
+        #expect(encodeRequestID("5f0c7a1e-0000-4000-8000-ffffffffffff").first == 0x7e)
     }
 
     @Test func onlyTheRequestIDCountsAsUniquePerMessage() {
@@ -61,5 +100,11 @@ import Testing
         #expect(!unique("x-request-id2"))
         #expect(!unique("x-envoy-attempt-count"))
         #expect(!unique(":path"))
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        String(repeating: "0", count: max(0, width - count)) + self
     }
 }
