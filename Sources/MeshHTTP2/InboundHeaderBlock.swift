@@ -88,11 +88,9 @@ struct InboundHeaderBlock {
     /// Whether `string`'s UTF-8 (of `bytes.count` bytes) is `bytes`. `withCString` lends a native
     /// string's bytes without a retain.
     private static func equal(_ string: String, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        string.withCString { pointer in
-            pointer.withMemoryRebound(to: UInt8.self, capacity: bytes.count) { own in
-                for index in 0..<bytes.count where own[index] != bytes[index] { return false }
-                return true
-            }
+        guard let base = bytes.baseAddress else { return true }  // No bytes, as the string has none.
+        return string.withCString { pointer in
+            pointer.withMemoryRebound(to: UInt8.self, capacity: bytes.count) { ShortBytes.equal($0, base, count: bytes.count) }
         }
     }
 
@@ -199,20 +197,25 @@ final class InboundFieldScratch {
         self.byteCount = 0
     }
 
+    /// Wrapping arithmetic: a block's fields and bytes are bounded by the session's header list
+    /// limits (far below `Int.max`), so the overflow checks were only instructions per field.
     func append(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) {
-        self.recordStorage.reserve(4 * (self.count + 1), keeping: 4 * self.count)
-        self.byteStorage.reserve(self.byteCount + name.count + value.count, keeping: self.byteCount)
+        let count = self.count
         let nameStart = self.byteCount
-        if let source = name.baseAddress { (self.bytes + nameStart).update(from: source, count: name.count) }
-        let valueStart = nameStart + name.count
-        if let source = value.baseAddress { (self.bytes + valueStart).update(from: source, count: value.count) }
-        self.byteCount = valueStart + value.count
-        let record = self.records + 4 * self.count
+        let valueStart = nameStart &+ name.count
+        let byteEnd = valueStart &+ value.count
+        self.recordStorage.reserve(4 &* (count &+ 1), keeping: 4 &* count)
+        self.byteStorage.reserve(byteEnd, keeping: nameStart)
+        let bytes = self.bytes
+        if let source = name.baseAddress { ShortBytes.copy(bytes + nameStart, from: source, count: name.count) }
+        if let source = value.baseAddress { ShortBytes.copy(bytes + valueStart, from: source, count: value.count) }
+        self.byteCount = byteEnd
+        let record = self.records + 4 &* count
         record[0] = nameStart
         record[1] = name.count
         record[2] = valueStart
         record[3] = value.count
-        self.count += 1
+        self.count = count &+ 1
     }
 
     /// The block's fields (empty, allocating nothing, when it had none), and the scratch emptied;
