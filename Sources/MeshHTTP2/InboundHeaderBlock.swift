@@ -46,6 +46,7 @@ struct InboundHeaderBlock {
 
     /// One decoded field. The bytes are nghttp2's and valid only during the call, so they are
     /// copied now. Past the limits the block is marked too large and stores nothing more.
+    @inline(__always)
     mutating func store(
         name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>, maxListSize: Int, maxCount: Int
     ) {
@@ -199,6 +200,7 @@ final class InboundFieldScratch {
 
     /// Wrapping arithmetic: a block's fields and bytes are bounded by the session's header list
     /// limits (far below `Int.max`), so the overflow checks were only instructions per field.
+    @inline(__always)
     func append(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) {
         let count = self.count
         let nameStart = self.byteCount
