@@ -233,8 +233,12 @@ final class InboundFieldScratch {
                 return reused
             }
         }
+        // The spare records zeroed here, after the block's, so that one copy takes all of them.
+        let count = self.count
+        self.recordStorage.reserve(4 &* (count &+ Self.spareFields), keeping: 4 &* count)
+        (self.records + 4 &* count).initialize(repeating: 0, count: 4 &* Self.spareFields)
         return HeaderFields(
-            records: UnsafeRawPointer(self.records), count: self.count, bytes: UnsafeRawPointer(self.bytes),
-            byteCount: self.byteCount, spareFields: Self.spareFields, spareBytes: Self.spareBytes)
+            records: UnsafeRawPointer(self.records), count: count, zeroedSpareRecords: Self.spareFields,
+            bytes: UnsafeRawPointer(self.bytes), byteCount: self.byteCount, spareBytes: Self.spareBytes)
     }
 }
