@@ -121,11 +121,10 @@ struct InboundHeaderBlock {
     }
 
     /// Whether `bytes` are exactly `literal`'s (same length already checked by the callers).
+    @inline(__always)
     private static func equal(_ bytes: UnsafeBufferPointer<UInt8>, _ literal: StaticString) -> Bool {
-        guard bytes.count == literal.utf8CodeUnitCount else { return false }
-        let expected = literal.utf8Start
-        for index in 0..<bytes.count where bytes[index] != expected[index] { return false }
-        return true
+        guard bytes.count == literal.utf8CodeUnitCount, let base = bytes.baseAddress else { return false }
+        return ShortBytes.equal(base, literal.utf8Start, count: bytes.count)
     }
 
     /// `:status` as an integer (three digits, nghttp2 checks), read from the bytes; 0 if not one.
