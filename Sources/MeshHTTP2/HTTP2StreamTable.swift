@@ -85,6 +85,12 @@ public struct HTTP2StreamTable<Value> {
         return result
     }
 
+    /// Whether `id` is above every id the table holds (then it holds no entry for it).
+    @inlinable
+    public func isAboveNewest(_ id: Int32) -> Bool {
+        end == start || ids[end - 1] < id
+    }
+
     @inlinable
     func index(of id: Int32) -> Int? {
         var low = start

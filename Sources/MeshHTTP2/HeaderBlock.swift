@@ -174,11 +174,8 @@ final class HeaderBlock {
                 // The name is copied (nghttp2 reads names from the block, lower-case, after the
                 // loan), the value lent.
                 let nameOffset = self.byteCount
-                self.copy(UnsafeRawBufferPointer(name))
+                self.copyLowercased(base + nameStart, count: name.count)
                 let nameBytes = UnsafeMutableBufferPointer(start: self.bytes + nameOffset, count: name.count)
-                if Self.hasUppercase(UnsafeBufferPointer(nameBytes)) {
-                    for index in nameBytes.indices where nameBytes[index] &- UInt8(ascii: "A") < 26 { nameBytes[index] |= 0x20 }
-                }
                 if Self.isConnectionSpecific(UnsafeBufferPointer(nameBytes), valueIsTrailers: valueIsTrailers) {
                     self.byteCount = nameOffset
                     continue
@@ -234,16 +231,13 @@ final class HeaderBlock {
         let nameOffset = self.byteCount
         self.reserve(nameCount + valueCount)
         let destination = self.bytes + nameOffset
-        destination.update(from: nameSource, count: nameCount)
-        // Without a branch per byte (a loop the compiler vectorizes).
-        if !nameIsLowercase {
-            for index in 0..<nameCount {
-                let byte = destination[index]
-                destination[index] = byte | (byte &- UInt8(ascii: "A") < 26 ? 0x20 : 0)
-            }
+        if nameIsLowercase {
+            ShortBytes.copy(destination, from: nameSource, count: nameCount)
+        } else {
+            ShortBytes.copyLowercased(destination, from: nameSource, count: nameCount)
         }
         if valueCount > 0, let valueBase = value.baseAddress {
-            (destination + nameCount).update(from: valueBase.assumingMemoryBound(to: UInt8.self), count: valueCount)
+            ShortBytes.copy(destination + nameCount, from: valueBase.assumingMemoryBound(to: UInt8.self), count: valueCount)
         }
         self.byteCount = nameOffset + nameCount + valueCount
         self.addSpan(nameOffset, nameCount, nameOffset + nameCount, valueCount)
@@ -262,11 +256,8 @@ final class HeaderBlock {
             return
         }
         let nameOffset = self.byteCount
-        self.copy(name)
+        if let nameBase = name.baseAddress { self.copyLowercased(nameBase.assumingMemoryBound(to: UInt8.self), count: name.count) }
         let nameBytes = UnsafeMutableBufferPointer(start: self.bytes + nameOffset, count: name.count)
-        if Self.hasUppercase(UnsafeBufferPointer(nameBytes)) {
-            for index in nameBytes.indices where nameBytes[index] &- UInt8(ascii: "A") < 26 { nameBytes[index] |= 0x20 }
-        }
         let valueIsTrailers = name.count == 2 && FieldName.equalsLowercase(value.assumingMemoryBound(to: UInt8.self), "trailers")
         if name.isEmpty || nameBytes[0] == UInt8(ascii: ":")
             || Self.isConnectionSpecific(UnsafeBufferPointer(nameBytes), valueIsTrailers: valueIsTrailers)
@@ -308,11 +299,6 @@ final class HeaderBlock {
         self.spans[index].valueOffset = valueOffset
         self.spans[index].valueLength = value.count
         self.spans[index].valueIsBorrowed = false
-    }
-
-    private static func hasUppercase(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        for byte in bytes where byte &- UInt8(ascii: "A") < 26 { return true }
-        return false
     }
 
     /// Calls `body` with the block's `nghttp2_nv` array and its count.
@@ -443,7 +429,15 @@ final class HeaderBlock {
     @inline(__always)
     private func copy(_ source: UnsafePointer<UInt8>, count: Int) {
         self.reserve(count)
-        (self.bytes + self.byteCount).update(from: source, count: count)
+        ShortBytes.copy(self.bytes + self.byteCount, from: source, count: count)
+        self.byteCount += count
+    }
+
+    /// Copies a name, lower-cased.
+    @inline(__always)
+    private func copyLowercased(_ source: UnsafePointer<UInt8>, count: Int) {
+        self.reserve(count)
+        ShortBytes.copyLowercased(self.bytes + self.byteCount, from: source, count: count)
         self.byteCount += count
     }
 
@@ -459,7 +453,7 @@ final class HeaderBlock {
         // `withCString` lends a native string's own bytes without retaining it (the UTF-8 view's
         // `withContiguousStorageIfAvailable` costs a retain, and serves no small string).
         string.withCString { source in
-            source.withMemoryRebound(to: UInt8.self, capacity: count) { destination.update(from: $0, count: count) }
+            source.withMemoryRebound(to: UInt8.self, capacity: count) { ShortBytes.copy(destination, from: $0, count: count) }
         }
         self.byteCount += count
     }

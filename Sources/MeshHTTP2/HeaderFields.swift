@@ -74,6 +74,21 @@ public struct HeaderFields: Sendable {
         self.storage.append(contentsOf: UnsafeRawBufferPointer(start: bytes, count: byteCount))
     }
 
+    /// The same from records followed by `spareFields` zeroed ones (the caller's records area
+    /// has room for them): the records copied with the spare ones in one append, where zeros were
+    /// made and appended apart.
+    init(
+        records: UnsafeRawPointer, count: Int, zeroedSpareRecords spareFields: Int, bytes: UnsafeRawPointer, byteCount: Int,
+        spareBytes: Int
+    ) {
+        self.recordCapacity = count + spareFields
+        self.fieldCount = count
+        let recordBytes = self.recordCapacity * Self.recordSize
+        self.storage = Self.storage(capacity: recordBytes + byteCount + spareBytes)
+        self.storage.append(contentsOf: UnsafeRawBufferPointer(start: records, count: recordBytes))
+        self.storage.append(contentsOf: UnsafeRawBufferPointer(start: bytes, count: byteCount))
+    }
+
     /// The same, written into this value's storage when it has room for all of it (then true; the
     /// fields it held are gone), else false and nothing changed: a head's storage reused for the
     /// next head, with no allocation. The records' area is kept as it is (it must hold `count`

@@ -46,6 +46,7 @@ struct InboundHeaderBlock {
 
     /// One decoded field. The bytes are nghttp2's and valid only during the call, so they are
     /// copied now. Past the limits the block is marked too large and stores nothing more.
+    @inline(__always)
     mutating func store(
         name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>, maxListSize: Int, maxCount: Int
     ) {
@@ -88,11 +89,9 @@ struct InboundHeaderBlock {
     /// Whether `string`'s UTF-8 (of `bytes.count` bytes) is `bytes`. `withCString` lends a native
     /// string's bytes without a retain.
     private static func equal(_ string: String, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        string.withCString { pointer in
-            pointer.withMemoryRebound(to: UInt8.self, capacity: bytes.count) { own in
-                for index in 0..<bytes.count where own[index] != bytes[index] { return false }
-                return true
-            }
+        guard let base = bytes.baseAddress else { return true }  // No bytes, as the string has none.
+        return string.withCString { pointer in
+            pointer.withMemoryRebound(to: UInt8.self, capacity: bytes.count) { ShortBytes.equal($0, base, count: bytes.count) }
         }
     }
 
@@ -122,11 +121,10 @@ struct InboundHeaderBlock {
     }
 
     /// Whether `bytes` are exactly `literal`'s (same length already checked by the callers).
+    @inline(__always)
     private static func equal(_ bytes: UnsafeBufferPointer<UInt8>, _ literal: StaticString) -> Bool {
-        guard bytes.count == literal.utf8CodeUnitCount else { return false }
-        let expected = literal.utf8Start
-        for index in 0..<bytes.count where bytes[index] != expected[index] { return false }
-        return true
+        guard bytes.count == literal.utf8CodeUnitCount, let base = bytes.baseAddress else { return false }
+        return ShortBytes.equal(base, literal.utf8Start, count: bytes.count)
     }
 
     /// `:status` as an integer (three digits, nghttp2 checks), read from the bytes; 0 if not one.
@@ -199,20 +197,26 @@ final class InboundFieldScratch {
         self.byteCount = 0
     }
 
+    /// Wrapping arithmetic: a block's fields and bytes are bounded by the session's header list
+    /// limits (far below `Int.max`), so the overflow checks were only instructions per field.
+    @inline(__always)
     func append(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) {
-        self.recordStorage.reserve(4 * (self.count + 1), keeping: 4 * self.count)
-        self.byteStorage.reserve(self.byteCount + name.count + value.count, keeping: self.byteCount)
+        let count = self.count
         let nameStart = self.byteCount
-        if let source = name.baseAddress { (self.bytes + nameStart).update(from: source, count: name.count) }
-        let valueStart = nameStart + name.count
-        if let source = value.baseAddress { (self.bytes + valueStart).update(from: source, count: value.count) }
-        self.byteCount = valueStart + value.count
-        let record = self.records + 4 * self.count
+        let valueStart = nameStart &+ name.count
+        let byteEnd = valueStart &+ value.count
+        self.recordStorage.reserve(4 &* (count &+ 1), keeping: 4 &* count)
+        self.byteStorage.reserve(byteEnd, keeping: nameStart)
+        let bytes = self.bytes
+        if let source = name.baseAddress { ShortBytes.copy(bytes + nameStart, from: source, count: name.count) }
+        if let source = value.baseAddress { ShortBytes.copy(bytes + valueStart, from: source, count: value.count) }
+        self.byteCount = byteEnd
+        let record = self.records + 4 &* count
         record[0] = nameStart
         record[1] = name.count
         record[2] = valueStart
         record[3] = value.count
-        self.count += 1
+        self.count = count &+ 1
     }
 
     /// The block's fields (empty, allocating nothing, when it had none), and the scratch emptied;
@@ -228,8 +232,12 @@ final class InboundFieldScratch {
                 return reused
             }
         }
+        // The spare records zeroed here, after the block's, so that one copy takes all of them.
+        let count = self.count
+        self.recordStorage.reserve(4 &* (count &+ Self.spareFields), keeping: 4 &* count)
+        (self.records + 4 &* count).initialize(repeating: 0, count: 4 &* Self.spareFields)
         return HeaderFields(
-            records: UnsafeRawPointer(self.records), count: self.count, bytes: UnsafeRawPointer(self.bytes),
-            byteCount: self.byteCount, spareFields: Self.spareFields, spareBytes: Self.spareBytes)
+            records: UnsafeRawPointer(self.records), count: count, zeroedSpareRecords: Self.spareFields,
+            bytes: UnsafeRawPointer(self.bytes), byteCount: self.byteCount, spareBytes: Self.spareBytes)
     }
 }

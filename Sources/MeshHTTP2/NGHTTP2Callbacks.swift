@@ -94,16 +94,19 @@ extension NGHTTP2Session {
 
     func onBeginHeaders(_ frame: UnsafePointer<nghttp2_frame>) -> Int32 {
         let id = frame.pointee.hd.stream_id
-        if let stream = self.lent(id) {
+        let opensStream = self.role == .server && frame.pointee.headers.cat == NGHTTP2_HCAT_REQUEST
+        // A request's first HEADERS opens a stream above every id the table holds (ids only
+        // rise): no lookup, which for a new id searched the whole table to find nothing.
+        if !(opensStream && self.streams.isAboveNewest(id)), let stream = self.lent(id) {
             stream._withUnsafeGuaranteedRef { $0.sawActivity = true }
             self.inboundBlock.begin(streamID: id, collecting: true)
             return 0
         }
-        guard self.role == .server, frame.pointee.headers.cat == NGHTTP2_HCAT_REQUEST else {
+        guard opensStream else {
             self.inboundBlock.begin(streamID: id, collecting: false)
             return 0
         }
-        self.streams.insertNew(self.makeStream(id: id), for: id)  // Not held: the lookup above failed.
+        self.insertReceivedStream(self.makeStream(id: id))  // Not held: the id is new.
         self.inboundBlock.begin(streamID: id, collecting: true)
         self.scheduleIdleSweep()
         return 0
@@ -243,7 +246,9 @@ extension NGHTTP2Session {
             // nghttp2 ended the connection for a frame it refused (no invalid-frame callback
             // for some, e.g. DATA on a half-closed stream).
             if code != .noError && self.protocolErrorCode == nil { self.protocolErrorCode = code }
-        case Self.frameHeaders where header.flags & Self.flagEndStream != 0:
+        // Only a server refuses a stream with `resetAfterResponse` (a client's request HEADERS
+        // needs no lookup).
+        case Self.frameHeaders where header.flags & Self.flagEndStream != 0 && self.role == .server:
             if let lent = self.lent(header.stream_id) {
                 lent._withUnsafeGuaranteedRef { stream in
                     // The refusal (431/408) is complete; tell the client to stop sending its body.

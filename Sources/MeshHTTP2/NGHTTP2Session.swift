@@ -211,6 +211,15 @@ final class NGHTTP2Session {
         return lent
     }
 
+    /// Adds a stream the peer opened (a new id) and makes it the cached one: the frame's
+    /// end (`onFrameReceived`) comes next and finds it without a table search.
+    func insertReceivedStream(_ stream: consuming HTTP2StreamState) {
+        let id = stream.id
+        self.lastStream = Unmanaged.passUnretained(stream)
+        self.lastStreamID = id
+        self.streams.insertNew(consume stream, for: id)
+    }
+
     func lookup(_ id: Int32) -> HTTP2StreamState? {
         if self.lastStreamID == id, let last = self.lastStream { return last.takeUnretainedValue() }
         let found = self.streams[id]

@@ -51,4 +51,26 @@ import Testing
         #expect(spare == nil)
         #expect(taken.count == 40 && taken.first(name: "x-field-39") == String(repeating: "v", count: 30))
     }
+
+    /// A new head's storage keeps room for six more fields (what the proxy adds), made from the
+    /// scratch's own records area: appending them reuses the spare records, and every field
+    /// reads back as written, also when the scratch grows for a large block (40) or for the
+    /// spare records alone (28: 34 records where the scratch starts with room for 32).
+    @Test(arguments: [3, 28, 40])
+    func aNewHeadHasSpareRecordsForAddedFields(fieldCount: Int) {
+        let scratch = InboundFieldScratch()
+        var none: HeaderFields? = nil
+        let pairs = (0..<fieldCount).map { ("x-field-\($0)", String(repeating: "v", count: $0 % 7)) }
+        Self.fill(scratch, pairs)
+        var fields = scratch.take(reusing: &none)
+        let added = (0..<6).map { ("x-added-\($0)", "a\($0)") }
+        for (name, value) in added { fields.append(name: name, value: value) }
+        #expect(fields.recordCapacity == fieldCount + 6)
+        #expect(fields.count == fieldCount + 6)
+        let expected = pairs + added
+        for index in 0..<fields.count {
+            #expect(fields.name(at: index) == expected[index].0)
+            #expect(fields.value(at: index) == expected[index].1)
+        }
+    }
 }
