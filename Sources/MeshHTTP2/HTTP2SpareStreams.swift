@@ -7,6 +7,8 @@ import CNGHTTP2
 /// its new stream waited on memory for most of its time), which an array allowed only with a
 /// retain or a uniqueness check more per stream.
 struct HTTP2SpareStreams: ~Copyable {
+    /// Each entry holds a reference of its own (retained by `push`, moved out by `pop`, released by
+    /// `trim` and `deinit`), which keeps its object alive while it waits here.
     private var storage: UnsafeMutablePointer<Unmanaged<HTTP2StreamState>>?
     private var capacity = 0
     private(set) var count = 0
