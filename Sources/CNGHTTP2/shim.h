@@ -42,14 +42,6 @@ static inline int cnghttp2_option_set_max_continuations(nghttp2_option *option, 
   return 1;
 }
 
-/// Asks the CPU to fetch the `lines` cache lines from `object` on, for an object about to be used
-/// that has probably left the cache (Swift has no prefetch of its own).
-static inline void cnghttp2_prefetch_lines(const void *object, int lines) {
-  for (int line = 0; line < lines; line++) {
-    __builtin_prefetch((const char *)object + 64 * line, 1);
-  }
-}
-
 // (SwiftPM does not rebuild the Swift modules that import this header when it changes: touch a
 // MeshHTTP2 source after editing it, or the inline functions below stay as they were.)
 //

@@ -70,8 +70,9 @@ final class NGHTTP2Session {
     /// retain each time it changed, a release each time it went, and one per read in place.
     @exclusivity(unchecked) private var lastStream: Unmanaged<HTTP2StreamState>?
     @exclusivity(unchecked) private var lastStreamID: Int32 = 0
-    /// Objects of closed streams that nothing else referenced, reset and handed to new streams.
-    @exclusivity(unchecked) private var spareStreams = HTTP2SpareStreams()
+    /// Objects of closed streams that nothing else referenced, reset and handed to new streams:
+    /// each stream otherwise cost a malloc and a free (two per proxied request, one per session).
+    @exclusivity(unchecked) private var spareStreams: [HTTP2StreamState] = []
     /// At most this many spares are kept (a burst of closes beyond it frees the rest): enough
     /// for a client session's peer limit (nghttp2's default is 100 streams), where a smaller
     /// cap had a third of the streams allocate again as the open count swung.
@@ -239,7 +240,7 @@ final class NGHTTP2Session {
 
     /// A state object for new stream `id`: a spare one reset, or a new one.
     func makeStream(id: Int32) -> HTTP2StreamState {
-        guard let spare = self.spareStreams.pop() else { return HTTP2StreamState(id: id) }
+        guard let spare = self.spareStreams.popLast() else { return HTTP2StreamState(id: id) }
         spare.reuse(id: id)
         return spare
     }
@@ -249,12 +250,12 @@ final class NGHTTP2Session {
     func recycle(_ stream: consuming HTTP2StreamState) {
         var stream = stream
         guard self.spareStreams.count < Self.maxSpareStreams, isKnownUniquelyReferenced(&stream) else { return }
-        self.spareStreams.push(consume stream)
+        self.spareStreams.append(consume stream)
     }
 
     /// Frees the spares beyond what an idle session keeps.
     func trimSpareStreams() {
-        self.spareStreams.trim(keeping: Self.idleSpareStreams)
+        if self.spareStreams.count > Self.idleSpareStreams { self.spareStreams.removeSubrange(Self.idleSpareStreams...) }
     }
 
     func removeStream(_ id: Int32) -> HTTP2StreamState? {
