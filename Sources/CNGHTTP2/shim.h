@@ -86,14 +86,7 @@ static inline void *cnghttp2_pool_malloc(size_t size, void *user_data) {
   if (size_class < CNGHTTP2_POOL_CLASS_COUNT) {
     block = (unsigned char *)pool->free_blocks[size_class];
     if (block != NULL) {
-      unsigned char *next;
-      memcpy(&next, block + CNGHTTP2_POOL_HEADER, sizeof(void *));
-      pool->free_blocks[size_class] = next;
-      // The next pop reads `next`'s link: fetched now, that read does not wait on memory (the
-      // link's load was most of this function's time, a block freed a while ago being cold).
-      if (next != NULL) {
-        __builtin_prefetch(next + CNGHTTP2_POOL_HEADER);
-      }
+      memcpy(&pool->free_blocks[size_class], block + CNGHTTP2_POOL_HEADER, sizeof(void *));
       pool->cached[size_class] -= 1;
       pool->reused += 1;
     } else {
