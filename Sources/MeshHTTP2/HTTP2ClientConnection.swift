@@ -114,8 +114,8 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
 
     /// The server's SETTINGS_MAX_CONCURRENT_STREAMS (or the assumed value until they arrive).
     public var maxConcurrentStreams: Int {
-        guard let session = self.core?.session else { return 0 }
-        return Int(nghttp2_session_get_remote_settings(session, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS))
+        guard let core = self.lentCore, core._withUnsafeGuaranteedRef({ $0.session != nil }) else { return 0 }
+        return Int(core._withUnsafeGuaranteedRef { $0.peerMaxConcurrentStreams })
     }
 
     /// How many more streams may be opened now; 0 after GOAWAY or close.
@@ -126,16 +126,14 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
 
     /// False once GOAWAY was received or sent, stream ids ran out, or the connection closed.
     public var isAcceptingStreams: Bool {
-        guard let core = self.core else { return false }
-        return self.acceptingSession(core) != nil
+        guard let core = self.lentCore else { return false }
+        return core._withUnsafeGuaranteedRef { self.isAccepting($0) }
     }
 
-    /// `core`'s nghttp2 session when it takes new streams (see `isAcceptingStreams`).
-    private func acceptingSession(_ core: NGHTTP2Session) -> OpaquePointer? {
-        guard let session = core.session, self.isActive, !core.goAwayReceived, !core.goAwaySent,
-            nghttp2_session_get_next_stream_id(session) <= UInt32(Int32.max)
-        else { return nil }
-        return session
+    /// Whether `core` takes new streams (see `isAcceptingStreams`).
+    private func isAccepting(_ core: NGHTTP2Session) -> Bool {
+        core.session != nil && self.isActive && !core.goAwayReceived && !core.goAwaySent
+            && core.nextStreamID <= UInt32(Int32.max)
     }
 
     /// Response body bytes queued to send (all streams) and their high-water mark.
@@ -191,13 +189,13 @@ public final class HTTP2ClientConnection: ChannelInboundHandler, RemovableChanne
     }
 
     /// What every `openStream` checks first (the connection takes streams and has one free),
-    /// then `submit`, which returns the new stream's id. The session is read once: each of
-    /// `isAcceptingStreams`, `availableStreams` and `maxConcurrentStreams` retained it again.
+    /// then `submit`, which returns the new stream's id. The session is lent once for both (a
+    /// strong read of `core` for each check retained it again).
     private func openStream(submit: (NGHTTP2Session) throws -> Int32) throws -> HTTP2StreamID {
         guard let lent = self.lentCore else { throw HTTP2CodecError.connectionGoingAway }
         return try lent._withUnsafeGuaranteedRef { core in
-            guard let session = self.acceptingSession(core) else { throw HTTP2CodecError.connectionGoingAway }
-            let limit = Int(nghttp2_session_get_remote_settings(session, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS))
+            guard self.isAccepting(core) else { throw HTTP2CodecError.connectionGoingAway }
+            let limit = Int(core.peerMaxConcurrentStreams)
             guard limit - core.streams.count > 0 else { throw HTTP2CodecError.streamLimitReached(limit) }
             return HTTP2StreamID(try submit(core))
         }

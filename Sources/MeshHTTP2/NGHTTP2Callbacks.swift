@@ -152,7 +152,10 @@ extension NGHTTP2Session {
                 errorCode: HTTP2ErrorCode(frame.pointee.goaway.error_code)
             )
         case Self.frameSettings:
-            if header.flags & Self.flagAck == 0 { self.events.sessionReceivedSettings() }
+            if header.flags & Self.flagAck == 0 {
+                self.readPeerSettings()  // Before the handler, which may open streams up to the new limit.
+                self.events.sessionReceivedSettings()
+            }
         case Self.framePing:
             if header.flags & Self.flagAck != 0 { self.events.sessionReceivedPingAck() }
         default:

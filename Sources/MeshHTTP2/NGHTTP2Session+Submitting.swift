@@ -129,6 +129,7 @@ extension NGHTTP2Session {
             }
         }
         guard id > 0 else { throw Self.error(id) }
+        self.nextStreamID = UInt32(id) + 2  // As nghttp2 counts (`next_stream_id += 2`).
         let stream = self.makeStream(id: id)
         stream.sentHead = true
         stream.hasDataProvider = !endStream

@@ -103,6 +103,15 @@ final class NGHTTP2Session {
     private var isTerminating = false
     private(set) var isClosed = false
 
+    /// The peer's SETTINGS_MAX_CONCURRENT_STREAMS as nghttp2 holds it, and the id nghttp2 gives
+    /// the next stream this side opens: kept here for the checks before each stream is opened
+    /// (a client's `isAcceptingStreams`, `maxConcurrentStreams`), which asked nghttp2 twice per
+    /// stream, four calls per proxied request with the pool's own check. The limit is read again
+    /// wherever nghttp2 may change it (a SETTINGS frame received, the end of each `mem_recv`); the
+    /// id moves by two with each request submitted, as nghttp2 moves it.
+    @exclusivity(unchecked) private(set) var peerMaxConcurrentStreams: UInt32 = 0
+    @exclusivity(unchecked) var nextStreamID: UInt32 = 0
+
     /// The buffer being fed to `mem_recv`; DATA payloads inside it are delivered as slices.
     @exclusivity(unchecked) private var inboundBuffer: ByteBuffer?
     @exclusivity(unchecked) private var inboundBase: UnsafeRawPointer?
@@ -180,6 +189,14 @@ final class NGHTTP2Session {
             : nghttp2_session_client_new3(&created, callbacks, userData, option, self.allocator.mem)
         guard rv == 0, let created else { throw NGHTTP2Session.error(rv) }
         self.session = created
+        self.nextStreamID = nghttp2_session_get_next_stream_id(created)
+        self.readPeerSettings()
+    }
+
+    /// Reads the peer's stream limit again (see `peerMaxConcurrentStreams`).
+    func readPeerSettings() {
+        guard let session else { return }
+        self.peerMaxConcurrentStreams = nghttp2_session_get_remote_settings(session, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS)
     }
 
     deinit {
@@ -397,6 +414,9 @@ final class NGHTTP2Session {
         self.isReceiving = false
         self.inboundBuffer = nil
         self.inboundBase = nil
+        // Settings change only in mem_recv; a SETTINGS frame nghttp2 refused may have changed
+        // them without the frame callback that reads them.
+        self.readPeerSettings()
         if self.deleteSessionWhenIdle {
             self.deleteSession()
             return false
