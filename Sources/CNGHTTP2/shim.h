@@ -50,10 +50,7 @@ static inline int cnghttp2_option_set_max_continuations(nghttp2_option *option, 
 // every stream (the stream, its outbound items, the copied header list, HPACK buffers and
 // table entries) mostly stop reaching malloc. A session runs on one event loop, so the lists
 // need no lock. Each block carries a 16-byte header with its class; blocks over 2 KiB go to
-// malloc directly. A class's free blocks are kept as a stack of pointers beside the pool, not
-// linked through the blocks: handing one out reads the stack's (recently used) top rather than
-// the block's link, a load that missed the cache for most allocations (a block is freed long
-// before its next use). Up to 64 KiB of free blocks are kept per class (a proxy's upstream session
+// malloc directly. Up to 64 KiB of free blocks are kept per class (a proxy's upstream session
 // carries ~100 concurrent streams); `cnghttp2_pool_trim` brings each list back to 16 KiB, which
 // the session does a second after its streams ran out, so an idle connection keeps 112 KiB at
 // most.
@@ -67,9 +64,8 @@ static const size_t CNGHTTP2_POOL_UNPOOLED = (size_t)-1;
 
 typedef struct cnghttp2_pool {
   nghttp2_mem mem; // handed to nghttp2; its mem_user_data points back here
-  void **free_blocks[CNGHTTP2_POOL_CLASS_COUNT]; // per class, a stack of free blocks (malloc'd, grown as needed)
-  size_t cached[CNGHTTP2_POOL_CLASS_COUNT];      // free blocks per class: each stack's height
-  size_t room[CNGHTTP2_POOL_CLASS_COUNT];        // each stack's capacity
+  void *free_blocks[CNGHTTP2_POOL_CLASS_COUNT]; // a free block's first word links the next
+  size_t cached[CNGHTTP2_POOL_CLASS_COUNT];
   size_t live;   // blocks handed out and not freed yet
   size_t reused; // allocations served from a free list
 } cnghttp2_pool;
@@ -88,11 +84,10 @@ static inline void *cnghttp2_pool_malloc(size_t size, void *user_data) {
   size_t size_class = cnghttp2_pool_class_of(size);
   unsigned char *block;
   if (size_class < CNGHTTP2_POOL_CLASS_COUNT) {
-    size_t height = pool->cached[size_class];
-    if (height > 0) {
-      height -= 1;
-      block = (unsigned char *)pool->free_blocks[size_class][height];
-      pool->cached[size_class] = height;
+    block = (unsigned char *)pool->free_blocks[size_class];
+    if (block != NULL) {
+      memcpy(&pool->free_blocks[size_class], block + CNGHTTP2_POOL_HEADER, sizeof(void *));
+      pool->cached[size_class] -= 1;
       pool->reused += 1;
     } else {
       block = (unsigned char *)malloc(CNGHTTP2_POOL_HEADER + cnghttp2_pool_class_size(size_class));
@@ -115,34 +110,6 @@ static inline void *cnghttp2_pool_malloc(size_t size, void *user_data) {
   return block + CNGHTTP2_POOL_HEADER;
 }
 
-/// A freed block the class's stack has no room for: the stack grows (doubling, from 16 entries,
-/// up to the class's share of `CNGHTTP2_POOL_CACHE_BYTES`), else the block goes back to malloc.
-/// Out of line, reached by a tail call: `cnghttp2_pool_free`'s usual path saves no registers.
-__attribute__((noinline)) static void cnghttp2_pool_free_slowly(cnghttp2_pool *pool, unsigned char *block, size_t size_class) {
-  if (size_class < CNGHTTP2_POOL_CLASS_COUNT) {
-    size_t height = pool->cached[size_class];
-    size_t limit = CNGHTTP2_POOL_CACHE_BYTES / cnghttp2_pool_class_size(size_class);
-    if (height < limit) {
-      size_t room = pool->room[size_class] * 2;
-      if (room < 16) {
-        room = 16;
-      }
-      if (room > limit) {
-        room = limit;
-      }
-      void **grown = (void **)realloc(pool->free_blocks[size_class], room * sizeof(void *));
-      if (grown != NULL) {
-        pool->free_blocks[size_class] = grown;
-        pool->room[size_class] = room;
-        grown[height] = block;
-        pool->cached[size_class] = height + 1;
-        return;
-      }
-    }
-  }
-  free(block);
-}
-
 static inline void cnghttp2_pool_free(void *ptr, void *user_data) {
   if (ptr == NULL) {
     return;
@@ -152,15 +119,14 @@ static inline void cnghttp2_pool_free(void *ptr, void *user_data) {
   size_t size_class;
   memcpy(&size_class, block, sizeof(size_t));
   pool->live -= 1;
-  if (size_class < CNGHTTP2_POOL_CLASS_COUNT) {
-    size_t height = pool->cached[size_class];
-    if (height < pool->room[size_class]) {
-      pool->free_blocks[size_class][height] = block;
-      pool->cached[size_class] = height + 1;
-      return;
-    }
+  if (size_class < CNGHTTP2_POOL_CLASS_COUNT &&
+      pool->cached[size_class] < CNGHTTP2_POOL_CACHE_BYTES / cnghttp2_pool_class_size(size_class)) {
+    memcpy(block + CNGHTTP2_POOL_HEADER, &pool->free_blocks[size_class], sizeof(void *));
+    pool->free_blocks[size_class] = block;
+    pool->cached[size_class] += 1;
+    return;
   }
-  cnghttp2_pool_free_slowly(pool, block, size_class);
+  free(block);
 }
 
 static inline void *cnghttp2_pool_calloc(size_t count, size_t size, void *user_data) {
@@ -223,8 +189,10 @@ static inline size_t cnghttp2_pool_trim(cnghttp2_pool *pool) {
   for (size_t size_class = 0; size_class < CNGHTTP2_POOL_CLASS_COUNT; size_class++) {
     size_t keep = CNGHTTP2_POOL_IDLE_CACHE_BYTES / cnghttp2_pool_class_size(size_class);
     while (pool->cached[size_class] > keep) {
+      unsigned char *block = (unsigned char *)pool->free_blocks[size_class];
+      memcpy(&pool->free_blocks[size_class], block + CNGHTTP2_POOL_HEADER, sizeof(void *));
       pool->cached[size_class] -= 1;
-      free(pool->free_blocks[size_class][pool->cached[size_class]]);
+      free(block);
       released += 1;
     }
   }
@@ -238,10 +206,13 @@ static inline size_t cnghttp2_pool_del(cnghttp2_pool *pool) {
     return 0;
   }
   for (size_t size_class = 0; size_class < CNGHTTP2_POOL_CLASS_COUNT; size_class++) {
-    for (size_t index = 0; index < pool->cached[size_class]; index++) {
-      free(pool->free_blocks[size_class][index]);
+    unsigned char *block = (unsigned char *)pool->free_blocks[size_class];
+    while (block != NULL) {
+      unsigned char *next;
+      memcpy(&next, block + CNGHTTP2_POOL_HEADER, sizeof(void *));
+      free(block);
+      block = next;
     }
-    free(pool->free_blocks[size_class]);
   }
   size_t live = pool->live;
   free(pool);
