@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import Testing
 
+@testable import MeshHTTP2
 @testable import MeshProxy
 
 @Suite struct ForwardedHeadersTests {
@@ -165,26 +166,73 @@ import Testing
         }
     }
 
-    /// The exchange tells the writer whether a Connection field came (from the head's
-    /// `KnownRequestFields`) instead of letting it look: the forwarded fields are the same.
-    @Test func knownConnectionFieldGivesTheSameFieldsAsTheScan() {
-        let cases: [HTTPHeaders] = [
-            HTTPHeaders([("host", "reviews"), ("user-agent", "h2load"), ("accept", "*/*")]),
-            HTTPHeaders([("X-Early", "gone"), ("Host", "b"), ("Connection", "x-early, close"), ("x-late", "kept"), ("TE", "trailers")]),
-            HTTPHeaders([("connection", "keep-alive"), ("x-a", "1")]),
-        ]
-        for client in cases {
+    /// Clients' fields with every name the writer or an HTTP/2 block treats itself among
+    /// ordinary ones (`KnownRequestFieldsTests.judgedNames`).
+    static let knownFieldCases: [HTTPHeaders] = [
+        HTTPHeaders([("host", "reviews"), ("user-agent", "h2load"), ("accept", "*/*")]),
+        HTTPHeaders([("X-Early", "gone"), ("Host", "b"), ("Connection", "x-early, close"), ("x-late", "kept"), ("TE", "trailers")]),
+        HTTPHeaders([("connection", "keep-alive"), ("x-a", "1")]),
+        HTTPHeaders([("user-agent", "h2load nghttp2/1.52.0")]),
+        HTTPHeaders(
+            KnownRequestFieldsTests.judgedNames.filter { !$0.isEmpty && !$0.hasPrefix(":") && $0.lowercased() != "connection" }
+                .flatMap { [("X-Before-\($0.count)", "o"), ($0, "trailers")] } + [("Accept", "*/*"), ("user-agent", "ua")]),
+        HTTPHeaders((0..<70).map { ("x-many-\($0)", "\($0)") } + [("x-envoy-retry-on", "5xx"), ("te", "trailers"), ("host", "late")]),
+    ]
+
+    /// The exchange hands the writer its head's index (`KnownRequestFields`): whether a
+    /// Connection field came, and which fields are ordinary (appended with no test of their
+    /// names). The forwarded fields are the same as the writer's own scan makes.
+    @Test(arguments: [false, true], [nil, "10.0.0.1"])
+    func knownFieldsGiveTheSameFieldsAsTheScan(isInternal: Bool, forwardedFor: String?) {
+        for client in Self.knownFieldCases {
             let fields = HeaderFields(client)
             var scanned = ByteBuffer()
             ForwardedHeaders.writeRequest(
-                fields, into: &scanned, authority: "reviews", rewrittenFrom: nil, forwardedFor: nil, requestID: .text("id"),
-                expectedTimeoutMilliseconds: nil, attempt: 1, isInternal: false)
+                fields, into: &scanned, authority: "reviews", rewrittenFrom: "/old", forwardedFor: forwardedFor, requestID: .text("id"),
+                expectedTimeoutMilliseconds: 250, attempt: 1, isInternal: isInternal)
             var told = ByteBuffer()
             ForwardedHeaders.writeRequest(
-                fields, into: &told, authority: "reviews", rewrittenFrom: nil, forwardedFor: nil, requestID: .text("id"),
-                expectedTimeoutMilliseconds: nil, attempt: 1, isInternal: false,
-                hasConnectionField: KnownRequestFields(fields)[.connection] != nil)
+                fields, into: &told, authority: "reviews", rewrittenFrom: "/old", forwardedFor: forwardedFor, requestID: .text("id"),
+                expectedTimeoutMilliseconds: 250, attempt: 1, isInternal: isInternal, known: KnownRequestFields(fields))
             #expect(String(buffer: told) == String(buffer: scanned))
+        }
+    }
+
+    /// The same into an h2c stream's header block (`HTTP2RequestFieldWriter`), where ordinary
+    /// fields and the proxy's own skip the block's tests: the same block as every field sent
+    /// through them, the client's names lower-case (an HTTP/2 client's) or not.
+    @Test(arguments: [false, true])
+    func knownFieldsMakeTheSameHeaderBlock(lowercase: Bool) {
+        for client in Self.knownFieldCases {
+            var fields = HeaderFields()
+            for (name, value) in client { fields.append(name: lowercase ? name.lowercased() : name, value: value) }
+            func block(known: KnownRequestFields?, viaByteFields: Bool) -> [String] {
+                let block = HeaderBlock()
+                let authority = block.appendPlaceholder(name: ":authority")
+                var writer = HTTP2RequestFieldWriter(block: block, authorityField: authority)
+                writer.namesAreLowercase = lowercase
+                if viaByteFields {
+                    // Every field, the proxy's own included, through the tested path.
+                    let forwarded = ForwardedHeaders.request(
+                        fields, authority: "reviews", rewrittenFrom: "/old", forwardedFor: "10.0.0.1", requestID: .text("id"),
+                        expectedTimeoutMilliseconds: 250, attempt: 2, isInternal: true)
+                    forwarded.forEachField { writer.appendField(name: $0, value: $1) }
+                } else {
+                    ForwardedHeaders.writeRequest(
+                        fields, into: &writer, authority: "reviews", rewrittenFrom: "/old", forwardedFor: "10.0.0.1",
+                        requestID: .text("id"), expectedTimeoutMilliseconds: 250, attempt: 2, isInternal: true, known: known)
+                }
+                return block.withNameValues { nva, count in
+                    (0..<count).map { index in
+                        let field = nva![index]
+                        return String(decoding: UnsafeBufferPointer(start: field.name, count: field.namelen), as: UTF8.self) + ": "
+                            + String(decoding: UnsafeBufferPointer(start: field.value, count: field.valuelen), as: UTF8.self)
+                    }
+                }
+            }
+            let expected = block(known: nil, viaByteFields: true)
+            #expect(block(known: KnownRequestFields(fields), viaByteFields: false) == expected)
+            #expect(block(known: nil, viaByteFields: false) == expected)
         }
     }
 

@@ -534,11 +534,18 @@ final class Exchange {
     /// A request head's header list size (RFC 9113 §6.5.2) with its pseudo-headers (`:scheme`
     /// as `http`; no `:authority` when `authority` is empty, the Host field then counting).
     static func requestHeadListSize(method: String, authority: String, path: String, fields: HeaderFields) -> Int {
+        requestHeadListSize(method: method, authority: authority, path: path, fieldsListSize: fields.headerListSize)
+    }
+
+    /// The same given the regular fields' share (`KnownRequestFields.headerListSize`, counted in
+    /// the pass that indexes them).
+    @inline(__always)
+    static func requestHeadListSize(method: String, authority: String, path: String, fieldsListSize: Int) -> Int {
         var size = ":method".utf8.count + method.utf8.count + 32
         size += ":scheme".utf8.count + "http".utf8.count + 32
         size += ":path".utf8.count + path.utf8.count + 32
         if !authority.isEmpty { size += ":authority".utf8.count + authority.utf8.count + 32 }
-        return size + fields.headerListSize
+        return size + fieldsListSize
     }
 
     /// The `x-forwarded-for` the proxy writes, or nil to pass the client's on unchanged:
