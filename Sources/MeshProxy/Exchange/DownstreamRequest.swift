@@ -31,6 +31,17 @@ struct DownstreamRequest: RequestAttributes {
         }
     }
 
+    /// `withAuthorityUTF8` returning `body`'s result, for a caller in this module (inlined: no
+    /// closure context made for it).
+    @inline(__always)
+    func withAuthorityUTF8Result<Result>(_ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        lentHead._withUnsafeGuaranteedRef { head in
+            if let result = head.authority.utf8.withContiguousStorageIfAvailable(body) { return result }
+            var copy = head.authority
+            return copy.withUTF8(body)
+        }
+    }
+
     /// The path's bytes read in place, as `withAuthorityUTF8`.
     func withPathUTF8(_ body: (UnsafeBufferPointer<UInt8>) -> Void) {
         lentHead._withUnsafeGuaranteedRef { head in

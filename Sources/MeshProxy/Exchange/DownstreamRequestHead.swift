@@ -101,9 +101,11 @@ final class DownstreamRequestHead {
         self.version = HTTPVersion(major: 2, minor: 0)
         self.fields = fields
         self.known = known
-        // `resolveTarget`'s checks for an origin-form target, in its order, but the authority's.
-        if known[.secondHost] == nil, uri.utf8.first == UInt8(ascii: "/"), !uri.utf8.contains(UInt8(ascii: "#")) {
-            self.path = PathNormalization.normalized(uri)
+        // `resolveTarget`'s checks for an origin-form target, in its order, but the authority's;
+        // the target's bytes read once for them and for the normalization's own test.
+        let target = PathNormalization.scanOriginForm(uri)
+        if known[.secondHost] == nil, target.isOriginForm {
+            self.path = target.needsWork ? PathNormalization.normalized(uri) : uri
             self.targetError = nil
             self.authority = authority
         } else {

@@ -252,7 +252,12 @@ final class Exchange {
         // it later, its `forward` and cluster runtime hold). Lent for the call: only a new
         // configuration replaces it, in a task of this loop of its own.
         let snapshot = Unmanaged.passUnretained(worker.snapshot)
-        switch snapshot._withUnsafeGuaranteedRef({ $0.route(request, picker: &worker.picker) }) {
+        // The authority's bytes lent from the head (`request.withAuthorityUTF8` lends the same).
+        // Switched on as returned: bound to a local first, the forward decision's payload was
+        // copied out of it (a retain and a release).
+        switch request.withAuthorityUTF8Result({ authority in
+            snapshot._withUnsafeGuaranteedRef { $0.route(request, authorityUTF8: authority, picker: &worker.picker) }
+        }) {
         case .noRoute:
             flags.insert(.noRouteFound)
             localReply(status: 404, body: nil)
