@@ -30,6 +30,16 @@ public struct HTTP2RequestFieldWriter: FieldBytesWriter {
         self.block._withUnsafeGuaranteedRef { $0.setValue(ofField: authorityField, value) }
     }
 
+    /// Appends a field the caller knows to be a Host field (its name any spelling of `host`):
+    /// what `appendField` does with one (the first one's value becomes `:authority`; no Host
+    /// field is sent), without judging the name.
+    public mutating func appendHostField(value: UnsafeRawBufferPointer) {
+        guard !self.sawHost else { return }
+        self.sawHost = true
+        let authorityField = self.authorityField
+        self.block._withUnsafeGuaranteedRef { $0.setValue(ofField: authorityField, value) }
+    }
+
     /// Appends a field the caller has judged ordinary: its name is not empty and is neither a
     /// pseudo-header nor Host nor a connection-specific field (RFC 9113 §8.2.2), so it is copied
     /// with none of those tests (lower-cased unless `namesAreLowercase`).

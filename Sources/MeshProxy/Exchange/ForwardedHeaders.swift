@@ -167,7 +167,7 @@ enum ForwardedHeaders {
             writeRequest(
                 client, into: &sink, authority: authority, rewrittenFrom: originalPath, forwardedFor: forwardedFor, requestID: requestID,
                 expectedTimeoutMilliseconds: expectedTimeoutMilliseconds, attempt: attempt, isInternal: isInternal, named: noNamedFields,
-                judgedFields: known?.judgedFields ?? .max)
+                judgedFields: known?.judgedFields ?? .max, hostIndex: known?[.host] ?? -1)
             return
         }
         var named: [String] = []
@@ -180,7 +180,7 @@ enum ForwardedHeaders {
         writeRequest(
             client, into: &sink, authority: authority, rewrittenFrom: originalPath, forwardedFor: forwardedFor, requestID: requestID,
             expectedTimeoutMilliseconds: expectedTimeoutMilliseconds, attempt: attempt, isInternal: isInternal, named: named,
-            judgedFields: .max)
+            judgedFields: .max, hostIndex: -1)
     }
 
     private static let noNamedFields: [String] = []
@@ -188,10 +188,11 @@ enum ForwardedHeaders {
     /// `writeRequest` once the fields a Connection header names are known (lower-case).
     /// `judgedFields`: bit `i` clear when field `i` is ordinary (`KnownRequestFields.isOrdinary(at:)`,
     /// and no Connection field names it): appended as it is, its name tested for nothing.
+    /// `hostIndex`: the first Host field's index when known (`KnownRequestFields`), else -1.
     private static func writeRequest<Sink: ForwardedFieldSink>(
         _ client: HeaderFields, into sink: inout Sink, authority: String, rewrittenFrom originalPath: String?, forwardedFor: String?,
         requestID: RequestID.Forwarded, expectedTimeoutMilliseconds: Int64?, attempt: Int, isInternal: Bool, named: [String],
-        judgedFields: UInt64
+        judgedFields: UInt64, hostIndex: Int
     ) {
         var keepTrailersTE = false
         var placedHost = false
@@ -200,10 +201,26 @@ enum ForwardedHeaders {
         var sawOriginalPath = false
         var index = 0
         client.forEachField { name, value in
-            let isOrdinary = index < 64 && judgedFields & (1 << UInt64(index)) == 0
+            let fieldIndex = index
             index += 1
-            if isOrdinary {
+            if fieldIndex < 64 && judgedFields & (1 << UInt64(fieldIndex)) == 0 {
                 sink.appendOrdinaryField(name: name, value: value)
+                return
+            }
+            // Host (never hop-by-hop) first: the first one found by its index, with no tests.
+            if fieldIndex == hostIndex || (name.count == 4 && FieldName.equalsLowercase(name, "host")) {
+                if placedHost { return }
+                placedHost = true
+                if !named.isEmpty && named.contains(String(decoding: name, as: UTF8.self).lowercased()) { return }
+                // The client's spelling of the name, the route's authority as the value: its
+                // bytes read in place (a mutable copy for `withUTF8` retained the string).
+                let placed: Void? = authority.utf8.withContiguousStorageIfAvailable {
+                    sink.appendHostField(name: name, value: UnsafeRawBufferPointer($0))
+                }
+                if placed == nil {
+                    var contiguous = authority
+                    contiguous.withUTF8 { sink.appendHostField(name: name, value: UnsafeRawBufferPointer($0)) }
+                }
                 return
             }
             if HeaderRules.isHopByHop(name) {
@@ -211,20 +228,6 @@ enum ForwardedHeaders {
                 return
             }
             switch name.count {
-            case 4 where FieldName.equalsLowercase(name, "host"):
-                if placedHost { return }
-                placedHost = true
-                if !named.isEmpty && named.contains(String(decoding: name, as: UTF8.self).lowercased()) { return }
-                // The client's spelling of the name, the route's authority as the value: its
-                // bytes read in place (a mutable copy for `withUTF8` retained the string).
-                let placed: Void? = authority.utf8.withContiguousStorageIfAvailable {
-                    sink.appendField(name: name, value: UnsafeRawBufferPointer($0))
-                }
-                if placed == nil {
-                    var contiguous = authority
-                    contiguous.withUTF8 { sink.appendField(name: name, value: UnsafeRawBufferPointer($0)) }
-                }
-                return
             case 6 where FieldName.equalsLowercase(name, "expect"):
                 return
             case 12 where FieldName.equalsLowercase(name, "x-request-id"):
@@ -279,6 +282,8 @@ protocol ForwardedFieldSink {
     /// A client's field judged ordinary (`KnownRequestFields.isOrdinary(at:)`): not empty, not a
     /// pseudo-header, Host, or any field HTTP/2 or the forwarded head treats itself.
     mutating func appendOrdinaryField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
+    /// The Host field placed where the client's first one was: `name` is its spelling of `host`.
+    mutating func appendHostField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
 }
 
 extension ForwardedFieldSink {
@@ -306,6 +311,11 @@ extension ForwardedFieldSink {
 
     /// An ordinary field is appended as any other, unless the sink knows better.
     mutating func appendOrdinaryField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        appendField(name: name, value: value)
+    }
+
+    /// So is the Host field.
+    mutating func appendHostField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         appendField(name: name, value: value)
     }
 }
@@ -336,6 +346,11 @@ extension ByteBuffer: ForwardedFieldSink {
 extension HTTP2RequestFieldWriter: ForwardedFieldSink {
     mutating func appendOwnField(name: StaticString, value: UnsafeRawBufferPointer) {
         appendField(name: name, value: value)
+    }
+
+    /// The Host field becomes `:authority` (`HTTP2RequestFieldWriter.appendHostField`).
+    mutating func appendHostField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        appendHostField(value: value)
     }
 }
 
