@@ -162,11 +162,11 @@ enum ForwardedHeaders {
             }
         }
         guard hasConnection else {
-            // The usual request: the static empty list, passed as it is (a local `[]` cost a
-            // release per request).
+            // The usual request: no list (the static empty one cost a `swift_once` per request,
+            // a local `[]` a release).
             writeRequest(
                 client, into: &sink, authority: authority, rewrittenFrom: originalPath, forwardedFor: forwardedFor, requestID: requestID,
-                expectedTimeoutMilliseconds: expectedTimeoutMilliseconds, attempt: attempt, isInternal: isInternal, named: noNamedFields,
+                expectedTimeoutMilliseconds: expectedTimeoutMilliseconds, attempt: attempt, isInternal: isInternal, named: nil,
                 judgedFields: known?.judgedFields ?? .max, hostIndex: known?[.host] ?? -1)
             return
         }
@@ -179,19 +179,19 @@ enum ForwardedHeaders {
         }
         writeRequest(
             client, into: &sink, authority: authority, rewrittenFrom: originalPath, forwardedFor: forwardedFor, requestID: requestID,
-            expectedTimeoutMilliseconds: expectedTimeoutMilliseconds, attempt: attempt, isInternal: isInternal, named: named,
+            expectedTimeoutMilliseconds: expectedTimeoutMilliseconds, attempt: attempt, isInternal: isInternal, named: named.isEmpty ? nil : named,
             judgedFields: .max, hostIndex: -1)
     }
 
     private static let noNamedFields: [String] = []
 
-    /// `writeRequest` once the fields a Connection header names are known (lower-case).
-    /// `judgedFields`: bit `i` clear when field `i` is ordinary (`KnownRequestFields.isOrdinary(at:)`,
+    /// `writeRequest` once the fields a Connection header names are known (lower-case; nil for
+    /// none). `judgedFields`: bit `i` clear when field `i` is ordinary (`KnownRequestFields.isOrdinary(at:)`,
     /// and no Connection field names it): appended as it is, its name tested for nothing.
     /// `hostIndex`: the first Host field's index when known (`KnownRequestFields`), else -1.
     private static func writeRequest<Sink: ForwardedFieldSink>(
         _ client: HeaderFields, into sink: inout Sink, authority: String, rewrittenFrom originalPath: String?, forwardedFor: String?,
-        requestID: RequestID.Forwarded, expectedTimeoutMilliseconds: Int64?, attempt: Int, isInternal: Bool, named: [String],
+        requestID: RequestID.Forwarded, expectedTimeoutMilliseconds: Int64?, attempt: Int, isInternal: Bool, named: [String]?,
         judgedFields: UInt64, hostIndex: Int
     ) {
         var keepTrailersTE = false
@@ -211,7 +211,7 @@ enum ForwardedHeaders {
             if fieldIndex == hostIndex || (name.count == 4 && FieldName.equalsLowercase(name, "host")) {
                 if placedHost { return }
                 placedHost = true
-                if !named.isEmpty && named.contains(String(decoding: name, as: UTF8.self).lowercased()) { return }
+                if let named, named.contains(String(decoding: name, as: UTF8.self).lowercased()) { return }
                 // The client's spelling of the name, the route's authority as the value: its
                 // bytes read in place (a mutable copy for `withUTF8` retained the string).
                 let placed: Void? = authority.utf8.withContiguousStorageIfAvailable {
@@ -247,7 +247,7 @@ enum ForwardedHeaders {
             default:
                 if HeaderRules.isEnvoyControlHeader(name) { return }
             }
-            if !named.isEmpty && named.contains(String(decoding: name, as: UTF8.self).lowercased()) { return }
+            if let named, named.contains(String(decoding: name, as: UTF8.self).lowercased()) { return }
             sink.appendField(name: name, value: value)
         }
         if keepTrailersTE { sink.appendField(name: "te", value: "trailers") }
