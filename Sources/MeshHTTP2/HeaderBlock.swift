@@ -246,7 +246,7 @@ final class HeaderBlock {
         let nameOffset = self.byteCount
         self.reserve(nameCount + valueCount)
         let destination = self.bytes + nameOffset
-        destination.update(from: nameSource, count: nameCount)
+        Self.copyBytes(to: destination, from: nameSource, count: nameCount)
         // Without a branch per byte (a loop the compiler vectorizes).
         if !nameIsLowercase {
             for index in 0..<nameCount {
@@ -255,7 +255,7 @@ final class HeaderBlock {
             }
         }
         if valueCount > 0, let valueBase = value.baseAddress {
-            (destination + nameCount).update(from: valueBase.assumingMemoryBound(to: UInt8.self), count: valueCount)
+            Self.copyBytes(to: destination + nameCount, from: valueBase.assumingMemoryBound(to: UInt8.self), count: valueCount)
         }
         self.byteCount = nameOffset + nameCount + valueCount
         self.addSpan(nameOffset, nameCount, nameOffset + nameCount, valueCount)
@@ -434,8 +434,37 @@ final class HeaderBlock {
     @inline(__always)
     private func copy(_ source: UnsafePointer<UInt8>, count: Int) {
         self.reserve(count)
-        (self.bytes + self.byteCount).update(from: source, count: count)
+        Self.copyBytes(to: self.bytes + self.byteCount, from: source, count: count)
         self.byteCount += count
+    }
+
+    /// Copies `count` bytes between regions that do not overlap: up to 16 as two possibly
+    /// overlapping word moves inline (names and most values are that short; a `memmove` call
+    /// per name and per value was about 0.03 us per forwarded request), longer ones with `update`.
+    @inline(__always)
+    static func copyBytes(to destination: UnsafeMutablePointer<UInt8>, from source: UnsafePointer<UInt8>, count: Int) {
+        let to = UnsafeMutableRawPointer(destination)
+        let from = UnsafeRawPointer(source)
+        if count >= 8 {
+            guard count <= 16 else {
+                destination.update(from: source, count: count)
+                return
+            }
+            let head = from.loadUnaligned(as: UInt64.self)
+            let tail = from.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self)
+            to.storeBytes(of: head, as: UInt64.self)
+            to.storeBytes(of: tail, toByteOffset: count &- 8, as: UInt64.self)
+        } else if count >= 4 {
+            let head = from.loadUnaligned(as: UInt32.self)
+            let tail = from.loadUnaligned(fromByteOffset: count &- 4, as: UInt32.self)
+            to.storeBytes(of: head, as: UInt32.self)
+            to.storeBytes(of: tail, toByteOffset: count &- 4, as: UInt32.self)
+        } else if count > 0 {
+            // 1-3 bytes: the first, the middle and the last (some the same byte).
+            destination[0] = source[0]
+            destination[count &>> 1] = source[count &>> 1]
+            destination[count &- 1] = source[count &- 1]
+        }
     }
 
     private func copy(_ source: UnsafeRawBufferPointer) {
@@ -450,7 +479,7 @@ final class HeaderBlock {
         // `withCString` lends a native string's own bytes without retaining it (the UTF-8 view's
         // `withContiguousStorageIfAvailable` costs a retain, and serves no small string).
         string.withCString { source in
-            source.withMemoryRebound(to: UInt8.self, capacity: count) { destination.update(from: $0, count: count) }
+            source.withMemoryRebound(to: UInt8.self, capacity: count) { Self.copyBytes(to: destination, from: $0, count: count) }
         }
         self.byteCount += count
     }

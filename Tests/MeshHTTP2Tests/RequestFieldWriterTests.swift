@@ -79,4 +79,24 @@ import Testing
         #expect(fields.contains("x-mixed-case: Zoë ✓"))
         #expect(Self.written(Self.cases[2], lowercase: true).first == ":authority: ")
     }
+
+    /// The block's byte copy (`HeaderBlock.copyBytes`, word moves up to 16 bytes) copies exactly
+    /// the bytes asked for, whatever the length, and nothing past them.
+    @Test func theBlocksByteCopyCopiesEveryLengthExactly() {
+        let source = (0..<64).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+        for count in 0...40 {
+            var destination = [UInt8](repeating: 0xEE, count: 64)
+            source.withUnsafeBufferPointer { from in
+                destination.withUnsafeMutableBufferPointer { to in
+                    HeaderBlock.copyBytes(to: to.baseAddress! + 3, from: from.baseAddress! + 5, count: count)
+                }
+            }
+            #expect(Array(destination[3..<(3 + count)]) == Array(source[5..<(5 + count)]), "\(count)")
+            #expect(destination[0..<3].allSatisfy { $0 == 0xEE } && destination[(3 + count)...].allSatisfy { $0 == 0xEE }, "\(count)")
+        }
+        // Long names and values through a block, as written and read back.
+        let long = String(repeating: "v", count: 300)
+        #expect(Self.written([("x-a", "1"), ("x-sixteen-bytes!", long), ("x-eight!", "12345678")], lowercase: true)
+            == [":authority: ", "x-a: 1", "x-sixteen-bytes!: \(long)", "x-eight!: 12345678"])
+    }
 }
