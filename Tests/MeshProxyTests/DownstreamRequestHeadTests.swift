@@ -16,8 +16,9 @@ import Testing
         #expect(hostOnly.host == "ratings")
         let authorityOnly = DownstreamRequestHead(http2Method: "GET", authority: "details:9080", path: "/", fields: HeaderFields())
         #expect(authorityOnly.host == "details:9080")
-        // The authority becomes the head's Host field, which the forwarded request is built from.
-        #expect(authorityOnly.first(.host) == "details:9080")
+        // The authority is the head's Host, which the forwarded request is built from (not a
+        // field: `hostIsAuthority`).
+        #expect(authorityOnly.first(.host) == "details:9080" && authorityOnly.hostIsAuthority)
     }
 
     /// Envoy's `isUpgrade`: an Upgrade field and a Connection field naming `upgrade` among its

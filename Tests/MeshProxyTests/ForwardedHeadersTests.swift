@@ -236,6 +236,64 @@ import Testing
         }
     }
 
+    /// An HTTP/2 head without Host takes its `:authority` as Host without a field added
+    /// (`hostIsAuthority`): everything that reads Host, and the forwarded head in every sink,
+    /// sees what it saw when the field was appended after the client's (the reference head
+    /// below has that field).
+    @Test(arguments: [nil, "/old"], [nil, "10.0.0.1"])
+    func anHTTP2HeadsAuthorityIsItsHostAsAnAppendedFieldWas(rewrittenFrom: String?, forwardedFor: String?) {
+        let cases: [[(String, String)]] = [
+            [("user-agent", "h2load nghttp2/1.52.0")],
+            [],
+            [("te", "trailers"), ("content-type", "application/grpc"), ("x-envoy-original-path", "/x"), ("accept", "*/*")],
+            [("x-request-id", "abc"), ("x-forwarded-proto", "https"), ("cookie", "a=1")],
+        ]
+        for authority in ["reviews.default.svc.cluster.local:9080", "short"] {
+            for pairs in cases {
+                var fields = HeaderFields()
+                for (name, value) in pairs { fields.append(name: name, value: value) }
+                let head = DownstreamRequestHead(http2Method: "GET", authority: authority, path: "/a?b", fields: fields)
+                var withHost = fields
+                withHost.append(name: "host", value: authority)
+                let reference = DownstreamRequestHead(http2Method: "GET", authority: authority, path: "/a?b", fields: withHost)
+                #expect(head.hostIsAuthority && !reference.hostIsAuthority && head.fields.count == pairs.count)
+                #expect(head.first(.host) == authority && head.contains(.host) && head.host == authority)
+                let request = DownstreamRequest(lending: head)
+                let referenceRequest = DownstreamRequest(lending: reference)
+                #expect(request.header("host") == referenceRequest.header("host"))
+                #expect(request.joinedHeader("host") == referenceRequest.joinedHeader("host"))
+                var lent: [UInt8]? = nil
+                request.withJoinedHeaderUTF8("host") { lent = $0.map(Array.init) }
+                #expect(lent == Array(authority.utf8))
+                #expect(request.header("cookie") == referenceRequest.header("cookie"))
+
+                func http1(_ head: DownstreamRequestHead, hostAfterFields: Bool) -> String {
+                    var buffer = ByteBuffer()
+                    ForwardedHeaders.writeRequest(
+                        head.fields, into: &buffer, authority: "upstream.example", rewrittenFrom: rewrittenFrom, forwardedFor: forwardedFor,
+                        requestID: .text("id"), expectedTimeoutMilliseconds: 15000, attempt: 1, isInternal: false, known: head.known,
+                        hostAfterFields: hostAfterFields)
+                    return String(buffer: buffer)
+                }
+                #expect(http1(head, hostAfterFields: true) == http1(reference, hostAfterFields: false))
+                func block(_ head: DownstreamRequestHead, hostAfterFields: Bool) -> [String] {
+                    let block = HeaderBlock()
+                    var writer = HTTP2RequestFieldWriter(block: block, authorityField: block.appendPlaceholder(name: ":authority"))
+                    writer.namesAreLowercase = true
+                    ForwardedHeaders.writeRequest(
+                        head.fields, into: &writer, authority: "upstream.example", rewrittenFrom: rewrittenFrom, forwardedFor: forwardedFor,
+                        requestID: .text("id"), expectedTimeoutMilliseconds: 15000, attempt: 1, isInternal: false, known: head.known,
+                        hostAfterFields: hostAfterFields)
+                    return RequestFieldWriterTestsAccess.fields(of: block)
+                }
+                #expect(block(head, hostAfterFields: true) == block(reference, hostAfterFields: false))
+            }
+        }
+        // A target that is not origin-form keeps the field as before.
+        let absolute = DownstreamRequestHead(http2Method: "OPTIONS", authority: "reviews", path: "*", fields: HeaderFields())
+        #expect(!absolute.hostIsAuthority && absolute.fields.first(name: "host") == "reviews")
+    }
+
     /// Decimal values (`x-envoy-upstream-service-time`, `x-envoy-attempt-count`) are written as
     /// `String(value)` spells them, into byte fields and into an HTTP/1.1 buffer alike.
     @Test(arguments: [0, 7, 42, 100, 1_234_567_890, Int.max, -5, Int.min])
@@ -246,5 +304,18 @@ import Testing
         var buffer = ByteBuffer()
         buffer.appendDecimalField(name: "x-count", value: value)
         #expect(buffer.readString(length: buffer.readableBytes) == "x-count: \(value)\r\n")
+    }
+}
+
+/// The `name: value` list of a header block (as `RequestFieldWriterTests` reads one).
+enum RequestFieldWriterTestsAccess {
+    static func fields(of block: HeaderBlock) -> [String] {
+        block.withNameValues { nva, count in
+            (0..<count).map { index in
+                let field = nva![index]
+                return String(decoding: UnsafeBufferPointer(start: field.name, count: field.namelen), as: UTF8.self) + ": "
+                    + String(decoding: UnsafeBufferPointer(start: field.value, count: field.valuelen), as: UTF8.self)
+            }
+        }
     }
 }

@@ -497,7 +497,8 @@ extension Exchange: UpstreamConnectionDelegate {
                 head.fields, into: &sink, authority: authority, rewrittenFrom: rewrittenFrom,
                 forwardedFor: appendedForwardedFor, requestID: drawnRequestID.map { .drawn($0) } ?? .text(""),
                 expectedTimeoutMilliseconds: routeTimeout.map { $0.nanoseconds / 1_000_000 }, attempt: retriesDone + 1,
-                isInternal: isInternal, known: head.known)
+                isInternal: isInternal, known: head.known,
+                hostAfterFields: head.hostIsAuthority)
         }
     }
 }

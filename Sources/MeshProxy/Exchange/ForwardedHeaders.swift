@@ -148,7 +148,7 @@ enum ForwardedHeaders {
     static func writeRequest<Sink: ForwardedFieldSink>(
         _ client: HeaderFields, into sink: inout Sink, authority: String, rewrittenFrom originalPath: String?, forwardedFor: String?,
         requestID: RequestID.Forwarded, expectedTimeoutMilliseconds: Int64?, attempt: Int, isInternal: Bool,
-        known: KnownRequestFields? = nil
+        known: KnownRequestFields? = nil, hostAfterFields: Bool = false
     ) {
         // The fields a Connection header names go too; it may come after them, so it is read
         // first (rare: most requests have no Connection header, or only `keep-alive`/`close`).
@@ -167,7 +167,7 @@ enum ForwardedHeaders {
             writeRequest(
                 client, into: &sink, authority: authority, rewrittenFrom: originalPath, forwardedFor: forwardedFor, requestID: requestID,
                 expectedTimeoutMilliseconds: expectedTimeoutMilliseconds, attempt: attempt, isInternal: isInternal, named: nil,
-                judgedFields: known?.judgedFields ?? .max, hostIndex: known?[.host] ?? -1)
+                judgedFields: known?.judgedFields ?? .max, hostIndex: known?[.host] ?? -1, hostAfterFields: hostAfterFields)
             return
         }
         var named: [String] = []
@@ -180,7 +180,7 @@ enum ForwardedHeaders {
         writeRequest(
             client, into: &sink, authority: authority, rewrittenFrom: originalPath, forwardedFor: forwardedFor, requestID: requestID,
             expectedTimeoutMilliseconds: expectedTimeoutMilliseconds, attempt: attempt, isInternal: isInternal, named: named.isEmpty ? nil : named,
-            judgedFields: .max, hostIndex: -1)
+            judgedFields: .max, hostIndex: -1, hostAfterFields: hostAfterFields)
     }
 
     private static let noNamedFields: [String] = []
@@ -189,10 +189,12 @@ enum ForwardedHeaders {
     /// none). `judgedFields`: bit `i` clear when field `i` is ordinary (`KnownRequestFields.isOrdinary(at:)`,
     /// and no Connection field names it): appended as it is, its name tested for nothing.
     /// `hostIndex`: the first Host field's index when known (`KnownRequestFields`), else -1.
+    /// `hostAfterFields`: the client's Host is one more field after the others (an HTTP/2 head's
+    /// `:authority`, `DownstreamRequestHead.hostIsAuthority`).
     private static func writeRequest<Sink: ForwardedFieldSink>(
         _ client: HeaderFields, into sink: inout Sink, authority: String, rewrittenFrom originalPath: String?, forwardedFor: String?,
         requestID: RequestID.Forwarded, expectedTimeoutMilliseconds: Int64?, attempt: Int, isInternal: Bool, named: [String]?,
-        judgedFields: UInt64, hostIndex: Int
+        judgedFields: UInt64, hostIndex: Int, hostAfterFields: Bool
     ) {
         var keepTrailersTE = false
         var placedHost = false
@@ -249,6 +251,21 @@ enum ForwardedHeaders {
             }
             if let named, named.contains(String(decoding: name, as: UTF8.self).lowercased()) { return }
             sink.appendField(name: name, value: value)
+        }
+        if hostAfterFields && !placedHost {
+            // Where that field would come, as the loop places a Host field.
+            placedHost = true
+            if !(named?.contains("host") ?? false) {
+                let name: StaticString = "host"
+                let nameBytes = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+                let placed: Void? = authority.utf8.withContiguousStorageIfAvailable {
+                    sink.appendHostField(name: nameBytes, value: UnsafeRawBufferPointer($0))
+                }
+                if placed == nil {
+                    var contiguous = authority
+                    contiguous.withUTF8 { sink.appendHostField(name: nameBytes, value: UnsafeRawBufferPointer($0)) }
+                }
+            }
         }
         if keepTrailersTE { sink.appendField(name: "te", value: "trailers") }
         // The proxy's own fields (but Host, which an h2c stream turns into `:authority`) as
