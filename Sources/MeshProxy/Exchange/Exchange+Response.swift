@@ -385,7 +385,8 @@ extension Exchange: UpstreamConnectionDelegate {
     /// gone, forwarding headers added, route header operations applied, the client's framing kept.
     func upstreamRequestHead() -> UpstreamRequestHead {
         let target = upstreamTarget()
-        var headers = HeaderFields(byteCapacity: 512, fieldCapacity: head.fields.count + 7)
+        // Room for the client's fields, its Host when that is no field (`hostIsAuthority`), and ours.
+        var headers = HeaderFields(byteCapacity: 512, fieldCapacity: head.fields.count + (head.hostIsAuthority ? 8 : 7))
         writeForwardedFields(into: &headers, target: target)
         HeaderRules.apply(forward?.requestHeaders, to: &headers)
         if requestFraming == .chunked { headers.append(name: "transfer-encoding", value: "chunked") }
