@@ -66,6 +66,29 @@ final class DownstreamRequestHead {
         return fields.value(at: index)
     }
 
+    /// Whether the first Content-Type, lower-cased, starts with `application/grpc` (a gRPC call).
+    /// Read on the value's bytes: made a string and lower-cased (a copy), a value of 16 bytes or
+    /// more (`application/json`, `application/grpc`) cost two allocations per request. A value
+    /// with a non-ASCII byte right after an ASCII match is judged as a string, as before (a
+    /// combining mark joins the `c` into another character there).
+    var hasGRPCContentType: Bool {
+        guard let index = known[.contentType] else { return false }
+        let prefix: StaticString = "application/grpc"
+        let matched = fields.withField(at: index) { _, value -> Bool? in
+            guard value.count >= prefix.utf8CodeUnitCount else {
+                // Shorter, or non-ASCII somewhere: the string's own judgement.
+                return value.contains { $0 >= 0x80 } ? nil : false
+            }
+            let head = UnsafeRawBufferPointer(rebasing: value[0..<prefix.utf8CodeUnitCount])
+            guard FieldName.equalsLowercase(head.assumingMemoryBound(to: UInt8.self), prefix) else {
+                return value.contains { $0 >= 0x80 } ? nil : false
+            }
+            return value.count > prefix.utf8CodeUnitCount && value[prefix.utf8CodeUnitCount] >= 0x80 ? nil : true
+        }
+        if let matched { return matched }
+        return fields.value(at: index).lowercased().hasPrefix("application/grpc")
+    }
+
     /// Whether the client sent a field the proxy reads itself.
     func contains(_ name: KnownRequestFields.Name) -> Bool {
         known[name] != nil || (name == .host && hostIsAuthority)
