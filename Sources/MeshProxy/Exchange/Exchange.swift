@@ -240,7 +240,12 @@ final class Exchange {
         routed = true
         let request = DownstreamRequest(lending: head)
         if !head.contains(.requestID) { drawnRequestID = RequestID(using: &worker.random) }
-        isInternal = InternalRequest.isInternal(forwardedFor: appendedForwardedFor ?? head.first(.forwardedFor))
+        if let appendedForwardedFor {
+            isInternal = InternalRequest.isInternal(forwardedFor: appendedForwardedFor)
+        } else if let index = head.known[.forwardedFor] {
+            // The client's field read in place (`head.first` made a string of it).
+            isInternal = head.fields.withField(at: index) { _, value in InternalRequest.isInternal(forwardedForBytes: value) }
+        }
 
         // Envoy answers `Expect: 100-continue` itself and does not forward the expectation.
         if head.version == .http1_1, let expect = head.first(.expect), expect.lowercased() == "100-continue" {
