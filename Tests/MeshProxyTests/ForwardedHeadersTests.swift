@@ -294,6 +294,23 @@ import Testing
         #expect(!absolute.hostIsAuthority && absolute.fields.first(name: "host") == "reviews")
     }
 
+    /// The control-header test on a name's bytes says what the set of names says, in any case,
+    /// for every name in it and for look-alikes of the same lengths.
+    @Test func envoyControlHeadersAreFoundOnTheBytesAsInTheSet() {
+        var names: [String] = []
+        for name in HeaderRules.envoyControlHeaders {
+            names += [name, name.uppercased(), String(name.dropLast()) + "x", "x-envoy-" + String(name.dropFirst(8).reversed())]
+        }
+        names += ["x-envoy-peer-metadata-id", "x-envoy-peer-metadata", "x-envoy-", "x-envoy", "x-envoy-retry-oné", "X-ENVOY-RETRY-ON"]
+        for name in names {
+            var bytes = Array(name.utf8)
+            let found = bytes.withUnsafeMutableBytes { HeaderRules.isEnvoyControlHeader(UnsafeRawBufferPointer($0)) }
+            let expected = name.utf8.count > 8 && name.lowercased().hasPrefix("x-envoy-")
+                && HeaderRules.envoyControlHeaders.contains(name.lowercased())
+            #expect(found == expected, "\(name)")
+        }
+    }
+
     /// Decimal values (`x-envoy-upstream-service-time`, `x-envoy-attempt-count`) are written as
     /// `String(value)` spells them, into byte fields and into an HTTP/1.1 buffer alike.
     @Test(arguments: [0, 7, 42, 100, 1_234_567_890, Int.max, -5, Int.min])
