@@ -294,6 +294,20 @@ import Testing
         #expect(!absolute.hostIsAuthority && absolute.fields.first(name: "host") == "reviews")
     }
 
+    /// `.empty` writes what `.text("")` writes, with or without a client's own id.
+    @Test func anEmptyRequestIDWritesWhatAnEmptyTextDoes() {
+        for client in [HTTPHeaders([("user-agent", "a")]), HTTPHeaders([("X-Request-Id", "theirs"), ("user-agent", "a")])] {
+            func written(_ id: RequestID.Forwarded) -> String {
+                var buffer = ByteBuffer()
+                ForwardedHeaders.writeRequest(
+                    HeaderFields(client), into: &buffer, authority: "reviews", rewrittenFrom: nil, forwardedFor: nil, requestID: id,
+                    expectedTimeoutMilliseconds: nil, attempt: 1, isInternal: false)
+                return String(buffer: buffer)
+            }
+            #expect(written(.empty) == written(.text("")))
+        }
+    }
+
     /// The control-header test on a name's bytes says what the set of names says, in any case,
     /// for every name in it and for look-alikes of the same lengths.
     @Test func envoyControlHeadersAreFoundOnTheBytesAsInTheSet() {

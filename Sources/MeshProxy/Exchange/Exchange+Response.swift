@@ -496,7 +496,7 @@ extension Exchange: UpstreamConnectionDelegate {
         Unmanaged.passUnretained(head)._withUnsafeGuaranteedRef { head in
             ForwardedHeaders.writeRequest(
                 head.fields, into: &sink, authority: authority, rewrittenFrom: rewrittenFrom,
-                forwardedFor: appendedForwardedFor, requestID: drawnRequestID.map { .drawn($0) } ?? .text(""),
+                forwardedFor: appendedForwardedFor, requestID: drawnRequestID.map { .drawn($0) } ?? .empty,
                 expectedTimeoutMilliseconds: routeTimeout.map { $0.nanoseconds / 1_000_000 }, attempt: retriesDone + 1,
                 isInternal: isInternal, known: head.known,
                 hostAfterFields: head.hostIsAuthority)

@@ -278,6 +278,7 @@ enum ForwardedHeaders {
             switch requestID {
             case .text(let text): sink.appendOwnField(name: "x-request-id", value: text)
             case .drawn(let id): id.withUTF8 { sink.appendOwnField(name: "x-request-id", value: $0) }
+            case .empty: sink.appendOwnField(name: "x-request-id", value: UnsafeRawBufferPointer(start: nil, count: 0))
             }
         }
         if let expectedTimeoutMilliseconds {
