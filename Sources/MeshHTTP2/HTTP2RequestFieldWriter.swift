@@ -29,4 +29,30 @@ public struct HTTP2RequestFieldWriter: FieldBytesWriter {
         let authorityField = self.authorityField
         self.block._withUnsafeGuaranteedRef { $0.setValue(ofField: authorityField, value) }
     }
+
+    /// Appends a field the caller knows to be a Host field (its name any spelling of `host`):
+    /// what `appendField` does with one (the first one's value becomes `:authority`; no Host
+    /// field is sent), without judging the name.
+    public mutating func appendHostField(value: UnsafeRawBufferPointer) {
+        guard !self.sawHost else { return }
+        self.sawHost = true
+        let authorityField = self.authorityField
+        self.block._withUnsafeGuaranteedRef { $0.setValue(ofField: authorityField, value) }
+    }
+
+    /// Appends a field the caller has judged ordinary: its name is not empty and is neither a
+    /// pseudo-header nor Host nor a connection-specific field (RFC 9113 §8.2.2), so it is copied
+    /// with none of those tests (lower-cased unless `namesAreLowercase`).
+    public mutating func appendOrdinaryField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        let nameIsLowercase = self.namesAreLowercase
+        self.block._withUnsafeGuaranteedRef { $0.appendOrdinary(name: name, value: value, nameIsLowercase: nameIsLowercase) }
+    }
+
+    /// Appends a field whose name is a lower-case literal that HTTP/2 allows and that is not Host
+    /// (the proxy's own `x-forwarded-proto`, `x-request-id`...): copied with none of a
+    /// forwarded name's tests.
+    public mutating func appendField(name lowercaseName: StaticString, value: UnsafeRawBufferPointer) {
+        let name = UnsafeRawBufferPointer(start: lowercaseName.utf8Start, count: lowercaseName.utf8CodeUnitCount)
+        self.block._withUnsafeGuaranteedRef { $0.appendOrdinary(name: name, value: value, nameIsLowercase: true) }
+    }
 }

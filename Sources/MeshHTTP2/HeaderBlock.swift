@@ -227,6 +227,18 @@ final class HeaderBlock {
         default:
             if nameSource[0] == UInt8(ascii: ":") { return .dropped }
         }
+        self.appendOrdinary(name: name, value: value, nameIsLowercase: nameIsLowercase)
+        return .appended
+    }
+
+    /// Copies a field the caller knows to be ordinary (a non-empty name, neither a pseudo-header
+    /// nor Host nor connection-specific) into the block's own bytes, its name lower-cased
+    /// unless `nameIsLowercase`: `appendCopying(name:value:nameIsLowercase:)` without the tests.
+    @inline(__always)
+    func appendOrdinary(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, nameIsLowercase: Bool) {
+        let nameCount = name.count
+        guard nameCount > 0, let nameBase = name.baseAddress else { return }
+        let nameSource = nameBase.assumingMemoryBound(to: UInt8.self)
         let valueCount = value.count
         let nameOffset = self.byteCount
         self.reserve(nameCount + valueCount)
@@ -241,7 +253,6 @@ final class HeaderBlock {
         }
         self.byteCount = nameOffset + nameCount + valueCount
         self.addSpan(nameOffset, nameCount, nameOffset + nameCount, valueCount)
-        return .appended
     }
 
     /// `appendCopying(name:value:)`, but a value that lies in the storage lent by

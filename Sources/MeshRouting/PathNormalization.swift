@@ -19,6 +19,43 @@ public enum PathNormalization {
         return String(decoding: path + query, as: UTF8.self)
     }
 
+    /// What an HTTP/2 head's target is, in one pass over its bytes: origin-form as the proxy
+    /// routes it directly (starts with `/`, no `#` anywhere), and whether `normalized` would
+    /// change it. The bytes are lent with `withCString` (a native string's own, a small one's
+    /// copied to the stack), where the UTF-8 view's generic `first`, `contains` and iteration
+    /// were calls of their own per request.
+    @inlinable
+    public static func scanOriginForm(_ target: String) -> (isOriginForm: Bool, needsWork: Bool) {
+        let count = target.utf8.count
+        return target.withCString { cString in
+            cString.withMemoryRebound(to: UInt8.self, capacity: count) { bytes in
+                scanOriginForm(UnsafeBufferPointer(start: bytes, count: count))
+            }
+        }
+    }
+
+    /// `scanOriginForm(_:)` on the target's bytes.
+    @inlinable
+    static func scanOriginForm(_ bytes: UnsafeBufferPointer<UInt8>) -> (isOriginForm: Bool, needsWork: Bool) {
+        guard bytes.first == UInt8(ascii: "/") else { return (false, false) }
+        var needsWork = false
+        var inPath = true
+        var previous: UInt8 = 0
+        for byte in bytes {
+            if byte == UInt8(ascii: "#") { return (false, false) }
+            // `needsWork(_:)`'s tests, up to the query.
+            if inPath {
+                if byte == UInt8(ascii: "?") {
+                    inPath = false
+                } else if byte == UInt8(ascii: "%") || byte == UInt8(ascii: "\\") || (byte == UInt8(ascii: ".") && previous == UInt8(ascii: "/")) {
+                    needsWork = true
+                }
+                previous = byte
+            }
+        }
+        return (true, needsWork)
+    }
+
     /// Whether the path part (up to `?`) has an escape, a backslash or a segment starting with `.`.
     private static func needsWork(_ target: String.UTF8View) -> Bool {
         var previous: UInt8 = 0

@@ -62,6 +62,20 @@ public final class RoutingSnapshot: Sendable {
         var found: Int? = nil
         request.withAuthorityUTF8 { found = table(forAuthority: $0) }
         guard let tableIndex = found else { return .noRoute }
+        return route(request, table: tableIndex, picker: &picker)
+    }
+
+    /// The same for a caller that has the request's authority bytes at hand (`authorityUTF8`:
+    /// exactly what `request.withAuthorityUTF8` would lend): the virtual host is found without
+    /// a call through the request's conformance and a closure for it.
+    public func route(_ request: some RequestAttributes, authorityUTF8: UnsafeBufferPointer<UInt8>, picker: inout DestinationPicker) -> RouteDecision {
+        guard let tableIndex = table(forAuthority: authorityUTF8) else { return .noRoute }
+        return route(request, table: tableIndex, picker: &picker)
+    }
+
+    /// Routes `request` with table `tableIndex`, its virtual host's.
+    @inline(__always)
+    private func route(_ request: some RequestAttributes, table tableIndex: Int, picker: inout DestinationPicker) -> RouteDecision {
         // Lent: `tables`, a constant of this snapshot, holds the table through the call.
         return Unmanaged.passUnretained(tables[tableIndex])._withUnsafeGuaranteedRef { table in
             // What `firstMatch` would find without reading the path and headers for it.

@@ -79,4 +79,12 @@ import Testing
         #expect(fields.contains("x-mixed-case: Zoë ✓"))
         #expect(Self.written(Self.cases[2], lowercase: true).first == ":authority: ")
     }
+
+    /// Long names and values through a block (`ShortBytes` copies the short ones inline), as
+    /// written and read back.
+    @Test func longAndShortFieldsComeBackWhole() {
+        let long = String(repeating: "v", count: 300)
+        #expect(Self.written([("x-a", "1"), ("x-sixteen-bytes!", long), ("x-eight!", "12345678")], lowercase: true)
+            == [":authority: ", "x-a: 1", "x-sixteen-bytes!: \(long)", "x-eight!: 12345678"])
+    }
 }

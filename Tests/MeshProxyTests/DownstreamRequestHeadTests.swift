@@ -16,8 +16,23 @@ import Testing
         #expect(hostOnly.host == "ratings")
         let authorityOnly = DownstreamRequestHead(http2Method: "GET", authority: "details:9080", path: "/", fields: HeaderFields())
         #expect(authorityOnly.host == "details:9080")
-        // The authority becomes the head's Host field, which the forwarded request is built from.
-        #expect(authorityOnly.first(.host) == "details:9080")
+        // The authority is the head's Host, which the forwarded request is built from (not a
+        // field: `hostIsAuthority`).
+        #expect(authorityOnly.first(.host) == "details:9080" && authorityOnly.hostIsAuthority)
+    }
+
+    /// A gRPC call is told by its Content-Type's bytes as the lower-cased string told it.
+    @Test(arguments: [
+        "application/grpc", "application/grpc+proto", "Application/GRPC;x=1", "application/json", "application/grp", "",
+        "text/plain", "application/grpc\u{301}", "application/grpcé", "appliçation/grpc", "APPLICATION/GRPC-WEB", "\u{212A}",
+    ])
+    func grpcContentTypeIsJudgedAsTheStringWas(contentType: String) {
+        let head = DownstreamRequestHead(
+            http2Method: "POST", authority: "reviews", path: "/", fields: HeaderFields(["content-type": contentType, "accept": "*/*"]))
+        #expect(head.hasGRPCContentType == contentType.lowercased().hasPrefix("application/grpc"))
+        #expect(RequestProtocol(head: head) == (contentType.lowercased().hasPrefix("application/grpc") ? .grpc : .http2))
+        let none = DownstreamRequestHead(http2Method: "GET", authority: "reviews", path: "/", fields: HeaderFields())
+        #expect(!none.hasGRPCContentType)
     }
 
     /// Envoy's `isUpgrade`: an Upgrade field and a Connection field naming `upgrade` among its

@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import Testing
 
+@testable import MeshHTTP2
 @testable import MeshProxy
 
 @Suite struct ForwardedHeadersTests {
@@ -165,26 +166,162 @@ import Testing
         }
     }
 
-    /// The exchange tells the writer whether a Connection field came (from the head's
-    /// `KnownRequestFields`) instead of letting it look: the forwarded fields are the same.
-    @Test func knownConnectionFieldGivesTheSameFieldsAsTheScan() {
-        let cases: [HTTPHeaders] = [
-            HTTPHeaders([("host", "reviews"), ("user-agent", "h2load"), ("accept", "*/*")]),
-            HTTPHeaders([("X-Early", "gone"), ("Host", "b"), ("Connection", "x-early, close"), ("x-late", "kept"), ("TE", "trailers")]),
-            HTTPHeaders([("connection", "keep-alive"), ("x-a", "1")]),
-        ]
-        for client in cases {
+    /// Clients' fields with every name the writer or an HTTP/2 block treats itself among
+    /// ordinary ones (`KnownRequestFieldsTests.judgedNames`).
+    static let knownFieldCases: [HTTPHeaders] = [
+        HTTPHeaders([("host", "reviews"), ("user-agent", "h2load"), ("accept", "*/*")]),
+        HTTPHeaders([("X-Early", "gone"), ("Host", "b"), ("Connection", "x-early, close"), ("x-late", "kept"), ("TE", "trailers")]),
+        HTTPHeaders([("connection", "keep-alive"), ("x-a", "1")]),
+        HTTPHeaders([("user-agent", "h2load nghttp2/1.52.0")]),
+        HTTPHeaders(
+            KnownRequestFieldsTests.judgedNames.filter { !$0.isEmpty && !$0.hasPrefix(":") && $0.lowercased() != "connection" }
+                .flatMap { [("X-Before-\($0.count)", "o"), ($0, "trailers")] } + [("Accept", "*/*"), ("user-agent", "ua")]),
+        HTTPHeaders((0..<70).map { ("x-many-\($0)", "\($0)") } + [("x-envoy-retry-on", "5xx"), ("te", "trailers"), ("host", "late")]),
+    ]
+
+    /// The exchange hands the writer its head's index (`KnownRequestFields`): whether a
+    /// Connection field came, and which fields are ordinary (appended with no test of their
+    /// names). The forwarded fields are the same as the writer's own scan makes.
+    @Test(arguments: [false, true], [nil, "10.0.0.1"])
+    func knownFieldsGiveTheSameFieldsAsTheScan(isInternal: Bool, forwardedFor: String?) {
+        for client in Self.knownFieldCases {
             let fields = HeaderFields(client)
             var scanned = ByteBuffer()
             ForwardedHeaders.writeRequest(
-                fields, into: &scanned, authority: "reviews", rewrittenFrom: nil, forwardedFor: nil, requestID: .text("id"),
-                expectedTimeoutMilliseconds: nil, attempt: 1, isInternal: false)
+                fields, into: &scanned, authority: "reviews", rewrittenFrom: "/old", forwardedFor: forwardedFor, requestID: .text("id"),
+                expectedTimeoutMilliseconds: 250, attempt: 1, isInternal: isInternal)
             var told = ByteBuffer()
             ForwardedHeaders.writeRequest(
-                fields, into: &told, authority: "reviews", rewrittenFrom: nil, forwardedFor: nil, requestID: .text("id"),
-                expectedTimeoutMilliseconds: nil, attempt: 1, isInternal: false,
-                hasConnectionField: KnownRequestFields(fields)[.connection] != nil)
+                fields, into: &told, authority: "reviews", rewrittenFrom: "/old", forwardedFor: forwardedFor, requestID: .text("id"),
+                expectedTimeoutMilliseconds: 250, attempt: 1, isInternal: isInternal, known: KnownRequestFields(fields))
             #expect(String(buffer: told) == String(buffer: scanned))
+        }
+    }
+
+    /// The same into an h2c stream's header block (`HTTP2RequestFieldWriter`), where ordinary
+    /// fields and the proxy's own skip the block's tests: the same block as every field sent
+    /// through them, the client's names lower-case (an HTTP/2 client's) or not.
+    @Test(arguments: [false, true])
+    func knownFieldsMakeTheSameHeaderBlock(lowercase: Bool) {
+        for client in Self.knownFieldCases {
+            var fields = HeaderFields()
+            for (name, value) in client { fields.append(name: lowercase ? name.lowercased() : name, value: value) }
+            func block(known: KnownRequestFields?, viaByteFields: Bool) -> [String] {
+                let block = HeaderBlock()
+                let authority = block.appendPlaceholder(name: ":authority")
+                var writer = HTTP2RequestFieldWriter(block: block, authorityField: authority)
+                writer.namesAreLowercase = lowercase
+                if viaByteFields {
+                    // Every field, the proxy's own included, through the tested path.
+                    let forwarded = ForwardedHeaders.request(
+                        fields, authority: "reviews", rewrittenFrom: "/old", forwardedFor: "10.0.0.1", requestID: .text("id"),
+                        expectedTimeoutMilliseconds: 250, attempt: 2, isInternal: true)
+                    forwarded.forEachField { writer.appendField(name: $0, value: $1) }
+                } else {
+                    ForwardedHeaders.writeRequest(
+                        fields, into: &writer, authority: "reviews", rewrittenFrom: "/old", forwardedFor: "10.0.0.1",
+                        requestID: .text("id"), expectedTimeoutMilliseconds: 250, attempt: 2, isInternal: true, known: known)
+                }
+                return block.withNameValues { nva, count in
+                    (0..<count).map { index in
+                        let field = nva![index]
+                        return String(decoding: UnsafeBufferPointer(start: field.name, count: field.namelen), as: UTF8.self) + ": "
+                            + String(decoding: UnsafeBufferPointer(start: field.value, count: field.valuelen), as: UTF8.self)
+                    }
+                }
+            }
+            let expected = block(known: nil, viaByteFields: true)
+            #expect(block(known: KnownRequestFields(fields), viaByteFields: false) == expected)
+            #expect(block(known: nil, viaByteFields: false) == expected)
+        }
+    }
+
+    /// An HTTP/2 head without Host takes its `:authority` as Host without a field added
+    /// (`hostIsAuthority`): everything that reads Host, and the forwarded head in every sink,
+    /// sees what it saw when the field was appended after the client's (the reference head
+    /// below has that field).
+    @Test(arguments: [nil, "/old"], [nil, "10.0.0.1"])
+    func anHTTP2HeadsAuthorityIsItsHostAsAnAppendedFieldWas(rewrittenFrom: String?, forwardedFor: String?) {
+        let cases: [[(String, String)]] = [
+            [("user-agent", "h2load nghttp2/1.52.0")],
+            [],
+            [("te", "trailers"), ("content-type", "application/grpc"), ("x-envoy-original-path", "/x"), ("accept", "*/*")],
+            [("x-request-id", "abc"), ("x-forwarded-proto", "https"), ("cookie", "a=1")],
+        ]
+        for authority in ["reviews.default.svc.cluster.local:9080", "short"] {
+            for pairs in cases {
+                var fields = HeaderFields()
+                for (name, value) in pairs { fields.append(name: name, value: value) }
+                let head = DownstreamRequestHead(http2Method: "GET", authority: authority, path: "/a?b", fields: fields)
+                var withHost = fields
+                withHost.append(name: "host", value: authority)
+                let reference = DownstreamRequestHead(http2Method: "GET", authority: authority, path: "/a?b", fields: withHost)
+                #expect(head.hostIsAuthority && !reference.hostIsAuthority && head.fields.count == pairs.count)
+                #expect(head.first(.host) == authority && head.contains(.host) && head.host == authority)
+                let request = DownstreamRequest(lending: head)
+                let referenceRequest = DownstreamRequest(lending: reference)
+                #expect(request.header("host") == referenceRequest.header("host"))
+                #expect(request.joinedHeader("host") == referenceRequest.joinedHeader("host"))
+                var lent: [UInt8]? = nil
+                request.withJoinedHeaderUTF8("host") { lent = $0.map(Array.init) }
+                #expect(lent == Array(authority.utf8))
+                #expect(request.header("cookie") == referenceRequest.header("cookie"))
+
+                func http1(_ head: DownstreamRequestHead, hostAfterFields: Bool) -> String {
+                    var buffer = ByteBuffer()
+                    ForwardedHeaders.writeRequest(
+                        head.fields, into: &buffer, authority: "upstream.example", rewrittenFrom: rewrittenFrom, forwardedFor: forwardedFor,
+                        requestID: .text("id"), expectedTimeoutMilliseconds: 15000, attempt: 1, isInternal: false, known: head.known,
+                        hostAfterFields: hostAfterFields)
+                    return String(buffer: buffer)
+                }
+                #expect(http1(head, hostAfterFields: true) == http1(reference, hostAfterFields: false))
+                func block(_ head: DownstreamRequestHead, hostAfterFields: Bool) -> [String] {
+                    let block = HeaderBlock()
+                    var writer = HTTP2RequestFieldWriter(block: block, authorityField: block.appendPlaceholder(name: ":authority"))
+                    writer.namesAreLowercase = true
+                    ForwardedHeaders.writeRequest(
+                        head.fields, into: &writer, authority: "upstream.example", rewrittenFrom: rewrittenFrom, forwardedFor: forwardedFor,
+                        requestID: .text("id"), expectedTimeoutMilliseconds: 15000, attempt: 1, isInternal: false, known: head.known,
+                        hostAfterFields: hostAfterFields)
+                    return RequestFieldWriterTestsAccess.fields(of: block)
+                }
+                #expect(block(head, hostAfterFields: true) == block(reference, hostAfterFields: false))
+            }
+        }
+        // A target that is not origin-form keeps the field as before.
+        let absolute = DownstreamRequestHead(http2Method: "OPTIONS", authority: "reviews", path: "*", fields: HeaderFields())
+        #expect(!absolute.hostIsAuthority && absolute.fields.first(name: "host") == "reviews")
+    }
+
+    /// `.empty` writes what `.text("")` writes, with or without a client's own id.
+    @Test func anEmptyRequestIDWritesWhatAnEmptyTextDoes() {
+        for client in [HTTPHeaders([("user-agent", "a")]), HTTPHeaders([("X-Request-Id", "theirs"), ("user-agent", "a")])] {
+            func written(_ id: RequestID.Forwarded) -> String {
+                var buffer = ByteBuffer()
+                ForwardedHeaders.writeRequest(
+                    HeaderFields(client), into: &buffer, authority: "reviews", rewrittenFrom: nil, forwardedFor: nil, requestID: id,
+                    expectedTimeoutMilliseconds: nil, attempt: 1, isInternal: false)
+                return String(buffer: buffer)
+            }
+            #expect(written(.empty) == written(.text("")))
+        }
+    }
+
+    /// The control-header test on a name's bytes says what the set of names says, in any case,
+    /// for every name in it and for look-alikes of the same lengths.
+    @Test func envoyControlHeadersAreFoundOnTheBytesAsInTheSet() {
+        var names: [String] = []
+        for name in HeaderRules.envoyControlHeaders {
+            names += [name, name.uppercased(), String(name.dropLast()) + "x", "x-envoy-" + String(name.dropFirst(8).reversed())]
+        }
+        names += ["x-envoy-peer-metadata-id", "x-envoy-peer-metadata", "x-envoy-", "x-envoy", "x-envoy-retry-oné", "X-ENVOY-RETRY-ON"]
+        for name in names {
+            var bytes = Array(name.utf8)
+            let found = bytes.withUnsafeMutableBytes { HeaderRules.isEnvoyControlHeader(UnsafeRawBufferPointer($0)) }
+            let expected = name.utf8.count > 8 && name.lowercased().hasPrefix("x-envoy-")
+                && HeaderRules.envoyControlHeaders.contains(name.lowercased())
+            #expect(found == expected, "\(name)")
         }
     }
 
@@ -198,5 +335,18 @@ import Testing
         var buffer = ByteBuffer()
         buffer.appendDecimalField(name: "x-count", value: value)
         #expect(buffer.readString(length: buffer.readableBytes) == "x-count: \(value)\r\n")
+    }
+}
+
+/// The `name: value` list of a header block (as `RequestFieldWriterTests` reads one).
+enum RequestFieldWriterTestsAccess {
+    static func fields(of block: HeaderBlock) -> [String] {
+        block.withNameValues { nva, count in
+            (0..<count).map { index in
+                let field = nva![index]
+                return String(decoding: UnsafeBufferPointer(start: field.name, count: field.namelen), as: UTF8.self) + ": "
+                    + String(decoding: UnsafeBufferPointer(start: field.value, count: field.valuelen), as: UTF8.self)
+            }
+        }
     }
 }

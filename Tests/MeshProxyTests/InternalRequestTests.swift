@@ -1,3 +1,4 @@
+import Foundation
 import MeshProxy
 import MeshTestSupport
 import Testing
@@ -15,6 +16,24 @@ import Testing
     ])
     func aSinglePrivateAddressIsInternal(forwardedFor: String, isInternal: Bool) {
         #expect(InternalRequest.isInternal(forwardedFor: forwardedFor) == isInternal)
+    }
+
+    /// The field's bytes are judged as the string was: no comma, trimmed of `.whitespaces`, a
+    /// private address (the reference below is the string rule as it was written).
+    @Test(arguments: [
+        "10.1.2.3", "\t10.1.2.3\t", "  192.168.0.9", "10.1.2.3 ,", "\u{00A0}10.0.0.1\u{00A0}", "\u{2003}::1", "10.0.0.1\u{00A0}x",
+        "::ffff:10.0.0.1", "[::1]", "10.0.0.1\n", "10.0.0.01", "0x0a.0.0.1", "fd00::", "FC00::1", "127.1", "é", "",
+        " ", "172.15.255.255", "172.16.0.0/12", "10.0.0.1%eth0",
+    ])
+    func theFieldsBytesAreJudgedAsTheStringWas(forwardedFor: String) {
+        func reference(_ value: String) -> Bool {
+            guard !value.utf8.contains(UInt8(ascii: ",")) else { return false }
+            return InternalRequest.isPrivate(value.trimmingCharacters(in: .whitespaces))
+        }
+        var bytes = Array(forwardedFor.utf8)
+        let judged = bytes.withUnsafeMutableBytes { InternalRequest.isInternal(forwardedForBytes: UnsafeRawBufferPointer($0)) }
+        #expect(judged == reference(forwardedFor), "\(forwardedFor.debugDescription)")
+        #expect(InternalRequest.isInternal(forwardedFor: forwardedFor) == reference(forwardedFor))
     }
 
     @Test func noForwardedForIsExternal() {

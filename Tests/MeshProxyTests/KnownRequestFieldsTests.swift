@@ -65,4 +65,43 @@ import Testing
         #expect(head.first(.userAgent) == nil)
         #expect(head.contains(.contentType) && !head.contains(.transferEncoding))
     }
+
+    /// Every name the forwarded head or an HTTP/2 block treats itself, in assorted cases.
+    static let judgedNames = [
+        "te", "TE", "host", "Host", "expect", "upgrade", "Trailer", "connection", "KEEP-ALIVE", "x-request-id", "http2-settings",
+        "x-forwarded-for", "proxy-connection", "Transfer-Encoding", "x-forwarded-proto", "proxy-authenticate", "proxy-authorization",
+        "x-envoy-internal", "X-Envoy-Original-Path", "x-envoy-attempt-count", "x-envoy-expected-rq-timeout-ms", "x-envoy-retry-on",
+        "x-envoy-max-retries", "x-envoy-upstream-rq-timeout-ms", "x-envoy-upstream-rq-per-try-timeout-ms", "x-envoy-retry-grpc-on",
+        "x-envoy-hedge-on-per-try-timeout", "x-envoy-upstream-rq-timeout-alt-response", "x-envoy-anything", ":path", "",
+    ]
+
+    @Test func fieldsTheForwardedHeadJudgesAreNotOrdinaryAndOthersAre() {
+        var fields = HeaderFields()
+        let ordinary = ["user-agent", "accept", "content-length", "content-type", "origin", "x-b3-traceid", "te2", "hosts", "x-envoyish"]
+        for name in Self.judgedNames + ordinary { fields.append(name: name, value: "v") }
+        let known = KnownRequestFields(fields)
+        for (index, name) in (Self.judgedNames + ordinary).enumerated() {
+            #expect(known.isOrdinary(at: index) == ordinary.contains(name), "\(name)")
+        }
+        // Past the 64th, every field is judged.
+        for _ in 0..<70 { fields.append(name: "accept", value: "*/*") }
+        #expect(!KnownRequestFields(fields).isOrdinary(at: 64) && KnownRequestFields(fields).isOrdinary(at: 63))
+    }
+
+    @Test func aFieldNotedAfterTheScanIsJudged() {
+        var fields = HeaderFields()
+        fields.append(name: "user-agent", value: "h2load")
+        var known = KnownRequestFields(fields)
+        known.noteAppended(.host, at: 1)
+        #expect(known.isOrdinary(at: 0) && !known.isOrdinary(at: 1) && known[.host] == 1)
+    }
+
+    @Test func theHeaderListSizeIsCountedInThePass() {
+        var fields = HeaderFields()
+        #expect(KnownRequestFields(fields).headerListSize == 0)
+        for (name, value) in [("user-agent", "h2load nghttp2/1.52.0"), ("accept", ""), ("x-request-id", "Zoë ✓")] {
+            fields.append(name: name, value: value)
+        }
+        #expect(KnownRequestFields(fields).headerListSize == fields.headerListSize)
+    }
 }

@@ -101,6 +101,30 @@ import Testing
         #expect(PathNormalization.normalized(target) == expected)
     }
 
+    /// The one-pass scan an HTTP/2 head uses says what the checks it replaced said: origin-form
+    /// (starts with `/`, no `#`), and whether `normalized` changes the target.
+    @Test(arguments: [
+        "/", "", "*", "a/b", "/a/b", "/a#frag", "/a?q#f", "/%41", "/a\\b", "/./a", "/a/../b", "/a.b/c.", "/a?x=/./%41\\",
+        "/ä/./ö", "/a?", "/.", "//", "/%", "/" + String(repeating: "long-segment/", count: 8) + "%7e",
+    ])
+    func originFormScanAgreesWithTheChecks(target: String) {
+        let scan = PathNormalization.scanOriginForm(target)
+        let isOriginForm = target.utf8.first == UInt8(ascii: "/") && !target.utf8.contains(UInt8(ascii: "#"))
+        #expect(scan.isOriginForm == isOriginForm)
+        if isOriginForm {
+            // `needsWork` may say yes for a target `normalized` leaves alone (`/%`), never no
+            // for one it changes.
+            if !scan.needsWork { #expect(PathNormalization.normalized(target) == target) }
+            #expect(scan.needsWork == Self.needsWork(target))
+        }
+    }
+
+    /// `PathNormalization.needsWork`'s rule, written out.
+    static func needsWork(_ target: String) -> Bool {
+        let path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        return path.contains("%") || path.contains("\\") || path.contains("/.")
+    }
+
     @Test func ignoreUriCaseAppliesToExactAndPrefixButNotRegex() throws {
         let exact = try matching("      - {uri: {exact: /Login}, ignoreUriCase: true}")
         #expect(reachesV2(exact, request("/LOGIN")))

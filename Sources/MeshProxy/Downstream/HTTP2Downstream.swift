@@ -35,8 +35,11 @@ final class HTTP2DownstreamConnection: HTTP2ServerDelegate {
         fields: consuming HeaderFields,
         endStream: Bool, stream: HTTP2StreamID, connection: HTTP2ServerConnection
     ) {
-        let headListSize = Exchange.requestHeadListSize(method: method, authority: authority, path: path, fields: fields)
+        // The pseudo-headers' share now (the strings move into the head), the fields' from the
+        // head's index, which counts them in its pass (before it adds Host).
+        let pseudoHeadersSize = Exchange.requestHeadListSize(method: method, authority: authority, path: path, fieldsListSize: 0)
         let head = DownstreamRequestHead(http2Method: method, authority: authority, path: path, fields: fields)
+        let headListSize = pseudoHeadersSize + head.known.headerListSize
         let downstream = makeStream(id: stream, connection: connection)
         // The table holds the stream from the next line on, and nothing below takes it out
         // before the exchange is stored in it: lent for that, the local moves into the exchange

@@ -31,6 +31,17 @@ struct DownstreamRequest: RequestAttributes {
         }
     }
 
+    /// `withAuthorityUTF8` returning `body`'s result, for a caller in this module (inlined: no
+    /// closure context made for it).
+    @inline(__always)
+    func withAuthorityUTF8Result<Result>(_ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        lentHead._withUnsafeGuaranteedRef { head in
+            if let result = head.authority.utf8.withContiguousStorageIfAvailable(body) { return result }
+            var copy = head.authority
+            return copy.withUTF8(body)
+        }
+    }
+
     /// The path's bytes read in place, as `withAuthorityUTF8`.
     func withPathUTF8(_ body: (UnsafeBufferPointer<UInt8>) -> Void) {
         lentHead._withUnsafeGuaranteedRef { head in
@@ -45,6 +56,8 @@ struct DownstreamRequest: RequestAttributes {
     /// UTF-8 with replacement characters), so that matching sees the same bytes either way.
     func withJoinedHeaderUTF8(_ lowercasedName: String, _ body: (UnsafeBufferPointer<UInt8>?) -> Void) {
         lentHead._withUnsafeGuaranteedRef { head in
+            // Host as its `:authority` (`hostIsAuthority`): one value, ASCII (nghttp2 checked it).
+            if head.hostIsAuthority, lowercasedName == "host" { return withAuthorityUTF8 { body($0) } }
             var first = -1
             var count = 0
             var isASCII = true
@@ -80,12 +93,16 @@ struct DownstreamRequest: RequestAttributes {
     }
 
     func header(_ lowercasedName: String) -> String? {
-        lentHead._withUnsafeGuaranteedRef { $0.fields.first(name: lowercasedName) }
+        lentHead._withUnsafeGuaranteedRef { head in
+            if head.hostIsAuthority, lowercasedName == "host" { return head.authority }
+            return head.fields.first(name: lowercasedName)
+        }
     }
 
     /// Every value of the header joined with "," (what Envoy's header matches compare), without
     /// allocating for the usual single value.
     func joinedHeader(_ lowercasedName: String) -> String? {
+        if lentHead._withUnsafeGuaranteedRef({ $0.hostIsAuthority }), lowercasedName == "host" { return authority }
         var joined: String? = nil
         lentHead._withUnsafeGuaranteedRef { $0.fields }.forEachValue(named: lowercasedName) { bytes in
             let value = String(decoding: bytes, as: UTF8.self)

@@ -385,7 +385,8 @@ extension Exchange: UpstreamConnectionDelegate {
     /// gone, forwarding headers added, route header operations applied, the client's framing kept.
     func upstreamRequestHead() -> UpstreamRequestHead {
         let target = upstreamTarget()
-        var headers = HeaderFields(byteCapacity: 512, fieldCapacity: head.fields.count + 7)
+        // Room for the client's fields, its Host when that is no field (`hostIsAuthority`), and ours.
+        var headers = HeaderFields(byteCapacity: 512, fieldCapacity: head.fields.count + (head.hostIsAuthority ? 8 : 7))
         writeForwardedFields(into: &headers, target: target)
         HeaderRules.apply(forward?.requestHeaders, to: &headers)
         if requestFraming == .chunked { headers.append(name: "transfer-encoding", value: "chunked") }
@@ -495,9 +496,10 @@ extension Exchange: UpstreamConnectionDelegate {
         Unmanaged.passUnretained(head)._withUnsafeGuaranteedRef { head in
             ForwardedHeaders.writeRequest(
                 head.fields, into: &sink, authority: authority, rewrittenFrom: rewrittenFrom,
-                forwardedFor: appendedForwardedFor, requestID: drawnRequestID.map { .drawn($0) } ?? .text(""),
+                forwardedFor: appendedForwardedFor, requestID: drawnRequestID.map { .drawn($0) } ?? .empty,
                 expectedTimeoutMilliseconds: routeTimeout.map { $0.nanoseconds / 1_000_000 }, attempt: retriesDone + 1,
-                isInternal: isInternal, hasConnectionField: head.contains(.connection))
+                isInternal: isInternal, known: head.known,
+                hostAfterFields: head.hostIsAuthority)
         }
     }
 }

@@ -240,7 +240,12 @@ final class Exchange {
         routed = true
         let request = DownstreamRequest(lending: head)
         if !head.contains(.requestID) { drawnRequestID = RequestID(using: &worker.random) }
-        isInternal = InternalRequest.isInternal(forwardedFor: appendedForwardedFor ?? head.first(.forwardedFor))
+        if let appendedForwardedFor {
+            isInternal = InternalRequest.isInternal(forwardedFor: appendedForwardedFor)
+        } else if let index = head.known[.forwardedFor] {
+            // The client's field read in place (`head.first` made a string of it).
+            isInternal = head.fields.withField(at: index) { _, value in InternalRequest.isInternal(forwardedForBytes: value) }
+        }
 
         // Envoy answers `Expect: 100-continue` itself and does not forward the expectation.
         if head.version == .http1_1, let expect = head.first(.expect), expect.lowercased() == "100-continue" {
@@ -252,7 +257,12 @@ final class Exchange {
         // it later, its `forward` and cluster runtime hold). Lent for the call: only a new
         // configuration replaces it, in a task of this loop of its own.
         let snapshot = Unmanaged.passUnretained(worker.snapshot)
-        switch snapshot._withUnsafeGuaranteedRef({ $0.route(request, picker: &worker.picker) }) {
+        // The authority's bytes lent from the head (`request.withAuthorityUTF8` lends the same).
+        // Switched on as returned: bound to a local first, the forward decision's payload was
+        // copied out of it (a retain and a release).
+        switch request.withAuthorityUTF8Result({ authority in
+            snapshot._withUnsafeGuaranteedRef { $0.route(request, authorityUTF8: authority, picker: &worker.picker) }
+        }) {
         case .noRoute:
             flags.insert(.noRouteFound)
             localReply(status: 404, body: nil)
@@ -534,11 +544,18 @@ final class Exchange {
     /// A request head's header list size (RFC 9113 §6.5.2) with its pseudo-headers (`:scheme`
     /// as `http`; no `:authority` when `authority` is empty, the Host field then counting).
     static func requestHeadListSize(method: String, authority: String, path: String, fields: HeaderFields) -> Int {
+        requestHeadListSize(method: method, authority: authority, path: path, fieldsListSize: fields.headerListSize)
+    }
+
+    /// The same given the regular fields' share (`KnownRequestFields.headerListSize`, counted in
+    /// the pass that indexes them).
+    @inline(__always)
+    static func requestHeadListSize(method: String, authority: String, path: String, fieldsListSize: Int) -> Int {
         var size = ":method".utf8.count + method.utf8.count + 32
         size += ":scheme".utf8.count + "http".utf8.count + 32
         size += ":path".utf8.count + path.utf8.count + 32
         if !authority.isEmpty { size += ":authority".utf8.count + authority.utf8.count + 32 }
-        return size + fields.headerListSize
+        return size + fieldsListSize
     }
 
     /// The `x-forwarded-for` the proxy writes, or nil to pass the client's on unchanged:

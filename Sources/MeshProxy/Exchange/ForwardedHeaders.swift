@@ -142,29 +142,32 @@ enum ForwardedHeaders {
     }
 
     /// The same fields, appended to `sink` in order: byte fields (`request`), or `name: value`
-    /// lines written straight into an HTTP/1.1 upstream's outbound buffer.
+    /// lines written straight into an HTTP/1.1 upstream's outbound buffer. `known`: the client
+    /// fields' index (`KnownRequestFields`) when the caller has it: it tells whether there is a
+    /// Connection field, and which fields are ordinary (passed on with no test of their names).
     static func writeRequest<Sink: ForwardedFieldSink>(
         _ client: HeaderFields, into sink: inout Sink, authority: String, rewrittenFrom originalPath: String?, forwardedFor: String?,
         requestID: RequestID.Forwarded, expectedTimeoutMilliseconds: Int64?, attempt: Int, isInternal: Bool,
-        hasConnectionField: Bool? = nil
+        known: KnownRequestFields? = nil, hostAfterFields: Bool = false
     ) {
         // The fields a Connection header names go too; it may come after them, so it is read
         // first (rare: most requests have no Connection header, or only `keep-alive`/`close`).
         // The caller may know already (`KnownRequestFields`), which spares a pass over the fields.
         var hasConnection = false
-        if let hasConnectionField {
-            hasConnection = hasConnectionField
+        if let known {
+            hasConnection = known[.connection] != nil
         } else {
             client.forEachField { name, _ in
                 if name.count == 10, FieldName.equalsLowercase(name, "connection") { hasConnection = true }
             }
         }
         guard hasConnection else {
-            // The usual request: the static empty list, passed as it is (a local `[]` cost a
-            // release per request).
+            // The usual request: no list (the static empty one cost a `swift_once` per request,
+            // a local `[]` a release).
             writeRequest(
                 client, into: &sink, authority: authority, rewrittenFrom: originalPath, forwardedFor: forwardedFor, requestID: requestID,
-                expectedTimeoutMilliseconds: expectedTimeoutMilliseconds, attempt: attempt, isInternal: isInternal, named: noNamedFields)
+                expectedTimeoutMilliseconds: expectedTimeoutMilliseconds, attempt: attempt, isInternal: isInternal, named: nil,
+                judgedFields: known?.judgedFields ?? .max, hostIndex: known?[.host] ?? -1, hostAfterFields: hostAfterFields)
             return
         }
         var named: [String] = []
@@ -176,41 +179,57 @@ enum ForwardedHeaders {
         }
         writeRequest(
             client, into: &sink, authority: authority, rewrittenFrom: originalPath, forwardedFor: forwardedFor, requestID: requestID,
-            expectedTimeoutMilliseconds: expectedTimeoutMilliseconds, attempt: attempt, isInternal: isInternal, named: named)
+            expectedTimeoutMilliseconds: expectedTimeoutMilliseconds, attempt: attempt, isInternal: isInternal, named: named.isEmpty ? nil : named,
+            judgedFields: .max, hostIndex: -1, hostAfterFields: hostAfterFields)
     }
 
     private static let noNamedFields: [String] = []
 
-    /// `writeRequest` once the fields a Connection header names are known (lower-case).
+    /// `writeRequest` once the fields a Connection header names are known (lower-case; nil for
+    /// none). `judgedFields`: bit `i` clear when field `i` is ordinary (`KnownRequestFields.isOrdinary(at:)`,
+    /// and no Connection field names it): appended as it is, its name tested for nothing.
+    /// `hostIndex`: the first Host field's index when known (`KnownRequestFields`), else -1.
+    /// `hostAfterFields`: the client's Host is one more field after the others (an HTTP/2 head's
+    /// `:authority`, `DownstreamRequestHead.hostIsAuthority`).
     private static func writeRequest<Sink: ForwardedFieldSink>(
         _ client: HeaderFields, into sink: inout Sink, authority: String, rewrittenFrom originalPath: String?, forwardedFor: String?,
-        requestID: RequestID.Forwarded, expectedTimeoutMilliseconds: Int64?, attempt: Int, isInternal: Bool, named: [String]
+        requestID: RequestID.Forwarded, expectedTimeoutMilliseconds: Int64?, attempt: Int, isInternal: Bool, named: [String]?,
+        judgedFields: UInt64, hostIndex: Int, hostAfterFields: Bool
     ) {
         var keepTrailersTE = false
         var placedHost = false
         var sawProto = false
         var sawRequestID = false
         var sawOriginalPath = false
+        var index = 0
         client.forEachField { name, value in
+            let fieldIndex = index
+            index += 1
+            if fieldIndex < 64 && judgedFields & (1 << UInt64(fieldIndex)) == 0 {
+                sink.appendOrdinaryField(name: name, value: value)
+                return
+            }
+            // Host (never hop-by-hop) first: the first one found by its index, with no tests.
+            if fieldIndex == hostIndex || (name.count == 4 && FieldName.equalsLowercase(name, "host")) {
+                if placedHost { return }
+                placedHost = true
+                if let named, named.contains(String(decoding: name, as: UTF8.self).lowercased()) { return }
+                // The client's spelling of the name, the route's authority as the value: its
+                // bytes read in place (a mutable copy for `withUTF8` retained the string).
+                let placed: Void? = authority.utf8.withContiguousStorageIfAvailable {
+                    sink.appendHostField(name: name, value: UnsafeRawBufferPointer($0))
+                }
+                if placed == nil {
+                    var contiguous = authority
+                    contiguous.withUTF8 { sink.appendHostField(name: name, value: UnsafeRawBufferPointer($0)) }
+                }
+                return
+            }
             if HeaderRules.isHopByHop(name) {
                 keepTrailersTE = keepTrailersTE || HeaderRules.isTrailersTE(hopByHop: name, value)
                 return
             }
             switch name.count {
-            case 4 where FieldName.equalsLowercase(name, "host"):
-                if placedHost { return }
-                placedHost = true
-                if !named.isEmpty && named.contains(String(decoding: name, as: UTF8.self).lowercased()) { return }
-                // The client's spelling of the name, the route's authority as the value: its
-                // bytes read in place (a mutable copy for `withUTF8` retained the string).
-                let placed: Void? = authority.utf8.withContiguousStorageIfAvailable {
-                    sink.appendField(name: name, value: UnsafeRawBufferPointer($0))
-                }
-                if placed == nil {
-                    var contiguous = authority
-                    contiguous.withUTF8 { sink.appendField(name: name, value: UnsafeRawBufferPointer($0)) }
-                }
-                return
             case 6 where FieldName.equalsLowercase(name, "expect"):
                 return
             case 12 where FieldName.equalsLowercase(name, "x-request-id"):
@@ -230,25 +249,43 @@ enum ForwardedHeaders {
             default:
                 if HeaderRules.isEnvoyControlHeader(name) { return }
             }
-            if !named.isEmpty && named.contains(String(decoding: name, as: UTF8.self).lowercased()) { return }
+            if let named, named.contains(String(decoding: name, as: UTF8.self).lowercased()) { return }
             sink.appendField(name: name, value: value)
         }
-        if keepTrailersTE { sink.appendField(name: "te", value: "trailers") }
-        if let originalPath, !sawOriginalPath { sink.appendField(name: "x-envoy-original-path", value: originalPath) }
-        if !placedHost { sink.appendField(name: "host", value: authority) }
-        if let forwardedFor { sink.appendField(name: "x-forwarded-for", value: forwardedFor) }
-        if !sawProto { sink.appendField(name: "x-forwarded-proto", value: "http") }
-        if !sawRequestID {
-            switch requestID {
-            case .text(let text): sink.appendField(name: "x-request-id", value: text)
-            case .drawn(let id):
-                let name: StaticString = "x-request-id"
-                id.withUTF8 { sink.appendField(name: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount), value: $0) }
+        if hostAfterFields && !placedHost {
+            // Where that field would come, as the loop places a Host field.
+            placedHost = true
+            if !(named?.contains("host") ?? false) {
+                let name: StaticString = "host"
+                let nameBytes = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+                let placed: Void? = authority.utf8.withContiguousStorageIfAvailable {
+                    sink.appendHostField(name: nameBytes, value: UnsafeRawBufferPointer($0))
+                }
+                if placed == nil {
+                    var contiguous = authority
+                    contiguous.withUTF8 { sink.appendHostField(name: nameBytes, value: UnsafeRawBufferPointer($0)) }
+                }
             }
         }
-        if let expectedTimeoutMilliseconds { sink.appendField(name: "x-envoy-expected-rq-timeout-ms", value: String(expectedTimeoutMilliseconds)) }
+        if keepTrailersTE { sink.appendField(name: "te", value: "trailers") }
+        // The proxy's own fields (but Host, which an h2c stream turns into `:authority`) as
+        // literals: a sink may skip the tests a forwarded name needs.
+        if let originalPath, !sawOriginalPath { sink.appendOwnField(name: "x-envoy-original-path", value: originalPath) }
+        if !placedHost { sink.appendField(name: "host", value: authority) }
+        if let forwardedFor { sink.appendOwnField(name: "x-forwarded-for", value: forwardedFor) }
+        if !sawProto { sink.appendOwnField(name: "x-forwarded-proto", value: "http") }
+        if !sawRequestID {
+            switch requestID {
+            case .text(let text): sink.appendOwnField(name: "x-request-id", value: text)
+            case .drawn(let id): id.withUTF8 { sink.appendOwnField(name: "x-request-id", value: $0) }
+            case .empty: sink.appendOwnField(name: "x-request-id", value: UnsafeRawBufferPointer(start: nil, count: 0))
+            }
+        }
+        if let expectedTimeoutMilliseconds {
+            sink.appendDecimalField(name: "x-envoy-expected-rq-timeout-ms", value: Int(truncatingIfNeeded: expectedTimeoutMilliseconds))
+        }
         sink.appendDecimalField(name: "x-envoy-attempt-count", value: attempt)
-        if isInternal { sink.appendField(name: "x-envoy-internal", value: "true") }
+        if isInternal { sink.appendOwnField(name: "x-envoy-internal", value: "true") }
     }
 }
 
@@ -257,9 +294,14 @@ enum ForwardedHeaders {
 protocol ForwardedFieldSink {
     mutating func appendField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
     mutating func appendField(name: String, value: String)
-    /// One of the proxy's own fields: `name` is lower-case and allowed in HTTP/2 (a sink may
-    /// skip the tests a forwarded name needs).
+    /// One of the proxy's own fields: `name` is lower-case, allowed in HTTP/2 and not Host (a
+    /// sink may skip the tests a forwarded name needs).
     mutating func appendOwnField(name: StaticString, value: UnsafeRawBufferPointer)
+    /// A client's field judged ordinary (`KnownRequestFields.isOrdinary(at:)`): not empty, not a
+    /// pseudo-header, Host, or any field HTTP/2 or the forwarded head treats itself.
+    mutating func appendOrdinaryField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
+    /// The Host field placed where the client's first one was: `name` is its spelling of `host`.
+    mutating func appendHostField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
 }
 
 extension ForwardedFieldSink {
@@ -284,6 +326,16 @@ extension ForwardedFieldSink {
     mutating func appendOwnField(name: StaticString, value: UnsafeRawBufferPointer) {
         appendField(name: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount), value: value)
     }
+
+    /// An ordinary field is appended as any other, unless the sink knows better.
+    mutating func appendOrdinaryField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        appendField(name: name, value: value)
+    }
+
+    /// So is the Host field.
+    mutating func appendHostField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        appendField(name: name, value: value)
+    }
 }
 
 extension HeaderFields: ForwardedFieldSink {
@@ -306,8 +358,19 @@ extension ByteBuffer: ForwardedFieldSink {
     }
 }
 
-/// An h2c stream's header block, written while the stream opens (`Exchange.writeHTTP2Request`).
-extension HTTP2RequestFieldWriter: ForwardedFieldSink {}
+/// An h2c stream's header block, written while the stream opens (`Exchange.writeHTTP2Request`):
+/// ordinary fields (`appendOrdinaryField`, from MeshHTTP2) and the proxy's own are copied with
+/// no tests of their names.
+extension HTTP2RequestFieldWriter: ForwardedFieldSink {
+    mutating func appendOwnField(name: StaticString, value: UnsafeRawBufferPointer) {
+        appendField(name: name, value: value)
+    }
+
+    /// The Host field becomes `:authority` (`HTTP2RequestFieldWriter.appendHostField`).
+    mutating func appendHostField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        appendHostField(value: value)
+    }
+}
 
 /// An HTTP/2 client's response head, written into its header block (`Exchange.sendHTTP2ResponseHead`),
 /// and the header list size of the fields written, as `HeaderFields.headerListSize` counts the

@@ -8,7 +8,8 @@ import NIOHTTP1
 /// set/append).
 enum HeaderRules {
     /// `x-envoy-*` request headers that steer Envoy's router; it reads them and removes them
-    /// before forwarding.
+    /// before forwarding. (`isEnvoyControlHeader(_: UnsafeRawBufferPointer)` lists them by
+    /// length too: a name added here is added there.)
     static let envoyControlHeaders: Set<String> = [
         "x-envoy-upstream-rq-timeout-ms", "x-envoy-upstream-rq-per-try-timeout-ms", "x-envoy-max-retries",
         "x-envoy-retry-on", "x-envoy-retriable-status-codes", "x-envoy-retriable-header-names",
@@ -50,10 +51,29 @@ enum HeaderRules {
         return envoyControlHeaders.contains(name.lowercased())
     }
 
-    /// The same, for a name given as bytes (a string is made only for an `x-envoy-` name).
+    /// The same, for a name given as bytes: compared in place by length, then with the names
+    /// of that length in `envoyControlHeaders` (a string made and lower-cased, then hashed, was
+    /// two allocations per `x-envoy-` field a client sent, such as Istio's
+    /// `x-envoy-peer-metadata-id`). A name with a non-ASCII byte is judged as a string.
     static func isEnvoyControlHeader(_ name: UnsafeRawBufferPointer) -> Bool {
         guard name.count > 8, FieldName.equalsLowercase(UnsafeRawBufferPointer(rebasing: name[0..<8]), "x-envoy-") else { return false }
-        return envoyControlHeaders.contains(String(decoding: name, as: UTF8.self).lowercased())
+        guard !name.contains(where: { $0 >= 0x80 }) else {
+            return envoyControlHeaders.contains(String(decoding: name, as: UTF8.self).lowercased())
+        }
+        let bytes = name.assumingMemoryBound(to: UInt8.self)
+        switch bytes.count {
+        case 16: return FieldName.equalsLowercase(bytes, "x-envoy-retry-on")
+        case 19: return FieldName.equalsLowercase(bytes, "x-envoy-max-retries")
+        case 21: return FieldName.equalsLowercase(bytes, "x-envoy-retry-grpc-on")
+        case 30:
+            return FieldName.equalsLowercase(bytes, "x-envoy-upstream-rq-timeout-ms")
+                || FieldName.equalsLowercase(bytes, "x-envoy-retriable-status-codes")
+                || FieldName.equalsLowercase(bytes, "x-envoy-retriable-header-names")
+        case 32: return FieldName.equalsLowercase(bytes, "x-envoy-hedge-on-per-try-timeout")
+        case 38: return FieldName.equalsLowercase(bytes, "x-envoy-upstream-rq-per-try-timeout-ms")
+        case 40: return FieldName.equalsLowercase(bytes, "x-envoy-upstream-rq-timeout-alt-response")
+        default: return false
+        }
     }
 
     /// Whether `name` is a hop-by-hop header (RFC 9110 §7.6.1) that Envoy never forwards:

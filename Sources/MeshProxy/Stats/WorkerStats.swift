@@ -217,7 +217,6 @@ enum RequestProtocol: String, CaseIterable {
             self = .http
             return
         }
-        let isGRPC = head.first(.contentType).map { $0.lowercased().hasPrefix("application/grpc") } ?? false
-        self = isGRPC ? .grpc : .http2
+        self = head.hasGRPCContentType ? .grpc : .http2
     }
 }

@@ -76,6 +76,9 @@ extension RequestID {
     enum Forwarded: ExpressibleByStringLiteral {
         case text(String)
         case drawn(RequestID)
+        /// `.text("")` without a string: what the exchange passes when the client sent its own
+        /// id (nothing is written then; `.text("")` cost a release per request, of its payload).
+        case empty
 
         init(stringLiteral value: String) {
             self = .text(value)
