@@ -273,6 +273,37 @@ final class HeaderBlock {
         self.addField(nameOffset, name.count, lentValue: valueBase.assumingMemoryBound(to: UInt8.self), value.count)
     }
 
+    /// `appendLending(name:value:)` for a field its caller has judged already: its name is
+    /// neither empty, a pseudo-header nor one RFC 9113 §8.2.2 forbids (in any case), and its value
+    /// lies in the storage lent by `borrowing(_:_:)`. The name is copied (lower-cased in the same
+    /// pass, without a branch per byte, unless `nameIsLowercase`), the value pointed to: none of
+    /// the per-field tests, which a response head's writer has made in its own pass.
+    func appendLent(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, nameIsLowercase: Bool) {
+        let nameCount = name.count
+        guard let nameBase = name.baseAddress, let valueBase = value.baseAddress else {
+            self.appendLending(name: name, value: value)
+            return
+        }
+        assert(
+            self.borrowedBase.map { valueBase >= UnsafeRawPointer($0) && valueBase + value.count <= UnsafeRawPointer($0) + self.borrowedCount }
+                ?? false, "appendLent: a value outside the lent fields")
+        let nameOffset = self.byteCount
+        self.reserve(nameCount)
+        let destination = self.bytes + nameOffset
+        let source = nameBase.assumingMemoryBound(to: UInt8.self)
+        if nameIsLowercase {
+            destination.update(from: source, count: nameCount)
+        } else {
+            for index in 0..<nameCount {
+                let byte = source[index]
+                destination[index] = byte | (byte &- UInt8(ascii: "A") < 26 ? 0x20 : 0)
+            }
+        }
+        self.byteCount = nameOffset + nameCount
+        self.hasBorrowedValues = true
+        self.addField(nameOffset, nameCount, lentValue: valueBase.assumingMemoryBound(to: UInt8.self), value.count)
+    }
+
     /// Appends `name` (lower-case, not connection-specific: the caller's literal) with `value`
     /// copied, with none of the tests a forwarded name needs.
     func append(name: StaticString, value: UnsafeRawBufferPointer) {

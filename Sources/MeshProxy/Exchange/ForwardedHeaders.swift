@@ -54,17 +54,21 @@ enum ForwardedHeaders {
     /// and appending the proxy's own to the `HeaderFields` cost a pass, a record store per field
     /// and a copy of each appended field before the header block copied them again.
     /// `grpcStatus`, when asked for, is the first `grpc-status` passed on; `date`, when added, is
-    /// `dates`' at `now`.
+    /// `dates`' at `now`. `fromHTTP2`: the fields came from an HTTP/2 upstream, whose codec
+    /// refuses a Connection header (and every other connection-specific field), so none is
+    /// looked for before the pass.
     static func writeResponse<Sink: ForwardedFieldSink>(
         _ fields: HeaderFields, into sink: inout Sink, serviceTime: Int?, dates: inout HTTPDateCache, at now: NIODeadline,
         grpcStatus: inout String?,
-        wantsGRPCStatus: Bool
+        wantsGRPCStatus: Bool, fromHTTP2: Bool = false
     ) -> Bool {
         // The fields a Connection header names go too; it may come after them, so it is read
-        // first (an HTTP/2 upstream sends none: nghttp2 rejects connection-specific fields).
+        // first.
         var hasConnection = false
-        fields.forEachField { name, _ in
-            if name.count == 10, FieldName.equalsLowercase(name, "connection") { hasConnection = true }
+        if !fromHTTP2 {
+            fields.forEachField { name, _ in
+                if name.count == 10, FieldName.equalsLowercase(name, "connection") { hasConnection = true }
+            }
         }
         guard hasConnection else {
             return writeResponse(
@@ -83,7 +87,11 @@ enum ForwardedHeaders {
             named: named)
     }
 
-    /// `writeResponse` once the fields a Connection header names are known (lower-case).
+    /// `writeResponse` once the fields a Connection header names are known (lower-case). Each
+    /// field is judged by one switch on its name's length: the hop-by-hop fields
+    /// (`HeaderRules.isHopByHop`), the proxy's own rules, and the names an HTTP/2 head may not
+    /// carry (`host`, `http2-settings`, pseudo-headers), which alone go to the sink's tested
+    /// `appendField`; every other field is passed on as judged (`appendJudgedField`).
     private static func writeResponse<Sink: ForwardedFieldSink>(
         _ fields: HeaderFields, into sink: inout Sink, serviceTime: Int?, dates: inout HTTPDateCache, at now: NIODeadline,
         grpcStatus: inout String?,
@@ -94,27 +102,50 @@ enum ForwardedHeaders {
         var hasContentLength = false
         let replacesServiceTime = serviceTime != nil
         fields.forEachField { name, value in
-            if HeaderRules.isHopByHop(name) {
+            var judged = true
+            var isGRPCStatus = false
+            switch name.count {
+            case 0:
+                judged = false
+            case 2 where FieldName.equalsLowercase(name, "te"):
                 keepTrailersTE = keepTrailersTE || HeaderRules.isTrailersTE(hopByHop: name, value)
                 return
-            }
-            switch name.count {
             case 4 where FieldName.equalsLowercase(name, "date"):
                 sawDate = true
+            case 4 where FieldName.equalsLowercase(name, "host"):
+                judged = false
             case 6 where FieldName.equalsLowercase(name, "server"):
                 return
+            case 7 where FieldName.equalsLowercase(name, "trailer") || FieldName.equalsLowercase(name, "upgrade"):
+                return
+            case 10 where FieldName.equalsLowercase(name, "connection") || FieldName.equalsLowercase(name, "keep-alive"):
+                return
+            case 11 where wantsGRPCStatus && FieldName.equalsLowercase(name, "grpc-status"):
+                isGRPCStatus = true
             case 14 where FieldName.equalsLowercase(name, "content-length"):
                 hasContentLength = true
+            case 14 where FieldName.equalsLowercase(name, "http2-settings"):
+                judged = false
+            case 16 where FieldName.equalsLowercase(name, "proxy-connection"):
+                return
+            case 17 where FieldName.equalsLowercase(name, "transfer-encoding"):
+                return
+            case 18 where FieldName.equalsLowercase(name, "proxy-authenticate"):
+                return
+            case 19 where FieldName.equalsLowercase(name, "proxy-authorization"):
+                return
             case 29 where replacesServiceTime && FieldName.equalsLowercase(name, "x-envoy-upstream-service-time"):
                 return
             default:
                 break
             }
             if !named.isEmpty && named.contains(String(decoding: name, as: UTF8.self).lowercased()) { return }
-            if wantsGRPCStatus, grpcStatus == nil, name.count == 11, FieldName.equalsLowercase(name, "grpc-status") {
-                grpcStatus = String(decoding: value, as: UTF8.self)
+            if isGRPCStatus, grpcStatus == nil { grpcStatus = String(decoding: value, as: UTF8.self) }
+            if judged && name[0] != UInt8(ascii: ":") {
+                sink.appendJudgedField(name: name, value: value)
+            } else {
+                sink.appendField(name: name, value: value)
             }
-            sink.appendField(name: name, value: value)
         }
         if keepTrailersTE { sink.appendOwnField(name: "te", value: "trailers") }
         sink.appendOwnField(name: "server", value: ServerHeader.value)
@@ -260,6 +291,9 @@ protocol ForwardedFieldSink {
     /// One of the proxy's own fields: `name` is lower-case and allowed in HTTP/2 (a sink may
     /// skip the tests a forwarded name needs).
     mutating func appendOwnField(name: StaticString, value: UnsafeRawBufferPointer)
+    /// A field of the response head's upstream fields that `ForwardedHeaders.writeResponse` has
+    /// judged passable: not empty, a pseudo-header or a name HTTP/2 forbids (in any case).
+    mutating func appendJudgedField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
 }
 
 extension ForwardedFieldSink {
@@ -269,6 +303,11 @@ extension ForwardedFieldSink {
         DecimalText.withBytes(of: value) { digits in
             appendOwnField(name: name, value: digits)
         }
+    }
+
+    /// The sink's own tests are all there is to save for most sinks.
+    mutating func appendJudgedField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        appendField(name: name, value: value)
     }
 
     /// Appends one of the proxy's own fields: a lower-case name HTTP/2 allows.
@@ -315,9 +354,19 @@ extension HTTP2RequestFieldWriter: ForwardedFieldSink {}
 struct HTTP2ResponseHeadSink: ForwardedFieldSink {
     var writer: HTTP2ResponseFieldWriter
     private(set) var headerListSize = 0
+    /// The upstream's field names are lower-case (an HTTP/2 upstream's: its codec refuses others).
+    private let namesAreLowercase: Bool
 
-    init(_ writer: HTTP2ResponseFieldWriter) {
+    init(_ writer: HTTP2ResponseFieldWriter, namesAreLowercase: Bool) {
         self.writer = writer
+        self.namesAreLowercase = namesAreLowercase
+    }
+
+    /// The judged fields' values lie in the fields lent to the block (`writeResponse` is given
+    /// the same fields as `sendHead(status:lending:...)`).
+    mutating func appendJudgedField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        headerListSize += name.count + value.count + 32
+        writer.appendJudgedField(name: name, value: value, nameIsLowercase: namesAreLowercase)
     }
 
     mutating func appendField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
