@@ -82,8 +82,9 @@ import Testing
         #expect(headers["x-envoy-upstream-service-time"] == ["3"])
     }
 
-    /// What an HTTP/2 client gets written in one pass (`writeResponse`) is what the edit in place
-    /// (`response`) leaves: the same fields in the same order, the same framing answer.
+    /// What a client gets written in one pass (`writeResponse`, dated by the loop's cache) is what
+    /// `response` (the same rules into new fields, with the date given) leaves: the same fields in
+    /// the same order, the same framing answer; the upstream's fields stay as they were.
     @Test(arguments: [
         [("Content-Length", "12"), ("Connection", "close, X-Internal"), ("X-Internal", "secret"), ("Server", "gunicorn"),
          ("Transfer-Encoding", "chunked"), ("x-envoy-upstream-service-time", "99"), ("X-Meshsim-Version", "v2")],

@@ -8,57 +8,33 @@ import NIOHTTP1
 /// whole list, retaining each string: doing Envoy's header rules as edits cost more than the rest
 /// of the request path together.
 enum ForwardedHeaders {
-    /// What the response passes on, edited in place: hop-by-hop fields gone (and those the
-    /// Connection header names), `server: envoy` (`ServerHeader`), `date` kept or added,
-    /// `x-envoy-upstream-service-time` set. The fields' bytes are compared, never made strings.
-    /// Returns whether the upstream sent `content-length`, which decides the framing.
-    static func response(_ fields: inout HeaderFields, serviceTime: Int?, date: @autoclosure () -> String) -> Bool {
-        var named: [String] = []
-        var keepTrailersTE = false
-        var sawDate = false
-        var hasContentLength = false
-        let replacesServiceTime = serviceTime != nil
-        fields.removeFields { name, value in
-            if HeaderRules.isHopByHop(name) {
-                HeaderRules.noteHopByHop(name, value, named: &named, keepTrailersTE: &keepTrailersTE)
-                return true
-            }
-            switch name.count {
-            case 4 where FieldName.equalsLowercase(name, "date"):
-                sawDate = true
-            case 6 where FieldName.equalsLowercase(name, "server"):
-                return true
-            case 14 where FieldName.equalsLowercase(name, "content-length"):
-                hasContentLength = true
-            case 29 where replacesServiceTime && FieldName.equalsLowercase(name, "x-envoy-upstream-service-time"):
-                return true
-            default:
-                break
-            }
-            return false
-        }
-        if !named.isEmpty {
-            // Rare (a Connection header naming fields): strings are fine here.
-            fields.removeFields { name, _ in named.contains(String(decoding: name, as: UTF8.self).lowercased()) }
-        }
-        if keepTrailersTE { fields.append(name: "te", value: "trailers") }
-        fields.append(name: "server", value: ServerHeader.value)
-        if !sawDate { fields.append(name: "date", value: date()) }
-        if let serviceTime { fields.appendDecimalField(name: "x-envoy-upstream-service-time", value: serviceTime) }
+    /// What the response passes on: hop-by-hop fields gone (and those the Connection header
+    /// names), `server: envoy` (`ServerHeader`), `date` kept or added, `x-envoy-upstream-service-time`
+    /// set: `writeResponse`'s fields, written into new storage that replaces `fields` (the
+    /// slow path, where route rules, CORS or `set-cookie` edit the head further, and tests with a
+    /// fixed date). Returns whether the upstream sent `content-length`, which decides the framing.
+    static func response(_ fields: inout HeaderFields, serviceTime: Int?, date: String) -> Bool {
+        var written = HeaderFields(byteCapacity: 256, fieldCapacity: fields.count + 4)
+        var notAsked: String?
+        var given = GivenDate(text: date)
+        let hasContentLength = writeResponse(
+            fields, into: &written, serviceTime: serviceTime, dates: &given, at: .uptimeNanoseconds(0), grpcStatus: &notAsked,
+            wantsGRPCStatus: false)
+        fields = written
         return hasContentLength
     }
 
-    /// The fields `response(_:serviceTime:date:)` leaves, in the same order, written to `sink`
-    /// in one pass over the upstream's fields (which stay as they are): what an HTTP/2 client
-    /// gets when nothing else edits the head (`Exchange.sendHTTP2ResponseHead`). Removing fields
-    /// and appending the proxy's own to the `HeaderFields` cost a pass, a record store per field
-    /// and a copy of each appended field before the header block copied them again.
+    /// The fields a response passes on, written to `sink` in one pass over the upstream's fields
+    /// (which stay as they are): what a client gets when nothing else edits the head
+    /// (`Exchange.sendHTTP2ResponseHead`, `sendHTTP1ResponseHead`). Removing fields and appending
+    /// the proxy's own to the `HeaderFields` cost a pass, a record store per field and a copy of
+    /// each appended field before the header block copied them again.
     /// `grpcStatus`, when asked for, is the first `grpc-status` passed on; `date`, when added, is
-    /// `dates`' at `now`. `fromHTTP2`: the fields came from an HTTP/2 upstream, whose codec
+    /// `dates`' at `now` (the loop's `HTTPDateCache`, or a `GivenDate`). `fromHTTP2`: the fields came from an HTTP/2 upstream, whose codec
     /// refuses a Connection header (and every other connection-specific field), so none is
     /// looked for before the pass.
-    static func writeResponse<Sink: ForwardedFieldSink>(
-        _ fields: HeaderFields, into sink: inout Sink, serviceTime: Int?, dates: inout HTTPDateCache, at now: NIODeadline,
+    static func writeResponse<Sink: ForwardedFieldSink, Dates: ResponseDateSource>(
+        _ fields: HeaderFields, into sink: inout Sink, serviceTime: Int?, dates: inout Dates, at now: NIODeadline,
         grpcStatus: inout String?,
         wantsGRPCStatus: Bool, fromHTTP2: Bool = false
     ) -> Bool {
@@ -92,8 +68,8 @@ enum ForwardedHeaders {
     /// (`HeaderRules.isHopByHop`), the proxy's own rules, and the names an HTTP/2 head may not
     /// carry (`host`, `http2-settings`, pseudo-headers), which alone go to the sink's tested
     /// `appendField`; every other field is passed on as judged (`appendJudgedField`).
-    private static func writeResponse<Sink: ForwardedFieldSink>(
-        _ fields: HeaderFields, into sink: inout Sink, serviceTime: Int?, dates: inout HTTPDateCache, at now: NIODeadline,
+    private static func writeResponse<Sink: ForwardedFieldSink, Dates: ResponseDateSource>(
+        _ fields: HeaderFields, into sink: inout Sink, serviceTime: Int?, dates: inout Dates, at now: NIODeadline,
         grpcStatus: inout String?,
         wantsGRPCStatus: Bool, named: [String]
     ) -> Bool {
@@ -149,7 +125,7 @@ enum ForwardedHeaders {
         }
         if keepTrailersTE { sink.appendOwnField(name: "te", value: "trailers") }
         sink.appendOwnField(name: "server", value: ServerHeader.value)
-        if !sawDate { dates.withCurrentBytes(at: now) { sink.appendOwnField(name: "date", value: $0) } }
+        if !sawDate { dates.withDateBytes(at: now) { sink.appendOwnField(name: "date", value: $0) } }
         if let serviceTime { sink.appendDecimalField(name: "x-envoy-upstream-service-time", value: serviceTime) }
         return hasContentLength
     }
@@ -280,6 +256,29 @@ enum ForwardedHeaders {
         if let expectedTimeoutMilliseconds { sink.appendField(name: "x-envoy-expected-rq-timeout-ms", value: String(expectedTimeoutMilliseconds)) }
         sink.appendDecimalField(name: "x-envoy-attempt-count", value: attempt)
         if isInternal { sink.appendField(name: "x-envoy-internal", value: "true") }
+    }
+}
+
+/// Where a forwarded response's `date` comes from when the upstream sent none.
+protocol ResponseDateSource {
+    /// Calls `body` with the date's bytes at `now`.
+    mutating func withDateBytes(at now: NIODeadline, _ body: (UnsafeRawBufferPointer) -> Void)
+}
+
+/// The loop's once-a-second date.
+extension HTTPDateCache: ResponseDateSource {
+    mutating func withDateBytes(at now: NIODeadline, _ body: (UnsafeRawBufferPointer) -> Void) {
+        withCurrentBytes(at: now, body)
+    }
+}
+
+/// A date given as text, whatever the time.
+struct GivenDate: ResponseDateSource {
+    let text: String
+
+    func withDateBytes(at _: NIODeadline, _ body: (UnsafeRawBufferPointer) -> Void) {
+        let count = text.utf8.count
+        text.withCString { body(UnsafeRawBufferPointer(start: $0, count: count)) }
     }
 }
 
