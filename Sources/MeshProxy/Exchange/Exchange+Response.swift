@@ -333,7 +333,8 @@ extension Exchange: UpstreamConnectionDelegate {
     }
 
     /// `:status` with a three-digit code, as a header list counts it.
-    static let statusFieldSize = ":status".utf8.count + 3 + 32
+    /// Computed: a stored static was a lazy global, tested on each response.
+    static var statusFieldSize: Int { ":status".utf8.count + 3 + 32 }
 
     /// Envoy answers a gRPC request's local errors the gRPC way: a trailers-only response (HTTP
     /// 200, `grpc-status` mapped from the HTTP status, the text in `grpc-message`), which gRPC

@@ -47,9 +47,10 @@ enum ForwardedHeaders {
             }
         }
         guard hasConnection else {
+            // No list at all (the static empty one cost a lazy global's test per response).
             return writeResponse(
                 fields, into: &sink, serviceTime: serviceTime, dates: &dates, at: now, grpcStatus: &grpcStatus, wantsGRPCStatus: wantsGRPCStatus,
-                named: noNamedFields)
+                named: nil)
         }
         var named: [String] = []
         fields.forEachField { name, value in
@@ -63,7 +64,8 @@ enum ForwardedHeaders {
             named: named)
     }
 
-    /// `writeResponse` once the fields a Connection header names are known (lower-case). Each
+    /// `writeResponse` once the fields a Connection header names are known (lower-case; nil for
+    /// none). Each
     /// field is judged by one switch on its name's length: the hop-by-hop fields
     /// (`HeaderRules.isHopByHop`), the proxy's own rules, and the names an HTTP/2 head may not
     /// carry (`host`, `http2-settings`, pseudo-headers), which alone go to the sink's tested
@@ -71,7 +73,7 @@ enum ForwardedHeaders {
     private static func writeResponse<Sink: ForwardedFieldSink, Dates: ResponseDateSource>(
         _ fields: HeaderFields, into sink: inout Sink, serviceTime: Int?, dates: inout Dates, at now: NIODeadline,
         grpcStatus: inout String?,
-        wantsGRPCStatus: Bool, named: [String]
+        wantsGRPCStatus: Bool, named: [String]?
     ) -> Bool {
         var keepTrailersTE = false
         var sawDate = false
@@ -115,7 +117,7 @@ enum ForwardedHeaders {
             default:
                 break
             }
-            if !named.isEmpty && named.contains(String(decoding: name, as: UTF8.self).lowercased()) { return }
+            if let named, named.contains(String(decoding: name, as: UTF8.self).lowercased()) { return }
             if isGRPCStatus, grpcStatus == nil { grpcStatus = String(decoding: value, as: UTF8.self) }
             if judged && name[0] != UInt8(ascii: ":") {
                 sink.appendJudgedField(name: name, value: value)
