@@ -229,7 +229,7 @@ final class HeaderBlock {
         let nameOffset = self.byteCount
         self.reserve(nameCount + valueCount)
         let destination = self.bytes + nameOffset
-        destination.update(from: nameSource, count: nameCount)
+        ShortCopy.copy(nameSource, to: destination, count: nameCount)
         // Without a branch per byte (a loop the compiler vectorizes).
         if !nameIsLowercase {
             for index in 0..<nameCount {
@@ -238,7 +238,7 @@ final class HeaderBlock {
             }
         }
         if valueCount > 0, let valueBase = value.baseAddress {
-            (destination + nameCount).update(from: valueBase.assumingMemoryBound(to: UInt8.self), count: valueCount)
+            ShortCopy.copy(valueBase, to: destination + nameCount, count: valueCount)
         }
         self.byteCount = nameOffset + nameCount + valueCount
         self.addField(nameOffset, nameCount, nameOffset + nameCount, valueCount)
@@ -292,7 +292,7 @@ final class HeaderBlock {
         let destination = self.bytes + nameOffset
         let source = nameBase.assumingMemoryBound(to: UInt8.self)
         if nameIsLowercase {
-            destination.update(from: source, count: nameCount)
+            ShortCopy.copy(source, to: destination, count: nameCount)
         } else {
             for index in 0..<nameCount {
                 let byte = source[index]
@@ -458,7 +458,7 @@ final class HeaderBlock {
     @inline(__always)
     private func copy(_ source: UnsafePointer<UInt8>, count: Int) {
         self.reserve(count)
-        (self.bytes + self.byteCount).update(from: source, count: count)
+        ShortCopy.copy(source, to: self.bytes + self.byteCount, count: count)
         self.byteCount += count
     }
 
@@ -474,7 +474,7 @@ final class HeaderBlock {
         // `withCString` lends a native string's own bytes without retaining it (the UTF-8 view's
         // `withContiguousStorageIfAvailable` costs a retain, and serves no small string).
         string.withCString { source in
-            source.withMemoryRebound(to: UInt8.self, capacity: count) { destination.update(from: $0, count: count) }
+            ShortCopy.copy(source, to: destination, count: count)
         }
         self.byteCount += count
     }

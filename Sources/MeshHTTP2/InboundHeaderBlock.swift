@@ -203,9 +203,9 @@ final class InboundFieldScratch {
         self.recordStorage.reserve(4 * (self.count + 1), keeping: 4 * self.count)
         self.byteStorage.reserve(self.byteCount + name.count + value.count, keeping: self.byteCount)
         let nameStart = self.byteCount
-        if let source = name.baseAddress { (self.bytes + nameStart).update(from: source, count: name.count) }
+        if let source = name.baseAddress { ShortCopy.copy(source, to: self.bytes + nameStart, count: name.count) }
         let valueStart = nameStart + name.count
-        if let source = value.baseAddress { (self.bytes + valueStart).update(from: source, count: value.count) }
+        if let source = value.baseAddress { ShortCopy.copy(source, to: self.bytes + valueStart, count: value.count) }
         self.byteCount = valueStart + value.count
         let record = self.records + 4 * self.count
         record[0] = nameStart
