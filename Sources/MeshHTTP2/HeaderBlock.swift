@@ -30,6 +30,11 @@ final class HeaderBlock {
     private var borrowedCount = 0
     /// Some field's value points into the lent storage.
     private var hasBorrowedValues = false
+    /// Where the lent fields' names and values start in their storage (after the records).
+    private var lentByteArea = 0
+    /// Once `appendLent` has copied the lent fields' bytes into this block: what to add to an
+    /// offset in the lent storage to find the same byte in `bytes`.
+    private var lentCopyDelta: Int?
     /// Blocks submitted whose frames nghttp2 has not serialised yet: it still reads their bytes.
     private(set) var waitingBlocks = 0
     /// Storage outgrown while blocks waited, some of which still point into it.
@@ -49,6 +54,7 @@ final class HeaderBlock {
     func reset() {
         self.fieldCount = 0
         self.hasBorrowedValues = false
+        self.lentCopyDelta = nil
         guard self.waitingBlocks == 0 else { return }
         self.byteCount = 0
         if self.byteStorage.capacity > Self.maxKeptByteCapacity {
@@ -86,11 +92,17 @@ final class HeaderBlock {
         try fields.storage.withUnsafeBytes { raw in
             let outer = self.borrowedBase
             let outerCount = self.borrowedCount
+            let outerByteArea = self.lentByteArea
+            let outerCopyDelta = self.lentCopyDelta
             self.borrowedBase = raw.baseAddress?.assumingMemoryBound(to: UInt8.self)
             self.borrowedCount = raw.count
+            self.lentByteArea = fields.fieldCount > 0 ? fields.byteAreaStart : raw.count
+            self.lentCopyDelta = nil
             defer {
                 self.borrowedBase = outer
                 self.borrowedCount = outerCount
+                self.lentByteArea = outerByteArea
+                self.lentCopyDelta = outerCopyDelta
                 if self.hasBorrowedValues { self.reset() }
             }
             return try body()
@@ -274,34 +286,43 @@ final class HeaderBlock {
     }
 
     /// `appendLending(name:value:)` for a field its caller has judged already: its name is
-    /// neither empty, a pseudo-header nor one RFC 9113 §8.2.2 forbids (in any case), and its value
-    /// lies in the storage lent by `borrowing(_:_:)`. The name is copied (lower-cased in the same
-    /// pass, without a branch per byte, unless `nameIsLowercase`), the value pointed to: none of
-    /// the per-field tests, which a response head's writer has made in its own pass.
+    /// neither empty, a pseudo-header nor one RFC 9113 §8.2.2 forbids (in any case), and its name
+    /// and value lie in the fields lent by `borrowing(_:_:)`. The first such field copies all the
+    /// lent fields' names and values into the block at once (one copy of a few hundred bytes);
+    /// each field then points at its name (lower-cased there, without a branch per byte, unless
+    /// `nameIsLowercase`) and value in that copy, so nghttp2 copies neither (NO_COPY) and there
+    /// are none of the per-field tests, which a response head's writer has made in its own pass.
     func appendLent(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, nameIsLowercase: Bool) {
-        let nameCount = name.count
-        guard let nameBase = name.baseAddress, let valueBase = value.baseAddress else {
+        guard let lent = self.borrowedBase, let nameBase = name.baseAddress, let valueBase = value.baseAddress else {
             self.appendLending(name: name, value: value)
             return
         }
+        let lentBytes = UnsafeRawPointer(lent)
         assert(
-            self.borrowedBase.map { valueBase >= UnsafeRawPointer($0) && valueBase + value.count <= UnsafeRawPointer($0) + self.borrowedCount }
-                ?? false, "appendLent: a value outside the lent fields")
-        let nameOffset = self.byteCount
-        self.reserve(nameCount)
-        let destination = self.bytes + nameOffset
-        let source = nameBase.assumingMemoryBound(to: UInt8.self)
-        if nameIsLowercase {
-            ShortCopy.copy(source, to: destination, count: nameCount)
+            nameBase >= lentBytes + self.lentByteArea && nameBase + name.count <= lentBytes + self.borrowedCount
+                && valueBase >= lentBytes + self.lentByteArea && valueBase + value.count <= lentBytes + self.borrowedCount,
+            "appendLent: a field outside the lent fields")
+        let delta: Int
+        if let copied = self.lentCopyDelta {
+            delta = copied
         } else {
-            for index in 0..<nameCount {
-                let byte = source[index]
-                destination[index] = byte | (byte &- UInt8(ascii: "A") < 26 ? 0x20 : 0)
+            let count = self.borrowedCount - self.lentByteArea
+            let offset = self.byteCount
+            self.reserve(count)
+            (self.bytes + offset).update(from: lent + self.lentByteArea, count: count)
+            self.byteCount = offset + count
+            delta = offset - self.lentByteArea
+            self.lentCopyDelta = delta
+        }
+        let nameOffset = delta + (nameBase - lentBytes)
+        if !nameIsLowercase {
+            let nameBytes = self.bytes + nameOffset
+            for index in 0..<name.count {
+                let byte = nameBytes[index]
+                nameBytes[index] = byte | (byte &- UInt8(ascii: "A") < 26 ? 0x20 : 0)
             }
         }
-        self.byteCount = nameOffset + nameCount
-        self.hasBorrowedValues = true
-        self.addField(nameOffset, nameCount, lentValue: valueBase.assumingMemoryBound(to: UInt8.self), value.count)
+        self.addField(nameOffset, name.count, delta + (valueBase - lentBytes), value.count)
     }
 
     /// Appends `name` (lower-case, not connection-specific: the caller's literal) with `value`
