@@ -107,7 +107,21 @@ final class WorkerStats {
         func record(code: Int, flags: ResponseFlags, workload: UInt32, milliseconds: Double,
                     requestProtocol: RequestProtocol = .http, grpcStatus: String? = nil,
                     requestBytes: Int = 0, responseBytes: Int = 0, grpcMessages: (request: Int, response: Int)? = nil) {
-            let grpc = grpcStatus.flatMap { UInt64($0) }.map { min($0, Self.noGRPCStatus - 1) } ?? Self.noGRPCStatus
+            record(
+                code: code, flags: flags, workload: workload, milliseconds: milliseconds, requestProtocol: requestProtocol,
+                grpcKey: Self.grpcKey(grpcStatus), requestBytes: requestBytes, responseBytes: responseBytes, grpcMessages: grpcMessages)
+        }
+
+        /// The key's gRPC status part for `grpcStatus` (`noGRPCStatus` for none).
+        static func grpcKey(_ grpcStatus: String?) -> UInt64 {
+            grpcStatus.flatMap { UInt64($0) }.map { min($0, Self.noGRPCStatus - 1) } ?? Self.noGRPCStatus
+        }
+
+        /// The same with the gRPC status as `grpcKey(_:)` makes it (the exchange makes it before
+        /// lending the counters: a copy of its status string to pass in cost a release per request).
+        func record(code: Int, flags: ResponseFlags, workload: UInt32, milliseconds: Double,
+                    requestProtocol: RequestProtocol, grpcKey grpc: UInt64,
+                    requestBytes: Int, responseBytes: Int, grpcMessages: (request: Int, response: Int)?) {
             let key = UInt64(workload & 0xF_FFFF) << 44 | grpc << 38 | UInt64(requestProtocol.index) << 36
                 | UInt64(UInt16(truncatingIfNeeded: code) & 0xFFF) << 24 | UInt64(flags.rawValue & 0xFF_FFFF)
             if key != lastKey || lastCell == nil {
