@@ -18,6 +18,14 @@ public struct HTTP2ResponseFieldWriter: FieldBytesWriter {
         self.block._withUnsafeGuaranteedRef { $0.appendLending(name: name, value: value) }
     }
 
+    /// Appends a field of the lent fields that the caller has judged already: a name that is not
+    /// empty, a pseudo-header or one RFC 9113 §8.2.2 forbids (`host`, `http2-settings` and the
+    /// hop-by-hop fields), in any case unless `nameIsLowercase`. Nothing is tested here; any
+    /// other field goes through `appendField(name:value:)`.
+    public mutating func appendJudgedField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, nameIsLowercase: Bool) {
+        self.block._withUnsafeGuaranteedRef { $0.appendLent(name: name, value: value, nameIsLowercase: nameIsLowercase) }
+    }
+
     /// Appends a field whose name is a lower-case literal that HTTP/2 allows (the proxy's own
     /// `server`, `date`...): copied with none of a forwarded name's tests.
     public mutating func appendField(name lowercaseName: StaticString, value: UnsafeRawBufferPointer) {

@@ -17,25 +17,24 @@ final class HeaderBlock {
     @exclusivity(unchecked) private var byteStorage = ReusedStorage<UInt8>(capacity: HeaderBlock.initialByteCapacity)
     private var bytes: UnsafeMutablePointer<UInt8> { self.byteStorage.base }
     private var byteCount = 0
-    /// Where each field's name and value lie: offsets into `bytes` (the value's from
-    /// `borrowedBase` when marked so), turned into pointers at submit time (the byte storage may
-    /// move while it grows).
-    private struct Span {
-        var nameOffset: Int
-        var nameLength: Int
-        var valueOffset: Int
-        var valueLength: Int
-        var valueIsBorrowed: Bool
-    }
-    @exclusivity(unchecked) private var spanStorage = ReusedStorage<Span>(capacity: 64)
-    private var spans: UnsafeMutablePointer<Span> { self.spanStorage.base }
-    private var spanCount = 0
+    /// The block's `nghttp2_nv` array, written as each field is appended (a pass building it at
+    /// submit time cost about 1 % of the proxy's CPU): names (and values copied here) point into
+    /// `bytes`, and are moved along when the byte storage moves (`grow`); a lent value points
+    /// into the lent storage. nghttp2 copies the array itself during the submit.
+    @exclusivity(unchecked) private var fieldStorage = ReusedStorage<nghttp2_nv>(capacity: 64)
+    private var nameValues: UnsafeMutablePointer<nghttp2_nv> { self.fieldStorage.base }
+    private var fieldCount = 0
     /// The storage of the fields lent by `borrowing(_:_:)`, during its call only.
     private var borrowedBase: UnsafePointer<UInt8>?
     /// How many bytes of it there are (`appendLending` points at values inside them).
     private var borrowedCount = 0
-    /// Some span points into the lent storage.
-    private var hasBorrowedSpans = false
+    /// Some field's value points into the lent storage.
+    private var hasBorrowedValues = false
+    /// Where the lent fields' names and values start in their storage (after the records).
+    private var lentByteArea = 0
+    /// Once `appendLent` has copied the lent fields' bytes into this block: what to add to an
+    /// offset in the lent storage to find the same byte in `bytes`.
+    private var lentCopyDelta: Int?
     /// Blocks submitted whose frames nghttp2 has not serialised yet: it still reads their bytes.
     private(set) var waitingBlocks = 0
     /// Storage outgrown while blocks waited, some of which still point into it.
@@ -47,14 +46,15 @@ final class HeaderBlock {
 
     deinit {
         self.byteStorage.deallocate()
-        self.spanStorage.deallocate()
+        self.fieldStorage.deallocate()
         for storage in self.outgrownStorage { storage.deallocate() }
     }
 
     /// Starts a new block: at the start of the storage, or after the blocks still waiting.
     func reset() {
-        self.spanCount = 0
-        self.hasBorrowedSpans = false
+        self.fieldCount = 0
+        self.hasBorrowedValues = false
+        self.lentCopyDelta = nil
         guard self.waitingBlocks == 0 else { return }
         self.byteCount = 0
         if self.byteStorage.capacity > Self.maxKeptByteCapacity {
@@ -66,6 +66,9 @@ final class HeaderBlock {
     /// Submits the block through `body` (an `nghttp2_submit_*` call given the `nghttp2_nv` array
     /// and its count; a negative result is an error, nothing queued). A queued block's bytes stay
     /// until `frameLeft()` reports its frame serialised or dropped.
+    /// Not inlined: into a submit call that became small enough, the optimizer passed that
+    /// call's closure's captures separately, retaining and releasing one per stream.
+    @inline(never)
     func submit(_ body: (UnsafePointer<nghttp2_nv>?, Int) -> Int32) -> Int32 {
         let result = self.withNameValues(body)
         if result >= 0 { self.waitingBlocks += 1 }
@@ -84,17 +87,23 @@ final class HeaderBlock {
 
     /// Runs `body` with `fields` lent to the block: `append(fields)` inside it points into their
     /// storage instead of copying them (the block is submitted inside `body`, while the storage
-    /// is certain to be there). The block is emptied when a span still points there at the end.
+    /// is certain to be there). The block is emptied when a value still points there at the end.
     func borrowing<Result>(_ fields: borrowing HeaderFields, _ body: () throws -> Result) rethrows -> Result {
         try fields.storage.withUnsafeBytes { raw in
             let outer = self.borrowedBase
             let outerCount = self.borrowedCount
+            let outerByteArea = self.lentByteArea
+            let outerCopyDelta = self.lentCopyDelta
             self.borrowedBase = raw.baseAddress?.assumingMemoryBound(to: UInt8.self)
             self.borrowedCount = raw.count
+            self.lentByteArea = fields.fieldCount > 0 ? fields.byteAreaStart : raw.count
+            self.lentCopyDelta = nil
             defer {
                 self.borrowedBase = outer
                 self.borrowedCount = outerCount
-                if self.hasBorrowedSpans { self.reset() }
+                self.lentByteArea = outerByteArea
+                self.lentCopyDelta = outerCopyDelta
+                if self.hasBorrowedValues { self.reset() }
             }
             return try body()
         }
@@ -106,7 +115,7 @@ final class HeaderBlock {
         self.copy(name.utf8Start, count: name.utf8CodeUnitCount)
         let valueOffset = self.byteCount
         self.copy(value)
-        self.addSpan(nameOffset, name.utf8CodeUnitCount, valueOffset, self.byteCount - valueOffset)
+        self.addField(nameOffset, name.utf8CodeUnitCount, valueOffset, self.byteCount - valueOffset)
     }
 
     /// Appends `name` with `value` in decimal, the bytes `String(value)` has, written here with no
@@ -116,7 +125,7 @@ final class HeaderBlock {
         self.copy(name.utf8Start, count: name.utf8CodeUnitCount)
         let valueOffset = self.byteCount
         DecimalText.withBytes(of: value) { self.copy($0) }
-        self.addSpan(nameOffset, name.utf8CodeUnitCount, valueOffset, self.byteCount - valueOffset)
+        self.addField(nameOffset, name.utf8CodeUnitCount, valueOffset, self.byteCount - valueOffset)
     }
 
     /// Appends `name` with the value of the first of `fields` named `fieldName` (any case), or
@@ -126,7 +135,7 @@ final class HeaderBlock {
         self.copy(name.utf8Start, count: name.utf8CodeUnitCount)
         let valueOffset = self.byteCount
         if let index = fields.firstIndex(name: fieldName) { fields.withField(at: index) { _, value in self.copy(value) } }
-        self.addSpan(nameOffset, name.utf8CodeUnitCount, valueOffset, self.byteCount - valueOffset)
+        self.addField(nameOffset, name.utf8CodeUnitCount, valueOffset, self.byteCount - valueOffset)
     }
 
     /// Appends the fields HTTP/2 carries: names lower-cased, connection-specific fields dropped.
@@ -146,7 +155,7 @@ final class HeaderBlock {
             }
             let valueOffset = self.byteCount
             self.copy(value)
-            self.addSpan(nameOffset, nameLength, valueOffset, self.byteCount - valueOffset)
+            self.addField(nameOffset, nameLength, valueOffset, self.byteCount - valueOffset)
         }
     }
 
@@ -162,7 +171,7 @@ final class HeaderBlock {
                 self.appendCopying(fields)
                 return
             }
-            self.hasBorrowedSpans = true
+            self.hasBorrowedValues = true
             for index in 0..<fields.fieldCount {
                 let record = HeaderFields.record(index, in: raw)
                 let nameStart = byteAreaStart + record.nameStart
@@ -180,9 +189,7 @@ final class HeaderBlock {
                     self.byteCount = nameOffset
                     continue
                 }
-                self.addSpan(
-                    Span(nameOffset: nameOffset, nameLength: name.count, valueOffset: valueStart, valueLength: record.valueLength,
-                        valueIsBorrowed: true))
+                self.addField(nameOffset, name.count, lentValue: base + valueStart, record.valueLength)
             }
         }
     }
@@ -252,7 +259,7 @@ final class HeaderBlock {
             ShortBytes.copy(destination + nameCount, from: valueBase.assumingMemoryBound(to: UInt8.self), count: valueCount)
         }
         self.byteCount = nameOffset + nameCount + valueCount
-        self.addSpan(nameOffset, nameCount, nameOffset + nameCount, valueCount)
+        self.addField(nameOffset, nameCount, nameOffset + nameCount, valueCount)
     }
 
     /// `appendCopying(name:value:)`, but a value that lies in the storage lent by
@@ -276,10 +283,48 @@ final class HeaderBlock {
             self.byteCount = nameOffset
             return
         }
-        self.hasBorrowedSpans = true
-        self.addSpan(
-            Span(nameOffset: nameOffset, nameLength: name.count, valueOffset: valueBase - UnsafeRawPointer(borrowedBase),
-                valueLength: value.count, valueIsBorrowed: true))
+        self.hasBorrowedValues = true
+        self.addField(nameOffset, name.count, lentValue: valueBase.assumingMemoryBound(to: UInt8.self), value.count)
+    }
+
+    /// `appendLending(name:value:)` for a field its caller has judged already: its name is
+    /// neither empty, a pseudo-header nor one RFC 9113 §8.2.2 forbids (in any case), and its name
+    /// and value lie in the fields lent by `borrowing(_:_:)`. The first such field copies all the
+    /// lent fields' names and values into the block at once (one copy of a few hundred bytes);
+    /// each field then points at its name (lower-cased there, without a branch per byte, unless
+    /// `nameIsLowercase`) and value in that copy, so nghttp2 copies neither (NO_COPY) and there
+    /// are none of the per-field tests, which a response head's writer has made in its own pass.
+    func appendLent(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, nameIsLowercase: Bool) {
+        guard let lent = self.borrowedBase, let nameBase = name.baseAddress, let valueBase = value.baseAddress else {
+            self.appendLending(name: name, value: value)
+            return
+        }
+        let lentBytes = UnsafeRawPointer(lent)
+        assert(
+            nameBase >= lentBytes + self.lentByteArea && nameBase + name.count <= lentBytes + self.borrowedCount
+                && valueBase >= lentBytes + self.lentByteArea && valueBase + value.count <= lentBytes + self.borrowedCount,
+            "appendLent: a field outside the lent fields")
+        let delta: Int
+        if let copied = self.lentCopyDelta {
+            delta = copied
+        } else {
+            let count = self.borrowedCount - self.lentByteArea
+            let offset = self.byteCount
+            self.reserve(count)
+            (self.bytes + offset).update(from: lent + self.lentByteArea, count: count)
+            self.byteCount = offset + count
+            delta = offset - self.lentByteArea
+            self.lentCopyDelta = delta
+        }
+        let nameOffset = delta + (nameBase - lentBytes)
+        if !nameIsLowercase {
+            let nameBytes = self.bytes + nameOffset
+            for index in 0..<name.count {
+                let byte = nameBytes[index]
+                nameBytes[index] = byte | (byte &- UInt8(ascii: "A") < 26 ? 0x20 : 0)
+            }
+        }
+        self.addField(nameOffset, name.count, delta + (valueBase - lentBytes), value.count)
     }
 
     /// Appends `name` (lower-case, not connection-specific: the caller's literal) with `value`
@@ -289,7 +334,7 @@ final class HeaderBlock {
         self.copy(name.utf8Start, count: name.utf8CodeUnitCount)
         let valueOffset = self.byteCount
         self.copy(value)
-        self.addSpan(nameOffset, name.utf8CodeUnitCount, valueOffset, value.count)
+        self.addField(nameOffset, name.utf8CodeUnitCount, valueOffset, value.count)
     }
 
     /// Appends `name` with an empty value that `setValue(ofField:_:)` fills in later (a
@@ -298,43 +343,26 @@ final class HeaderBlock {
     func appendPlaceholder(name: StaticString) -> Int {
         let nameOffset = self.byteCount
         self.copy(name.utf8Start, count: name.utf8CodeUnitCount)
-        self.addSpan(nameOffset, name.utf8CodeUnitCount, self.byteCount, 0)
-        return self.spanCount - 1
+        self.addField(nameOffset, name.utf8CodeUnitCount, self.byteCount, 0)
+        return self.fieldCount - 1
     }
 
     /// Sets field `index`'s value (copied into the block's bytes).
     func setValue(ofField index: Int, _ value: UnsafeRawBufferPointer) {
-        guard index >= 0, index < self.spanCount else { return }
+        guard index >= 0, index < self.fieldCount else { return }
         let valueOffset = self.byteCount
         self.copy(value)
-        self.spans[index].valueOffset = valueOffset
-        self.spans[index].valueLength = value.count
-        self.spans[index].valueIsBorrowed = false
+        let field = self.nameValues + index
+        field.pointee.value = self.bytes + valueOffset
+        field.pointee.valuelen = value.count
+        field.pointee.flags = (field.pointee.flags & Self.indexingFlags) | Self.nameAndValueInBlock
     }
 
-    /// Calls `body` with the block's `nghttp2_nv` array and its count.
+    /// Calls `body` with the block's `nghttp2_nv` array and its count. nghttp2 takes mutable
+    /// pointers but only reads them; lent values exist only while `borrowing` runs, and nghttp2
+    /// copies them (no NO_COPY flag).
     func withNameValues<Result>(_ body: (UnsafePointer<nghttp2_nv>?, Int) -> Result) -> Result {
-        let fieldCount = self.spanCount
-        // nghttp2 takes mutable pointers but only reads them. Borrowed values exist only while
-        // `borrowing` runs, so `borrowedBase` is set for them; nghttp2 copies them (no NO_COPY).
-        let borrowedBytes = self.borrowedBase.map { UnsafeMutablePointer(mutating: $0) } ?? self.bytes
-        return withUnsafeTemporaryAllocation(of: nghttp2_nv.self, capacity: max(fieldCount, 1)) { nvs in
-            guard let nvBase = nvs.baseAddress else { return body(nil, 0) }
-            for field in 0..<fieldCount {
-                let span = self.spans[field]
-                let name = self.bytes + span.nameOffset
-                let indexing = Self.isUniquePerMessage(UnsafeBufferPointer(start: name, count: span.nameLength))
-                    ? self.uniqueFieldIndexing() : Self.indexable
-                nvBase[field] = nghttp2_nv(
-                    name: name,
-                    value: (span.valueIsBorrowed ? borrowedBytes : self.bytes) + span.valueOffset,
-                    namelen: span.nameLength,
-                    valuelen: span.valueLength,
-                    flags: indexing | (span.valueIsBorrowed ? Self.nameInBlock : Self.nameAndValueInBlock)
-                )
-            }
-            return body(UnsafePointer(nvBase), fieldCount)
-        }
+        body(UnsafePointer(self.nameValues), self.fieldCount)
     }
 
     /// The indexing flag of the next unique-per-message field: indexable once every
@@ -360,6 +388,8 @@ final class HeaderBlock {
     private static let neverIndexed = UInt8(NGHTTP2_NV_FLAG_NO_INDEX.rawValue)
     private static let nameInBlock = UInt8(NGHTTP2_NV_FLAG_NO_COPY_NAME.rawValue)
     private static let nameAndValueInBlock = UInt8(NGHTTP2_NV_FLAG_NO_COPY_NAME.rawValue | NGHTTP2_NV_FLAG_NO_COPY_VALUE.rawValue)
+    private static let valueInBlock = UInt8(NGHTTP2_NV_FLAG_NO_COPY_VALUE.rawValue)
+    private static let indexingFlags = UInt8(NGHTTP2_NV_FLAG_NO_INDEX.rawValue)
 
     /// Whether a field (its name lower-case, as every name in the block is) has a value no
     /// other message repeats: `x-request-id`, a fresh UUID per request. HPACK would add each one
@@ -368,6 +398,7 @@ final class HeaderBlock {
     /// sent as literals again). Sent as a literal that is never indexed instead (but for one in
     /// `uniqueFieldIndexingInterval`, which puts the name in the table): the same field, another
     /// representation (RFC 7541 §6.2.3).
+    @inline(__always)
     static func isUniquePerMessage(_ lowercasedName: UnsafeBufferPointer<UInt8>) -> Bool {
         lowercasedName.count == 12 && FieldName.equalsLowercase(lowercasedName, "x-request-id")
     }
@@ -400,17 +431,40 @@ final class HeaderBlock {
 
     // MARK: storage
 
-    private func addSpan(_ nameOffset: Int, _ nameLength: Int, _ valueOffset: Int, _ valueLength: Int) {
-        self.addSpan(
-            Span(nameOffset: nameOffset, nameLength: nameLength, valueOffset: valueOffset, valueLength: valueLength,
-                valueIsBorrowed: false))
+    /// Adds a field whose name and value are in `bytes`, at these offsets.
+    @inline(__always)
+    private func addField(_ nameOffset: Int, _ nameLength: Int, _ valueOffset: Int, _ valueLength: Int) {
+        self.addField(nameOffset, nameLength, value: self.bytes + valueOffset, valueLength, flags: Self.nameAndValueInBlock)
     }
 
+    /// Adds a field whose name is in `bytes` and whose value lies in the lent storage.
     @inline(__always)
-    private func addSpan(_ span: Span) {
-        self.spanStorage.reserve(self.spanCount + 1, keeping: self.spanCount)
-        (self.spans + self.spanCount).initialize(to: span)
-        self.spanCount += 1
+    private func addField(_ nameOffset: Int, _ nameLength: Int, lentValue: UnsafePointer<UInt8>, _ valueLength: Int) {
+        self.addField(nameOffset, nameLength, value: UnsafeMutablePointer(mutating: lentValue), valueLength, flags: Self.nameInBlock)
+    }
+
+    /// Stores the field's `nghttp2_nv`, its indexing decided on its name (lower-case in `bytes`).
+    @inline(__always)
+    private func addField(_ nameOffset: Int, _ nameLength: Int, value: UnsafeMutablePointer<UInt8>, _ valueLength: Int, flags: UInt8) {
+        self.fieldStorage.reserve(self.fieldCount + 1, keeping: self.fieldCount)
+        let name = self.bytes + nameOffset
+        let indexing = Self.isUniquePerMessage(UnsafeBufferPointer(start: name, count: nameLength)) ? self.uniqueFieldIndexing() : Self.indexable
+        (self.nameValues + self.fieldCount).initialize(
+            to: nghttp2_nv(name: name, value: value, namelen: nameLength, valuelen: valueLength, flags: indexing | flags))
+        self.fieldCount += 1
+    }
+
+    /// The byte storage moved from `oldBase` to `bytes` (the same offsets): the fields of the
+    /// block being built point to the new place (those of blocks waiting point into storage kept
+    /// for them, and nghttp2 holds its own copy of their arrays).
+    private func moveFields(from oldBase: UnsafeMutablePointer<UInt8>) {
+        let newBase = self.bytes
+        guard newBase != oldBase else { return }
+        for index in 0..<self.fieldCount {
+            let field = self.nameValues + index
+            field.pointee.name = newBase + (field.pointee.name - oldBase)
+            if field.pointee.flags & Self.valueInBlock != 0 { field.pointee.value = newBase + (field.pointee.value - oldBase) }
+        }
     }
 
     /// Makes room for `count` more bytes: a test inlined into every copy (two per field), the
@@ -423,12 +477,14 @@ final class HeaderBlock {
     }
 
     private func grow(to needed: Int) {
+        let oldBase = self.bytes
+        defer { self.moveFields(from: oldBase) }
         guard self.waitingBlocks > 0 else {
             self.byteStorage.reserve(needed, keeping: self.byteCount)
             return
         }
         // Waiting blocks point into the storage: it stays until they leave, and the bytes so far
-        // move to new storage at the same offsets (the spans being built hold offsets).
+        // move to new storage at the same offsets.
         var capacity = self.byteStorage.capacity * 2
         while capacity < needed { capacity *= 2 }
         let grown = ReusedStorage<UInt8>(capacity: capacity)

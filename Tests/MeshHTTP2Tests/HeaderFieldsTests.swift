@@ -282,6 +282,47 @@ import Testing
         #expect(Self.pairs(lent).isEmpty)
     }
 
+    /// Fields a response writer has judged already (`appendJudgedField`: no pseudo-header, no
+    /// connection-specific name) give the block the tested appends give, names lower-cased unless
+    /// said to be, with the same HPACK representation (`x-request-id` never indexed); their values
+    /// are the block's own copies (nghttp2 copies nothing of them), moved along when the block's
+    /// storage is outgrown meanwhile, and still there once the loan ends.
+    @Test(arguments: [false, true])
+    func judgedFieldsGiveTheBlockTheTestedAppendsGive(growing: Bool) {
+        let mixed = HeaderFields(HTTPHeaders([
+            ("Content-Type", "text/plain"), ("x-meshsim-pod", "bench-0"), ("X-Request-ID", "id-1"), ("x-empty", ""), ("Set-Cookie", "a=1"),
+        ]))
+        let lowercase = HeaderFields(HTTPHeaders([("content-type", "text/plain"), ("x-request-id", "id-2"), ("x-b", "2")]))
+        let long = String(repeating: "v", count: 3000)
+        for (fields, namesAreLowercase) in [(mixed, false), (lowercase, true), (lowercase, false)] {
+            let tested = HeaderBlock()
+            let judged = HeaderBlock()
+            let results = [tested, judged].map { block in
+                block.borrowing(fields) { () -> ([String], [UInt8]) in
+                    block.reset()
+                    block.append(name: ":status", value: "200")
+                    var writer = HTTP2ResponseFieldWriter(block: block)
+                    fields.forEachField { name, value in
+                        if block === judged {
+                            writer.appendJudgedField(name: name, value: value, nameIsLowercase: namesAreLowercase)
+                        } else {
+                            writer.appendField(name: name, value: value)
+                        }
+                        if growing { long.utf8.withContiguousStorageIfAvailable { writer.appendField(name: "x-long", value: UnsafeRawBufferPointer($0)) } }
+                    }
+                    return (Self.pairs(block), block.withNameValues { nva, count in (0..<count).map { nva![$0].flags } })
+                }
+            }
+            #expect(results[1].0 == results[0].0)
+            let neverIndexed = UInt8(NGHTTP2_NV_FLAG_NO_INDEX.rawValue)
+            let valueInBlock = UInt8(NGHTTP2_NV_FLAG_NO_COPY_VALUE.rawValue)
+            #expect(results[1].1.map { $0 & neverIndexed } == results[0].1.map { $0 & neverIndexed })
+            #expect(results[1].1.allSatisfy { $0 & valueInBlock != 0 })
+            #expect(results[1].0.count == 1 + fields.count * (growing ? 2 : 1))
+            #expect(Self.pairs(judged) == results[1].0)
+        }
+    }
+
     @Test func aBlockLargerThanItsStorageGrows() {
         var fields = HeaderFields()
         for index in 0..<64 { fields.append(name: "X-Long-\(index)", value: String(repeating: "v", count: 100)) }

@@ -83,8 +83,9 @@ import Testing
         #expect(headers["x-envoy-upstream-service-time"] == ["3"])
     }
 
-    /// What an HTTP/2 client gets written in one pass (`writeResponse`) is what the edit in place
-    /// (`response`) leaves: the same fields in the same order, the same framing answer.
+    /// What a client gets written in one pass (`writeResponse`, dated by the loop's cache) is what
+    /// `response` (the same rules into new fields, with the date given) leaves: the same fields in
+    /// the same order, the same framing answer; the upstream's fields stay as they were.
     @Test(arguments: [
         [("Content-Length", "12"), ("Connection", "close, X-Internal"), ("X-Internal", "secret"), ("Server", "gunicorn"),
          ("Transfer-Encoding", "chunked"), ("x-envoy-upstream-service-time", "99"), ("X-Meshsim-Version", "v2")],
@@ -115,6 +116,36 @@ import Testing
         #expect(notAsked == nil)
         // The unedited fields stay as they were.
         #expect(fields == HeaderFields(HTTPHeaders(upstream)))
+    }
+
+    /// `writeResponse` passes a field on as judged (`appendJudgedField`, no tests at an HTTP/2
+    /// sink) only when an HTTP/2 header block would keep it: never a pseudo-header, an empty
+    /// name, `host`, `http2-settings` or a hop-by-hop field; those reach the sink's tested
+    /// `appendField` or nothing. Told that the fields came from HTTP/2 (no Connection field to
+    /// look for), it writes the same fields.
+    @Test func onlyFieldsAnHTTP2BlockKeepsArePassedOnAsJudged() {
+        let upstream = HTTPHeaders([
+            ("Content-Type", "text/plain"), ("Host", "a"), ("HTTP2-Settings", "x"), (":path", "/"), ("", "empty"), ("TE", "trailers"),
+            ("x-meshsim-pod", "bench-0"), ("Upgrade", "h2c"), ("grpc-status", "0"), ("content-length", "5"),
+        ])
+        var judged = JudgingSink()
+        var dates = HTTPDateCache()
+        let now = NIODeadline.now()
+        var grpcStatus: String?
+        _ = ForwardedHeaders.writeResponse(
+            HeaderFields(upstream), into: &judged, serviceTime: 3, dates: &dates, at: now, grpcStatus: &grpcStatus, wantsGRPCStatus: true)
+        #expect(judged.judgedNames == ["Content-Type", "x-meshsim-pod", "grpc-status", "content-length"])
+        #expect(judged.testedNames == ["Host", "HTTP2-Settings", ":path", "", "te", "server", "date", "x-envoy-upstream-service-time"])
+        #expect(grpcStatus == "0")
+        let fromHTTP2 = HeaderFields(HTTPHeaders([("content-type", "text/plain"), ("x-a", "1"), ("te", "trailers"), ("date", "d")]))
+        var scanned = HeaderFields()
+        var told = HeaderFields()
+        _ = ForwardedHeaders.writeResponse(
+            fromHTTP2, into: &scanned, serviceTime: nil, dates: &dates, at: now, grpcStatus: &grpcStatus, wantsGRPCStatus: false)
+        _ = ForwardedHeaders.writeResponse(
+            fromHTTP2, into: &told, serviceTime: nil, dates: &dates, at: now, grpcStatus: &grpcStatus, wantsGRPCStatus: false,
+            fromHTTP2: true)
+        #expect(told == scanned)
     }
 
     @Test func responseDropsFieldsTheConnectionHeaderNamesWhereverTheyStandAndKeepsTheRestInOrder() {
@@ -348,5 +379,27 @@ enum RequestFieldWriterTestsAccess {
                     + String(decoding: UnsafeBufferPointer(start: field.value, count: field.valuelen), as: UTF8.self)
             }
         }
+    }
+}
+
+/// Records which of a sink's appends `writeResponse` calls for each field.
+private struct JudgingSink: ForwardedFieldSink {
+    var judgedNames: [String] = []
+    var testedNames: [String] = []
+
+    mutating func appendField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        testedNames.append(String(decoding: name, as: UTF8.self))
+    }
+
+    mutating func appendField(name: String, value: String) {
+        testedNames.append(name)
+    }
+
+    mutating func appendOwnField(name: StaticString, value: UnsafeRawBufferPointer) {
+        testedNames.append(name.description)
+    }
+
+    mutating func appendJudgedField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        judgedNames.append(String(decoding: name, as: UTF8.self))
     }
 }

@@ -45,7 +45,8 @@ extension Exchange: UpstreamConnectionDelegate {
         }
         // A closed stream takes no head: the edits below still note its size and gRPC status.
         if let stream = http2Downstream, writesResponseHeadDirectly, !stream._withUnsafeGuaranteedRef({ $0.closed }) {
-            sendHTTP2ResponseHead(status: status, fields: headers, endsStream: upstreamEndsStream, at: now, to: stream)
+            sendHTTP2ResponseHead(
+                status: status, fields: headers, fromHTTP2: upstreamHead.fromHTTP2, endsStream: upstreamEndsStream, at: now, to: stream)
             returnResponseFields(consume headers)
             return
         }
@@ -101,7 +102,8 @@ extension Exchange: UpstreamConnectionDelegate {
     /// send it, written straight into the stream's header block in one pass over the upstream's
     /// fields (`writesHTTP2ResponseHeadDirectly`).
     private func sendHTTP2ResponseHead(
-        status: Int, fields: borrowing HeaderFields, endsStream: Bool, at now: NIODeadline, to stream: Unmanaged<HTTP2DownstreamStream>
+        status: Int, fields: borrowing HeaderFields, fromHTTP2: Bool, endsStream: Bool, at now: NIODeadline,
+        to stream: Unmanaged<HTTP2DownstreamStream>
     ) {
         let bodyless = head.method.isHEAD || (100..<200).contains(status) || status == 204 || status == 304
         let endsWithHead = bodyless || endsStream
@@ -114,10 +116,10 @@ extension Exchange: UpstreamConnectionDelegate {
         var listSize = 0
         stream._withUnsafeGuaranteedRef { downstream in
             downstream.sendHead(status: status, lending: fields, endStream: endsWithHead) { writer in
-                var sink = HTTP2ResponseHeadSink(writer)
+                var sink = HTTP2ResponseHeadSink(writer, namesAreLowercase: fromHTTP2)
                 _ = ForwardedHeaders.writeResponse(
                     fields, into: &sink, serviceTime: serviceTime, dates: &worker.date, at: now, grpcStatus: &grpcStatus,
-                    wantsGRPCStatus: wantsGRPCStatus)
+                    wantsGRPCStatus: wantsGRPCStatus, fromHTTP2: fromHTTP2)
                 addDebugHeaders(to: &sink)
                 listSize = sink.headerListSize
             }
@@ -331,7 +333,8 @@ extension Exchange: UpstreamConnectionDelegate {
     }
 
     /// `:status` with a three-digit code, as a header list counts it.
-    static let statusFieldSize = ":status".utf8.count + 3 + 32
+    /// Computed: a stored static was a lazy global, tested on each response.
+    static var statusFieldSize: Int { ":status".utf8.count + 3 + 32 }
 
     /// Envoy answers a gRPC request's local errors the gRPC way: a trailers-only response (HTTP
     /// 200, `grpc-status` mapped from the HTTP status, the text in `grpc-message`), which gRPC

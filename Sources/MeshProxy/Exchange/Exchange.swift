@@ -508,14 +508,15 @@ final class Exchange {
         let bytes = downstream.wireBytes ?? http2StreamBytes
         let messages = requestProtocol == .grpc ? (requestMessages.messages, responseMessages.messages) : nil
         if let runtime = lentClusterRuntime {
-            let grpcStatus = grpcStatus
+            // Only a gRPC request has a status to read.
+            let grpcKey = requestProtocol == .grpc ? WorkerStats.RequestCounters.grpcKey(grpcStatus) : WorkerStats.RequestCounters.noGRPCStatus
             runtime._withUnsafeGuaranteedRef { runtime in
                 // Lent: the runtime holds its counters for good (`counters.requests.` retained and
                 // released them around the call).
                 Unmanaged.passUnretained(runtime.counters.requests)._withUnsafeGuaranteedRef {
                     $0.record(
                         code: responseCode, flags: flags, workload: upstreamWorkloadSlot, milliseconds: milliseconds,
-                        requestProtocol: requestProtocol, grpcStatus: grpcStatus, requestBytes: bytes.received,
+                        requestProtocol: requestProtocol, grpcKey: grpcKey, requestBytes: bytes.received,
                         responseBytes: bytes.sent, grpcMessages: messages)
                 }
             }

@@ -8,68 +8,49 @@ import NIOHTTP1
 /// whole list, retaining each string: doing Envoy's header rules as edits cost more than the rest
 /// of the request path together.
 enum ForwardedHeaders {
-    /// What the response passes on, edited in place: hop-by-hop fields gone (and those the
-    /// Connection header names), `server: envoy` (`ServerHeader`), `date` kept or added,
-    /// `x-envoy-upstream-service-time` set. The fields' bytes are compared, never made strings.
-    /// Returns whether the upstream sent `content-length`, which decides the framing.
-    static func response(_ fields: inout HeaderFields, serviceTime: Int?, date: @autoclosure () -> String) -> Bool {
-        var named: [String] = []
-        var keepTrailersTE = false
-        var sawDate = false
-        var hasContentLength = false
-        let replacesServiceTime = serviceTime != nil
-        fields.removeFields { name, value in
-            if HeaderRules.isHopByHop(name) {
-                HeaderRules.noteHopByHop(name, value, named: &named, keepTrailersTE: &keepTrailersTE)
-                return true
-            }
-            switch name.count {
-            case 4 where FieldName.equalsLowercase(name, "date"):
-                sawDate = true
-            case 6 where FieldName.equalsLowercase(name, "server"):
-                return true
-            case 14 where FieldName.equalsLowercase(name, "content-length"):
-                hasContentLength = true
-            case 29 where replacesServiceTime && FieldName.equalsLowercase(name, "x-envoy-upstream-service-time"):
-                return true
-            default:
-                break
-            }
-            return false
-        }
-        if !named.isEmpty {
-            // Rare (a Connection header naming fields): strings are fine here.
-            fields.removeFields { name, _ in named.contains(String(decoding: name, as: UTF8.self).lowercased()) }
-        }
-        if keepTrailersTE { fields.append(name: "te", value: "trailers") }
-        fields.append(name: "server", value: ServerHeader.value)
-        if !sawDate { fields.append(name: "date", value: date()) }
-        if let serviceTime { fields.appendDecimalField(name: "x-envoy-upstream-service-time", value: serviceTime) }
+    /// What the response passes on: hop-by-hop fields gone (and those the Connection header
+    /// names), `server: envoy` (`ServerHeader`), `date` kept or added, `x-envoy-upstream-service-time`
+    /// set: `writeResponse`'s fields, written into new storage that replaces `fields` (the
+    /// slow path, where route rules, CORS or `set-cookie` edit the head further, and tests with a
+    /// fixed date). Returns whether the upstream sent `content-length`, which decides the framing.
+    static func response(_ fields: inout HeaderFields, serviceTime: Int?, date: String) -> Bool {
+        var written = HeaderFields(byteCapacity: 256, fieldCapacity: fields.count + 4)
+        var notAsked: String?
+        var given = GivenDate(text: date)
+        let hasContentLength = writeResponse(
+            fields, into: &written, serviceTime: serviceTime, dates: &given, at: .uptimeNanoseconds(0), grpcStatus: &notAsked,
+            wantsGRPCStatus: false)
+        fields = written
         return hasContentLength
     }
 
-    /// The fields `response(_:serviceTime:date:)` leaves, in the same order, written to `sink`
-    /// in one pass over the upstream's fields (which stay as they are): what an HTTP/2 client
-    /// gets when nothing else edits the head (`Exchange.sendHTTP2ResponseHead`). Removing fields
-    /// and appending the proxy's own to the `HeaderFields` cost a pass, a record store per field
-    /// and a copy of each appended field before the header block copied them again.
+    /// The fields a response passes on, written to `sink` in one pass over the upstream's fields
+    /// (which stay as they are): what a client gets when nothing else edits the head
+    /// (`Exchange.sendHTTP2ResponseHead`, `sendHTTP1ResponseHead`). Removing fields and appending
+    /// the proxy's own to the `HeaderFields` cost a pass, a record store per field and a copy of
+    /// each appended field before the header block copied them again.
     /// `grpcStatus`, when asked for, is the first `grpc-status` passed on; `date`, when added, is
-    /// `dates`' at `now`.
-    static func writeResponse<Sink: ForwardedFieldSink>(
-        _ fields: HeaderFields, into sink: inout Sink, serviceTime: Int?, dates: inout HTTPDateCache, at now: NIODeadline,
+    /// `dates`' at `now` (the loop's `HTTPDateCache`, or a `GivenDate`). `fromHTTP2`: the fields came from an HTTP/2 upstream, whose codec
+    /// refuses a Connection header (and every other connection-specific field), so none is
+    /// looked for before the pass.
+    static func writeResponse<Sink: ForwardedFieldSink, Dates: ResponseDateSource>(
+        _ fields: HeaderFields, into sink: inout Sink, serviceTime: Int?, dates: inout Dates, at now: NIODeadline,
         grpcStatus: inout String?,
-        wantsGRPCStatus: Bool
+        wantsGRPCStatus: Bool, fromHTTP2: Bool = false
     ) -> Bool {
         // The fields a Connection header names go too; it may come after them, so it is read
-        // first (an HTTP/2 upstream sends none: nghttp2 rejects connection-specific fields).
+        // first.
         var hasConnection = false
-        fields.forEachField { name, _ in
-            if name.count == 10, FieldName.equalsLowercase(name, "connection") { hasConnection = true }
+        if !fromHTTP2 {
+            fields.forEachField { name, _ in
+                if name.count == 10, FieldName.equalsLowercase(name, "connection") { hasConnection = true }
+            }
         }
         guard hasConnection else {
+            // No list at all (the static empty one cost a lazy global's test per response).
             return writeResponse(
                 fields, into: &sink, serviceTime: serviceTime, dates: &dates, at: now, grpcStatus: &grpcStatus, wantsGRPCStatus: wantsGRPCStatus,
-                named: noNamedFields)
+                named: nil)
         }
         var named: [String] = []
         fields.forEachField { name, value in
@@ -83,42 +64,70 @@ enum ForwardedHeaders {
             named: named)
     }
 
-    /// `writeResponse` once the fields a Connection header names are known (lower-case).
-    private static func writeResponse<Sink: ForwardedFieldSink>(
-        _ fields: HeaderFields, into sink: inout Sink, serviceTime: Int?, dates: inout HTTPDateCache, at now: NIODeadline,
+    /// `writeResponse` once the fields a Connection header names are known (lower-case; nil for
+    /// none). Each
+    /// field is judged by one switch on its name's length: the hop-by-hop fields
+    /// (`HeaderRules.isHopByHop`), the proxy's own rules, and the names an HTTP/2 head may not
+    /// carry (`host`, `http2-settings`, pseudo-headers), which alone go to the sink's tested
+    /// `appendField`; every other field is passed on as judged (`appendJudgedField`).
+    private static func writeResponse<Sink: ForwardedFieldSink, Dates: ResponseDateSource>(
+        _ fields: HeaderFields, into sink: inout Sink, serviceTime: Int?, dates: inout Dates, at now: NIODeadline,
         grpcStatus: inout String?,
-        wantsGRPCStatus: Bool, named: [String]
+        wantsGRPCStatus: Bool, named: [String]?
     ) -> Bool {
         var keepTrailersTE = false
         var sawDate = false
         var hasContentLength = false
         let replacesServiceTime = serviceTime != nil
         fields.forEachField { name, value in
-            if HeaderRules.isHopByHop(name) {
+            var judged = true
+            var isGRPCStatus = false
+            switch name.count {
+            case 0:
+                judged = false
+            case 2 where FieldName.equalsLowercase(name, "te"):
                 keepTrailersTE = keepTrailersTE || HeaderRules.isTrailersTE(hopByHop: name, value)
                 return
-            }
-            switch name.count {
             case 4 where FieldName.equalsLowercase(name, "date"):
                 sawDate = true
+            case 4 where FieldName.equalsLowercase(name, "host"):
+                judged = false
             case 6 where FieldName.equalsLowercase(name, "server"):
                 return
+            case 7 where FieldName.equalsLowercase(name, "trailer") || FieldName.equalsLowercase(name, "upgrade"):
+                return
+            case 10 where FieldName.equalsLowercase(name, "connection") || FieldName.equalsLowercase(name, "keep-alive"):
+                return
+            case 11 where wantsGRPCStatus && FieldName.equalsLowercase(name, "grpc-status"):
+                isGRPCStatus = true
             case 14 where FieldName.equalsLowercase(name, "content-length"):
                 hasContentLength = true
+            case 14 where FieldName.equalsLowercase(name, "http2-settings"):
+                judged = false
+            case 16 where FieldName.equalsLowercase(name, "proxy-connection"):
+                return
+            case 17 where FieldName.equalsLowercase(name, "transfer-encoding"):
+                return
+            case 18 where FieldName.equalsLowercase(name, "proxy-authenticate"):
+                return
+            case 19 where FieldName.equalsLowercase(name, "proxy-authorization"):
+                return
             case 29 where replacesServiceTime && FieldName.equalsLowercase(name, "x-envoy-upstream-service-time"):
                 return
             default:
                 break
             }
-            if !named.isEmpty && named.contains(String(decoding: name, as: UTF8.self).lowercased()) { return }
-            if wantsGRPCStatus, grpcStatus == nil, name.count == 11, FieldName.equalsLowercase(name, "grpc-status") {
-                grpcStatus = String(decoding: value, as: UTF8.self)
+            if let named, named.contains(String(decoding: name, as: UTF8.self).lowercased()) { return }
+            if isGRPCStatus, grpcStatus == nil { grpcStatus = String(decoding: value, as: UTF8.self) }
+            if judged && name[0] != UInt8(ascii: ":") {
+                sink.appendJudgedField(name: name, value: value)
+            } else {
+                sink.appendField(name: name, value: value)
             }
-            sink.appendField(name: name, value: value)
         }
         if keepTrailersTE { sink.appendOwnField(name: "te", value: "trailers") }
         sink.appendOwnField(name: "server", value: ServerHeader.value)
-        if !sawDate { dates.withCurrentBytes(at: now) { sink.appendOwnField(name: "date", value: $0) } }
+        if !sawDate { dates.withDateBytes(at: now) { sink.appendOwnField(name: "date", value: $0) } }
         if let serviceTime { sink.appendDecimalField(name: "x-envoy-upstream-service-time", value: serviceTime) }
         return hasContentLength
     }
@@ -289,6 +298,29 @@ enum ForwardedHeaders {
     }
 }
 
+/// Where a forwarded response's `date` comes from when the upstream sent none.
+protocol ResponseDateSource {
+    /// Calls `body` with the date's bytes at `now`.
+    mutating func withDateBytes(at now: NIODeadline, _ body: (UnsafeRawBufferPointer) -> Void)
+}
+
+/// The loop's once-a-second date.
+extension HTTPDateCache: ResponseDateSource {
+    mutating func withDateBytes(at now: NIODeadline, _ body: (UnsafeRawBufferPointer) -> Void) {
+        withCurrentBytes(at: now, body)
+    }
+}
+
+/// A date given as text, whatever the time.
+struct GivenDate: ResponseDateSource {
+    let text: String
+
+    func withDateBytes(at _: NIODeadline, _ body: (UnsafeRawBufferPointer) -> Void) {
+        let count = text.utf8.count
+        text.withCString { body(UnsafeRawBufferPointer(start: $0, count: count)) }
+    }
+}
+
 /// Where forwarded fields go, in order: byte fields (`HeaderFields`), or `name: value` CRLF
 /// lines in an outbound buffer (`ByteBuffer`).
 protocol ForwardedFieldSink {
@@ -302,6 +334,9 @@ protocol ForwardedFieldSink {
     mutating func appendOrdinaryField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
     /// The Host field placed where the client's first one was: `name` is its spelling of `host`.
     mutating func appendHostField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
+    /// A field of the response head's upstream fields that `ForwardedHeaders.writeResponse` has
+    /// judged passable: not empty, a pseudo-header or a name HTTP/2 forbids (in any case).
+    mutating func appendJudgedField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
 }
 
 extension ForwardedFieldSink {
@@ -311,6 +346,11 @@ extension ForwardedFieldSink {
         DecimalText.withBytes(of: value) { digits in
             appendOwnField(name: name, value: digits)
         }
+    }
+
+    /// The sink's own tests are all there is to save for most sinks.
+    mutating func appendJudgedField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        appendField(name: name, value: value)
     }
 
     /// Appends one of the proxy's own fields: a lower-case name HTTP/2 allows.
@@ -378,9 +418,19 @@ extension HTTP2RequestFieldWriter: ForwardedFieldSink {
 struct HTTP2ResponseHeadSink: ForwardedFieldSink {
     var writer: HTTP2ResponseFieldWriter
     private(set) var headerListSize = 0
+    /// The upstream's field names are lower-case (an HTTP/2 upstream's: its codec refuses others).
+    private let namesAreLowercase: Bool
 
-    init(_ writer: HTTP2ResponseFieldWriter) {
+    init(_ writer: HTTP2ResponseFieldWriter, namesAreLowercase: Bool) {
         self.writer = writer
+        self.namesAreLowercase = namesAreLowercase
+    }
+
+    /// The judged fields' values lie in the fields lent to the block (`writeResponse` is given
+    /// the same fields as `sendHead(status:lending:...)`).
+    mutating func appendJudgedField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        headerListSize += name.count + value.count + 32
+        writer.appendJudgedField(name: name, value: value, nameIsLowercase: namesAreLowercase)
     }
 
     mutating func appendField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {

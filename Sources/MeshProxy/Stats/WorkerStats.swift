@@ -18,15 +18,42 @@ final class WorkerStats {
             /// on each use).
             private let buckets: Int
             private var durationSumMilliseconds: Double = 0
+            /// `StatsSnapshot.histogramBucketBounds`, copied into the cell: read with no lazy
+            /// global's test or array's bounds checks.
+            private let bounds: UnsafeMutablePointer<Double>
+            /// Each histogram's latest bucket: a cell's requests mostly fall where the one before
+            /// fell (the same sizes, durations of one range), which two comparisons confirm.
+            private var lastDurationBucket = 0
+            private var lastRequestBytesBucket = 0
+            private var lastResponseBytesBucket = 0
 
             init() {
                 buckets = StatsSnapshot.emptyBuckets.count
                 slots = .allocate(capacity: 1 + 3 * buckets + 4)
                 slots.initialize(repeating: 0, count: 1 + 3 * buckets + 4)
+                bounds = .allocate(capacity: buckets - 1)
+                StatsSnapshot.histogramBucketBounds.withUnsafeBufferPointer { bounds.initialize(from: $0.baseAddress!, count: buckets - 1) }
             }
 
             deinit {
                 slots.deallocate()
+                bounds.deallocate()
+            }
+
+            /// `RequestCounters.bucketIndex(value)`: `last` when `value` lies in that bucket (above
+            /// the bound below it, at or under its own), else the binary search's answer, kept
+            /// in `last` (NaN never matches and is searched, as there).
+            @inline(__always)
+            func bucketIndex(_ value: Double, near last: inout Int) -> Int {
+                let index = last
+                if (index == 0 || bounds[index - 1] < value) && (index == buckets - 1 || value <= bounds[index]) { return index }
+                var low = 0, high = buckets - 1
+                while low < high {
+                    let mid = (low + high) / 2
+                    if value <= bounds[mid] { high = mid } else { low = mid + 1 }
+                }
+                last = low
+                return low
             }
 
             private var durationBuckets: UnsafeMutablePointer<UInt64> { slots + 1 }
@@ -51,11 +78,11 @@ final class WorkerStats {
 
             func add(milliseconds: Double, requestBytes: Int, responseBytes: Int, grpcMessages: (request: Int, response: Int)?) {
                 slots[0] += 1
-                durationBuckets[RequestCounters.bucketIndex(milliseconds)] += 1
+                durationBuckets[bucketIndex(milliseconds, near: &lastDurationBucket)] += 1
                 durationSumMilliseconds += milliseconds
-                requestBytesBuckets[RequestCounters.bucketIndex(Double(requestBytes))] += 1
+                requestBytesBuckets[bucketIndex(Double(requestBytes), near: &lastRequestBytesBucket)] += 1
                 sums[0] += UInt64(max(0, requestBytes))
-                responseBytesBuckets[RequestCounters.bucketIndex(Double(responseBytes))] += 1
+                responseBytesBuckets[bucketIndex(Double(responseBytes), near: &lastResponseBytesBucket)] += 1
                 sums[1] += UInt64(max(0, responseBytes))
                 if let grpcMessages {
                     sums[2] += UInt64(grpcMessages.request)
@@ -80,7 +107,21 @@ final class WorkerStats {
         func record(code: Int, flags: ResponseFlags, workload: UInt32, milliseconds: Double,
                     requestProtocol: RequestProtocol = .http, grpcStatus: String? = nil,
                     requestBytes: Int = 0, responseBytes: Int = 0, grpcMessages: (request: Int, response: Int)? = nil) {
-            let grpc = grpcStatus.flatMap { UInt64($0) }.map { min($0, Self.noGRPCStatus - 1) } ?? Self.noGRPCStatus
+            record(
+                code: code, flags: flags, workload: workload, milliseconds: milliseconds, requestProtocol: requestProtocol,
+                grpcKey: Self.grpcKey(grpcStatus), requestBytes: requestBytes, responseBytes: responseBytes, grpcMessages: grpcMessages)
+        }
+
+        /// The key's gRPC status part for `grpcStatus` (`noGRPCStatus` for none).
+        static func grpcKey(_ grpcStatus: String?) -> UInt64 {
+            grpcStatus.flatMap { UInt64($0) }.map { min($0, Self.noGRPCStatus - 1) } ?? Self.noGRPCStatus
+        }
+
+        /// The same with the gRPC status as `grpcKey(_:)` makes it (the exchange makes it before
+        /// lending the counters: a copy of its status string to pass in cost a release per request).
+        func record(code: Int, flags: ResponseFlags, workload: UInt32, milliseconds: Double,
+                    requestProtocol: RequestProtocol, grpcKey grpc: UInt64,
+                    requestBytes: Int, responseBytes: Int, grpcMessages: (request: Int, response: Int)?) {
             let key = UInt64(workload & 0xF_FFFF) << 44 | grpc << 38 | UInt64(requestProtocol.index) << 36
                 | UInt64(UInt16(truncatingIfNeeded: code) & 0xFFF) << 24 | UInt64(flags.rawValue & 0xFF_FFFF)
             if key != lastKey || lastCell == nil {
@@ -99,6 +140,9 @@ final class WorkerStats {
             }
         }
 
+        /// The bucket of `value`: the first bound it is at or under, past them all if none. The
+        /// cells find it from their latest bucket (`Cell.bucketIndex(_:near:)`); this is the
+        /// definition they are tested against.
         static func bucketIndex(_ value: Double) -> Int {
             let bounds = StatsSnapshot.histogramBucketBounds
             var low = 0, high = bounds.count

@@ -278,7 +278,7 @@ final class HTTP2UpstreamStream: UpstreamTransport, HTTP2ClientStreamDelegate, L
         // edits the fields in place.
         var head: UpstreamResponseHead? = UpstreamResponseHead(
             status: status, version: .http1_1, fields: consume fields, keepsConnectionAlive: true, endsStream: endStream,
-            receivedAt: connection.eventTime)
+            receivedAt: connection.eventTime, fromHTTP2: true)
         callDelegate { delegate in
             if let head = head.take() { delegate.upstreamResponseHead(head) }
         }

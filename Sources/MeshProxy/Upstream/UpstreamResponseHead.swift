@@ -20,6 +20,9 @@ struct UpstreamResponseHead {
     /// When the head arrived, if the transport read the clock for it already (an h2c stream: the
     /// time of its socket read, `HTTP2ClientConnection.eventTime`); nil: the exchange reads it.
     var receivedAt: NIODeadline? = nil
+    /// The fields came from an HTTP/2 upstream: their names are lower-case and none is
+    /// connection-specific (nghttp2's HTTP messaging checks refuse such a head).
+    var fromHTTP2 = false
 }
 
 extension UpstreamResponseHead {
