@@ -192,8 +192,6 @@ enum ForwardedHeaders {
             judgedFields: .max, hostIndex: -1, hostAfterFields: hostAfterFields)
     }
 
-    private static let noNamedFields: [String] = []
-
     /// `writeRequest` once the fields a Connection header names are known (lower-case; nil for
     /// none). `judgedFields`: bit `i` clear when field `i` is ordinary (`KnownRequestFields.isOrdinary(at:)`,
     /// and no Connection field names it): appended as it is, its name tested for nothing.
@@ -223,15 +221,8 @@ enum ForwardedHeaders {
                 if placedHost { return }
                 placedHost = true
                 if let named, named.contains(String(decoding: name, as: UTF8.self).lowercased()) { return }
-                // The client's spelling of the name, the route's authority as the value: its
-                // bytes read in place (a mutable copy for `withUTF8` retained the string).
-                let placed: Void? = authority.utf8.withContiguousStorageIfAvailable {
-                    sink.appendHostField(name: name, value: UnsafeRawBufferPointer($0))
-                }
-                if placed == nil {
-                    var contiguous = authority
-                    contiguous.withUTF8 { sink.appendHostField(name: name, value: UnsafeRawBufferPointer($0)) }
-                }
+                // The client's spelling of the name, the route's authority as the value.
+                appendHost(authority, named: name, into: &sink)
                 return
             }
             if HeaderRules.isHopByHop(name) {
@@ -266,14 +257,7 @@ enum ForwardedHeaders {
             placedHost = true
             if !(named?.contains("host") ?? false) {
                 let name: StaticString = "host"
-                let nameBytes = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
-                let placed: Void? = authority.utf8.withContiguousStorageIfAvailable {
-                    sink.appendHostField(name: nameBytes, value: UnsafeRawBufferPointer($0))
-                }
-                if placed == nil {
-                    var contiguous = authority
-                    contiguous.withUTF8 { sink.appendHostField(name: nameBytes, value: UnsafeRawBufferPointer($0)) }
-                }
+                appendHost(authority, named: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount), into: &sink)
             }
         }
         if keepTrailersTE { sink.appendField(name: "te", value: "trailers") }
@@ -295,6 +279,19 @@ enum ForwardedHeaders {
         }
         sink.appendDecimalField(name: "x-envoy-attempt-count", value: attempt)
         if isInternal { sink.appendOwnField(name: "x-envoy-internal", value: "true") }
+    }
+
+    /// Appends Host as `name` with the route's authority as its value, the authority's bytes read
+    /// in place (a mutable copy for `withUTF8` retained the string).
+    @inline(__always)
+    private static func appendHost<Sink: ForwardedFieldSink>(_ authority: String, named name: UnsafeRawBufferPointer, into sink: inout Sink) {
+        let placed: Void? = authority.utf8.withContiguousStorageIfAvailable {
+            sink.appendHostField(name: name, value: UnsafeRawBufferPointer($0))
+        }
+        if placed == nil {
+            var contiguous = authority
+            contiguous.withUTF8 { sink.appendHostField(name: name, value: UnsafeRawBufferPointer($0)) }
+        }
     }
 }
 
