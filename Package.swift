@@ -40,7 +40,9 @@ let package = Package(
             name: "MeshConfig",
             dependencies: ["CRE2", .product(name: "Yams", package: "Yams")]
         ),
-        .target(name: "MeshRouting", dependencies: ["MeshConfig", "CRE2"], swiftSettings: requestPathSettings),
+        // ASCII case folding of header names and hosts, a word at a time (routing and the codec).
+        .target(name: "MeshBytes", swiftSettings: requestPathSettings),
+        .target(name: "MeshRouting", dependencies: ["MeshConfig", "MeshBytes", "CRE2"], swiftSettings: requestPathSettings),
         // Simulated workloads (v1, v2, …) with behaviour profiles; the proxy's upstreams in tests and demos.
         .target(
             name: "MeshBackends",
@@ -99,7 +101,7 @@ let package = Package(
         .target(
             name: "MeshHTTP2",
             dependencies: [
-                "CNGHTTP2",
+                "CNGHTTP2", "MeshBytes",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -159,7 +161,7 @@ let package = Package(
             path: "Tests/MeshTestSupport"),
         .testTarget(name: "MeshTestSupportTests", dependencies: ["MeshTestSupport"]),
         .testTarget(name: "MeshConfigTests", dependencies: ["MeshConfig", "MeshTestSupport"]),
-        .testTarget(name: "MeshRoutingTests", dependencies: ["MeshRouting", "MeshConfig"]),
+        .testTarget(name: "MeshRoutingTests", dependencies: ["MeshRouting", "MeshConfig", "MeshBytes"]),
         .testTarget(
             name: "MeshBackendsTests",
             dependencies: [

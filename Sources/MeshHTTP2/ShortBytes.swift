@@ -1,3 +1,5 @@
+import MeshBytes
+
 /// Copies and comparisons of header names and values, which are mostly a few to a few dozen
 /// bytes: done inline with overlapping word loads and stores (up to 32 bytes) rather than a call
 /// to `memmove`, whose call and size dispatch cost more than such a copy, or a loop per byte; and
@@ -48,17 +50,17 @@ enum ShortBytes {
         if count >= 8 {
             var offset = 0
             while offset + 8 <= count {
-                to.storeBytes(of: lowercased(from.loadUnaligned(fromByteOffset: offset, as: UInt64.self)), toByteOffset: offset, as: UInt64.self)
+                to.storeBytes(of: ASCIIWord.lowercased(from.loadUnaligned(fromByteOffset: offset, as: UInt64.self)), toByteOffset: offset, as: UInt64.self)
                 offset += 8
             }
             // The tail as the last eight bytes, overlapping what is done (lower-casing is idempotent).
             if offset < count {
                 to.storeBytes(
-                    of: lowercased(from.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)), toByteOffset: count - 8, as: UInt64.self)
+                    of: ASCIIWord.lowercased(from.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)), toByteOffset: count - 8, as: UInt64.self)
             }
         } else if count >= 4 {
-            let first = lowercased(UInt64(from.loadUnaligned(as: UInt32.self)))
-            let last = lowercased(UInt64(from.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)))
+            let first = ASCIIWord.lowercased(UInt64(from.loadUnaligned(as: UInt32.self)))
+            let last = ASCIIWord.lowercased(UInt64(from.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)))
             to.storeBytes(of: UInt32(truncatingIfNeeded: first), as: UInt32.self)
             to.storeBytes(of: UInt32(truncatingIfNeeded: last), toByteOffset: count - 4, as: UInt32.self)
         } else {
@@ -67,18 +69,6 @@ enum ShortBytes {
                 destination[index] = byte | (byte &- UInt8(ascii: "A") < 26 ? 0x20 : 0)
             }
         }
-    }
-
-    /// The eight bytes of `word` with each of `A`...`Z` made lower-case. Per byte, without
-    /// carries between bytes: its low seven bits plus 0x3f reach the top bit from `A` (0x41) on,
-    /// plus 0x25 from `[` (0x5b) on; a byte with its own top bit set is no letter.
-    @inline(__always)
-    static func lowercased(_ word: UInt64) -> UInt64 {
-        let lowBits = word & 0x7f7f_7f7f_7f7f_7f7f
-        let fromA = lowBits &+ 0x3f3f_3f3f_3f3f_3f3f
-        let pastZ = lowBits &+ 0x2525_2525_2525_2525
-        let isUpper = fromA & ~pastZ & ~word & 0x8080_8080_8080_8080
-        return word | (isUpper >> 2)
     }
 
     /// Whether the `count` bytes at `first` and at `second` are the same.

@@ -1,3 +1,5 @@
+import MeshBytes
+
 /// Exact virtual host domains (`reviews`, `reviews:9080`, …) to route tables, looked up
 /// case-insensitively straight from the authority's bytes: an open-addressing table whose hash
 /// and key comparison read eight ASCII-lower-cased bytes at a time (`CaseFoldedWords`), so a
@@ -111,7 +113,7 @@ struct CaseFoldedWords {
 
     /// Word `k` with its ASCII capitals lower-cased (other bytes, UTF-8 ones included, as they are).
     @inline(__always)
-    func lowercased(_ k: Int) -> UInt64 { Self.lowercased(word(k)) }
+    func lowercased(_ k: Int) -> UInt64 { ASCIIWord.lowercased(word(k)) }
 
     /// Whether these bytes, ASCII-lower-cased, are `lowercaseKey`'s (which is lower-case already).
     @inline(__always)
@@ -123,17 +125,5 @@ struct CaseFoldedWords {
             k += 1
         }
         return true
-    }
-
-    /// Sets bit 5 of each byte from `A` to `Z`, all eight at once: a byte is a capital when its
-    /// low seven bits are at least 0x41 and below 0x5B and its top bit is clear (adding 0x3F and
-    /// 0x25 to the seven bits carries into the top bit exactly at those bounds, never further).
-    @inline(__always)
-    static func lowercased(_ word: UInt64) -> UInt64 {
-        let low7 = word & 0x7F7F_7F7F_7F7F_7F7F
-        let atLeastA = low7 &+ 0x3F3F_3F3F_3F3F_3F3F
-        let pastZ = low7 &+ 0x2525_2525_2525_2525
-        let capitals = atLeastA & ~pastZ & ~word & 0x8080_8080_8080_8080
-        return word | (capitals &>> 2)
     }
 }

@@ -1,4 +1,5 @@
 import MeshConfig
+import MeshBytes
 import Testing
 
 @testable import MeshRouting
@@ -12,7 +13,7 @@ import Testing
                 let word = UInt64(0x6161_6161_6161_6161) & ~(UInt64(0xFF) << (8 * position)) | UInt64(byte) << (8 * position)
                 let expected = UInt64(0x6161_6161_6161_6161) & ~(UInt64(0xFF) << (8 * position))
                     | UInt64(asciiLowercased(UInt8(byte))) << (8 * position)
-                #expect(CaseFoldedWords.lowercased(word) == expected, "byte \(byte) at \(position)")
+                #expect(ASCIIWord.lowercased(word) == expected, "byte \(byte) at \(position)")
             }
         }
     }
