@@ -6,6 +6,12 @@ import Testing
 @Suite struct ConfigLoaderTests {
     let loader = ConfigLoader()
 
+    /// `dr.yaml`: DestinationRule `dr` (networking.istio.io/v1) with `spec`, whose first line is
+    /// the file's fourth (the line numbers the assertions name count from there).
+    func loadDestinationRule(_ spec: String) -> LoadResult {
+        loader.load(text: "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: dr}\n" + spec, file: "dr.yaml")
+    }
+
     @Test func decodesVirtualServiceWithShortHostsAndNamespaceDefault() throws {
         let result = loader.load(text: """
             apiVersion: networking.istio.io/v1
@@ -61,14 +67,11 @@ import Testing
         ("\"1\"", true), ("'yes'", true), ("!!str 1", true), ("!!str yes", true), ("v1", true), ("1.2.3", true), ("1e", true), ("08x", true), ("0x", true), ("1_000a", true), ("true-ish", true), ("e5", true),
     ])
     func unquotedNumbersAndBooleansAreNotStrings(value: String, loads: Bool) {
-        let result = loader.load(text: """
-            apiVersion: networking.istio.io/v1
-            kind: DestinationRule
-            metadata: {name: dr}
+        let result = loadDestinationRule("""
             spec:
               host: reviews
               subsets: [{name: v1, labels: {version: \(value)}}]
-            """, file: "dr.yaml")
+            """)
         #expect(!result.hasErrors == loads, "\(value): \(result.diagnostics.map(\.description))")
         if !loads {
             #expect(result.errors.first?.description.contains("dr.yaml:6: error: DestinationRule default/dr: subsets[0].labels.version: expected a string, found") == true,
@@ -78,33 +81,20 @@ import Testing
 
     @Test(arguments: [("true", true), ("yes", true), ("On", true), ("n", true), ("FALSE", true), ("'true'", false), ("\"false\"", false), ("1", false), ("maybe", false)])
     func booleansAreGoYAMLBooleans(value: String, loads: Bool) {
-        let result = loader.load(text: """
-            apiVersion: networking.istio.io/v1
-            kind: DestinationRule
-            metadata: {name: dr}
-            spec: {host: reviews, trafficPolicy: {loadBalancer: {consistentHash: {useSourceIp: \(value)}}}}
-            """, file: "dr.yaml")
+        let result = loadDestinationRule("spec: {host: reviews, trafficPolicy: {loadBalancer: {consistentHash: {useSourceIp: \(value)}}}}")
         #expect(!result.hasErrors == loads, "\(value): \(result.diagnostics.map(\.description))")
     }
 
     @Test(arguments: [("80", 80), ("010", 8), ("0x1F", 31), ("0o17", 15), ("0b11", 3), ("08", 8), ("1e2", 100), ("'010'", 10), ("0", 0), ("1_000", 1000)])
     func integersReadAsGoYAMLReadsThem(value: String, number: Int) throws {
-        let result = loader.load(text: """
-            apiVersion: networking.istio.io/v1
-            kind: DestinationRule
-            metadata: {name: dr}
-            spec: {host: reviews, trafficPolicy: {connectionPool: {tcp: {maxConnections: \(value)}}}}
-            """, file: "dr.yaml")
+        let result = loadDestinationRule("spec: {host: reviews, trafficPolicy: {connectionPool: {tcp: {maxConnections: \(value)}}}}")
         #expect(result.diagnostics.isEmpty, "\(value): \(result.diagnostics.map(\.description))")
         #expect(result.resources.destinationRules.first?.spec.trafficPolicy?.connectionPool?.tcp?.maxConnections == Int32(number), "\(value)")
     }
 
     /// YAML merge keys, expanded as gopkg.in/yaml.v2 (behind kubectl and istioctl) expands them.
     @Test func mergeKeysExpandAsInGosYAML() throws {
-        let result = loader.load(text: """
-            apiVersion: networking.istio.io/v1
-            kind: DestinationRule
-            metadata: {name: dr}
+        let result = loadDestinationRule("""
             spec:
               host: reviews
               trafficPolicy: &base {connectionPool: {tcp: {maxConnections: 1}}, loadBalancer: {simple: RANDOM}}
@@ -115,12 +105,12 @@ import Testing
                 trafficPolicy: {<<: *base, loadBalancer: {simple: LEAST_REQUEST}}
               - name: v3
                 trafficPolicy: {<<: [{loadBalancer: {simple: PASSTHROUGH}}, *base]}
-            """, file: "dr.yaml")
+            """)
         #expect(result.diagnostics.isEmpty, "\(result.diagnostics.map(\.description))")
         let subsets = try #require(result.resources.destinationRules.first?.spec.subsets)
         #expect(subsets.map { $0.trafficPolicy?.loadBalancer?.simple } == [.random, .leastRequest, .passthrough])
         #expect(subsets.map { $0.trafficPolicy?.connectionPool?.tcp?.maxConnections } == [1, 1, 1])
-        let bad = loader.load(text: "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: dr}\nspec: {host: a, <<: [1]}\n", file: "bad.yaml")
+        let bad = loadDestinationRule("spec: {host: a, <<: [1]}\n")
         #expect(bad.errors.map(\.message) == ["a merge key takes a mapping or a list of mappings"])
     }
 
