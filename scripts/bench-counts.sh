@@ -38,7 +38,15 @@ libc=$(ldconfig -p | awk '/libc.so.6 .*x86-64/ {print $NF; exit}')
 perf probe -q -x "$libc" malloc 2>/dev/null || true
 # The binaries link jemalloc (Sources/CJemalloc), which then serves malloc: count its calls too.
 jemalloc=$(ldconfig -p | awk '/libjemalloc.so.2 .*x86-64/ {print $NF; exit}')
-perf probe -q -x "$jemalloc" -a "probe_jemalloc:jemalloc_malloc=malloc" 2>/dev/null || true
+# By address: probed by name, `malloc` also matched libjemalloc's own `malloc@plt` entry, so a
+# call jemalloc makes to malloc through its PLT counted twice.
+jemalloc_malloc=$(nm -D --defined-only "$jemalloc" 2>/dev/null | awk '$3 == "malloc" {print $1; exit}')
+if [ -n "$jemalloc_malloc" ]; then
+  perf probe -q -d 'probe_jemalloc:*' 2>/dev/null || true
+  perf probe -q -x "$jemalloc" -a "probe_jemalloc:jemalloc_malloc=0x$jemalloc_malloc" 2>/dev/null || true
+else
+  perf probe -q -x "$jemalloc" -a "probe_jemalloc:jemalloc_malloc=malloc" 2>/dev/null || true
+fi
 perf probe -q -x "$swift_core" swift_retain 2>/dev/null || true
 perf probe -q -x "$swift_core" swift_release 2>/dev/null || true
 perf probe -q -x "$swift_core" swift_beginAccess 2>/dev/null || true
