@@ -127,8 +127,10 @@ final class ClusterRuntime {
 
     /// Picks an endpoint index per the cluster's load balancer; nil when none is reachable or
     /// outlier detection ejected them all. `avoiding` holds endpoints already tried by this
-    /// request (Istio's previous-hosts retry predicate), honoured while another endpoint is left.
-    func pickEndpoint(hashKey: UInt64?, random: inout FastRandom, avoiding tried: [Int]) -> Int? {
+    /// request (Istio's previous-hosts retry predicate), honoured while another endpoint is left;
+    /// nil for none (a first attempt: no array passed, not even a static empty one, whose lazy
+    /// global cost a `swift_once` per request).
+    func pickEndpoint(hashKey: UInt64?, random: inout FastRandom, avoiding tried: [Int]?) -> Int? {
         // Another worker may have ejected or returned a host since this loop last looked.
         if let outlier, outlier.epoch != outlierEpoch { refreshCandidates() }
         guard !candidates.isEmpty else { return nil }
@@ -145,6 +147,7 @@ final class ClusterRuntime {
             // Up to five tries to find an endpoint this request has not used yet (Istio's
             // HostSelectionRetryMaxAttempts), then take what the balancer gives.
             var choice = pickOnce(random: &random)
+            guard let tried else { return choice }
             var attempts = 1
             while tried.contains(choice) && attempts < 5 && tried.count < candidates.count {
                 choice = pickOnce(random: &random)

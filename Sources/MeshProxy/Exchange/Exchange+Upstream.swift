@@ -16,15 +16,12 @@ extension Exchange: PoolWaiter {
         upstreamPool.map { Unmanaged.passUnretained($0) }
     }
 
-    /// An empty list of endpoints to avoid, passed without the retain and release of a new `[]`.
-    private static let noEndpointsToAvoid: [Int] = []
-
     private func attempt(on clusterRuntime: ClusterRuntime) {
         if currentEndpoint >= 0 { previousEndpoints.append(currentEndpoint) }
         // A first attempt has nothing to avoid (and need not read the policy: a retain and a release).
         let picked = currentEndpoint >= 0 && (retryPolicy?.retryIgnorePreviousHosts ?? true)
             ? clusterRuntime.pickEndpoint(hashKey: hashKey, random: &worker.random, avoiding: previousEndpoints)
-            : clusterRuntime.pickEndpoint(hashKey: hashKey, random: &worker.random, avoiding: Self.noEndpointsToAvoid)
+            : clusterRuntime.pickEndpoint(hashKey: hashKey, random: &worker.random, avoiding: nil)
         guard let index = picked, let pool = clusterRuntime.pools[index]
         else {
             flags.insert(.noHealthyUpstream)

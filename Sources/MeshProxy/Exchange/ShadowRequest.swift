@@ -60,7 +60,7 @@ final class ShadowRequest: PoolWaiter, UpstreamConnectionDelegate {
         // Envoy skips a shadow whose cluster does not exist (no DestinationRule defines the subset).
         guard cluster.state != .undefinedSubset else { return nil }
         let runtime = worker.clusterRuntime(for: cluster)
-        guard let index = runtime.pickEndpoint(hashKey: nil, random: &worker.random, avoiding: []),
+        guard let index = runtime.pickEndpoint(hashKey: nil, random: &worker.random, avoiding: nil),
               let pool = runtime.pools[index]
         else { return nil }
         if let limits = runtime.limits, !limits.tryAcquireRequest() {
