@@ -365,6 +365,16 @@ final class HeaderBlock {
         body(UnsafePointer(self.nameValues), self.fieldCount)
     }
 
+    /// The block's fields as `name: value` lines, in order (for diagnostics and tests; not on the
+    /// request path).
+    var fieldLines: [String] {
+        (0..<self.fieldCount).map { index in
+            let field = self.nameValues[index]
+            return String(decoding: UnsafeBufferPointer(start: field.name, count: field.namelen), as: UTF8.self) + ": "
+                + String(decoding: UnsafeBufferPointer(start: field.value, count: field.valuelen), as: UTF8.self)
+        }
+    }
+
     /// The indexing flag of the next unique-per-message field: indexable once every
     /// `uniqueFieldIndexingInterval` fields (the session's first among them), never indexed
     /// otherwise. The indexed one leaves the name in both sides' dynamic tables, so the ones

@@ -178,18 +178,6 @@ import Testing
 
 /// The HTTP/2 header block built from byte fields is the one built from `HTTPHeaders`.
 @Suite struct HeaderBlockFieldsTests {
-    static func pairs(_ block: HeaderBlock) -> [String] {
-        block.withNameValues { nva, count in
-            guard let nva else { return [] }
-            return (0..<count).map { index in
-                let nv = nva[index]
-                let name = String(decoding: UnsafeBufferPointer(start: nv.name, count: nv.namelen), as: UTF8.self)
-                let value = String(decoding: UnsafeBufferPointer(start: nv.value, count: nv.valuelen), as: UTF8.self)
-                return "\(name): \(value)"
-            }
-        }
-    }
-
     @Test func lowerCasesNamesAndDropsConnectionSpecificFieldsLikeTheHeadersPath() {
         let headers = HTTPHeaders([
             ("Content-Type", "text/plain"), ("Connection", "close"), ("TE", "trailers"), ("te", "gzip"),
@@ -202,8 +190,8 @@ import Testing
         let fromFields = HeaderBlock()
         fromFields.append(name: ":status", value: "200")
         fromFields.append(HeaderFields(headers))
-        #expect(Self.pairs(fromFields) == Self.pairs(fromHeaders))
-        #expect(Self.pairs(fromFields) == [
+        #expect(fromFields.fieldLines == fromHeaders.fieldLines)
+        #expect(fromFields.fieldLines == [
             ":status: 200", "content-type: text/plain", "te: trailers", "x-empty: ", "set-cookie: a=1", "set-cookie: b=2", "x-u: Zoë",
         ])
     }
@@ -213,7 +201,7 @@ import Testing
         let block = HeaderBlock()
         block.append(name: ":status", decimal: value)
         block.append(name: "x-after", value: "1")
-        #expect(Self.pairs(block) == [":status: \(String(value))", "x-after: 1"])
+        #expect(block.fieldLines == [":status: \(String(value))", "x-after: 1"])
     }
 
     @Test func authorityComesFromTheFirstHostFieldAndHostItselfIsDropped() {
@@ -222,10 +210,10 @@ import Testing
         block.append(name: ":authority", valueOfFirst: "host", in: fields)
         block.append(name: ":path", value: "/")
         block.append(fields)
-        #expect(Self.pairs(block) == [":authority: reviews:9080", ":path: /", "x-a: 1"])
+        #expect(block.fieldLines == [":authority: reviews:9080", ":path: /", "x-a: 1"])
         let noHost = HeaderBlock()
         noHost.append(name: ":authority", valueOfFirst: "host", in: HeaderFields())
-        #expect(Self.pairs(noHost) == [":authority: "])
+        #expect(noHost.fieldLines == [":authority: "])
     }
 
     @Test func fieldsLentToTheBlockGiveTheBlockCopyingThemGives() {
@@ -244,12 +232,12 @@ import Testing
             lent.append(name: ":status", value: "200")
             lent.append(fields)
             lent.append(other)  // Not the lent fields: copied.
-            return Self.pairs(lent)
+            return lent.fieldLines
         }
-        #expect(whileLent == Self.pairs(copied))
+        #expect(whileLent == copied.fieldLines)
         #expect(whileLent == [":status: 200", "content-type: text/plain", "te: trailers", "x-mixed: Case", "x-empty: ", "x-other: 1"])
         // Nothing may point into the fields once the loan ends.
-        #expect(Self.pairs(lent).isEmpty)
+        #expect(lent.fieldLines.isEmpty)
     }
 
     /// A head written field by field while fields are lent (`HTTP2ResponseFieldWriter`) is the
@@ -273,13 +261,13 @@ import Testing
             fields.forEachField { name, value in writer.appendField(name: name, value: value) }
             "envoy".utf8.withContiguousStorageIfAvailable { writer.appendField(name: "server", value: UnsafeRawBufferPointer($0)) }
             writer.appendField(name: "X-Own", value: "1")
-            return Self.pairs(lent)
+            return lent.fieldLines
         }
-        #expect(whileLent == Self.pairs(copied))
+        #expect(whileLent == copied.fieldLines)
         #expect(whileLent == [
             ":status: 200", "content-type: text/plain", "te: trailers", "x-mixed: Case", "x-empty: ", "server: envoy", "x-own: 1",
         ])
-        #expect(Self.pairs(lent).isEmpty)
+        #expect(lent.fieldLines.isEmpty)
     }
 
     /// Fields a response writer has judged already (`appendJudgedField`: no pseudo-header, no
@@ -310,7 +298,7 @@ import Testing
                         }
                         if growing { long.utf8.withContiguousStorageIfAvailable { writer.appendField(name: "x-long", value: UnsafeRawBufferPointer($0)) } }
                     }
-                    return (Self.pairs(block), block.withNameValues { nva, count in (0..<count).map { nva![$0].flags } })
+                    return (block.fieldLines, block.withNameValues { nva, count in (0..<count).map { nva![$0].flags } })
                 }
             }
             #expect(results[1].0 == results[0].0)
@@ -319,7 +307,7 @@ import Testing
             #expect(results[1].1.map { $0 & neverIndexed } == results[0].1.map { $0 & neverIndexed })
             #expect(results[1].1.allSatisfy { $0 & valueInBlock != 0 })
             #expect(results[1].0.count == 1 + fields.count * (growing ? 2 : 1))
-            #expect(Self.pairs(judged) == results[1].0)
+            #expect(judged.fieldLines == results[1].0)
         }
     }
 
@@ -328,7 +316,7 @@ import Testing
         for index in 0..<64 { fields.append(name: "X-Long-\(index)", value: String(repeating: "v", count: 100)) }
         let block = HeaderBlock()
         block.append(fields)
-        let pairs = Self.pairs(block)
+        let pairs = block.fieldLines
         #expect(pairs.count == 64)
         #expect(pairs.last == "x-long-63: " + String(repeating: "v", count: 100))
     }

@@ -20,18 +20,6 @@ import Testing
         [("x-only", "no host")],
     ]
 
-    /// `(name, value)` of every field of the block, in order, `:authority` included.
-    static func fields(of block: HeaderBlock) -> [String] {
-        block.withNameValues { nva, count in
-            (0..<count).map { index -> String in
-                let field = nva![index]
-                let name = String(decoding: UnsafeBufferPointer(start: field.name, count: field.namelen), as: UTF8.self)
-                let value = String(decoding: UnsafeBufferPointer(start: field.value, count: field.valuelen), as: UTF8.self)
-                return "\(name): \(value)"
-            }
-        }
-    }
-
     static func written(_ pairs: [(String, String)], lowercase: Bool) -> [String] {
         let block = HeaderBlock()
         let authority = block.appendPlaceholder(name: ":authority")
@@ -50,7 +38,7 @@ import Testing
                 }
             }
         }
-        return fields(of: block)
+        return block.fieldLines
     }
 
     static func appended(_ pairs: [(String, String)]) -> [String] {
@@ -59,7 +47,7 @@ import Testing
         let block = HeaderBlock()
         block.append(name: ":authority", valueOfFirst: "host", in: headerFields)
         block.append(headerFields)
-        return fields(of: block)
+        return block.fieldLines
     }
 
     @Test(arguments: 0..<cases.count)

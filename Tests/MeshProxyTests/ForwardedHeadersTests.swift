@@ -253,13 +253,7 @@ import Testing
                         fields, into: &writer, authority: "reviews", rewrittenFrom: "/old", forwardedFor: "10.0.0.1",
                         requestID: .text("id"), expectedTimeoutMilliseconds: 250, attempt: 2, isInternal: true, known: known)
                 }
-                return block.withNameValues { nva, count in
-                    (0..<count).map { index in
-                        let field = nva![index]
-                        return String(decoding: UnsafeBufferPointer(start: field.name, count: field.namelen), as: UTF8.self) + ": "
-                            + String(decoding: UnsafeBufferPointer(start: field.value, count: field.valuelen), as: UTF8.self)
-                    }
-                }
+                return block.fieldLines
             }
             let expected = block(known: nil, viaByteFields: true)
             #expect(block(known: KnownRequestFields(fields), viaByteFields: false) == expected)
@@ -315,7 +309,7 @@ import Testing
                         head.fields, into: &writer, authority: "upstream.example", rewrittenFrom: rewrittenFrom, forwardedFor: forwardedFor,
                         requestID: .text("id"), expectedTimeoutMilliseconds: 15000, attempt: 1, isInternal: false, known: head.known,
                         hostAfterFields: hostAfterFields)
-                    return RequestFieldWriterTestsAccess.fields(of: block)
+                    return block.fieldLines
                 }
                 #expect(block(head, hostAfterFields: true) == block(reference, hostAfterFields: false))
             }
@@ -366,19 +360,6 @@ import Testing
         var buffer = ByteBuffer()
         buffer.appendDecimalField(name: "x-count", value: value)
         #expect(buffer.readString(length: buffer.readableBytes) == "x-count: \(value)\r\n")
-    }
-}
-
-/// The `name: value` list of a header block (as `RequestFieldWriterTests` reads one).
-enum RequestFieldWriterTestsAccess {
-    static func fields(of block: HeaderBlock) -> [String] {
-        block.withNameValues { nva, count in
-            (0..<count).map { index in
-                let field = nva![index]
-                return String(decoding: UnsafeBufferPointer(start: field.name, count: field.namelen), as: UTF8.self) + ": "
-                    + String(decoding: UnsafeBufferPointer(start: field.value, count: field.valuelen), as: UTF8.self)
-            }
-        }
     }
 }
 
