@@ -41,19 +41,14 @@ final class WorkerStats {
             }
 
             /// `RequestCounters.bucketIndex(value)`: `last` when `value` lies in that bucket (above
-            /// the bound below it, at or under its own), else the binary search's answer, kept
-            /// in `last` (NaN never matches and is searched, as there).
+            /// the bound below it, at or under its own), else the search's answer, kept in `last`
+            /// (NaN never matches and is searched).
             @inline(__always)
             func bucketIndex(_ value: Double, near last: inout Int) -> Int {
                 let index = last
                 if (index == 0 || bounds[index - 1] < value) && (index == buckets - 1 || value <= bounds[index]) { return index }
-                var low = 0, high = buckets - 1
-                while low < high {
-                    let mid = (low + high) / 2
-                    if value <= bounds[mid] { high = mid } else { low = mid + 1 }
-                }
-                last = low
-                return low
+                last = RequestCounters.bucketIndex(value)
+                return last
             }
 
             private var durationBuckets: UnsafeMutablePointer<UInt64> { slots + 1 }
@@ -141,8 +136,8 @@ final class WorkerStats {
         }
 
         /// The bucket of `value`: the first bound it is at or under, past them all if none. The
-        /// cells find it from their latest bucket (`Cell.bucketIndex(_:near:)`); this is the
-        /// definition they are tested against.
+        /// cells try their latest bucket first (`Cell.bucketIndex(_:near:)`) and search here when
+        /// the value has moved.
         static func bucketIndex(_ value: Double) -> Int {
             let bounds = StatsSnapshot.histogramBucketBounds
             var low = 0, high = bounds.count
