@@ -65,11 +65,11 @@ enum ForwardedHeaders {
     }
 
     /// `writeResponse` once the fields a Connection header names are known (lower-case; nil for
-    /// none). Each
-    /// field is judged by one switch on its name's length: the hop-by-hop fields
-    /// (`HeaderRules.isHopByHop`), the proxy's own rules, and the names an HTTP/2 head may not
-    /// carry (`host`, `http2-settings`, pseudo-headers), which alone go to the sink's tested
-    /// `appendField`; every other field is passed on as judged (`appendJudgedField`).
+    /// none). Each field is judged by one switch on its name's length: the proxy's own rules, the
+    /// hop-by-hop fields (`HeaderRules.isHopByHop`, whose lengths the switch names none of), and
+    /// the names an HTTP/2 head may not carry (`host`, `http2-settings`, pseudo-headers), which
+    /// alone go to the sink's tested `appendField`; every other field is passed on as judged
+    /// (`appendJudgedField`).
     private static func writeResponse<Sink: ForwardedFieldSink, Dates: ResponseDateSource>(
         _ fields: HeaderFields, into sink: inout Sink, serviceTime: Int?, dates: inout Dates, at now: NIODeadline,
         grpcStatus: inout String?,
@@ -85,18 +85,11 @@ enum ForwardedHeaders {
             switch name.count {
             case 0:
                 judged = false
-            case 2 where FieldName.equalsLowercase(name, "te"):
-                keepTrailersTE = keepTrailersTE || HeaderRules.isTrailersTE(hopByHop: name, value)
-                return
             case 4 where FieldName.equalsLowercase(name, "date"):
                 sawDate = true
             case 4 where FieldName.equalsLowercase(name, "host"):
                 judged = false
             case 6 where FieldName.equalsLowercase(name, "server"):
-                return
-            case 7 where FieldName.equalsLowercase(name, "trailer") || FieldName.equalsLowercase(name, "upgrade"):
-                return
-            case 10 where FieldName.equalsLowercase(name, "connection") || FieldName.equalsLowercase(name, "keep-alive"):
                 return
             case 11 where wantsGRPCStatus && FieldName.equalsLowercase(name, "grpc-status"):
                 isGRPCStatus = true
@@ -104,18 +97,14 @@ enum ForwardedHeaders {
                 hasContentLength = true
             case 14 where FieldName.equalsLowercase(name, "http2-settings"):
                 judged = false
-            case 16 where FieldName.equalsLowercase(name, "proxy-connection"):
-                return
-            case 17 where FieldName.equalsLowercase(name, "transfer-encoding"):
-                return
-            case 18 where FieldName.equalsLowercase(name, "proxy-authenticate"):
-                return
-            case 19 where FieldName.equalsLowercase(name, "proxy-authorization"):
-                return
             case 29 where replacesServiceTime && FieldName.equalsLowercase(name, "x-envoy-upstream-service-time"):
                 return
             default:
-                break
+                // The hop-by-hop names (none of the lengths above) from their one list.
+                if HeaderRules.isHopByHop(name) {
+                    keepTrailersTE = keepTrailersTE || HeaderRules.isTrailersTE(hopByHop: name, value)
+                    return
+                }
             }
             if let named, named.contains(String(decoding: name, as: UTF8.self).lowercased()) { return }
             if isGRPCStatus, grpcStatus == nil { grpcStatus = String(decoding: value, as: UTF8.self) }
