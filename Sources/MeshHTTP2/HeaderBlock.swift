@@ -220,19 +220,10 @@ final class HeaderBlock {
         guard nameCount > 0, let nameBase = name.baseAddress else { return .dropped }
         let nameSource = nameBase.assumingMemoryBound(to: UInt8.self)
         let sourceName = UnsafeBufferPointer(start: nameSource, count: nameCount)
-        switch nameCount {
-        case 2 where FieldName.equalsLowercase(sourceName, "te"):
-            if !FieldName.equalsLowercase(value.assumingMemoryBound(to: UInt8.self), "trailers") { return .dropped }
-        case 4 where FieldName.equalsLowercase(sourceName, "host"):
-            return .host
-        case 7 where FieldName.equalsLowercase(sourceName, "upgrade"),
-            10 where FieldName.equalsLowercase(sourceName, "connection") || FieldName.equalsLowercase(sourceName, "keep-alive"),
-            14 where FieldName.equalsLowercase(sourceName, "http2-settings"),
-            16 where FieldName.equalsLowercase(sourceName, "proxy-connection"),
-            17 where FieldName.equalsLowercase(sourceName, "transfer-encoding"):
+        if nameCount == 4 && FieldName.equalsLowercase(sourceName, "host") { return .host }
+        let valueIsTrailers = nameCount == 2 && FieldName.equalsLowercase(value.assumingMemoryBound(to: UInt8.self), "trailers")
+        if nameSource[0] == UInt8(ascii: ":") || Self.isConnectionSpecific(sourceName, valueIsTrailers: valueIsTrailers) {
             return .dropped
-        default:
-            if nameSource[0] == UInt8(ascii: ":") { return .dropped }
         }
         self.appendOrdinary(name: name, value: value, nameIsLowercase: nameIsLowercase)
         return .appended
