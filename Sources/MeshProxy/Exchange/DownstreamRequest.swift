@@ -24,11 +24,7 @@ struct DownstreamRequest: RequestAttributes {
 
     /// The authority's bytes read in place: `authority` returns a retained copy of the string.
     func withAuthorityUTF8(_ body: (UnsafeBufferPointer<UInt8>) -> Void) {
-        lentHead._withUnsafeGuaranteedRef { head in
-            if head.authority.utf8.withContiguousStorageIfAvailable(body) != nil { return }
-            var copy = head.authority
-            copy.withUTF8(body)
-        }
+        withAuthorityUTF8Result(body)
     }
 
     /// `withAuthorityUTF8` returning `body`'s result, for a caller in this module (inlined: no
