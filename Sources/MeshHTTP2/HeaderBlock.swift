@@ -145,8 +145,8 @@ final class HeaderBlock {
             let nameOffset = self.byteCount
             self.copy(name)
             let nameLength = self.byteCount - nameOffset
+            ShortBytes.lowercaseInPlace(self.bytes + nameOffset, count: nameLength)
             let nameBytes = UnsafeMutableBufferPointer(start: self.bytes + nameOffset, count: nameLength)
-            for index in nameBytes.indices where nameBytes[index] &- UInt8(ascii: "A") < 26 { nameBytes[index] |= 0x20 }
             if nameLength == 0 || nameBytes[0] == UInt8(ascii: ":")
                 || Self.isConnectionSpecific(UnsafeBufferPointer(nameBytes), value: value)
             {
@@ -282,7 +282,7 @@ final class HeaderBlock {
     /// neither empty, a pseudo-header nor one RFC 9113 §8.2.2 forbids (in any case), and its name
     /// and value lie in the fields lent by `borrowing(_:_:)`. The first such field copies all the
     /// lent fields' names and values into the block at once (one copy of a few hundred bytes);
-    /// each field then points at its name (lower-cased there, without a branch per byte, unless
+    /// each field then points at its name (lower-cased there a word at a time, unless
     /// `nameIsLowercase`) and value in that copy, so nghttp2 copies neither (NO_COPY) and there
     /// are none of the per-field tests, which a response head's writer has made in its own pass.
     func appendLent(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, nameIsLowercase: Bool) {
@@ -308,13 +308,7 @@ final class HeaderBlock {
             self.lentCopyDelta = delta
         }
         let nameOffset = delta + (nameBase - lentBytes)
-        if !nameIsLowercase {
-            let nameBytes = self.bytes + nameOffset
-            for index in 0..<name.count {
-                let byte = nameBytes[index]
-                nameBytes[index] = byte | (byte &- UInt8(ascii: "A") < 26 ? 0x20 : 0)
-            }
-        }
+        if !nameIsLowercase { ShortBytes.lowercaseInPlace(self.bytes + nameOffset, count: name.count) }
         self.addField(nameOffset, name.count, delta + (valueBase - lentBytes), value.count)
     }
 

@@ -4,7 +4,7 @@ import MeshBytes
 /// bytes: done inline with overlapping word loads and stores (up to 32 bytes) rather than a call
 /// to `memmove`, whose call and size dispatch cost more than such a copy, or a loop per byte; and
 /// names lower-cased eight bytes at a time while they are copied. Source and destination must not
-/// overlap.
+/// overlap, but for `lowercaseInPlace`, where they are the same bytes.
 enum ShortBytes {
     /// Copies `count` bytes.
     @inline(__always)
@@ -40,6 +40,14 @@ enum ShortBytes {
             destination[count >> 1] = source[count >> 1]
             destination[count - 1] = source[count - 1]
         }
+    }
+
+    /// Lower-cases `count` bytes where they are: `copyLowercased` onto themselves, which is safe
+    /// there (each word is loaded before it is stored, and the overlapping tail only lower-cases
+    /// again what is lower-case already).
+    @inline(__always)
+    static func lowercaseInPlace(_ bytes: UnsafeMutablePointer<UInt8>, count: Int) {
+        copyLowercased(bytes, from: UnsafePointer(bytes), count: count)
     }
 
     /// Copies `count` bytes with ASCII upper-case letters made lower-case (other bytes as they are).

@@ -39,6 +39,19 @@ import Testing
         }
     }
 
+    /// Lower-cased where they lie (source and destination the same bytes), every length.
+    @Test func everyLengthLowercasesInPlace() {
+        for count in 0...80 {
+            for seed in 0..<8 {
+                let input = Self.source(count: count, seed: seed)
+                var buffer = [UInt8](repeating: 0xee, count: 8) + input + [UInt8](repeating: 0xee, count: 8)
+                buffer.withUnsafeMutableBufferPointer { ShortBytes.lowercaseInPlace($0.baseAddress! + 8, count: count) }
+                #expect(Array(buffer[8..<(8 + count)]) == Self.reference(input, lowercase: true), "count \(count)")
+                #expect(buffer[0..<8].allSatisfy { $0 == 0xee } && buffer[(8 + count)...].allSatisfy { $0 == 0xee })
+            }
+        }
+    }
+
     @Test func lowercasesOnlyAsciiLetters() {
         let all = (0...255).map { UInt8($0) }
         var output = [UInt8](repeating: 0, count: all.count)
